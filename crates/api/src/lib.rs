@@ -1,0 +1,534 @@
+//! The Facets control-plane wire types, shared by the wharf client and the reference server.
+//!
+//! This crate owns the JSON shapes of `shared/reference/facets-api.md` with their exact
+//! camelCase names, and the one rule client and server must agree on ([`classify`]: which
+//! criterion routes a build). No HTTP, no storage, no validation beyond what serde does.
+//! Every struct ignores unknown fields so a newer server never breaks an older client, and
+//! every optional field is skipped when absent so requests stay minimal.
+//!
+//! Fields that only wharf's reference server sends (marked *extension*) are optional, so a
+//! client reading a real Facets answer without them still works.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Build metadata sent with a registration; `BRANCH_NAME` is what routing rules usually read.
+pub type Metadata = BTreeMap<String, String>;
+
+/// The metadata key routing rules read the git ref from.
+pub const BRANCH_NAME: &str = "BRANCH_NAME";
+
+/// How the buckets of a CI integration are keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RegistrationType {
+    Environment,
+    ReleaseStream,
+    Hybrid,
+}
+
+impl RegistrationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Environment => "ENVIRONMENT",
+            Self::ReleaseStream => "RELEASE_STREAM",
+            Self::Hybrid => "HYBRID",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_uppercase().replace('-', "_").as_str() {
+            "ENVIRONMENT" => Some(Self::Environment),
+            "RELEASE_STREAM" => Some(Self::ReleaseStream),
+            "HYBRID" => Some(Self::Hybrid),
+            _ => None,
+        }
+    }
+}
+
+/// What `artifactRegisterValue` names in a `SaasArtifactRequest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ArtifactRegisterType {
+    GitRef,
+    Environment,
+    ReleaseStream,
+}
+
+impl ArtifactRegisterType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::GitRef => "GIT_REF",
+            Self::Environment => "ENVIRONMENT",
+            Self::ReleaseStream => "RELEASE_STREAM",
+        }
+    }
+}
+
+/// The older `registeredFor` flag of `ArtifactRequest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RegisteredFor {
+    Cluster,
+    ReleaseStream,
+}
+
+/// A routing criterion operator. Facets has no regex and no glob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Operator {
+    Equals,
+    StartsWith,
+    EndsWith,
+    Contains,
+}
+
+impl Operator {
+    pub const ALL: [Operator; 4] = [
+        Operator::Equals,
+        Operator::StartsWith,
+        Operator::EndsWith,
+        Operator::Contains,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Equals => "EQUALS",
+            Self::StartsWith => "STARTS_WITH",
+            Self::EndsWith => "ENDS_WITH",
+            Self::Contains => "CONTAINS",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|op| op.as_str() == text.trim().to_ascii_uppercase())
+    }
+
+    /// Whether `actual` satisfies this operator against the rule's `expected` value.
+    pub fn matches(self, actual: &str, expected: &str) -> bool {
+        match self {
+            Self::Equals => actual == expected,
+            Self::StartsWith => actual.starts_with(expected),
+            Self::EndsWith => actual.ends_with(expected),
+            Self::Contains => actual.contains(expected),
+        }
+    }
+}
+
+/// The first criterion, by ascending priority then position, whose metadata key is present and
+/// whose operator matches; `None` leaves the build unclassified.
+pub fn classify<'a>(criteria: &'a [Criterion], metadata: &Metadata) -> Option<&'a Criterion> {
+    let mut ordered: Vec<&Criterion> = criteria.iter().collect();
+    ordered.sort_by_key(|c| c.priority);
+    ordered.into_iter().find(|criterion| {
+        metadata
+            .get(&criterion.metadata_key)
+            .is_some_and(|actual| criterion.operator.matches(actual, &criterion.value))
+    })
+}
+
+/// The UI shape of a project's CI/CD; one model underneath.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CiSystem {
+    BranchPerEnvironment,
+    SingleBranchPromotion,
+    Advanced,
+}
+
+/// `POST /cc-ui/v1/ci-cd/register`: the current registration call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SaasArtifactRequest {
+    pub blueprint_name: String,
+    pub artifact_uri: String,
+    pub artifactory: String,
+    pub artifact_register_type: ArtifactRegisterType,
+    pub artifact_register_value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// *extension*: free text shown with the build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// *extension*: build metadata (commit, tag, PR…) that rules may match besides the ref.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+}
+
+/// The older `ArtifactRequest` of `/artifacts/push` and `/artifacts/registerV2`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_stream: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifactory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_for: Option<RegisteredFor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_version_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_type: Option<RegistrationType>,
+}
+
+/// `POST /cc-ui/v1/artifacts/register-by-env`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterByEnvRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifactory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_name: Option<String>,
+}
+
+/// `POST /cc-ui/v1/artifacts/register-by-release-stream`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterByReleaseStreamRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifactory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_stream: Option<String>,
+}
+
+/// A stored build, as the control plane returns it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Artifact {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_stream: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifactory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_on: Option<String>,
+    #[serde(default)]
+    pub metadata: Metadata,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_rule_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_rule_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_rule_version_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_type: Option<RegistrationType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_value: Option<String>,
+    #[serde(default)]
+    pub promoted: bool,
+    #[serde(default)]
+    pub classified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versioning_key: Option<String>,
+    /// *extension*: the CI integration the build belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_name: Option<String>,
+    /// *extension*: the project (stack) the build belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_name: Option<String>,
+    /// *extension*: the environment's name when the bucket is an environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_name: Option<String>,
+}
+
+/// One build in the per-CI listing `GET /artifacts-ci/{ciName}/artifacts`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CiArtifactResponse {
+    pub artifact_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifactory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_on: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_type: Option<RegistrationType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default)]
+    pub metadata: Metadata,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(default)]
+    pub promoted: bool,
+    #[serde(default)]
+    pub classified: bool,
+    /// *extension*: the rule that routed the build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_rule_name: Option<String>,
+    /// *extension*: the environment or stream name of the bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routed_to: Option<String>,
+}
+
+/// A CI integration (artifact CI).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactCI {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_type: Option<RegistrationType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifactory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_rule_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_id: Option<String>,
+}
+
+/// One routing criterion; lower `priority` wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Criterion {
+    pub metadata_key: String,
+    pub operator: Operator,
+    pub value: String,
+    pub route_to: String,
+    #[serde(default)]
+    pub priority: i64,
+}
+
+/// `POST`/`PUT /artifact-routing-rule`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutingRuleRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub rule_name: String,
+    pub registration_type: RegistrationType,
+    pub criteria: Vec<Criterion>,
+    pub stack_name: String,
+    #[serde(default)]
+    pub is_default: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_system: Option<CiSystem>,
+}
+
+/// A stored routing rule; responses call the default flag `default`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutingRuleResponse {
+    pub id: String,
+    pub rule_name: String,
+    pub registration_type: RegistrationType,
+    pub criteria: Vec<Criterion>,
+    pub stack_name: String,
+    #[serde(default)]
+    pub default: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_system: Option<CiSystem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_date: Option<String>,
+}
+
+/// `POST /artifact-routing-rule/test` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutingTestResponse {
+    pub route_to: Option<String>,
+}
+
+/// One stage of a promotion workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowHierarchy {
+    pub sequence: i64,
+    pub registration_value: String,
+}
+
+/// An ordered list of buckets a build is promoted along.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromotionWorkflow {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub stack_name: String,
+    pub registration_type: RegistrationType,
+    pub hierarchies: Vec<WorkflowHierarchy>,
+    #[serde(default)]
+    pub default: bool,
+}
+
+/// `POST /cc-ui/v1/ci-cd`: a project's routing and promotion in one call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CiCdDto {
+    pub registration_type: RegistrationType,
+    pub stack_name: String,
+    pub routing_rules: Vec<Criterion>,
+    pub promotion_hierarchies: Vec<WorkflowHierarchy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_system: Option<CiSystem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_to_all_cis: Option<bool>,
+}
+
+/// A release stream (QA, STAGING, PRODUCTION, custom…).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseStream {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_date: Option<String>,
+    #[serde(default)]
+    pub prod: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_name: Option<String>,
+}
+
+/// An environment (cluster) of a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cluster {
+    pub id: String,
+    pub name: String,
+    pub stack_name: String,
+    pub release_stream: String,
+}
+
+/// `POST /cc-ui/v1/ci-cd/pushCredentials`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushCredentialsRequest {
+    pub blueprint_name: String,
+    pub artifactory: String,
+    pub application_name: String,
+}
+
+/// Short-lived registry credentials for one repository.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushCredentialsResponse {
+    pub username: String,
+    pub password: String,
+    pub artifactory_uri: String,
+    pub repository_uri: String,
+}
+
+/// The error body of every failed call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorDetails {
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// `GET /api/me`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub admin: bool,
+}
+
+#[cfg(test)]
+mod tests;
+
+pub mod project_file;

@@ -1,0 +1,162 @@
+//! Round trips against JSON samples written from `shared/reference/facets-api.md`.
+
+use super::*;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// Parses `sample`, writes it back, and checks nothing was lost or renamed.
+fn round_trip<T: Serialize + DeserializeOwned>(sample: Value) -> T {
+    let parsed: T = serde_json::from_value(sample.clone()).expect("sample parses");
+    let written = serde_json::to_value(&parsed).expect("serialises");
+    assert_eq!(written, sample, "round trip changed the JSON");
+    parsed
+}
+
+#[test]
+fn saas_artifact_request_round_trips() {
+    let request: SaasArtifactRequest = round_trip(json!({
+        "blueprintName": "shop",
+        "artifactUri": "registry.example.com/shop/api:1.4.2",
+        "artifactory": "default",
+        "artifactRegisterType": "GIT_REF",
+        "artifactRegisterValue": "release/2.1",
+        "applicationName": "api",
+        "externalId": "9137712345",
+        "tag": "1.4.2"
+    }));
+    assert_eq!(request.artifact_register_type, ArtifactRegisterType::GitRef);
+    assert_eq!(request.ci_name, None);
+}
+
+#[test]
+fn artifact_request_round_trips() {
+    let request: ArtifactRequest = round_trip(json!({
+        "applicationName": "api",
+        "artifactUri": "registry.example.com/shop/api:1.4.2",
+        "artifactory": "default",
+        "description": "nightly",
+        "externalId": "77",
+        "metadata": {"BRANCH_NAME": "main"},
+        "registrationType": "ENVIRONMENT",
+        "stackName": "shop",
+        "registeredFor": "CLUSTER",
+        "clusterId": "c-1",
+        "promoted": false
+    }));
+    assert_eq!(request.registered_for, Some(RegisteredFor::Cluster));
+}
+
+#[test]
+fn register_by_env_and_stream_round_trip() {
+    round_trip::<RegisterByEnvRequest>(json!({
+        "applicationName": "api", "artifactUri": "r/a:1", "artifactory": "default",
+        "description": "d", "externalId": "1", "clusterName": "dev", "stackName": "shop"
+    }));
+    round_trip::<RegisterByReleaseStreamRequest>(json!({
+        "applicationName": "api", "artifactUri": "r/a:1", "artifactory": "default",
+        "description": "d", "externalId": "1", "stackName": "shop", "releaseStream": "QA"
+    }));
+}
+
+#[test]
+fn artifact_round_trips_and_ignores_unknown_fields() {
+    let sample = json!({
+        "id": "a1", "createdBy": "ci-bot", "creationDate": "2025-08-11T10:15:30.123Z",
+        "lastModifiedDate": "2025-08-11T10:15:30.123Z", "lastModifiedBy": "ci-bot",
+        "buildId": "77", "applicationName": "api", "artifactUri": "r/a:1",
+        "clusterId": "c-1", "releaseStream": "QA", "artifactory": "default",
+        "buildDescription": "d", "createdOn": "2025-08-11T10:15:30.123Z",
+        "metadata": {"BRANCH_NAME": "main"}, "appliedRuleId": "r1",
+        "appliedRuleName": "default", "appliedRuleVersionId": "1",
+        "repositoryName": "shop/api", "tag": "1", "registrationType": "ENVIRONMENT",
+        "registrationValue": "c-1", "promoted": false, "classified": true,
+        "versioningKey": "k"
+    });
+    let artifact: Artifact = round_trip(sample.clone());
+    assert!(artifact.classified);
+
+    let mut newer = sample;
+    newer["aFieldFromTheFuture"] = json!({"nested": [1, 2]});
+    let tolerant: Artifact = serde_json::from_value(newer).expect("unknown field is ignored");
+    assert_eq!(tolerant, artifact);
+}
+
+#[test]
+fn ci_artifact_response_round_trips() {
+    round_trip::<CiArtifactResponse>(json!({
+        "artifactId": "a1", "externalId": "77", "artifactName": "api", "artifactUri": "r/a:1",
+        "artifactory": "default", "buildDescription": "d", "createdOn": "2025-08-11T10:15:30Z",
+        "registrationType": "RELEASE_STREAM", "registrationValue": "QA", "createdBy": "u",
+        "metadata": {}, "repositoryName": "shop/api", "tag": "1", "promoted": true,
+        "classified": true
+    }));
+}
+
+#[test]
+fn configuration_types_round_trip() {
+    round_trip::<ArtifactCI>(json!({
+        "id": "ci1", "name": "api", "stackName": "shop", "registrationType": "ENVIRONMENT"
+    }));
+    let rule: RoutingRuleRequest = round_trip(json!({
+        "ruleName": "default", "registrationType": "ENVIRONMENT", "stackName": "shop",
+        "isDefault": true, "ciSystem": "BRANCH_PER_ENVIRONMENT",
+        "criteria": [{"metadataKey": "BRANCH_NAME", "operator": "STARTS_WITH",
+                      "value": "release/", "routeTo": "staging", "priority": 2}]
+    }));
+    assert_eq!(rule.criteria[0].operator, Operator::StartsWith);
+    round_trip::<RoutingRuleResponse>(json!({
+        "id": "r1", "ruleName": "default", "registrationType": "ENVIRONMENT",
+        "stackName": "shop", "default": true, "criteria": []
+    }));
+    round_trip::<PromotionWorkflow>(json!({
+        "id": "w1", "name": "default", "stackName": "shop", "registrationType": "ENVIRONMENT",
+        "default": true,
+        "hierarchies": [{"sequence": 1, "registrationValue": "dev"},
+                        {"sequence": 2, "registrationValue": "staging"}]
+    }));
+    round_trip::<CiCdDto>(json!({
+        "registrationType": "RELEASE_STREAM", "stackName": "shop",
+        "routingRules": [{"metadataKey": "BRANCH_NAME", "operator": "EQUALS",
+                          "value": "main", "routeTo": "QA", "priority": 1}],
+        "promotionHierarchies": [{"sequence": 1, "registrationValue": "QA"}],
+        "ciSystem": "SINGLE_BRANCH_PROMOTION", "mapToAllCis": true
+    }));
+    round_trip::<ReleaseStream>(json!({
+        "name": "PRODUCTION", "description": "live", "createdBy": "admin",
+        "creationDate": "2025-08-11T10:15:30Z", "prod": true
+    }));
+}
+
+#[test]
+fn push_credentials_and_errors_round_trip() {
+    round_trip::<PushCredentialsRequest>(json!({
+        "blueprintName": "shop", "artifactory": "default", "applicationName": "api"
+    }));
+    round_trip::<PushCredentialsResponse>(json!({
+        "username": "u", "password": "p", "artifactoryUri": "cp.example.com",
+        "repositoryUri": "cp.example.com/shop/api"
+    }));
+    let error: ErrorDetails = round_trip(json!({"message": "no such CI", "code": "NOT_FOUND"}));
+    assert_eq!(error.message, "no such CI");
+}
+
+#[test]
+fn operators_match_as_named() {
+    assert!(Operator::Equals.matches("main", "main"));
+    assert!(!Operator::Equals.matches("main2", "main"));
+    assert!(Operator::StartsWith.matches("release/2.1", "release/"));
+    assert!(Operator::EndsWith.matches("feature/x-hotfix", "-hotfix"));
+    assert!(Operator::Contains.matches("feature/JIRA-1/x", "JIRA-1"));
+    assert_eq!(Operator::parse("starts_with"), Some(Operator::StartsWith));
+    assert_eq!(Operator::parse("REGEX"), None);
+}
+
+#[test]
+fn unknown_enum_values_are_refused_with_the_value_named() {
+    let error = serde_json::from_value::<Criterion>(json!({
+        "metadataKey": "BRANCH_NAME", "operator": "REGEX", "value": ".*", "routeTo": "dev"
+    }))
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("REGEX"), "{error}");
+}

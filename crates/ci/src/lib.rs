@@ -1,0 +1,52 @@
+//! Where am I? CI detection and git ref normalisation.
+//!
+//! This crate owns turning a CI job's environment (a map of variables, the event file some CIs
+//! write, and the local git checkout as a last resort) into a [`CiContext`]: provider, branches,
+//! tag, commits, pull request and build, plus `gitRef`, the one value routing rules see, and for
+//! every field the variable or file it came from.
+//!
+//! It is pure apart from reading the event file and asking git through [`GitProbe`]; it never
+//! reads the process environment itself (callers pass it in) and never talks to the network.
+
+mod context;
+mod git;
+mod providers;
+mod refs;
+
+pub use context::{CiContext, CiError, Field, Provider, RefFrom};
+pub use git::{GitProbe, NoGit, SystemGit};
+pub use refs::normalise_ref;
+
+use std::collections::BTreeMap;
+
+/// The environment a detection reads: variable name → value.
+pub type EnvMap = BTreeMap<String, String>;
+
+/// Reads the current process environment into an [`EnvMap`] (non-UTF-8 values are skipped).
+pub fn process_env() -> EnvMap {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// Detects the CI context from `env`, falling back to `git` for what the CI does not say.
+pub fn detect(env: &EnvMap, git: &dyn GitProbe, ref_from: RefFrom) -> CiContext {
+    let mut context = providers::detect_provider(env);
+    if context.head_sha.is_none() {
+        if let Some(sha) = git.head_sha() {
+            context.set(Field::HeadSha, sha, "git rev-parse HEAD");
+        }
+    }
+    let knows_a_ref = context.source_branch.is_some() || context.tag.is_some();
+    if !knows_a_ref && !context.provider.is_some_and(Provider::is_ci) {
+        if let Some(branch) = git.branch() {
+            context.set(Field::SourceBranch, branch, "git symbolic-ref HEAD");
+        }
+    }
+    context.derive_git_ref(ref_from);
+    providers::apply_explicit_overrides(&mut context, env);
+    context
+}
+
+#[cfg(test)]
+mod tests;

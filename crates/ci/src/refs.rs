@@ -1,0 +1,22 @@
+//! Ref names as routing rules should see them.
+
+const PREFIXES: [&str; 3] = ["refs/heads/", "refs/tags/", "refs/remotes/origin/"];
+
+/// Strips `refs/heads/`, `refs/tags/` and `refs/remotes/origin/` and surrounding whitespace,
+/// keeping every other path segment: `refs/heads/feature/x` → `feature/x`, never `x`.
+/// Normalising twice changes nothing.
+pub fn normalise_ref(raw: &str) -> String {
+    let mut name = raw.trim();
+    while let Some(rest) = PREFIXES.iter().find_map(|p| name.strip_prefix(p)) {
+        name = rest.trim();
+    }
+    name.to_string()
+}
+
+/// The pull request number in `refs/pull/N/merge` or `refs/pull/N/head`.
+pub fn pull_request_number(full_ref: &str) -> Option<&str> {
+    let rest = full_ref.strip_prefix("refs/pull/")?;
+    let (number, kind) = rest.split_once('/')?;
+    let is_number = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
+    (is_number && (kind == "merge" || kind == "head")).then_some(number)
+}

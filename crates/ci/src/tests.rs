@@ -1,0 +1,183 @@
+use super::*;
+use proptest::prelude::*;
+
+struct FakeGit {
+    branch: Option<&'static str>,
+    sha: Option<&'static str>,
+}
+
+impl GitProbe for FakeGit {
+    fn branch(&self) -> Option<String> {
+        self.branch.map(str::to_string)
+    }
+    fn head_sha(&self) -> Option<String> {
+        self.sha.map(str::to_string)
+    }
+}
+
+fn env(pairs: &[(&str, &str)]) -> EnvMap {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn github(extra: &[(&str, &str)]) -> EnvMap {
+    let mut vars = env(&[
+        ("GITHUB_ACTIONS", "true"),
+        ("CI", "true"),
+        ("GITHUB_RUN_ID", "9137712345"),
+        ("GITHUB_RUN_NUMBER", "88"),
+        ("GITHUB_RUN_ATTEMPT", "1"),
+        ("GITHUB_SERVER_URL", "https://github.com"),
+        ("GITHUB_REPOSITORY", "acme/shop"),
+        ("GITHUB_SHA", "1111111111111111111111111111111111111111"),
+    ]);
+    vars.extend(env(extra));
+    vars
+}
+
+#[test]
+fn github_branch_push_keeps_the_full_branch_name() {
+    let vars = github(&[("GITHUB_EVENT_NAME", "push"), ("GITHUB_REF", "refs/heads/feature/x")]);
+    let context = detect(&vars, &NoGit, RefFrom::Source);
+    assert_eq!(context.provider, Some(Provider::GithubActions));
+    assert_eq!(context.git_ref.as_deref(), Some("feature/x"));
+    assert_eq!(context.sources["gitRef"], "GITHUB_REF");
+    assert_eq!(
+        context.build_url.as_deref(),
+        Some("https://github.com/acme/shop/actions/runs/9137712345")
+    );
+    assert_eq!(context.build_id.as_deref(), Some("9137712345"));
+    assert!(context.in_ci);
+}
+
+#[test]
+fn github_tag_push_routes_by_tag() {
+    let vars = github(&[("GITHUB_EVENT_NAME", "push"), ("GITHUB_REF", "refs/tags/v1.2.3")]);
+    let context = detect(&vars, &NoGit, RefFrom::Source);
+    assert_eq!(context.tag.as_deref(), Some("v1.2.3"));
+    assert_eq!(context.source_branch, None);
+    assert_eq!(context.git_ref.as_deref(), Some("v1.2.3"));
+}
+
+#[test]
+fn github_pull_request_uses_head_branch_and_head_sha_from_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"number": 42, "pull_request": {"number": 42,
+            "head": {"ref": "feature/login", "sha": "2222222222222222222222222222222222222222"},
+            "base": {"ref": "main", "sha": "3333333333333333333333333333333333333333"}}}"#,
+    )
+    .unwrap();
+    let vars = github(&[
+        ("GITHUB_EVENT_NAME", "pull_request"),
+        ("GITHUB_REF", "refs/pull/42/merge"),
+        ("GITHUB_HEAD_REF", "feature/login"),
+        ("GITHUB_BASE_REF", "main"),
+        ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
+    ]);
+    let context = detect(&vars, &NoGit, RefFrom::Source);
+    assert_eq!(context.git_ref.as_deref(), Some("feature/login"));
+    assert_eq!(context.target_branch.as_deref(), Some("main"));
+    assert_eq!(context.pr_number.as_deref(), Some("42"));
+    assert_eq!(
+        context.head_sha.as_deref(),
+        Some("2222222222222222222222222222222222222222")
+    );
+    assert_eq!(
+        context.merge_sha.as_deref(),
+        Some("1111111111111111111111111111111111111111")
+    );
+    assert_eq!(context.sources["headSha"], "GITHUB_EVENT_PATH:pull_request.head.sha");
+
+    let target = detect(&vars, &NoGit, RefFrom::Target);
+    assert_eq!(target.git_ref.as_deref(), Some("main"));
+}
+
+#[test]
+fn plain_git_gives_the_checked_out_branch() {
+    let git = FakeGit { branch: Some("release/2.1"), sha: Some("abc") };
+    let context = detect(&EnvMap::new(), &git, RefFrom::Source);
+    assert_eq!(context.provider, Some(Provider::Git));
+    assert_eq!(context.git_ref.as_deref(), Some("release/2.1"));
+    assert_eq!(context.head_sha.as_deref(), Some("abc"));
+    assert!(!context.in_ci);
+}
+
+#[test]
+fn detached_head_without_variables_is_a_clear_error_not_a_guess() {
+    let git = FakeGit { branch: None, sha: Some("abc") };
+    let context = detect(&env(&[("CI", "true")]), &git, RefFrom::Source);
+    assert!(context.in_ci);
+    let error = context.require_git_ref().unwrap_err().to_string();
+    assert!(error.contains("--git-ref"), "{error}");
+    assert!(error.contains("WHARF_GIT_REF"), "{error}");
+}
+
+#[test]
+fn explicit_variables_win_and_say_so() {
+    let vars = github(&[
+        ("GITHUB_REF", "refs/heads/main"),
+        ("GIT_REF", "refs/heads/hotfix/9"),
+        ("RUN_ID", "run-7"),
+    ]);
+    let context = detect(&vars, &NoGit, RefFrom::Source);
+    assert_eq!(context.git_ref.as_deref(), Some("hotfix/9"));
+    assert_eq!(context.sources["gitRef"], "GIT_REF");
+    assert_eq!(context.build_id.as_deref(), Some("run-7"));
+    assert_eq!(context.sources["buildId"], "RUN_ID");
+}
+
+#[test]
+fn registration_metadata_carries_what_is_known() {
+    let vars = github(&[("GITHUB_REF", "refs/tags/v2")]);
+    let metadata = detect(&vars, &NoGit, RefFrom::Source).registration_metadata();
+    assert_eq!(metadata["TAG"], "v2");
+    assert_eq!(metadata["CI_PROVIDER"], "github-actions");
+    assert!(metadata.contains_key("COMMIT_SHA"));
+    assert!(!metadata.contains_key("PR_NUMBER"));
+}
+
+#[test]
+fn system_git_reads_a_real_checkout() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "git {args:?}");
+    };
+    git(&["init", "-q", "-b", "feature/deep/name"]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"]);
+    let probe = SystemGit::new(dir.path());
+    assert_eq!(probe.branch().as_deref(), Some("feature/deep/name"));
+    let sha = probe.head_sha().unwrap();
+    git(&["checkout", "-q", "--detach"]);
+    assert_eq!(probe.branch(), None, "detached HEAD has no branch");
+    assert_eq!(probe.head_sha(), Some(sha));
+}
+
+proptest! {
+    #[test]
+    fn normalising_twice_changes_nothing(raw in "\\PC{0,40}") {
+        let once = normalise_ref(&raw);
+        prop_assert_eq!(normalise_ref(&once), once);
+    }
+
+    #[test]
+    fn arbitrary_environments_never_panic(
+        vars in proptest::collection::btree_map(
+            prop_oneof![
+                Just("GITHUB_ACTIONS".to_string()), Just("GITHUB_REF".to_string()),
+                Just("GITHUB_HEAD_REF".to_string()), Just("GITHUB_EVENT_PATH".to_string()),
+                Just("GIT_REF".to_string()), Just("CI".to_string()), "[A-Z_]{1,12}",
+            ],
+            "\\PC{0,30}",
+            0..8,
+        )
+    ) {
+        let _ = detect(&vars, &NoGit, RefFrom::Source);
+    }
+}

@@ -1,0 +1,134 @@
+//! The HTTP API: Facets paths under `/cc-ui/v1` and `/api/me`, wharf's own under `/wharf/v1`.
+
+mod config;
+mod register;
+
+use crate::auth::{AuthUser, Authenticator};
+use crate::error::Error;
+use crate::store::Store;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Extension, Json, Router};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use wharf_api::{ErrorDetails, User};
+
+/// Largest request body accepted; registrations are a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub auth: Arc<Authenticator>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let facets = Router::new()
+        .route("/ci-cd/register", post(register::saas_register))
+        .route("/artifacts/push", post(register::push_by_metadata))
+        .route("/artifacts/registerV2", post(register::register_v2))
+        .route("/artifacts/register-by-env", post(register::register_by_env))
+        .route("/artifacts/register-by-release-stream", post(register::register_by_stream))
+        .route("/artifacts-ci", get(config::list_cis).post(config::create_ci))
+        .route(
+            "/artifacts-ci/{ci_id}",
+            get(config::get_ci).put(config::update_ci).delete(config::delete_ci),
+        )
+        .route("/artifacts-ci/name/{ci_name}", get(config::ci_by_name))
+        .route("/artifacts-ci/blueprint/{stack}", get(config::cis_of_project))
+        .route("/artifacts-ci/{ci_name}/artifacts", get(config::builds_of_ci))
+        .route(
+            "/artifact-routing-rule",
+            get(config::list_rules).post(config::create_rule).put(config::update_rule),
+        )
+        .route("/artifact-routing-rule/operators", get(config::operators))
+        .route("/artifact-routing-rule/test", post(config::test_rule))
+        .route(
+            "/artifact-routing-rule/{rule_id}",
+            get(config::get_rule).delete(config::delete_rule),
+        )
+        .route("/ci-cd", post(config::configure_ci_cd))
+        .route("/ci-cd/{stack}", get(config::get_ci_cd).delete(config::reset_ci_cd))
+        .route("/release-stream", get(config::list_streams))
+        .route("/clusters/{cluster_id}", get(config::get_cluster))
+        .route("/stacks/{stack}/clusters", get(config::clusters_of_project));
+
+    let authenticated = Router::new()
+        .nest("/cc-ui/v1", facets)
+        .route("/api/me", get(me))
+        .route("/wharf/v1/projects/{name}", put(config::apply_project_file))
+        .layer(middleware::from_fn_with_state(state.clone(), require_auth));
+
+    Router::new()
+        .route("/wharf/v1/health", get(|| async { "ok" }))
+        .merge(authenticated)
+        .fallback(|| async { Error::not_found("no such endpoint") })
+        .with_state(state)
+}
+
+async fn require_auth(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match state.auth.verify(header).await {
+        Ok(user) => {
+            request.extensions_mut().insert(user);
+            next.run(request).await
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn me(Extension(user): Extension<AuthUser>) -> Json<User> {
+    Json(User { username: user.username, id: Some(user.id), admin: user.admin })
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        if let Error::Internal(detail) = &self {
+            tracing::error!(%detail, "request failed");
+        }
+        let body = ErrorDetails { message: self.to_string(), code: Some(self.code().into()) };
+        let mut response = (self.status(), Json(body)).into_response();
+        if matches!(self, Error::Unauthorized) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"wharf\""));
+        }
+        response
+    }
+}
+
+/// A JSON request body whose errors are `{"message","code"}`: 400 naming what is wrong, 413
+/// when too large.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Error> {
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+            return Err(Error::PayloadTooLarge(MAX_BODY_BYTES));
+        }
+        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| Error::PayloadTooLarge(MAX_BODY_BYTES))?;
+        serde_json::from_slice(&bytes).map(Body).map_err(|e| {
+            use serde_json::error::Category;
+            match e.classify() {
+                Category::Syntax | Category::Eof | Category::Io => {
+                    Error::bad_request(format!("malformed JSON body: {e}"))
+                }
+                Category::Data => Error::bad_request(format!("invalid request body: {e}")),
+            }
+        })
+    }
+}

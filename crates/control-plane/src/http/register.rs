@@ -1,0 +1,181 @@
+//! The registration endpoints, current and older; all end in [`registration::register`].
+
+use super::{AppState, Body};
+use crate::auth::AuthUser;
+use crate::error::{Error, Result, require};
+use crate::registration::{self, Registration, Target};
+use axum::extract::State;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use wharf_api::{
+    ArtifactRegisterType, ArtifactRequest, RegisterByEnvRequest, RegisterByReleaseStreamRequest,
+    SaasArtifactRequest,
+};
+
+/// Header telling the client the build already existed and nothing was written.
+pub const REPLAYED_HEADER: &str = "wharf-replayed";
+
+async fn respond(state: &AppState, request: Registration, user: &AuthUser) -> Result<Response> {
+    let registered = registration::register(&state.store, request, &user.username).await?;
+    let mut response = Json(registered.artifact).into_response();
+    response.headers_mut().insert(
+        REPLAYED_HEADER,
+        HeaderValue::from_static(if registered.replayed { "true" } else { "false" }),
+    );
+    Ok(response)
+}
+
+/// `POST /cc-ui/v1/ci-cd/register`.
+pub async fn saas_register(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Body(body): Body<SaasArtifactRequest>,
+) -> Result<Response> {
+    let ci_name = body
+        .ci_name
+        .clone()
+        .or_else(|| body.application_name.clone())
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| {
+            Error::bad_request("missing field `applicationName`: set applicationName or ciName")
+        })?;
+    let value = require("artifactRegisterValue", Some(&body.artifact_register_value))?;
+    let target = match body.artifact_register_type {
+        ArtifactRegisterType::GitRef => Target::GitRef(value),
+        ArtifactRegisterType::Environment => Target::Environment(value),
+        ArtifactRegisterType::ReleaseStream => Target::ReleaseStream(value),
+    };
+    let request = Registration {
+        project: body.blueprint_name,
+        ci_name,
+        application_name: body.application_name,
+        artifact_uri: body.artifact_uri,
+        artifactory: Some(body.artifactory).filter(|a| !a.trim().is_empty()),
+        target,
+        external_id: body.external_id,
+        description: body.description,
+        metadata: body.metadata.unwrap_or_default(),
+        repository_name: body.repository_name,
+        tag: body.tag,
+    };
+    respond(&state, request, &user).await
+}
+
+/// The fields every older request shares.
+fn legacy(
+    stack: Option<String>,
+    application: Option<String>,
+    artifact_uri: Option<String>,
+    artifactory: Option<String>,
+    target: Target,
+) -> Result<Registration> {
+    let application = require("applicationName", application.as_deref())?;
+    Ok(Registration {
+        project: require("stackName", stack.as_deref())?,
+        ci_name: application.clone(),
+        application_name: Some(application),
+        artifact_uri: require("artifactUri", artifact_uri.as_deref())?,
+        artifactory,
+        target,
+        external_id: None,
+        description: None,
+        metadata: Default::default(),
+        repository_name: None,
+        tag: None,
+    })
+}
+
+/// `POST /cc-ui/v1/artifacts/push`: routed by the metadata's `BRANCH_NAME` and friends.
+pub async fn push_by_metadata(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Body(body): Body<ArtifactRequest>,
+) -> Result<Response> {
+    let mut request = legacy(
+        body.stack_name,
+        body.application_name,
+        body.artifact_uri,
+        body.artifactory,
+        Target::Metadata,
+    )?;
+    request.metadata = body.metadata.unwrap_or_default();
+    request.external_id = body.external_id;
+    request.description = body.description;
+    request.tag = body.tag;
+    respond(&state, request, &user).await
+}
+
+/// `POST /cc-ui/v1/artifacts/registerV2`: an explicit environment id or release stream.
+pub async fn register_v2(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Body(body): Body<ArtifactRequest>,
+) -> Result<Response> {
+    let target = match (&body.cluster_id, &body.release_stream) {
+        (Some(id), _) if !id.trim().is_empty() => {
+            let env = state
+                .store
+                .environment_by_id(id)
+                .await?
+                .ok_or_else(|| Error::not_found(format!("environment id '{id}' not found")))?;
+            Target::Environment(env.name)
+        }
+        (_, Some(stream)) if !stream.trim().is_empty() => Target::ReleaseStream(stream.clone()),
+        _ => {
+            return Err(Error::bad_request(
+                "missing field `clusterId`: set clusterId or releaseStream",
+            ));
+        }
+    };
+    let mut request = legacy(
+        body.stack_name,
+        body.application_name,
+        body.artifact_uri,
+        body.artifactory,
+        target,
+    )?;
+    request.metadata = body.metadata.unwrap_or_default();
+    request.external_id = body.external_id;
+    request.description = body.description;
+    request.tag = body.tag;
+    respond(&state, request, &user).await
+}
+
+/// `POST /cc-ui/v1/artifacts/register-by-env`.
+pub async fn register_by_env(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Body(body): Body<RegisterByEnvRequest>,
+) -> Result<Response> {
+    let env = require("clusterName", body.cluster_name.as_deref())?;
+    let mut request = legacy(
+        body.stack_name,
+        body.application_name,
+        body.artifact_uri,
+        body.artifactory,
+        Target::Environment(env),
+    )?;
+    request.external_id = body.external_id;
+    request.description = body.description;
+    respond(&state, request, &user).await
+}
+
+/// `POST /cc-ui/v1/artifacts/register-by-release-stream`.
+pub async fn register_by_stream(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Body(body): Body<RegisterByReleaseStreamRequest>,
+) -> Result<Response> {
+    let stream = require("releaseStream", body.release_stream.as_deref())?;
+    let mut request = legacy(
+        body.stack_name,
+        body.application_name,
+        body.artifact_uri,
+        body.artifactory,
+        Target::ReleaseStream(stream),
+    )?;
+    request.external_id = body.external_id;
+    request.description = body.description;
+    respond(&state, request, &user).await
+}

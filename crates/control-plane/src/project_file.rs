@@ -1,0 +1,384 @@
+//! The declarative project file: read, validate, and apply in one transaction.
+//!
+//! Applying adds and updates; it never deletes an environment, stream or CI integration that
+//! the file no longer names (builds may sit in them). The default routing rule and the default
+//! promotion workflow are replaced whole by the file's, keeping their ids.
+
+use crate::error::{Error, Result};
+use crate::views::ci_system_name;
+use crate::store::{
+    Change, CiRow, DefaultRule, Store, Tx, insert_ci, new_id, now, set_default_rule,
+    set_default_workflow,
+};
+use std::collections::BTreeSet;
+use std::path::Path;
+use wharf_api::project_file::{ApplySummary, ProjectFile};
+use wharf_api::{Criterion, RegistrationType, WorkflowHierarchy};
+
+/// Streams every project has, as in Facets.
+pub const BUILT_IN_STREAMS: [(&str, bool); 3] =
+    [("QA", false), ("STAGING", false), ("PRODUCTION", true)];
+
+/// Reads and validates a TOML project file; errors name the file, the key and the fix.
+pub fn load(path: &Path) -> Result<ProjectFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::bad_request(format!("cannot read project file {}: {e}", path.display()))
+    })?;
+    let file: ProjectFile = toml::from_str(&text)
+        .map_err(|e| Error::bad_request(format!("{}: {e}", path.display())))?;
+    validate(&file).map_err(|e| Error::bad_request(format!("{}: {e}", path.display())))?;
+    Ok(file)
+}
+
+fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn check_name(field: &str, name: &str) -> Result<(), String> {
+    if is_valid_name(name) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field} '{name}' is not a valid name: use 1 to 128 letters, digits, '-', '_' or '.'"
+        ))
+    }
+}
+
+fn check_unique<'a>(field: &str, names: impl Iterator<Item = &'a str>) -> Result<(), String> {
+    let mut seen = BTreeSet::new();
+    for name in names {
+        if !seen.insert(name) {
+            return Err(format!("{field} '{name}' is declared twice"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks names, references between sections, and that rules and promotion name real buckets.
+pub fn validate(file: &ProjectFile) -> Result<(), String> {
+    check_name("project.name", &file.project.name)?;
+    if file.project.registration_type == RegistrationType::Hybrid {
+        return Err("project.registration_type HYBRID is not supported; use ENVIRONMENT or \
+                    RELEASE_STREAM"
+            .into());
+    }
+    for (i, s) in file.release_streams.iter().enumerate() {
+        check_name(&format!("release_streams[{i}].name"), &s.name)?;
+    }
+    check_unique("release stream", file.release_streams.iter().map(|s| s.name.as_str()))?;
+    let streams = stream_names(file);
+    for (i, env) in file.environments.iter().enumerate() {
+        check_name(&format!("environments[{i}].name"), &env.name)?;
+        if !streams.contains(env.release_stream.as_str()) {
+            return Err(format!(
+                "environments[{i}].release_stream '{}' is not a release stream; declare it under \
+                 [[release_streams]] or use one of: {}",
+                env.release_stream,
+                streams.iter().copied().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    check_unique("environment", file.environments.iter().map(|e| e.name.as_str()))?;
+    let buckets = bucket_names(file);
+    let kind = bucket_kind(file.project.registration_type);
+    if let Some(routing) = &file.routing {
+        for (i, c) in routing.criteria.iter().enumerate() {
+            if c.metadata_key.trim().is_empty() || c.value.is_empty() {
+                return Err(format!(
+                    "routing.criteria[{i}]: metadata_key and value must not be empty"
+                ));
+            }
+            if !buckets.contains(c.route_to.as_str()) {
+                return Err(format!(
+                    "routing.criteria[{i}].route_to '{}' is not {kind} of project '{}'; use one \
+                     of: {}",
+                    c.route_to,
+                    file.project.name,
+                    join(&buckets)
+                ));
+            }
+        }
+    }
+    if let Some(promotion) = &file.promotion {
+        for (i, stage) in promotion.order.iter().enumerate() {
+            if !buckets.contains(stage.as_str()) {
+                return Err(format!(
+                    "promotion.order[{i}] '{stage}' is not {kind} of project '{}'; use one of: {}",
+                    file.project.name,
+                    join(&buckets)
+                ));
+            }
+        }
+        check_unique("promotion stage", promotion.order.iter().map(String::as_str))?;
+    }
+    for (i, ci) in file.ci.iter().enumerate() {
+        check_name(&format!("ci[{i}].name"), &ci.name)?;
+    }
+    check_unique("CI integration", file.ci.iter().map(|c| c.name.as_str()))?;
+    Ok(())
+}
+
+fn join(names: &BTreeSet<&str>) -> String {
+    if names.is_empty() {
+        return "(none declared)".into();
+    }
+    names.iter().copied().collect::<Vec<_>>().join(", ")
+}
+
+fn bucket_kind(registration_type: RegistrationType) -> &'static str {
+    match registration_type {
+        RegistrationType::ReleaseStream => "a release stream",
+        _ => "an environment",
+    }
+}
+
+fn stream_names(file: &ProjectFile) -> BTreeSet<&str> {
+    BUILT_IN_STREAMS
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(file.release_streams.iter().map(|s| s.name.as_str()))
+        .collect()
+}
+
+/// The names a rule may route to and a workflow may list: environments or streams.
+fn bucket_names(file: &ProjectFile) -> BTreeSet<&str> {
+    match file.project.registration_type {
+        RegistrationType::ReleaseStream => stream_names(file),
+        _ => file.environments.iter().map(|e| e.name.as_str()).collect(),
+    }
+}
+
+/// Applies a validated file in one transaction: all of it, or (on any error) none of it.
+pub async fn apply(store: &Store, file: &ProjectFile, user: &str) -> Result<ApplySummary> {
+    validate(file).map_err(Error::BadRequest)?;
+    let mut tx = store.begin().await?;
+    let mut summary = ApplySummary { project: file.project.name.clone(), ..Default::default() };
+    apply_project(&mut tx, file, &mut summary).await?;
+    apply_streams(&mut tx, file, user, &mut summary).await?;
+    apply_environments(&mut tx, file, &mut summary).await?;
+    apply_rule(&mut tx, file, user, &mut summary).await?;
+    apply_workflow(&mut tx, file, &mut summary).await?;
+    apply_cis(&mut tx, file, user, &mut summary).await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+async fn apply_project(tx: &mut Tx, file: &ProjectFile, summary: &mut ApplySummary) -> Result<()> {
+    let name = &file.project.name;
+    let wanted = file.project.registration_type.as_str();
+    let ci_system = file.project.ci_system.map(ci_system_name);
+    let existing: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT registration_type FROM projects WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&mut **tx)
+            .await?;
+    match existing {
+        None => {
+            sqlx::query(
+                "INSERT INTO projects (name, registration_type, ci_system, created_at)
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(name)
+            .bind(wanted)
+            .bind(&ci_system)
+            .bind(now())
+            .execute(&mut **tx)
+            .await?;
+            summary.created.push(format!("project {name}"));
+        }
+        Some((Some(current),)) if current != wanted => {
+            return Err(Error::conflict(format!(
+                "project '{name}' is configured for registration type {current}; the file asks \
+                 for {wanted}. The registration type cannot change without a reset \
+                 (DELETE /cc-ui/v1/ci-cd/{name}), which deletes the default rule and workflow"
+            )));
+        }
+        Some(_) => {
+            sqlx::query("UPDATE projects SET registration_type = ?, ci_system = ? WHERE name = ?")
+                .bind(wanted)
+                .bind(&ci_system)
+                .bind(name)
+                .execute(&mut **tx)
+                .await?;
+            summary.unchanged += 1;
+        }
+    }
+    Ok(())
+}
+
+async fn apply_streams(
+    tx: &mut Tx,
+    file: &ProjectFile,
+    user: &str,
+    summary: &mut ApplySummary,
+) -> Result<()> {
+    let built_in = BUILT_IN_STREAMS.iter().map(|(n, prod)| (n.to_string(), *prod, None));
+    let declared = file
+        .release_streams
+        .iter()
+        .map(|s| (s.name.clone(), s.prod, s.description.clone()));
+    for (name, prod, description) in built_in.chain(declared) {
+        sqlx::query(
+            "INSERT INTO release_streams (project, name, description, prod, created_by, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (project, name) DO UPDATE SET
+                 prod = excluded.prod,
+                 description = COALESCE(excluded.description, release_streams.description)",
+        )
+        .bind(&file.project.name)
+        .bind(&name)
+        .bind(&description)
+        .bind(prod)
+        .bind(user)
+        .bind(now())
+        .execute(&mut **tx)
+        .await?;
+    }
+    summary.unchanged += 1;
+    Ok(())
+}
+
+async fn apply_environments(
+    tx: &mut Tx,
+    file: &ProjectFile,
+    summary: &mut ApplySummary,
+) -> Result<()> {
+    for env in &file.environments {
+        let current: Option<(String,)> = sqlx::query_as(
+            "SELECT release_stream FROM environments WHERE project = ? AND name = ?",
+        )
+        .bind(&file.project.name)
+        .bind(&env.name)
+        .fetch_optional(&mut **tx)
+        .await?;
+        match current {
+            None => {
+                sqlx::query(
+                    "INSERT INTO environments (id, project, name, release_stream, created_at)
+                     VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(new_id())
+                .bind(&file.project.name)
+                .bind(&env.name)
+                .bind(&env.release_stream)
+                .bind(now())
+                .execute(&mut **tx)
+                .await?;
+                summary.created.push(format!("environment {}", env.name));
+            }
+            Some((stream,)) if stream != env.release_stream => {
+                sqlx::query(
+                    "UPDATE environments SET release_stream = ? WHERE project = ? AND name = ?",
+                )
+                .bind(&env.release_stream)
+                .bind(&file.project.name)
+                .bind(&env.name)
+                .execute(&mut **tx)
+                .await?;
+                summary.updated.push(format!("environment {}", env.name));
+            }
+            Some(_) => summary.unchanged += 1,
+        }
+    }
+    Ok(())
+}
+
+async fn apply_rule(
+    tx: &mut Tx,
+    file: &ProjectFile,
+    user: &str,
+    summary: &mut ApplySummary,
+) -> Result<()> {
+    let Some(routing) = &file.routing else { return Ok(()) };
+    let criteria: Vec<Criterion> = routing
+        .criteria
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Criterion {
+            metadata_key: c.metadata_key.clone(),
+            operator: c.operator,
+            value: c.value.clone(),
+            route_to: c.route_to.clone(),
+            priority: c.priority.unwrap_or(i as i64 + 1),
+        })
+        .collect();
+    let rule = DefaultRule {
+        project: &file.project.name,
+        registration_type: file.project.registration_type,
+        rule_name: &routing.rule_name,
+        criteria: &criteria,
+        ci_system: file.project.ci_system,
+    };
+    let change = set_default_rule(tx, &rule, user).await?;
+    record(summary, change, format!("routing rule {}", routing.rule_name));
+    Ok(())
+}
+
+async fn apply_workflow(tx: &mut Tx, file: &ProjectFile, summary: &mut ApplySummary) -> Result<()> {
+    let Some(promotion) = &file.promotion else { return Ok(()) };
+    let change = set_default_workflow(
+        tx,
+        &file.project.name,
+        file.project.registration_type,
+        &hierarchies(&promotion.order),
+    )
+    .await?;
+    record(summary, change, "promotion workflow default".to_string());
+    Ok(())
+}
+
+async fn apply_cis(
+    tx: &mut Tx,
+    file: &ProjectFile,
+    user: &str,
+    summary: &mut ApplySummary,
+) -> Result<()> {
+    for ci in &file.ci {
+        let exists: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM ci_integrations WHERE project = ? AND name = ?")
+                .bind(&file.project.name)
+                .bind(&ci.name)
+                .fetch_optional(&mut **tx)
+                .await?;
+        if exists.is_some() {
+            summary.unchanged += 1;
+            continue;
+        }
+        let row = CiRow {
+            id: new_id(),
+            project: file.project.name.clone(),
+            name: ci.name.clone(),
+            registration_type: file.project.registration_type.as_str().to_string(),
+            description: ci.description.clone(),
+            artifactory: None,
+            created_by: Some(user.to_string()),
+            created_at: now(),
+        };
+        insert_ci(tx, &row).await?;
+        summary.created.push(format!("CI integration {}", ci.name));
+    }
+    Ok(())
+}
+
+pub fn hierarchies(order: &[String]) -> Vec<WorkflowHierarchy> {
+    order
+        .iter()
+        .enumerate()
+        .map(|(i, stage)| WorkflowHierarchy {
+            sequence: i as i64 + 1,
+            registration_value: stage.clone(),
+        })
+        .collect()
+}
+
+fn record(summary: &mut ApplySummary, change: Change, label: String) {
+    match change {
+        Change::Created => summary.created.push(label),
+        Change::Updated => summary.updated.push(label),
+        Change::Unchanged => summary.unchanged += 1,
+    }
+}

@@ -1,0 +1,235 @@
+//! Registering a build: pick its bucket (explicitly, or by the project's routing rule), then
+//! store it once per (CI integration, external id).
+
+use crate::error::{Error, Result, require};
+use crate::routing::classify;
+use crate::store::{ArtifactRow, CiRow, Store, new_id, now};
+use crate::views::artifact_view;
+use wharf_api::{
+    Artifact, ArtifactRegisterType, BRANCH_NAME, Criterion, Metadata, RegistrationType,
+};
+
+/// Where the caller asked the build to go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Route by the project's rule, with `BRANCH_NAME` set to this ref.
+    GitRef(String),
+    /// Route by the project's rule over the given metadata only (the older `/artifacts/push`).
+    Metadata,
+    Environment(String),
+    ReleaseStream(String),
+}
+
+/// One registration, whichever endpoint it arrived on.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub project: String,
+    pub ci_name: String,
+    pub application_name: Option<String>,
+    pub artifact_uri: String,
+    pub artifactory: Option<String>,
+    pub target: Target,
+    pub external_id: Option<String>,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+    pub repository_name: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// The stored build and whether it already existed (an idempotent replay).
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub artifact: Artifact,
+    pub replayed: bool,
+}
+
+/// The bucket a build lands in.
+struct Bucket {
+    classified: bool,
+    cluster_id: Option<String>,
+    cluster_name: Option<String>,
+    release_stream: Option<String>,
+    rule: Option<(String, String)>,
+}
+
+impl Bucket {
+    fn unclassified() -> Self {
+        Self {
+            classified: false,
+            cluster_id: None,
+            cluster_name: None,
+            release_stream: None,
+            rule: None,
+        }
+    }
+}
+
+pub async fn register(store: &Store, mut request: Registration, user: &str) -> Result<Registered> {
+    let project = require("blueprintName", Some(&request.project))?;
+    let ci_name = require("ciName", Some(&request.ci_name))?;
+    let artifact_uri = require("artifactUri", Some(&request.artifact_uri))?;
+    store.project(&project).await?;
+    let ci = store.ci(&project, &ci_name).await?.ok_or_else(|| {
+        Error::not_found(format!(
+            "CI integration '{ci_name}' not found in project '{project}'; add it under [[ci]] \
+             in wharf.toml and run `wharf apply`, or POST /cc-ui/v1/artifacts-ci"
+        ))
+    })?;
+    if let Target::GitRef(git_ref) = &request.target {
+        request.metadata.insert(BRANCH_NAME.to_string(), git_ref.clone());
+    }
+    let bucket = choose_bucket(store, &ci, &request).await?;
+    let (register_type, register_value) = describe_target(&request);
+    let row = ArtifactRow {
+        id: new_id(),
+        ci_id: ci.id.clone(),
+        project,
+        application_name: request.application_name.clone().unwrap_or(ci_name),
+        artifact_uri,
+        artifactory: request.artifactory.clone().unwrap_or_else(|| "default".into()),
+        external_id: request.external_id.clone().filter(|id| !id.trim().is_empty()),
+        description: request.description.clone(),
+        metadata: serde_json::to_string(&request.metadata).unwrap_or_else(|_| "{}".into()),
+        register_type: register_type.as_str().to_string(),
+        register_value,
+        registration_type: ci.registration_type.clone(),
+        cluster_id: bucket.cluster_id.clone(),
+        cluster_name: bucket.cluster_name.clone(),
+        release_stream: bucket.release_stream.clone(),
+        classified: bucket.classified,
+        applied_rule_id: bucket.rule.as_ref().map(|r| r.0.clone()),
+        applied_rule_name: bucket.rule.as_ref().map(|r| r.1.clone()),
+        promoted: false,
+        origin: "register".into(),
+        repository_name: request.repository_name.clone(),
+        tag: request.tag.clone(),
+        created_by: user.to_string(),
+        created_at: now(),
+    };
+    store_once(store, row, &ci).await
+}
+
+/// Inserts the build unless this CI already registered its external id: the same image is a
+/// replay, a different image a conflict.
+async fn store_once(store: &Store, row: ArtifactRow, ci: &CiRow) -> Result<Registered> {
+    let mut tx = store.begin().await?;
+    if let Some(external_id) = &row.external_id {
+        if let Some(existing) = store.registration_in(&mut tx, &ci.id, external_id).await? {
+            if existing.artifact_uri == row.artifact_uri {
+                return Ok(Registered { artifact: artifact_view(&existing, &ci.name), replayed: true });
+            }
+            return Err(Error::conflict(format!(
+                "external id '{external_id}' of CI integration '{}' is already registered with \
+                 image '{}'; this request names image '{}'. Register the new image under a new \
+                 external id (for a re-built run, include the attempt number)",
+                ci.name, existing.artifact_uri, row.artifact_uri
+            )));
+        }
+    }
+    store.insert_artifact(&mut tx, &row).await?;
+    tx.commit().await?;
+    Ok(Registered { artifact: artifact_view(&row, &ci.name), replayed: false })
+}
+
+fn describe_target(request: &Registration) -> (ArtifactRegisterType, String) {
+    match &request.target {
+        Target::GitRef(r) => (ArtifactRegisterType::GitRef, r.clone()),
+        Target::Metadata => (
+            ArtifactRegisterType::GitRef,
+            request.metadata.get(BRANCH_NAME).cloned().unwrap_or_default(),
+        ),
+        Target::Environment(e) => (ArtifactRegisterType::Environment, e.clone()),
+        Target::ReleaseStream(s) => (ArtifactRegisterType::ReleaseStream, s.clone()),
+    }
+}
+
+async fn choose_bucket(store: &Store, ci: &CiRow, request: &Registration) -> Result<Bucket> {
+    let ci_type = parse_type(&ci.registration_type);
+    match &request.target {
+        Target::GitRef(_) | Target::Metadata => route_by_rule(store, ci, ci_type, &request.metadata).await,
+        Target::Environment(name) => {
+            let env = store.environment(&ci.project, name).await?.ok_or_else(|| {
+                Error::not_found(format!(
+                    "environment '{name}' not found in project '{}'",
+                    ci.project
+                ))
+            })?;
+            Ok(bucket_for_environment(ci_type, env.id, env.name, env.release_stream, None))
+        }
+        Target::ReleaseStream(name) => {
+            if ci_type == RegistrationType::Environment {
+                return Err(Error::bad_request(format!(
+                    "CI integration '{}' keeps one bucket per environment; register it with an \
+                     environment (--environment) or a git ref (--git-ref), not a release stream",
+                    ci.name
+                )));
+            }
+            if !store.stream_exists(&ci.project, name).await? {
+                return Err(Error::not_found(format!(
+                    "release stream '{name}' not found in project '{}'",
+                    ci.project
+                )));
+            }
+            Ok(Bucket { classified: true, release_stream: Some(name.clone()), ..Bucket::unclassified() })
+        }
+    }
+}
+
+/// An environment bucket, or its release stream's bucket when the CI is keyed by stream.
+fn bucket_for_environment(
+    ci_type: RegistrationType,
+    id: String,
+    name: String,
+    stream: String,
+    rule: Option<(String, String)>,
+) -> Bucket {
+    if ci_type == RegistrationType::ReleaseStream {
+        return Bucket { classified: true, release_stream: Some(stream), rule, ..Bucket::unclassified() };
+    }
+    Bucket {
+        classified: true,
+        cluster_id: Some(id),
+        cluster_name: Some(name),
+        release_stream: None,
+        rule,
+    }
+}
+
+async fn route_by_rule(
+    store: &Store,
+    ci: &CiRow,
+    ci_type: RegistrationType,
+    metadata: &Metadata,
+) -> Result<Bucket> {
+    let Some(rule) = store.default_rule(&ci.project, &ci.registration_type).await? else {
+        return Ok(Bucket::unclassified());
+    };
+    let criteria: Vec<Criterion> = serde_json::from_str(&rule.criteria)
+        .map_err(|e| Error::Internal(format!("stored rule {} is unreadable: {e}", rule.id)))?;
+    let Some(matched) = classify(&criteria, metadata) else {
+        return Ok(Bucket::unclassified());
+    };
+    let applied = Some((rule.id.clone(), rule.rule_name.clone()));
+    if ci_type == RegistrationType::ReleaseStream {
+        if store.stream_exists(&ci.project, &matched.route_to).await? {
+            return Ok(Bucket {
+                classified: true,
+                release_stream: Some(matched.route_to.clone()),
+                rule: applied,
+                ..Bucket::unclassified()
+            });
+        }
+    } else if let Some(env) = store.environment(&ci.project, &matched.route_to).await? {
+        return Ok(bucket_for_environment(ci_type, env.id, env.name, env.release_stream, applied));
+    }
+    tracing::warn!(
+        rule = %rule.rule_name,
+        route_to = %matched.route_to,
+        "rule routes to a bucket that does not exist; build kept unclassified"
+    );
+    Ok(Bucket::unclassified())
+}
+
+pub fn parse_type(text: &str) -> RegistrationType {
+    RegistrationType::parse(text).unwrap_or(RegistrationType::Environment)
+}

@@ -1,0 +1,725 @@
+//! The SQLite store: one writer connection (SQLite takes one writer at a time anyway, and a
+//! single connection never meets `SQLITE_BUSY`), a pool of readers (WAL lets them run beside
+//! the writer), and migrations that run on open.
+
+use crate::error::{Error, Result};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{FromRow, Sqlite, Transaction};
+use crate::views::ci_system_name;
+use std::path::Path;
+use wharf_api::{CiSystem, Criterion, RegistrationType, RoutingRuleRequest, WorkflowHierarchy};
+use std::time::Duration;
+
+pub type Tx = Transaction<'static, Sqlite>;
+
+#[derive(Clone)]
+pub struct Store {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+/// Current time as the ISO-8601 UTC string Facets uses, millisecond precision.
+pub fn now() -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_default()
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct UserToken {
+    pub user_id: String,
+    pub username: String,
+    pub admin: bool,
+    pub token_hash: String,
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ProjectRow {
+    pub name: String,
+    pub registration_type: Option<String>,
+    pub ci_system: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct EnvironmentRow {
+    pub id: String,
+    pub project: String,
+    pub name: String,
+    pub release_stream: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct StreamRow {
+    pub project: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub prod: bool,
+    pub created_by: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CiRow {
+    pub id: String,
+    pub project: String,
+    pub name: String,
+    pub registration_type: String,
+    pub description: Option<String>,
+    pub artifactory: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct RuleRow {
+    pub id: String,
+    pub project: String,
+    pub rule_name: String,
+    pub registration_type: String,
+    pub is_default: bool,
+    pub ci_system: Option<String>,
+    pub criteria: String,
+    pub created_by: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct WorkflowRow {
+    pub id: String,
+    pub project: String,
+    pub name: String,
+    pub registration_type: String,
+    pub is_default: bool,
+    pub hierarchies: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ArtifactRow {
+    pub id: String,
+    pub ci_id: String,
+    pub project: String,
+    pub application_name: String,
+    pub artifact_uri: String,
+    pub artifactory: String,
+    pub external_id: Option<String>,
+    pub description: Option<String>,
+    pub metadata: String,
+    pub register_type: String,
+    pub register_value: String,
+    pub registration_type: String,
+    pub cluster_id: Option<String>,
+    pub cluster_name: Option<String>,
+    pub release_stream: Option<String>,
+    pub classified: bool,
+    pub applied_rule_id: Option<String>,
+    pub applied_rule_name: Option<String>,
+    pub promoted: bool,
+    pub origin: String,
+    pub repository_name: Option<String>,
+    pub tag: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+impl Store {
+    /// Opens (creating when missing) `DIR/wharf.db` and runs the migrations.
+    pub async fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::Internal(format!("cannot create data directory {}: {e}", dir.display()))
+        })?;
+        let options = SqliteConnectOptions::new()
+            .filename(dir.join("wharf.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { writer, reader })
+    }
+
+    pub fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// A write transaction on the single writer connection.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(self.writer.begin().await?)
+    }
+
+    /// Checkpoints the WAL and closes every connection; used on shutdown.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await;
+        self.writer.close().await;
+    }
+
+    // ---- users and tokens ----
+
+    pub async fn tokens_of(&self, username: &str) -> Result<Vec<UserToken>> {
+        Ok(sqlx::query_as(
+            "SELECT u.id AS user_id, u.username, u.admin, t.token_hash, t.expires_at
+             FROM users u JOIN tokens t ON t.user_id = u.id WHERE u.username = ?",
+        )
+        .bind(username)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    /// Makes sure `username` exists and that `token_hash` is one of its tokens.
+    pub async fn ensure_user_token(
+        &self,
+        username: &str,
+        token_hash: &str,
+        admin: bool,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let now = now();
+        sqlx::query(
+            "INSERT INTO users (id, username, admin, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(new_id())
+        .bind(username)
+        .bind(admin)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO tokens (id, user_id, token_hash, name, created_at)
+             SELECT ?, id, ?, 'bootstrap', ? FROM users WHERE username = ?
+             ON CONFLICT (token_hash) DO NOTHING",
+        )
+        .bind(new_id())
+        .bind(token_hash)
+        .bind(&now)
+        .bind(username)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn user_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
+    // ---- projects, streams, environments ----
+
+    pub async fn project(&self, name: &str) -> Result<ProjectRow> {
+        sqlx::query_as("SELECT name, registration_type, ci_system FROM projects WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "project '{name}' not found; create it with `wharf apply wharf.toml`"
+                ))
+            })
+    }
+
+    pub async fn environment(&self, project: &str, name: &str) -> Result<Option<EnvironmentRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, project, name, release_stream FROM environments
+             WHERE project = ? AND name = ?",
+        )
+        .bind(project)
+        .bind(name)
+        .fetch_optional(&self.reader)
+        .await?)
+    }
+
+    pub async fn environment_by_id(&self, id: &str) -> Result<Option<EnvironmentRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, project, name, release_stream FROM environments WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?)
+    }
+
+    pub async fn environments(&self, project: &str) -> Result<Vec<EnvironmentRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, project, name, release_stream FROM environments
+             WHERE project = ? ORDER BY name",
+        )
+        .bind(project)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    pub async fn streams(&self, project: &str) -> Result<Vec<StreamRow>> {
+        Ok(sqlx::query_as(
+            "SELECT project, name, description, prod, created_by, created_at
+             FROM release_streams WHERE project = ? ORDER BY name",
+        )
+        .bind(project)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    pub async fn stream_exists(&self, project: &str, name: &str) -> Result<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM release_streams WHERE project = ? AND name = ?")
+                .bind(project)
+                .bind(name)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    // ---- CI integrations ----
+
+
+    pub async fn ci(&self, project: &str, name: &str) -> Result<Option<CiRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, project, name, registration_type, description, artifactory, created_by,
+             created_at FROM ci_integrations WHERE project = ? AND name = ?",
+        )
+        .bind(project)
+        .bind(name)
+        .fetch_optional(&self.reader)
+        .await?)
+    }
+
+    pub async fn ci_by_id(&self, id: &str) -> Result<Option<CiRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, project, name, registration_type, description, artifactory, created_by,
+             created_at FROM ci_integrations WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?)
+    }
+
+    /// CI integrations named `name` in any project (names are unique per project only).
+    pub async fn cis_named(&self, name: &str) -> Result<Vec<CiRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, project, name, registration_type, description, artifactory, created_by,
+             created_at FROM ci_integrations WHERE name = ? ORDER BY project",
+        )
+        .bind(name)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    pub async fn cis(&self, project: Option<&str>) -> Result<Vec<CiRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, project, name, registration_type, description, artifactory, created_by,
+             created_at FROM ci_integrations WHERE ?1 IS NULL OR project = ?1
+             ORDER BY project, name",
+        )
+        .bind(project)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    pub async fn update_ci(&self, ci: &CiRow) -> Result<()> {
+        sqlx::query("UPDATE ci_integrations SET description = ?, artifactory = ? WHERE id = ?")
+            .bind(&ci.description)
+            .bind(&ci.artifactory)
+            .bind(&ci.id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a CI integration that has no builds (checked again inside the transaction).
+    pub async fn delete_ci(&self, id: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let builds: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM artifacts WHERE ci_id = ?")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if builds > 0 {
+            return Err(Error::bad_request("Cannot delete: artifacts still registered"));
+        }
+        sqlx::query("DELETE FROM ci_integrations WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn insert_rule(&self, rule: &RoutingRuleRequest, user: &str) -> Result<String> {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO routing_rules (id, project, rule_name, registration_type, is_default,
+             ci_system, criteria, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&rule.stack_name)
+        .bind(&rule.rule_name)
+        .bind(rule.registration_type.as_str())
+        .bind(rule.is_default)
+        .bind(rule.ci_system.map(ci_system_name))
+        .bind(serde_json::to_string(&rule.criteria).unwrap_or_else(|_| "[]".into()))
+        .bind(user)
+        .bind(now())
+        .execute(&self.writer)
+        .await
+        .map_err(unique_violation_as_conflict)?;
+        Ok(id)
+    }
+
+    pub async fn update_rule(&self, id: &str, rule: &RoutingRuleRequest) -> Result<()> {
+        sqlx::query(
+            "UPDATE routing_rules SET rule_name = ?, criteria = ?, ci_system = ?, is_default = ?
+             WHERE id = ?",
+        )
+        .bind(&rule.rule_name)
+        .bind(serde_json::to_string(&rule.criteria).unwrap_or_else(|_| "[]".into()))
+        .bind(rule.ci_system.map(ci_system_name))
+        .bind(rule.is_default)
+        .bind(id)
+        .execute(&self.writer)
+        .await
+        .map_err(unique_violation_as_conflict)?;
+        Ok(())
+    }
+
+    pub async fn delete_rule(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM routing_rules WHERE id = ?")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Deletes the project's default rule and workflow and forgets its registration type.
+    pub async fn reset_ci_cd(&self, project: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM routing_rules WHERE project = ? AND is_default = 1")
+            .bind(project)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM workflows WHERE project = ? AND is_default = 1")
+            .bind(project)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE projects SET registration_type = NULL, ci_system = NULL WHERE name = ?")
+            .bind(project)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn artifact_count(&self, ci_id: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM artifacts WHERE ci_id = ?")
+            .bind(ci_id)
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
+    // ---- routing rules and workflows ----
+
+    pub async fn default_rule(&self, project: &str, registration_type: &str) -> Result<Option<RuleRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, project, rule_name, registration_type, is_default, ci_system, criteria,
+             created_by, created_at FROM routing_rules
+             WHERE project = ? AND registration_type = ? AND is_default = 1",
+        )
+        .bind(project)
+        .bind(registration_type)
+        .fetch_optional(&self.reader)
+        .await?)
+    }
+
+    pub async fn rule(&self, id: &str) -> Result<Option<RuleRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, project, rule_name, registration_type, is_default, ci_system, criteria,
+             created_by, created_at FROM routing_rules WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?)
+    }
+
+    pub async fn rules(&self, project: &str, registration_type: Option<&str>) -> Result<Vec<RuleRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, project, rule_name, registration_type, is_default, ci_system, criteria,
+             created_by, created_at FROM routing_rules
+             WHERE project = ?1 AND (?2 IS NULL OR registration_type = ?2)
+             ORDER BY is_default DESC, rule_name",
+        )
+        .bind(project)
+        .bind(registration_type)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    pub async fn default_workflow(
+        &self,
+        project: &str,
+        registration_type: &str,
+    ) -> Result<Option<WorkflowRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, project, name, registration_type, is_default, hierarchies FROM workflows
+             WHERE project = ? AND registration_type = ? AND is_default = 1",
+        )
+        .bind(project)
+        .bind(registration_type)
+        .fetch_optional(&self.reader)
+        .await?)
+    }
+
+    // ---- builds ----
+
+
+    /// The registration of `external_id` by this CI, read inside the writer's transaction so a
+    /// concurrent duplicate cannot slip between the check and the insert.
+    pub async fn registration_in(
+        &self,
+        tx: &mut Tx,
+        ci_id: &str,
+        external_id: &str,
+    ) -> Result<Option<ArtifactRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, ci_id, project, application_name, artifact_uri, artifactory, external_id,
+             description, metadata, register_type, register_value, registration_type, cluster_id,
+             cluster_name, release_stream, classified, applied_rule_id, applied_rule_name,
+             promoted, origin, repository_name, tag, created_by, created_at
+             FROM artifacts WHERE ci_id = ? AND external_id = ? AND origin = 'register'",
+        )
+        .bind(ci_id)
+        .bind(external_id)
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+
+    pub async fn insert_artifact(&self, tx: &mut Tx, a: &ArtifactRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO artifacts (id, ci_id, project, application_name, artifact_uri,
+             artifactory, external_id, description, metadata, register_type, register_value,
+             registration_type, cluster_id, cluster_name, release_stream, classified,
+             applied_rule_id, applied_rule_name, promoted, origin, repository_name, tag,
+             created_by, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&a.id)
+        .bind(&a.ci_id)
+        .bind(&a.project)
+        .bind(&a.application_name)
+        .bind(&a.artifact_uri)
+        .bind(&a.artifactory)
+        .bind(&a.external_id)
+        .bind(&a.description)
+        .bind(&a.metadata)
+        .bind(&a.register_type)
+        .bind(&a.register_value)
+        .bind(&a.registration_type)
+        .bind(&a.cluster_id)
+        .bind(&a.cluster_name)
+        .bind(&a.release_stream)
+        .bind(a.classified)
+        .bind(&a.applied_rule_id)
+        .bind(&a.applied_rule_name)
+        .bind(a.promoted)
+        .bind(&a.origin)
+        .bind(&a.repository_name)
+        .bind(&a.tag)
+        .bind(&a.created_by)
+        .bind(&a.created_at)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// A CI's builds, newest first.
+    pub async fn artifacts_of(&self, ci_id: &str, limit: i64) -> Result<Vec<ArtifactRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, ci_id, project, application_name, artifact_uri, artifactory, external_id,
+             description, metadata, register_type, register_value, registration_type, cluster_id,
+             cluster_name, release_stream, classified, applied_rule_id, applied_rule_name,
+             promoted, origin, repository_name, tag, created_by, created_at
+             FROM artifacts WHERE ci_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+        )
+        .bind(ci_id)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    pub async fn total_artifacts(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM artifacts")
+            .fetch_one(&self.reader)
+            .await?)
+    }
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+pub async fn insert_ci(tx: &mut Tx, ci: &CiRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO ci_integrations (id, project, name, registration_type, description,
+         artifactory, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&ci.id)
+    .bind(&ci.project)
+    .bind(&ci.name)
+    .bind(&ci.registration_type)
+    .bind(&ci.description)
+    .bind(&ci.artifactory)
+    .bind(&ci.created_by)
+    .bind(&ci.created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A project's default routing rule for one registration type.
+pub struct DefaultRule<'a> {
+    pub project: &'a str,
+    pub registration_type: RegistrationType,
+    pub rule_name: &'a str,
+    pub criteria: &'a [Criterion],
+    pub ci_system: Option<CiSystem>,
+}
+
+/// Replaces the default rule's name and criteria, keeping its id, or creates it.
+pub async fn set_default_rule(tx: &mut Tx, rule: &DefaultRule<'_>, user: &str) -> Result<Change> {
+    let criteria = serde_json::to_string(rule.criteria).unwrap_or_else(|_| "[]".into());
+    let ci_system = rule.ci_system.map(ci_system_name);
+    let current: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT id, rule_name, criteria FROM routing_rules
+         WHERE project = ? AND registration_type = ? AND is_default = 1",
+    )
+    .bind(rule.project)
+    .bind(rule.registration_type.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    match current {
+        Some((_, name, stored)) if name == rule.rule_name && stored == criteria => {
+            Ok(Change::Unchanged)
+        }
+        Some((id, _, _)) => {
+            sqlx::query(
+                "UPDATE routing_rules SET rule_name = ?, criteria = ?, ci_system = ? WHERE id = ?",
+            )
+            .bind(rule.rule_name)
+            .bind(&criteria)
+            .bind(&ci_system)
+            .bind(&id)
+            .execute(&mut **tx)
+            .await?;
+            Ok(Change::Updated)
+        }
+        None => {
+            sqlx::query(
+                "INSERT INTO routing_rules (id, project, rule_name, registration_type, is_default,
+                 ci_system, criteria, created_by, created_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)",
+            )
+            .bind(new_id())
+            .bind(rule.project)
+            .bind(rule.rule_name)
+            .bind(rule.registration_type.as_str())
+            .bind(&ci_system)
+            .bind(&criteria)
+            .bind(user)
+            .bind(now())
+            .execute(&mut **tx)
+            .await?;
+            Ok(Change::Created)
+        }
+    }
+}
+
+/// Replaces the default workflow's stages, keeping its id, or creates it.
+pub async fn set_default_workflow(
+    tx: &mut Tx,
+    project: &str,
+    registration_type: RegistrationType,
+    stages: &[WorkflowHierarchy],
+) -> Result<Change> {
+    let hierarchies = serde_json::to_string(stages).unwrap_or_else(|_| "[]".into());
+    let current: Option<(String, String)> = sqlx::query_as(
+        "SELECT id, hierarchies FROM workflows
+         WHERE project = ? AND registration_type = ? AND is_default = 1",
+    )
+    .bind(project)
+    .bind(registration_type.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    match current {
+        Some((_, stored)) if stored == hierarchies => Ok(Change::Unchanged),
+        Some((id, _)) => {
+            sqlx::query("UPDATE workflows SET hierarchies = ? WHERE id = ?")
+                .bind(&hierarchies)
+                .bind(&id)
+                .execute(&mut **tx)
+                .await?;
+            Ok(Change::Updated)
+        }
+        None => {
+            sqlx::query(
+                "INSERT INTO workflows (id, project, name, registration_type, is_default,
+                 hierarchies, created_at) VALUES (?, ?, 'default', ?, 1, ?, ?)",
+            )
+            .bind(new_id())
+            .bind(project)
+            .bind(registration_type.as_str())
+            .bind(&hierarchies)
+            .bind(now())
+            .execute(&mut **tx)
+            .await?;
+            Ok(Change::Created)
+        }
+    }
+}
+
+pub async fn set_project_type(
+    tx: &mut Tx,
+    project: &str,
+    registration_type: RegistrationType,
+    ci_system: Option<CiSystem>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE projects SET registration_type = ?, ci_system = COALESCE(?, ci_system)
+         WHERE name = ?",
+    )
+    .bind(registration_type.as_str())
+    .bind(ci_system.map(ci_system_name))
+    .bind(project)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn unique_violation_as_conflict(error: sqlx::Error) -> Error {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Error::conflict(
+            "a default rule already exists for this project and registration type",
+        ),
+        _ => error.into(),
+    }
+}

@@ -1,0 +1,340 @@
+//! The control-plane client: HTTP Basic, JSON, and retries that never duplicate a write.
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use rand::Rng;
+use reqwest::{Method, StatusCode, header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use wharf_api::project_file::{ApplySummary, ProjectFile};
+use wharf_api::{
+    Artifact, ArtifactCI, CiArtifactResponse, ErrorDetails, RegistrationType,
+    RoutingRuleResponse, SaasArtifactRequest, User,
+};
+
+/// Header with which wharf's control plane says a registration already existed.
+const REPLAYED_HEADER: &str = "wharf-replayed";
+
+/// How hard to try before giving up.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 5,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full-jitter exponential backoff, unless the server said when to come back.
+    fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(wait) = retry_after {
+            return wait.min(self.max_delay * 3);
+        }
+        let ceiling = self.base_delay.saturating_mul(1 << attempt.min(16)).min(self.max_delay);
+        let millis = ceiling.as_millis().max(1) as u64;
+        Duration::from_millis(rand::rng().random_range(millis / 2..=millis))
+    }
+}
+
+/// Whether a request may be sent again after it might have reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// Reads, and writes the server deduplicates (a registration with an external id).
+    Safe,
+    /// Writes that could be applied twice: retried only when the server surely did not act.
+    Unsafe,
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    username: String,
+    token: Secret,
+    retry: RetryPolicy,
+}
+
+/// What one attempt produced.
+enum Attempt {
+    Done(reqwest::Response),
+    Retry { why: String, after: Option<Duration> },
+    Fail(Error),
+}
+
+impl Client {
+    pub fn new(base: &str, username: &str, token: Secret, retry: RetryPolicy) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            username: username.to_string(),
+            token,
+            retry,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn whoami(&self) -> Result<User> {
+        self.get_json("/api/me").await
+    }
+
+    /// Registers; answers the stored build (`None` from a Facets server, which answers an empty
+    /// 200) and whether the server already had it.
+    pub async fn register(&self, request: &SaasArtifactRequest) -> Result<(Option<Artifact>, bool)> {
+        let replay = if request.external_id.is_some() { Replay::Safe } else { Replay::Unsafe };
+        let response = self
+            .send(Method::POST, "/cc-ui/v1/ci-cd/register", Some(request), replay)
+            .await?;
+        let replayed = response
+            .headers()
+            .get(REPLAYED_HEADER)
+            .is_some_and(|v| v.as_bytes() == b"true");
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Error::Unavailable(format!("reading the registration answer: {e}")))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok((None, replayed));
+        }
+        let artifact = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Internal(format!("unreadable registration answer: {e}")))?;
+        Ok((Some(artifact), replayed))
+    }
+
+    pub async fn builds(&self, project: &str, ci_name: &str, limit: u32) -> Result<Vec<CiArtifactResponse>> {
+        let path = format!(
+            "/cc-ui/v1/artifacts-ci/{}/artifacts?stackName={}&limit={limit}",
+            encode(ci_name),
+            encode(project)
+        );
+        self.get_json(&path).await
+    }
+
+    pub async fn ci(&self, project: &str, ci_name: &str) -> Result<ArtifactCI> {
+        let path = format!(
+            "/cc-ui/v1/artifacts-ci/name/{}?stackName={}",
+            encode(ci_name),
+            encode(project)
+        );
+        self.get_json(&path).await
+    }
+
+    pub async fn rules(&self, project: &str, kind: RegistrationType) -> Result<Vec<RoutingRuleResponse>> {
+        let path = format!(
+            "/cc-ui/v1/artifact-routing-rule?stackName={}&registrationType={}",
+            encode(project),
+            kind.as_str()
+        );
+        self.get_json(&path).await
+    }
+
+    pub async fn apply(&self, file: &ProjectFile) -> Result<ApplySummary> {
+        let path = format!("/wharf/v1/projects/{}", encode(&file.project.name));
+        let response = self.send(Method::PUT, &path, Some(file), Replay::Safe).await?;
+        decode(response).await
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let response = self.send::<()>(Method::GET, path, None, Replay::Safe).await?;
+        decode(response).await
+    }
+
+    /// Sends with retries; answers the first success or a classified error.
+    async fn send<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        replay: Replay,
+    ) -> Result<reqwest::Response> {
+        let url = format!("{}{path}", self.base);
+        let mut attempt = 0;
+        loop {
+            let outcome = self.attempt(method.clone(), &url, body, replay).await;
+            match outcome {
+                Attempt::Done(response) => return Ok(response),
+                Attempt::Fail(error) => return Err(error),
+                Attempt::Retry { why, after } => {
+                    attempt += 1;
+                    if attempt >= self.retry.attempts {
+                        return Err(Error::Unavailable(format!(
+                            "control plane {} failed {attempt} times; last: {why}",
+                            self.base
+                        )));
+                    }
+                    let wait = self.retry.delay(attempt - 1, after);
+                    tracing::warn!(%why, attempt, wait_ms = wait.as_millis() as u64, "retrying");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    async fn attempt<B: Serialize>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+        replay: Replay,
+    ) -> Attempt {
+        let mut request = self
+            .http
+            .request(method, url)
+            .basic_auth(&self.username, Some(self.token.expose()))
+            .header(header::ACCEPT, "application/json");
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => return transport_failure(error, replay),
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Attempt::Done(response);
+        }
+        let retry_after = retry_after(&response);
+        let message = error_message(response).await;
+        if is_retryable(status, replay) {
+            return Attempt::Retry { why: format!("HTTP {status}: {message}"), after: retry_after };
+        }
+        Attempt::Fail(classify(status, message))
+    }
+}
+
+fn transport_failure(error: reqwest::Error, replay: Replay) -> Attempt {
+    // Never echo the URL's query or anything else from reqwest beyond its kind and cause.
+    let why = describe_transport(&error);
+    if error.is_connect() || replay == Replay::Safe {
+        Attempt::Retry { why, after: None }
+    } else {
+        Attempt::Fail(Error::Unavailable(format!(
+            "{why}; not retried because the request may have reached the control plane and it \
+             carries no external id to deduplicate it (pass --external-id to make it safe)"
+        )))
+    }
+}
+
+fn describe_transport(error: &reqwest::Error) -> String {
+    let mut text = if error.is_connect() {
+        "cannot connect".to_string()
+    } else if error.is_timeout() {
+        "timed out".to_string()
+    } else {
+        "connection failed".to_string()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn is_retryable(status: StatusCode, replay: Replay) -> bool {
+    match status.as_u16() {
+        408 | 429 => true,
+        500 | 502 | 503 | 504 => replay == Replay::Safe || status == StatusCode::SERVICE_UNAVAILABLE,
+        _ => false,
+    }
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response.headers().get(header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+async fn error_message(response: reqwest::Response) -> String {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    match serde_json::from_str::<ErrorDetails>(&text) {
+        Ok(details) => details.message,
+        Err(_) if !text.trim().is_empty() && text.len() < 500 => text.trim().to_string(),
+        Err(_) => status.canonical_reason().unwrap_or("error").to_string(),
+    }
+}
+
+fn classify(status: StatusCode, message: String) -> Error {
+    match status.as_u16() {
+        401 => Error::Auth(
+            "the control plane refused the credentials (401): check WHARF_USERNAME and the \
+             token in WHARF_TOKEN or --token-file"
+                .into(),
+        ),
+        403 => Error::Auth(format!("permission denied (403): {message}")),
+        404 => Error::NotFound(message),
+        409 => Error::Conflict(message),
+        500..=599 => Error::Unavailable(format!("control plane error ({status}): {message}")),
+        _ => Error::Rejected(format!("control plane refused the request ({status}): {message}")),
+    }
+}
+
+async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| Error::Unavailable(format!("reading the answer: {e}")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Internal(format!("unreadable answer from the control plane: {e}")))
+}
+
+/// Percent-encodes one path segment or query value.
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_keeps_unreserved_and_escapes_the_rest() {
+        assert_eq!(encode("release/2.1 x"), "release%2F2.1%20x");
+        assert_eq!(encode("api-v2_~."), "api-v2_~.");
+    }
+
+    #[test]
+    fn backoff_stays_within_bounds_and_honours_retry_after() {
+        let policy = RetryPolicy::default();
+        for attempt in 0..10 {
+            let wait = policy.delay(attempt, None);
+            assert!(wait <= policy.max_delay, "{wait:?}");
+            assert!(wait >= Duration::from_millis(100), "{wait:?}");
+        }
+        assert_eq!(policy.delay(0, Some(Duration::from_secs(2))), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn writes_without_an_external_id_are_not_replayed_after_a_server_error() {
+        assert!(is_retryable(StatusCode::BAD_GATEWAY, Replay::Safe));
+        assert!(!is_retryable(StatusCode::BAD_GATEWAY, Replay::Unsafe));
+        assert!(is_retryable(StatusCode::TOO_MANY_REQUESTS, Replay::Unsafe));
+        assert!(!is_retryable(StatusCode::CONFLICT, Replay::Safe));
+    }
+}

@@ -1,0 +1,427 @@
+//! Settings: flags > `WHARF_*` environment > detected CI context > defaults, each resolved
+//! value remembering where it came from.
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use wharf_api::{ArtifactRegisterType, SaasArtifactRequest};
+use wharf_ci::{CiContext, EnvMap};
+
+/// The `WHARF_*` variables, read with `envy`.
+#[derive(Debug, Default, Deserialize)]
+pub struct WharfEnv {
+    pub control_plane_url: Option<String>,
+    pub username: Option<String>,
+    pub token: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub project: Option<String>,
+    pub service: Option<String>,
+    pub ci_name: Option<String>,
+    pub image: Option<String>,
+    pub environment: Option<String>,
+    pub release_stream: Option<String>,
+    pub external_id: Option<String>,
+    pub registry: Option<String>,
+    pub description: Option<String>,
+}
+
+impl WharfEnv {
+    pub fn from_map(env: &EnvMap) -> Result<Self> {
+        let set = env
+            .iter()
+            .filter(|(k, v)| k.starts_with("WHARF_") && !v.trim().is_empty())
+            .map(|(k, v)| (k.clone(), v.clone()));
+        envy::prefixed("WHARF_")
+            .from_iter(set)
+            .map_err(|e| Error::Usage(format!("invalid WHARF_ environment variable: {e}")))
+    }
+}
+
+/// What the user asked for on the command line (every field optional).
+#[derive(Debug, Clone, Default)]
+pub struct RegisterFlags {
+    pub project: Option<String>,
+    pub service: Option<String>,
+    pub ci_name: Option<String>,
+    pub image: Option<String>,
+    pub git_ref: Option<String>,
+    pub environment: Option<String>,
+    pub release_stream: Option<String>,
+    pub external_id: Option<String>,
+    pub registry: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Where the control plane is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Remote(String),
+    /// Outside CI with none configured: run one in-process over `.wharf/`.
+    Embedded,
+}
+
+/// A resolved registration: exactly what would be sent, and where each part came from.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub request: SaasArtifactRequest,
+    pub sources: BTreeMap<&'static str, String>,
+}
+
+impl Plan {
+    pub fn ci_name(&self) -> &str {
+        self.request
+            .ci_name
+            .as_deref()
+            .or(self.request.application_name.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+/// Takes the first present, non-empty candidate and records its source.
+fn pick(
+    sources: &mut BTreeMap<&'static str, String>,
+    setting: &'static str,
+    candidates: &[(Option<&str>, &str)],
+) -> Option<String> {
+    let (value, source) = candidates.iter().find_map(|(value, source)| {
+        value.map(str::trim).filter(|v| !v.is_empty()).map(|v| (v.to_string(), *source))
+    })?;
+    sources.insert(setting, source.to_string());
+    Some(value)
+}
+
+fn missing(what: &str, flag: &str, var: &str) -> Error {
+    Error::Usage(format!("missing {what}: pass {flag} or set {var}"))
+}
+
+pub fn resolve_endpoint(flag: Option<&str>, env: &WharfEnv, ci: &CiContext) -> Result<Endpoint> {
+    let Some(url) = flag.or(env.control_plane_url.as_deref()).map(str::trim) else {
+        if ci.in_ci {
+            return Err(Error::Usage(
+                "no control plane set: pass --control-plane URL or set WHARF_CONTROL_PLANE_URL \
+                 (in CI, wharf never falls back to a local control plane)"
+                    .into(),
+            ));
+        }
+        return Ok(Endpoint::Embedded);
+    };
+    validate_url(url)?;
+    Ok(Endpoint::Remote(url.trim_end_matches('/').to_string()))
+}
+
+fn validate_url(url: &str) -> Result<()> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "control plane URL '{url}' must start with https:// (or http:// for loopback)"
+            ))
+        })?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(Error::Usage(
+            "the control plane URL must not carry credentials; set WHARF_USERNAME and \
+             WHARF_TOKEN (or --token-file) instead"
+                .into(),
+        ));
+    }
+    if authority.is_empty() {
+        return Err(Error::Usage(format!("control plane URL '{url}' has no host")));
+    }
+    Ok(())
+}
+
+/// The username and token for a remote control plane.
+pub fn credentials(env: &WharfEnv, token_file: Option<&Path>) -> Result<(String, Secret)> {
+    let username = env
+        .username
+        .clone()
+        .ok_or_else(|| Error::Usage("missing username: set WHARF_USERNAME".into()))?;
+    let token_file = token_file.or(env.token_file.as_deref());
+    let token = match (token_file, &env.token) {
+        (Some(path), _) => read_token_file(path)?,
+        (None, Some(token)) => Secret::new(token.trim()),
+        (None, None) => {
+            return Err(Error::Usage(
+                "missing token: set WHARF_TOKEN or pass --token-file FILE (never put a token on \
+                 the command line)"
+                    .into(),
+            ));
+        }
+    };
+    Ok((username, token))
+}
+
+fn read_token_file(path: &Path) -> Result<Secret> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Usage(format!("cannot read --token-file {}: {}", path.display(), e.kind()))
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(Error::Usage(format!("--token-file {} is empty", path.display())));
+    }
+    Ok(Secret::new(token))
+}
+
+/// Resolves what to register from flags, environment and CI context.
+pub fn resolve(flags: &RegisterFlags, env_map: &EnvMap, env: &WharfEnv, ci: &CiContext) -> Result<Plan> {
+    let mut sources = BTreeMap::new();
+    let s = &mut sources;
+    let project = pick(s, "project", &[
+        (flags.project.as_deref(), "--project"),
+        (env.project.as_deref(), "WHARF_PROJECT"),
+    ])
+    .ok_or_else(|| missing("project", "--project", "WHARF_PROJECT"))?;
+    let service = pick(s, "service", &[
+        (flags.service.as_deref(), "--service"),
+        (env.service.as_deref(), "WHARF_SERVICE"),
+    ]);
+    let ci_name = pick(s, "ciName", &[
+        (flags.ci_name.as_deref(), "--ci-name"),
+        (env.ci_name.as_deref(), "WHARF_CI_NAME"),
+    ]);
+    if service.is_none() && ci_name.is_none() {
+        return Err(missing("service", "--service (or --ci-name)", "WHARF_SERVICE"));
+    }
+    let image = pick(s, "image", &[
+        (flags.image.as_deref(), "--image"),
+        (env.image.as_deref(), "WHARF_IMAGE"),
+        (env_map.get("DOCKER_IMAGE_URL").map(String::as_str), "DOCKER_IMAGE_URL"),
+    ])
+    .ok_or_else(|| missing("image", "--image IMAGE", "WHARF_IMAGE"))?;
+    validate_image(&image)?;
+    let (register_type, register_value) = resolve_target(s, flags, env, ci)?;
+    let external_id = pick(s, "externalId", &[
+        (flags.external_id.as_deref(), "--external-id"),
+        (env.external_id.as_deref(), "WHARF_EXTERNAL_ID"),
+        (ci.build_id.as_deref(), ci.sources.get("buildId").map_or("CI context", String::as_str)),
+    ]);
+    let registry = pick(s, "registry", &[
+        (flags.registry.as_deref(), "--registry"),
+        (env.registry.as_deref(), "WHARF_REGISTRY"),
+        (Some("default"), "default"),
+    ]);
+    let description = pick(s, "description", &[
+        (flags.description.as_deref(), "--description"),
+        (env.description.as_deref(), "WHARF_DESCRIPTION"),
+    ]);
+    let mut metadata = ci.registration_metadata();
+    if register_type == ArtifactRegisterType::GitRef {
+        metadata.insert(wharf_api::BRANCH_NAME.to_string(), register_value.clone());
+    }
+    let request = SaasArtifactRequest {
+        blueprint_name: project,
+        artifact_uri: image.clone(),
+        artifactory: registry.unwrap_or_else(|| "default".into()),
+        artifact_register_type: register_type,
+        artifact_register_value: register_value,
+        application_name: service,
+        ci_name,
+        external_id,
+        repository_name: None,
+        tag: image_tag(&image),
+        description,
+        metadata: Some(metadata),
+    };
+    Ok(Plan { request, sources })
+}
+
+/// At most one of git ref, environment, release stream; flags beat environment, which beats
+/// the CI context's ref.
+fn resolve_target(
+    sources: &mut BTreeMap<&'static str, String>,
+    flags: &RegisterFlags,
+    env: &WharfEnv,
+    ci: &CiContext,
+) -> Result<(ArtifactRegisterType, String)> {
+    let from_flags = targets(
+        flags.git_ref.as_deref(),
+        flags.environment.as_deref(),
+        flags.release_stream.as_deref(),
+        ["--git-ref", "--environment", "--release-stream"],
+    )?;
+    let chosen = match from_flags {
+        Some(target) => Some(target),
+        None => targets(
+            None,
+            env.environment.as_deref(),
+            env.release_stream.as_deref(),
+            ["WHARF_GIT_REF", "WHARF_ENVIRONMENT", "WHARF_RELEASE_STREAM"],
+        )?,
+    };
+    if let Some((kind, value, source)) = chosen {
+        sources.insert("target", source.to_string());
+        let value = if kind == ArtifactRegisterType::GitRef { wharf_ci::normalise_ref(&value) } else { value };
+        return Ok((kind, value));
+    }
+    let git_ref = ci.require_git_ref()?;
+    let origin = ci.sources.get("gitRef").cloned().unwrap_or_default();
+    sources.insert("target", format!("CI context ({origin})"));
+    Ok((ArtifactRegisterType::GitRef, git_ref.to_string()))
+}
+
+fn targets(
+    git_ref: Option<&str>,
+    environment: Option<&str>,
+    stream: Option<&str>,
+    names: [&'static str; 3],
+) -> Result<Option<(ArtifactRegisterType, String, &'static str)>> {
+    let given: Vec<_> = [
+        (ArtifactRegisterType::GitRef, git_ref, names[0]),
+        (ArtifactRegisterType::Environment, environment, names[1]),
+        (ArtifactRegisterType::ReleaseStream, stream, names[2]),
+    ]
+    .into_iter()
+    .filter_map(|(kind, value, name)| {
+        value.map(str::trim).filter(|v| !v.is_empty()).map(|v| (kind, v.to_string(), name))
+    })
+    .collect();
+    if given.len() > 1 {
+        let named: Vec<_> = given.iter().map(|(_, _, name)| *name).collect();
+        return Err(Error::Usage(format!(
+            "{} were all given: use only one of --git-ref, --environment, --release-stream",
+            named.join(" and ")
+        )));
+    }
+    Ok(given.into_iter().next())
+}
+
+/// Refuses what is plainly not an image reference; the registry checks the rest.
+fn validate_image(image: &str) -> Result<()> {
+    if image.chars().any(char::is_whitespace) || image.contains("://") || image.starts_with('/') {
+        return Err(Error::Usage(format!(
+            "--image '{image}' is not an image reference: use REGISTRY/REPOSITORY[:TAG][@DIGEST], \
+             e.g. ghcr.io/acme/api:1.4.2, without a scheme"
+        )));
+    }
+    Ok(())
+}
+
+/// The tag of `host[:port]/repo:tag[@digest]`, if any.
+fn image_tag(image: &str) -> Option<String> {
+    let name = image.split('@').next().unwrap_or(image);
+    let last = name.rsplit('/').next().unwrap_or(name);
+    last.split_once(':').map(|(_, tag)| tag.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wharf_ci::{NoGit, RefFrom};
+
+    fn env_of(pairs: &[(&str, &str)]) -> EnvMap {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn plan(flags: RegisterFlags, pairs: &[(&str, &str)]) -> Result<Plan> {
+        let env_map = env_of(pairs);
+        let ci = wharf_ci::detect(&env_map, &NoGit, RefFrom::Source);
+        resolve(&flags, &env_map, &WharfEnv::from_map(&env_map)?, &ci)
+    }
+
+    fn flags() -> RegisterFlags {
+        RegisterFlags {
+            project: Some("shop".into()),
+            service: Some("api".into()),
+            image: Some("ghcr.io/acme/api:1.0".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn flags_beat_environment_which_beats_ci() {
+        let plan = plan(
+            RegisterFlags { git_ref: Some("refs/heads/hotfix/1".into()), ..flags() },
+            &[
+                ("WHARF_PROJECT", "other"),
+                ("GITHUB_ACTIONS", "true"),
+                ("GITHUB_REF", "refs/heads/main"),
+                ("GITHUB_RUN_ID", "42"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(plan.request.blueprint_name, "shop");
+        assert_eq!(plan.sources["project"], "--project");
+        assert_eq!(plan.request.artifact_register_value, "hotfix/1");
+        assert_eq!(plan.request.external_id.as_deref(), Some("42"));
+        assert_eq!(plan.request.tag.as_deref(), Some("1.0"));
+        assert_eq!(plan.request.metadata.as_ref().unwrap()["BRANCH_NAME"], "hotfix/1");
+    }
+
+    #[test]
+    fn the_ci_ref_is_used_when_nothing_is_explicit() {
+        let plan = plan(
+            flags(),
+            &[("GITHUB_ACTIONS", "true"), ("GITHUB_REF", "refs/heads/release/2.1")],
+        )
+        .unwrap();
+        assert_eq!(plan.request.artifact_register_type, ArtifactRegisterType::GitRef);
+        assert_eq!(plan.request.artifact_register_value, "release/2.1");
+        assert_eq!(plan.sources["target"], "CI context (GITHUB_REF)");
+    }
+
+    #[test]
+    fn two_targets_are_refused_naming_both() {
+        let error = plan(
+            RegisterFlags { git_ref: Some("main".into()), environment: Some("dev".into()), ..flags() },
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("--git-ref and --environment"), "{error}");
+    }
+
+    #[test]
+    fn missing_settings_name_the_flag_and_the_variable() {
+        let error = plan(RegisterFlags { project: None, ..flags() }, &[]).unwrap_err();
+        assert!(error.to_string().contains("--project"));
+        assert!(error.to_string().contains("WHARF_PROJECT"));
+        assert_eq!(error.exit_code(), crate::exit::USAGE);
+        let error = plan(RegisterFlags { image: None, ..flags() }, &[]).unwrap_err();
+        assert!(error.to_string().contains("WHARF_IMAGE"));
+    }
+
+    #[test]
+    fn migration_variables_are_honoured() {
+        let plan = plan(
+            RegisterFlags { image: None, ..flags() },
+            &[("DOCKER_IMAGE_URL", "r.example/a:2"), ("GIT_REF", "main"), ("RUN_ID", "r-9")],
+        )
+        .unwrap();
+        assert_eq!(plan.request.artifact_uri, "r.example/a:2");
+        assert_eq!(plan.request.artifact_register_value, "main");
+        assert_eq!(plan.request.external_id.as_deref(), Some("r-9"));
+    }
+
+    #[test]
+    fn bad_images_and_urls_are_refused() {
+        assert!(plan(RegisterFlags { image: Some("https://x/y".into()), ..flags() }, &[]).is_err());
+        let ci = CiContext::default();
+        let env = WharfEnv::default();
+        assert!(resolve_endpoint(Some("ftp://x"), &env, &ci).is_err());
+        let error = resolve_endpoint(Some("https://u:p@cp.example"), &env, &ci).unwrap_err();
+        assert!(!error.to_string().contains("u:p"));
+        assert_eq!(
+            resolve_endpoint(Some("http://127.0.0.1:8080/"), &env, &ci).unwrap(),
+            Endpoint::Remote("http://127.0.0.1:8080".into())
+        );
+    }
+
+    #[test]
+    fn in_ci_a_missing_control_plane_is_an_error_outside_it_embedded() {
+        let env = WharfEnv::default();
+        let ci = CiContext { in_ci: true, ..Default::default() };
+        let error = resolve_endpoint(None, &env, &ci).unwrap_err().to_string();
+        assert!(error.contains("WHARF_CONTROL_PLANE_URL"), "{error}");
+        assert_eq!(resolve_endpoint(None, &env, &CiContext::default()).unwrap(), Endpoint::Embedded);
+    }
+
+    #[test]
+    fn image_tags_are_found_past_registry_ports() {
+        assert_eq!(image_tag("localhost:5000/a/b:v1@sha256:ab"), Some("v1".into()));
+        assert_eq!(image_tag("localhost:5000/a/b"), None);
+    }
+}
