@@ -1,1 +1,264 @@
-fn main() {}
+//! `wharf`: the thin binary that wires the crates together. Parsing is in `args`, printing in
+//! `output`, the embedded control plane in `embedded`; every decision lives in the crates.
+
+mod args;
+mod embedded;
+mod output;
+
+use anyhow::Context;
+use args::{Cli, Command, GlobalArgs, Output, RefFromArg, RegisterArgs};
+use clap::Parser;
+use std::path::Path;
+use std::process::ExitCode;
+use wharf_ci::{CiContext, EnvMap, RefFrom, SystemGit};
+use wharf_registration::{self as registration, Client, Endpoint, RetryPolicy, WharfEnv, exit};
+
+/// A failure with the exit code `docs/cli.md` documents for it.
+struct Failure {
+    code: i32,
+    kind: &'static str,
+    message: String,
+}
+
+impl From<registration::Error> for Failure {
+    fn from(error: registration::Error) -> Self {
+        Self { code: error.exit_code(), kind: error.kind(), message: error.to_string() }
+    }
+}
+
+impl From<wharf_control_plane::Error> for Failure {
+    fn from(error: wharf_control_plane::Error) -> Self {
+        use wharf_control_plane::Error as E;
+        let (code, kind) = match &error {
+            E::BadRequest(_) => (exit::USAGE, "usage"),
+            E::Conflict(_) => (exit::CONFLICT, "conflict"),
+            E::NotFound(_) => (exit::NOT_FOUND, "not_found"),
+            _ => (exit::INTERNAL, "internal"),
+        };
+        Self { code, kind, message: error.to_string() }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Self { code: exit::INTERNAL, kind: "internal", message: format!("{error:#}") }
+    }
+}
+
+type Outcome<T = ()> = Result<T, Failure>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(matches!(cli.command, Command::Serve(_)));
+    let output = cli.global.output;
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(exit::INTERNAL as u8);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            output::failure(output, failure.kind, failure.code, &failure.message);
+            ExitCode::from(failure.code as u8)
+        }
+    }
+}
+
+fn init_logging(serving: bool) {
+    let default = if serving { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WHARF_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+async fn run(cli: Cli) -> Outcome {
+    let env = wharf_ci::process_env();
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::CiContext(args) => {
+            let context = detect(&env, args.ref_from)?;
+            output::ci_context(cli.global.output, &context);
+            Ok(())
+        }
+        Command::Register(args) => {
+            let ci = detect(&env, args.ref_from)?;
+            let (env_ref, ci_ref) = (&env, &ci);
+            with_control_plane(&cli.global, &env, &ci, None, |client, label| async move {
+                register(&args, env_ref, ci_ref, &client, &label, cli.global.output).await
+            })
+            .await
+        }
+        Command::Whoami => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            with_control_plane(&cli.global, &env, &ci, None, |client, label| async move {
+                let user = client.whoami().await?;
+                output::whoami(cli.global.output, &user, &label);
+                Ok(())
+            })
+            .await
+        }
+        Command::Builds(args) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            let wharf_env = WharfEnv::from_map(&env)?;
+            let project = args.project.or(wharf_env.project).ok_or_else(|| {
+                registration::Error::Usage("missing project: pass --project or set WHARF_PROJECT".into())
+            })?;
+            let service = args.service.or(wharf_env.service).ok_or_else(|| {
+                registration::Error::Usage("missing service: pass --service or set WHARF_SERVICE".into())
+            })?;
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                let builds = client.builds(&project, &service, args.limit).await?;
+                output::builds(cli.global.output, &builds);
+                Ok(())
+            })
+            .await
+        }
+        Command::Apply(args) => {
+            let file = wharf_control_plane::project_file::load(&args.file)?;
+            let ci = detect(&env, RefFromArg::Source)?;
+            with_control_plane(&cli.global, &env, &ci, Some(&args.file), |client, label| async move {
+                let summary = client.apply(&file).await?;
+                output::applied(cli.global.output, &summary, &label);
+                Ok(())
+            })
+            .await
+        }
+    }
+}
+
+fn detect(env: &EnvMap, ref_from: RefFromArg) -> Outcome<CiContext> {
+    let dir = std::env::current_dir().context("reading the working directory")?;
+    let ref_from = match ref_from {
+        RefFromArg::Source => RefFrom::Source,
+        RefFromArg::Target => RefFrom::Target,
+    };
+    Ok(wharf_ci::detect(env, &SystemGit::new(dir), ref_from))
+}
+
+/// Runs `work` against the configured control plane, or the embedded one (started here and
+/// stopped after, whatever `work` answers).
+async fn with_control_plane<F, Fut>(
+    global: &GlobalArgs,
+    env: &EnvMap,
+    ci: &CiContext,
+    project_file: Option<&Path>,
+    work: F,
+) -> Outcome
+where
+    F: FnOnce(Client, String) -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
+    let wharf_env = WharfEnv::from_map(env)?;
+    let retry = retry_policy(env);
+    match registration::resolve_endpoint(global.control_plane.as_deref(), &wharf_env, ci)? {
+        Endpoint::Remote(url) => {
+            let (username, token) =
+                registration::credentials(&wharf_env, global.token_file.as_deref())?;
+            let client = Client::new(&url, &username, token, retry)?;
+            work(client, url).await
+        }
+        Endpoint::Embedded => {
+            let dir = std::env::current_dir().context("reading the working directory")?;
+            let local = embedded::start(&dir, project_file).await?;
+            let client = Client::new(&local.server.url(), &local.username, local.token.clone(), retry)?;
+            let label = format!("embedded ({})", dir.join(embedded::DATA_DIR).display());
+            let result = work(client, label).await;
+            local.server.stop().await?;
+            result
+        }
+    }
+}
+
+/// `WHARF_RETRIES` (attempts, ≥ 1) and `WHARF_RETRY_BASE_MS` tune the retry policy.
+fn retry_policy(env: &EnvMap) -> RetryPolicy {
+    let mut policy = RetryPolicy::default();
+    if let Some(attempts) = env.get("WHARF_RETRIES").and_then(|v| v.parse::<u32>().ok()) {
+        policy.attempts = attempts.max(1);
+    }
+    if let Some(ms) = env.get("WHARF_RETRY_BASE_MS").and_then(|v| v.parse::<u64>().ok()) {
+        policy.base_delay = std::time::Duration::from_millis(ms);
+    }
+    policy
+}
+
+async fn register(
+    args: &RegisterArgs,
+    env: &EnvMap,
+    ci: &CiContext,
+    client: &Client,
+    label: &str,
+    output: Output,
+) -> Outcome {
+    let flags = registration::RegisterFlags {
+        project: args.project.clone(),
+        service: args.service.clone(),
+        ci_name: args.ci_name.clone(),
+        image: args.image.clone(),
+        git_ref: args.git_ref.clone(),
+        environment: args.environment.clone(),
+        release_stream: args.release_stream.clone(),
+        external_id: args.external_id.clone(),
+        registry: args.registry.clone(),
+        description: args.description.clone(),
+    };
+    let plan = registration::resolve(&flags, env, &WharfEnv::from_map(env)?, ci)?;
+    if args.dry_run {
+        let preview = registration::preview(client, &plan, label).await?;
+        output::preview(output, &preview);
+        return Ok(());
+    }
+    let outcome = registration::register(client, &plan, label).await?;
+    output::registered(output, &outcome);
+    if outcome.classified == Some(false) {
+        let message = output::unrouted_message(&outcome);
+        if args.require_route {
+            return Err(registration::Error::NotRouted(message).into());
+        }
+        output::warning(output, &message);
+    }
+    Ok(())
+}
+
+async fn serve(args: args::ServeArgs) -> Outcome {
+    let admin = match (std::env::var("WHARF_ADMIN_USERNAME"), std::env::var("WHARF_ADMIN_TOKEN")) {
+        (Ok(user), Ok(token)) => Some((user, token)),
+        (Ok(_), Err(_)) | (Err(_), Ok(_)) => {
+            return Err(registration::Error::Usage(
+                "set both WHARF_ADMIN_USERNAME and WHARF_ADMIN_TOKEN, or neither".into(),
+            )
+            .into());
+        }
+        _ => None,
+    };
+    let options = wharf_control_plane::ServeOptions {
+        listen: args.listen,
+        data_dir: args.data,
+        project_file: args.config,
+        admin,
+        ephemeral_admin: None,
+    };
+    let server = wharf_control_plane::start(options).await?;
+    eprintln!("wharf serve: listening on {}", server.url());
+    wait_for_shutdown_signal().await;
+    eprintln!("wharf serve: shutting down");
+    server.stop().await?;
+    eprintln!("wharf serve: stopped");
+    Ok(())
+}
+
+async fn wait_for_shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+}

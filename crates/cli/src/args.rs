@@ -1,0 +1,137 @@
+//! The command line, as clap reads it. Secrets have no flags: they come from the environment
+//! or `--token-file`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "wharf", version, about = "Register container images with a Facets-compatible control plane")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Control plane base URL [env: WHARF_CONTROL_PLANE_URL]. Outside CI, none means the
+    /// embedded control plane over .wharf/ in the working directory.
+    #[arg(long, global = true, value_name = "URL")]
+    pub control_plane: Option<String>,
+    /// Read the token from this file instead of WHARF_TOKEN [env: WHARF_TOKEN_FILE].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Print results as human text or as one JSON document.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Human)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Register an image with the control plane, routed by branch rules or to a named target.
+    Register(RegisterArgs),
+    /// Show who the credentials belong to.
+    Whoami,
+    /// List the builds of a service, newest first.
+    Builds(BuildsArgs),
+    /// Apply a declarative project file (wharf.toml) to the control plane.
+    Apply(ApplyArgs),
+    /// Print the detected CI context and where each value came from.
+    CiContext(CiContextArgs),
+    /// Run the reference control plane.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// Project (blueprint) [env: WHARF_PROJECT].
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Service (application); also the CI integration's name unless --ci-name is given
+    /// [env: WHARF_SERVICE].
+    #[arg(long)]
+    pub service: Option<String>,
+    /// CI integration name [env: WHARF_CI_NAME].
+    #[arg(long)]
+    pub ci_name: Option<String>,
+    /// Image reference, e.g. ghcr.io/acme/api:1.4.2 [env: WHARF_IMAGE, DOCKER_IMAGE_URL].
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Route by this branch or tag instead of the detected one [env: WHARF_GIT_REF, GIT_REF].
+    #[arg(long, value_name = "REF")]
+    pub git_ref: Option<String>,
+    /// Register straight into this environment [env: WHARF_ENVIRONMENT].
+    #[arg(long, value_name = "ENV")]
+    pub environment: Option<String>,
+    /// Register straight into this release stream [env: WHARF_RELEASE_STREAM].
+    #[arg(long, value_name = "STREAM")]
+    pub release_stream: Option<String>,
+    /// Id correlating the build with the CI run; defaults to the run id [env: WHARF_EXTERNAL_ID].
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// Registry (artifactory) name known to the control plane [env: WHARF_REGISTRY].
+    #[arg(long, value_name = "NAME")]
+    pub registry: Option<String>,
+    /// Free text stored with the build [env: WHARF_DESCRIPTION].
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// For a pull request, route by its source (default) or target branch.
+    #[arg(long, value_enum, default_value_t = RefFromArg::Source)]
+    pub ref_from: RefFromArg,
+    /// Fail (exit 6) when the build matches no routing rule instead of warning.
+    #[arg(long)]
+    pub require_route: bool,
+    /// Resolve and print what would be sent; send nothing that writes.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RefFromArg {
+    Source,
+    Target,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildsArgs {
+    #[arg(long)]
+    pub project: Option<String>,
+    #[arg(long)]
+    pub service: Option<String>,
+    /// At most this many builds.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The project file, e.g. wharf.toml.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CiContextArgs {
+    #[arg(long, value_enum, default_value_t = RefFromArg::Source)]
+    pub ref_from: RefFromArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one (printed on stderr).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory of the SQLite store; created when missing.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// A project file applied on start.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}

@@ -1,0 +1,145 @@
+//! Printing: results on stdout (one JSON document with `--output json`), warnings and errors
+//! on stderr.
+
+use crate::args::Output;
+use serde::Serialize;
+use wharf_api::project_file::ApplySummary;
+use wharf_api::{CiArtifactResponse, User};
+use wharf_ci::CiContext;
+use wharf_registration::{Outcome, Preview};
+
+fn json<T: Serialize>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(error) => eprintln!("error: cannot print JSON: {error}"),
+    }
+}
+
+pub fn failure(output: Output, kind: &str, code: i32, message: &str) {
+    eprintln!("error: {message}");
+    if output == Output::Json {
+        json(&serde_json::json!({"error": {"kind": kind, "exitCode": code, "message": message}}));
+    }
+}
+
+pub fn warning(_output: Output, message: &str) {
+    eprintln!("warning: {message}");
+}
+
+pub fn unrouted_message(outcome: &Outcome) -> String {
+    format!(
+        "build {} of {} matched no routing rule for {} '{}'; it is kept unclassified and will \
+         not deploy until a rule routes it (add a rule and reclassify, or register with \
+         --environment); pass --require-route to fail instead",
+        outcome.artifact_id.as_deref().unwrap_or("?"),
+        outcome.ci_name,
+        outcome.registered_by.as_str(),
+        outcome.registered_value
+    )
+}
+
+pub fn registered(output: Output, outcome: &Outcome) {
+    if output == Output::Json {
+        return json(outcome);
+    }
+    let verb = if outcome.replayed { "already registered" } else { "registered" };
+    println!(
+        "{verb} {} build {} in project {}",
+        outcome.ci_name,
+        outcome.artifact_id.as_deref().unwrap_or("(id not reported)"),
+        outcome.project
+    );
+    println!("  image      {}", outcome.artifact_uri);
+    println!("  by         {} {}", outcome.registered_by.as_str(), outcome.registered_value);
+    match (&outcome.routed_to, &outcome.rule_name) {
+        (Some(to), Some(rule)) => println!("  routed to  {to} (rule {rule})"),
+        (Some(to), None) => println!("  routed to  {to}"),
+        (None, _) if outcome.classified == Some(false) => println!("  routed to  nothing (unclassified)"),
+        (None, _) => println!("  routed to  unknown (the control plane did not say)"),
+    }
+    if let Some(id) = &outcome.external_id {
+        println!("  external   {id}");
+    }
+    println!("  control    {}", outcome.control_plane);
+}
+
+pub fn preview(output: Output, preview: &Preview) {
+    if output == Output::Json {
+        return json(preview);
+    }
+    let request = &preview.request;
+    println!("dry run: nothing was sent that writes");
+    println!("  would register {} into project {}", request.artifact_uri, request.blueprint_name);
+    println!(
+        "  by             {} {}",
+        request.artifact_register_type.as_str(),
+        request.artifact_register_value
+    );
+    match (&preview.predicted_route, &preview.predicted_rule) {
+        (Some(to), Some(rule)) => println!("  would route to {to} (rule {rule})"),
+        (Some(to), None) => println!("  would route to {to}"),
+        (None, _) => println!("  would route to nothing (unclassified)"),
+    }
+    println!("  control plane  {}", preview.control_plane);
+    for (setting, source) in &preview.sources {
+        println!("  {setting:<14} from {source}");
+    }
+}
+
+pub fn whoami(output: Output, user: &User, control_plane: &str) {
+    if output == Output::Json {
+        return json(&serde_json::json!({"username": user.username, "admin": user.admin,
+            "controlPlane": control_plane}));
+    }
+    println!("{} on {control_plane}", user.username);
+}
+
+pub fn builds(output: Output, builds: &[CiArtifactResponse]) {
+    if output == Output::Json {
+        return json(&builds);
+    }
+    if builds.is_empty() {
+        println!("no builds");
+        return;
+    }
+    println!("{:<34} {:<14} {:<12} {:<25} IMAGE", "ID", "EXTERNAL ID", "ROUTED TO", "CREATED");
+    for build in builds {
+        println!(
+            "{:<34} {:<14} {:<12} {:<25} {}",
+            build.artifact_id,
+            build.external_id.as_deref().unwrap_or("-"),
+            build.routed_to.as_deref().unwrap_or("unclassified"),
+            build.created_on.as_deref().unwrap_or("-"),
+            build.artifact_uri.as_deref().unwrap_or("-"),
+        );
+    }
+}
+
+pub fn applied(output: Output, summary: &ApplySummary, control_plane: &str) {
+    if output == Output::Json {
+        return json(summary);
+    }
+    println!("applied project {} to {control_plane}", summary.project);
+    for item in &summary.created {
+        println!("  created  {item}");
+    }
+    for item in &summary.updated {
+        println!("  updated  {item}");
+    }
+    println!("  {} unchanged", summary.unchanged);
+}
+
+pub fn ci_context(output: Output, context: &CiContext) {
+    if output == Output::Json {
+        return json(context);
+    }
+    let value = serde_json::to_value(context).unwrap_or_default();
+    for (key, field) in value.as_object().into_iter().flatten() {
+        if key == "sources" || field.is_null() {
+            continue;
+        }
+        let shown = field.as_str().map(String::from).unwrap_or_else(|| field.to_string());
+        let source = context.sources.get(key.as_str()).map(String::as_str).unwrap_or("");
+        println!("{key:<13} {shown:<45} {source}");
+    }
+}
