@@ -214,16 +214,35 @@ async fn register(
         output::preview(output, &preview);
         return Ok(());
     }
+    if args.require_route {
+        refuse_if_unrouted(client, &plan, label).await?;
+    }
     let outcome = registration::register(client, &plan, label).await?;
-    output::registered(output, &outcome);
     if outcome.classified == Some(false) {
-        let message = output::unrouted_message(&outcome);
         if args.require_route {
+            let message = output::unrouted_message(&outcome, false);
             return Err(registration::Error::NotRouted(message).into());
         }
-        output::warning(output, &message);
+        output::warning(output, &output::unrouted_message(&outcome, true));
     }
+    output::registered(output, &outcome);
     Ok(())
+}
+
+/// With `--require-route`, checks the rules before writing, so an unroutable build is refused
+/// without being stored.
+async fn refuse_if_unrouted(client: &Client, plan: &registration::Plan, label: &str) -> Outcome {
+    let preview = registration::preview(client, plan, label).await?;
+    if preview.predicted_route.is_some() {
+        return Ok(());
+    }
+    Err(registration::Error::NotRouted(format!(
+        "{} '{}' matches no routing rule of project '{}', and --require-route was given;          nothing was registered. Add a rule, or register with --environment",
+        plan.request.artifact_register_type.as_str(),
+        plan.request.artifact_register_value,
+        plan.request.blueprint_name
+    ))
+    .into())
 }
 
 async fn serve(args: args::ServeArgs) -> Outcome {

@@ -1,0 +1,122 @@
+//! What the end-to-end tests share: a real control plane on loopback, the real `wharf` binary
+//! with a cleared environment, and a small HTTP/1.1 proxy that counts requests and injects
+//! faults between them.
+#![allow(dead_code)]
+
+pub mod proxy;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use tempfile::TempDir;
+use wharf_control_plane::{RunningServer, ServeOptions};
+
+pub const ADMIN: &str = "admin";
+/// Distinctive, so a leak into any output is easy to find.
+pub const TOKEN: &str = "tok-e2e-SECRET-4f7c2a9d1b";
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn shop_file() -> PathBuf {
+    repo_root().join("examples/shop/wharf.toml")
+}
+
+/// A `wharf serve` equivalent running in this test process, on its own runtime.
+pub struct TestServer {
+    pub runtime: tokio::runtime::Runtime,
+    pub server: Option<RunningServer>,
+    pub data: TempDir,
+}
+
+impl TestServer {
+    /// Serves the shop example on a free loopback port.
+    pub fn shop() -> Self {
+        Self::with_file(Some(shop_file()))
+    }
+
+    pub fn with_file(project_file: Option<PathBuf>) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let options = ServeOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data.path().to_path_buf(),
+            project_file,
+            admin: Some((ADMIN.into(), TOKEN.into())),
+            ephemeral_admin: None,
+        };
+        let server = runtime.block_on(wharf_control_plane::start(options)).unwrap();
+        Self { runtime, server: Some(server), data }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.as_ref().unwrap().url()
+    }
+
+    /// Every build in the store, counted directly (not through the API under test).
+    pub fn stored_builds(&self) -> i64 {
+        let store = self.server.as_ref().unwrap().store().clone();
+        self.runtime.block_on(store.total_artifacts()).unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            let _ = self.runtime.block_on(server.stop());
+        }
+    }
+}
+
+/// The real `wharf` binary with nothing from the test's environment but `PATH`.
+pub fn wharf(control_plane: &str, dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wharf"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("WHARF_CONTROL_PLANE_URL", control_plane)
+        .env("WHARF_USERNAME", ADMIN)
+        .env("WHARF_TOKEN", TOKEN)
+        .env("WHARF_RETRY_BASE_MS", "5")
+        .current_dir(dir);
+    command
+}
+
+/// A run's exit code, stdout and stderr, with the token checked absent from both.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+pub fn run(command: &mut Command) -> Run {
+    let Output { status, stdout, stderr } = command.output().expect("wharf runs");
+    let run = Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    };
+    assert!(!run.stdout.contains(TOKEN), "token leaked to stdout:\n{}", run.stdout);
+    assert!(!run.stderr.contains(TOKEN), "token leaked to stderr:\n{}", run.stderr);
+    run
+}
+
+/// `wharf register --project shop --service api --image IMAGE --output json` plus `extra`.
+pub fn register(control_plane: &str, dir: &Path, image: &str, extra: &[&str]) -> Run {
+    let mut command = wharf(control_plane, dir);
+    command.args(["register", "--project", "shop", "--service", "api", "--image", image]);
+    command.args(["--output", "json"]).args(extra);
+    run(&mut command)
+}
