@@ -120,3 +120,16 @@ pub fn register(control_plane: &str, dir: &Path, image: &str, extra: &[&str]) ->
     command.args(["--output", "json"]).args(extra);
     run(&mut command)
 }
+
+/// For async tests: the shop control plane on the test's own runtime.
+pub async fn start_shop() -> (RunningServer, TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let options = ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data.path().to_path_buf(),
+        project_file: Some(shop_file()),
+        admin: Some((ADMIN.into(), TOKEN.into())),
+        ephemeral_admin: None,
+    };
+    (wharf_control_plane::start(options).await.unwrap(), data)
+}
