@@ -14,18 +14,32 @@ struct Api {
 
 impl Api {
     fn new(base: String) -> Self {
-        Self { http: reqwest::Client::new(), base }
+        Self {
+            http: reqwest::Client::new(),
+            base,
+        }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.base)).basic_auth(ADMIN, Some(TOKEN));
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .basic_auth(ADMIN, Some(TOKEN));
         if let Some(body) = body {
             request = request.json(&body);
         }
         let response = request.send().await.unwrap();
         let status = response.status();
         let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -61,7 +75,11 @@ async fn authentication_is_basic_on_every_call_and_401_says_nothing_more() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["username"], ADMIN);
 
-    for auth in [None, Some(("admin", "wrong-token-000000")), Some(("nobody", TOKEN))] {
+    for auth in [
+        None,
+        Some(("admin", "wrong-token-000000")),
+        Some(("nobody", TOKEN)),
+    ] {
         let mut request = api.http.get(format!("{}/cc-ui/v1/artifacts-ci", api.base));
         if let Some((user, token)) = auth {
             request = request.basic_auth(user, Some(token));
@@ -70,7 +88,10 @@ async fn authentication_is_basic_on_every_call_and_401_says_nothing_more() {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert!(response.headers().contains_key("www-authenticate"));
         let body: Value = response.json().await.unwrap();
-        assert_eq!(body, json!({"message": "authentication required", "code": "UNAUTHORIZED"}));
+        assert_eq!(
+            body,
+            json!({"message": "authentication required", "code": "UNAUTHORIZED"})
+        );
     }
     server.stop().await.unwrap();
 }
@@ -81,28 +102,55 @@ async fn bad_requests_are_400_413_404_with_message_and_code() {
     let api = Api::new(server.url());
     let url = format!("{}/cc-ui/v1/ci-cd/register", api.base);
     let send_raw = |body: Vec<u8>| {
-        api.http.post(&url).basic_auth(ADMIN, Some(TOKEN)).header("content-type", "application/json").body(body).send()
+        api.http
+            .post(&url)
+            .basic_auth(ADMIN, Some(TOKEN))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
     };
 
     let response = send_raw(b"{not json".to_vec()).await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], "BAD_REQUEST");
-    assert!(body["message"].as_str().unwrap().contains("malformed JSON"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("malformed JSON"),
+        "{body}"
+    );
 
     let mut missing = saas("main", "GIT_REF", "1", "r/a:1");
     missing.as_object_mut().unwrap().remove("artifactUri");
     let (status, body) = api.post("/cc-ui/v1/ci-cd/register", missing).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["message"].as_str().unwrap().contains("artifactUri"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("artifactUri"),
+        "{body}"
+    );
 
-    let (status, body) = api.post("/cc-ui/v1/ci-cd/register", saas("main", "GIT_REF", "1", "  ")).await;
+    let (status, body) = api
+        .post(
+            "/cc-ui/v1/ci-cd/register",
+            saas("main", "GIT_REF", "1", "  "),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["message"].as_str().unwrap().contains("artifactUri"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("artifactUri"),
+        "{body}"
+    );
 
-    let (status, body) = api.post("/cc-ui/v1/ci-cd/register", saas("main", "REGEX", "1", "r/a:1")).await;
+    let (status, body) = api
+        .post(
+            "/cc-ui/v1/ci-cd/register",
+            saas("main", "REGEX", "1", "r/a:1"),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["message"].as_str().unwrap().contains("REGEX"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("REGEX"),
+        "{body}"
+    );
 
     let huge = vec![b' '; wharf_control_plane::MAX_BODY_BYTES + 10];
     let response = send_raw(huge).await.unwrap();
@@ -120,11 +168,18 @@ async fn bad_requests_are_400_413_404_with_message_and_code() {
     unknown_ci["applicationName"] = json!("cart");
     let (status, body) = api.post("/cc-ui/v1/ci-cd/register", unknown_ci).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(body["message"].as_str().unwrap().contains("'cart'"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("'cart'"),
+        "{body}"
+    );
 
     let (status, _) = api.get("/cc-ui/v1/no/such/path").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(server.store().total_artifacts().await.unwrap(), 0, "nothing half-written");
+    assert_eq!(
+        server.store().total_artifacts().await.unwrap(),
+        0,
+        "nothing half-written"
+    );
     server.stop().await.unwrap();
 }
 
@@ -147,17 +202,28 @@ async fn the_older_registration_endpoints_route_the_same_way() {
     let (server, _data) = start_shop().await;
     let api = Api::new(server.url());
     let (_, clusters) = api.get("/cc-ui/v1/stacks/shop/clusters").await;
-    let prod_id = clusters.as_array().unwrap().iter().find(|c| c["name"] == "prod").unwrap()["id"].clone();
-    let (status, cluster) = api.get(&format!("/cc-ui/v1/clusters/{}", prod_id.as_str().unwrap())).await;
+    let prod_id = clusters
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "prod")
+        .unwrap()["id"]
+        .clone();
+    let (status, cluster) = api
+        .get(&format!("/cc-ui/v1/clusters/{}", prod_id.as_str().unwrap()))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(cluster["releaseStream"], "PRODUCTION");
 
     let (status, pushed) = api
-        .post("/cc-ui/v1/artifacts/push", json!({
-            "applicationName": "api", "artifactUri": "r/a:1", "artifactory": "default",
-            "externalId": "p1", "metadata": {"BRANCH_NAME": "release/9"},
-            "registrationType": "ENVIRONMENT", "stackName": "shop"
-        }))
+        .post(
+            "/cc-ui/v1/artifacts/push",
+            json!({
+                "applicationName": "api", "artifactUri": "r/a:1", "artifactory": "default",
+                "externalId": "p1", "metadata": {"BRANCH_NAME": "release/9"},
+                "registrationType": "ENVIRONMENT", "stackName": "shop"
+            }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{pushed}");
     assert_eq!(pushed["clusterName"], "staging");
@@ -168,7 +234,10 @@ async fn the_older_registration_endpoints_route_the_same_way() {
         }))
         .await;
     assert_eq!(v2["clusterName"], "prod");
-    assert_eq!(v2["registrationValue"], prod_id, "environment buckets are keyed by id");
+    assert_eq!(
+        v2["registrationValue"], prod_id,
+        "environment buckets are keyed by id"
+    );
 
     let (_, by_env) = api
         .post("/cc-ui/v1/artifacts/register-by-env", json!({
@@ -183,9 +252,17 @@ async fn the_older_registration_endpoints_route_the_same_way() {
         }))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(refused["message"].as_str().unwrap().contains("one bucket per environment"), "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("one bucket per environment"),
+        "{refused}"
+    );
 
-    let (_, builds) = api.get("/cc-ui/v1/artifacts-ci/api/artifacts?stackName=shop").await;
+    let (_, builds) = api
+        .get("/cc-ui/v1/artifacts-ci/api/artifacts?stackName=shop")
+        .await;
     let builds = builds.as_array().unwrap();
     assert_eq!(builds.len(), 2);
     assert_eq!(builds[0]["artifactUri"], "r/a:2", "newest first");
@@ -198,27 +275,51 @@ async fn routing_rules_are_managed_tested_and_applied() {
     let (server, _data) = start_shop().await;
     let api = Api::new(server.url());
     let (_, operators) = api.get("/cc-ui/v1/artifact-routing-rule/operators").await;
-    assert_eq!(operators, json!(["EQUALS", "STARTS_WITH", "ENDS_WITH", "CONTAINS"]));
+    assert_eq!(
+        operators,
+        json!(["EQUALS", "STARTS_WITH", "ENDS_WITH", "CONTAINS"])
+    );
 
-    let (_, rules) = api.get("/cc-ui/v1/artifact-routing-rule?stackName=shop&registrationType=ENVIRONMENT").await;
+    let (_, rules) = api
+        .get("/cc-ui/v1/artifact-routing-rule?stackName=shop&registrationType=ENVIRONMENT")
+        .await;
     let rule = rules[0].clone();
     assert_eq!(rule["default"], true);
     assert_eq!(rule["ruleName"], "shop-branches");
 
     let criteria = json!([{"metadataKey": "BRANCH_NAME", "operator": "CONTAINS", "value": "hot", "routeTo": "prod", "priority": 1}]);
-    let (_, tested) = api.post("/cc-ui/v1/artifact-routing-rule/test?metadata=hotfix%2F1", criteria.clone()).await;
+    let (_, tested) = api
+        .post(
+            "/cc-ui/v1/artifact-routing-rule/test?metadata=hotfix%2F1",
+            criteria.clone(),
+        )
+        .await;
     assert_eq!(tested["routeTo"], "prod");
-    let (_, tested) = api.post("/cc-ui/v1/artifact-routing-rule/test?metadata=main", criteria).await;
+    let (_, tested) = api
+        .post(
+            "/cc-ui/v1/artifact-routing-rule/test?metadata=main",
+            criteria,
+        )
+        .await;
     assert!(tested["routeTo"].is_null());
 
     let (status, conflict) = api
-        .post("/cc-ui/v1/artifact-routing-rule", json!({
-            "ruleName": "second", "registrationType": "ENVIRONMENT", "stackName": "shop",
-            "isDefault": true, "criteria": []
-        }))
+        .post(
+            "/cc-ui/v1/artifact-routing-rule",
+            json!({
+                "ruleName": "second", "registrationType": "ENVIRONMENT", "stackName": "shop",
+                "isDefault": true, "criteria": []
+            }),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
-    assert!(conflict["message"].as_str().unwrap().contains("shop-branches"), "{conflict}");
+    assert!(
+        conflict["message"]
+            .as_str()
+            .unwrap()
+            .contains("shop-branches"),
+        "{conflict}"
+    );
 
     let (status, bad) = api
         .post("/cc-ui/v1/artifact-routing-rule", json!({
@@ -227,7 +328,13 @@ async fn routing_rules_are_managed_tested_and_applied() {
         }))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(bad["message"].as_str().unwrap().contains("criteria[0].routeTo"), "{bad}");
+    assert!(
+        bad["message"]
+            .as_str()
+            .unwrap()
+            .contains("criteria[0].routeTo"),
+        "{bad}"
+    );
 
     let mut updated = rule.clone();
     updated["criteria"].as_array_mut().unwrap().push(json!({
@@ -238,13 +345,28 @@ async fn routing_rules_are_managed_tested_and_applied() {
     assert_eq!(status, StatusCode::OK, "{saved}");
     assert_eq!(saved["id"], rule["id"]);
 
-    let (_, hotfix) = api.post("/cc-ui/v1/ci-cd/register", saas("hotfix/1", "GIT_REF", "h1", "r/a:h")).await;
+    let (_, hotfix) = api
+        .post(
+            "/cc-ui/v1/ci-cd/register",
+            saas("hotfix/1", "GIT_REF", "h1", "r/a:h"),
+        )
+        .await;
     assert_eq!(hotfix["clusterName"], "prod");
     assert_eq!(hotfix["appliedRuleId"], rule["id"]);
 
-    let (status, _) = api.delete(&format!("/cc-ui/v1/artifact-routing-rule/{}", rule["id"].as_str().unwrap())).await;
+    let (status, _) = api
+        .delete(&format!(
+            "/cc-ui/v1/artifact-routing-rule/{}",
+            rule["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, unrouted) = api.post("/cc-ui/v1/ci-cd/register", saas("main", "GIT_REF", "h2", "r/a:m")).await;
+    let (_, unrouted) = api
+        .post(
+            "/cc-ui/v1/ci-cd/register",
+            saas("main", "GIT_REF", "h2", "r/a:m"),
+        )
+        .await;
     assert_eq!(unrouted["classified"], false, "no rule: kept, unclassified");
     server.stop().await.unwrap();
 }
@@ -253,12 +375,25 @@ async fn routing_rules_are_managed_tested_and_applied() {
 async fn ci_integrations_are_created_found_and_deleted_only_when_empty() {
     let (server, _data) = start_shop().await;
     let api = Api::new(server.url());
-    let (status, created) = api.post("/cc-ui/v1/artifacts-ci", json!({"name": "worker", "stackName": "shop"})).await;
+    let (status, created) = api
+        .post(
+            "/cc-ui/v1/artifacts-ci",
+            json!({"name": "worker", "stackName": "shop"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert_eq!(created["registrationType"], "ENVIRONMENT", "inherits the project's type");
+    assert_eq!(
+        created["registrationType"], "ENVIRONMENT",
+        "inherits the project's type"
+    );
     let id = created["id"].as_str().unwrap().to_string();
 
-    let (status, _) = api.post("/cc-ui/v1/artifacts-ci", json!({"name": "worker", "stackName": "shop"})).await;
+    let (status, _) = api
+        .post(
+            "/cc-ui/v1/artifacts-ci",
+            json!({"name": "worker", "stackName": "shop"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     let (_, by_id) = api.get(&format!("/cc-ui/v1/artifacts-ci/{id}")).await;
     assert_eq!(by_id["name"], "worker");
@@ -272,11 +407,27 @@ async fn ci_integrations_are_created_found_and_deleted_only_when_empty() {
     let (status, _) = api.get(&format!("/cc-ui/v1/artifacts-ci/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    api.post("/cc-ui/v1/ci-cd/register", saas("main", "GIT_REF", "d1", "r/a:1")).await;
-    let (_, api_ci) = api.get("/cc-ui/v1/artifacts-ci/name/api?stackName=shop").await;
-    let (status, refused) = api.delete(&format!("/cc-ui/v1/artifacts-ci/{}", api_ci["id"].as_str().unwrap())).await;
+    api.post(
+        "/cc-ui/v1/ci-cd/register",
+        saas("main", "GIT_REF", "d1", "r/a:1"),
+    )
+    .await;
+    let (_, api_ci) = api
+        .get("/cc-ui/v1/artifacts-ci/name/api?stackName=shop")
+        .await;
+    let (status, refused) = api
+        .delete(&format!(
+            "/cc-ui/v1/artifacts-ci/{}",
+            api_ci["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(refused["message"].as_str().unwrap().starts_with("Cannot delete: artifacts still registered"));
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Cannot delete: artifacts still registered")
+    );
     server.stop().await.unwrap();
 }
 
@@ -286,7 +437,10 @@ async fn project_ci_cd_keeps_its_registration_type_until_reset() {
     let api = Api::new(server.url());
     let (_, current) = api.get("/cc-ui/v1/ci-cd/shop").await;
     assert_eq!(current["registrationType"], "ENVIRONMENT");
-    assert_eq!(current["promotionHierarchies"][2], json!({"sequence": 3, "registrationValue": "prod"}));
+    assert_eq!(
+        current["promotionHierarchies"][2],
+        json!({"sequence": 3, "registrationValue": "prod"})
+    );
 
     let streams = json!({
         "registrationType": "RELEASE_STREAM", "stackName": "shop",
@@ -295,14 +449,22 @@ async fn project_ci_cd_keeps_its_registration_type_until_reset() {
     });
     let (status, refused) = api.post("/cc-ui/v1/ci-cd", streams.clone()).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    assert!(refused["message"].as_str().unwrap().contains("reset"), "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("reset"),
+        "{refused}"
+    );
 
     let (status, _) = api.delete("/cc-ui/v1/ci-cd/shop").await;
     assert_eq!(status, StatusCode::OK);
     let (status, saved) = api.post("/cc-ui/v1/ci-cd", streams).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     let (_, streams) = api.get("/cc-ui/v1/release-stream?stackName=shop").await;
-    let prod: Vec<_> = streams.as_array().unwrap().iter().filter(|s| s["prod"] == true).collect();
+    let prod: Vec<_> = streams
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["prod"] == true)
+        .collect();
     assert_eq!(prod.len(), 1);
     assert_eq!(prod[0]["name"], "PRODUCTION");
     server.stop().await.unwrap();
@@ -315,7 +477,13 @@ async fn concurrent_registrations_of_one_external_id_store_one_build() {
     let tasks: Vec<_> = (0..32)
         .map(|_| {
             let api = api.clone();
-            tokio::spawn(async move { api.post("/cc-ui/v1/ci-cd/register", saas("main", "GIT_REF", "same", "r/a:1")).await })
+            tokio::spawn(async move {
+                api.post(
+                    "/cc-ui/v1/ci-cd/register",
+                    saas("main", "GIT_REF", "same", "r/a:1"),
+                )
+                .await
+            })
         })
         .collect();
     let mut ids = std::collections::BTreeSet::new();
@@ -341,8 +509,21 @@ async fn a_project_file_with_a_mistake_is_refused_whole() {
         }))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["message"].as_str().unwrap().contains("routing.criteria[0].route_to 'nowhere'"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("routing.criteria[0].route_to 'nowhere'"),
+        "{body}"
+    );
     let (_, clusters) = api.get("/cc-ui/v1/stacks/shop/clusters").await;
-    assert!(clusters.as_array().unwrap().iter().all(|c| c["name"] != "qa2"), "nothing half-written");
+    assert!(
+        clusters
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["name"] != "qa2"),
+        "nothing half-written"
+    );
     server.stop().await.unwrap();
 }

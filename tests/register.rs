@@ -11,7 +11,12 @@ fn main_routes_to_dev_release_to_staging_feature_stays_unclassified() {
     let server = TestServer::shop();
     let dir = tempfile::tempdir().unwrap();
 
-    let main = register(&server.url(), dir.path(), "r.example/shop/api:1", &["--git-ref", "main"]);
+    let main = register(
+        &server.url(),
+        dir.path(),
+        "r.example/shop/api:1",
+        &["--git-ref", "main"],
+    );
     assert_eq!(main.code, 0, "{}", main.stderr);
     let main = main.json();
     assert_eq!(main["routedTo"], "dev");
@@ -23,15 +28,29 @@ fn main_routes_to_dev_release_to_staging_feature_stays_unclassified() {
     assert!(main["artifactId"].as_str().is_some_and(|id| !id.is_empty()));
     assert_eq!(main["controlPlane"], server.url());
 
-    let release = register(&server.url(), dir.path(), "r.example/shop/api:2", &["--git-ref", "release/2.1"]);
+    let release = register(
+        &server.url(),
+        dir.path(),
+        "r.example/shop/api:2",
+        &["--git-ref", "release/2.1"],
+    );
     assert_eq!(release.json()["routedTo"], "staging");
 
-    let feature = register(&server.url(), dir.path(), "r.example/shop/api:3", &["--git-ref", "feature/x"]);
+    let feature = register(
+        &server.url(),
+        dir.path(),
+        "r.example/shop/api:3",
+        &["--git-ref", "feature/x"],
+    );
     assert_eq!(feature.code, 0, "unclassified is a warning, not an error");
     let json = feature.json();
     assert_eq!(json["classified"], false);
     assert!(json["routedTo"].is_null());
-    assert!(feature.stderr.contains("warning:") && feature.stderr.contains("feature/x"), "{}", feature.stderr);
+    assert!(
+        feature.stderr.contains("warning:") && feature.stderr.contains("feature/x"),
+        "{}",
+        feature.stderr
+    );
     assert_eq!(server.stored_builds(), 3, "the unclassified build is kept");
 }
 
@@ -39,14 +58,32 @@ fn main_routes_to_dev_release_to_staging_feature_stays_unclassified() {
 fn require_route_turns_unclassified_into_exit_6() {
     let server = TestServer::shop();
     let dir = tempfile::tempdir().unwrap();
-    let run = register(&server.url(), dir.path(), "r.example/a:1", &["--git-ref", "feature/y", "--require-route"]);
+    let run = register(
+        &server.url(),
+        dir.path(),
+        "r.example/a:1",
+        &["--git-ref", "feature/y", "--require-route"],
+    );
     assert_eq!(run.code, 6, "{}", run.stderr);
-    assert!(run.stderr.contains("matches no routing rule"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("matches no routing rule"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(run.json()["error"]["kind"], "not_routed");
     assert_eq!(run.json()["error"]["exitCode"], 6);
-    assert_eq!(server.stored_builds(), 0, "refused before anything was written");
+    assert_eq!(
+        server.stored_builds(),
+        0,
+        "refused before anything was written"
+    );
 
-    let routed = register(&server.url(), dir.path(), "r.example/a:2", &["--git-ref", "main", "--require-route"]);
+    let routed = register(
+        &server.url(),
+        dir.path(),
+        "r.example/a:2",
+        &["--git-ref", "main", "--require-route"],
+    );
     assert_eq!(routed.code, 0, "{}", routed.stderr);
     assert_eq!(routed.json()["routedTo"], "dev");
 }
@@ -77,9 +114,15 @@ fn a_pull_request_routes_by_its_head_branch() {
     let run = run(&mut command);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let json = run.json();
-    assert_eq!(json["registeredValue"], "release/3.0", "the head branch, not the base");
+    assert_eq!(
+        json["registeredValue"], "release/3.0",
+        "the head branch, not the base"
+    );
     assert_eq!(json["routedTo"], "staging");
-    assert_eq!(json["externalId"], "5551", "the external id defaults to the run id");
+    assert_eq!(
+        json["externalId"], "5551",
+        "the external id defaults to the run id"
+    );
 }
 
 #[test]
@@ -98,8 +141,16 @@ fn a_rerun_is_idempotent_and_a_different_image_is_a_conflict() {
 
     let conflict = register(&server.url(), dir.path(), "r.example/shop/api:2", &args);
     assert_eq!(conflict.code, 5, "{}", conflict.stderr);
-    assert!(conflict.stderr.contains("r.example/shop/api:1"), "{}", conflict.stderr);
-    assert!(conflict.stderr.contains("r.example/shop/api:2"), "{}", conflict.stderr);
+    assert!(
+        conflict.stderr.contains("r.example/shop/api:1"),
+        "{}",
+        conflict.stderr
+    );
+    assert!(
+        conflict.stderr.contains("r.example/shop/api:2"),
+        "{}",
+        conflict.stderr
+    );
     assert_eq!(server.stored_builds(), 1, "a conflict writes nothing");
 }
 
@@ -112,11 +163,25 @@ fn a_wrong_token_is_exit_3_and_no_token_is_ever_printed() {
     command
         .env("WHARF_TOKEN", wrong)
         .env("WHARF_LOG", "trace")
-        .args(["register", "--project", "shop", "--service", "api", "--image", "r/a:1", "--git-ref", "main"]);
+        .args([
+            "register",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--image",
+            "r/a:1",
+            "--git-ref",
+            "main",
+        ]);
     let run = run(&mut command);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(run.stderr.contains("401"), "{}", run.stderr);
-    assert!(!run.stderr.contains(wrong) && !run.stdout.contains(wrong), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains(wrong) && !run.stdout.contains(wrong),
+        "{}",
+        run.stderr
+    );
     assert_eq!(server.stored_builds(), 0);
 }
 
@@ -127,7 +192,11 @@ fn the_token_can_come_from_a_file() {
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
     let mut command = wharf(&server.url(), dir.path());
-    command.env_remove("WHARF_TOKEN").arg("whoami").arg("--token-file").arg(&token_file);
+    command
+        .env_remove("WHARF_TOKEN")
+        .arg("whoami")
+        .arg("--token-file")
+        .arg(&token_file);
     let run = run(&mut command);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.starts_with("admin on "), "{}", run.stdout);
@@ -136,7 +205,11 @@ fn the_token_can_come_from_a_file() {
     missing.env_remove("WHARF_TOKEN").arg("whoami");
     let run = support::run(&mut missing);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("WHARF_TOKEN") && run.stderr.contains("--token-file"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("WHARF_TOKEN") && run.stderr.contains("--token-file"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -144,7 +217,12 @@ fn dry_run_sends_nothing_that_writes() {
     let server = TestServer::shop();
     let proxy = Proxy::start(&server.runtime, &server.url(), vec![]);
     let dir = tempfile::tempdir().unwrap();
-    let run = register(&proxy.url(), dir.path(), "r.example/shop/api:9", &["--git-ref", "main", "--dry-run"]);
+    let run = register(
+        &proxy.url(),
+        dir.path(),
+        "r.example/shop/api:9",
+        &["--git-ref", "main", "--dry-run"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let preview = run.json();
     assert_eq!(preview["dryRun"], true);
@@ -172,14 +250,42 @@ fn retries_through_faults_leave_exactly_one_record() {
     let mut command = wharf(&proxy.url(), dir.path());
     command
         .env("WHARF_RETRIES", "8")
-        .args(["register", "--project", "shop", "--service", "api", "--image", "r/shop/api:7"])
-        .args(["--git-ref", "main", "--external-id", "run-7", "--output", "json"]);
+        .args([
+            "register",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--image",
+            "r/shop/api:7",
+        ])
+        .args([
+            "--git-ref",
+            "main",
+            "--external-id",
+            "run-7",
+            "--output",
+            "json",
+        ]);
     let run = run(&mut command);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["routedTo"], "dev");
-    assert_eq!(proxy.count("POST"), 6, "five faults, then success: {:?}", proxy.seen());
-    assert_eq!(server.stored_builds(), 1, "the dropped answer's write is not repeated");
-    assert_eq!(run.json()["replayed"], true, "the first attempt had already stored it");
+    assert_eq!(
+        proxy.count("POST"),
+        6,
+        "five faults, then success: {:?}",
+        proxy.seen()
+    );
+    assert_eq!(
+        server.stored_builds(),
+        1,
+        "the dropped answer's write is not repeated"
+    );
+    assert_eq!(
+        run.json()["replayed"],
+        true,
+        "the first attempt had already stored it"
+    );
 }
 
 #[test]
@@ -213,11 +319,28 @@ fn in_ci_a_missing_control_plane_is_an_error_that_says_how_to_set_it() {
     command
         .env_remove("WHARF_CONTROL_PLANE_URL")
         .env("CI", "true")
-        .args(["register", "--project", "shop", "--service", "api", "--image", "r/a:1", "--git-ref", "main"]);
+        .args([
+            "register",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--image",
+            "r/a:1",
+            "--git-ref",
+            "main",
+        ]);
     let run = run(&mut command);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("WHARF_CONTROL_PLANE_URL"), "{}", run.stderr);
-    assert!(!dir.path().join(".wharf").exists(), "no local store is created in CI");
+    assert!(
+        run.stderr.contains("WHARF_CONTROL_PLANE_URL"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !dir.path().join(".wharf").exists(),
+        "no local store is created in CI"
+    );
 }
 
 #[test]
@@ -229,21 +352,44 @@ fn outside_ci_the_embedded_control_plane_loads_wharf_toml() {
         .env_remove("WHARF_CONTROL_PLANE_URL")
         .env_remove("WHARF_USERNAME")
         .env_remove("WHARF_TOKEN")
-        .args(["register", "--project", "shop", "--service", "web", "--image", "r/shop/web:1"])
+        .args([
+            "register",
+            "--project",
+            "shop",
+            "--service",
+            "web",
+            "--image",
+            "r/shop/web:1",
+        ])
         .args(["--git-ref", "release/1.0", "--output", "json"]);
     let run = run(&mut command);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let json = run.json();
     assert_eq!(json["routedTo"], "staging");
-    assert!(json["controlPlane"].as_str().unwrap().starts_with("embedded"));
+    assert!(
+        json["controlPlane"]
+            .as_str()
+            .unwrap()
+            .starts_with("embedded")
+    );
     assert!(dir.path().join(".wharf/wharf.db").exists());
 
     let mut builds = wharf("unused", dir.path());
-    builds
-        .env_remove("WHARF_CONTROL_PLANE_URL")
-        .args(["builds", "--project", "shop", "--service", "web", "--output", "json"]);
+    builds.env_remove("WHARF_CONTROL_PLANE_URL").args([
+        "builds",
+        "--project",
+        "shop",
+        "--service",
+        "web",
+        "--output",
+        "json",
+    ]);
     let listed = support::run(&mut builds).json();
-    assert_eq!(listed.as_array().unwrap().len(), 1, "the store persists between runs");
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        1,
+        "the store persists between runs"
+    );
 }
 
 #[test]
@@ -251,15 +397,79 @@ fn bad_input_names_the_field_and_the_fix() {
     let server = TestServer::shop();
     let dir = tempfile::tempdir().unwrap();
     let cases: [(&[&str], i32, &str); 5] = [
-        (&["register", "--service", "api", "--image", "r/a:1", "--git-ref", "main"], 2, "--project"),
-        (&["register", "--project", "shop", "--service", "api", "--git-ref", "main"], 2, "--image"),
         (
-            &["register", "--project", "shop", "--service", "api", "--image", "r/a:1", "--git-ref", "main", "--environment", "dev"],
+            &[
+                "register",
+                "--service",
+                "api",
+                "--image",
+                "r/a:1",
+                "--git-ref",
+                "main",
+            ],
+            2,
+            "--project",
+        ),
+        (
+            &[
+                "register",
+                "--project",
+                "shop",
+                "--service",
+                "api",
+                "--git-ref",
+                "main",
+            ],
+            2,
+            "--image",
+        ),
+        (
+            &[
+                "register",
+                "--project",
+                "shop",
+                "--service",
+                "api",
+                "--image",
+                "r/a:1",
+                "--git-ref",
+                "main",
+                "--environment",
+                "dev",
+            ],
             2,
             "only one of",
         ),
-        (&["register", "--project", "nope", "--service", "api", "--image", "r/a:1", "--git-ref", "main"], 4, "project 'nope'"),
-        (&["register", "--project", "shop", "--service", "cart", "--image", "r/a:1", "--git-ref", "main"], 4, "'cart'"),
+        (
+            &[
+                "register",
+                "--project",
+                "nope",
+                "--service",
+                "api",
+                "--image",
+                "r/a:1",
+                "--git-ref",
+                "main",
+            ],
+            4,
+            "project 'nope'",
+        ),
+        (
+            &[
+                "register",
+                "--project",
+                "shop",
+                "--service",
+                "cart",
+                "--image",
+                "r/a:1",
+                "--git-ref",
+                "main",
+            ],
+            4,
+            "'cart'",
+        ),
     ];
     for (args, code, needle) in cases {
         let mut command = wharf(&server.url(), dir.path());
@@ -275,7 +485,15 @@ fn detached_head_in_ci_without_a_ref_is_a_clear_error() {
     let server = TestServer::shop();
     let dir = tempfile::tempdir().unwrap();
     let mut command = wharf(&server.url(), dir.path());
-    command.env("CI", "true").args(["register", "--project", "shop", "--service", "api", "--image", "r/a:1"]);
+    command.env("CI", "true").args([
+        "register",
+        "--project",
+        "shop",
+        "--service",
+        "api",
+        "--image",
+        "r/a:1",
+    ]);
     let run = run(&mut command);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--git-ref"), "{}", run.stderr);
@@ -286,16 +504,30 @@ fn register_by_environment_and_apply_and_ci_context() {
     let server = TestServer::with_file(None);
     let dir = tempfile::tempdir().unwrap();
     let mut apply = wharf(&server.url(), dir.path());
-    apply.args(["apply"]).arg(support::shop_file()).args(["--output", "json"]);
+    apply
+        .args(["apply"])
+        .arg(support::shop_file())
+        .args(["--output", "json"]);
     let applied = run(&mut apply);
     assert_eq!(applied.code, 0, "{}", applied.stderr);
     let created = applied.json()["created"].to_string();
-    assert!(created.contains("environment dev") && created.contains("CI integration web"), "{created}");
+    assert!(
+        created.contains("environment dev") && created.contains("CI integration web"),
+        "{created}"
+    );
 
     let again = run(&mut apply);
-    assert!(again.json()["created"].as_array().unwrap().is_empty(), "apply is idempotent");
+    assert!(
+        again.json()["created"].as_array().unwrap().is_empty(),
+        "apply is idempotent"
+    );
 
-    let run_env = register(&server.url(), dir.path(), "r/shop/api:5", &["--environment", "prod"]);
+    let run_env = register(
+        &server.url(),
+        dir.path(),
+        "r/shop/api:5",
+        &["--environment", "prod"],
+    );
     assert_eq!(run_env.code, 0, "{}", run_env.stderr);
     assert_eq!(run_env.json()["routedTo"], "prod");
     assert_eq!(run_env.json()["registeredBy"], "ENVIRONMENT");

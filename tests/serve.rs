@@ -28,7 +28,9 @@ fn serve_command(data: &std::path::Path) -> Command {
 /// Starts `wharf serve` and reads stderr until it says where it listens (no sleeping).
 fn serve(data: &std::path::Path, config: bool) -> Served {
     let mut command = serve_command(data);
-    command.env("WHARF_ADMIN_USERNAME", ADMIN).env("WHARF_ADMIN_TOKEN", TOKEN);
+    command
+        .env("WHARF_ADMIN_USERNAME", ADMIN)
+        .env("WHARF_ADMIN_TOKEN", TOKEN);
     if config {
         command.arg("--config").arg(shop_file());
     }
@@ -58,7 +60,12 @@ fn sigterm_stops_gracefully_and_every_acknowledged_write_survives_a_restart() {
     let mut served = serve(data.path(), true);
     for i in 0..20 {
         let image = format!("r/shop/api:{i}");
-        let outcome = register(&served.url, dir.path(), &image, &["--git-ref", "main", "--external-id", &i.to_string()]);
+        let outcome = register(
+            &served.url,
+            dir.path(),
+            &image,
+            &["--git-ref", "main", "--external-id", &i.to_string()],
+        );
         assert_eq!(outcome.code, 0, "{}", outcome.stderr);
     }
     signal(&served.child, libc::SIGTERM);
@@ -67,7 +74,17 @@ fn sigterm_stops_gracefully_and_every_acknowledged_write_survives_a_restart() {
 
     let mut again = serve(data.path(), false);
     let mut builds = wharf(&again.url, dir.path());
-    builds.args(["builds", "--project", "shop", "--service", "api", "--limit", "100", "--output", "json"]);
+    builds.args([
+        "builds",
+        "--project",
+        "shop",
+        "--service",
+        "api",
+        "--limit",
+        "100",
+        "--output",
+        "json",
+    ]);
     let listed = run(&mut builds).json();
     assert_eq!(listed.as_array().unwrap().len(), 20);
     signal(&again.child, libc::SIGINT);
@@ -80,7 +97,10 @@ fn the_first_start_needs_an_admin_and_a_real_token() {
     let output = serve_command(data.path()).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("WHARF_ADMIN_USERNAME") && stderr.contains("WHARF_ADMIN_TOKEN"), "{stderr}");
+    assert!(
+        stderr.contains("WHARF_ADMIN_USERNAME") && stderr.contains("WHARF_ADMIN_TOKEN"),
+        "{stderr}"
+    );
 
     let output = serve_command(data.path())
         .env("WHARF_ADMIN_USERNAME", "admin")
@@ -89,7 +109,10 @@ fn the_first_start_needs_an_admin_and_a_real_token() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("too short") && !stderr.contains("short\n"), "{stderr}");
+    assert!(
+        stderr.contains("too short") && !stderr.contains("short\n"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -106,9 +129,16 @@ fn a_broken_project_file_stops_the_start_with_the_key_named() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("environments[0].release_stream 'QAA'"), "{stderr}");
+    assert!(
+        stderr.contains("environments[0].release_stream 'QAA'"),
+        "{stderr}"
+    );
 
-    std::fs::write(&file, "[project]\nname = \"shop\"\nregistration_typo = \"ENVIRONMENT\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "[project]\nname = \"shop\"\nregistration_typo = \"ENVIRONMENT\"\n",
+    )
+    .unwrap();
     let output = serve_command(data.path())
         .env("WHARF_ADMIN_USERNAME", ADMIN)
         .env("WHARF_ADMIN_TOKEN", TOKEN)

@@ -49,8 +49,14 @@ impl TestServer {
             admin: Some((ADMIN.into(), TOKEN.into())),
             ephemeral_admin: None,
         };
-        let server = runtime.block_on(wharf_control_plane::start(options)).unwrap();
-        Self { runtime, server: Some(server), data }
+        let server = runtime
+            .block_on(wharf_control_plane::start(options))
+            .unwrap();
+        Self {
+            runtime,
+            server: Some(server),
+            data,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -96,27 +102,51 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
 pub fn run(command: &mut Command) -> Run {
-    let Output { status, stdout, stderr } = command.output().expect("wharf runs");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("wharf runs");
     let run = Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
     };
-    assert!(!run.stdout.contains(TOKEN), "token leaked to stdout:\n{}", run.stdout);
-    assert!(!run.stderr.contains(TOKEN), "token leaked to stderr:\n{}", run.stderr);
+    assert!(
+        !run.stdout.contains(TOKEN),
+        "token leaked to stdout:\n{}",
+        run.stdout
+    );
+    assert!(
+        !run.stderr.contains(TOKEN),
+        "token leaked to stderr:\n{}",
+        run.stderr
+    );
     run
 }
 
 /// `wharf register --project shop --service api --image IMAGE --output json` plus `extra`.
 pub fn register(control_plane: &str, dir: &Path, image: &str, extra: &[&str]) -> Run {
     let mut command = wharf(control_plane, dir);
-    command.args(["register", "--project", "shop", "--service", "api", "--image", image]);
+    command.args([
+        "register",
+        "--project",
+        "shop",
+        "--service",
+        "api",
+        "--image",
+        image,
+    ]);
     command.args(["--output", "json"]).args(extra);
     run(&mut command)
 }

@@ -39,7 +39,10 @@ impl Proxy {
         let upstream: SocketAddr = upstream.trim_start_matches("http://").parse().unwrap();
         let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
-        let shared = Arc::new(Mutex::new(Shared { faults: faults.into(), seen: Vec::new() }));
+        let shared = Arc::new(Mutex::new(Shared {
+            faults: faults.into(),
+            seen: Vec::new(),
+        }));
         let state = shared.clone();
         runtime.spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
@@ -77,7 +80,9 @@ async fn serve_connection(client: TcpStream, upstream: SocketAddr, shared: Arc<M
         match fault {
             Some(Fault::Reset) => return,
             Some(Fault::Status(code, retry_after)) => {
-                let retry = retry_after.map(|s| format!("Retry-After: {s}\r\n")).unwrap_or_default();
+                let retry = retry_after
+                    .map(|s| format!("Retry-After: {s}\r\n"))
+                    .unwrap_or_default();
                 let body = r#"{"message":"injected fault","code":"FAULT"}"#;
                 let answer = format!(
                     "HTTP/1.1 {code} Injected\r\n{retry}Content-Type: application/json\r\n\
@@ -130,7 +135,10 @@ async fn read_message(stream: &mut BufReader<TcpStream>) -> Option<(String, Vec<
         }
     }
     let lower = head.to_ascii_lowercase();
-    assert!(!lower.contains("transfer-encoding: chunked"), "proxy cannot relay chunked bodies");
+    assert!(
+        !lower.contains("transfer-encoding: chunked"),
+        "proxy cannot relay chunked bodies"
+    );
     let length = lower
         .lines()
         .find_map(|l| l.strip_prefix("content-length:"))

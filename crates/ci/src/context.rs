@@ -8,6 +8,15 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "kebab-case")]
 pub enum Provider {
     GithubActions,
+    GitlabCi,
+    Buildkite,
+    Circleci,
+    Jenkins,
+    Codebuild,
+    AzurePipelines,
+    BitbucketPipelines,
+    Drone,
+    Woodpecker,
     Git,
 }
 
@@ -15,6 +24,15 @@ impl Provider {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::GithubActions => "github-actions",
+            Self::GitlabCi => "gitlab-ci",
+            Self::Buildkite => "buildkite",
+            Self::Circleci => "circleci",
+            Self::Jenkins => "jenkins",
+            Self::Codebuild => "codebuild",
+            Self::AzurePipelines => "azure-pipelines",
+            Self::BitbucketPipelines => "bitbucket-pipelines",
+            Self::Drone => "drone",
+            Self::Woodpecker => "woodpecker",
             Self::Git => "git",
         }
     }
@@ -22,6 +40,23 @@ impl Provider {
     /// Whether this provider is a CI system (plain git is a laptop or an unknown CI).
     pub fn is_ci(self) -> bool {
         !matches!(self, Self::Git)
+    }
+
+    /// Whether the local checkout may supply the branch when the variables do not: CIs whose
+    /// variables can lack it (CodeBuild started by hand, Jenkins freestyle), and plain git.
+    pub fn may_ask_git_for_branch(self) -> bool {
+        matches!(self, Self::Git | Self::Codebuild | Self::Jenkins)
+    }
+
+    /// What to set when this CI cannot say which branch a build is for.
+    fn git_ref_hint(self, started_by_pipeline: bool) -> &'static str {
+        match self {
+            Self::Codebuild if started_by_pipeline => {
+                "CodePipeline hands CodeBuild a zip without .git or branch variables: set \
+                 WHARF_GIT_REF in the buildspec's env (or pass --git-ref)"
+            }
+            _ => "pass --git-ref BRANCH or set WHARF_GIT_REF",
+        }
     }
 }
 
@@ -94,6 +129,9 @@ pub struct CiContext {
     /// True when a CI system was detected (or `CI` is set), so the embedded control plane is off.
     #[serde(skip)]
     pub in_ci: bool,
+    /// CodeBuild started by CodePipeline: no branch can be known from the build itself.
+    #[serde(skip)]
+    pub started_by_pipeline: bool,
 }
 
 impl CiContext {
@@ -162,14 +200,21 @@ impl CiContext {
         put("PR_NUMBER", &self.pr_number);
         put("TARGET_BRANCH", &self.target_branch);
         put("BUILD_URL", &self.build_url);
-        put("CI_PROVIDER", &self.provider.map(|p| p.as_str().to_string()));
+        put(
+            "CI_PROVIDER",
+            &self.provider.map(|p| p.as_str().to_string()),
+        );
         metadata
     }
 
     /// The git ref, or an error that says how to provide one.
     pub fn require_git_ref(&self) -> Result<&str, CiError> {
-        self.git_ref.as_deref().ok_or_else(|| CiError::NoGitRef {
-            provider: self.provider.map_or("no CI", |p| p.as_str()),
+        self.git_ref.as_deref().ok_or_else(|| {
+            let provider = self.provider.unwrap_or(Provider::Git);
+            CiError::NoGitRef {
+                provider: provider.as_str(),
+                hint: provider.git_ref_hint(self.started_by_pipeline),
+            }
         })
     }
 }
@@ -178,8 +223,8 @@ impl CiContext {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CiError {
     #[error(
-        "cannot tell which branch this build is for ({provider}, and git reports no branch: \
-         detached HEAD or no checkout); pass --git-ref BRANCH or set WHARF_GIT_REF"
+        "cannot tell which branch this build is for ({provider}: no branch, tag or pull request \
+         in its variables, and git reports no branch: detached HEAD or no checkout); {hint}"
     )]
-    NoGitRef { provider: &'static str },
+    NoGitRef { provider: &'static str, hint: &'static str },
 }

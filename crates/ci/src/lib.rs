@@ -32,16 +32,17 @@ pub fn process_env() -> EnvMap {
 /// Detects the CI context from `env`, falling back to `git` for what the CI does not say.
 pub fn detect(env: &EnvMap, git: &dyn GitProbe, ref_from: RefFrom) -> CiContext {
     let mut context = providers::detect_provider(env);
-    if context.head_sha.is_none() {
-        if let Some(sha) = git.head_sha() {
-            context.set(Field::HeadSha, sha, "git rev-parse HEAD");
-        }
+    if context.head_sha.is_none()
+        && let Some(sha) = git.head_sha()
+    {
+        context.set(Field::HeadSha, sha, "git rev-parse HEAD");
     }
     let knows_a_ref = context.source_branch.is_some() || context.tag.is_some();
-    if !knows_a_ref && !context.provider.is_some_and(Provider::is_ci) {
-        if let Some(branch) = git.branch() {
-            context.set(Field::SourceBranch, branch, "git symbolic-ref HEAD");
-        }
+    if !knows_a_ref
+        && context.provider.is_some_and(Provider::may_ask_git_for_branch)
+        && let Some(branch) = git.branch()
+    {
+        context.set(Field::SourceBranch, branch, "git symbolic-ref HEAD");
     }
     context.derive_git_ref(ref_from);
     providers::apply_explicit_overrides(&mut context, env);

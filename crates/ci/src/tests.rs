@@ -16,7 +16,10 @@ impl GitProbe for FakeGit {
 }
 
 fn env(pairs: &[(&str, &str)]) -> EnvMap {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn github(extra: &[(&str, &str)]) -> EnvMap {
@@ -36,7 +39,10 @@ fn github(extra: &[(&str, &str)]) -> EnvMap {
 
 #[test]
 fn github_branch_push_keeps_the_full_branch_name() {
-    let vars = github(&[("GITHUB_EVENT_NAME", "push"), ("GITHUB_REF", "refs/heads/feature/x")]);
+    let vars = github(&[
+        ("GITHUB_EVENT_NAME", "push"),
+        ("GITHUB_REF", "refs/heads/feature/x"),
+    ]);
     let context = detect(&vars, &NoGit, RefFrom::Source);
     assert_eq!(context.provider, Some(Provider::GithubActions));
     assert_eq!(context.git_ref.as_deref(), Some("feature/x"));
@@ -51,7 +57,10 @@ fn github_branch_push_keeps_the_full_branch_name() {
 
 #[test]
 fn github_tag_push_routes_by_tag() {
-    let vars = github(&[("GITHUB_EVENT_NAME", "push"), ("GITHUB_REF", "refs/tags/v1.2.3")]);
+    let vars = github(&[
+        ("GITHUB_EVENT_NAME", "push"),
+        ("GITHUB_REF", "refs/tags/v1.2.3"),
+    ]);
     let context = detect(&vars, &NoGit, RefFrom::Source);
     assert_eq!(context.tag.as_deref(), Some("v1.2.3"));
     assert_eq!(context.source_branch, None);
@@ -88,7 +97,10 @@ fn github_pull_request_uses_head_branch_and_head_sha_from_event() {
         context.merge_sha.as_deref(),
         Some("1111111111111111111111111111111111111111")
     );
-    assert_eq!(context.sources["headSha"], "GITHUB_EVENT_PATH:pull_request.head.sha");
+    assert_eq!(
+        context.sources["headSha"],
+        "GITHUB_EVENT_PATH:pull_request.head.sha"
+    );
 
     let target = detect(&vars, &NoGit, RefFrom::Target);
     assert_eq!(target.git_ref.as_deref(), Some("main"));
@@ -96,7 +108,10 @@ fn github_pull_request_uses_head_branch_and_head_sha_from_event() {
 
 #[test]
 fn plain_git_gives_the_checked_out_branch() {
-    let git = FakeGit { branch: Some("release/2.1"), sha: Some("abc") };
+    let git = FakeGit {
+        branch: Some("release/2.1"),
+        sha: Some("abc"),
+    };
     let context = detect(&EnvMap::new(), &git, RefFrom::Source);
     assert_eq!(context.provider, Some(Provider::Git));
     assert_eq!(context.git_ref.as_deref(), Some("release/2.1"));
@@ -106,7 +121,10 @@ fn plain_git_gives_the_checked_out_branch() {
 
 #[test]
 fn detached_head_without_variables_is_a_clear_error_not_a_guess() {
-    let git = FakeGit { branch: None, sha: Some("abc") };
+    let git = FakeGit {
+        branch: None,
+        sha: Some("abc"),
+    };
     let context = detect(&env(&[("CI", "true")]), &git, RefFrom::Source);
     assert!(context.in_ci);
     let error = context.require_git_ref().unwrap_err().to_string();
@@ -150,7 +168,17 @@ fn system_git_reads_a_real_checkout() {
         assert!(status.status.success(), "git {args:?}");
     };
     git(&["init", "-q", "-b", "feature/deep/name"]);
-    git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    ]);
     let probe = SystemGit::new(dir.path());
     assert_eq!(probe.branch().as_deref(), Some("feature/deep/name"));
     let sha = probe.head_sha().unwrap();

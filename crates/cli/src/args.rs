@@ -6,7 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "wharf", version, about = "Register container images with a Facets-compatible control plane")]
+#[command(
+    name = "wharf",
+    version,
+    about = "Register container images with a Facets-compatible control plane"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

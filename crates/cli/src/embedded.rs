@@ -33,7 +33,11 @@ pub async fn start(dir: &Path, project_file: Option<&Path>) -> Result<Embedded> 
     };
     let server = wharf_control_plane::start(options).await?;
     tracing::info!(url = %server.url(), "embedded control plane started over .wharf/");
-    Ok(Embedded { server, username: USERNAME.to_string(), token })
+    Ok(Embedded {
+        server,
+        username: USERNAME.to_string(),
+        token,
+    })
 }
 
 fn random_token() -> Secret {

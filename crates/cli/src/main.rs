@@ -22,7 +22,11 @@ struct Failure {
 
 impl From<registration::Error> for Failure {
     fn from(error: registration::Error) -> Self {
-        Self { code: error.exit_code(), kind: error.kind(), message: error.to_string() }
+        Self {
+            code: error.exit_code(),
+            kind: error.kind(),
+            message: error.to_string(),
+        }
     }
 }
 
@@ -35,13 +39,21 @@ impl From<wharf_control_plane::Error> for Failure {
             E::NotFound(_) => (exit::NOT_FOUND, "not_found"),
             _ => (exit::INTERNAL, "internal"),
         };
-        Self { code, kind, message: error.to_string() }
+        Self {
+            code,
+            kind,
+            message: error.to_string(),
+        }
     }
 }
 
 impl From<anyhow::Error> for Failure {
     fn from(error: anyhow::Error) -> Self {
-        Self { code: exit::INTERNAL, kind: "internal", message: format!("{error:#}") }
+        Self {
+            code: exit::INTERNAL,
+            kind: "internal",
+            message: format!("{error:#}"),
+        }
     }
 }
 
@@ -51,7 +63,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(matches!(cli.command, Command::Serve(_)));
     let output = cli.global.output;
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -108,10 +123,14 @@ async fn run(cli: Cli) -> Outcome {
             let ci = detect(&env, RefFromArg::Source)?;
             let wharf_env = WharfEnv::from_map(&env)?;
             let project = args.project.or(wharf_env.project).ok_or_else(|| {
-                registration::Error::Usage("missing project: pass --project or set WHARF_PROJECT".into())
+                registration::Error::Usage(
+                    "missing project: pass --project or set WHARF_PROJECT".into(),
+                )
             })?;
             let service = args.service.or(wharf_env.service).ok_or_else(|| {
-                registration::Error::Usage("missing service: pass --service or set WHARF_SERVICE".into())
+                registration::Error::Usage(
+                    "missing service: pass --service or set WHARF_SERVICE".into(),
+                )
             })?;
             with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
                 let builds = client.builds(&project, &service, args.limit).await?;
@@ -123,11 +142,17 @@ async fn run(cli: Cli) -> Outcome {
         Command::Apply(args) => {
             let file = wharf_control_plane::project_file::load(&args.file)?;
             let ci = detect(&env, RefFromArg::Source)?;
-            with_control_plane(&cli.global, &env, &ci, Some(&args.file), |client, label| async move {
-                let summary = client.apply(&file).await?;
-                output::applied(cli.global.output, &summary, &label);
-                Ok(())
-            })
+            with_control_plane(
+                &cli.global,
+                &env,
+                &ci,
+                Some(&args.file),
+                |client, label| async move {
+                    let summary = client.apply(&file).await?;
+                    output::applied(cli.global.output, &summary, &label);
+                    Ok(())
+                },
+            )
             .await
         }
     }
@@ -167,7 +192,12 @@ where
         Endpoint::Embedded => {
             let dir = std::env::current_dir().context("reading the working directory")?;
             let local = embedded::start(&dir, project_file).await?;
-            let client = Client::new(&local.server.url(), &local.username, local.token.clone(), retry)?;
+            let client = Client::new(
+                &local.server.url(),
+                &local.username,
+                local.token.clone(),
+                retry,
+            )?;
             let label = format!("embedded ({})", dir.join(embedded::DATA_DIR).display());
             let result = work(client, label).await;
             local.server.stop().await?;
@@ -182,7 +212,10 @@ fn retry_policy(env: &EnvMap) -> RetryPolicy {
     if let Some(attempts) = env.get("WHARF_RETRIES").and_then(|v| v.parse::<u32>().ok()) {
         policy.attempts = attempts.max(1);
     }
-    if let Some(ms) = env.get("WHARF_RETRY_BASE_MS").and_then(|v| v.parse::<u64>().ok()) {
+    if let Some(ms) = env
+        .get("WHARF_RETRY_BASE_MS")
+        .and_then(|v| v.parse::<u64>().ok())
+    {
         policy.base_delay = std::time::Duration::from_millis(ms);
     }
     policy
@@ -246,7 +279,10 @@ async fn refuse_if_unrouted(client: &Client, plan: &registration::Plan, label: &
 }
 
 async fn serve(args: args::ServeArgs) -> Outcome {
-    let admin = match (std::env::var("WHARF_ADMIN_USERNAME"), std::env::var("WHARF_ADMIN_TOKEN")) {
+    let admin = match (
+        std::env::var("WHARF_ADMIN_USERNAME"),
+        std::env::var("WHARF_ADMIN_TOKEN"),
+    ) {
         (Ok(user), Ok(token)) => Some((user, token)),
         (Ok(_), Err(_)) | (Err(_), Ok(_)) => {
             return Err(registration::Error::Usage(

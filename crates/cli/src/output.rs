@@ -27,7 +27,11 @@ pub fn warning(_output: Output, message: &str) {
 }
 
 pub fn unrouted_message(outcome: &Outcome, suggest_require_route: bool) -> String {
-    let hint = if suggest_require_route { "; pass --require-route to fail instead" } else { "" };
+    let hint = if suggest_require_route {
+        "; pass --require-route to fail instead"
+    } else {
+        ""
+    };
     format!(
         "build {} of {} matched no routing rule for {} '{}'; it is kept unclassified and will \
          not deploy until a rule routes it (add a rule and reclassify, or register with \
@@ -43,19 +47,32 @@ pub fn registered(output: Output, outcome: &Outcome) {
     if output == Output::Json {
         return json(outcome);
     }
-    let verb = if outcome.replayed { "already registered" } else { "registered" };
+    let verb = if outcome.replayed {
+        "already registered"
+    } else {
+        "registered"
+    };
     println!(
         "{verb} {} build {} in project {}",
         outcome.ci_name,
-        outcome.artifact_id.as_deref().unwrap_or("(id not reported)"),
+        outcome
+            .artifact_id
+            .as_deref()
+            .unwrap_or("(id not reported)"),
         outcome.project
     );
     println!("  image      {}", outcome.artifact_uri);
-    println!("  by         {} {}", outcome.registered_by.as_str(), outcome.registered_value);
+    println!(
+        "  by         {} {}",
+        outcome.registered_by.as_str(),
+        outcome.registered_value
+    );
     match (&outcome.routed_to, &outcome.rule_name) {
         (Some(to), Some(rule)) => println!("  routed to  {to} (rule {rule})"),
         (Some(to), None) => println!("  routed to  {to}"),
-        (None, _) if outcome.classified == Some(false) => println!("  routed to  nothing (unclassified)"),
+        (None, _) if outcome.classified == Some(false) => {
+            println!("  routed to  nothing (unclassified)")
+        }
         (None, _) => println!("  routed to  unknown (the control plane did not say)"),
     }
     if let Some(id) = &outcome.external_id {
@@ -70,7 +87,10 @@ pub fn preview(output: Output, preview: &Preview) {
     }
     let request = &preview.request;
     println!("dry run: nothing was sent that writes");
-    println!("  would register {} into project {}", request.artifact_uri, request.blueprint_name);
+    println!(
+        "  would register {} into project {}",
+        request.artifact_uri, request.blueprint_name
+    );
     println!(
         "  by             {} {}",
         request.artifact_register_type.as_str(),
@@ -89,8 +109,10 @@ pub fn preview(output: Output, preview: &Preview) {
 
 pub fn whoami(output: Output, user: &User, control_plane: &str) {
     if output == Output::Json {
-        return json(&serde_json::json!({"username": user.username, "admin": user.admin,
-            "controlPlane": control_plane}));
+        return json(
+            &serde_json::json!({"username": user.username, "admin": user.admin,
+            "controlPlane": control_plane}),
+        );
     }
     println!("{} on {control_plane}", user.username);
 }
@@ -103,7 +125,10 @@ pub fn builds(output: Output, builds: &[CiArtifactResponse]) {
         println!("no builds");
         return;
     }
-    println!("{:<34} {:<14} {:<12} {:<25} IMAGE", "ID", "EXTERNAL ID", "ROUTED TO", "CREATED");
+    println!(
+        "{:<34} {:<14} {:<12} {:<25} IMAGE",
+        "ID", "EXTERNAL ID", "ROUTED TO", "CREATED"
+    );
     for build in builds {
         println!(
             "{:<34} {:<14} {:<12} {:<25} {}",
@@ -139,8 +164,15 @@ pub fn ci_context(output: Output, context: &CiContext) {
         if key == "sources" || field.is_null() {
             continue;
         }
-        let shown = field.as_str().map(String::from).unwrap_or_else(|| field.to_string());
-        let source = context.sources.get(key.as_str()).map(String::as_str).unwrap_or("");
+        let shown = field
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| field.to_string());
+        let source = context
+            .sources
+            .get(key.as_str())
+            .map(String::as_str)
+            .unwrap_or("");
         println!("{key:<13} {shown:<45} {source}");
     }
 }

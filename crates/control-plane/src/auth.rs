@@ -23,7 +23,9 @@ pub fn hash_token(token: &str) -> String {
 
 /// Splits an `Authorization: Basic …` header into username and token.
 pub fn parse_basic(header: &str) -> Option<(String, String)> {
-    let encoded = header.strip_prefix("Basic ").or_else(|| header.strip_prefix("basic "))?;
+    let encoded = header
+        .strip_prefix("Basic ")
+        .or_else(|| header.strip_prefix("basic "))?;
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .ok()?;
@@ -45,17 +47,26 @@ pub struct Authenticator {
 impl Authenticator {
     pub fn new(store: Store, ephemeral_admin: Option<(String, String)>) -> Self {
         let ephemeral_admin = ephemeral_admin.map(|(user, token)| (user, hash_token(&token)));
-        Self { store, ephemeral_admin, cache: Mutex::new(HashMap::new()) }
+        Self {
+            store,
+            ephemeral_admin,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Checks the `Authorization` header; any failure is the same bare 401.
     pub async fn verify(&self, header: Option<&str>) -> Result<AuthUser> {
         let (username, token) = header.and_then(parse_basic).ok_or(Error::Unauthorized)?;
         let presented = hash_token(&token);
-        if let Some((admin, hash)) = &self.ephemeral_admin {
-            if *admin == username && bool::from(hash.as_bytes().ct_eq(presented.as_bytes())) {
-                return Ok(AuthUser { id: "ephemeral".into(), username, admin: true });
-            }
+        if let Some((admin, hash)) = &self.ephemeral_admin
+            && *admin == username
+            && bool::from(hash.as_bytes().ct_eq(presented.as_bytes()))
+        {
+            return Ok(AuthUser {
+                id: "ephemeral".into(),
+                username,
+                admin: true,
+            });
         }
         let key = (username.clone(), presented.clone());
         if let Some(user) = self.cached(&key) {
@@ -65,7 +76,10 @@ impl Authenticator {
         let mut found = None;
         for candidate in self.store.tokens_of(&username).await? {
             let matches = bool::from(candidate.token_hash.as_bytes().ct_eq(presented.as_bytes()));
-            let expired = candidate.expires_at.as_deref().is_some_and(|at| at <= now.as_str());
+            let expired = candidate
+                .expires_at
+                .as_deref()
+                .is_some_and(|at| at <= now.as_str());
             if matches && !expired {
                 found = Some(AuthUser {
                     id: candidate.user_id,
@@ -104,7 +118,10 @@ mod tests {
         );
         assert_eq!(parse_basic("Bearer abc"), None);
         assert_eq!(parse_basic("Basic !!!"), None);
-        let empty = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(":x"));
+        let empty = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(":x")
+        );
         assert_eq!(parse_basic(&empty), None);
     }
 

@@ -95,7 +95,10 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
         .local_addr()
         .map_err(|e| Error::Internal(format!("listener address: {e}")))?;
     let authenticator = Authenticator::new(store.clone(), options.ephemeral_admin.clone());
-    let app = http::router(http::AppState { store: store.clone(), auth: Arc::new(authenticator) });
+    let app = http::router(http::AppState {
+        store: store.clone(),
+        auth: Arc::new(authenticator),
+    });
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -104,20 +107,29 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
             })
             .await
     });
-    Ok(RunningServer { addr, store, shutdown, task })
+    Ok(RunningServer {
+        addr,
+        store,
+        shutdown,
+        task,
+    })
 }
 
 async fn bootstrap_admin(store: &Store, options: &ServeOptions) -> Result<()> {
     if let Some((username, token)) = &options.admin {
         if username.trim().is_empty() {
-            return Err(Error::bad_request("WHARF_ADMIN_USERNAME is empty; set it to a login"));
+            return Err(Error::bad_request(
+                "WHARF_ADMIN_USERNAME is empty; set it to a login",
+            ));
         }
         if token.len() < MIN_TOKEN_LEN {
             return Err(Error::bad_request(format!(
                 "WHARF_ADMIN_TOKEN is too short: use at least {MIN_TOKEN_LEN} random characters"
             )));
         }
-        return store.ensure_user_token(username, &hash_token(token), true).await;
+        return store
+            .ensure_user_token(username, &hash_token(token), true)
+            .await;
     }
     if options.ephemeral_admin.is_none() && store.user_count().await? == 0 {
         return Err(Error::bad_request(

@@ -5,11 +5,11 @@
 //! promotion workflow are replaced whole by the file's, keeping their ids.
 
 use crate::error::{Error, Result};
-use crate::views::ci_system_name;
 use crate::store::{
     Change, CiRow, DefaultRule, Store, Tx, insert_ci, new_id, now, set_default_rule,
     set_default_workflow,
 };
+use crate::views::ci_system_name;
 use std::collections::BTreeSet;
 use std::path::Path;
 use wharf_api::project_file::{ApplySummary, ProjectFile};
@@ -62,14 +62,19 @@ fn check_unique<'a>(field: &str, names: impl Iterator<Item = &'a str>) -> Result
 pub fn validate(file: &ProjectFile) -> Result<(), String> {
     check_name("project.name", &file.project.name)?;
     if file.project.registration_type == RegistrationType::Hybrid {
-        return Err("project.registration_type HYBRID is not supported; use ENVIRONMENT or \
+        return Err(
+            "project.registration_type HYBRID is not supported; use ENVIRONMENT or \
                     RELEASE_STREAM"
-            .into());
+                .into(),
+        );
     }
     for (i, s) in file.release_streams.iter().enumerate() {
         check_name(&format!("release_streams[{i}].name"), &s.name)?;
     }
-    check_unique("release stream", file.release_streams.iter().map(|s| s.name.as_str()))?;
+    check_unique(
+        "release stream",
+        file.release_streams.iter().map(|s| s.name.as_str()),
+    )?;
     let streams = stream_names(file);
     for (i, env) in file.environments.iter().enumerate() {
         check_name(&format!("environments[{i}].name"), &env.name)?;
@@ -82,7 +87,10 @@ pub fn validate(file: &ProjectFile) -> Result<(), String> {
             ));
         }
     }
-    check_unique("environment", file.environments.iter().map(|e| e.name.as_str()))?;
+    check_unique(
+        "environment",
+        file.environments.iter().map(|e| e.name.as_str()),
+    )?;
     let buckets = bucket_names(file);
     let kind = bucket_kind(file.project.registration_type);
     if let Some(routing) = &file.routing {
@@ -113,7 +121,10 @@ pub fn validate(file: &ProjectFile) -> Result<(), String> {
                 ));
             }
         }
-        check_unique("promotion stage", promotion.order.iter().map(String::as_str))?;
+        check_unique(
+            "promotion stage",
+            promotion.order.iter().map(String::as_str),
+        )?;
     }
     for (i, ci) in file.ci.iter().enumerate() {
         check_name(&format!("ci[{i}].name"), &ci.name)?;
@@ -156,7 +167,10 @@ fn bucket_names(file: &ProjectFile) -> BTreeSet<&str> {
 pub async fn apply(store: &Store, file: &ProjectFile, user: &str) -> Result<ApplySummary> {
     validate(file).map_err(Error::BadRequest)?;
     let mut tx = store.begin().await?;
-    let mut summary = ApplySummary { project: file.project.name.clone(), ..Default::default() };
+    let mut summary = ApplySummary {
+        project: file.project.name.clone(),
+        ..Default::default()
+    };
     apply_project(&mut tx, file, &mut summary).await?;
     apply_streams(&mut tx, file, user, &mut summary).await?;
     apply_environments(&mut tx, file, &mut summary).await?;
@@ -216,7 +230,9 @@ async fn apply_streams(
     user: &str,
     summary: &mut ApplySummary,
 ) -> Result<()> {
-    let built_in = BUILT_IN_STREAMS.iter().map(|(n, prod)| (n.to_string(), *prod, None));
+    let built_in = BUILT_IN_STREAMS
+        .iter()
+        .map(|(n, prod)| (n.to_string(), *prod, None));
     let declared = file
         .release_streams
         .iter()
@@ -293,7 +309,9 @@ async fn apply_rule(
     user: &str,
     summary: &mut ApplySummary,
 ) -> Result<()> {
-    let Some(routing) = &file.routing else { return Ok(()) };
+    let Some(routing) = &file.routing else {
+        return Ok(());
+    };
     let criteria: Vec<Criterion> = routing
         .criteria
         .iter()
@@ -314,12 +332,18 @@ async fn apply_rule(
         ci_system: file.project.ci_system,
     };
     let change = set_default_rule(tx, &rule, user).await?;
-    record(summary, change, format!("routing rule {}", routing.rule_name));
+    record(
+        summary,
+        change,
+        format!("routing rule {}", routing.rule_name),
+    );
     Ok(())
 }
 
 async fn apply_workflow(tx: &mut Tx, file: &ProjectFile, summary: &mut ApplySummary) -> Result<()> {
-    let Some(promotion) = &file.promotion else { return Ok(()) };
+    let Some(promotion) = &file.promotion else {
+        return Ok(());
+    };
     let change = set_default_workflow(
         tx,
         &file.project.name,

@@ -76,7 +76,9 @@ pub async fn register(store: &Store, mut request: Registration, user: &str) -> R
         ))
     })?;
     if let Target::GitRef(git_ref) = &request.target {
-        request.metadata.insert(BRANCH_NAME.to_string(), git_ref.clone());
+        request
+            .metadata
+            .insert(BRANCH_NAME.to_string(), git_ref.clone());
     }
     let bucket = choose_bucket(store, &ci, &request).await?;
     let (register_type, register_value) = describe_target(&request);
@@ -86,8 +88,14 @@ pub async fn register(store: &Store, mut request: Registration, user: &str) -> R
         project,
         application_name: request.application_name.clone().unwrap_or(ci_name),
         artifact_uri,
-        artifactory: request.artifactory.clone().unwrap_or_else(|| "default".into()),
-        external_id: request.external_id.clone().filter(|id| !id.trim().is_empty()),
+        artifactory: request
+            .artifactory
+            .clone()
+            .unwrap_or_else(|| "default".into()),
+        external_id: request
+            .external_id
+            .clone()
+            .filter(|id| !id.trim().is_empty()),
         description: request.description.clone(),
         metadata: serde_json::to_string(&request.metadata).unwrap_or_else(|_| "{}".into()),
         register_type: register_type.as_str().to_string(),
@@ -113,22 +121,28 @@ pub async fn register(store: &Store, mut request: Registration, user: &str) -> R
 /// replay, a different image a conflict.
 async fn store_once(store: &Store, row: ArtifactRow, ci: &CiRow) -> Result<Registered> {
     let mut tx = store.begin().await?;
-    if let Some(external_id) = &row.external_id {
-        if let Some(existing) = store.registration_in(&mut tx, &ci.id, external_id).await? {
-            if existing.artifact_uri == row.artifact_uri {
-                return Ok(Registered { artifact: artifact_view(&existing, &ci.name), replayed: true });
-            }
-            return Err(Error::conflict(format!(
-                "external id '{external_id}' of CI integration '{}' is already registered with \
+    if let Some(external_id) = &row.external_id
+        && let Some(existing) = store.registration_in(&mut tx, &ci.id, external_id).await?
+    {
+        if existing.artifact_uri == row.artifact_uri {
+            return Ok(Registered {
+                artifact: artifact_view(&existing, &ci.name),
+                replayed: true,
+            });
+        }
+        return Err(Error::conflict(format!(
+            "external id '{external_id}' of CI integration '{}' is already registered with \
                  image '{}'; this request names image '{}'. Register the new image under a new \
                  external id (for a re-built run, include the attempt number)",
-                ci.name, existing.artifact_uri, row.artifact_uri
-            )));
-        }
+            ci.name, existing.artifact_uri, row.artifact_uri
+        )));
     }
     store.insert_artifact(&mut tx, &row).await?;
     tx.commit().await?;
-    Ok(Registered { artifact: artifact_view(&row, &ci.name), replayed: false })
+    Ok(Registered {
+        artifact: artifact_view(&row, &ci.name),
+        replayed: false,
+    })
 }
 
 fn describe_target(request: &Registration) -> (ArtifactRegisterType, String) {
@@ -136,7 +150,11 @@ fn describe_target(request: &Registration) -> (ArtifactRegisterType, String) {
         Target::GitRef(r) => (ArtifactRegisterType::GitRef, r.clone()),
         Target::Metadata => (
             ArtifactRegisterType::GitRef,
-            request.metadata.get(BRANCH_NAME).cloned().unwrap_or_default(),
+            request
+                .metadata
+                .get(BRANCH_NAME)
+                .cloned()
+                .unwrap_or_default(),
         ),
         Target::Environment(e) => (ArtifactRegisterType::Environment, e.clone()),
         Target::ReleaseStream(s) => (ArtifactRegisterType::ReleaseStream, s.clone()),
@@ -146,7 +164,9 @@ fn describe_target(request: &Registration) -> (ArtifactRegisterType, String) {
 async fn choose_bucket(store: &Store, ci: &CiRow, request: &Registration) -> Result<Bucket> {
     let ci_type = parse_type(&ci.registration_type);
     match &request.target {
-        Target::GitRef(_) | Target::Metadata => route_by_rule(store, ci, ci_type, &request.metadata).await,
+        Target::GitRef(_) | Target::Metadata => {
+            route_by_rule(store, ci, ci_type, &request.metadata).await
+        }
         Target::Environment(name) => {
             let env = store.environment(&ci.project, name).await?.ok_or_else(|| {
                 Error::not_found(format!(
@@ -154,7 +174,13 @@ async fn choose_bucket(store: &Store, ci: &CiRow, request: &Registration) -> Res
                     ci.project
                 ))
             })?;
-            Ok(bucket_for_environment(ci_type, env.id, env.name, env.release_stream, None))
+            Ok(bucket_for_environment(
+                ci_type,
+                env.id,
+                env.name,
+                env.release_stream,
+                None,
+            ))
         }
         Target::ReleaseStream(name) => {
             if ci_type == RegistrationType::Environment {
@@ -170,7 +196,11 @@ async fn choose_bucket(store: &Store, ci: &CiRow, request: &Registration) -> Res
                     ci.project
                 )));
             }
-            Ok(Bucket { classified: true, release_stream: Some(name.clone()), ..Bucket::unclassified() })
+            Ok(Bucket {
+                classified: true,
+                release_stream: Some(name.clone()),
+                ..Bucket::unclassified()
+            })
         }
     }
 }
@@ -184,7 +214,12 @@ fn bucket_for_environment(
     rule: Option<(String, String)>,
 ) -> Bucket {
     if ci_type == RegistrationType::ReleaseStream {
-        return Bucket { classified: true, release_stream: Some(stream), rule, ..Bucket::unclassified() };
+        return Bucket {
+            classified: true,
+            release_stream: Some(stream),
+            rule,
+            ..Bucket::unclassified()
+        };
     }
     Bucket {
         classified: true,
@@ -201,7 +236,10 @@ async fn route_by_rule(
     ci_type: RegistrationType,
     metadata: &Metadata,
 ) -> Result<Bucket> {
-    let Some(rule) = store.default_rule(&ci.project, &ci.registration_type).await? else {
+    let Some(rule) = store
+        .default_rule(&ci.project, &ci.registration_type)
+        .await?
+    else {
         return Ok(Bucket::unclassified());
     };
     let criteria: Vec<Criterion> = serde_json::from_str(&rule.criteria)
@@ -220,7 +258,13 @@ async fn route_by_rule(
             });
         }
     } else if let Some(env) = store.environment(&ci.project, &matched.route_to).await? {
-        return Ok(bucket_for_environment(ci_type, env.id, env.name, env.release_stream, applied));
+        return Ok(bucket_for_environment(
+            ci_type,
+            env.id,
+            env.name,
+            env.release_stream,
+            applied,
+        ));
     }
     tracing::warn!(
         rule = %rule.rule_name,

@@ -1,6 +1,5 @@
 //! Routing: which criterion of a rule picks a build's bucket.
 
-
 pub use wharf_api::classify;
 
 #[cfg(test)]
@@ -28,8 +27,14 @@ mod tests {
             criterion(Operator::StartsWith, "release/", "staging", 2),
             criterion(Operator::Equals, "release/hot", "prod", 1),
         ];
-        assert_eq!(classify(&rules, &branch("release/hot")).unwrap().route_to, "prod");
-        assert_eq!(classify(&rules, &branch("release/2.1")).unwrap().route_to, "staging");
+        assert_eq!(
+            classify(&rules, &branch("release/hot")).unwrap().route_to,
+            "prod"
+        );
+        assert_eq!(
+            classify(&rules, &branch("release/2.1")).unwrap().route_to,
+            "staging"
+        );
     }
 
     #[test]
@@ -45,7 +50,13 @@ mod tests {
             criterion(Operator::EndsWith, "-rc", "staging", 1),
             criterion(Operator::Contains, "hotfix", "prod", 2),
         ];
-        assert_eq!(classify(&rules, &branch("v2-rc")).unwrap().route_to, "staging");
-        assert_eq!(classify(&rules, &branch("x/hotfix/y")).unwrap().route_to, "prod");
+        assert_eq!(
+            classify(&rules, &branch("v2-rc")).unwrap().route_to,
+            "staging"
+        );
+        assert_eq!(
+            classify(&rules, &branch("x/hotfix/y")).unwrap().route_to,
+            "prod"
+        );
     }
 }

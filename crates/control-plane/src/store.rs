@@ -3,14 +3,14 @@
 //! the writer), and migrations that run on open.
 
 use crate::error::{Error, Result};
+use crate::views::ci_system_name;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{FromRow, Sqlite, Transaction};
-use crate::views::ci_system_name;
 use std::path::Path;
-use wharf_api::{CiSystem, Criterion, RegistrationType, RoutingRuleRequest, WorkflowHierarchy};
 use std::time::Duration;
+use wharf_api::{CiSystem, Criterion, RegistrationType, RoutingRuleRequest, WorkflowHierarchy};
 
 pub type Tx = Transaction<'static, Sqlite>;
 
@@ -135,7 +135,10 @@ impl Store {
     /// Opens (creating when missing) `DIR/wharf.db` and runs the migrations.
     pub async fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| {
-            Error::Internal(format!("cannot create data directory {}: {e}", dir.display()))
+            Error::Internal(format!(
+                "cannot create data directory {}: {e}",
+                dir.display()
+            ))
         })?;
         let options = SqliteConnectOptions::new()
             .filename(dir.join("wharf.db"))
@@ -292,7 +295,6 @@ impl Store {
 
     // ---- CI integrations ----
 
-
     pub async fn ci(&self, project: &str, name: &str) -> Result<Option<CiRow>> {
         Ok(sqlx::query_as(
             "SELECT id, project, name, registration_type, description, artifactory, created_by,
@@ -354,7 +356,9 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         if builds > 0 {
-            return Err(Error::bad_request("Cannot delete: artifacts still registered"));
+            return Err(Error::bad_request(
+                "Cannot delete: artifacts still registered",
+            ));
         }
         sqlx::query("DELETE FROM ci_integrations WHERE id = ?")
             .bind(id)
@@ -420,24 +424,32 @@ impl Store {
             .bind(project)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE projects SET registration_type = NULL, ci_system = NULL WHERE name = ?")
-            .bind(project)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE projects SET registration_type = NULL, ci_system = NULL WHERE name = ?",
+        )
+        .bind(project)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn artifact_count(&self, ci_id: &str) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM artifacts WHERE ci_id = ?")
-            .bind(ci_id)
-            .fetch_one(&self.reader)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM artifacts WHERE ci_id = ?")
+                .bind(ci_id)
+                .fetch_one(&self.reader)
+                .await?,
+        )
     }
 
     // ---- routing rules and workflows ----
 
-    pub async fn default_rule(&self, project: &str, registration_type: &str) -> Result<Option<RuleRow>> {
+    pub async fn default_rule(
+        &self,
+        project: &str,
+        registration_type: &str,
+    ) -> Result<Option<RuleRow>> {
         Ok(sqlx::query_as(
             "SELECT id, project, rule_name, registration_type, is_default, ci_system, criteria,
              created_by, created_at FROM routing_rules
@@ -459,7 +471,11 @@ impl Store {
         .await?)
     }
 
-    pub async fn rules(&self, project: &str, registration_type: Option<&str>) -> Result<Vec<RuleRow>> {
+    pub async fn rules(
+        &self,
+        project: &str,
+        registration_type: Option<&str>,
+    ) -> Result<Vec<RuleRow>> {
         Ok(sqlx::query_as(
             "SELECT id, project, rule_name, registration_type, is_default, ci_system, criteria,
              created_by, created_at FROM routing_rules
@@ -488,7 +504,6 @@ impl Store {
     }
 
     // ---- builds ----
-
 
     /// The registration of `external_id` by this CI, read inside the writer's transaction so a
     /// concurrent duplicate cannot slip between the check and the insert.
@@ -717,9 +732,9 @@ pub async fn set_project_type(
 
 fn unique_violation_as_conflict(error: sqlx::Error) -> Error {
     match &error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => Error::conflict(
-            "a default rule already exists for this project and registration type",
-        ),
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            Error::conflict("a default rule already exists for this project and registration type")
+        }
         _ => error.into(),
     }
 }

@@ -13,7 +13,9 @@ fn metadata_of(row: &ArtifactRow) -> Metadata {
 
 /// The bucket's key: the environment id for environment buckets, else the stream name.
 fn registration_value(row: &ArtifactRow) -> Option<String> {
-    row.cluster_id.clone().or_else(|| row.release_stream.clone())
+    row.cluster_id
+        .clone()
+        .or_else(|| row.release_stream.clone())
 }
 
 /// The environment or stream name a classified build sits in.
@@ -21,7 +23,9 @@ pub fn routed_to(row: &ArtifactRow) -> Option<String> {
     if !row.classified {
         return None;
     }
-    row.cluster_name.clone().or_else(|| row.release_stream.clone())
+    row.cluster_name
+        .clone()
+        .or_else(|| row.release_stream.clone())
 }
 
 pub fn artifact_view(row: &ArtifactRow, ci_name: &str) -> Artifact {

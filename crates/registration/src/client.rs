@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 use std::time::Duration;
 use wharf_api::project_file::{ApplySummary, ProjectFile};
 use wharf_api::{
-    Artifact, ArtifactCI, CiArtifactResponse, ErrorDetails, RegistrationType,
-    RoutingRuleResponse, SaasArtifactRequest, User,
+    Artifact, ArtifactCI, CiArtifactResponse, ErrorDetails, RegistrationType, RoutingRuleResponse,
+    SaasArtifactRequest, User,
 };
 
 /// Header with which wharf's control plane says a registration already existed.
@@ -40,7 +40,10 @@ impl RetryPolicy {
         if let Some(wait) = retry_after {
             return wait.min(self.max_delay * 3);
         }
-        let ceiling = self.base_delay.saturating_mul(1 << attempt.min(16)).min(self.max_delay);
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1 << attempt.min(16))
+            .min(self.max_delay);
         let millis = ceiling.as_millis().max(1) as u64;
         Duration::from_millis(rand::rng().random_range(millis / 2..=millis))
     }
@@ -66,7 +69,10 @@ pub struct Client {
 /// What one attempt produced.
 enum Attempt {
     Done(reqwest::Response),
-    Retry { why: String, after: Option<Duration> },
+    Retry {
+        why: String,
+        after: Option<Duration>,
+    },
     Fail(Error),
 }
 
@@ -97,10 +103,22 @@ impl Client {
 
     /// Registers; answers the stored build (`None` from a Facets server, which answers an empty
     /// 200) and whether the server already had it.
-    pub async fn register(&self, request: &SaasArtifactRequest) -> Result<(Option<Artifact>, bool)> {
-        let replay = if request.external_id.is_some() { Replay::Safe } else { Replay::Unsafe };
+    pub async fn register(
+        &self,
+        request: &SaasArtifactRequest,
+    ) -> Result<(Option<Artifact>, bool)> {
+        let replay = if request.external_id.is_some() {
+            Replay::Safe
+        } else {
+            Replay::Unsafe
+        };
         let response = self
-            .send(Method::POST, "/cc-ui/v1/ci-cd/register", Some(request), replay)
+            .send(
+                Method::POST,
+                "/cc-ui/v1/ci-cd/register",
+                Some(request),
+                replay,
+            )
             .await?;
         let replayed = response
             .headers()
@@ -118,7 +136,12 @@ impl Client {
         Ok((Some(artifact), replayed))
     }
 
-    pub async fn builds(&self, project: &str, ci_name: &str, limit: u32) -> Result<Vec<CiArtifactResponse>> {
+    pub async fn builds(
+        &self,
+        project: &str,
+        ci_name: &str,
+        limit: u32,
+    ) -> Result<Vec<CiArtifactResponse>> {
         let path = format!(
             "/cc-ui/v1/artifacts-ci/{}/artifacts?stackName={}&limit={limit}",
             encode(ci_name),
@@ -136,7 +159,11 @@ impl Client {
         self.get_json(&path).await
     }
 
-    pub async fn rules(&self, project: &str, kind: RegistrationType) -> Result<Vec<RoutingRuleResponse>> {
+    pub async fn rules(
+        &self,
+        project: &str,
+        kind: RegistrationType,
+    ) -> Result<Vec<RoutingRuleResponse>> {
         let path = format!(
             "/cc-ui/v1/artifact-routing-rule?stackName={}&registrationType={}",
             encode(project),
@@ -147,12 +174,16 @@ impl Client {
 
     pub async fn apply(&self, file: &ProjectFile) -> Result<ApplySummary> {
         let path = format!("/wharf/v1/projects/{}", encode(&file.project.name));
-        let response = self.send(Method::PUT, &path, Some(file), Replay::Safe).await?;
+        let response = self
+            .send(Method::PUT, &path, Some(file), Replay::Safe)
+            .await?;
         decode(response).await
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        let response = self.send::<()>(Method::GET, path, None, Replay::Safe).await?;
+        let response = self
+            .send::<()>(Method::GET, path, None, Replay::Safe)
+            .await?;
         decode(response).await
     }
 
@@ -213,7 +244,10 @@ impl Client {
         let retry_after = retry_after(&response);
         let message = error_message(response).await;
         if is_retryable(status, replay) {
-            return Attempt::Retry { why: format!("HTTP {status}: {message}"), after: retry_after };
+            return Attempt::Retry {
+                why: format!("HTTP {status}: {message}"),
+                after: retry_after,
+            };
         }
         Attempt::Fail(classify(status, message))
     }
@@ -252,7 +286,9 @@ fn describe_transport(error: &reqwest::Error) -> String {
 fn is_retryable(status: StatusCode, replay: Replay) -> bool {
     match status.as_u16() {
         408 | 429 => true,
-        500 | 502 | 503 | 504 => replay == Replay::Safe || status == StatusCode::SERVICE_UNAVAILABLE,
+        500 | 502 | 503 | 504 => {
+            replay == Replay::Safe || status == StatusCode::SERVICE_UNAVAILABLE
+        }
         _ => false,
     }
 }
@@ -283,7 +319,9 @@ fn classify(status: StatusCode, message: String) -> Error {
         404 => Error::NotFound(message),
         409 => Error::Conflict(message),
         500..=599 => Error::Unavailable(format!("control plane error ({status}): {message}")),
-        _ => Error::Rejected(format!("control plane refused the request ({status}): {message}")),
+        _ => Error::Rejected(format!(
+            "control plane refused the request ({status}): {message}"
+        )),
     }
 }
 
@@ -327,7 +365,10 @@ mod tests {
             assert!(wait <= policy.max_delay, "{wait:?}");
             assert!(wait >= Duration::from_millis(100), "{wait:?}");
         }
-        assert_eq!(policy.delay(0, Some(Duration::from_secs(2))), Duration::from_secs(2));
+        assert_eq!(
+            policy.delay(0, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
     }
 
     #[test]

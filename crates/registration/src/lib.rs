@@ -88,7 +88,9 @@ pub async fn register(client: &Client, plan: &Plan, control_plane: &str) -> Resu
 }
 
 async fn find_registered(client: &Client, plan: &Plan) -> Result<Option<wharf_api::Artifact>> {
-    let builds = client.builds(&plan.request.blueprint_name, plan.ci_name(), 50).await?;
+    let builds = client
+        .builds(&plan.request.blueprint_name, plan.ci_name(), 50)
+        .await?;
     let found = builds.into_iter().find(|b| {
         b.artifact_uri.as_deref() == Some(&plan.request.artifact_uri)
             && (plan.request.external_id.is_none() || b.external_id == plan.request.external_id)
@@ -114,11 +116,11 @@ pub async fn preview(client: &Client, plan: &Plan, control_plane: &str) -> Resul
         (ArtifactRegisterType::GitRef, Some(kind)) => {
             let rules = client.rules(&request.blueprint_name, kind).await?;
             let metadata = request.metadata.clone().unwrap_or_default();
-            if let Some(rule) = rules.iter().find(|r| r.default) {
-                if let Some(criterion) = wharf_api::classify(&rule.criteria, &metadata) {
-                    predicted_route = Some(criterion.route_to.clone());
-                    predicted_rule = Some(rule.rule_name.clone());
-                }
+            if let Some(rule) = rules.iter().find(|r| r.default)
+                && let Some(criterion) = wharf_api::classify(&rule.criteria, &metadata)
+            {
+                predicted_route = Some(criterion.route_to.clone());
+                predicted_rule = Some(rule.rule_name.clone());
             }
         }
         _ => predicted_route = Some(request.artifact_register_value.clone()),

@@ -86,7 +86,10 @@ fn pick(
     candidates: &[(Option<&str>, &str)],
 ) -> Option<String> {
     let (value, source) = candidates.iter().find_map(|(value, source)| {
-        value.map(str::trim).filter(|v| !v.is_empty()).map(|v| (v.to_string(), *source))
+        value
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| (v.to_string(), *source))
     })?;
     sources.insert(setting, source.to_string());
     Some(value)
@@ -129,7 +132,9 @@ fn validate_url(url: &str) -> Result<()> {
         ));
     }
     if authority.is_empty() {
-        return Err(Error::Usage(format!("control plane URL '{url}' has no host")));
+        return Err(Error::Usage(format!(
+            "control plane URL '{url}' has no host"
+        )));
     }
     Ok(())
 }
@@ -157,57 +162,109 @@ pub fn credentials(env: &WharfEnv, token_file: Option<&Path>) -> Result<(String,
 
 fn read_token_file(path: &Path) -> Result<Secret> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Usage(format!("cannot read --token-file {}: {}", path.display(), e.kind()))
+        Error::Usage(format!(
+            "cannot read --token-file {}: {}",
+            path.display(),
+            e.kind()
+        ))
     })?;
     let token = text.trim();
     if token.is_empty() {
-        return Err(Error::Usage(format!("--token-file {} is empty", path.display())));
+        return Err(Error::Usage(format!(
+            "--token-file {} is empty",
+            path.display()
+        )));
     }
     Ok(Secret::new(token))
 }
 
 /// Resolves what to register from flags, environment and CI context.
-pub fn resolve(flags: &RegisterFlags, env_map: &EnvMap, env: &WharfEnv, ci: &CiContext) -> Result<Plan> {
+pub fn resolve(
+    flags: &RegisterFlags,
+    env_map: &EnvMap,
+    env: &WharfEnv,
+    ci: &CiContext,
+) -> Result<Plan> {
     let mut sources = BTreeMap::new();
     let s = &mut sources;
-    let project = pick(s, "project", &[
-        (flags.project.as_deref(), "--project"),
-        (env.project.as_deref(), "WHARF_PROJECT"),
-    ])
+    let project = pick(
+        s,
+        "project",
+        &[
+            (flags.project.as_deref(), "--project"),
+            (env.project.as_deref(), "WHARF_PROJECT"),
+        ],
+    )
     .ok_or_else(|| missing("project", "--project", "WHARF_PROJECT"))?;
-    let service = pick(s, "service", &[
-        (flags.service.as_deref(), "--service"),
-        (env.service.as_deref(), "WHARF_SERVICE"),
-    ]);
-    let ci_name = pick(s, "ciName", &[
-        (flags.ci_name.as_deref(), "--ci-name"),
-        (env.ci_name.as_deref(), "WHARF_CI_NAME"),
-    ]);
+    let service = pick(
+        s,
+        "service",
+        &[
+            (flags.service.as_deref(), "--service"),
+            (env.service.as_deref(), "WHARF_SERVICE"),
+        ],
+    );
+    let ci_name = pick(
+        s,
+        "ciName",
+        &[
+            (flags.ci_name.as_deref(), "--ci-name"),
+            (env.ci_name.as_deref(), "WHARF_CI_NAME"),
+        ],
+    );
     if service.is_none() && ci_name.is_none() {
-        return Err(missing("service", "--service (or --ci-name)", "WHARF_SERVICE"));
+        return Err(missing(
+            "service",
+            "--service (or --ci-name)",
+            "WHARF_SERVICE",
+        ));
     }
-    let image = pick(s, "image", &[
-        (flags.image.as_deref(), "--image"),
-        (env.image.as_deref(), "WHARF_IMAGE"),
-        (env_map.get("DOCKER_IMAGE_URL").map(String::as_str), "DOCKER_IMAGE_URL"),
-    ])
+    let image = pick(
+        s,
+        "image",
+        &[
+            (flags.image.as_deref(), "--image"),
+            (env.image.as_deref(), "WHARF_IMAGE"),
+            (
+                env_map.get("DOCKER_IMAGE_URL").map(String::as_str),
+                "DOCKER_IMAGE_URL",
+            ),
+        ],
+    )
     .ok_or_else(|| missing("image", "--image IMAGE", "WHARF_IMAGE"))?;
     validate_image(&image)?;
     let (register_type, register_value) = resolve_target(s, flags, env, ci)?;
-    let external_id = pick(s, "externalId", &[
-        (flags.external_id.as_deref(), "--external-id"),
-        (env.external_id.as_deref(), "WHARF_EXTERNAL_ID"),
-        (ci.build_id.as_deref(), ci.sources.get("buildId").map_or("CI context", String::as_str)),
-    ]);
-    let registry = pick(s, "registry", &[
-        (flags.registry.as_deref(), "--registry"),
-        (env.registry.as_deref(), "WHARF_REGISTRY"),
-        (Some("default"), "default"),
-    ]);
-    let description = pick(s, "description", &[
-        (flags.description.as_deref(), "--description"),
-        (env.description.as_deref(), "WHARF_DESCRIPTION"),
-    ]);
+    let external_id = pick(
+        s,
+        "externalId",
+        &[
+            (flags.external_id.as_deref(), "--external-id"),
+            (env.external_id.as_deref(), "WHARF_EXTERNAL_ID"),
+            (
+                ci.build_id.as_deref(),
+                ci.sources
+                    .get("buildId")
+                    .map_or("CI context", String::as_str),
+            ),
+        ],
+    );
+    let registry = pick(
+        s,
+        "registry",
+        &[
+            (flags.registry.as_deref(), "--registry"),
+            (env.registry.as_deref(), "WHARF_REGISTRY"),
+            (Some("default"), "default"),
+        ],
+    );
+    let description = pick(
+        s,
+        "description",
+        &[
+            (flags.description.as_deref(), "--description"),
+            (env.description.as_deref(), "WHARF_DESCRIPTION"),
+        ],
+    );
     let mut metadata = ci.registration_metadata();
     if register_type == ArtifactRegisterType::GitRef {
         metadata.insert(wharf_api::BRANCH_NAME.to_string(), register_value.clone());
@@ -254,7 +311,11 @@ fn resolve_target(
     };
     if let Some((kind, value, source)) = chosen {
         sources.insert("target", source.to_string());
-        let value = if kind == ArtifactRegisterType::GitRef { wharf_ci::normalise_ref(&value) } else { value };
+        let value = if kind == ArtifactRegisterType::GitRef {
+            wharf_ci::normalise_ref(&value)
+        } else {
+            value
+        };
         return Ok((kind, value));
     }
     let git_ref = ci.require_git_ref()?;
@@ -276,7 +337,10 @@ fn targets(
     ]
     .into_iter()
     .filter_map(|(kind, value, name)| {
-        value.map(str::trim).filter(|v| !v.is_empty()).map(|v| (kind, v.to_string(), name))
+        value
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| (kind, v.to_string(), name))
     })
     .collect();
     if given.len() > 1 {
@@ -313,7 +377,10 @@ mod tests {
     use wharf_ci::{NoGit, RefFrom};
 
     fn env_of(pairs: &[(&str, &str)]) -> EnvMap {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn plan(flags: RegisterFlags, pairs: &[(&str, &str)]) -> Result<Plan> {
@@ -334,7 +401,10 @@ mod tests {
     #[test]
     fn flags_beat_environment_which_beats_ci() {
         let plan = plan(
-            RegisterFlags { git_ref: Some("refs/heads/hotfix/1".into()), ..flags() },
+            RegisterFlags {
+                git_ref: Some("refs/heads/hotfix/1".into()),
+                ..flags()
+            },
             &[
                 ("WHARF_PROJECT", "other"),
                 ("GITHUB_ACTIONS", "true"),
@@ -348,17 +418,26 @@ mod tests {
         assert_eq!(plan.request.artifact_register_value, "hotfix/1");
         assert_eq!(plan.request.external_id.as_deref(), Some("42"));
         assert_eq!(plan.request.tag.as_deref(), Some("1.0"));
-        assert_eq!(plan.request.metadata.as_ref().unwrap()["BRANCH_NAME"], "hotfix/1");
+        assert_eq!(
+            plan.request.metadata.as_ref().unwrap()["BRANCH_NAME"],
+            "hotfix/1"
+        );
     }
 
     #[test]
     fn the_ci_ref_is_used_when_nothing_is_explicit() {
         let plan = plan(
             flags(),
-            &[("GITHUB_ACTIONS", "true"), ("GITHUB_REF", "refs/heads/release/2.1")],
+            &[
+                ("GITHUB_ACTIONS", "true"),
+                ("GITHUB_REF", "refs/heads/release/2.1"),
+            ],
         )
         .unwrap();
-        assert_eq!(plan.request.artifact_register_type, ArtifactRegisterType::GitRef);
+        assert_eq!(
+            plan.request.artifact_register_type,
+            ArtifactRegisterType::GitRef
+        );
         assert_eq!(plan.request.artifact_register_value, "release/2.1");
         assert_eq!(plan.sources["target"], "CI context (GITHUB_REF)");
     }
@@ -366,7 +445,11 @@ mod tests {
     #[test]
     fn two_targets_are_refused_naming_both() {
         let error = plan(
-            RegisterFlags { git_ref: Some("main".into()), environment: Some("dev".into()), ..flags() },
+            RegisterFlags {
+                git_ref: Some("main".into()),
+                environment: Some("dev".into()),
+                ..flags()
+            },
             &[],
         )
         .unwrap_err()
@@ -376,19 +459,40 @@ mod tests {
 
     #[test]
     fn missing_settings_name_the_flag_and_the_variable() {
-        let error = plan(RegisterFlags { project: None, ..flags() }, &[]).unwrap_err();
+        let error = plan(
+            RegisterFlags {
+                project: None,
+                ..flags()
+            },
+            &[],
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("--project"));
         assert!(error.to_string().contains("WHARF_PROJECT"));
         assert_eq!(error.exit_code(), crate::exit::USAGE);
-        let error = plan(RegisterFlags { image: None, ..flags() }, &[]).unwrap_err();
+        let error = plan(
+            RegisterFlags {
+                image: None,
+                ..flags()
+            },
+            &[],
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("WHARF_IMAGE"));
     }
 
     #[test]
     fn migration_variables_are_honoured() {
         let plan = plan(
-            RegisterFlags { image: None, ..flags() },
-            &[("DOCKER_IMAGE_URL", "r.example/a:2"), ("GIT_REF", "main"), ("RUN_ID", "r-9")],
+            RegisterFlags {
+                image: None,
+                ..flags()
+            },
+            &[
+                ("DOCKER_IMAGE_URL", "r.example/a:2"),
+                ("GIT_REF", "main"),
+                ("RUN_ID", "r-9"),
+            ],
         )
         .unwrap();
         assert_eq!(plan.request.artifact_uri, "r.example/a:2");
@@ -398,7 +502,16 @@ mod tests {
 
     #[test]
     fn bad_images_and_urls_are_refused() {
-        assert!(plan(RegisterFlags { image: Some("https://x/y".into()), ..flags() }, &[]).is_err());
+        assert!(
+            plan(
+                RegisterFlags {
+                    image: Some("https://x/y".into()),
+                    ..flags()
+                },
+                &[]
+            )
+            .is_err()
+        );
         let ci = CiContext::default();
         let env = WharfEnv::default();
         assert!(resolve_endpoint(Some("ftp://x"), &env, &ci).is_err());
@@ -413,15 +526,24 @@ mod tests {
     #[test]
     fn in_ci_a_missing_control_plane_is_an_error_outside_it_embedded() {
         let env = WharfEnv::default();
-        let ci = CiContext { in_ci: true, ..Default::default() };
+        let ci = CiContext {
+            in_ci: true,
+            ..Default::default()
+        };
         let error = resolve_endpoint(None, &env, &ci).unwrap_err().to_string();
         assert!(error.contains("WHARF_CONTROL_PLANE_URL"), "{error}");
-        assert_eq!(resolve_endpoint(None, &env, &CiContext::default()).unwrap(), Endpoint::Embedded);
+        assert_eq!(
+            resolve_endpoint(None, &env, &CiContext::default()).unwrap(),
+            Endpoint::Embedded
+        );
     }
 
     #[test]
     fn image_tags_are_found_past_registry_ports() {
-        assert_eq!(image_tag("localhost:5000/a/b:v1@sha256:ab"), Some("v1".into()));
+        assert_eq!(
+            image_tag("localhost:5000/a/b:v1@sha256:ab"),
+            Some("v1".into())
+        );
         assert_eq!(image_tag("localhost:5000/a/b"), None);
     }
 }

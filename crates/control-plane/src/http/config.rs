@@ -86,7 +86,10 @@ async fn ci_or_404(state: &AppState, id: &str) -> Result<CiRow> {
         .ok_or_else(|| Error::not_found(format!("CI integration id '{id}' not found")))
 }
 
-pub async fn get_ci(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ArtifactCI>> {
+pub async fn get_ci(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ArtifactCI>> {
     Ok(Json(ci_view(&ci_or_404(&state, &id).await?)))
 }
 
@@ -102,7 +105,10 @@ pub async fn update_ci(
             row.name, body.name
         )));
     }
-    if body.registration_type.is_some_and(|t| t.as_str() != row.registration_type) {
+    if body
+        .registration_type
+        .is_some_and(|t| t.as_str() != row.registration_type)
+    {
         return Err(Error::conflict(format!(
             "the registration type of CI integration '{}' is fixed at creation ({})",
             row.name, row.registration_type
@@ -114,7 +120,10 @@ pub async fn update_ci(
     Ok(Json(ci_view(&row)))
 }
 
-pub async fn delete_ci(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode> {
+pub async fn delete_ci(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
     let row = ci_or_404(&state, &id).await?;
     let builds = state.store.artifact_count(&row.id).await?;
     if builds > 0 {
@@ -134,11 +143,17 @@ async fn ci_named(state: &AppState, name: &str, stack: Option<&str>) -> Result<C
         matches.retain(|ci| ci.project == stack);
     }
     match matches.len() {
-        0 => Err(Error::not_found(format!("CI integration '{name}' not found"))),
+        0 => Err(Error::not_found(format!(
+            "CI integration '{name}' not found"
+        ))),
         1 => Ok(matches.remove(0)),
         _ => Err(Error::bad_request(format!(
             "CI integration '{name}' exists in several projects ({}); add ?stackName=",
-            matches.iter().map(|c| c.project.as_str()).collect::<Vec<_>>().join(", ")
+            matches
+                .iter()
+                .map(|c| c.project.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
@@ -148,7 +163,9 @@ pub async fn ci_by_name(
     Path(name): Path<String>,
     Query(query): Query<StackQuery>,
 ) -> Result<Json<ArtifactCI>> {
-    Ok(Json(ci_view(&ci_named(&state, &name, query.stack_name.as_deref()).await?)))
+    Ok(Json(ci_view(
+        &ci_named(&state, &name, query.stack_name.as_deref()).await?,
+    )))
 }
 
 pub async fn cis_of_project(
@@ -182,7 +199,9 @@ async fn check_criteria(
 ) -> Result<()> {
     for (i, criterion) in criteria.iter().enumerate() {
         if criterion.metadata_key.trim().is_empty() {
-            return Err(Error::bad_request(format!("criteria[{i}].metadataKey must not be empty")));
+            return Err(Error::bad_request(format!(
+                "criteria[{i}].metadataKey must not be empty"
+            )));
         }
         check_bucket(state, project, registration_type, &criterion.route_to)
             .await
@@ -208,7 +227,9 @@ async fn check_bucket(
         RegistrationType::ReleaseStream => "release stream",
         _ => "environment",
     };
-    Err(Error::bad_request(format!("'{name}' is not a {kind} of project '{project}'")))
+    Err(Error::bad_request(format!(
+        "'{name}' is not a {kind} of project '{project}'"
+    )))
 }
 
 pub async fn list_rules(
@@ -216,7 +237,10 @@ pub async fn list_rules(
     Query(query): Query<StackQuery>,
 ) -> Result<Json<Vec<RoutingRuleResponse>>> {
     let stack = require("stackName", query.stack_name.as_deref())?;
-    let rows = state.store.rules(&stack, query.registration_type.as_deref()).await?;
+    let rows = state
+        .store
+        .rules(&stack, query.registration_type.as_deref())
+        .await?;
     Ok(Json(rows.iter().map(rule_view).collect()))
 }
 
@@ -229,21 +253,26 @@ pub async fn create_rule(
     require("ruleName", Some(&body.rule_name))?;
     state.store.project(&project).await?;
     check_criteria(&state, &project, body.registration_type, &body.criteria).await?;
-    if body.is_default {
-        if let Some(existing) =
-            state.store.default_rule(&project, body.registration_type.as_str()).await?
-        {
-            return Err(Error::conflict(format!(
-                "project '{project}' already has a default {} rule ('{}', id {}); update it \
+    if body.is_default
+        && let Some(existing) = state
+            .store
+            .default_rule(&project, body.registration_type.as_str())
+            .await?
+    {
+        return Err(Error::conflict(format!(
+            "project '{project}' already has a default {} rule ('{}', id {}); update it \
                  with PUT instead",
-                body.registration_type.as_str(),
-                existing.rule_name,
-                existing.id
-            )));
-        }
+            body.registration_type.as_str(),
+            existing.rule_name,
+            existing.id
+        )));
     }
     let id = state.store.insert_rule(&body, &user.username).await?;
-    let row = state.store.rule(&id).await?.ok_or_else(|| Error::Internal("rule vanished".into()))?;
+    let row = state
+        .store
+        .rule(&id)
+        .await?
+        .ok_or_else(|| Error::Internal("rule vanished".into()))?;
     Ok((StatusCode::CREATED, Json(rule_view(&row))))
 }
 
@@ -257,14 +286,26 @@ pub async fn update_rule(
         .rule(&id)
         .await?
         .ok_or_else(|| Error::not_found(format!("routing rule '{id}' not found")))?;
-    if current.project != body.stack_name || current.registration_type != body.registration_type.as_str() {
+    if current.project != body.stack_name
+        || current.registration_type != body.registration_type.as_str()
+    {
         return Err(Error::bad_request(
             "fields `stackName` and `registrationType` of a rule cannot change",
         ));
     }
-    check_criteria(&state, &current.project, body.registration_type, &body.criteria).await?;
+    check_criteria(
+        &state,
+        &current.project,
+        body.registration_type,
+        &body.criteria,
+    )
+    .await?;
     state.store.update_rule(&id, &body).await?;
-    let row = state.store.rule(&id).await?.ok_or_else(|| Error::Internal("rule vanished".into()))?;
+    let row = state
+        .store
+        .rule(&id)
+        .await?
+        .ok_or_else(|| Error::Internal("rule vanished".into()))?;
     Ok(Json(rule_view(&row)))
 }
 
@@ -280,7 +321,10 @@ pub async fn get_rule(
     Ok(Json(rule_view(&row)))
 }
 
-pub async fn delete_rule(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode> {
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
     if !state.store.delete_rule(&id).await? {
         return Err(Error::not_found(format!("routing rule '{id}' not found")));
     }
@@ -312,22 +356,33 @@ pub async fn configure_ci_cd(
     Body(dto): Body<CiCdDto>,
 ) -> Result<Json<CiCdDto>> {
     let project = state.store.project(&dto.stack_name).await?;
-    if let Some(current) = &project.registration_type {
-        if current != dto.registration_type.as_str() {
-            return Err(Error::conflict(format!(
-                "project '{}' is configured for registration type {current}; reset it first \
+    if let Some(current) = &project.registration_type
+        && current != dto.registration_type.as_str()
+    {
+        return Err(Error::conflict(format!(
+            "project '{}' is configured for registration type {current}; reset it first \
                  (DELETE /cc-ui/v1/ci-cd/{}) to change to {}",
-                project.name,
-                project.name,
-                dto.registration_type.as_str()
-            )));
-        }
+            project.name,
+            project.name,
+            dto.registration_type.as_str()
+        )));
     }
-    check_criteria(&state, &project.name, dto.registration_type, &dto.routing_rules).await?;
+    check_criteria(
+        &state,
+        &project.name,
+        dto.registration_type,
+        &dto.routing_rules,
+    )
+    .await?;
     for (i, stage) in dto.promotion_hierarchies.iter().enumerate() {
-        check_bucket(&state, &project.name, dto.registration_type, &stage.registration_value)
-            .await
-            .map_err(|e| Error::bad_request(format!("promotionHierarchies[{i}]: {e}")))?;
+        check_bucket(
+            &state,
+            &project.name,
+            dto.registration_type,
+            &stage.registration_value,
+        )
+        .await
+        .map_err(|e| Error::bad_request(format!("promotionHierarchies[{i}]: {e}")))?;
     }
     let mut tx = state.store.begin().await?;
     store::set_project_type(&mut tx, &project.name, dto.registration_type, dto.ci_system).await?;
@@ -346,11 +401,15 @@ pub async fn configure_ci_cd(
     Ok(Json(dto))
 }
 
-pub async fn get_ci_cd(State(state): State<AppState>, Path(stack): Path<String>) -> Result<Json<CiCdDto>> {
+pub async fn get_ci_cd(
+    State(state): State<AppState>,
+    Path(stack): Path<String>,
+) -> Result<Json<CiCdDto>> {
     let project = state.store.project(&stack).await?;
-    let kind = project.registration_type.clone().ok_or_else(|| {
-        Error::not_found(format!("project '{stack}' has no CI/CD configured"))
-    })?;
+    let kind = project
+        .registration_type
+        .clone()
+        .ok_or_else(|| Error::not_found(format!("project '{stack}' has no CI/CD configured")))?;
     let rule = state.store.default_rule(&stack, &kind).await?;
     let workflow = state.store.default_workflow(&stack, &kind).await?;
     Ok(Json(CiCdDto {
@@ -367,7 +426,10 @@ pub async fn get_ci_cd(State(state): State<AppState>, Path(stack): Path<String>)
     }))
 }
 
-pub async fn reset_ci_cd(State(state): State<AppState>, Path(stack): Path<String>) -> Result<StatusCode> {
+pub async fn reset_ci_cd(
+    State(state): State<AppState>,
+    Path(stack): Path<String>,
+) -> Result<StatusCode> {
     state.store.project(&stack).await?;
     state.store.reset_ci_cd(&stack).await?;
     Ok(StatusCode::OK)
@@ -381,10 +443,21 @@ pub async fn list_streams(
 ) -> Result<Json<Vec<ReleaseStream>>> {
     let stack = require("stackName", query.stack_name.as_deref())?;
     state.store.project(&stack).await?;
-    Ok(Json(state.store.streams(&stack).await?.iter().map(stream_view).collect()))
+    Ok(Json(
+        state
+            .store
+            .streams(&stack)
+            .await?
+            .iter()
+            .map(stream_view)
+            .collect(),
+    ))
 }
 
-pub async fn get_cluster(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Cluster>> {
+pub async fn get_cluster(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Cluster>> {
     let env = state
         .store
         .environment_by_id(&id)
@@ -398,7 +471,15 @@ pub async fn clusters_of_project(
     Path(stack): Path<String>,
 ) -> Result<Json<Vec<Cluster>>> {
     state.store.project(&stack).await?;
-    Ok(Json(state.store.environments(&stack).await?.iter().map(cluster_view).collect()))
+    Ok(Json(
+        state
+            .store
+            .environments(&stack)
+            .await?
+            .iter()
+            .map(cluster_view)
+            .collect(),
+    ))
 }
 
 // ---- the declarative project file (extension) ----
@@ -415,5 +496,7 @@ pub async fn apply_project_file(
             file.project.name
         )));
     }
-    Ok(Json(project_file::apply(&state.store, &file, &user.username).await?))
+    Ok(Json(
+        project_file::apply(&state.store, &file, &user.username).await?,
+    ))
 }

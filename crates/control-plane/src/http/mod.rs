@@ -30,19 +30,38 @@ pub fn router(state: AppState) -> Router {
         .route("/ci-cd/register", post(register::saas_register))
         .route("/artifacts/push", post(register::push_by_metadata))
         .route("/artifacts/registerV2", post(register::register_v2))
-        .route("/artifacts/register-by-env", post(register::register_by_env))
-        .route("/artifacts/register-by-release-stream", post(register::register_by_stream))
-        .route("/artifacts-ci", get(config::list_cis).post(config::create_ci))
+        .route(
+            "/artifacts/register-by-env",
+            post(register::register_by_env),
+        )
+        .route(
+            "/artifacts/register-by-release-stream",
+            post(register::register_by_stream),
+        )
+        .route(
+            "/artifacts-ci",
+            get(config::list_cis).post(config::create_ci),
+        )
         .route(
             "/artifacts-ci/{ci_id}",
-            get(config::get_ci).put(config::update_ci).delete(config::delete_ci),
+            get(config::get_ci)
+                .put(config::update_ci)
+                .delete(config::delete_ci),
         )
         .route("/artifacts-ci/name/{ci_name}", get(config::ci_by_name))
-        .route("/artifacts-ci/blueprint/{stack}", get(config::cis_of_project))
-        .route("/artifacts-ci/{ci_name}/artifacts", get(config::builds_of_ci))
+        .route(
+            "/artifacts-ci/blueprint/{stack}",
+            get(config::cis_of_project),
+        )
+        .route(
+            "/artifacts-ci/{ci_name}/artifacts",
+            get(config::builds_of_ci),
+        )
         .route(
             "/artifact-routing-rule",
-            get(config::list_rules).post(config::create_rule).put(config::update_rule),
+            get(config::list_rules)
+                .post(config::create_rule)
+                .put(config::update_rule),
         )
         .route("/artifact-routing-rule/operators", get(config::operators))
         .route("/artifact-routing-rule/test", post(config::test_rule))
@@ -51,7 +70,10 @@ pub fn router(state: AppState) -> Router {
             get(config::get_rule).delete(config::delete_rule),
         )
         .route("/ci-cd", post(config::configure_ci_cd))
-        .route("/ci-cd/{stack}", get(config::get_ci_cd).delete(config::reset_ci_cd))
+        .route(
+            "/ci-cd/{stack}",
+            get(config::get_ci_cd).delete(config::reset_ci_cd),
+        )
         .route("/release-stream", get(config::list_streams))
         .route("/clusters/{cluster_id}", get(config::get_cluster))
         .route("/stacks/{stack}/clusters", get(config::clusters_of_project));
@@ -84,7 +106,11 @@ async fn require_auth(State(state): State<AppState>, mut request: Request, next:
 }
 
 async fn me(Extension(user): Extension<AuthUser>) -> Json<User> {
-    Json(User { username: user.username, id: Some(user.id), admin: user.admin })
+    Json(User {
+        username: user.username,
+        id: Some(user.id),
+        admin: user.admin,
+    })
 }
 
 impl IntoResponse for Error {
@@ -92,12 +118,16 @@ impl IntoResponse for Error {
         if let Error::Internal(detail) = &self {
             tracing::error!(%detail, "request failed");
         }
-        let body = ErrorDetails { message: self.to_string(), code: Some(self.code().into()) };
+        let body = ErrorDetails {
+            message: self.to_string(),
+            code: Some(self.code().into()),
+        };
         let mut response = (self.status(), Json(body)).into_response();
         if matches!(self, Error::Unauthorized) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"wharf\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"wharf\""),
+            );
         }
         response
     }

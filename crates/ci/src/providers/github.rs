@@ -1,51 +1,11 @@
-//! One function per CI system: read its variables into a [`CiContext`].
+//! GitHub Actions: `GITHUB_REF`, the PR's head branch in `GITHUB_HEAD_REF`, and its head SHA
+//! in the event file (`GITHUB_SHA` is a synthetic merge commit on pull requests).
 
+use super::{get, take};
 use crate::refs::{normalise_ref, pull_request_number};
 use crate::{CiContext, EnvMap, Field, Provider};
 
-/// Variables that always win over detection, in order: wharf's own, then the names
-/// `fctl_register.sh` used, for users migrating from it.
-const EXPLICIT_GIT_REF: [&str; 2] = ["WHARF_GIT_REF", "GIT_REF"];
-const EXPLICIT_BUILD_ID: [&str; 1] = ["RUN_ID"];
-
-fn get<'a>(env: &'a EnvMap, name: &str) -> Option<&'a str> {
-    env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
-fn is_true(env: &EnvMap, name: &str) -> bool {
-    get(env, name).is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
-}
-
-/// Copies `var` into `field` when set, recording the variable as the source.
-fn take(context: &mut CiContext, env: &EnvMap, field: Field, var: &str) {
-    if let Some(value) = get(env, var) {
-        context.set(field, value, var);
-    }
-}
-
-pub(crate) fn detect_provider(env: &EnvMap) -> CiContext {
-    let mut context = if is_true(env, "GITHUB_ACTIONS") {
-        github_actions(env)
-    } else {
-        let mut context = CiContext::default();
-        context.set_provider(Provider::Git, "no CI variables");
-        context
-    };
-    context.in_ci = context.provider.is_some_and(Provider::is_ci) || is_true(env, "CI");
-    context
-}
-
-pub(crate) fn apply_explicit_overrides(context: &mut CiContext, env: &EnvMap) {
-    if let Some(var) = EXPLICIT_GIT_REF.iter().find(|v| get(env, v).is_some()) {
-        let value = normalise_ref(get(env, var).unwrap_or_default());
-        context.set(Field::GitRef, value, *var);
-    }
-    for var in EXPLICIT_BUILD_ID {
-        take(context, env, Field::BuildId, var);
-    }
-}
-
-fn github_actions(env: &EnvMap) -> CiContext {
+pub(crate) fn detect(env: &EnvMap) -> CiContext {
     let mut context = CiContext::default();
     context.set_provider(Provider::GithubActions, "GITHUB_ACTIONS");
     let full_ref = get(env, "GITHUB_REF").unwrap_or_default();
@@ -58,7 +18,11 @@ fn github_actions(env: &EnvMap) -> CiContext {
     if let Some(number) = pull_request_number(full_ref) {
         context.set(Field::PrNumber, number, "GITHUB_REF");
     } else if let Some(number) = event_str(&event, &["pull_request", "number"]) {
-        context.set(Field::PrNumber, number, "GITHUB_EVENT_PATH:pull_request.number");
+        context.set(
+            Field::PrNumber,
+            number,
+            "GITHUB_EVENT_PATH:pull_request.number",
+        );
     }
 
     if context.pr_number.is_some() {
@@ -95,18 +59,30 @@ fn github_actions(env: &EnvMap) -> CiContext {
 /// Pull requests: the head SHA comes from the event file; `GITHUB_SHA` is the merge commit.
 fn github_pull_request(context: &mut CiContext, env: &EnvMap, event: &serde_json::Value) {
     const EVENT: &str = "GITHUB_EVENT_PATH";
-    if context.source_branch.is_none() {
-        if let Some(head) = event_str(event, &["pull_request", "head", "ref"]) {
-            context.set(Field::SourceBranch, head, format!("{EVENT}:pull_request.head.ref"));
-        }
+    if context.source_branch.is_none()
+        && let Some(head) = event_str(event, &["pull_request", "head", "ref"])
+    {
+        context.set(
+            Field::SourceBranch,
+            head,
+            format!("{EVENT}:pull_request.head.ref"),
+        );
     }
-    if context.target_branch.is_none() {
-        if let Some(base) = event_str(event, &["pull_request", "base", "ref"]) {
-            context.set(Field::TargetBranch, base, format!("{EVENT}:pull_request.base.ref"));
-        }
+    if context.target_branch.is_none()
+        && let Some(base) = event_str(event, &["pull_request", "base", "ref"])
+    {
+        context.set(
+            Field::TargetBranch,
+            base,
+            format!("{EVENT}:pull_request.base.ref"),
+        );
     }
     if let Some(sha) = event_str(event, &["pull_request", "head", "sha"]) {
-        context.set(Field::HeadSha, sha, format!("{EVENT}:pull_request.head.sha"));
+        context.set(
+            Field::HeadSha,
+            sha,
+            format!("{EVENT}:pull_request.head.sha"),
+        );
     }
     take(context, env, Field::MergeSha, "GITHUB_SHA");
 }
