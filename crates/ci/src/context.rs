@@ -138,7 +138,12 @@ impl CiContext {
     /// Sets `field` to `value` (ignored when empty) and records where it came from.
     pub fn set(&mut self, field: Field, value: impl Into<String>, source: impl Into<String>) {
         let value = value.into();
-        let value = value.trim();
+        let value = match field {
+            Field::SourceBranch | Field::TargetBranch | Field::Tag | Field::GitRef => {
+                crate::normalise_ref(&value)
+            }
+            _ => value.trim().to_string(),
+        };
         if value.is_empty() {
             return;
         }
@@ -157,7 +162,7 @@ impl CiContext {
             Field::Repository => &mut self.repository,
             Field::GitRef => &mut self.git_ref,
         };
-        *slot = Some(value.to_string());
+        *slot = Some(value);
         self.sources.insert(field.key(), source.into());
     }
 

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result, require};
 use crate::routing::classify;
-use crate::store::{ArtifactRow, CiRow, Store, new_id, now};
+use crate::store::{ArtifactRow, CiRow, RuleRow, Store, new_id, now};
 use crate::views::artifact_view;
 use wharf_api::{
     Artifact, ArtifactRegisterType, BRANCH_NAME, Criterion, Metadata, RegistrationType,
@@ -68,19 +68,19 @@ pub async fn register(store: &Store, mut request: Registration, user: &str) -> R
     let project = require("blueprintName", Some(&request.project))?;
     let ci_name = require("ciName", Some(&request.ci_name))?;
     let artifact_uri = require("artifactUri", Some(&request.artifact_uri))?;
-    store.project(&project).await?;
-    let ci = store.ci(&project, &ci_name).await?.ok_or_else(|| {
-        Error::not_found(format!(
+    let Some((ci, rule)) = store.ci_with_rule(&project, &ci_name).await? else {
+        store.project(&project).await?;
+        return Err(Error::not_found(format!(
             "CI integration '{ci_name}' not found in project '{project}'; add it under [[ci]] \
              in wharf.toml and run `wharf apply`, or POST /cc-ui/v1/artifacts-ci"
-        ))
-    })?;
+        )));
+    };
     if let Target::GitRef(git_ref) = &request.target {
         request
             .metadata
             .insert(BRANCH_NAME.to_string(), git_ref.clone());
     }
-    let bucket = choose_bucket(store, &ci, &request).await?;
+    let bucket = choose_bucket(store, &ci, rule.as_ref(), &request).await?;
     let (register_type, register_value) = describe_target(&request);
     let row = ArtifactRow {
         id: new_id(),
@@ -120,29 +120,23 @@ pub async fn register(store: &Store, mut request: Registration, user: &str) -> R
 /// Inserts the build unless this CI already registered its external id: the same image is a
 /// replay, a different image a conflict.
 async fn store_once(store: &Store, row: ArtifactRow, ci: &CiRow) -> Result<Registered> {
-    let mut tx = store.begin().await?;
-    if let Some(external_id) = &row.external_id
-        && let Some(existing) = store.registration_in(&mut tx, &ci.id, external_id).await?
-    {
-        if existing.artifact_uri == row.artifact_uri {
-            return Ok(Registered {
-                artifact: artifact_view(&existing, &ci.name),
-                replayed: true,
-            });
-        }
-        return Err(Error::conflict(format!(
-            "external id '{external_id}' of CI integration '{}' is already registered with \
-                 image '{}'; this request names image '{}'. Register the new image under a new \
-                 external id (for a re-built run, include the attempt number)",
-            ci.name, existing.artifact_uri, row.artifact_uri
-        )));
+    if store.insert_registration(&row).await? {
+        return Ok(Registered { artifact: artifact_view(&row, &ci.name), replayed: false });
     }
-    store.insert_artifact(&mut tx, &row).await?;
-    tx.commit().await?;
-    Ok(Registered {
-        artifact: artifact_view(&row, &ci.name),
-        replayed: false,
-    })
+    let external_id = row.external_id.as_deref().unwrap_or_default();
+    let existing = store
+        .registration(&ci.id, external_id)
+        .await?
+        .ok_or_else(|| Error::Internal("a conflicting registration vanished".into()))?;
+    if existing.artifact_uri == row.artifact_uri {
+        return Ok(Registered { artifact: artifact_view(&existing, &ci.name), replayed: true });
+    }
+    Err(Error::conflict(format!(
+        "external id '{external_id}' of CI integration '{}' is already registered with image \
+         '{}'; this request names image '{}'. Register the new image under a new external id \
+         (for a re-built run, include the attempt number)",
+        ci.name, existing.artifact_uri, row.artifact_uri
+    )))
 }
 
 fn describe_target(request: &Registration) -> (ArtifactRegisterType, String) {
@@ -161,11 +155,16 @@ fn describe_target(request: &Registration) -> (ArtifactRegisterType, String) {
     }
 }
 
-async fn choose_bucket(store: &Store, ci: &CiRow, request: &Registration) -> Result<Bucket> {
+async fn choose_bucket(
+    store: &Store,
+    ci: &CiRow,
+    rule: Option<&RuleRow>,
+    request: &Registration,
+) -> Result<Bucket> {
     let ci_type = parse_type(&ci.registration_type);
     match &request.target {
         Target::GitRef(_) | Target::Metadata => {
-            route_by_rule(store, ci, ci_type, &request.metadata).await
+            route_by_rule(store, ci, rule, ci_type, &request.metadata).await
         }
         Target::Environment(name) => {
             let env = store.environment(&ci.project, name).await?.ok_or_else(|| {
@@ -233,13 +232,11 @@ fn bucket_for_environment(
 async fn route_by_rule(
     store: &Store,
     ci: &CiRow,
+    rule: Option<&RuleRow>,
     ci_type: RegistrationType,
     metadata: &Metadata,
 ) -> Result<Bucket> {
-    let Some(rule) = store
-        .default_rule(&ci.project, &ci.registration_type)
-        .await?
-    else {
+    let Some(rule) = rule else {
         return Ok(Bucket::unclassified());
     };
     let criteria: Vec<Criterion> = serde_json::from_str(&rule.criteria)

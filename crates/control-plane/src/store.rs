@@ -505,14 +505,8 @@ impl Store {
 
     // ---- builds ----
 
-    /// The registration of `external_id` by this CI, read inside the writer's transaction so a
-    /// concurrent duplicate cannot slip between the check and the insert.
-    pub async fn registration_in(
-        &self,
-        tx: &mut Tx,
-        ci_id: &str,
-        external_id: &str,
-    ) -> Result<Option<ArtifactRow>> {
+    /// The registration of `external_id` by this CI integration.
+    pub async fn registration(&self, ci_id: &str, external_id: &str) -> Result<Option<ArtifactRow>> {
         Ok(sqlx::query_as(
             "SELECT id, ci_id, project, application_name, artifact_uri, artifactory, external_id,
              description, metadata, register_type, register_value, registration_type, cluster_id,
@@ -522,47 +516,40 @@ impl Store {
         )
         .bind(ci_id)
         .bind(external_id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&self.writer)
         .await?)
     }
 
-    pub async fn insert_artifact(&self, tx: &mut Tx, a: &ArtifactRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO artifacts (id, ci_id, project, application_name, artifact_uri,
-             artifactory, external_id, description, metadata, register_type, register_value,
-             registration_type, cluster_id, cluster_name, release_stream, classified,
-             applied_rule_id, applied_rule_name, promoted, origin, repository_name, tag,
-             created_by, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&a.id)
-        .bind(&a.ci_id)
-        .bind(&a.project)
-        .bind(&a.application_name)
-        .bind(&a.artifact_uri)
-        .bind(&a.artifactory)
-        .bind(&a.external_id)
-        .bind(&a.description)
-        .bind(&a.metadata)
-        .bind(&a.register_type)
-        .bind(&a.register_value)
-        .bind(&a.registration_type)
-        .bind(&a.cluster_id)
-        .bind(&a.cluster_name)
-        .bind(&a.release_stream)
-        .bind(a.classified)
-        .bind(&a.applied_rule_id)
-        .bind(&a.applied_rule_name)
-        .bind(a.promoted)
-        .bind(&a.origin)
-        .bind(&a.repository_name)
-        .bind(&a.tag)
-        .bind(&a.created_by)
-        .bind(&a.created_at)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+    /// Inserts a registration in one statement; `false` when the unique index says this CI
+    /// already registered the external id (the caller then reads what is there).
+    pub async fn insert_registration(&self, a: &ArtifactRow) -> Result<bool> {
+        let mut conn = self.writer.acquire().await?;
+        match insert_artifact_row(&mut conn, a).await {
+            Ok(()) => Ok(true),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(false),
+            Err(other) => Err(other.into()),
+        }
     }
+
+    /// A CI integration with its project's default rule for the CI's registration type, in one
+    /// read: the hot path of every registration.
+    pub async fn ci_with_rule(&self, project: &str, name: &str) -> Result<Option<(CiRow, Option<RuleRow>)>> {
+        let row: Option<CiWithRule> = sqlx::query_as(
+            "SELECT c.id, c.project, c.name, c.registration_type, c.description, c.artifactory,
+                    c.created_by, c.created_at,
+                    r.id AS rule_id, r.rule_name, r.criteria
+             FROM ci_integrations c
+             LEFT JOIN routing_rules r ON r.project = c.project
+                 AND r.registration_type = c.registration_type AND r.is_default = 1
+             WHERE c.project = ? AND c.name = ?",
+        )
+        .bind(project)
+        .bind(name)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(CiWithRule::split))
+    }
+
 
     /// A CI's builds, newest first.
     pub async fn artifacts_of(&self, ci_id: &str, limit: i64) -> Result<Vec<ArtifactRow>> {
@@ -736,5 +723,88 @@ fn unique_violation_as_conflict(error: sqlx::Error) -> Error {
             Error::conflict("a default rule already exists for this project and registration type")
         }
         _ => error.into(),
+    }
+}
+
+async fn insert_artifact_row(conn: &mut sqlx::SqliteConnection, a: &ArtifactRow) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query(
+            "INSERT INTO artifacts (id, ci_id, project, application_name, artifact_uri,
+             artifactory, external_id, description, metadata, register_type, register_value,
+             registration_type, cluster_id, cluster_name, release_stream, classified,
+             applied_rule_id, applied_rule_name, promoted, origin, repository_name, tag,
+             created_by, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&a.id)
+        .bind(&a.ci_id)
+        .bind(&a.project)
+        .bind(&a.application_name)
+        .bind(&a.artifact_uri)
+        .bind(&a.artifactory)
+        .bind(&a.external_id)
+        .bind(&a.description)
+        .bind(&a.metadata)
+        .bind(&a.register_type)
+        .bind(&a.register_value)
+        .bind(&a.registration_type)
+        .bind(&a.cluster_id)
+        .bind(&a.cluster_name)
+        .bind(&a.release_stream)
+        .bind(a.classified)
+        .bind(&a.applied_rule_id)
+        .bind(&a.applied_rule_name)
+        .bind(a.promoted)
+        .bind(&a.origin)
+        .bind(&a.repository_name)
+        .bind(&a.tag)
+        .bind(&a.created_by)
+        .bind(&a.created_at)
+        .execute(conn)
+        .await?;
+        Ok(())
+}
+
+#[derive(FromRow)]
+struct CiWithRule {
+    id: String,
+    project: String,
+    name: String,
+    registration_type: String,
+    description: Option<String>,
+    artifactory: Option<String>,
+    created_by: Option<String>,
+    created_at: String,
+    rule_id: Option<String>,
+    rule_name: Option<String>,
+    criteria: Option<String>,
+}
+
+impl CiWithRule {
+    fn split(self) -> (CiRow, Option<RuleRow>) {
+        let rule = match (self.rule_id, self.rule_name, self.criteria) {
+            (Some(id), Some(rule_name), Some(criteria)) => Some(RuleRow {
+                id,
+                project: self.project.clone(),
+                rule_name,
+                registration_type: self.registration_type.clone(),
+                is_default: true,
+                ci_system: None,
+                criteria,
+                created_by: None,
+                created_at: String::new(),
+            }),
+            _ => None,
+        };
+        let ci = CiRow {
+            id: self.id,
+            project: self.project,
+            name: self.name,
+            registration_type: self.registration_type,
+            description: self.description,
+            artifactory: self.artifactory,
+            created_by: self.created_by,
+            created_at: self.created_at,
+        };
+        (ci, rule)
     }
 }
