@@ -17,7 +17,10 @@ const ADMIN: &str = "bench";
 const TOKEN: &str = "bench-token-0123456789abcdef";
 
 fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -30,9 +33,14 @@ fn main() {
     let clients = knob("WHARF_BENCH_CLIENTS", 32);
     let runs = knob("WHARF_BENCH_RUNS", 50);
     let data = tempfile::tempdir().unwrap();
-    let shop = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/shop/wharf.toml");
+    let shop =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/shop/wharf.toml");
 
-    let server_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let server_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let server = server_runtime
         .block_on(wharf_control_plane::start(ServeOptions {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -44,12 +52,22 @@ fn main() {
         .unwrap();
     let url = server.url();
 
-    let client_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let (elapsed, mut latencies, acknowledged) = client_runtime.block_on(load(&url, requests, clients));
+    let client_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (elapsed, mut latencies, acknowledged) =
+        client_runtime.block_on(load(&url, requests, clients));
     latencies.sort();
-    let stored = server_runtime.block_on(server.store().total_artifacts()).unwrap() as usize;
+    let stored = server_runtime
+        .block_on(server.store().total_artifacts())
+        .unwrap() as usize;
     println!("server: {requests} registrations from {clients} concurrent clients over SQLite");
-    println!("  throughput   {:.0} registrations/s", acknowledged as f64 / elapsed.as_secs_f64());
+    println!(
+        "  throughput   {:.0} registrations/s",
+        acknowledged as f64 / elapsed.as_secs_f64()
+    );
     println!(
         "  latency      p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         ms(percentile(&latencies, 0.50)),
@@ -58,7 +76,10 @@ fn main() {
         ms(*latencies.last().unwrap())
     );
     println!("  acknowledged {acknowledged}, in the store {stored}");
-    assert_eq!(stored, acknowledged, "every acknowledged registration is stored");
+    assert_eq!(
+        stored, acknowledged,
+        "every acknowledged registration is stored"
+    );
 
     let mut walls = Vec::with_capacity(runs);
     let dir = tempfile::tempdir().unwrap();
@@ -70,8 +91,21 @@ fn main() {
             .env("WHARF_USERNAME", ADMIN)
             .env("WHARF_TOKEN", TOKEN)
             .current_dir(dir.path())
-            .args(["register", "--project", "shop", "--service", "web", "--git-ref", "main"])
-            .args(["--image", &format!("r.example/shop/web:{i}"), "--external-id", &format!("p{i}")])
+            .args([
+                "register",
+                "--project",
+                "shop",
+                "--service",
+                "web",
+                "--git-ref",
+                "main",
+            ])
+            .args([
+                "--image",
+                &format!("r.example/shop/web:{i}"),
+                "--external-id",
+                &format!("p{i}"),
+            ])
             .stdout(std::process::Stdio::null())
             .status()
             .unwrap();
@@ -101,7 +135,10 @@ async fn load(url: &str, requests: usize, clients: usize) -> (Duration, Vec<Dura
             let next = next.clone();
             let endpoint = format!("{url}/cc-ui/v1/ci-cd/register");
             tokio::spawn(async move {
-                let http = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+                let http = reqwest::Client::builder()
+                    .pool_max_idle_per_host(1)
+                    .build()
+                    .unwrap();
                 let mut latencies = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -116,7 +153,13 @@ async fn load(url: &str, requests: usize, clients: usize) -> (Duration, Vec<Dura
                         "externalId": format!("bench-{i}")
                     });
                     let sent = Instant::now();
-                    let response = http.post(&endpoint).basic_auth(ADMIN, Some(TOKEN)).json(&body).send().await.unwrap();
+                    let response = http
+                        .post(&endpoint)
+                        .basic_auth(ADMIN, Some(TOKEN))
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
                     assert!(response.status().is_success(), "{}", response.status());
                     response.bytes().await.unwrap();
                     latencies.push(sent.elapsed());

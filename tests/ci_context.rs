@@ -25,8 +25,16 @@ fn every_fixture_case_through_wharf_ci_context() {
         let dir = tempfile::tempdir().unwrap();
         let env = fixture_cases::environment(&case, dir.path());
         let sha = fixture_cases::make_checkout(&case, dir.path());
-        let output = wharf(&env, dir.path()).args(["ci-context", "--output", "json"]).output().unwrap();
-        assert!(output.status.success(), "{}: {}", case.name, String::from_utf8_lossy(&output.stderr));
+        let output = wharf(&env, dir.path())
+            .args(["ci-context", "--output", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            case.name,
+            String::from_utf8_lossy(&output.stderr)
+        );
         let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
         fixture_cases::check(&case, &json, sha.as_deref());
 
@@ -35,7 +43,15 @@ fn every_fixture_case_through_wharf_ci_context() {
                 .env("WHARF_CONTROL_PLANE_URL", "http://127.0.0.1:9")
                 .env("WHARF_USERNAME", "u")
                 .env("WHARF_TOKEN", "t")
-                .args(["register", "--project", "shop", "--service", "api", "--image", "r/a:1"])
+                .args([
+                    "register",
+                    "--project",
+                    "shop",
+                    "--service",
+                    "api",
+                    "--image",
+                    "r/a:1",
+                ])
                 .output()
                 .unwrap();
             let stderr = String::from_utf8_lossy(&output.stderr);

@@ -231,5 +231,8 @@ pub enum CiError {
         "cannot tell which branch this build is for ({provider}: no branch, tag or pull request \
          in its variables, and git reports no branch: detached HEAD or no checkout); {hint}"
     )]
-    NoGitRef { provider: &'static str, hint: &'static str },
+    NoGitRef {
+        provider: &'static str,
+        hint: &'static str,
+    },
 }

@@ -39,7 +39,9 @@ pub fn detect(env: &EnvMap, git: &dyn GitProbe, ref_from: RefFrom) -> CiContext 
     }
     let knows_a_ref = context.source_branch.is_some() || context.tag.is_some();
     if !knows_a_ref
-        && context.provider.is_some_and(Provider::may_ask_git_for_branch)
+        && context
+            .provider
+            .is_some_and(Provider::may_ask_git_for_branch)
         && let Some(branch) = git.branch()
     {
         context.set(Field::SourceBranch, branch, "git symbolic-ref HEAD");

@@ -10,11 +10,22 @@ fn there_are_at_least_forty_cases_covering_every_provider() {
     let cases = fixture_cases::load_all();
     assert!(cases.len() >= 40, "{} cases", cases.len());
     for provider in [
-        "github-actions", "gitlab-ci", "buildkite", "circleci", "jenkins", "codebuild",
-        "azure-pipelines", "bitbucket-pipelines", "drone", "woodpecker", "git",
+        "github-actions",
+        "gitlab-ci",
+        "buildkite",
+        "circleci",
+        "jenkins",
+        "codebuild",
+        "azure-pipelines",
+        "bitbucket-pipelines",
+        "drone",
+        "woodpecker",
+        "git",
     ] {
         assert!(
-            cases.iter().any(|c| c.expect.get("provider").map(String::as_str) == Some(provider)),
+            cases
+                .iter()
+                .any(|c| c.expect.get("provider").map(String::as_str) == Some(provider)),
             "no case for {provider}"
         );
     }

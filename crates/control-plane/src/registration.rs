@@ -121,7 +121,10 @@ pub async fn register(store: &Store, mut request: Registration, user: &str) -> R
 /// replay, a different image a conflict.
 async fn store_once(store: &Store, row: ArtifactRow, ci: &CiRow) -> Result<Registered> {
     if store.insert_registration(&row).await? {
-        return Ok(Registered { artifact: artifact_view(&row, &ci.name), replayed: false });
+        return Ok(Registered {
+            artifact: artifact_view(&row, &ci.name),
+            replayed: false,
+        });
     }
     let external_id = row.external_id.as_deref().unwrap_or_default();
     let existing = store
@@ -129,7 +132,10 @@ async fn store_once(store: &Store, row: ArtifactRow, ci: &CiRow) -> Result<Regis
         .await?
         .ok_or_else(|| Error::Internal("a conflicting registration vanished".into()))?;
     if existing.artifact_uri == row.artifact_uri {
-        return Ok(Registered { artifact: artifact_view(&existing, &ci.name), replayed: true });
+        return Ok(Registered {
+            artifact: artifact_view(&existing, &ci.name),
+            replayed: true,
+        });
     }
     Err(Error::conflict(format!(
         "external id '{external_id}' of CI integration '{}' is already registered with image \

@@ -506,7 +506,11 @@ impl Store {
     // ---- builds ----
 
     /// The registration of `external_id` by this CI integration.
-    pub async fn registration(&self, ci_id: &str, external_id: &str) -> Result<Option<ArtifactRow>> {
+    pub async fn registration(
+        &self,
+        ci_id: &str,
+        external_id: &str,
+    ) -> Result<Option<ArtifactRow>> {
         Ok(sqlx::query_as(
             "SELECT id, ci_id, project, application_name, artifact_uri, artifactory, external_id,
              description, metadata, register_type, register_value, registration_type, cluster_id,
@@ -533,7 +537,11 @@ impl Store {
 
     /// A CI integration with its project's default rule for the CI's registration type, in one
     /// read: the hot path of every registration.
-    pub async fn ci_with_rule(&self, project: &str, name: &str) -> Result<Option<(CiRow, Option<RuleRow>)>> {
+    pub async fn ci_with_rule(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<Option<(CiRow, Option<RuleRow>)>> {
         let row: Option<CiWithRule> = sqlx::query_as(
             "SELECT c.id, c.project, c.name, c.registration_type, c.description, c.artifactory,
                     c.created_by, c.created_at,
@@ -549,7 +557,6 @@ impl Store {
         .await?;
         Ok(row.map(CiWithRule::split))
     }
-
 
     /// A CI's builds, newest first.
     pub async fn artifacts_of(&self, ci_id: &str, limit: i64) -> Result<Vec<ArtifactRow>> {
@@ -726,42 +733,45 @@ fn unique_violation_as_conflict(error: sqlx::Error) -> Error {
     }
 }
 
-async fn insert_artifact_row(conn: &mut sqlx::SqliteConnection, a: &ArtifactRow) -> std::result::Result<(), sqlx::Error> {
+async fn insert_artifact_row(
+    conn: &mut sqlx::SqliteConnection,
+    a: &ArtifactRow,
+) -> std::result::Result<(), sqlx::Error> {
     sqlx::query(
-            "INSERT INTO artifacts (id, ci_id, project, application_name, artifact_uri,
+        "INSERT INTO artifacts (id, ci_id, project, application_name, artifact_uri,
              artifactory, external_id, description, metadata, register_type, register_value,
              registration_type, cluster_id, cluster_name, release_stream, classified,
              applied_rule_id, applied_rule_name, promoted, origin, repository_name, tag,
              created_by, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&a.id)
-        .bind(&a.ci_id)
-        .bind(&a.project)
-        .bind(&a.application_name)
-        .bind(&a.artifact_uri)
-        .bind(&a.artifactory)
-        .bind(&a.external_id)
-        .bind(&a.description)
-        .bind(&a.metadata)
-        .bind(&a.register_type)
-        .bind(&a.register_value)
-        .bind(&a.registration_type)
-        .bind(&a.cluster_id)
-        .bind(&a.cluster_name)
-        .bind(&a.release_stream)
-        .bind(a.classified)
-        .bind(&a.applied_rule_id)
-        .bind(&a.applied_rule_name)
-        .bind(a.promoted)
-        .bind(&a.origin)
-        .bind(&a.repository_name)
-        .bind(&a.tag)
-        .bind(&a.created_by)
-        .bind(&a.created_at)
-        .execute(conn)
-        .await?;
-        Ok(())
+    )
+    .bind(&a.id)
+    .bind(&a.ci_id)
+    .bind(&a.project)
+    .bind(&a.application_name)
+    .bind(&a.artifact_uri)
+    .bind(&a.artifactory)
+    .bind(&a.external_id)
+    .bind(&a.description)
+    .bind(&a.metadata)
+    .bind(&a.register_type)
+    .bind(&a.register_value)
+    .bind(&a.registration_type)
+    .bind(&a.cluster_id)
+    .bind(&a.cluster_name)
+    .bind(&a.release_stream)
+    .bind(a.classified)
+    .bind(&a.applied_rule_id)
+    .bind(&a.applied_rule_name)
+    .bind(a.promoted)
+    .bind(&a.origin)
+    .bind(&a.repository_name)
+    .bind(&a.tag)
+    .bind(&a.created_by)
+    .bind(&a.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 #[derive(FromRow)]

@@ -11,14 +11,32 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
     let full_ref = get(env, "BUILD_SOURCEBRANCH").unwrap_or_default();
     let pr_id = get(env, "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER")
         .map(|n| (n, "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER"))
-        .or_else(|| get(env, "SYSTEM_PULLREQUEST_PULLREQUESTID").map(|n| (n, "SYSTEM_PULLREQUEST_PULLREQUESTID")))
+        .or_else(|| {
+            get(env, "SYSTEM_PULLREQUEST_PULLREQUESTID")
+                .map(|n| (n, "SYSTEM_PULLREQUEST_PULLREQUESTID"))
+        })
         .or_else(|| pull_request_number(full_ref).map(|n| (n, "BUILD_SOURCEBRANCH")));
     if let Some((number, source)) = pr_id {
         context.set(Field::PrNumber, number, source);
-        take_branch(&mut context, env, Field::SourceBranch, "SYSTEM_PULLREQUEST_SOURCEBRANCH");
-        take_branch(&mut context, env, Field::TargetBranch, "SYSTEM_PULLREQUEST_TARGETBRANCH");
+        take_branch(
+            &mut context,
+            env,
+            Field::SourceBranch,
+            "SYSTEM_PULLREQUEST_SOURCEBRANCH",
+        );
+        take_branch(
+            &mut context,
+            env,
+            Field::TargetBranch,
+            "SYSTEM_PULLREQUEST_TARGETBRANCH",
+        );
         if get(env, "SYSTEM_PULLREQUEST_SOURCECOMMITID").is_some() {
-            take(&mut context, env, Field::HeadSha, "SYSTEM_PULLREQUEST_SOURCECOMMITID");
+            take(
+                &mut context,
+                env,
+                Field::HeadSha,
+                "SYSTEM_PULLREQUEST_SOURCECOMMITID",
+            );
             take(&mut context, env, Field::MergeSha, "BUILD_SOURCEVERSION");
         }
     } else {
@@ -30,14 +48,26 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
     take(&mut context, env, Field::BuildId, "BUILD_BUILDID");
     take(&mut context, env, Field::BuildNumber, "BUILD_BUILDNUMBER");
     take(&mut context, env, Field::Attempt, "SYSTEM_JOBATTEMPT");
-    take(&mut context, env, Field::Repository, "BUILD_REPOSITORY_NAME");
+    take(
+        &mut context,
+        env,
+        Field::Repository,
+        "BUILD_REPOSITORY_NAME",
+    );
     if let (Some(collection), Some(project), Some(id)) = (
         get(env, "SYSTEM_COLLECTIONURI"),
         get(env, "SYSTEM_TEAMPROJECT"),
         get(env, "BUILD_BUILDID"),
     ) {
-        let url = format!("{}/{project}/_build/results?buildId={id}", collection.trim_end_matches('/'));
-        context.set(Field::BuildUrl, url, "SYSTEM_COLLECTIONURI/SYSTEM_TEAMPROJECT/BUILD_BUILDID");
+        let url = format!(
+            "{}/{project}/_build/results?buildId={id}",
+            collection.trim_end_matches('/')
+        );
+        context.set(
+            Field::BuildUrl,
+            url,
+            "SYSTEM_COLLECTIONURI/SYSTEM_TEAMPROJECT/BUILD_BUILDID",
+        );
     }
     context
 }

@@ -18,8 +18,15 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
     take(&mut context, env, Field::BuildId, "CIRCLE_WORKFLOW_ID");
     take(&mut context, env, Field::BuildNumber, "CIRCLE_BUILD_NUM");
     take(&mut context, env, Field::BuildUrl, "CIRCLE_BUILD_URL");
-    if let (Some(owner), Some(repo)) = (get(env, "CIRCLE_PROJECT_USERNAME"), get(env, "CIRCLE_PROJECT_REPONAME")) {
-        context.set(Field::Repository, format!("{owner}/{repo}"), "CIRCLE_PROJECT_USERNAME/CIRCLE_PROJECT_REPONAME");
+    if let (Some(owner), Some(repo)) = (
+        get(env, "CIRCLE_PROJECT_USERNAME"),
+        get(env, "CIRCLE_PROJECT_REPONAME"),
+    ) {
+        context.set(
+            Field::Repository,
+            format!("{owner}/{repo}"),
+            "CIRCLE_PROJECT_USERNAME/CIRCLE_PROJECT_REPONAME",
+        );
     }
     context
 }

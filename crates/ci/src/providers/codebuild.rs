@@ -15,18 +15,38 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
     }
     if context.pr_number.is_some() {
         if let Some(base) = get(env, "CODEBUILD_WEBHOOK_BASE_REF") {
-            context.set(Field::TargetBranch, crate::normalise_ref(base), "CODEBUILD_WEBHOOK_BASE_REF");
+            context.set(
+                Field::TargetBranch,
+                crate::normalise_ref(base),
+                "CODEBUILD_WEBHOOK_BASE_REF",
+            );
         }
     }
     if context.source_branch.is_none() && context.tag.is_none() && context.pr_number.is_none() {
         from_source_version(&mut context, env);
     }
-    take(&mut context, env, Field::HeadSha, "CODEBUILD_RESOLVED_SOURCE_VERSION");
+    take(
+        &mut context,
+        env,
+        Field::HeadSha,
+        "CODEBUILD_RESOLVED_SOURCE_VERSION",
+    );
     take(&mut context, env, Field::BuildId, "CODEBUILD_BUILD_ID");
-    take(&mut context, env, Field::BuildNumber, "CODEBUILD_BUILD_NUMBER");
+    take(
+        &mut context,
+        env,
+        Field::BuildNumber,
+        "CODEBUILD_BUILD_NUMBER",
+    );
     take(&mut context, env, Field::BuildUrl, "CODEBUILD_BUILD_URL");
-    take(&mut context, env, Field::Repository, "CODEBUILD_SOURCE_REPO_URL");
-    context.started_by_pipeline = get(env, "CODEBUILD_INITIATOR").is_some_and(|i| i.starts_with("codepipeline/"));
+    take(
+        &mut context,
+        env,
+        Field::Repository,
+        "CODEBUILD_SOURCE_REPO_URL",
+    );
+    context.started_by_pipeline =
+        get(env, "CODEBUILD_INITIATOR").is_some_and(|i| i.starts_with("codepipeline/"));
     context
 }
 

@@ -20,36 +20,44 @@ struct Names {
 pub(crate) fn drone(env: &EnvMap) -> CiContext {
     let mut context = CiContext::default();
     context.set_provider(Provider::Drone, "DRONE");
-    read(&mut context, env, &Names {
-        event: "DRONE_BUILD_EVENT",
-        pull_request: "DRONE_PULL_REQUEST",
-        source: "DRONE_SOURCE_BRANCH",
-        target: "DRONE_TARGET_BRANCH",
-        branch: "DRONE_BRANCH",
-        tag: "DRONE_TAG",
-        sha: "DRONE_COMMIT_SHA",
-        number: "DRONE_BUILD_NUMBER",
-        url: "DRONE_BUILD_LINK",
-        repository: "DRONE_REPO",
-    });
+    read(
+        &mut context,
+        env,
+        &Names {
+            event: "DRONE_BUILD_EVENT",
+            pull_request: "DRONE_PULL_REQUEST",
+            source: "DRONE_SOURCE_BRANCH",
+            target: "DRONE_TARGET_BRANCH",
+            branch: "DRONE_BRANCH",
+            tag: "DRONE_TAG",
+            sha: "DRONE_COMMIT_SHA",
+            number: "DRONE_BUILD_NUMBER",
+            url: "DRONE_BUILD_LINK",
+            repository: "DRONE_REPO",
+        },
+    );
     context
 }
 
 pub(crate) fn woodpecker(env: &EnvMap) -> CiContext {
     let mut context = CiContext::default();
     context.set_provider(Provider::Woodpecker, "CI=woodpecker");
-    read(&mut context, env, &Names {
-        event: "CI_PIPELINE_EVENT",
-        pull_request: "CI_COMMIT_PULL_REQUEST",
-        source: "CI_COMMIT_SOURCE_BRANCH",
-        target: "CI_COMMIT_TARGET_BRANCH",
-        branch: "CI_COMMIT_BRANCH",
-        tag: "CI_COMMIT_TAG",
-        sha: "CI_COMMIT_SHA",
-        number: "CI_PIPELINE_NUMBER",
-        url: "CI_PIPELINE_URL",
-        repository: "CI_REPO",
-    });
+    read(
+        &mut context,
+        env,
+        &Names {
+            event: "CI_PIPELINE_EVENT",
+            pull_request: "CI_COMMIT_PULL_REQUEST",
+            source: "CI_COMMIT_SOURCE_BRANCH",
+            target: "CI_COMMIT_TARGET_BRANCH",
+            branch: "CI_COMMIT_BRANCH",
+            tag: "CI_COMMIT_TAG",
+            sha: "CI_COMMIT_SHA",
+            number: "CI_PIPELINE_NUMBER",
+            url: "CI_PIPELINE_URL",
+            repository: "CI_REPO",
+        },
+    );
     context
 }
 
@@ -57,7 +65,12 @@ fn read(context: &mut CiContext, env: &EnvMap, names: &Names) {
     match get(env, names.event) {
         Some("pull_request") | Some("pull_request_closed") => {
             take(context, env, Field::PrNumber, names.pull_request);
-            take_first(context, env, Field::SourceBranch, &[names.source, names.branch]);
+            take_first(
+                context,
+                env,
+                Field::SourceBranch,
+                &[names.source, names.branch],
+            );
             take_branch(context, env, Field::TargetBranch, names.target);
         }
         Some("tag") => take(context, env, Field::Tag, names.tag),

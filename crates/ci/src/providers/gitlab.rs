@@ -9,10 +9,25 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
     context.set_provider(Provider::GitlabCi, "GITLAB_CI");
     if let Some(iid) = get(env, "CI_MERGE_REQUEST_IID") {
         context.set(Field::PrNumber, iid, "CI_MERGE_REQUEST_IID");
-        take_branch(&mut context, env, Field::SourceBranch, "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME");
-        take_branch(&mut context, env, Field::TargetBranch, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME");
+        take_branch(
+            &mut context,
+            env,
+            Field::SourceBranch,
+            "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
+        );
+        take_branch(
+            &mut context,
+            env,
+            Field::TargetBranch,
+            "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
+        );
         if get(env, "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA").is_some() {
-            take(&mut context, env, Field::HeadSha, "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA");
+            take(
+                &mut context,
+                env,
+                Field::HeadSha,
+                "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA",
+            );
             take(&mut context, env, Field::MergeSha, "CI_COMMIT_SHA");
         }
     } else if get(env, "CI_COMMIT_TAG").is_some() {

@@ -19,12 +19,21 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
             take_branch(&mut context, env, Field::SourceBranch, "GIT_LOCAL_BRANCH");
         } else if let Some(branch) = get(env, "GIT_BRANCH") {
             let name = branch.strip_prefix("origin/").unwrap_or(branch);
-            context.set(Field::SourceBranch, crate::normalise_ref(name), "GIT_BRANCH");
+            context.set(
+                Field::SourceBranch,
+                crate::normalise_ref(name),
+                "GIT_BRANCH",
+            );
         }
         drop_branch_equal_to_tag(&mut context);
     }
     take(&mut context, env, Field::HeadSha, "GIT_COMMIT");
-    take_first(&mut context, env, Field::BuildId, &["BUILD_TAG", "BUILD_ID"]);
+    take_first(
+        &mut context,
+        env,
+        Field::BuildId,
+        &["BUILD_TAG", "BUILD_ID"],
+    );
     take(&mut context, env, Field::BuildNumber, "BUILD_NUMBER");
     take(&mut context, env, Field::BuildUrl, "BUILD_URL");
     take(&mut context, env, Field::Repository, "GIT_URL");

@@ -76,13 +76,21 @@ fn detector(env: &EnvMap) -> Option<Detector> {
         (is_true(env, "GITLAB_CI"), gitlab::detect),
         (is_true(env, "BUILDKITE"), buildkite::detect),
         (is_true(env, "CIRCLECI"), circleci::detect),
-        (get(env, "JENKINS_URL").is_some() || get(env, "JENKINS_HOME").is_some(), jenkins::detect),
+        (
+            get(env, "JENKINS_URL").is_some() || get(env, "JENKINS_HOME").is_some(),
+            jenkins::detect,
+        ),
         (get(env, "CODEBUILD_BUILD_ID").is_some(), codebuild::detect),
         (is_true(env, "TF_BUILD"), azure::detect),
-        (get(env, "BITBUCKET_BUILD_NUMBER").is_some(), bitbucket::detect),
+        (
+            get(env, "BITBUCKET_BUILD_NUMBER").is_some(),
+            bitbucket::detect,
+        ),
         (is_true(env, "DRONE"), drone::drone),
     ];
-    markers.into_iter().find_map(|(present, detect)| present.then_some(detect))
+    markers
+        .into_iter()
+        .find_map(|(present, detect)| present.then_some(detect))
 }
 
 pub(crate) fn detect_provider(env: &EnvMap) -> CiContext {
@@ -94,7 +102,8 @@ pub(crate) fn detect_provider(env: &EnvMap) -> CiContext {
             context
         }
     };
-    context.in_ci = context.provider.is_some_and(Provider::is_ci) || is_true(env, "CI")
+    context.in_ci = context.provider.is_some_and(Provider::is_ci)
+        || is_true(env, "CI")
         || get(env, "CI") == Some("woodpecker");
     context
 }
@@ -104,7 +113,11 @@ pub(crate) fn apply_explicit_overrides(context: &mut CiContext, env: &EnvMap) {
         let value = normalise_ref(get(env, var).unwrap_or_default());
         context.set(Field::GitRef, value, *var);
     } else if let Some(value) = buildkite::plugin_git_ref(env) {
-        context.set(Field::GitRef, normalise_ref(&value), "BUILDKITE_PLUGIN_CONFIGURATION:git-ref");
+        context.set(
+            Field::GitRef,
+            normalise_ref(&value),
+            "BUILDKITE_PLUGIN_CONFIGURATION:git-ref",
+        );
     }
     take(context, env, Field::BuildId, EXPLICIT_BUILD_ID);
 }

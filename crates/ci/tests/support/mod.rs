@@ -10,8 +10,19 @@ use std::path::{Path, PathBuf};
 
 /// Every field of a context; a case lists the ones it expects set, all others must be null.
 pub const FIELDS: [&str; 13] = [
-    "provider", "sourceBranch", "targetBranch", "tag", "headSha", "mergeSha", "prNumber",
-    "buildId", "buildNumber", "buildUrl", "attempt", "repository", "gitRef",
+    "provider",
+    "sourceBranch",
+    "targetBranch",
+    "tag",
+    "headSha",
+    "mergeSha",
+    "prNumber",
+    "buildId",
+    "buildNumber",
+    "buildUrl",
+    "attempt",
+    "repository",
+    "gitRef",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -53,7 +64,8 @@ pub fn load_all() -> Vec<Case> {
     let mut cases = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
-        let file: File = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let file: File =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         cases.extend(file.case.into_iter().map(|mut case| {
             case.name = format!("{stem}: {}", case.name);
@@ -71,7 +83,12 @@ pub fn environment(case: &Case, dir: &Path) -> BTreeMap<String, String> {
     }
     case.env
         .iter()
-        .map(|(k, v)| (k.clone(), v.replace("{event}", &event_path.to_string_lossy())))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.replace("{event}", &event_path.to_string_lossy()),
+            )
+        })
         .collect()
 }
 
@@ -80,10 +97,18 @@ pub fn environment(case: &Case, dir: &Path) -> BTreeMap<String, String> {
 pub fn check(case: &Case, actual: &Value, git_sha: Option<&str>) {
     for field in FIELDS {
         let expected = case.expect.get(field).map(|v| {
-            if v == "$GIT" { git_sha.expect("case expects a git checkout").to_string() } else { v.clone() }
+            if v == "$GIT" {
+                git_sha.expect("case expects a git checkout").to_string()
+            } else {
+                v.clone()
+            }
         });
         let got = actual.get(field).and_then(Value::as_str).map(String::from);
-        assert_eq!(got, expected, "{}: field {field}\nwhole context: {actual:#}", case.name);
+        assert_eq!(
+            got, expected,
+            "{}: field {field}\nwhole context: {actual:#}",
+            case.name
+        );
     }
     for (field, source) in &case.sources {
         assert_eq!(
@@ -95,7 +120,12 @@ pub fn check(case: &Case, actual: &Value, git_sha: Option<&str>) {
     }
     for field in FIELDS {
         let set = !actual[field].is_null();
-        assert_eq!(set, actual["sources"].get(field).is_some(), "{}: {field} set without a source", case.name);
+        assert_eq!(
+            set,
+            actual["sources"].get(field).is_some(),
+            "{}: {field} set without a source",
+            case.name
+        );
     }
 }
 
@@ -108,13 +138,31 @@ pub fn expected_error(case: &Case) -> Option<&str> {
 pub fn make_checkout(case: &Case, dir: &Path) -> Option<String> {
     let spec = case.git.as_deref()?;
     let git = |args: &[&str]| {
-        let out = std::process::Command::new("git").args(args).current_dir(dir).output().unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     let branch = spec.strip_prefix("branch:").unwrap_or("main");
     git(&["init", "-q", "-b", branch]);
-    git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    ]);
     if spec == "detached" {
         git(&["checkout", "-q", "--detach"]);
     }
