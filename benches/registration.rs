@@ -149,7 +149,7 @@ async fn load(url: &str, requests: usize, clients: usize) -> (Duration, Vec<Dura
                         "blueprintName": "shop", "applicationName": "api", "artifactory": "default",
                         "artifactUri": format!("r.example/shop/api:{i}"),
                         "artifactRegisterType": "GIT_REF",
-                        "artifactRegisterValue": if i % 2 == 0 { "main" } else { "release/1.0" },
+                        "artifactRegisterValue": if i.is_multiple_of(2) { "main" } else { "release/1.0" },
                         "externalId": format!("bench-{i}")
                     });
                     let sent = Instant::now();

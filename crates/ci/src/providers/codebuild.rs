@@ -8,19 +8,20 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
     let mut context = CiContext::default();
     context.set_provider(Provider::Codebuild, "CODEBUILD_BUILD_ID");
     from_trigger(&mut context, env);
-    if context.source_branch.is_none() && context.tag.is_none() {
-        if let Some(head) = get(env, "CODEBUILD_WEBHOOK_HEAD_REF") {
-            take_full_ref(&mut context, head, "CODEBUILD_WEBHOOK_HEAD_REF");
-        }
+    if context.source_branch.is_none()
+        && context.tag.is_none()
+        && let Some(head) = get(env, "CODEBUILD_WEBHOOK_HEAD_REF")
+    {
+        take_full_ref(&mut context, head, "CODEBUILD_WEBHOOK_HEAD_REF");
     }
-    if context.pr_number.is_some() {
-        if let Some(base) = get(env, "CODEBUILD_WEBHOOK_BASE_REF") {
-            context.set(
-                Field::TargetBranch,
-                crate::normalise_ref(base),
-                "CODEBUILD_WEBHOOK_BASE_REF",
-            );
-        }
+    if context.pr_number.is_some()
+        && let Some(base) = get(env, "CODEBUILD_WEBHOOK_BASE_REF")
+    {
+        context.set(
+            Field::TargetBranch,
+            crate::normalise_ref(base),
+            "CODEBUILD_WEBHOOK_BASE_REF",
+        );
     }
     if context.source_branch.is_none() && context.tag.is_none() && context.pr_number.is_none() {
         from_source_version(&mut context, env);
