@@ -6,6 +6,7 @@
 //! routes, and the declarative project file. It never depends on the client side
 //! (`wharf-registration`, `wharf-ci`); the two meet only in `wharf-api`'s wire types.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 mod http;

@@ -4,6 +4,7 @@
 //! the file no longer names (builds may sit in them). The default routing rule and the default
 //! promotion workflow are replaced whole by the file's, keeping their ids.
 
+use crate::audit::Audit;
 use crate::error::{Error, Result};
 use crate::store::{
     Change, CiRow, DefaultRule, Store, Tx, insert_ci, new_id, now, set_default_rule,
@@ -177,6 +178,7 @@ pub async fn apply(store: &Store, file: &ProjectFile, user: &str) -> Result<Appl
     apply_rule(&mut tx, file, user, &mut summary).await?;
     apply_workflow(&mut tx, file, &mut summary).await?;
     apply_cis(&mut tx, file, user, &mut summary).await?;
+    audit_changes(&mut tx, &summary, user).await?;
     tx.commit().await?;
     Ok(summary)
 }
@@ -405,4 +407,33 @@ fn record(summary: &mut ApplySummary, change: Change, label: String) {
         Change::Updated => summary.updated.push(label),
         Change::Unchanged => summary.unchanged += 1,
     }
+}
+
+/// One audit entry per created or updated item, plus one for the apply itself.
+async fn audit_changes(tx: &mut Tx, summary: &ApplySummary, user: &str) -> Result<()> {
+    const KINDS: [(&str, &str, &str, &str); 5] = [
+        ("project ", "PROJECT", "PROJECT_CREATE", "PROJECT_UPDATE"),
+        ("environment ", "ENVIRONMENT", "ENVIRONMENT_CREATE", "ENVIRONMENT_UPDATE"),
+        ("routing rule ", "CI_RULE", "CI_RULE_CREATE", "CI_RULE_UPDATE"),
+        ("promotion workflow ", "PROMOTION_WORKFLOW", "PROMOTION_WORKFLOW_CREATE", "PROMOTION_WORKFLOW_UPDATE"),
+        ("CI integration ", "CI_INTEGRATION", "CI_INTEGRATION_CREATE", "CI_INTEGRATION_UPDATE"),
+    ];
+    let changes = summary.created.iter().map(|l| (l, true)).chain(summary.updated.iter().map(|l| (l, false)));
+    for (label, created) in changes {
+        let Some((prefix, entity, create, update)) = KINDS.iter().find(|k| label.starts_with(k.0)) else {
+            continue;
+        };
+        Audit::new(user, entity, if created { create } else { update })
+            .target(&label[prefix.len()..])
+            .stack(&summary.project)
+            .record(tx)
+            .await?;
+    }
+    Audit::new(user, "PROJECT", "PROJECT_APPLY")
+        .target(&summary.project)
+        .stack(&summary.project)
+        .meta("created", &summary.created)
+        .meta("updated", &summary.updated)
+        .record(tx)
+        .await
 }

@@ -2,6 +2,7 @@
 //! single connection never meets `SQLITE_BUSY`), a pool of readers (WAL lets them run beside
 //! the writer), and migrations that run on open.
 
+use crate::audit::Audit;
 use crate::error::{Error, Result};
 use crate::views::ci_system_name;
 use sqlx::sqlite::{
@@ -22,10 +23,15 @@ pub struct Store {
 
 /// Current time as the ISO-8601 UTC string Facets uses, millisecond precision.
 pub fn now() -> String {
+    format_time(time::OffsetDateTime::now_utc())
+}
+
+/// `2026-11-23T10:15:30.123Z`: fixed width, so text order is time order.
+pub fn format_time(at: time::OffsetDateTime) -> String {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
-    time::OffsetDateTime::now_utc()
+    at.to_offset(time::UtcOffset::UTC)
         .format(&format)
         .unwrap_or_default()
 }
@@ -338,18 +344,21 @@ impl Store {
         .await?)
     }
 
-    pub async fn update_ci(&self, ci: &CiRow) -> Result<()> {
-        sqlx::query("UPDATE ci_integrations SET description = ?, artifactory = ? WHERE id = ?")
+    pub async fn update_ci(&self, ci: &CiRow, audit: Audit) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE ci_integrations SET description = $1, artifactory = $2 WHERE id = $3")
             .bind(&ci.description)
             .bind(&ci.artifactory)
             .bind(&ci.id)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        audit.record(&mut tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// Deletes a CI integration that has no builds (checked again inside the transaction).
-    pub async fn delete_ci(&self, id: &str) -> Result<()> {
+    pub async fn delete_ci(&self, id: &str, audit: Audit) -> Result<()> {
         let mut tx = self.begin().await?;
         let builds: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM artifacts WHERE ci_id = ?")
             .bind(id)
@@ -364,12 +373,19 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        audit.record(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn insert_rule(&self, rule: &RoutingRuleRequest, user: &str) -> Result<String> {
+    pub async fn insert_rule(
+        &self,
+        rule: &RoutingRuleRequest,
+        user: &str,
+        audit: Audit,
+    ) -> Result<String> {
         let id = new_id();
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO routing_rules (id, project, rule_name, registration_type, is_default,
              ci_system, criteria, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -383,13 +399,16 @@ impl Store {
         .bind(serde_json::to_string(&rule.criteria).unwrap_or_else(|_| "[]".into()))
         .bind(user)
         .bind(now())
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(unique_violation_as_conflict)?;
+        audit.target(&id).record(&mut tx).await?;
+        tx.commit().await?;
         Ok(id)
     }
 
-    pub async fn update_rule(&self, id: &str, rule: &RoutingRuleRequest) -> Result<()> {
+    pub async fn update_rule(&self, id: &str, rule: &RoutingRuleRequest, audit: Audit) -> Result<()> {
+        let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE routing_rules SET rule_name = ?, criteria = ?, ci_system = ?, is_default = ?
              WHERE id = ?",
@@ -399,22 +418,30 @@ impl Store {
         .bind(rule.ci_system.map(ci_system_name))
         .bind(rule.is_default)
         .bind(id)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(unique_violation_as_conflict)?;
+        audit.record(&mut tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    pub async fn delete_rule(&self, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM routing_rules WHERE id = ?")
+    pub async fn delete_rule(&self, id: &str, audit: Audit) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("DELETE FROM routing_rules WHERE id = $1")
             .bind(id)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        audit.record(&mut tx).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Deletes the project's default rule and workflow and forgets its registration type.
-    pub async fn reset_ci_cd(&self, project: &str) -> Result<()> {
+    pub async fn reset_ci_cd(&self, project: &str, audit: Audit) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM routing_rules WHERE project = ? AND is_default = 1")
             .bind(project)
@@ -430,6 +457,7 @@ impl Store {
         .bind(project)
         .execute(&mut *tx)
         .await?;
+        audit.record(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -526,13 +554,16 @@ impl Store {
 
     /// Inserts a registration in one statement; `false` when the unique index says this CI
     /// already registered the external id (the caller then reads what is there).
-    pub async fn insert_registration(&self, a: &ArtifactRow) -> Result<bool> {
-        let mut conn = self.writer.acquire().await?;
-        match insert_artifact_row(&mut conn, a).await {
-            Ok(()) => Ok(true),
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(false),
-            Err(other) => Err(other.into()),
+    pub async fn insert_registration(&self, a: &ArtifactRow, audit: Audit) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        match insert_artifact_row(&mut tx, a).await {
+            Ok(()) => {}
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => return Ok(false),
+            Err(other) => return Err(other.into()),
         }
+        audit.record(&mut tx).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// A CI integration with its project's default rule for the CI's registration type, in one

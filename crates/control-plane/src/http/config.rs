@@ -2,6 +2,7 @@
 //! environments, and the declarative project file.
 
 use super::{AppState, Body};
+use crate::audit::{self, Audit, AuditFilter, AuditPage};
 use crate::auth::AuthUser;
 use crate::error::{Error, Result, require};
 use crate::project_file;
@@ -11,7 +12,7 @@ use crate::store::{self, CiRow, DefaultRule, new_id, now};
 use crate::views::{
     ci_artifact_view, ci_view, cluster_view, parse_ci_system, rule_view, stream_view,
 };
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -74,6 +75,12 @@ pub async fn create_ci(
     };
     let mut tx = state.store.begin().await?;
     store::insert_ci(&mut tx, &row).await?;
+    Audit::new(&row.created_by.clone().unwrap_or_default(), "CI_INTEGRATION", "CI_INTEGRATION_CREATE")
+        .target(&row.name)
+        .stack(&row.project)
+        .meta("registrationType", &row.registration_type)
+        .record(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(ci_view(&row))))
 }
@@ -95,6 +102,7 @@ pub async fn get_ci(
 
 pub async fn update_ci(
     State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
     Path(id): Path<String>,
     Body(body): Body<ArtifactCI>,
 ) -> Result<Json<ArtifactCI>> {
@@ -116,12 +124,16 @@ pub async fn update_ci(
     }
     row.description = body.description;
     row.artifactory = body.artifactory.or(row.artifactory);
-    state.store.update_ci(&row).await?;
+    let audit = Audit::new(&user.username, "CI_INTEGRATION", "CI_INTEGRATION_UPDATE")
+        .target(&row.name)
+        .stack(&row.project);
+    state.store.update_ci(&row, audit).await?;
     Ok(Json(ci_view(&row)))
 }
 
 pub async fn delete_ci(
     State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     let row = ci_or_404(&state, &id).await?;
@@ -132,7 +144,10 @@ pub async fn delete_ci(
             row.name
         )));
     }
-    state.store.delete_ci(&row.id).await?;
+    let audit = Audit::new(&user.username, "CI_INTEGRATION", "CI_INTEGRATION_DELETE")
+        .target(&row.name)
+        .stack(&row.project);
+    state.store.delete_ci(&row.id, audit).await?;
     Ok(StatusCode::OK)
 }
 
@@ -267,7 +282,11 @@ pub async fn create_rule(
             existing.id
         )));
     }
-    let id = state.store.insert_rule(&body, &user.username).await?;
+    let audit = Audit::new(&user.username, "CI_RULE", "CI_RULE_CREATE")
+        .stack(&project)
+        .meta("ruleName", &body.rule_name)
+        .meta("criteria", &body.criteria);
+    let id = state.store.insert_rule(&body, &user.username, audit).await?;
     let row = state
         .store
         .rule(&id)
@@ -278,6 +297,7 @@ pub async fn create_rule(
 
 pub async fn update_rule(
     State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
     Body(body): Body<RoutingRuleRequest>,
 ) -> Result<Json<RoutingRuleResponse>> {
     let id = require("id", body.id.as_deref())?;
@@ -300,7 +320,12 @@ pub async fn update_rule(
         &body.criteria,
     )
     .await?;
-    state.store.update_rule(&id, &body).await?;
+    let audit = Audit::new(&user.username, "CI_RULE", "CI_RULE_UPDATE")
+        .target(&id)
+        .stack(&current.project)
+        .meta("ruleName", &body.rule_name)
+        .meta("criteria", &body.criteria);
+    state.store.update_rule(&id, &body, audit).await?;
     let row = state
         .store
         .rule(&id)
@@ -323,9 +348,14 @@ pub async fn get_rule(
 
 pub async fn delete_rule(
     State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    if !state.store.delete_rule(&id).await? {
+    let current = state.store.rule(&id).await?;
+    let audit = Audit::new(&user.username, "CI_RULE", "CI_RULE_DELETE")
+        .target(&id)
+        .stack(current.map(|r| r.project).unwrap_or_default());
+    if !state.store.delete_rule(&id, audit).await? {
         return Err(Error::not_found(format!("routing rule '{id}' not found")));
     }
     Ok(StatusCode::OK)
@@ -397,6 +427,14 @@ pub async fn configure_ci_cd(
     let mut stages = dto.promotion_hierarchies.clone();
     stages.sort_by_key(|stage| stage.sequence);
     store::set_default_workflow(&mut tx, &project.name, dto.registration_type, &stages).await?;
+    Audit::new(&user.username, "CI_CD", "CI_CD_CONFIGURE")
+        .target(&project.name)
+        .stack(&project.name)
+        .meta("registrationType", dto.registration_type)
+        .meta("routingRules", &dto.routing_rules)
+        .meta("promotionHierarchies", &stages)
+        .record(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(Json(dto))
 }
@@ -428,10 +466,12 @@ pub async fn get_ci_cd(
 
 pub async fn reset_ci_cd(
     State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
     Path(stack): Path<String>,
 ) -> Result<StatusCode> {
     state.store.project(&stack).await?;
-    state.store.reset_ci_cd(&stack).await?;
+    let audit = Audit::new(&user.username, "CI_CD", "CI_CD_RESET").target(&stack).stack(&stack);
+    state.store.reset_ci_cd(&stack, audit).await?;
     Ok(StatusCode::OK)
 }
 
@@ -499,4 +539,74 @@ pub async fn apply_project_file(
     Ok(Json(
         project_file::apply(&state.store, &file, &user.username).await?,
     ))
+}
+
+// ---- audit ----
+
+/// `GET /cc-ui/v1/audit-logs?start=…`: `start` and `end` are ISO-8601 times or epoch
+/// milliseconds; `entity` and `entityAction` may repeat (also as `entity[]`).
+pub async fn audit_logs(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<AuditPage>> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    let one = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let many = |key: &str| -> Vec<String> {
+        let bracketed = format!("{key}[]");
+        pairs
+            .iter()
+            .filter(|(k, _)| k == key || *k == bracketed)
+            .flat_map(|(_, v)| v.split(',').map(str::to_string).collect::<Vec<_>>())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    let start = require("start", one("start").as_deref())?;
+    let number = parse_number("number", one("number"), 0)?;
+    let size = parse_number("size", one("size"), 20)?;
+    if !(1..=1000).contains(&size) {
+        return Err(Error::bad_request("`size` must be between 1 and 1000"));
+    }
+    let filter = AuditFilter {
+        start: parse_time("start", &start)?,
+        end: one("end").map(|end| parse_time("end", &end)).transpose()?,
+        stack_name: one("stackName"),
+        cluster_name: one("clusterName"),
+        target: one("target"),
+        performed_by: one("performedBy"),
+        entities: many("entity"),
+        actions: many("entityAction"),
+        number: number.max(0),
+        size,
+    };
+    Ok(Json(audit::page(&state.store, &filter).await?))
+}
+
+fn parse_number(field: &str, value: Option<String>, default: i64) -> Result<i64> {
+    value.map_or(Ok(default), |v| {
+        v.trim()
+            .parse()
+            .map_err(|_| Error::bad_request(format!("`{field}` must be a whole number, not '{v}'")))
+    })
+}
+
+/// Accepts ISO-8601 (`2026-11-23T10:00:00Z`, `2026-11-23`) or epoch milliseconds; answers the
+/// stored form (`…T…​.mmmZ`), which sorts as text.
+fn parse_time(field: &str, value: &str) -> Result<String> {
+    use time::format_description::well_known::Rfc3339;
+    let value = value.trim();
+    let parsed = if let Ok(millis) = value.parse::<i64>() {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()
+    } else if value.len() == 10 {
+        time::OffsetDateTime::parse(&format!("{value}T00:00:00Z"), &Rfc3339).ok()
+    } else {
+        time::OffsetDateTime::parse(value, &Rfc3339).ok()
+    };
+    parsed.map(store::format_time).ok_or_else(|| {
+        Error::bad_request(format!(
+            "`{field}` '{value}' is not a time: use ISO-8601 (2026-11-23T10:00:00Z) or epoch \
+             milliseconds"
+        ))
+    })
 }

@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
             get(config::get_ci_cd).delete(config::reset_ci_cd),
         )
         .route("/release-stream", get(config::list_streams))
+        .route("/audit-logs", get(config::audit_logs))
         .route("/clusters/{cluster_id}", get(config::get_cluster))
         .route("/stacks/{stack}/clusters", get(config::clusters_of_project));
 
