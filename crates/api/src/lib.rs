@@ -369,6 +369,54 @@ pub struct ArtifactCI {
     pub routing_rule_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_id: Option<String>,
+    /// `NONE`, `INHERITED` (the project's default rule and workflow) or `CUSTOM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+/// `PUT /ci-cd/attach` and `/ci-cd/detach`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CiAttachRequest {
+    pub ci_name: String,
+    pub registration_type: RegistrationType,
+    pub blueprint_name: String,
+}
+
+/// `POST /artifacts-ci/bulk-edit-workflow`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkEditWorkflowRequest {
+    pub workflow_id: String,
+    pub artifact_ci_ids: Vec<String>,
+}
+
+/// `POST /artifacts/attach-image-via-register`: pin an image to one environment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageOverrideRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifactory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_type: Option<ArtifactRegisterType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blueprint_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_name: Option<String>,
 }
 
 /// One routing criterion; lower `priority` wins.

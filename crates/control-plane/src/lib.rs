@@ -11,6 +11,7 @@ pub mod auth;
 pub mod error;
 mod http;
 pub mod project_file;
+pub mod promotion;
 pub mod registration;
 pub mod routing;
 pub mod store;

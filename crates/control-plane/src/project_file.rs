@@ -383,6 +383,9 @@ async fn apply_cis(
             artifactory: None,
             created_by: Some(user.to_string()),
             created_at: now(),
+            mode: "INHERITED".into(),
+            routing_rule_id: None,
+            workflow_id: None,
         };
         insert_ci(tx, &row).await?;
         summary.created.push(format!("CI integration {}", ci.name));

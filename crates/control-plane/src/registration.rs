@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result, require};
 use crate::routing::classify;
-use crate::store::{ArtifactRow, CiRow, RuleRow, Store, new_id, now};
+use crate::store::{ArtifactRow, BucketFields, CiRow, RuleRow, Store, new_id, now};
 use crate::audit::Audit;
 use crate::views::{artifact_view, routed_to};
 use wharf_api::{
@@ -42,27 +42,6 @@ pub struct Registration {
 pub struct Registered {
     pub artifact: Artifact,
     pub replayed: bool,
-}
-
-/// The bucket a build lands in.
-struct Bucket {
-    classified: bool,
-    cluster_id: Option<String>,
-    cluster_name: Option<String>,
-    release_stream: Option<String>,
-    rule: Option<(String, String)>,
-}
-
-impl Bucket {
-    fn unclassified() -> Self {
-        Self {
-            classified: false,
-            cluster_id: None,
-            cluster_name: None,
-            release_stream: None,
-            rule: None,
-        }
-    }
 }
 
 pub async fn register(store: &Store, mut request: Registration, user: &str) -> Result<Registered> {
@@ -106,14 +85,15 @@ pub async fn register(store: &Store, mut request: Registration, user: &str) -> R
         cluster_name: bucket.cluster_name.clone(),
         release_stream: bucket.release_stream.clone(),
         classified: bucket.classified,
-        applied_rule_id: bucket.rule.as_ref().map(|r| r.0.clone()),
-        applied_rule_name: bucket.rule.as_ref().map(|r| r.1.clone()),
+        applied_rule_id: bucket.applied_rule_id.clone(),
+        applied_rule_name: bucket.applied_rule_name.clone(),
         promoted: false,
         origin: "register".into(),
         repository_name: request.repository_name.clone(),
         tag: request.tag.clone(),
         created_by: user.to_string(),
         created_at: now(),
+        promoted_from: None,
     };
     store_once(store, row, &ci).await
 }
@@ -176,11 +156,11 @@ async fn choose_bucket(
     ci: &CiRow,
     rule: Option<&RuleRow>,
     request: &Registration,
-) -> Result<Bucket> {
+) -> Result<BucketFields> {
     let ci_type = parse_type(&ci.registration_type);
     match &request.target {
         Target::GitRef(_) | Target::Metadata => {
-            route_by_rule(store, ci, rule, ci_type, &request.metadata).await
+            bucket_by_rule(store, ci, rule, &request.metadata).await
         }
         Target::Environment(name) => {
             let env = store.environment(&ci.project, name).await?.ok_or_else(|| {
@@ -211,10 +191,10 @@ async fn choose_bucket(
                     ci.project
                 )));
             }
-            Ok(Bucket {
+            Ok(BucketFields {
                 classified: true,
                 release_stream: Some(name.clone()),
-                ..Bucket::unclassified()
+                ..Default::default()
             })
         }
     }
@@ -227,47 +207,53 @@ fn bucket_for_environment(
     name: String,
     stream: String,
     rule: Option<(String, String)>,
-) -> Bucket {
+) -> BucketFields {
+    let (applied_rule_id, applied_rule_name) = rule.unzip();
     if ci_type == RegistrationType::ReleaseStream {
-        return Bucket {
+        return BucketFields {
             classified: true,
             release_stream: Some(stream),
-            rule,
-            ..Bucket::unclassified()
+            applied_rule_id,
+            applied_rule_name,
+            ..Default::default()
         };
     }
-    Bucket {
+    BucketFields {
         classified: true,
         cluster_id: Some(id),
         cluster_name: Some(name),
         release_stream: None,
-        rule,
+        applied_rule_id,
+        applied_rule_name,
     }
 }
 
-async fn route_by_rule(
+/// The bucket `rule` (the CI's rule, if it has one) picks for a build's metadata.
+pub async fn bucket_by_rule(
     store: &Store,
     ci: &CiRow,
     rule: Option<&RuleRow>,
-    ci_type: RegistrationType,
     metadata: &Metadata,
-) -> Result<Bucket> {
+) -> Result<BucketFields> {
+    let ci_type = parse_type(&ci.registration_type);
     let Some(rule) = rule else {
-        return Ok(Bucket::unclassified());
+        return Ok(BucketFields::default());
     };
     let criteria: Vec<Criterion> = serde_json::from_str(&rule.criteria)
         .map_err(|e| Error::Internal(format!("stored rule {} is unreadable: {e}", rule.id)))?;
     let Some(matched) = classify(&criteria, metadata) else {
-        return Ok(Bucket::unclassified());
+        return Ok(BucketFields::default());
     };
     let applied = Some((rule.id.clone(), rule.rule_name.clone()));
     if ci_type == RegistrationType::ReleaseStream {
         if store.stream_exists(&ci.project, &matched.route_to).await? {
-            return Ok(Bucket {
+            let (applied_rule_id, applied_rule_name) = applied.unzip();
+            return Ok(BucketFields {
                 classified: true,
                 release_stream: Some(matched.route_to.clone()),
-                rule: applied,
-                ..Bucket::unclassified()
+                applied_rule_id,
+                applied_rule_name,
+                ..Default::default()
             });
         }
     } else if let Some(env) = store.environment(&ci.project, &matched.route_to).await? {
@@ -284,7 +270,7 @@ async fn route_by_rule(
         route_to = %matched.route_to,
         "rule routes to a bucket that does not exist; build kept unclassified"
     );
-    Ok(Bucket::unclassified())
+    Ok(BucketFields::default())
 }
 
 pub fn parse_type(text: &str) -> RegistrationType {

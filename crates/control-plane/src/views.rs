@@ -92,8 +92,9 @@ pub fn ci_view(row: &CiRow) -> ArtifactCI {
         artifactory: row.artifactory.clone(),
         created_by: row.created_by.clone(),
         creation_date: Some(row.created_at.clone()),
-        routing_rule_id: None,
-        workflow_id: None,
+        routing_rule_id: row.routing_rule_id.clone(),
+        workflow_id: row.workflow_id.clone(),
+        mode: Some(row.mode.clone()),
     }
 }
 
@@ -140,4 +141,15 @@ pub fn ci_system_name(system: CiSystem) -> String {
 
 pub fn parse_ci_system(text: &str) -> Option<CiSystem> {
     serde_json::from_value(serde_json::Value::String(text.to_string())).ok()
+}
+
+pub fn workflow_view(row: &crate::store::WorkflowRow) -> wharf_api::PromotionWorkflow {
+    wharf_api::PromotionWorkflow {
+        id: Some(row.id.clone()),
+        name: Some(row.name.clone()),
+        stack_name: row.project.clone(),
+        registration_type: parse_type(&row.registration_type),
+        hierarchies: crate::promotion::stages_of(row),
+        default: row.is_default,
+    }
 }

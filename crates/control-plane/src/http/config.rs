@@ -8,7 +8,7 @@ use crate::error::{Error, Result, require};
 use crate::project_file;
 use crate::registration::parse_type;
 use crate::routing::classify;
-use crate::store::{self, CiRow, DefaultRule, new_id, now};
+use crate::store::{self, BuildFilter, CiRow, DefaultRule, new_id, now};
 use crate::views::{
     ci_artifact_view, ci_view, cluster_view, parse_ci_system, rule_view, stream_view,
 };
@@ -29,6 +29,10 @@ pub struct StackQuery {
     stack_name: Option<String>,
     registration_type: Option<String>,
     limit: Option<i64>,
+    routed_to: Option<String>,
+    external_id: Option<String>,
+    classified: Option<bool>,
+    promoted: Option<bool>,
 }
 
 // ---- CI integrations ----
@@ -46,6 +50,12 @@ pub async fn create_ci(
     Extension(user): Extension<AuthUser>,
     Body(body): Body<ArtifactCI>,
 ) -> Result<(StatusCode, Json<ArtifactCI>)> {
+    let row = insert_ci(&state, &user, body).await?;
+    Ok((StatusCode::CREATED, Json(ci_view(&row))))
+}
+
+/// Creates a CI integration (its registration type defaults to the project's), audited.
+pub(super) async fn insert_ci(state: &AppState, user: &AuthUser, body: ArtifactCI) -> Result<CiRow> {
     let project = require("stackName", body.stack_name.as_deref())?;
     let name = require("name", Some(&body.name))?;
     let project_row = state.store.project(&project).await?;
@@ -70,19 +80,22 @@ pub async fn create_ci(
         registration_type,
         description: body.description,
         artifactory: body.artifactory,
-        created_by: Some(user.username),
+        created_by: Some(user.username.clone()),
         created_at: now(),
+        mode: "INHERITED".into(),
+        routing_rule_id: None,
+        workflow_id: None,
     };
     let mut tx = state.store.begin().await?;
     store::insert_ci(&mut tx, &row).await?;
-    Audit::new(&row.created_by.clone().unwrap_or_default(), "CI_INTEGRATION", "CI_INTEGRATION_CREATE")
+    Audit::new(&user.username, "CI_INTEGRATION", "CI_INTEGRATION_CREATE")
         .target(&row.name)
         .stack(&row.project)
         .meta("registrationType", &row.registration_type)
         .record(&mut tx)
         .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(ci_view(&row))))
+    Ok(row)
 }
 
 async fn ci_or_404(state: &AppState, id: &str) -> Result<CiRow> {
@@ -122,6 +135,29 @@ pub async fn update_ci(
             row.name, row.registration_type
         )));
     }
+    if body.routing_rule_id.is_some() || body.workflow_id.is_some() {
+        super::workflows::set_custom(
+            &state,
+            &user,
+            &row,
+            body.routing_rule_id.as_deref(),
+            body.workflow_id.as_deref(),
+        )
+        .await?;
+    } else if let Some(mode) = body.mode.as_deref().filter(|m| *m != row.mode) {
+        if !matches!(mode, "NONE" | "INHERITED") {
+            return Err(Error::bad_request(format!(
+                "field `mode` '{mode}' is not NONE or INHERITED (CUSTOM comes with routingRuleId \
+                 or workflowId)"
+            )));
+        }
+        let audit = Audit::new(&user.username, "CI_INTEGRATION", "CI_INTEGRATION_UPDATE")
+            .target(&row.name)
+            .stack(&row.project)
+            .meta("mode", mode);
+        state.store.set_ci_mode(&row.id, mode, None, None, audit).await?;
+    }
+    row = ci_or_404(&state, &id).await?;
     row.description = body.description;
     row.artifactory = body.artifactory.or(row.artifactory);
     let audit = Audit::new(&user.username, "CI_INTEGRATION", "CI_INTEGRATION_UPDATE")
@@ -152,7 +188,7 @@ pub async fn delete_ci(
 }
 
 /// Finds a CI by name; names are unique per project, so `stackName` settles ambiguity.
-async fn ci_named(state: &AppState, name: &str, stack: Option<&str>) -> Result<CiRow> {
+pub(super) async fn ci_named(state: &AppState, name: &str, stack: Option<&str>) -> Result<CiRow> {
     let mut matches = state.store.cis_named(name).await?;
     if let Some(stack) = stack {
         matches.retain(|ci| ci.project == stack);
@@ -198,8 +234,14 @@ pub async fn builds_of_ci(
     Query(query): Query<StackQuery>,
 ) -> Result<Json<Vec<CiArtifactResponse>>> {
     let ci = ci_named(&state, &name, query.stack_name.as_deref()).await?;
-    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    let rows = state.store.artifacts_of(&ci.id, limit).await?;
+    let filter = BuildFilter {
+        routed_to: query.routed_to,
+        external_id: query.external_id,
+        classified: query.classified,
+        promoted: query.promoted,
+        limit: query.limit.unwrap_or(100).clamp(1, 1000),
+    };
+    let rows = state.store.artifacts_of(&ci.id, &filter).await?;
     Ok(Json(rows.iter().map(ci_artifact_view).collect()))
 }
 
@@ -225,7 +267,7 @@ async fn check_criteria(
     Ok(())
 }
 
-async fn check_bucket(
+pub(super) async fn check_bucket(
     state: &AppState,
     project: &str,
     registration_type: RegistrationType,

@@ -1,7 +1,9 @@
 //! The HTTP API: Facets paths under `/cc-ui/v1` and `/api/me`, wharf's own under `/wharf/v1`.
 
+mod artifacts;
 mod config;
 mod register;
+mod workflows;
 
 use crate::auth::{AuthUser, Authenticator};
 use crate::error::Error;
@@ -74,6 +76,32 @@ pub fn router(state: AppState) -> Router {
             "/ci-cd/{stack}",
             get(config::get_ci_cd).delete(config::reset_ci_cd),
         )
+        .route("/artifacts/promote", post(artifacts::promote_by_name))
+        .route("/artifacts/reclassify", put(artifacts::reclassify))
+        .route("/artifacts/attach-image-via-register", post(artifacts::attach))
+        .route(
+            "/artifacts/{id}",
+            get(artifacts::of_cluster).delete(artifacts::delete),
+        )
+        .route("/artifacts/{id}/promote/{artifact_id}", post(artifacts::promote_by_ci_id))
+        .route(
+            "/artifacts/cluster/{cluster_id}/application/{name}",
+            get(artifacts::of_cluster_application),
+        )
+        .route("/artifacts-ci/bulk-edit-workflow", post(workflows::bulk_edit))
+        .route("/workflow", get(workflows::list).post(workflows::create))
+        .route(
+            "/workflow/{workflow_id}",
+            get(workflows::get_one).put(workflows::update).delete(workflows::delete),
+        )
+        .route("/workflow/blueprint/{stack}", get(workflows::of_project))
+        .route("/workflow/registration-specific", get(workflows::registration_specific))
+        .route(
+            "/workflow/default-workflow/registration-type/{kind}",
+            get(workflows::default_of),
+        )
+        .route("/ci-cd/attach", put(workflows::attach))
+        .route("/ci-cd/detach", put(workflows::detach))
         .route("/release-stream", get(config::list_streams))
         .route("/audit-logs", get(config::audit_logs))
         .route("/clusters/{cluster_id}", get(config::get_cluster))
@@ -83,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/cc-ui/v1", facets)
         .route("/api/me", get(me))
         .route("/wharf/v1/projects/{name}", put(config::apply_project_file))
+        .route("/wharf/v1/resolve", get(artifacts::resolve))
         .layer(middleware::from_fn_with_state(state.clone(), require_auth));
 
     Router::new()

@@ -5,6 +5,12 @@
 use crate::audit::Audit;
 use crate::error::{Error, Result};
 use crate::views::ci_system_name;
+
+mod artifacts;
+mod workflows;
+
+pub use artifacts::{BucketFields, BuildFilter};
+pub use workflows::NewWorkflow;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -84,6 +90,10 @@ pub struct CiRow {
     pub artifactory: Option<String>,
     pub created_by: Option<String>,
     pub created_at: String,
+    /// `NONE`, `INHERITED` (the project's default rule and workflow) or `CUSTOM`.
+    pub mode: String,
+    pub routing_rule_id: Option<String>,
+    pub workflow_id: Option<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -135,6 +145,7 @@ pub struct ArtifactRow {
     pub tag: Option<String>,
     pub created_by: String,
     pub created_at: String,
+    pub promoted_from: Option<String>,
 }
 
 impl Store {
@@ -304,7 +315,7 @@ impl Store {
     pub async fn ci(&self, project: &str, name: &str) -> Result<Option<CiRow>> {
         Ok(sqlx::query_as(
             "SELECT id, project, name, registration_type, description, artifactory, created_by,
-             created_at FROM ci_integrations WHERE project = ? AND name = ?",
+             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE project = ? AND name = ?",
         )
         .bind(project)
         .bind(name)
@@ -315,7 +326,7 @@ impl Store {
     pub async fn ci_by_id(&self, id: &str) -> Result<Option<CiRow>> {
         Ok(sqlx::query_as(
             "SELECT id, project, name, registration_type, description, artifactory, created_by,
-             created_at FROM ci_integrations WHERE id = ?",
+             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.reader)
@@ -326,7 +337,7 @@ impl Store {
     pub async fn cis_named(&self, name: &str) -> Result<Vec<CiRow>> {
         Ok(sqlx::query_as(
             "SELECT id, project, name, registration_type, description, artifactory, created_by,
-             created_at FROM ci_integrations WHERE name = ? ORDER BY project",
+             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE name = ? ORDER BY project",
         )
         .bind(name)
         .fetch_all(&self.reader)
@@ -336,7 +347,7 @@ impl Store {
     pub async fn cis(&self, project: Option<&str>) -> Result<Vec<CiRow>> {
         Ok(sqlx::query_as(
             "SELECT id, project, name, registration_type, description, artifactory, created_by,
-             created_at FROM ci_integrations WHERE ?1 IS NULL OR project = ?1
+             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE ?1 IS NULL OR project = ?1
              ORDER BY project, name",
         )
         .bind(project)
@@ -533,39 +544,6 @@ impl Store {
 
     // ---- builds ----
 
-    /// The registration of `external_id` by this CI integration.
-    pub async fn registration(
-        &self,
-        ci_id: &str,
-        external_id: &str,
-    ) -> Result<Option<ArtifactRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, ci_id, project, application_name, artifact_uri, artifactory, external_id,
-             description, metadata, register_type, register_value, registration_type, cluster_id,
-             cluster_name, release_stream, classified, applied_rule_id, applied_rule_name,
-             promoted, origin, repository_name, tag, created_by, created_at
-             FROM artifacts WHERE ci_id = ? AND external_id = ? AND origin = 'register'",
-        )
-        .bind(ci_id)
-        .bind(external_id)
-        .fetch_optional(&self.writer)
-        .await?)
-    }
-
-    /// Inserts a registration in one statement; `false` when the unique index says this CI
-    /// already registered the external id (the caller then reads what is there).
-    pub async fn insert_registration(&self, a: &ArtifactRow, audit: Audit) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        match insert_artifact_row(&mut tx, a).await {
-            Ok(()) => {}
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => return Ok(false),
-            Err(other) => return Err(other.into()),
-        }
-        audit.record(&mut tx).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
     /// A CI integration with its project's default rule for the CI's registration type, in one
     /// read: the hot path of every registration.
     pub async fn ci_with_rule(
@@ -575,12 +553,13 @@ impl Store {
     ) -> Result<Option<(CiRow, Option<RuleRow>)>> {
         let row: Option<CiWithRule> = sqlx::query_as(
             "SELECT c.id, c.project, c.name, c.registration_type, c.description, c.artifactory,
-                    c.created_by, c.created_at,
+                    c.created_by, c.created_at, c.mode, c.routing_rule_id, c.workflow_id,
                     r.id AS rule_id, r.rule_name, r.criteria
              FROM ci_integrations c
-             LEFT JOIN routing_rules r ON r.project = c.project
-                 AND r.registration_type = c.registration_type AND r.is_default = 1
-             WHERE c.project = ? AND c.name = ?",
+             LEFT JOIN routing_rules r ON (c.mode = 'CUSTOM' AND r.id = c.routing_rule_id)
+                 OR (c.mode = 'INHERITED' AND r.project = c.project
+                     AND r.registration_type = c.registration_type AND r.is_default = 1)
+             WHERE c.project = $1 AND c.name = $2",
         )
         .bind(project)
         .bind(name)
@@ -589,26 +568,6 @@ impl Store {
         Ok(row.map(CiWithRule::split))
     }
 
-    /// A CI's builds, newest first.
-    pub async fn artifacts_of(&self, ci_id: &str, limit: i64) -> Result<Vec<ArtifactRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, ci_id, project, application_name, artifact_uri, artifactory, external_id,
-             description, metadata, register_type, register_value, registration_type, cluster_id,
-             cluster_name, release_stream, classified, applied_rule_id, applied_rule_name,
-             promoted, origin, repository_name, tag, created_by, created_at
-             FROM artifacts WHERE ci_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
-        )
-        .bind(ci_id)
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await?)
-    }
-
-    pub async fn total_artifacts(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM artifacts")
-            .fetch_one(&self.reader)
-            .await?)
-    }
 }
 
 /// What an upsert did.
@@ -622,7 +581,8 @@ pub enum Change {
 pub async fn insert_ci(tx: &mut Tx, ci: &CiRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO ci_integrations (id, project, name, registration_type, description,
-         artifactory, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         artifactory, created_by, created_at, mode, routing_rule_id, workflow_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&ci.id)
     .bind(&ci.project)
@@ -632,6 +592,9 @@ pub async fn insert_ci(tx: &mut Tx, ci: &CiRow) -> Result<()> {
     .bind(&ci.artifactory)
     .bind(&ci.created_by)
     .bind(&ci.created_at)
+    .bind(&ci.mode)
+    .bind(&ci.routing_rule_id)
+    .bind(&ci.workflow_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -764,47 +727,6 @@ fn unique_violation_as_conflict(error: sqlx::Error) -> Error {
     }
 }
 
-async fn insert_artifact_row(
-    conn: &mut sqlx::SqliteConnection,
-    a: &ArtifactRow,
-) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO artifacts (id, ci_id, project, application_name, artifact_uri,
-             artifactory, external_id, description, metadata, register_type, register_value,
-             registration_type, cluster_id, cluster_name, release_stream, classified,
-             applied_rule_id, applied_rule_name, promoted, origin, repository_name, tag,
-             created_by, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&a.id)
-    .bind(&a.ci_id)
-    .bind(&a.project)
-    .bind(&a.application_name)
-    .bind(&a.artifact_uri)
-    .bind(&a.artifactory)
-    .bind(&a.external_id)
-    .bind(&a.description)
-    .bind(&a.metadata)
-    .bind(&a.register_type)
-    .bind(&a.register_value)
-    .bind(&a.registration_type)
-    .bind(&a.cluster_id)
-    .bind(&a.cluster_name)
-    .bind(&a.release_stream)
-    .bind(a.classified)
-    .bind(&a.applied_rule_id)
-    .bind(&a.applied_rule_name)
-    .bind(a.promoted)
-    .bind(&a.origin)
-    .bind(&a.repository_name)
-    .bind(&a.tag)
-    .bind(&a.created_by)
-    .bind(&a.created_at)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 #[derive(FromRow)]
 struct CiWithRule {
     id: String,
@@ -815,6 +737,9 @@ struct CiWithRule {
     artifactory: Option<String>,
     created_by: Option<String>,
     created_at: String,
+    mode: String,
+    routing_rule_id: Option<String>,
+    workflow_id: Option<String>,
     rule_id: Option<String>,
     rule_name: Option<String>,
     criteria: Option<String>,
@@ -845,6 +770,9 @@ impl CiWithRule {
             artifactory: self.artifactory,
             created_by: self.created_by,
             created_at: self.created_at,
+            mode: self.mode,
+            routing_rule_id: self.routing_rule_id,
+            workflow_id: self.workflow_id,
         };
         (ci, rule)
     }

@@ -1,0 +1,194 @@
+//! Build endpoints beyond registration: promote, reclassify, delete, per-environment views,
+//! manual attach, and resolve.
+
+use super::{AppState, Body};
+use crate::audit::Audit;
+use crate::auth::AuthUser;
+use crate::error::{Error, Result, require};
+use crate::promotion::{self, Attach, Reclassified, Resolved};
+use crate::registration::Registered;
+use crate::views::artifact_view;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use wharf_api::{Artifact, ArtifactRegisterType, ImageOverrideRequest, RegistrationType};
+
+fn answer(registered: Registered) -> Response {
+    let mut response = Json(registered.artifact).into_response();
+    let replayed = if registered.replayed { "true" } else { "false" };
+    response
+        .headers_mut()
+        .insert(super::register::REPLAYED_HEADER, HeaderValue::from_static(replayed));
+    response
+}
+
+/// `POST /cc-ui/v1/artifacts/{ciId}/promote/{artifactId}`.
+pub async fn promote_by_ci_id(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path((ci_id, artifact_id)): Path<(String, String)>,
+) -> Result<Response> {
+    let ci = state
+        .store
+        .ci_by_id(&ci_id)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("CI integration id '{ci_id}' not found")))?;
+    Ok(answer(promotion::promote(&state.store, &ci, &artifact_id, &user.username).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromoteQuery {
+    ci_name: Option<String>,
+    artifact_id: Option<String>,
+    stack_name: Option<String>,
+}
+
+/// `POST /cc-ui/v1/artifacts/promote?ciName=&artifactId=[&stackName=]`.
+pub async fn promote_by_name(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Query(query): Query<PromoteQuery>,
+) -> Result<Response> {
+    let ci_name = require("ciName", query.ci_name.as_deref())?;
+    let artifact_id = require("artifactId", query.artifact_id.as_deref())?;
+    let ci = super::config::ci_named(&state, &ci_name, query.stack_name.as_deref()).await?;
+    Ok(answer(promotion::promote(&state.store, &ci, &artifact_id, &user.username).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReclassifyQuery {
+    artifact_ci_id: Option<String>,
+}
+
+/// `PUT /cc-ui/v1/artifacts/reclassify?artifactCiId=`.
+pub async fn reclassify(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Query(query): Query<ReclassifyQuery>,
+) -> Result<Json<Reclassified>> {
+    let id = require("artifactCiId", query.artifact_ci_id.as_deref())?;
+    let ci = state
+        .store
+        .ci_by_id(&id)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("CI integration id '{id}' not found")))?;
+    Ok(Json(promotion::reclassify(&state.store, &ci.project, &ci.name, &user.username).await?))
+}
+
+/// `DELETE /cc-ui/v1/artifacts/{artifactId}`: the record only; the image stays in its registry.
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let build = state
+        .store
+        .artifact(&id)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("build '{id}' not found")))?;
+    let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_DELETE")
+        .target(&id)
+        .stack(&build.project)
+        .cluster(build.cluster_id.as_deref(), build.cluster_name.as_deref())
+        .meta("ciName", &build.application_name)
+        .meta("artifactUri", &build.artifact_uri);
+    if !state.store.delete_artifact(&id, audit).await? {
+        return Err(Error::not_found(format!("build '{id}' not found")));
+    }
+    Ok(StatusCode::OK)
+}
+
+async fn cluster_builds(state: &AppState, cluster_id: &str, application: Option<&str>) -> Result<Vec<Artifact>> {
+    state
+        .store
+        .environment_by_id(cluster_id)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("environment id '{cluster_id}' not found")))?;
+    let rows = state.store.artifacts_in_cluster(cluster_id, application).await?;
+    Ok(rows.iter().map(|row| artifact_view(row, &row.application_name)).collect())
+}
+
+/// `GET /cc-ui/v1/artifacts/{clusterId}`: the builds in an environment's own bucket.
+pub async fn of_cluster(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vec<Artifact>>> {
+    Ok(Json(cluster_builds(&state, &id, None).await?))
+}
+
+/// `GET /cc-ui/v1/artifacts/cluster/{clusterId}/application/{name}`.
+pub async fn of_cluster_application(
+    State(state): State<AppState>,
+    Path((id, application)): Path<(String, String)>,
+) -> Result<Json<Vec<Artifact>>> {
+    Ok(Json(cluster_builds(&state, &id, Some(&application)).await?))
+}
+
+/// `POST /cc-ui/v1/artifacts/attach-image-via-register`.
+pub async fn attach(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Body(body): Body<ImageOverrideRequest>,
+) -> Result<Json<Artifact>> {
+    require("resourceName", body.resource_name.as_deref())?;
+    require("resourceType", body.resource_type.as_deref())?;
+    let project = require("blueprintName", body.blueprint_name.as_deref())?;
+    let ci_name = body
+        .ci_name
+        .clone()
+        .or(body.resource_name.clone())
+        .unwrap_or_default();
+    let kind = match body.registration_type {
+        Some(ArtifactRegisterType::Environment) => RegistrationType::Environment,
+        Some(ArtifactRegisterType::ReleaseStream) => RegistrationType::ReleaseStream,
+        Some(ArtifactRegisterType::GitRef) | None => {
+            return Err(Error::bad_request(
+                "field `registrationType` must be ENVIRONMENT (or RELEASE_STREAM): an attach pins \
+                 an image to one named bucket",
+            ));
+        }
+    };
+    let value = require("registrationValue", body.registration_value.as_deref())?;
+    let artifact_uri = match (&body.artifact_uri, &body.repository_name, &body.tag) {
+        (Some(uri), _, _) if !uri.trim().is_empty() => uri.trim().to_string(),
+        (_, Some(repository), Some(tag)) => format!("{repository}:{tag}"),
+        _ => {
+            return Err(Error::bad_request(
+                "missing field `artifactUri`: give artifactUri, or repositoryName and tag",
+            ));
+        }
+    };
+    let request = Attach {
+        project,
+        ci_name,
+        artifact_uri,
+        artifactory: body.artifactory.unwrap_or_else(|| "default".into()),
+        repository_name: body.repository_name,
+        tag: body.tag,
+        kind,
+        value,
+    };
+    Ok(Json(promotion::attach(&state.store, request, &user.username).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolveQuery {
+    stack_name: Option<String>,
+    environment: Option<String>,
+    ci_name: Option<String>,
+    expression: Option<String>,
+}
+
+/// `GET /wharf/v1/resolve?stackName=&environment=&(ciName=|expression=)`.
+pub async fn resolve(State(state): State<AppState>, Query(query): Query<ResolveQuery>) -> Result<Json<Resolved>> {
+    let project = require("stackName", query.stack_name.as_deref())?;
+    let environment = require("environment", query.environment.as_deref())?;
+    let ci_name = match (&query.ci_name, &query.expression) {
+        (Some(name), _) if !name.trim().is_empty() => name.trim().to_string(),
+        (_, Some(expression)) => promotion::parse_expression(expression)?,
+        _ => return Err(Error::bad_request("missing field `ciName`: give ciName or expression")),
+    };
+    Ok(Json(promotion::resolve(&state.store, &project, &environment, &ci_name).await?))
+}
