@@ -5,67 +5,8 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::client::{Api, saas};
 use support::{ADMIN, TOKEN, start_shop};
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    fn new(base: String) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            base,
-        }
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .basic_auth(ADMIN, Some(TOKEN));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::PUT, path, Some(body)).await
-    }
-
-    async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        self.call(reqwest::Method::DELETE, path, None).await
-    }
-}
-
-fn saas(value: &str, kind: &str, external_id: &str, image: &str) -> Value {
-    json!({
-        "blueprintName": "shop", "applicationName": "api", "artifactory": "default",
-        "artifactUri": image, "artifactRegisterType": kind, "artifactRegisterValue": value,
-        "externalId": external_id
-    })
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn authentication_is_basic_on_every_call_and_401_says_nothing_more() {

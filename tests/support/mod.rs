@@ -3,6 +3,7 @@
 //! faults between them.
 #![allow(dead_code)]
 
+pub mod client;
 pub mod proxy;
 
 use std::path::{Path, PathBuf};
