@@ -10,13 +10,22 @@ use support::client::{Api, saas};
 use support::start_shop;
 
 async fn register(api: &Api, git_ref: &str, external_id: &str, image: &str) -> Value {
-    let (status, body) = api.post("/cc-ui/v1/ci-cd/register", saas(git_ref, "GIT_REF", external_id, image)).await;
+    let (status, body) = api
+        .post(
+            "/cc-ui/v1/ci-cd/register",
+            saas(git_ref, "GIT_REF", external_id, image),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
 
 async fn ci_id(api: &Api, name: &str) -> String {
-    let (_, ci) = api.get(&format!("/cc-ui/v1/artifacts-ci/name/{name}?stackName=shop")).await;
+    let (_, ci) = api
+        .get(&format!(
+            "/cc-ui/v1/artifacts-ci/name/{name}?stackName=shop"
+        ))
+        .await;
     ci["id"].as_str().unwrap().to_string()
 }
 
@@ -27,25 +36,64 @@ async fn a_build_is_promoted_along_the_ladder_and_refused_past_its_end() {
     let dev = register(&api, "main", "r1", "r/shop/api:1").await;
     let ci = ci_id(&api, "api").await;
 
-    let (status, staging) = api.post(&format!("/cc-ui/v1/artifacts/{ci}/promote/{}", dev["id"].as_str().unwrap()), json!({})).await;
+    let (status, staging) = api
+        .post(
+            &format!(
+                "/cc-ui/v1/artifacts/{ci}/promote/{}",
+                dev["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{staging}");
     assert_eq!(staging["clusterName"], "staging");
     assert_eq!(staging["promoted"], true);
     assert_eq!(staging["artifactUri"], "r/shop/api:1");
     assert_eq!(staging["createdBy"], "admin");
-    assert_ne!(staging["id"], dev["id"], "promotion registers the build again");
+    assert_ne!(
+        staging["id"], dev["id"],
+        "promotion registers the build again"
+    );
 
     let (_, prod) = api
-        .post(&format!("/cc-ui/v1/artifacts/promote?ciName=api&stackName=shop&artifactId={}", staging["id"].as_str().unwrap()), json!({}))
+        .post(
+            &format!(
+                "/cc-ui/v1/artifacts/promote?ciName=api&stackName=shop&artifactId={}",
+                staging["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
         .await;
     assert_eq!(prod["clusterName"], "prod");
 
-    let (status, refused) = api.post(&format!("/cc-ui/v1/artifacts/{ci}/promote/{}", prod["id"].as_str().unwrap()), json!({})).await;
+    let (status, refused) = api
+        .post(
+            &format!(
+                "/cc-ui/v1/artifacts/{ci}/promote/{}",
+                prod["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(refused["message"].as_str().unwrap().contains("last stage"), "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("last stage"),
+        "{refused}"
+    );
 
-    let (_, again) = api.post(&format!("/cc-ui/v1/artifacts/{ci}/promote/{}", dev["id"].as_str().unwrap()), json!({})).await;
-    assert_eq!(again["id"], staging["id"], "a build is promoted once; asking again answers that promotion");
+    let (_, again) = api
+        .post(
+            &format!(
+                "/cc-ui/v1/artifacts/{ci}/promote/{}",
+                dev["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        again["id"], staging["id"],
+        "a build is promoted once; asking again answers that promotion"
+    );
     assert_eq!(server.store().total_artifacts().await.unwrap(), 3);
     server.stop().await.unwrap();
 }
@@ -56,34 +104,76 @@ async fn promotion_is_refused_with_a_reason() {
     let api = Api::new(server.url());
     let ci = ci_id(&api, "api").await;
     let unclassified = register(&api, "feature/x", "u1", "r/a:1").await;
-    let (status, body) = api.post(&format!("/cc-ui/v1/artifacts/{ci}/promote/{}", unclassified["id"].as_str().unwrap()), json!({})).await;
+    let (status, body) = api
+        .post(
+            &format!(
+                "/cc-ui/v1/artifacts/{ci}/promote/{}",
+                unclassified["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["message"].as_str().unwrap().contains("unclassified"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("unclassified"),
+        "{body}"
+    );
 
-    let (status, _) = api.post(&format!("/cc-ui/v1/artifacts/{ci}/promote/nope"), json!({})).await;
+    let (status, _) = api
+        .post(&format!("/cc-ui/v1/artifacts/{ci}/promote/nope"), json!({}))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let dev = register(&api, "main", "u2", "r/a:2").await;
     let (status, _) = api
-        .put("/cc-ui/v1/ci-cd/detach", json!({"ciName": "api", "registrationType": "ENVIRONMENT", "blueprintName": "shop"}))
+        .put(
+            "/cc-ui/v1/ci-cd/detach",
+            json!({"ciName": "api", "registrationType": "ENVIRONMENT", "blueprintName": "shop"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = api.post(&format!("/cc-ui/v1/artifacts/{ci}/promote/{}", dev["id"].as_str().unwrap()), json!({})).await;
+    let (status, body) = api
+        .post(
+            &format!(
+                "/cc-ui/v1/artifacts/{ci}/promote/{}",
+                dev["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["message"].as_str().unwrap().contains("no promotion workflow"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("no promotion workflow"),
+        "{body}"
+    );
     let detached = register(&api, "main", "u3", "r/a:3").await;
-    assert_eq!(detached["classified"], false, "a detached CI follows no rule");
+    assert_eq!(
+        detached["classified"], false,
+        "a detached CI follows no rule"
+    );
 
     let (_, attached) = api
-        .put("/cc-ui/v1/ci-cd/attach", json!({"ciName": "api", "registrationType": "ENVIRONMENT", "blueprintName": "shop"}))
+        .put(
+            "/cc-ui/v1/ci-cd/attach",
+            json!({"ciName": "api", "registrationType": "ENVIRONMENT", "blueprintName": "shop"}),
+        )
         .await;
     assert_eq!(attached["mode"], "INHERITED");
     let (status, _) = api
-        .put("/cc-ui/v1/ci-cd/attach", json!({"ciName": "api", "registrationType": "RELEASE_STREAM", "blueprintName": "shop"}))
+        .put(
+            "/cc-ui/v1/ci-cd/attach",
+            json!({"ciName": "api", "registrationType": "RELEASE_STREAM", "blueprintName": "shop"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "type mismatch");
     let (_, created) = api
-        .put("/cc-ui/v1/ci-cd/attach", json!({"ciName": "jobs", "registrationType": "ENVIRONMENT", "blueprintName": "shop"}))
+        .put(
+            "/cc-ui/v1/ci-cd/attach",
+            json!({"ciName": "jobs", "registrationType": "ENVIRONMENT", "blueprintName": "shop"}),
+        )
         .await;
     assert_eq!(created["name"], "jobs", "attach creates a missing CI");
     server.stop().await.unwrap();
@@ -95,7 +185,10 @@ async fn concurrent_promotions_of_one_build_create_one_record() {
     let api = std::sync::Arc::new(Api::new(server.url()));
     let dev = register(&api, "main", "c1", "r/a:1").await;
     let ci = ci_id(&api, "api").await;
-    let path = format!("/cc-ui/v1/artifacts/{ci}/promote/{}", dev["id"].as_str().unwrap());
+    let path = format!(
+        "/cc-ui/v1/artifacts/{ci}/promote/{}",
+        dev["id"].as_str().unwrap()
+    );
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let (api, path) = (api.clone(), path.clone());
@@ -117,7 +210,9 @@ async fn concurrent_promotions_of_one_build_create_one_record() {
 async fn workflows_are_managed_and_a_ci_can_have_its_own() {
     let (server, _data) = start_shop().await;
     let api = Api::new(server.url());
-    let (_, default) = api.get("/cc-ui/v1/workflow/default-workflow/registration-type/ENVIRONMENT?stackName=shop").await;
+    let (_, default) = api
+        .get("/cc-ui/v1/workflow/default-workflow/registration-type/ENVIRONMENT?stackName=shop")
+        .await;
     assert_eq!(default["default"], true);
     assert_eq!(default["hierarchies"].as_array().unwrap().len(), 3);
 
@@ -126,7 +221,10 @@ async fn workflows_are_managed_and_a_ci_can_have_its_own() {
             "hierarchies": [{"sequence": 1, "registrationValue": "dev"}, {"sequence": 2, "registrationValue": "moon"}]}))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(bad["message"].as_str().unwrap().contains("hierarchies[1]"), "{bad}");
+    assert!(
+        bad["message"].as_str().unwrap().contains("hierarchies[1]"),
+        "{bad}"
+    );
 
     let (status, fast) = api
         .post("/cc-ui/v1/workflow", json!({"name": "fast", "stackName": "shop", "registrationType": "ENVIRONMENT",
@@ -138,7 +236,10 @@ async fn workflows_are_managed_and_a_ci_can_have_its_own() {
 
     let web = ci_id(&api, "web").await;
     let (status, edited) = api
-        .post("/cc-ui/v1/artifacts-ci/bulk-edit-workflow", json!({"workflowId": fast["id"], "artifactCiIds": [web]}))
+        .post(
+            "/cc-ui/v1/artifacts-ci/bulk-edit-workflow",
+            json!({"workflowId": fast["id"], "artifactCiIds": [web]}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{edited}");
     assert_eq!(edited[0]["mode"], "CUSTOM");
@@ -147,12 +248,31 @@ async fn workflows_are_managed_and_a_ci_can_have_its_own() {
         .post("/cc-ui/v1/ci-cd/register", json!({"blueprintName": "shop", "applicationName": "web", "artifactory": "default",
             "artifactUri": "r/web:1", "artifactRegisterType": "ENVIRONMENT", "artifactRegisterValue": "dev", "externalId": "w1"}))
         .await;
-    let (_, promoted) = api.post(&format!("/cc-ui/v1/artifacts/{web}/promote/{}", built["id"].as_str().unwrap()), json!({})).await;
-    assert_eq!(promoted["clusterName"], "prod", "the CI's own workflow skips staging");
+    let (_, promoted) = api
+        .post(
+            &format!(
+                "/cc-ui/v1/artifacts/{web}/promote/{}",
+                built["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        promoted["clusterName"], "prod",
+        "the CI's own workflow skips staging"
+    );
 
-    let (status, refused) = api.delete(&format!("/cc-ui/v1/workflow/{}", fast["id"].as_str().unwrap())).await;
+    let (status, refused) = api
+        .delete(&format!(
+            "/cc-ui/v1/workflow/{}",
+            fast["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(refused["message"].as_str().unwrap().contains("web"), "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("web"),
+        "{refused}"
+    );
     server.stop().await.unwrap();
 }
 
@@ -163,44 +283,91 @@ async fn reclassify_delete_views_attach_and_resolve() {
     let hotfix = register(&api, "hotfix/1", "h1", "r/shop/api:h1").await;
     assert_eq!(hotfix["classified"], false);
 
-    let (_, rules) = api.get("/cc-ui/v1/artifact-routing-rule?stackName=shop&registrationType=ENVIRONMENT").await;
+    let (_, rules) = api
+        .get("/cc-ui/v1/artifact-routing-rule?stackName=shop&registrationType=ENVIRONMENT")
+        .await;
     let mut rule = rules[0].clone();
     rule["criteria"].as_array_mut().unwrap().push(json!({"metadataKey": "BRANCH_NAME", "operator": "STARTS_WITH", "value": "hotfix/", "routeTo": "prod", "priority": 9}));
     rule["isDefault"] = json!(true);
     api.put("/cc-ui/v1/artifact-routing-rule", rule).await;
     let ci = ci_id(&api, "api").await;
-    let (status, reclassified) = api.put(&format!("/cc-ui/v1/artifacts/reclassify?artifactCiId={ci}"), json!({})).await;
+    let (status, reclassified) = api
+        .put(
+            &format!("/cc-ui/v1/artifacts/reclassify?artifactCiId={ci}"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{reclassified}");
     assert_eq!(reclassified["moved"][0]["clusterName"], "prod");
     assert_eq!(reclassified["unchanged"], 0);
 
     let (_, clusters) = api.get("/cc-ui/v1/stacks/shop/clusters").await;
-    let id_of = |name: &str| clusters.as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["id"].as_str().unwrap().to_string();
-    let (_, in_prod) = api.get(&format!("/cc-ui/v1/artifacts/{}", id_of("prod"))).await;
+    let id_of = |name: &str| {
+        clusters
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (_, in_prod) = api
+        .get(&format!("/cc-ui/v1/artifacts/{}", id_of("prod")))
+        .await;
     assert_eq!(in_prod.as_array().unwrap().len(), 1);
     let (_, resolved) = api.get("/wharf/v1/resolve?stackName=shop&environment=prod&expression=%24%7Bblueprint.self.artifacts.api%7D").await;
     assert_eq!(resolved["artifact"]["artifactUri"], "r/shop/api:h1");
     assert_eq!(resolved["resolvedFrom"], "ENVIRONMENT");
 
     let (status, attached) = api
-        .post("/cc-ui/v1/artifacts/attach-image-via-register", json!({"resourceName": "api", "resourceType": "service",
+        .post(
+            "/cc-ui/v1/artifacts/attach-image-via-register",
+            json!({"resourceName": "api", "resourceType": "service",
             "blueprintName": "shop", "ciName": "api", "artifactUri": "r/shop/api:pinned",
-            "registrationType": "ENVIRONMENT", "registrationValue": "staging"}))
+            "registrationType": "ENVIRONMENT", "registrationValue": "staging"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{attached}");
-    let (_, in_staging) = api.get(&format!("/cc-ui/v1/artifacts/cluster/{}/application/api", id_of("staging"))).await;
+    let (_, in_staging) = api
+        .get(&format!(
+            "/cc-ui/v1/artifacts/cluster/{}/application/api",
+            id_of("staging")
+        ))
+        .await;
     assert_eq!(in_staging[0]["artifactUri"], "r/shop/api:pinned");
-    let (_, in_dev) = api.get(&format!("/cc-ui/v1/artifacts/{}", id_of("dev"))).await;
-    assert!(in_dev.as_array().unwrap().is_empty(), "attach touches one environment only");
+    let (_, in_dev) = api
+        .get(&format!("/cc-ui/v1/artifacts/{}", id_of("dev")))
+        .await;
+    assert!(
+        in_dev.as_array().unwrap().is_empty(),
+        "attach touches one environment only"
+    );
 
-    let (status, missing) = api.get("/wharf/v1/resolve?stackName=shop&environment=dev&ciName=api").await;
+    let (status, missing) = api
+        .get("/wharf/v1/resolve?stackName=shop&environment=dev&ciName=api")
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let message = missing["message"].as_str().unwrap();
-    assert!(message.contains("prod (1)") && message.contains("staging (1)"), "{message}");
+    assert!(
+        message.contains("prod (1)") && message.contains("staging (1)"),
+        "{message}"
+    );
 
-    let (status, _) = api.delete(&format!("/cc-ui/v1/artifacts/{}", hotfix["id"].as_str().unwrap())).await;
+    let (status, _) = api
+        .delete(&format!(
+            "/cc-ui/v1/artifacts/{}",
+            hotfix["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = api.delete(&format!("/cc-ui/v1/artifacts/{}", hotfix["id"].as_str().unwrap())).await;
+    let (status, _) = api
+        .delete(&format!(
+            "/cc-ui/v1/artifacts/{}",
+            hotfix["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     server.stop().await.unwrap();
 }
@@ -211,10 +378,23 @@ async fn the_audit_trail_records_who_did_what_and_pages_and_filters() {
     let api = Api::new(server.url());
     let dev = register(&api, "main", "a1", "r/a:1").await;
     let ci = ci_id(&api, "api").await;
-    api.post(&format!("/cc-ui/v1/artifacts/{ci}/promote/{}", dev["id"].as_str().unwrap()), json!({})).await;
-    api.post("/cc-ui/v1/artifacts-ci", json!({"name": "cron", "stackName": "shop"})).await;
+    api.post(
+        &format!(
+            "/cc-ui/v1/artifacts/{ci}/promote/{}",
+            dev["id"].as_str().unwrap()
+        ),
+        json!({}),
+    )
+    .await;
+    api.post(
+        "/cc-ui/v1/artifacts-ci",
+        json!({"name": "cron", "stackName": "shop"}),
+    )
+    .await;
 
-    let (status, page) = api.get("/cc-ui/v1/audit-logs?start=2000-01-01&entity=ARTIFACT&size=1").await;
+    let (status, page) = api
+        .get("/cc-ui/v1/audit-logs?start=2000-01-01&entity=ARTIFACT&size=1")
+        .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["totalElements"], 2);
     assert_eq!(page["totalPages"], 2);
@@ -227,15 +407,29 @@ async fn the_audit_trail_records_who_did_what_and_pages_and_filters() {
     assert_eq!(newest["metadata"]["from"], "dev");
     assert!(newest["performedAt"].as_str().unwrap().ends_with('Z'));
 
-    let (_, second) = api.get("/cc-ui/v1/audit-logs?start=2000-01-01&entity=ARTIFACT&size=1&number=1").await;
+    let (_, second) = api
+        .get("/cc-ui/v1/audit-logs?start=2000-01-01&entity=ARTIFACT&size=1&number=1")
+        .await;
     assert_eq!(second["content"][0]["entityAction"], "ARTIFACT_REGISTER");
     assert_eq!(second["last"], true);
 
-    let (_, config) = api.get("/cc-ui/v1/audit-logs?start=0&entityAction[]=CI_INTEGRATION_CREATE&stackName=shop").await;
-    let targets: Vec<_> = config["content"].as_array().unwrap().iter().map(|e| e["target"].as_str().unwrap().to_string()).collect();
-    assert!(targets.contains(&"cron".to_string()) && targets.contains(&"api".to_string()), "{targets:?}");
+    let (_, config) = api
+        .get("/cc-ui/v1/audit-logs?start=0&entityAction[]=CI_INTEGRATION_CREATE&stackName=shop")
+        .await;
+    let targets: Vec<_> = config["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["target"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        targets.contains(&"cron".to_string()) && targets.contains(&"api".to_string()),
+        "{targets:?}"
+    );
 
-    let (_, future) = api.get("/cc-ui/v1/audit-logs?start=2999-01-01T00:00:00Z").await;
+    let (_, future) = api
+        .get("/cc-ui/v1/audit-logs?start=2999-01-01T00:00:00Z")
+        .await;
     assert_eq!(future["empty"], true);
     let (status, bad) = api.get("/cc-ui/v1/audit-logs?start=yesterday").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -250,7 +444,9 @@ async fn the_audit_log_cannot_be_edited_or_deleted_even_in_the_store() {
     let (server, _data) = start_shop().await;
     let store = server.store().clone();
     let mut tx = store.begin().await.unwrap();
-    let update = sqlx::query("UPDATE audit_log SET performed_by = 'mallory'").execute(&mut *tx).await;
+    let update = sqlx::query("UPDATE audit_log SET performed_by = 'mallory'")
+        .execute(&mut *tx)
+        .await;
     assert!(update.unwrap_err().to_string().contains("append-only"));
     drop(tx);
     let mut tx = store.begin().await.unwrap();

@@ -63,4 +63,3 @@ pub fn saas(value: &str, kind: &str, external_id: &str, image: &str) -> Value {
         "externalId": external_id
     })
 }
-

@@ -576,6 +576,57 @@ pub struct User {
     pub admin: bool,
 }
 
+/// One audit entry (`GET /cc-ui/v1/audit-logs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub id: String,
+    pub performed_by: String,
+    pub performed_at: String,
+    pub entity: String,
+    #[serde(default)]
+    pub entity_label: String,
+    pub entity_action: String,
+    #[serde(default)]
+    pub entity_action_label: String,
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub metadata: serde_json::Value,
+    #[serde(default)]
+    pub cluster_id: Option<String>,
+    #[serde(default)]
+    pub cluster_name: Option<String>,
+    #[serde(default)]
+    pub stack_name: Option<String>,
+}
+
+/// A page of results, shaped as Facets pages are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub content: Vec<T>,
+    pub total_elements: i64,
+    pub total_pages: i64,
+    pub number: i64,
+    pub size: i64,
+    pub first: bool,
+    pub last: bool,
+    pub empty: bool,
+}
+
+/// *extension*: what `${blueprint.self.artifacts.<ciName>}` resolves to in an environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resolved {
+    pub expression: String,
+    pub environment: String,
+    /// `ENVIRONMENT` when the environment's own bucket had a build, `RELEASE_STREAM` otherwise.
+    pub resolved_from: String,
+    pub bucket: String,
+    pub artifact: Artifact,
+}
+
 #[cfg(test)]
 mod tests;
 

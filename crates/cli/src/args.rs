@@ -46,6 +46,12 @@ pub enum Command {
     Whoami,
     /// List the builds of a service, newest first.
     Builds(BuildsArgs),
+    /// Promote a build to the next stage of its workflow, or up to --to.
+    Promote(PromoteArgs),
+    /// Show which build an environment deploys for a service.
+    Resolve(ResolveArgs),
+    /// Show the audit trail: who changed what, when.
+    Audit(AuditArgs),
     /// Apply a declarative project file (wharf.toml) to the control plane.
     Apply(ApplyArgs),
     /// Print the detected CI context and where each value came from.
@@ -110,9 +116,91 @@ pub struct BuildsArgs {
     pub project: Option<String>,
     #[arg(long)]
     pub service: Option<String>,
+    /// Only builds in this environment or release stream.
+    #[arg(long, value_name = "NAME")]
+    pub routed_to: Option<String>,
+    /// Only builds with this external id (the registration and its promotions).
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// Only builds no rule routed.
+    #[arg(long, conflicts_with = "routed_to")]
+    pub unclassified: bool,
+    /// Only builds that were promoted into their stage.
+    #[arg(long)]
+    pub promoted: bool,
     /// At most this many builds.
     #[arg(long, default_value_t = 20)]
     pub limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    #[arg(long)]
+    pub project: Option<String>,
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The build to promote.
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "external_id",
+        conflicts_with = "external_id"
+    )]
+    pub artifact_id: Option<String>,
+    /// The newest build with this external id (usually the CI run id).
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// Keep promoting, one stage at a time, until the build reaches this stage.
+    #[arg(long, value_name = "STAGE")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    #[arg(long)]
+    pub project: Option<String>,
+    #[arg(long, value_name = "ENV")]
+    pub environment: String,
+    /// The service (CI integration) whose build to resolve.
+    #[arg(
+        long,
+        required_unless_present = "expression",
+        conflicts_with = "expression"
+    )]
+    pub service: Option<String>,
+    /// The expression a service's spec uses, e.g. '${blueprint.self.artifacts.api}'.
+    #[arg(long)]
+    pub expression: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only entries of this project.
+    #[arg(long)]
+    pub project: Option<String>,
+    /// From this time: ISO-8601 or epoch milliseconds [default: 24 hours ago].
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Until this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only these entities (ARTIFACT, CI_RULE, CI_INTEGRATION, …); repeatable.
+    #[arg(long)]
+    pub entity: Vec<String>,
+    /// Only these actions (ARTIFACT_PROMOTE, CI_RULE_UPDATE, …); repeatable.
+    #[arg(long)]
+    pub action: Vec<String>,
+    #[arg(long, value_name = "USER")]
+    pub performed_by: Option<String>,
+    #[arg(long)]
+    pub target: Option<String>,
+    #[arg(long, value_name = "ENV")]
+    pub environment: Option<String>,
+    /// Page number, from 0.
+    #[arg(long, default_value_t = 0)]
+    pub page: u32,
+    #[arg(long, default_value_t = 50)]
+    pub size: u32,
 }
 
 #[derive(Debug, Args)]

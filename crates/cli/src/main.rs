@@ -121,20 +121,74 @@ async fn run(cli: Cli) -> Outcome {
         }
         Command::Builds(args) => {
             let ci = detect(&env, RefFromArg::Source)?;
+            let (project, service) = project_and_service(&env, args.project, args.service)?;
+            let query = registration::BuildQuery {
+                routed_to: args.routed_to,
+                external_id: args.external_id,
+                classified: args.unclassified.then_some(false),
+                promoted: args.promoted.then_some(true),
+                limit: args.limit,
+            };
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                let builds = client.builds(&project, &service, &query).await?;
+                output::builds(cli.global.output, &builds);
+                Ok(())
+            })
+            .await
+        }
+        Command::Promote(args) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            let (project, service) = project_and_service(&env, args.project, args.service)?;
+            let target = match (args.artifact_id, args.external_id) {
+                (Some(id), _) => registration::PromoteTarget::ArtifactId(id),
+                (None, Some(id)) => registration::PromoteTarget::ExternalId(id),
+                (None, None) => unreachable!("clap requires one of them"),
+            };
+            with_control_plane(&cli.global, &env, &ci, None, |client, label| async move {
+                let promoted = registration::promote(
+                    &client,
+                    &project,
+                    &service,
+                    &target,
+                    args.to.as_deref(),
+                    &label,
+                )
+                .await?;
+                output::promoted(cli.global.output, &promoted);
+                Ok(())
+            })
+            .await
+        }
+        Command::Resolve(args) => {
+            let ci = detect(&env, RefFromArg::Source)?;
             let wharf_env = WharfEnv::from_map(&env)?;
             let project = args.project.or(wharf_env.project).ok_or_else(|| {
                 registration::Error::Usage(
                     "missing project: pass --project or set WHARF_PROJECT".into(),
                 )
             })?;
-            let service = args.service.or(wharf_env.service).ok_or_else(|| {
-                registration::Error::Usage(
-                    "missing service: pass --service or set WHARF_SERVICE".into(),
-                )
-            })?;
+            let service = match (args.service, args.expression) {
+                (Some(service), _) => service,
+                (None, Some(expression)) => {
+                    wharf_control_plane::promotion::parse_expression(&expression)?
+                }
+                (None, None) => unreachable!("clap requires one of them"),
+            };
             with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
-                let builds = client.builds(&project, &service, args.limit).await?;
-                output::builds(cli.global.output, &builds);
+                let resolved = client
+                    .resolve(&project, &args.environment, &service)
+                    .await?;
+                output::resolved(cli.global.output, &resolved);
+                Ok(())
+            })
+            .await
+        }
+        Command::Audit(args) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            let query = audit_query(args);
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                let page = client.audit(&query).await?;
+                output::audit(cli.global.output, &page);
                 Ok(())
             })
             .await
@@ -156,6 +210,45 @@ async fn run(cli: Cli) -> Outcome {
             .await
         }
     }
+}
+
+fn project_and_service(
+    env: &EnvMap,
+    project: Option<String>,
+    service: Option<String>,
+) -> Outcome<(String, String)> {
+    let wharf_env = WharfEnv::from_map(env)?;
+    let project = project.or(wharf_env.project).ok_or_else(|| {
+        registration::Error::Usage("missing project: pass --project or set WHARF_PROJECT".into())
+    })?;
+    let service = service.or(wharf_env.service).ok_or_else(|| {
+        registration::Error::Usage("missing service: pass --service or set WHARF_SERVICE".into())
+    })?;
+    Ok((project, service))
+}
+
+/// The audit query pairs; `--since` defaults to 24 hours ago.
+fn audit_query(args: args::AuditArgs) -> Vec<(&'static str, String)> {
+    let day_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis().saturating_sub(24 * 3600 * 1000))
+        .unwrap_or_default();
+    let mut query = vec![
+        ("start", args.since.unwrap_or_else(|| day_ago.to_string())),
+        ("number", args.page.to_string()),
+        ("size", args.size.to_string()),
+    ];
+    let optional = [
+        ("end", args.until),
+        ("stackName", args.project),
+        ("clusterName", args.environment),
+        ("performedBy", args.performed_by),
+        ("target", args.target),
+    ];
+    query.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+    query.extend(args.entity.into_iter().map(|e| ("entity", e)));
+    query.extend(args.action.into_iter().map(|a| ("entityAction", a)));
+    query
 }
 
 fn detect(env: &EnvMap, ref_from: RefFromArg) -> Outcome<CiContext> {

@@ -4,9 +4,9 @@
 use crate::args::Output;
 use serde::Serialize;
 use wharf_api::project_file::ApplySummary;
-use wharf_api::{CiArtifactResponse, User};
+use wharf_api::{AuditEntry, CiArtifactResponse, Page, Resolved, User};
 use wharf_ci::CiContext;
-use wharf_registration::{Outcome, Preview};
+use wharf_registration::{Outcome, Preview, Promoted};
 
 fn json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
@@ -175,4 +175,79 @@ pub fn ci_context(output: Output, context: &CiContext) {
             .unwrap_or("");
         println!("{key:<13} {shown:<45} {source}");
     }
+}
+
+pub fn promoted(output: Output, promoted: &Promoted) {
+    if output == Output::Json {
+        return json(promoted);
+    }
+    let verb = if promoted.replayed {
+        "already promoted"
+    } else {
+        "promoted"
+    };
+    println!(
+        "{verb} {} build to {} (build {})",
+        promoted.ci_name,
+        promoted.routed_to.as_deref().unwrap_or("?"),
+        promoted.artifact_id
+    );
+    if !promoted.steps.is_empty() {
+        println!("  through   {}", promoted.steps.join(" → "));
+    }
+    if let Some(uri) = &promoted.artifact_uri {
+        println!("  image     {uri}");
+    }
+    println!("  control   {}", promoted.control_plane);
+}
+
+pub fn resolved(output: Output, resolved: &Resolved) {
+    if output == Output::Json {
+        return json(resolved);
+    }
+    let artifact = &resolved.artifact;
+    println!("{}", artifact.artifact_uri.as_deref().unwrap_or("?"));
+    eprintln!(
+        "{} in {} → build {} from the {} bucket '{}'",
+        resolved.expression,
+        resolved.environment,
+        artifact.id,
+        resolved.resolved_from.to_lowercase().replace('_', " "),
+        resolved.bucket
+    );
+}
+
+pub fn audit(output: Output, page: &Page<AuditEntry>) {
+    if output == Output::Json {
+        return json(page);
+    }
+    if page.empty {
+        println!("no audit entries");
+        return;
+    }
+    println!(
+        "{:<25} {:<14} {:<28} {:<34} WHERE",
+        "WHEN", "WHO", "ACTION", "TARGET"
+    );
+    for entry in &page.content {
+        let place = [entry.stack_name.as_deref(), entry.cluster_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("/");
+        println!(
+            "{:<25} {:<14} {:<28} {:<34} {}",
+            entry.performed_at,
+            entry.performed_by,
+            entry.entity_action,
+            entry.target.as_deref().unwrap_or("-"),
+            place
+        );
+    }
+    println!(
+        "page {} of {} ({} entries)",
+        page.number + 1,
+        page.total_pages.max(1),
+        page.total_elements
+    );
 }

@@ -7,23 +7,10 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::{QueryBuilder, Sqlite};
 
-/// One entry, as `GET /cc-ui/v1/audit-logs` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditEntry {
-    pub id: String,
-    pub performed_by: String,
-    pub performed_at: String,
-    pub entity: String,
-    pub entity_label: String,
-    pub entity_action: String,
-    pub entity_action_label: String,
-    pub target: Option<String>,
-    pub metadata: Value,
-    pub cluster_id: Option<String>,
-    pub cluster_name: Option<String>,
-    pub stack_name: Option<String>,
-}
+pub use wharf_api::AuditEntry;
+
+/// A page of audit entries.
+pub type AuditPage = wharf_api::Page<AuditEntry>;
 
 #[derive(sqlx::FromRow)]
 struct AuditRow {
@@ -73,22 +60,10 @@ pub struct AuditFilter {
     pub size: i64,
 }
 
-/// A page of entries, shaped as Facets pages are.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditPage {
-    pub content: Vec<AuditEntry>,
-    pub total_elements: i64,
-    pub total_pages: i64,
-    pub number: i64,
-    pub size: i64,
-    pub first: bool,
-    pub last: bool,
-    pub empty: bool,
-}
-
 fn push_filters(query: &mut QueryBuilder<Sqlite>, filter: &AuditFilter) {
-    query.push(" WHERE performed_at >= ").push_bind(&filter.start);
+    query
+        .push(" WHERE performed_at >= ")
+        .push_bind(&filter.start);
     if let Some(end) = &filter.end {
         query.push(" AND performed_at <= ").push_bind(end);
     }
@@ -100,10 +75,15 @@ fn push_filters(query: &mut QueryBuilder<Sqlite>, filter: &AuditFilter) {
     ];
     for (column, value) in exact {
         if let Some(value) = value {
-            query.push(format_args!(" AND {column} = ")).push_bind(value);
+            query
+                .push(format_args!(" AND {column} = "))
+                .push_bind(value);
         }
     }
-    for (column, values) in [("entity", &filter.entities), ("entity_action", &filter.actions)] {
+    for (column, values) in [
+        ("entity", &filter.entities),
+        ("entity_action", &filter.actions),
+    ] {
         if !values.is_empty() {
             query.push(format_args!(" AND {column} IN ("));
             let mut list = query.separated(", ");

@@ -416,14 +416,39 @@ fn record(summary: &mut ApplySummary, change: Change, label: String) {
 async fn audit_changes(tx: &mut Tx, summary: &ApplySummary, user: &str) -> Result<()> {
     const KINDS: [(&str, &str, &str, &str); 5] = [
         ("project ", "PROJECT", "PROJECT_CREATE", "PROJECT_UPDATE"),
-        ("environment ", "ENVIRONMENT", "ENVIRONMENT_CREATE", "ENVIRONMENT_UPDATE"),
-        ("routing rule ", "CI_RULE", "CI_RULE_CREATE", "CI_RULE_UPDATE"),
-        ("promotion workflow ", "PROMOTION_WORKFLOW", "PROMOTION_WORKFLOW_CREATE", "PROMOTION_WORKFLOW_UPDATE"),
-        ("CI integration ", "CI_INTEGRATION", "CI_INTEGRATION_CREATE", "CI_INTEGRATION_UPDATE"),
+        (
+            "environment ",
+            "ENVIRONMENT",
+            "ENVIRONMENT_CREATE",
+            "ENVIRONMENT_UPDATE",
+        ),
+        (
+            "routing rule ",
+            "CI_RULE",
+            "CI_RULE_CREATE",
+            "CI_RULE_UPDATE",
+        ),
+        (
+            "promotion workflow ",
+            "PROMOTION_WORKFLOW",
+            "PROMOTION_WORKFLOW_CREATE",
+            "PROMOTION_WORKFLOW_UPDATE",
+        ),
+        (
+            "CI integration ",
+            "CI_INTEGRATION",
+            "CI_INTEGRATION_CREATE",
+            "CI_INTEGRATION_UPDATE",
+        ),
     ];
-    let changes = summary.created.iter().map(|l| (l, true)).chain(summary.updated.iter().map(|l| (l, false)));
+    let changes = summary
+        .created
+        .iter()
+        .map(|l| (l, true))
+        .chain(summary.updated.iter().map(|l| (l, false)));
     for (label, created) in changes {
-        let Some((prefix, entity, create, update)) = KINDS.iter().find(|k| label.starts_with(k.0)) else {
+        let Some((prefix, entity, create, update)) = KINDS.iter().find(|k| label.starts_with(k.0))
+        else {
             continue;
         };
         Audit::new(user, entity, if created { create } else { update })

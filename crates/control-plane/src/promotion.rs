@@ -13,10 +13,18 @@ pub async fn workflow_of(store: &Store, ci: &CiRow) -> Result<Option<WorkflowRow
     match ci.mode.as_str() {
         "CUSTOM" => match &ci.workflow_id {
             Some(id) => store.workflow(id).await,
-            None => store.default_workflow(&ci.project, &ci.registration_type).await,
+            None => {
+                store
+                    .default_workflow(&ci.project, &ci.registration_type)
+                    .await
+            }
         },
         "NONE" => Ok(None),
-        _ => store.default_workflow(&ci.project, &ci.registration_type).await,
+        _ => {
+            store
+                .default_workflow(&ci.project, &ci.registration_type)
+                .await
+        }
     }
 }
 
@@ -28,22 +36,37 @@ pub fn stages_of(workflow: &WorkflowRow) -> Vec<WorkflowHierarchy> {
 }
 
 fn ladder(stages: &[WorkflowHierarchy]) -> String {
-    stages.iter().map(|s| s.registration_value.as_str()).collect::<Vec<_>>().join(" → ")
+    stages
+        .iter()
+        .map(|s| s.registration_value.as_str())
+        .collect::<Vec<_>>()
+        .join(" → ")
 }
 
 /// Registers `artifact_id` again at the next stage. Refused, with the reason, when the CI has
 /// no workflow, the build is unclassified or of another registration type, or it already sits
 /// at the last stage. Promoting a build twice answers the first promotion.
-pub async fn promote(store: &Store, ci: &CiRow, artifact_id: &str, user: &str) -> Result<Registered> {
+pub async fn promote(
+    store: &Store,
+    ci: &CiRow,
+    artifact_id: &str,
+    user: &str,
+) -> Result<Registered> {
     let source = store
         .artifact(artifact_id)
         .await?
         .filter(|a| a.ci_id == ci.id)
         .ok_or_else(|| {
-            Error::not_found(format!("build '{artifact_id}' not found in CI integration '{}'", ci.name))
+            Error::not_found(format!(
+                "build '{artifact_id}' not found in CI integration '{}'",
+                ci.name
+            ))
         })?;
     if let Some(done) = store.promotion_of(&source.id).await? {
-        return Ok(Registered { artifact: artifact_view(&done, &ci.name), replayed: true });
+        return Ok(Registered {
+            artifact: artifact_view(&done, &ci.name),
+            replayed: true,
+        });
     }
     let workflow = workflow_of(store, ci).await?.ok_or_else(|| {
         Error::bad_request(format!(
@@ -66,14 +89,17 @@ pub async fn promote(store: &Store, ci: &CiRow, artifact_id: &str, user: &str) -
         ))
     })?;
     let stages = stages_of(&workflow);
-    let position = stages.iter().position(|s| s.registration_value == current).ok_or_else(|| {
-        Error::bad_request(format!(
-            "build '{}' sits in '{current}', which is not a stage of workflow '{}' ({})",
-            source.id,
-            workflow.name,
-            ladder(&stages)
-        ))
-    })?;
+    let position = stages
+        .iter()
+        .position(|s| s.registration_value == current)
+        .ok_or_else(|| {
+            Error::bad_request(format!(
+                "build '{}' sits in '{current}', which is not a stage of workflow '{}' ({})",
+                source.id,
+                workflow.name,
+                ladder(&stages)
+            ))
+        })?;
     let next = stages.get(position + 1).ok_or_else(|| {
         Error::bad_request(format!(
             "build '{}' already sits at '{current}', the last stage of workflow '{}' ({})",
@@ -82,7 +108,13 @@ pub async fn promote(store: &Store, ci: &CiRow, artifact_id: &str, user: &str) -
             ladder(&stages)
         ))
     })?;
-    let bucket = stage_bucket(store, &ci.project, parse_type(&workflow.registration_type), &next.registration_value).await?;
+    let bucket = stage_bucket(
+        store,
+        &ci.project,
+        parse_type(&workflow.registration_type),
+        &next.registration_value,
+    )
+    .await?;
     let row = ArtifactRow {
         id: new_id(),
         register_type: workflow.registration_type.clone(),
@@ -110,23 +142,41 @@ pub async fn promote(store: &Store, ci: &CiRow, artifact_id: &str, user: &str) -
         .meta("to", &next.registration_value)
         .meta("artifactUri", &source.artifact_uri);
     match store.insert_promotion(&row, audit).await? {
-        None => Ok(Registered { artifact: artifact_view(&row, &ci.name), replayed: false }),
-        Some(first) => Ok(Registered { artifact: artifact_view(&first, &ci.name), replayed: true }),
+        None => Ok(Registered {
+            artifact: artifact_view(&row, &ci.name),
+            replayed: false,
+        }),
+        Some(first) => Ok(Registered {
+            artifact: artifact_view(&first, &ci.name),
+            replayed: true,
+        }),
     }
 }
 
 /// The bucket of a stage name: an environment's own, or a release stream's.
-async fn stage_bucket(store: &Store, project: &str, kind: RegistrationType, name: &str) -> Result<BucketFields> {
+async fn stage_bucket(
+    store: &Store,
+    project: &str,
+    kind: RegistrationType,
+    name: &str,
+) -> Result<BucketFields> {
     if kind == RegistrationType::ReleaseStream {
         if !store.stream_exists(project, name).await? {
-            return Err(Error::bad_request(format!("stage '{name}' is not a release stream of '{project}'")));
+            return Err(Error::bad_request(format!(
+                "stage '{name}' is not a release stream of '{project}'"
+            )));
         }
-        return Ok(BucketFields { classified: true, release_stream: Some(name.to_string()), ..Default::default() });
+        return Ok(BucketFields {
+            classified: true,
+            release_stream: Some(name.to_string()),
+            ..Default::default()
+        });
     }
-    let env = store
-        .environment(project, name)
-        .await?
-        .ok_or_else(|| Error::bad_request(format!("stage '{name}' is not an environment of '{project}'")))?;
+    let env = store.environment(project, name).await?.ok_or_else(|| {
+        Error::bad_request(format!(
+            "stage '{name}' is not an environment of '{project}'"
+        ))
+    })?;
     Ok(BucketFields {
         classified: true,
         cluster_id: Some(env.id),
@@ -146,11 +196,17 @@ pub struct Reclassified {
 
 /// Re-runs the CI's current rule over every build a rule placed; moves those whose bucket
 /// changed, one audit entry each, in one transaction.
-pub async fn reclassify(store: &Store, project: &str, ci_name: &str, user: &str) -> Result<Reclassified> {
-    let (ci, rule) = store
-        .ci_with_rule(project, ci_name)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("CI integration '{ci_name}' not found in project '{project}'")))?;
+pub async fn reclassify(
+    store: &Store,
+    project: &str,
+    ci_name: &str,
+    user: &str,
+) -> Result<Reclassified> {
+    let (ci, rule) = store.ci_with_rule(project, ci_name).await?.ok_or_else(|| {
+        Error::not_found(format!(
+            "CI integration '{ci_name}' not found in project '{project}'"
+        ))
+    })?;
     let builds = store.rule_routed_builds(&ci.id).await?;
     let mut moves = Vec::new();
     for build in &builds {
@@ -176,7 +232,11 @@ pub async fn reclassify(store: &Store, project: &str, ci_name: &str, user: &str)
             artifact_view(&moved, &ci.name)
         })
         .collect::<Vec<_>>();
-    Ok(Reclassified { ci_name: ci.name, unchanged: builds.len() - moved.len(), moved })
+    Ok(Reclassified {
+        ci_name: ci.name,
+        unchanged: builds.len() - moved.len(),
+        moved,
+    })
 }
 
 /// `${blueprint.self.artifacts.<ciName>}` → the CI name.
@@ -194,34 +254,35 @@ pub fn parse_expression(expression: &str) -> Result<String> {
         })
 }
 
-/// The build an environment deploys for a CI integration.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Resolved {
-    pub expression: String,
-    pub environment: String,
-    /// `ENVIRONMENT` when the environment's own bucket had it, `RELEASE_STREAM` otherwise.
-    pub resolved_from: &'static str,
-    pub bucket: String,
-    pub artifact: wharf_api::Artifact,
-}
+pub use wharf_api::Resolved;
 
 /// The newest build in the environment's bucket, else in its release stream's bucket, else an
 /// error listing where the CI's builds are.
-pub async fn resolve(store: &Store, project: &str, environment: &str, ci_name: &str) -> Result<Resolved> {
-    let env = store.environment(project, environment).await?.ok_or_else(|| {
-        Error::not_found(format!("environment '{environment}' not found in project '{project}'"))
-    })?;
-    let ci = store
-        .ci(project, ci_name)
+pub async fn resolve(
+    store: &Store,
+    project: &str,
+    environment: &str,
+    ci_name: &str,
+) -> Result<Resolved> {
+    let env = store
+        .environment(project, environment)
         .await?
-        .ok_or_else(|| Error::not_found(format!("CI integration '{ci_name}' not found in project '{project}'")))?;
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "environment '{environment}' not found in project '{project}'"
+            ))
+        })?;
+    let ci = store.ci(project, ci_name).await?.ok_or_else(|| {
+        Error::not_found(format!(
+            "CI integration '{ci_name}' not found in project '{project}'"
+        ))
+    })?;
     let expression = format!("${{blueprint.self.artifacts.{ci_name}}}");
     if let Some(found) = store.newest_in_cluster(&ci.id, &env.id).await? {
         return Ok(Resolved {
             expression,
             environment: env.name.clone(),
-            resolved_from: "ENVIRONMENT",
+            resolved_from: "ENVIRONMENT".into(),
             bucket: env.name,
             artifact: artifact_view(&found, &ci.name),
         });
@@ -230,7 +291,7 @@ pub async fn resolve(store: &Store, project: &str, environment: &str, ci_name: &
         return Ok(Resolved {
             expression,
             environment: env.name,
-            resolved_from: "RELEASE_STREAM",
+            resolved_from: "RELEASE_STREAM".into(),
             bucket: env.release_stream,
             artifact: artifact_view(&found, &ci.name),
         });
@@ -239,7 +300,10 @@ pub async fn resolve(store: &Store, project: &str, environment: &str, ci_name: &
     let listing = if buckets.is_empty() {
         "it has no classified builds at all".to_string()
     } else {
-        let parts: Vec<_> = buckets.iter().map(|(name, n)| format!("{name} ({n})")).collect();
+        let parts: Vec<_> = buckets
+            .iter()
+            .map(|(name, n)| format!("{name} ({n})"))
+            .collect();
         format!("its builds sit in: {}", parts.join(", "))
     };
     Err(Error::not_found(format!(
@@ -262,12 +326,15 @@ pub struct Attach {
 }
 
 pub async fn attach(store: &Store, request: Attach, user: &str) -> Result<wharf_api::Artifact> {
-    let ci = store.ci(&request.project, &request.ci_name).await?.ok_or_else(|| {
-        Error::not_found(format!(
-            "CI integration '{}' not found in project '{}'",
-            request.ci_name, request.project
-        ))
-    })?;
+    let ci = store
+        .ci(&request.project, &request.ci_name)
+        .await?
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "CI integration '{}' not found in project '{}'",
+                request.ci_name, request.project
+            ))
+        })?;
     let bucket = stage_bucket(store, &request.project, request.kind, &request.value).await?;
     let row = ArtifactRow {
         id: new_id(),

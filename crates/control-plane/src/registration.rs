@@ -1,10 +1,10 @@
 //! Registering a build: pick its bucket (explicitly, or by the project's routing rule), then
 //! store it once per (CI integration, external id).
 
+use crate::audit::Audit;
 use crate::error::{Error, Result, require};
 use crate::routing::classify;
 use crate::store::{ArtifactRow, BucketFields, CiRow, RuleRow, Store, new_id, now};
-use crate::audit::Audit;
 use crate::views::{artifact_view, routed_to};
 use wharf_api::{
     Artifact, ArtifactRegisterType, BRANCH_NAME, Criterion, Metadata, RegistrationType,

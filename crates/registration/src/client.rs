@@ -9,9 +9,19 @@ use serde::de::DeserializeOwned;
 use std::time::Duration;
 use wharf_api::project_file::{ApplySummary, ProjectFile};
 use wharf_api::{
-    Artifact, ArtifactCI, CiArtifactResponse, ErrorDetails, RegistrationType, RoutingRuleResponse,
-    SaasArtifactRequest, User,
+    Artifact, ArtifactCI, AuditEntry, CiArtifactResponse, ErrorDetails, Page, RegistrationType,
+    Resolved, RoutingRuleResponse, SaasArtifactRequest, User,
 };
+
+/// Filters of `wharf builds`.
+#[derive(Debug, Clone, Default)]
+pub struct BuildQuery {
+    pub routed_to: Option<String>,
+    pub external_id: Option<String>,
+    pub classified: Option<bool>,
+    pub promoted: Option<bool>,
+    pub limit: u32,
+}
 
 /// Header with which wharf's control plane says a registration already existed.
 const REPLAYED_HEADER: &str = "wharf-replayed";
@@ -140,12 +150,73 @@ impl Client {
         &self,
         project: &str,
         ci_name: &str,
-        limit: u32,
+        filter: &BuildQuery,
     ) -> Result<Vec<CiArtifactResponse>> {
-        let path = format!(
-            "/cc-ui/v1/artifacts-ci/{}/artifacts?stackName={}&limit={limit}",
+        let mut path = format!(
+            "/cc-ui/v1/artifacts-ci/{}/artifacts?stackName={}&limit={}",
             encode(ci_name),
-            encode(project)
+            encode(project),
+            filter.limit
+        );
+        let extra = [
+            ("routedTo", filter.routed_to.clone()),
+            ("externalId", filter.external_id.clone()),
+            ("classified", filter.classified.map(|b| b.to_string())),
+            ("promoted", filter.promoted.map(|b| b.to_string())),
+        ];
+        for (key, value) in extra {
+            if let Some(value) = value {
+                path.push_str(&format!("&{key}={}", encode(&value)));
+            }
+        }
+        self.get_json(&path).await
+    }
+
+    /// Promotes one build to the next stage (the server promotes each build once, so a retry
+    /// answers the same promotion).
+    pub async fn promote(
+        &self,
+        project: &str,
+        ci_name: &str,
+        artifact_id: &str,
+    ) -> Result<(Artifact, bool)> {
+        let path = format!(
+            "/cc-ui/v1/artifacts/promote?ciName={}&stackName={}&artifactId={}",
+            encode(ci_name),
+            encode(project),
+            encode(artifact_id)
+        );
+        let response = self
+            .send::<()>(Method::POST, &path, None, Replay::Safe)
+            .await?;
+        let replayed = response
+            .headers()
+            .get(REPLAYED_HEADER)
+            .is_some_and(|v| v.as_bytes() == b"true");
+        Ok((decode(response).await?, replayed))
+    }
+
+    /// `GET /cc-ui/v1/audit-logs` with these query pairs.
+    pub async fn audit(&self, query: &[(&str, String)]) -> Result<Page<AuditEntry>> {
+        let pairs: Vec<String> = query
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect();
+        self.get_json(&format!("/cc-ui/v1/audit-logs?{}", pairs.join("&")))
+            .await
+    }
+
+    pub async fn resolve(
+        &self,
+        project: &str,
+        environment: &str,
+        ci_name: &str,
+    ) -> Result<Resolved> {
+        let path = format!(
+            "/wharf/v1/resolve?stackName={}&environment={}&ciName={}",
+            encode(project),
+            encode(environment),
+            encode(ci_name)
         );
         self.get_json(&path).await
     }

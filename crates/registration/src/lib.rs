@@ -8,11 +8,13 @@
 
 mod client;
 mod error;
+mod promote;
 mod secret;
 mod settings;
 
-pub use client::{Client, Replay, RetryPolicy};
+pub use client::{BuildQuery, Client, Replay, RetryPolicy};
 pub use error::{Error, Result, exit};
+pub use promote::{PromoteTarget, Promoted, promote};
 pub use secret::Secret;
 pub use settings::{
     Endpoint, Plan, RegisterFlags, WharfEnv, credentials, resolve, resolve_endpoint,
@@ -88,8 +90,13 @@ pub async fn register(client: &Client, plan: &Plan, control_plane: &str) -> Resu
 }
 
 async fn find_registered(client: &Client, plan: &Plan) -> Result<Option<wharf_api::Artifact>> {
+    let query = BuildQuery {
+        external_id: plan.request.external_id.clone(),
+        limit: 50,
+        ..Default::default()
+    };
     let builds = client
-        .builds(&plan.request.blueprint_name, plan.ci_name(), 50)
+        .builds(&plan.request.blueprint_name, plan.ci_name(), &query)
         .await?;
     let found = builds.into_iter().find(|b| {
         b.artifact_uri.as_deref() == Some(&plan.request.artifact_uri)

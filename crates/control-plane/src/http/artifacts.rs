@@ -18,9 +18,10 @@ use wharf_api::{Artifact, ArtifactRegisterType, ImageOverrideRequest, Registrati
 fn answer(registered: Registered) -> Response {
     let mut response = Json(registered.artifact).into_response();
     let replayed = if registered.replayed { "true" } else { "false" };
-    response
-        .headers_mut()
-        .insert(super::register::REPLAYED_HEADER, HeaderValue::from_static(replayed));
+    response.headers_mut().insert(
+        super::register::REPLAYED_HEADER,
+        HeaderValue::from_static(replayed),
+    );
     response
 }
 
@@ -35,7 +36,9 @@ pub async fn promote_by_ci_id(
         .ci_by_id(&ci_id)
         .await?
         .ok_or_else(|| Error::not_found(format!("CI integration id '{ci_id}' not found")))?;
-    Ok(answer(promotion::promote(&state.store, &ci, &artifact_id, &user.username).await?))
+    Ok(answer(
+        promotion::promote(&state.store, &ci, &artifact_id, &user.username).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,7 +58,9 @@ pub async fn promote_by_name(
     let ci_name = require("ciName", query.ci_name.as_deref())?;
     let artifact_id = require("artifactId", query.artifact_id.as_deref())?;
     let ci = super::config::ci_named(&state, &ci_name, query.stack_name.as_deref()).await?;
-    Ok(answer(promotion::promote(&state.store, &ci, &artifact_id, &user.username).await?))
+    Ok(answer(
+        promotion::promote(&state.store, &ci, &artifact_id, &user.username).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,7 +81,9 @@ pub async fn reclassify(
         .ci_by_id(&id)
         .await?
         .ok_or_else(|| Error::not_found(format!("CI integration id '{id}' not found")))?;
-    Ok(Json(promotion::reclassify(&state.store, &ci.project, &ci.name, &user.username).await?))
+    Ok(Json(
+        promotion::reclassify(&state.store, &ci.project, &ci.name, &user.username).await?,
+    ))
 }
 
 /// `DELETE /cc-ui/v1/artifacts/{artifactId}`: the record only; the image stays in its registry.
@@ -102,18 +109,31 @@ pub async fn delete(
     Ok(StatusCode::OK)
 }
 
-async fn cluster_builds(state: &AppState, cluster_id: &str, application: Option<&str>) -> Result<Vec<Artifact>> {
+async fn cluster_builds(
+    state: &AppState,
+    cluster_id: &str,
+    application: Option<&str>,
+) -> Result<Vec<Artifact>> {
     state
         .store
         .environment_by_id(cluster_id)
         .await?
         .ok_or_else(|| Error::not_found(format!("environment id '{cluster_id}' not found")))?;
-    let rows = state.store.artifacts_in_cluster(cluster_id, application).await?;
-    Ok(rows.iter().map(|row| artifact_view(row, &row.application_name)).collect())
+    let rows = state
+        .store
+        .artifacts_in_cluster(cluster_id, application)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| artifact_view(row, &row.application_name))
+        .collect())
 }
 
 /// `GET /cc-ui/v1/artifacts/{clusterId}`: the builds in an environment's own bucket.
-pub async fn of_cluster(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vec<Artifact>>> {
+pub async fn of_cluster(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Artifact>>> {
     Ok(Json(cluster_builds(&state, &id, None).await?))
 }
 
@@ -169,7 +189,9 @@ pub async fn attach(
         kind,
         value,
     };
-    Ok(Json(promotion::attach(&state.store, request, &user.username).await?))
+    Ok(Json(
+        promotion::attach(&state.store, request, &user.username).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -182,13 +204,22 @@ pub struct ResolveQuery {
 }
 
 /// `GET /wharf/v1/resolve?stackName=&environment=&(ciName=|expression=)`.
-pub async fn resolve(State(state): State<AppState>, Query(query): Query<ResolveQuery>) -> Result<Json<Resolved>> {
+pub async fn resolve(
+    State(state): State<AppState>,
+    Query(query): Query<ResolveQuery>,
+) -> Result<Json<Resolved>> {
     let project = require("stackName", query.stack_name.as_deref())?;
     let environment = require("environment", query.environment.as_deref())?;
     let ci_name = match (&query.ci_name, &query.expression) {
         (Some(name), _) if !name.trim().is_empty() => name.trim().to_string(),
         (_, Some(expression)) => promotion::parse_expression(expression)?,
-        _ => return Err(Error::bad_request("missing field `ciName`: give ciName or expression")),
+        _ => {
+            return Err(Error::bad_request(
+                "missing field `ciName`: give ciName or expression",
+            ));
+        }
     };
-    Ok(Json(promotion::resolve(&state.store, &project, &environment, &ci_name).await?))
+    Ok(Json(
+        promotion::resolve(&state.store, &project, &environment, &ci_name).await?,
+    ))
 }

@@ -55,7 +55,11 @@ pub async fn create_ci(
 }
 
 /// Creates a CI integration (its registration type defaults to the project's), audited.
-pub(super) async fn insert_ci(state: &AppState, user: &AuthUser, body: ArtifactCI) -> Result<CiRow> {
+pub(super) async fn insert_ci(
+    state: &AppState,
+    user: &AuthUser,
+    body: ArtifactCI,
+) -> Result<CiRow> {
     let project = require("stackName", body.stack_name.as_deref())?;
     let name = require("name", Some(&body.name))?;
     let project_row = state.store.project(&project).await?;
@@ -155,7 +159,10 @@ pub async fn update_ci(
             .target(&row.name)
             .stack(&row.project)
             .meta("mode", mode);
-        state.store.set_ci_mode(&row.id, mode, None, None, audit).await?;
+        state
+            .store
+            .set_ci_mode(&row.id, mode, None, None, audit)
+            .await?;
     }
     row = ci_or_404(&state, &id).await?;
     row.description = body.description;
@@ -328,7 +335,10 @@ pub async fn create_rule(
         .stack(&project)
         .meta("ruleName", &body.rule_name)
         .meta("criteria", &body.criteria);
-    let id = state.store.insert_rule(&body, &user.username, audit).await?;
+    let id = state
+        .store
+        .insert_rule(&body, &user.username, audit)
+        .await?;
     let row = state
         .store
         .rule(&id)
@@ -512,7 +522,9 @@ pub async fn reset_ci_cd(
     Path(stack): Path<String>,
 ) -> Result<StatusCode> {
     state.store.project(&stack).await?;
-    let audit = Audit::new(&user.username, "CI_CD", "CI_CD_RESET").target(&stack).stack(&stack);
+    let audit = Audit::new(&user.username, "CI_CD", "CI_CD_RESET")
+        .target(&stack)
+        .stack(&stack);
     state.store.reset_ci_cd(&stack, audit).await?;
     Ok(StatusCode::OK)
 }

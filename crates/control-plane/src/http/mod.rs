@@ -78,24 +78,38 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/artifacts/promote", post(artifacts::promote_by_name))
         .route("/artifacts/reclassify", put(artifacts::reclassify))
-        .route("/artifacts/attach-image-via-register", post(artifacts::attach))
+        .route(
+            "/artifacts/attach-image-via-register",
+            post(artifacts::attach),
+        )
         .route(
             "/artifacts/{id}",
             get(artifacts::of_cluster).delete(artifacts::delete),
         )
-        .route("/artifacts/{id}/promote/{artifact_id}", post(artifacts::promote_by_ci_id))
+        .route(
+            "/artifacts/{id}/promote/{artifact_id}",
+            post(artifacts::promote_by_ci_id),
+        )
         .route(
             "/artifacts/cluster/{cluster_id}/application/{name}",
             get(artifacts::of_cluster_application),
         )
-        .route("/artifacts-ci/bulk-edit-workflow", post(workflows::bulk_edit))
+        .route(
+            "/artifacts-ci/bulk-edit-workflow",
+            post(workflows::bulk_edit),
+        )
         .route("/workflow", get(workflows::list).post(workflows::create))
         .route(
             "/workflow/{workflow_id}",
-            get(workflows::get_one).put(workflows::update).delete(workflows::delete),
+            get(workflows::get_one)
+                .put(workflows::update)
+                .delete(workflows::delete),
         )
         .route("/workflow/blueprint/{stack}", get(workflows::of_project))
-        .route("/workflow/registration-specific", get(workflows::registration_specific))
+        .route(
+            "/workflow/registration-specific",
+            get(workflows::registration_specific),
+        )
         .route(
             "/workflow/default-workflow/registration-type/{kind}",
             get(workflows::default_of),

@@ -11,9 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
-use wharf_api::{
-    ArtifactCI, BulkEditWorkflowRequest, CiAttachRequest, PromotionWorkflow,
-};
+use wharf_api::{ArtifactCI, BulkEditWorkflowRequest, CiAttachRequest, PromotionWorkflow};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -26,7 +24,13 @@ pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<WorkflowQuery>,
 ) -> Result<Json<Vec<PromotionWorkflow>>> {
-    let rows = state.store.workflows(query.stack_name.as_deref(), query.registration_type.as_deref()).await?;
+    let rows = state
+        .store
+        .workflows(
+            query.stack_name.as_deref(),
+            query.registration_type.as_deref(),
+        )
+        .await?;
     Ok(Json(rows.iter().map(workflow_view).collect()))
 }
 
@@ -57,13 +61,20 @@ pub async fn default_of(
     Query(query): Query<WorkflowQuery>,
 ) -> Result<Json<PromotionWorkflow>> {
     let stack = require("stackName", query.stack_name.as_deref())?;
-    let row = state.store.default_workflow(&stack, &kind).await?.ok_or_else(|| {
-        Error::not_found(format!("project '{stack}' has no default {kind} workflow"))
-    })?;
+    let row = state
+        .store
+        .default_workflow(&stack, &kind)
+        .await?
+        .ok_or_else(|| {
+            Error::not_found(format!("project '{stack}' has no default {kind} workflow"))
+        })?;
     Ok(Json(workflow_view(&row)))
 }
 
-pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PromotionWorkflow>> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PromotionWorkflow>> {
     let row = state
         .store
         .workflow(&id)
@@ -77,7 +88,9 @@ async fn checked(state: &AppState, body: &PromotionWorkflow) -> Result<NewWorkfl
     let project = require("stackName", Some(&body.stack_name))?;
     state.store.project(&project).await?;
     if body.hierarchies.is_empty() {
-        return Err(Error::bad_request("field `hierarchies` must list at least one stage"));
+        return Err(Error::bad_request(
+            "field `hierarchies` must list at least one stage",
+        ));
     }
     let mut stages = body.hierarchies.clone();
     stages.sort_by_key(|s| s.sequence);
@@ -89,9 +102,14 @@ async fn checked(state: &AppState, body: &PromotionWorkflow) -> Result<NewWorkfl
                 stage.registration_value
             )));
         }
-        super::config::check_bucket(state, &project, body.registration_type, &stage.registration_value)
-            .await
-            .map_err(|e| Error::bad_request(format!("hierarchies[{i}]: {e}")))?;
+        super::config::check_bucket(
+            state,
+            &project,
+            body.registration_type,
+            &stage.registration_value,
+        )
+        .await
+        .map_err(|e| Error::bad_request(format!("hierarchies[{i}]: {e}")))?;
     }
     Ok(NewWorkflow {
         project,
@@ -108,12 +126,20 @@ pub async fn create(
     Body(body): Body<PromotionWorkflow>,
 ) -> Result<(StatusCode, Json<PromotionWorkflow>)> {
     let workflow = checked(&state, &body).await?;
-    let audit = Audit::new(&user.username, "PROMOTION_WORKFLOW", "PROMOTION_WORKFLOW_CREATE")
-        .stack(&workflow.project)
-        .meta("name", &workflow.name)
-        .meta("hierarchies", &workflow.stages);
+    let audit = Audit::new(
+        &user.username,
+        "PROMOTION_WORKFLOW",
+        "PROMOTION_WORKFLOW_CREATE",
+    )
+    .stack(&workflow.project)
+    .meta("name", &workflow.name)
+    .meta("hierarchies", &workflow.stages);
     let id = state.store.insert_workflow(&workflow, audit).await?;
-    let row = state.store.workflow(&id).await?.ok_or_else(|| Error::Internal("workflow vanished".into()))?;
+    let row = state
+        .store
+        .workflow(&id)
+        .await?
+        .ok_or_else(|| Error::Internal("workflow vanished".into()))?;
     Ok((StatusCode::CREATED, Json(workflow_view(&row))))
 }
 
@@ -128,18 +154,28 @@ pub async fn update(
         .workflow(&id)
         .await?
         .ok_or_else(|| Error::not_found(format!("workflow '{id}' not found")))?;
-    if current.project != body.stack_name || current.registration_type != body.registration_type.as_str() {
+    if current.project != body.stack_name
+        || current.registration_type != body.registration_type.as_str()
+    {
         return Err(Error::bad_request(
             "fields `stackName` and `registrationType` of a workflow cannot change",
         ));
     }
     let workflow = checked(&state, &body).await?;
-    let audit = Audit::new(&user.username, "PROMOTION_WORKFLOW", "PROMOTION_WORKFLOW_UPDATE")
-        .target(&id)
-        .stack(&workflow.project)
-        .meta("hierarchies", &workflow.stages);
+    let audit = Audit::new(
+        &user.username,
+        "PROMOTION_WORKFLOW",
+        "PROMOTION_WORKFLOW_UPDATE",
+    )
+    .target(&id)
+    .stack(&workflow.project)
+    .meta("hierarchies", &workflow.stages);
     state.store.update_workflow(&id, &workflow, audit).await?;
-    let row = state.store.workflow(&id).await?.ok_or_else(|| Error::Internal("workflow vanished".into()))?;
+    let row = state
+        .store
+        .workflow(&id)
+        .await?
+        .ok_or_else(|| Error::Internal("workflow vanished".into()))?;
     Ok(Json(workflow_view(&row)))
 }
 
@@ -149,9 +185,13 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     let current = state.store.workflow(&id).await?;
-    let audit = Audit::new(&user.username, "PROMOTION_WORKFLOW", "PROMOTION_WORKFLOW_DELETE")
-        .target(&id)
-        .stack(current.map(|w| w.project).unwrap_or_default());
+    let audit = Audit::new(
+        &user.username,
+        "PROMOTION_WORKFLOW",
+        "PROMOTION_WORKFLOW_DELETE",
+    )
+    .target(&id)
+    .stack(current.map(|w| w.project).unwrap_or_default());
     if !state.store.delete_workflow(&id, audit).await? {
         return Err(Error::not_found(format!("workflow '{id}' not found")));
     }
@@ -177,7 +217,12 @@ pub async fn detach(
     set_following(&state, &user, &body, "NONE").await
 }
 
-async fn set_following(state: &AppState, user: &AuthUser, body: &CiAttachRequest, mode: &str) -> Result<Json<ArtifactCI>> {
+async fn set_following(
+    state: &AppState,
+    user: &AuthUser,
+    body: &CiAttachRequest,
+    mode: &str,
+) -> Result<Json<ArtifactCI>> {
     let project = require("blueprintName", Some(&body.blueprint_name))?;
     let name = require("ciName", Some(&body.ci_name))?;
     state.store.project(&project).await?;
@@ -192,7 +237,11 @@ async fn set_following(state: &AppState, user: &AuthUser, body: &CiAttachRequest
             };
             super::config::insert_ci(state, user, created).await?
         }
-        None => return Err(Error::not_found(format!("CI integration '{name}' not found in project '{project}'"))),
+        None => {
+            return Err(Error::not_found(format!(
+                "CI integration '{name}' not found in project '{project}'"
+            )));
+        }
     };
     if ci.registration_type != body.registration_type.as_str() {
         return Err(Error::conflict(format!(
@@ -201,10 +250,23 @@ async fn set_following(state: &AppState, user: &AuthUser, body: &CiAttachRequest
             body.registration_type.as_str()
         )));
     }
-    let action = if mode == "NONE" { "CI_INTEGRATION_DETACH" } else { "CI_INTEGRATION_ATTACH" };
-    let audit = Audit::new(&user.username, "CI_INTEGRATION", action).target(&name).stack(&project);
-    state.store.set_ci_mode(&ci.id, mode, None, None, audit).await?;
-    let ci = state.store.ci_by_id(&ci.id).await?.ok_or_else(|| Error::Internal("CI vanished".into()))?;
+    let action = if mode == "NONE" {
+        "CI_INTEGRATION_DETACH"
+    } else {
+        "CI_INTEGRATION_ATTACH"
+    };
+    let audit = Audit::new(&user.username, "CI_INTEGRATION", action)
+        .target(&name)
+        .stack(&project);
+    state
+        .store
+        .set_ci_mode(&ci.id, mode, None, None, audit)
+        .await?;
+    let ci = state
+        .store
+        .ci_by_id(&ci.id)
+        .await?
+        .ok_or_else(|| Error::Internal("CI vanished".into()))?;
     Ok(Json(ci_view(&ci)))
 }
 
@@ -226,7 +288,13 @@ pub async fn bulk_edit(
             .ci_by_id(id)
             .await?
             .ok_or_else(|| Error::not_found(format!("CI integration id '{id}' not found")))?;
-        check_same_scope(&ci.project, &ci.registration_type, &workflow.project, &workflow.registration_type, "workflow")?;
+        check_same_scope(
+            &ci.project,
+            &ci.registration_type,
+            &workflow.project,
+            &workflow.registration_type,
+            "workflow",
+        )?;
         cis.push(ci);
     }
     let mut answers = Vec::new();
@@ -235,15 +303,32 @@ pub async fn bulk_edit(
             .target(&ci.name)
             .stack(&ci.project)
             .meta("workflowId", &workflow.id);
-        let rule = if ci.mode == "CUSTOM" { ci.routing_rule_id.clone() } else { None };
-        state.store.set_ci_mode(&ci.id, "CUSTOM", rule.as_deref(), Some(&workflow.id), audit).await?;
-        let updated = state.store.ci_by_id(&ci.id).await?.ok_or_else(|| Error::Internal("CI vanished".into()))?;
+        let rule = if ci.mode == "CUSTOM" {
+            ci.routing_rule_id.clone()
+        } else {
+            None
+        };
+        state
+            .store
+            .set_ci_mode(&ci.id, "CUSTOM", rule.as_deref(), Some(&workflow.id), audit)
+            .await?;
+        let updated = state
+            .store
+            .ci_by_id(&ci.id)
+            .await?
+            .ok_or_else(|| Error::Internal("CI vanished".into()))?;
         answers.push(ci_view(&updated));
     }
     Ok(Json(answers))
 }
 
-pub fn check_same_scope(ci_project: &str, ci_type: &str, project: &str, kind: &str, what: &str) -> Result<()> {
+pub fn check_same_scope(
+    ci_project: &str,
+    ci_type: &str,
+    project: &str,
+    kind: &str,
+    what: &str,
+) -> Result<()> {
     if ci_project != project {
         return Err(Error::bad_request(format!(
             "the {what} belongs to project '{project}', the CI integration to '{ci_project}'"
@@ -266,17 +351,40 @@ pub async fn set_custom(
     workflow_id: Option<&str>,
 ) -> Result<()> {
     if let Some(id) = rule_id {
-        let rule = state.store.rule(id).await?.ok_or_else(|| Error::not_found(format!("routing rule '{id}' not found")))?;
-        check_same_scope(&ci.project, &ci.registration_type, &rule.project, &rule.registration_type, "rule")?;
+        let rule = state
+            .store
+            .rule(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("routing rule '{id}' not found")))?;
+        check_same_scope(
+            &ci.project,
+            &ci.registration_type,
+            &rule.project,
+            &rule.registration_type,
+            "rule",
+        )?;
     }
     if let Some(id) = workflow_id {
-        let workflow = state.store.workflow(id).await?.ok_or_else(|| Error::not_found(format!("workflow '{id}' not found")))?;
-        check_same_scope(&ci.project, &ci.registration_type, &workflow.project, &workflow.registration_type, "workflow")?;
+        let workflow = state
+            .store
+            .workflow(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("workflow '{id}' not found")))?;
+        check_same_scope(
+            &ci.project,
+            &ci.registration_type,
+            &workflow.project,
+            &workflow.registration_type,
+            "workflow",
+        )?;
     }
     let audit = Audit::new(&user.username, "CI_INTEGRATION", "CI_INTEGRATION_UPDATE")
         .target(&ci.name)
         .stack(&ci.project)
         .meta("routingRuleId", rule_id)
         .meta("workflowId", workflow_id);
-    state.store.set_ci_mode(&ci.id, "CUSTOM", rule_id, workflow_id, audit).await
+    state
+        .store
+        .set_ci_mode(&ci.id, "CUSTOM", rule_id, workflow_id, audit)
+        .await
 }

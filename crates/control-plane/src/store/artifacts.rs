@@ -101,7 +101,11 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
 impl Store {
     /// The registration of `external_id` by this CI integration (read on the writer, so it
     /// sees what the writer just committed).
-    pub async fn registration(&self, ci_id: &str, external_id: &str) -> Result<Option<ArtifactRow>> {
+    pub async fn registration(
+        &self,
+        ci_id: &str,
+        external_id: &str,
+    ) -> Result<Option<ArtifactRow>> {
         Ok(sqlx::query_as(select_artifacts!(
             "WHERE ci_id = $1 AND external_id = $2 AND origin = 'register'"
         ))
@@ -127,7 +131,11 @@ impl Store {
 
     /// Inserts a promotion; answers the promotion that already exists when another request
     /// promoted the same build first (each build is promoted once).
-    pub async fn insert_promotion(&self, a: &ArtifactRow, audit: Audit) -> Result<Option<ArtifactRow>> {
+    pub async fn insert_promotion(
+        &self,
+        a: &ArtifactRow,
+        audit: Audit,
+    ) -> Result<Option<ArtifactRow>> {
         let mut tx = self.begin().await?;
         match insert_artifact_row(&mut tx, a).await {
             Ok(()) => {}
@@ -144,10 +152,12 @@ impl Store {
     }
 
     pub async fn promotion_of(&self, source_id: &str) -> Result<Option<ArtifactRow>> {
-        Ok(sqlx::query_as(select_artifacts!("WHERE promoted_from = $1"))
-            .bind(source_id)
-            .fetch_optional(&self.writer)
-            .await?)
+        Ok(
+            sqlx::query_as(select_artifacts!("WHERE promoted_from = $1"))
+                .bind(source_id)
+                .fetch_optional(&self.writer)
+                .await?,
+        )
     }
 
     pub async fn artifact(&self, id: &str) -> Result<Option<ArtifactRow>> {
@@ -158,7 +168,11 @@ impl Store {
     }
 
     /// A CI integration's builds, newest first.
-    pub async fn artifacts_of(&self, ci_id: &str, filter: &BuildFilter) -> Result<Vec<ArtifactRow>> {
+    pub async fn artifacts_of(
+        &self,
+        ci_id: &str,
+        filter: &BuildFilter,
+    ) -> Result<Vec<ArtifactRow>> {
         let mut query = QueryBuilder::<Sqlite>::new(select_artifacts!("WHERE ci_id = "));
         query.push_bind(ci_id.to_string());
         if let Some(name) = &filter.routed_to {
@@ -169,7 +183,9 @@ impl Store {
             query.push("))");
         }
         if let Some(external_id) = &filter.external_id {
-            query.push(" AND external_id = ").push_bind(external_id.clone());
+            query
+                .push(" AND external_id = ")
+                .push_bind(external_id.clone());
         }
         if let Some(classified) = filter.classified {
             query.push(" AND classified = ").push_bind(classified);
@@ -177,7 +193,9 @@ impl Store {
         if let Some(promoted) = filter.promoted {
             query.push(" AND promoted = ").push_bind(promoted);
         }
-        query.push(" ORDER BY created_at DESC, rowid DESC LIMIT ").push_bind(filter.limit.max(1));
+        query
+            .push(" ORDER BY created_at DESC, rowid DESC LIMIT ")
+            .push_bind(filter.limit.max(1));
         Ok(query.build_query_as().fetch_all(&self.reader).await?)
     }
 
@@ -198,7 +216,11 @@ impl Store {
     }
 
     /// The newest build of a CI integration in an environment's bucket.
-    pub async fn newest_in_cluster(&self, ci_id: &str, cluster_id: &str) -> Result<Option<ArtifactRow>> {
+    pub async fn newest_in_cluster(
+        &self,
+        ci_id: &str,
+        cluster_id: &str,
+    ) -> Result<Option<ArtifactRow>> {
         Ok(sqlx::query_as(select_artifacts!(
             "WHERE ci_id = $1 AND cluster_id = $2 AND classified = 1
              ORDER BY created_at DESC, rowid DESC LIMIT 1"
@@ -233,7 +255,11 @@ impl Store {
     }
 
     /// Moves builds to new buckets, with one audit entry each, in one transaction.
-    pub async fn move_builds(&self, moves: &[(ArtifactRow, BucketFields)], user: &str) -> Result<()> {
+    pub async fn move_builds(
+        &self,
+        moves: &[(ArtifactRow, BucketFields)],
+        user: &str,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         for (row, to) in moves {
             sqlx::query(
@@ -250,7 +276,10 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             let from = crate::views::routed_to(row);
-            let to_name = to.classified.then(|| to.cluster_name.clone().or(to.release_stream.clone())).flatten();
+            let to_name = to
+                .classified
+                .then(|| to.cluster_name.clone().or(to.release_stream.clone()))
+                .flatten();
             Audit::new(user, "ARTIFACT", "ARTIFACT_RECLASSIFY")
                 .target(&row.id)
                 .stack(&row.project)

@@ -10,7 +10,6 @@ mod artifacts;
 mod workflows;
 
 pub use artifacts::{BucketFields, BuildFilter};
-pub use workflows::NewWorkflow;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -18,6 +17,7 @@ use sqlx::{FromRow, Sqlite, Transaction};
 use std::path::Path;
 use std::time::Duration;
 use wharf_api::{CiSystem, Criterion, RegistrationType, RoutingRuleRequest, WorkflowHierarchy};
+pub use workflows::NewWorkflow;
 
 pub type Tx = Transaction<'static, Sqlite>;
 
@@ -418,7 +418,12 @@ impl Store {
         Ok(id)
     }
 
-    pub async fn update_rule(&self, id: &str, rule: &RoutingRuleRequest, audit: Audit) -> Result<()> {
+    pub async fn update_rule(
+        &self,
+        id: &str,
+        rule: &RoutingRuleRequest,
+        audit: Audit,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE routing_rules SET rule_name = ?, criteria = ?, ci_system = ?, is_default = ?
@@ -567,7 +572,6 @@ impl Store {
         .await?;
         Ok(row.map(CiWithRule::split))
     }
-
 }
 
 /// What an upsert did.

@@ -27,7 +27,11 @@ impl Store {
     }
 
     /// Workflows, of one project and one registration type when given.
-    pub async fn workflows(&self, project: Option<&str>, kind: Option<&str>) -> Result<Vec<WorkflowRow>> {
+    pub async fn workflows(
+        &self,
+        project: Option<&str>,
+        kind: Option<&str>,
+    ) -> Result<Vec<WorkflowRow>> {
         Ok(sqlx::query_as(
             "SELECT id, project, name, registration_type, is_default, hierarchies FROM workflows
              WHERE ($1 IS NULL OR project = $1) AND ($2 IS NULL OR registration_type = $2)
@@ -61,16 +65,23 @@ impl Store {
         Ok(id)
     }
 
-    pub async fn update_workflow(&self, id: &str, workflow: &NewWorkflow, audit: Audit) -> Result<()> {
+    pub async fn update_workflow(
+        &self,
+        id: &str,
+        workflow: &NewWorkflow,
+        audit: Audit,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE workflows SET name = $1, hierarchies = $2, is_default = $3 WHERE id = $4")
-            .bind(&workflow.name)
-            .bind(serde_json::to_string(&workflow.stages).unwrap_or_else(|_| "[]".into()))
-            .bind(workflow.is_default)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(default_taken)?;
+        sqlx::query(
+            "UPDATE workflows SET name = $1, hierarchies = $2, is_default = $3 WHERE id = $4",
+        )
+        .bind(&workflow.name)
+        .bind(serde_json::to_string(&workflow.stages).unwrap_or_else(|_| "[]".into()))
+        .bind(workflow.is_default)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(default_taken)?;
         audit.record(&mut tx).await?;
         tx.commit().await?;
         Ok(())
@@ -91,7 +102,10 @@ impl Store {
                 names.join(", ")
             )));
         }
-        let done = sqlx::query("DELETE FROM workflows WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        let done = sqlx::query("DELETE FROM workflows WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }
