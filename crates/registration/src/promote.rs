@@ -66,21 +66,21 @@ pub async fn promote(
             (newest.artifact_id, newest.routed_to)
         }
     };
-    if let (Some(to), Some(from)) = (to, &from) {
-        if to == from {
-            return Ok(Promoted {
-                project: project.into(),
-                ci_name: ci_name.into(),
-                artifact_id: current_id,
-                artifact_uri: None,
-                external_id: None,
-                from: Some(from.clone()),
-                routed_to: Some(from.clone()),
-                steps: Vec::new(),
-                replayed: true,
-                control_plane: control_plane.into(),
-            });
-        }
+    if let (Some(to), Some(from)) = (to, &from)
+        && to == from
+    {
+        return Ok(Promoted {
+            project: project.into(),
+            ci_name: ci_name.into(),
+            artifact_id: current_id,
+            artifact_uri: None,
+            external_id: None,
+            from: Some(from.clone()),
+            routed_to: Some(from.clone()),
+            steps: Vec::new(),
+            replayed: true,
+            control_plane: control_plane.into(),
+        });
     }
     let mut steps = Vec::new();
     let mut all_replayed = true;

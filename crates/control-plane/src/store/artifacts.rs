@@ -142,7 +142,7 @@ impl Store {
             Err(e) if is_unique_violation(&e) => {
                 drop(tx);
                 let source = a.promoted_from.as_deref().unwrap_or_default();
-                return Ok(self.promotion_of(source).await?);
+                return self.promotion_of(source).await;
             }
             Err(e) => return Err(e.into()),
         }
