@@ -22,6 +22,17 @@ pub struct ProjectFile {
     pub promotion: Option<PromotionSection>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ci: Vec<CiEntry>,
+    /// Who may do what in the project; users are created when missing (without a token).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberEntry {
+    pub user: String,
+    /// `admin`, `release-manager`, `ci`, `viewer`, or a role defined on the server.
+    pub role: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

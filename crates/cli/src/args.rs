@@ -54,6 +54,9 @@ pub enum Command {
     Audit(AuditArgs),
     /// Apply a declarative project file (wharf.toml) to the control plane.
     Apply(ApplyArgs),
+    /// Create, list and revoke personal tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Print the detected CI context and where each value came from.
     CiContext(CiContextArgs),
     /// Run the reference control plane.
@@ -226,4 +229,27 @@ pub struct ServeArgs {
     /// A project file applied on start.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; it is printed once, on stdout, and never again.
+    Create {
+        /// A label for the token, e.g. the pipeline that uses it.
+        #[arg(long)]
+        name: Option<String>,
+        /// Create it for another user (server admins only).
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+        /// The token stops working after this many days.
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u32>,
+    },
+    /// List tokens (yours; an admin sees all, or one user's with --user). Never their values.
+    List {
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+    },
+    /// Revoke a token by id; it stops working at once.
+    Revoke { id: String },
 }

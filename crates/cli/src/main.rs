@@ -193,6 +193,13 @@ async fn run(cli: Cli) -> Outcome {
             })
             .await
         }
+        Command::Token(command) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                token(&client, command, cli.global.output).await
+            })
+            .await
+        }
         Command::Apply(args) => {
             let file = wharf_control_plane::project_file::load(&args.file)?;
             let ci = detect(&env, RefFromArg::Source)?;
@@ -210,6 +217,30 @@ async fn run(cli: Cli) -> Outcome {
             .await
         }
     }
+}
+
+async fn token(client: &Client, command: args::TokenCommand, output: Output) -> Outcome {
+    match command {
+        args::TokenCommand::Create {
+            name,
+            user,
+            expires_in_days,
+        } => {
+            let created = client
+                .create_token(name.as_deref(), user.as_deref(), expires_in_days)
+                .await?;
+            output::token_created(output, &created);
+        }
+        args::TokenCommand::List { user } => {
+            let tokens = client.list_tokens(user.as_deref()).await?;
+            output::tokens(output, &tokens);
+        }
+        args::TokenCommand::Revoke { id } => {
+            client.revoke_token(&id).await?;
+            output::revoked(output, &id);
+        }
+    }
+    Ok(())
 }
 
 fn project_and_service(

@@ -251,3 +251,48 @@ pub fn audit(output: Output, page: &Page<AuditEntry>) {
         page.total_elements
     );
 }
+
+/// The token goes to stdout alone (for `$(wharf token create)`), the rest to stderr.
+pub fn token_created(output: Output, created: &serde_json::Value) {
+    if output == Output::Json {
+        return json(created);
+    }
+    println!("{}", created["token"].as_str().unwrap_or_default());
+    eprintln!(
+        "token {} for {} created{}; it is shown only this once, store it in your CI's secrets",
+        created["id"].as_str().unwrap_or("?"),
+        created["username"].as_str().unwrap_or("?"),
+        created["expiresAt"]
+            .as_str()
+            .map(|at| format!(", expires {at}"))
+            .unwrap_or_default()
+    );
+}
+
+pub fn tokens(output: Output, tokens: &serde_json::Value) {
+    if output == Output::Json {
+        return json(tokens);
+    }
+    println!(
+        "{:<34} {:<16} {:<20} {:<25} EXPIRES",
+        "ID", "USER", "NAME", "CREATED"
+    );
+    for token in tokens.as_array().into_iter().flatten() {
+        let field = |key: &str| token[key].as_str().unwrap_or("-").to_string();
+        println!(
+            "{:<34} {:<16} {:<20} {:<25} {}",
+            field("id"),
+            field("username"),
+            field("name"),
+            field("createdAt"),
+            field("expiresAt")
+        );
+    }
+}
+
+pub fn revoked(output: Output, id: &str) {
+    if output == Output::Json {
+        return json(&serde_json::json!({"revoked": id}));
+    }
+    println!("revoked token {id}");
+}

@@ -95,6 +95,14 @@ impl Authenticator {
         Ok(user)
     }
 
+    /// Forgets every verified credential, so a revoked token stops working at once here
+    /// (other replicas forget within the cache's lifetime).
+    pub fn forget_all(&self) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.clear();
+        }
+    }
+
     fn cached(&self, key: &(String, String)) -> Option<AuthUser> {
         let cache = self.cache.lock().ok()?;
         let (user, at) = cache.get(key)?;

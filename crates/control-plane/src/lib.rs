@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 mod http;
+pub mod permissions;
 pub mod project_file;
 pub mod promotion;
 pub mod registration;

@@ -7,8 +7,8 @@
 use crate::audit::Audit;
 use crate::error::{Error, Result};
 use crate::store::{
-    Change, CiRow, DefaultRule, Store, Tx, insert_ci, new_id, now, set_default_rule,
-    set_default_workflow,
+    Change, CiRow, DefaultRule, Store, Tx, bind_role, insert_ci, insert_user, new_id, now,
+    set_default_rule, set_default_workflow,
 };
 use crate::views::ci_system_name;
 use std::collections::BTreeSet;
@@ -131,6 +131,10 @@ pub fn validate(file: &ProjectFile) -> Result<(), String> {
         check_name(&format!("ci[{i}].name"), &ci.name)?;
     }
     check_unique("CI integration", file.ci.iter().map(|c| c.name.as_str()))?;
+    for (i, member) in file.members.iter().enumerate() {
+        check_name(&format!("members[{i}].user"), &member.user)?;
+    }
+    check_unique("member", file.members.iter().map(|m| m.user.as_str()))?;
     Ok(())
 }
 
@@ -178,7 +182,8 @@ pub async fn apply(store: &Store, file: &ProjectFile, user: &str) -> Result<Appl
     apply_rule(&mut tx, file, user, &mut summary).await?;
     apply_workflow(&mut tx, file, &mut summary).await?;
     apply_cis(&mut tx, file, user, &mut summary).await?;
-    audit_changes(&mut tx, &summary, user).await?;
+    apply_members(&mut tx, file, &mut summary).await?;
+    audit_changes(&mut tx, &summary, &file.members, user).await?;
     tx.commit().await?;
     Ok(summary)
 }
@@ -393,6 +398,18 @@ async fn apply_cis(
     Ok(())
 }
 
+async fn apply_members(tx: &mut Tx, file: &ProjectFile, summary: &mut ApplySummary) -> Result<()> {
+    for (i, member) in file.members.iter().enumerate() {
+        if insert_user(tx, &member.user, false).await? {
+            summary.created.push(format!("user {}", member.user));
+        }
+        bind_role(tx, &member.user, &file.project.name, &member.role)
+            .await
+            .map_err(|e| Error::bad_request(format!("members[{i}].role: {e}")))?;
+    }
+    Ok(())
+}
+
 pub fn hierarchies(order: &[String]) -> Vec<WorkflowHierarchy> {
     order
         .iter()
@@ -413,8 +430,14 @@ fn record(summary: &mut ApplySummary, change: Change, label: String) {
 }
 
 /// One audit entry per created or updated item, plus one for the apply itself.
-async fn audit_changes(tx: &mut Tx, summary: &ApplySummary, user: &str) -> Result<()> {
-    const KINDS: [(&str, &str, &str, &str); 5] = [
+async fn audit_changes(
+    tx: &mut Tx,
+    summary: &ApplySummary,
+    members: &[wharf_api::project_file::MemberEntry],
+    user: &str,
+) -> Result<()> {
+    const KINDS: [(&str, &str, &str, &str); 6] = [
+        ("user ", "USER", "USER_CREATE", "USER_UPDATE"),
         ("project ", "PROJECT", "PROJECT_CREATE", "PROJECT_UPDATE"),
         (
             "environment ",
@@ -459,6 +482,7 @@ async fn audit_changes(tx: &mut Tx, summary: &ApplySummary, user: &str) -> Resul
     }
     Audit::new(user, "PROJECT", "PROJECT_APPLY")
         .target(&summary.project)
+        .meta("members", members)
         .stack(&summary.project)
         .meta("created", &summary.created)
         .meta("updated", &summary.updated)

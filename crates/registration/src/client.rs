@@ -206,6 +206,41 @@ impl Client {
             .await
     }
 
+    /// Creates a personal token (for `username` when given: server admins only); the answer
+    /// is the only place the token ever appears.
+    pub async fn create_token(
+        &self,
+        name: Option<&str>,
+        username: Option<&str>,
+        expires_in_days: Option<u32>,
+    ) -> Result<serde_json::Value> {
+        let body = serde_json::json!({"name": name, "username": username, "expiresInDays": expires_in_days});
+        let response = self
+            .send(
+                Method::POST,
+                "/wharf/v1/tokens",
+                Some(&body),
+                Replay::Unsafe,
+            )
+            .await?;
+        decode(response).await
+    }
+
+    pub async fn list_tokens(&self, username: Option<&str>) -> Result<serde_json::Value> {
+        let path = match username {
+            Some(user) => format!("/wharf/v1/tokens?username={}", encode(user)),
+            None => "/wharf/v1/tokens".to_string(),
+        };
+        self.get_json(&path).await
+    }
+
+    pub async fn revoke_token(&self, id: &str) -> Result<()> {
+        let path = format!("/wharf/v1/tokens/{}", encode(id));
+        self.send::<()>(Method::DELETE, &path, None, Replay::Safe)
+            .await?;
+        Ok(())
+    }
+
     pub async fn resolve(
         &self,
         project: &str,

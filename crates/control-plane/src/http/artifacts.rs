@@ -5,6 +5,7 @@ use super::{AppState, Body};
 use crate::audit::Audit;
 use crate::auth::AuthUser;
 use crate::error::{Error, Result, require};
+use crate::permissions;
 use crate::promotion::{self, Attach, Reclassified, Resolved};
 use crate::registration::Registered;
 use crate::views::artifact_view;
@@ -36,6 +37,13 @@ pub async fn promote_by_ci_id(
         .ci_by_id(&ci_id)
         .await?
         .ok_or_else(|| Error::not_found(format!("CI integration id '{ci_id}' not found")))?;
+    permissions::require(
+        &state.store,
+        &user,
+        &ci.project,
+        permissions::ARTIFACTS_WRITE,
+    )
+    .await?;
     Ok(answer(
         promotion::promote(&state.store, &ci, &artifact_id, &user.username).await?,
     ))
@@ -58,6 +66,13 @@ pub async fn promote_by_name(
     let ci_name = require("ciName", query.ci_name.as_deref())?;
     let artifact_id = require("artifactId", query.artifact_id.as_deref())?;
     let ci = super::config::ci_named(&state, &ci_name, query.stack_name.as_deref()).await?;
+    permissions::require(
+        &state.store,
+        &user,
+        &ci.project,
+        permissions::ARTIFACTS_WRITE,
+    )
+    .await?;
     Ok(answer(
         promotion::promote(&state.store, &ci, &artifact_id, &user.username).await?,
     ))
@@ -81,6 +96,13 @@ pub async fn reclassify(
         .ci_by_id(&id)
         .await?
         .ok_or_else(|| Error::not_found(format!("CI integration id '{id}' not found")))?;
+    permissions::require(
+        &state.store,
+        &user,
+        &ci.project,
+        permissions::ARTIFACTS_WRITE,
+    )
+    .await?;
     Ok(Json(
         promotion::reclassify(&state.store, &ci.project, &ci.name, &user.username).await?,
     ))
@@ -97,6 +119,13 @@ pub async fn delete(
         .artifact(&id)
         .await?
         .ok_or_else(|| Error::not_found(format!("build '{id}' not found")))?;
+    permissions::require(
+        &state.store,
+        &user,
+        &build.project,
+        permissions::ARTIFACTS_DELETE,
+    )
+    .await?;
     let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_DELETE")
         .target(&id)
         .stack(&build.project)
@@ -154,6 +183,7 @@ pub async fn attach(
     require("resourceName", body.resource_name.as_deref())?;
     require("resourceType", body.resource_type.as_deref())?;
     let project = require("blueprintName", body.blueprint_name.as_deref())?;
+    permissions::require(&state.store, &user, &project, permissions::ARTIFACTS_WRITE).await?;
     let ci_name = body
         .ci_name
         .clone()

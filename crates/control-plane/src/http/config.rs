@@ -5,6 +5,7 @@ use super::{AppState, Body};
 use crate::audit::{self, Audit, AuditFilter, AuditPage};
 use crate::auth::AuthUser;
 use crate::error::{Error, Result, require};
+use crate::permissions;
 use crate::project_file;
 use crate::registration::parse_type;
 use crate::routing::classify;
@@ -63,6 +64,7 @@ pub(super) async fn insert_ci(
     let project = require("stackName", body.stack_name.as_deref())?;
     let name = require("name", Some(&body.name))?;
     let project_row = state.store.project(&project).await?;
+    permissions::require(&state.store, user, &project, permissions::ARTIFACT_CI_WRITE).await?;
     if state.store.ci(&project, &name).await?.is_some() {
         return Err(Error::conflict(format!(
             "CI integration '{name}' already exists in project '{project}'"
@@ -124,6 +126,13 @@ pub async fn update_ci(
     Body(body): Body<ArtifactCI>,
 ) -> Result<Json<ArtifactCI>> {
     let mut row = ci_or_404(&state, &id).await?;
+    permissions::require(
+        &state.store,
+        &user,
+        &row.project,
+        permissions::ARTIFACT_CI_WRITE,
+    )
+    .await?;
     if body.name != row.name {
         return Err(Error::bad_request(format!(
             "field `name` cannot change (is '{}', asked '{}'); create a new CI integration",
@@ -180,6 +189,13 @@ pub async fn delete_ci(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     let row = ci_or_404(&state, &id).await?;
+    permissions::require(
+        &state.store,
+        &user,
+        &row.project,
+        permissions::ARTIFACT_CI_DELETE,
+    )
+    .await?;
     let builds = state.store.artifact_count(&row.id).await?;
     if builds > 0 {
         return Err(Error::bad_request(format!(
@@ -316,6 +332,13 @@ pub async fn create_rule(
     let project = require("stackName", Some(&body.stack_name))?;
     require("ruleName", Some(&body.rule_name))?;
     state.store.project(&project).await?;
+    permissions::require(
+        &state.store,
+        &user,
+        &project,
+        permissions::ARTIFACT_ROUTING_RULE_WRITE,
+    )
+    .await?;
     check_criteria(&state, &project, body.registration_type, &body.criteria).await?;
     if body.is_default
         && let Some(existing) = state
@@ -358,6 +381,13 @@ pub async fn update_rule(
         .rule(&id)
         .await?
         .ok_or_else(|| Error::not_found(format!("routing rule '{id}' not found")))?;
+    permissions::require(
+        &state.store,
+        &user,
+        &current.project,
+        permissions::ARTIFACT_ROUTING_RULE_WRITE,
+    )
+    .await?;
     if current.project != body.stack_name
         || current.registration_type != body.registration_type.as_str()
     {
@@ -404,6 +434,15 @@ pub async fn delete_rule(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     let current = state.store.rule(&id).await?;
+    if let Some(rule) = &current {
+        permissions::require(
+            &state.store,
+            &user,
+            &rule.project,
+            permissions::ARTIFACT_ROUTING_RULE_DELETE,
+        )
+        .await?;
+    }
     let audit = Audit::new(&user.username, "CI_RULE", "CI_RULE_DELETE")
         .target(&id)
         .stack(current.map(|r| r.project).unwrap_or_default());
@@ -438,6 +477,13 @@ pub async fn configure_ci_cd(
     Body(dto): Body<CiCdDto>,
 ) -> Result<Json<CiCdDto>> {
     let project = state.store.project(&dto.stack_name).await?;
+    permissions::require(
+        &state.store,
+        &user,
+        &project.name,
+        permissions::CI_CD_CONFIGURE,
+    )
+    .await?;
     if let Some(current) = &project.registration_type
         && current != dto.registration_type.as_str()
     {
@@ -522,6 +568,7 @@ pub async fn reset_ci_cd(
     Path(stack): Path<String>,
 ) -> Result<StatusCode> {
     state.store.project(&stack).await?;
+    permissions::require(&state.store, &user, &stack, permissions::CI_CD_CONFIGURE).await?;
     let audit = Audit::new(&user.username, "CI_CD", "CI_CD_RESET")
         .target(&stack)
         .stack(&stack);
@@ -589,6 +636,13 @@ pub async fn apply_project_file(
             "field `project.name` ('{}') differs from the path ('{name}')",
             file.project.name
         )));
+    }
+    match state.store.project(&name).await {
+        Ok(_) => {
+            permissions::require(&state.store, &user, &name, permissions::PROJECT_ADMIN).await?
+        }
+        Err(Error::NotFound(_)) => permissions::require_admin(&user, "creating a project")?,
+        Err(other) => return Err(other),
     }
     Ok(Json(
         project_file::apply(&state.store, &file, &user.username).await?,

@@ -1,5 +1,6 @@
 //! The HTTP API: Facets paths under `/cc-ui/v1` and `/api/me`, wharf's own under `/wharf/v1`.
 
+mod access;
 mod artifacts;
 mod config;
 mod register;
@@ -126,6 +127,26 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me", get(me))
         .route("/wharf/v1/projects/{name}", put(config::apply_project_file))
         .route("/wharf/v1/resolve", get(artifacts::resolve))
+        .route(
+            "/wharf/v1/users",
+            get(access::list_users).post(access::create_user),
+        )
+        .route(
+            "/wharf/v1/roles",
+            get(access::list_roles).post(access::save_role),
+        )
+        .route(
+            "/wharf/v1/projects/{project}/members/{username}",
+            put(access::set_member).delete(access::remove_member),
+        )
+        .route(
+            "/wharf/v1/tokens",
+            get(access::list_tokens).post(access::create_token),
+        )
+        .route(
+            "/wharf/v1/tokens/{id}",
+            axum::routing::delete(access::revoke_token),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), require_auth));
 
     Router::new()

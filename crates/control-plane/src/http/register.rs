@@ -3,6 +3,7 @@
 use super::{AppState, Body};
 use crate::auth::AuthUser;
 use crate::error::{Error, Result, require};
+use crate::permissions;
 use crate::registration::{self, Registration, Target};
 use axum::extract::State;
 use axum::http::HeaderValue;
@@ -17,6 +18,13 @@ use wharf_api::{
 pub const REPLAYED_HEADER: &str = "wharf-replayed";
 
 async fn respond(state: &AppState, request: Registration, user: &AuthUser) -> Result<Response> {
+    permissions::require(
+        &state.store,
+        user,
+        &request.project,
+        permissions::ARTIFACTS_WRITE,
+    )
+    .await?;
     let registered = registration::register(&state.store, request, &user.username).await?;
     let mut response = Json(registered.artifact).into_response();
     response.headers_mut().insert(

@@ -5,6 +5,7 @@ use super::{AppState, Body};
 use crate::audit::Audit;
 use crate::auth::AuthUser;
 use crate::error::{Error, Result, require};
+use crate::permissions;
 use crate::store::NewWorkflow;
 use crate::views::{ci_view, workflow_view};
 use axum::extract::{Path, Query, State};
@@ -126,6 +127,13 @@ pub async fn create(
     Body(body): Body<PromotionWorkflow>,
 ) -> Result<(StatusCode, Json<PromotionWorkflow>)> {
     let workflow = checked(&state, &body).await?;
+    permissions::require(
+        &state.store,
+        &user,
+        &workflow.project,
+        permissions::PROMOTIONAL_WORKFLOW_WRITE,
+    )
+    .await?;
     let audit = Audit::new(
         &user.username,
         "PROMOTION_WORKFLOW",
@@ -162,6 +170,13 @@ pub async fn update(
         ));
     }
     let workflow = checked(&state, &body).await?;
+    permissions::require(
+        &state.store,
+        &user,
+        &workflow.project,
+        permissions::PROMOTIONAL_WORKFLOW_WRITE,
+    )
+    .await?;
     let audit = Audit::new(
         &user.username,
         "PROMOTION_WORKFLOW",
@@ -185,6 +200,15 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     let current = state.store.workflow(&id).await?;
+    if let Some(workflow) = &current {
+        permissions::require(
+            &state.store,
+            &user,
+            &workflow.project,
+            permissions::PROMOTIONAL_WORKFLOW_DELETE,
+        )
+        .await?;
+    }
     let audit = Audit::new(
         &user.username,
         "PROMOTION_WORKFLOW",
@@ -226,6 +250,7 @@ async fn set_following(
     let project = require("blueprintName", Some(&body.blueprint_name))?;
     let name = require("ciName", Some(&body.ci_name))?;
     state.store.project(&project).await?;
+    permissions::require(&state.store, user, &project, permissions::CI_CD_CONFIGURE).await?;
     let ci = match state.store.ci(&project, &name).await? {
         Some(ci) => ci,
         None if mode == "INHERITED" => {
@@ -281,6 +306,13 @@ pub async fn bulk_edit(
         .workflow(&body.workflow_id)
         .await?
         .ok_or_else(|| Error::not_found(format!("workflow '{}' not found", body.workflow_id)))?;
+    permissions::require(
+        &state.store,
+        &user,
+        &workflow.project,
+        permissions::ARTIFACT_CI_WRITE,
+    )
+    .await?;
     let mut cis = Vec::new();
     for id in &body.artifact_ci_ids {
         let ci = state

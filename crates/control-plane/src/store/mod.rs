@@ -6,8 +6,11 @@ use crate::audit::Audit;
 use crate::error::{Error, Result};
 use crate::views::ci_system_name;
 
+mod access;
 mod artifacts;
 mod workflows;
+
+pub use access::{TokenInfo, bind_role, insert_user};
 
 pub use artifacts::{BucketFields, BuildFilter};
 use sqlx::sqlite::{
@@ -173,7 +176,9 @@ impl Store {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { writer, reader })
+        let store = Self { writer, reader };
+        store.seed_roles().await?;
+        Ok(store)
     }
 
     pub fn reader(&self) -> &SqlitePool {

@@ -1,0 +1,106 @@
+//! Permissions: Facets' names, carried by roles, held per project. Server admins hold all.
+//! Reads need only a valid token; every write names the permission it needs.
+
+use crate::auth::AuthUser;
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+pub const ARTIFACTS_WRITE: &str = "ARTIFACTS_WRITE";
+pub const ARTIFACTS_DELETE: &str = "ARTIFACTS_DELETE";
+pub const ARTIFACT_CI_WRITE: &str = "ARTIFACT_CI_WRITE";
+pub const ARTIFACT_CI_DELETE: &str = "ARTIFACT_CI_DELETE";
+pub const ARTIFACT_ROUTING_RULE_WRITE: &str = "ARTIFACT_ROUTING_RULE_WRITE";
+pub const ARTIFACT_ROUTING_RULE_DELETE: &str = "ARTIFACT_ROUTING_RULE_DELETE";
+pub const PROMOTIONAL_WORKFLOW_WRITE: &str = "PROMOTIONAL_WORKFLOW_WRITE";
+pub const PROMOTIONAL_WORKFLOW_DELETE: &str = "PROMOTIONAL_WORKFLOW_DELETE";
+pub const RELEASE_STREAM_WRITE: &str = "RELEASE_STREAM_WRITE";
+pub const RELEASE_STREAM_DELETE: &str = "RELEASE_STREAM_DELETE";
+pub const CI_CD_CONFIGURE: &str = "CI_CD_CONFIGURE";
+pub const ARTIFACTORY_WRITE: &str = "ARTIFACTORY_WRITE";
+pub const ARTIFACTORY_DELETE: &str = "ARTIFACTORY_DELETE";
+pub const CLI_ARTIFACT_PUSH: &str = "CLI_ARTIFACT_PUSH";
+/// wharf's own: environments (Facets creates them through its cloud calls).
+pub const ENVIRONMENT_WRITE: &str = "ENVIRONMENT_WRITE";
+pub const ENVIRONMENT_DELETE: &str = "ENVIRONMENT_DELETE";
+/// wharf's own: apply a whole project file, and manage the project's members.
+pub const PROJECT_ADMIN: &str = "PROJECT_ADMIN";
+
+pub const ALL: [&str; 17] = [
+    ARTIFACTS_WRITE,
+    ARTIFACTS_DELETE,
+    ARTIFACT_CI_WRITE,
+    ARTIFACT_CI_DELETE,
+    ARTIFACT_ROUTING_RULE_WRITE,
+    ARTIFACT_ROUTING_RULE_DELETE,
+    PROMOTIONAL_WORKFLOW_WRITE,
+    PROMOTIONAL_WORKFLOW_DELETE,
+    RELEASE_STREAM_WRITE,
+    RELEASE_STREAM_DELETE,
+    CI_CD_CONFIGURE,
+    ARTIFACTORY_WRITE,
+    ARTIFACTORY_DELETE,
+    CLI_ARTIFACT_PUSH,
+    ENVIRONMENT_WRITE,
+    ENVIRONMENT_DELETE,
+    PROJECT_ADMIN,
+];
+
+/// The roles every server has: name and permissions.
+pub fn built_in_roles() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        ("admin", ALL.to_vec()),
+        (
+            "release-manager",
+            vec![
+                ARTIFACTS_WRITE,
+                ARTIFACTS_DELETE,
+                PROMOTIONAL_WORKFLOW_WRITE,
+                ARTIFACT_ROUTING_RULE_WRITE,
+                ARTIFACT_CI_WRITE,
+            ],
+        ),
+        ("ci", vec![ARTIFACTS_WRITE, CLI_ARTIFACT_PUSH]),
+        ("viewer", vec![]),
+    ]
+}
+
+/// Refuses with 403, naming the missing permission, unless `user` holds `permission` on
+/// `project` (through its role there or its role on every project).
+pub async fn require(
+    store: &Store,
+    user: &AuthUser,
+    project: &str,
+    permission: &str,
+) -> Result<()> {
+    if user.admin {
+        return Ok(());
+    }
+    let held = store.permissions_of(&user.username, project).await?;
+    if held
+        .iter()
+        .any(|(_, permissions)| permissions.iter().any(|p| p == permission))
+    {
+        return Ok(());
+    }
+    let roles = if held.is_empty() {
+        "no role there".to_string()
+    } else {
+        let names: Vec<_> = held.iter().map(|(role, _)| format!("'{role}'")).collect();
+        format!("role {}", names.join(" and "))
+    };
+    Err(Error::Forbidden(format!(
+        "permission {permission} is required on project '{project}'; user '{}' has {roles}",
+        user.username
+    )))
+}
+
+/// Server-wide operations (creating projects and users) need a server admin.
+pub fn require_admin(user: &AuthUser, what: &str) -> Result<()> {
+    if user.admin {
+        return Ok(());
+    }
+    Err(Error::Forbidden(format!(
+        "{what} needs a server admin; user '{}' is not one",
+        user.username
+    )))
+}
