@@ -455,3 +455,98 @@ async fn the_audit_log_cannot_be_edited_or_deleted_even_in_the_store() {
     drop(tx);
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn streams_and_environments_are_managed_one_at_a_time() {
+    let (server, _data) = start_shop().await;
+    let api = Api::new(server.url());
+    let (status, stream) = api
+        .post(
+            "/cc-ui/v1/release-stream?stackName=shop",
+            json!({"name": "HOTFIX", "prod": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{stream}");
+    assert_eq!(stream["prod"], true);
+    let (status, _) = api
+        .post(
+            "/cc-ui/v1/release-stream?stackName=shop",
+            json!({"name": "HOTFIX"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let (status, env) = api
+        .put(
+            "/wharf/v1/projects/shop/environments/hotfix",
+            json!({"releaseStream": "HOTFIX"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{env}");
+    assert_eq!(env["releaseStream"], "HOTFIX");
+    let (status, bad) = api
+        .put(
+            "/wharf/v1/projects/shop/environments/hotfix",
+            json!({"releaseStream": "NOPE"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad["message"].as_str().unwrap().contains("releaseStream"),
+        "{bad}"
+    );
+
+    let (status, refused) = api
+        .delete("/cc-ui/v1/release-stream/HOTFIX?stackName=shop")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused["message"].as_str().unwrap().contains("hotfix"),
+        "{refused}"
+    );
+
+    let (_, built) = api
+        .post("/cc-ui/v1/ci-cd/register", json!({"blueprintName": "shop", "applicationName": "api", "artifactory": "default",
+            "artifactUri": "r/a:hf", "artifactRegisterType": "ENVIRONMENT", "artifactRegisterValue": "hotfix"}))
+        .await;
+    assert_eq!(built["clusterName"], "hotfix");
+    let (status, refused) = api
+        .delete("/wharf/v1/projects/shop/environments/hotfix")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    api.delete(&format!(
+        "/cc-ui/v1/artifacts/{}",
+        built["id"].as_str().unwrap()
+    ))
+    .await;
+    let (status, _) = api
+        .delete("/wharf/v1/projects/shop/environments/hotfix")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = api
+        .delete("/cc-ui/v1/release-stream/HOTFIX?stackName=shop")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (_, log) = api
+        .get("/cc-ui/v1/audit-logs?start=0&entity=RELEASE_STREAM&entity=ENVIRONMENT&size=50")
+        .await;
+    let actions: Vec<_> = log["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["entityAction"].as_str().unwrap().to_string())
+        .collect();
+    for action in [
+        "RELEASE_STREAM_CREATE",
+        "RELEASE_STREAM_DELETE",
+        "ENVIRONMENT_CREATE",
+        "ENVIRONMENT_DELETE",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} missing from {actions:?}"
+        );
+    }
+    server.stop().await.unwrap();
+}

@@ -3,6 +3,7 @@
 mod access;
 mod artifacts;
 mod config;
+mod places;
 mod register;
 mod workflows;
 
@@ -117,7 +118,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/ci-cd/attach", put(workflows::attach))
         .route("/ci-cd/detach", put(workflows::detach))
-        .route("/release-stream", get(config::list_streams))
+        .route(
+            "/release-stream",
+            get(config::list_streams).post(places::create_stream),
+        )
+        .route(
+            "/release-stream/{name}",
+            axum::routing::delete(places::delete_stream),
+        )
         .route("/audit-logs", get(config::audit_logs))
         .route("/clusters/{cluster_id}", get(config::get_cluster))
         .route("/stacks/{stack}/clusters", get(config::clusters_of_project));
@@ -146,6 +154,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/wharf/v1/tokens/{id}",
             axum::routing::delete(access::revoke_token),
+        )
+        .route(
+            "/wharf/v1/projects/{project}/environments/{name}",
+            put(places::save_environment).delete(places::delete_environment),
         )
         .layer(middleware::from_fn_with_state(state.clone(), require_auth));
 
