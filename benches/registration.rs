@@ -44,7 +44,7 @@ fn main() {
     let server = server_runtime
         .block_on(wharf_control_plane::start(ServeOptions {
             listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: data.path().to_path_buf(),
+            database: wharf_control_plane::Database::Sqlite(data.path().to_path_buf()),
             project_file: Some(shop),
             admin: Some((ADMIN.into(), TOKEN.into())),
             ephemeral_admin: None,

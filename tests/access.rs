@@ -244,8 +244,8 @@ fn tokens_are_listed_without_secrets_revoked_at_once_and_expire() {
 
     let stored_hashes = server.runtime.block_on(async {
         let store = server.server.as_ref().unwrap().store().clone();
-        sqlx::query_scalar::<_, String>("SELECT token_hash FROM tokens")
-            .fetch_all(store.reader())
+        store
+            .raw_strings("SELECT token_hash FROM tokens")
             .await
             .unwrap()
     });

@@ -45,7 +45,7 @@ impl TestServer {
         let data = tempfile::tempdir().unwrap();
         let options = ServeOptions {
             listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: data.path().to_path_buf(),
+            database: runtime.block_on(test_database(data.path())),
             project_file,
             admin: Some((ADMIN.into(), TOKEN.into())),
             ephemeral_admin: None,
@@ -157,10 +157,53 @@ pub async fn start_shop() -> (RunningServer, TempDir) {
     let data = tempfile::tempdir().unwrap();
     let options = ServeOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data.path().to_path_buf(),
+        database: test_database(data.path()).await,
         project_file: Some(shop_file()),
         admin: Some((ADMIN.into(), TOKEN.into())),
         ephemeral_admin: None,
     };
     (wharf_control_plane::start(options).await.unwrap(), data)
+}
+
+/// The variable that points the store tests at a PostgreSQL server (`.ci/run` sets it for the
+/// second pass), e.g. `postgres://postgres@127.0.0.1:54329`.
+pub const POSTGRES_VAR: &str = "WHARF_TEST_POSTGRES";
+
+/// SQLite in `dir`, or, when `WHARF_TEST_POSTGRES` is set, a new empty database there.
+pub async fn test_database(dir: &Path) -> wharf_control_plane::Database {
+    match std::env::var(POSTGRES_VAR) {
+        Ok(base) if !base.is_empty() => {
+            wharf_control_plane::Database::Postgres(fresh_postgres_database(&base).await)
+        }
+        _ => wharf_control_plane::Database::Sqlite(dir.to_path_buf()),
+    }
+}
+
+/// Creates `wharf_test_<random>` on the server at `base`; answers its URL.
+pub async fn fresh_postgres_database(base: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("wharf_test_{}", uuid_like());
+    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    format!("{base}/{name}")
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }

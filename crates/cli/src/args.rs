@@ -224,8 +224,22 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Directory of the SQLite store; created when missing.
-    #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "database",
+        conflicts_with = "database"
+    )]
+    pub data: Option<PathBuf>,
+    /// A PostgreSQL database instead (postgres://…), so several servers can share it
+    /// [env: WHARF_DATABASE_URL].
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "WHARF_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
     /// A project file applied on start.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -26,7 +26,7 @@ pub async fn start(dir: &Path, project_file: Option<&Path>) -> Result<Embedded> 
         .or_else(|| default_file.is_file().then_some(default_file));
     let options = ServeOptions {
         listen: "127.0.0.1:0".parse().expect("loopback address"),
-        data_dir: dir.join(DATA_DIR),
+        database: wharf_control_plane::Database::Sqlite(dir.join(DATA_DIR)),
         project_file,
         admin: None,
         ephemeral_admin: Some((USERNAME.to_string(), token.expose().to_string())),

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::store::{Store, Tx, new_id, now};
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
 pub use wharf_api::AuditEntry;
 
@@ -60,57 +60,65 @@ pub struct AuditFilter {
     pub size: i64,
 }
 
-fn push_filters(query: &mut QueryBuilder<Sqlite>, filter: &AuditFilter) {
-    query
-        .push(" WHERE performed_at >= ")
-        .push_bind(&filter.start);
-    if let Some(end) = &filter.end {
-        query.push(" AND performed_at <= ").push_bind(end);
-    }
-    let exact = [
-        ("stack_name", &filter.stack_name),
-        ("cluster_name", &filter.cluster_name),
-        ("target", &filter.target),
-        ("performed_by", &filter.performed_by),
-    ];
-    for (column, value) in exact {
-        if let Some(value) = value {
-            query
-                .push(format_args!(" AND {column} = "))
-                .push_bind(value);
+/// Appends the WHERE clause of `$filter` to `$query` (a macro, so it serves both databases).
+macro_rules! push_filters {
+    ($query:ident, $filter:expr) => {{
+        let query = &mut $query;
+        let filter: &AuditFilter = $filter;
+        query
+            .push(" WHERE performed_at >= ")
+            .push_bind(&filter.start);
+        if let Some(end) = &filter.end {
+            query.push(" AND performed_at <= ").push_bind(end);
         }
-    }
-    for (column, values) in [
-        ("entity", &filter.entities),
-        ("entity_action", &filter.actions),
-    ] {
-        if !values.is_empty() {
-            query.push(format_args!(" AND {column} IN ("));
-            let mut list = query.separated(", ");
-            for value in values {
-                list.push_bind(value);
+        let exact = [
+            ("stack_name", &filter.stack_name),
+            ("cluster_name", &filter.cluster_name),
+            ("target", &filter.target),
+            ("performed_by", &filter.performed_by),
+        ];
+        for (column, value) in exact {
+            if let Some(value) = value {
+                query
+                    .push(format_args!(" AND {column} = "))
+                    .push_bind(value);
             }
-            list.push_unseparated(")");
         }
-    }
+        for (column, values) in [
+            ("entity", &filter.entities),
+            ("entity_action", &filter.actions),
+        ] {
+            if !values.is_empty() {
+                query.push(format_args!(" AND {column} IN ("));
+                let mut list = query.separated(", ");
+                for value in values {
+                    list.push_bind(value);
+                }
+                list.push_unseparated(")");
+            }
+        }
+    }};
 }
 
 /// One page of the entries matching `filter`, newest first.
 pub async fn page(store: &Store, filter: &AuditFilter) -> Result<AuditPage> {
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM audit_log");
-    push_filters(&mut count, filter);
-    let total: i64 = count.build_query_scalar().fetch_one(store.reader()).await?;
-    let mut select = QueryBuilder::<Sqlite>::new(
-        "SELECT id, performed_by, performed_at, entity, entity_action, target, metadata,
-         cluster_id, cluster_name, stack_name FROM audit_log",
-    );
-    push_filters(&mut select, filter);
-    select
-        .push(" ORDER BY performed_at DESC, rowid DESC LIMIT ")
-        .push_bind(filter.size)
-        .push(" OFFSET ")
-        .push_bind(filter.number * filter.size);
-    let rows: Vec<AuditRow> = select.build_query_as().fetch_all(store.reader()).await?;
+    let (total, rows): (i64, Vec<AuditRow>) = on!(store.reader(), |e| {
+        let mut count = QueryBuilder::new("SELECT COUNT(*) FROM audit_log");
+        push_filters!(count, filter);
+        let total: i64 = count.build_query_scalar().fetch_one(e).await?;
+        let mut select = QueryBuilder::new(
+            "SELECT id, performed_by, performed_at, entity, entity_action, target, metadata,
+             cluster_id, cluster_name, stack_name FROM audit_log",
+        );
+        push_filters!(select, filter);
+        select
+            .push(" ORDER BY performed_at DESC, id DESC LIMIT ")
+            .push_bind(filter.size)
+            .push(" OFFSET ")
+            .push_bind(filter.number * filter.size);
+        let rows: Vec<AuditRow> = select.build_query_as().fetch_all(e).await?;
+        (total, rows)
+    });
     let total_pages = (total + filter.size - 1) / filter.size;
     Ok(AuditPage {
         empty: rows.is_empty(),
@@ -177,7 +185,7 @@ impl Audit {
     /// Appends the entry inside `tx`.
     pub async fn record(self, tx: &mut Tx) -> Result<()> {
         let (cluster_id, cluster_name) = self.cluster.unzip();
-        sqlx::query(
+        in_tx!(tx, |e| sqlx::query(
             "INSERT INTO audit_log (id, performed_by, performed_at, entity, entity_action, target,
              metadata, cluster_id, cluster_name, stack_name)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -192,8 +200,9 @@ impl Audit {
         .bind(cluster_id)
         .bind(cluster_name)
         .bind(&self.stack_name)
-        .execute(&mut **tx)
-        .await?;
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

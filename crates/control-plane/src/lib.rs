@@ -6,6 +6,33 @@
 //! routes, and the declarative project file. It never depends on the client side
 //! (`wharf-registration`, `wharf-ci`); the two meet only in `wharf-api`'s wire types.
 
+/// Runs `$body` with `$e` bound to the pool inside `$pool` (a `&store::Pool`), once per
+/// database type: the same query text and binds compile for SQLite and for PostgreSQL.
+macro_rules! on {
+    ($pool:expr, |$e:ident| $body:expr) => {
+        match $pool {
+            $crate::store::Pool::Sqlite($e) => $body,
+            $crate::store::Pool::Postgres($e) => $body,
+        }
+    };
+}
+
+/// Like `on!`, inside a transaction (`$tx` is a `&mut store::Tx`): `$e` is its connection.
+macro_rules! in_tx {
+    ($tx:expr, |$e:ident| $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite(t) => {
+                let $e = &mut **t;
+                $body
+            }
+            $crate::store::Tx::Postgres(t) => {
+                let $e = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
 pub mod audit;
 pub mod auth;
 pub mod error;
@@ -20,7 +47,7 @@ mod views;
 
 pub use error::{Error, Result};
 pub use http::MAX_BODY_BYTES;
-pub use store::Store;
+pub use store::{Database, Store};
 
 use auth::{Authenticator, hash_token};
 use std::net::SocketAddr;
@@ -36,7 +63,7 @@ pub const MIN_TOKEN_LEN: usize = 16;
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub listen: SocketAddr,
-    pub data_dir: PathBuf,
+    pub database: Database,
     /// A project file applied on start, before the first request is served.
     pub project_file: Option<PathBuf>,
     /// The admin from `WHARF_ADMIN_USERNAME`/`WHARF_ADMIN_TOKEN`: created on first start, and
@@ -83,7 +110,7 @@ impl RunningServer {
 
 /// Opens the store, bootstraps the admin, applies the project file, and starts serving.
 pub async fn start(options: ServeOptions) -> Result<RunningServer> {
-    let store = Store::open(&options.data_dir).await?;
+    let store = Store::open(&options.database).await?;
     bootstrap_admin(&store, &options).await?;
     if let Some(path) = &options.project_file {
         let file = project_file::load(path)?;

@@ -192,23 +192,25 @@ async fn apply_project(tx: &mut Tx, file: &ProjectFile, summary: &mut ApplySumma
     let name = &file.project.name;
     let wanted = file.project.registration_type.as_str();
     let ci_system = file.project.ci_system.map(ci_system_name);
-    let existing: Option<(Option<String>,)> =
-        sqlx::query_as("SELECT registration_type FROM projects WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let existing: Option<(Option<String>,)> = in_tx!(tx, |e| sqlx::query_as(
+        "SELECT registration_type FROM projects WHERE name = $1"
+    )
+    .bind(name)
+    .fetch_optional(e)
+    .await)?;
     match existing {
         None => {
-            sqlx::query(
+            in_tx!(tx, |e| sqlx::query(
                 "INSERT INTO projects (name, registration_type, ci_system, created_at)
-                 VALUES (?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4)",
             )
             .bind(name)
             .bind(wanted)
             .bind(&ci_system)
             .bind(now())
-            .execute(&mut **tx)
-            .await?;
+            .execute(e)
+            .await
+            .map(|r| r.rows_affected()))?;
             summary.created.push(format!("project {name}"));
         }
         Some((Some(current),)) if current != wanted => {
@@ -219,12 +221,15 @@ async fn apply_project(tx: &mut Tx, file: &ProjectFile, summary: &mut ApplySumma
             )));
         }
         Some(_) => {
-            sqlx::query("UPDATE projects SET registration_type = ?, ci_system = ? WHERE name = ?")
-                .bind(wanted)
-                .bind(&ci_system)
-                .bind(name)
-                .execute(&mut **tx)
-                .await?;
+            in_tx!(tx, |e| sqlx::query(
+                "UPDATE projects SET registration_type = $1, ci_system = $2 WHERE name = $3"
+            )
+            .bind(wanted)
+            .bind(&ci_system)
+            .bind(name)
+            .execute(e)
+            .await
+            .map(|r| r.rows_affected()))?;
             summary.unchanged += 1;
         }
     }
@@ -245,9 +250,9 @@ async fn apply_streams(
         .iter()
         .map(|s| (s.name.clone(), s.prod, s.description.clone()));
     for (name, prod, description) in built_in.chain(declared) {
-        sqlx::query(
+        in_tx!(tx, |e| sqlx::query(
             "INSERT INTO release_streams (project, name, description, prod, created_by, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (project, name) DO UPDATE SET
                  prod = excluded.prod,
                  description = COALESCE(excluded.description, release_streams.description)",
@@ -258,8 +263,9 @@ async fn apply_streams(
         .bind(prod)
         .bind(user)
         .bind(now())
-        .execute(&mut **tx)
-        .await?;
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     summary.unchanged += 1;
     Ok(())
@@ -271,37 +277,39 @@ async fn apply_environments(
     summary: &mut ApplySummary,
 ) -> Result<()> {
     for env in &file.environments {
-        let current: Option<(String,)> = sqlx::query_as(
-            "SELECT release_stream FROM environments WHERE project = ? AND name = ?",
+        let current: Option<(String,)> = in_tx!(tx, |e| sqlx::query_as(
+            "SELECT release_stream FROM environments WHERE project = $1 AND name = $2",
         )
         .bind(&file.project.name)
         .bind(&env.name)
-        .fetch_optional(&mut **tx)
-        .await?;
+        .fetch_optional(e)
+        .await)?;
         match current {
             None => {
-                sqlx::query(
+                in_tx!(tx, |e| sqlx::query(
                     "INSERT INTO environments (id, project, name, release_stream, created_at)
-                     VALUES (?, ?, ?, ?, ?)",
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(new_id())
                 .bind(&file.project.name)
                 .bind(&env.name)
                 .bind(&env.release_stream)
                 .bind(now())
-                .execute(&mut **tx)
-                .await?;
+                .execute(e)
+                .await
+                .map(|r| r.rows_affected()))?;
                 summary.created.push(format!("environment {}", env.name));
             }
             Some((stream,)) if stream != env.release_stream => {
-                sqlx::query(
-                    "UPDATE environments SET release_stream = ? WHERE project = ? AND name = ?",
+                in_tx!(tx, |e| sqlx::query(
+                    "UPDATE environments SET release_stream = $1 WHERE project = $2 AND name = $3",
                 )
                 .bind(&env.release_stream)
                 .bind(&file.project.name)
                 .bind(&env.name)
-                .execute(&mut **tx)
-                .await?;
+                .execute(e)
+                .await
+                .map(|r| r.rows_affected()))?;
                 summary.updated.push(format!("environment {}", env.name));
             }
             Some(_) => summary.unchanged += 1,
@@ -369,12 +377,13 @@ async fn apply_cis(
     summary: &mut ApplySummary,
 ) -> Result<()> {
     for ci in &file.ci {
-        let exists: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM ci_integrations WHERE project = ? AND name = ?")
-                .bind(&file.project.name)
-                .bind(&ci.name)
-                .fetch_optional(&mut **tx)
-                .await?;
+        let exists: Option<(String,)> = in_tx!(tx, |e| sqlx::query_as(
+            "SELECT id FROM ci_integrations WHERE project = $1 AND name = $2"
+        )
+        .bind(&file.project.name)
+        .bind(&ci.name)
+        .fetch_optional(e)
+        .await)?;
         if exists.is_some() {
             summary.unchanged += 1;
             continue;

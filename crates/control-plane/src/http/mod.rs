@@ -200,6 +200,12 @@ impl IntoResponse for Error {
             code: Some(self.code().into()),
         };
         let mut response = (self.status(), Json(body)).into_response();
+        if matches!(self, Error::PayloadTooLarge(_)) {
+            // The body was not read: tell the client not to reuse this connection.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if matches!(self, Error::Unauthorized) {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -21,14 +21,16 @@ impl Store {
     pub(super) async fn seed_roles(&self) -> Result<()> {
         let mut tx = self.begin().await?;
         for (name, permissions) in crate::permissions::built_in_roles() {
-            sqlx::query(
-                "INSERT INTO roles (name, permissions, built_in) VALUES ($1, $2, 1)
-                 ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions, built_in = 1",
+            in_tx!(&mut tx, |e| {
+                sqlx::query(
+                "INSERT INTO roles (name, permissions, built_in) VALUES ($1, $2, TRUE)
+                 ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions, built_in = TRUE",
             )
             .bind(name)
             .bind(serde_json::to_string(&permissions).unwrap_or_default())
-            .execute(&mut *tx)
-            .await?;
+            .execute(e)
+            .await.map(|r| r.rows_affected())
+            })?;
         }
         tx.commit().await?;
         Ok(())
@@ -40,14 +42,14 @@ impl Store {
         username: &str,
         project: &str,
     ) -> Result<Vec<(String, Vec<String>)>> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
+        let rows: Vec<(String, String)> = on!(&self.reader, |e| sqlx::query_as(
             "SELECT r.name, r.permissions FROM role_bindings b JOIN roles r ON r.name = b.role
              WHERE b.username = $1 AND (b.project = $2 OR b.project = '*') ORDER BY r.name",
         )
         .bind(username)
         .bind(project)
-        .fetch_all(&self.reader)
-        .await?;
+        .fetch_all(e)
+        .await)?;
         Ok(rows
             .into_iter()
             .map(|(role, json)| (role, serde_json::from_str(&json).unwrap_or_default()))
@@ -55,10 +57,11 @@ impl Store {
     }
 
     pub async fn roles(&self) -> Result<Vec<(String, Vec<String>, bool)>> {
-        let rows: Vec<(String, String, bool)> =
-            sqlx::query_as("SELECT name, permissions, built_in FROM roles ORDER BY name")
-                .fetch_all(&self.reader)
-                .await?;
+        let rows: Vec<(String, String, bool)> = on!(&self.reader, |e| sqlx::query_as(
+            "SELECT name, permissions, built_in FROM roles ORDER BY name"
+        )
+        .fetch_all(e)
+        .await)?;
         Ok(rows
             .into_iter()
             .map(|(name, json, built_in)| {
@@ -78,16 +81,17 @@ impl Store {
         audit: Audit,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "INSERT INTO roles (name, permissions, built_in) VALUES ($1, $2, 0)
+        let done = in_tx!(&mut tx, |e| sqlx::query(
+            "INSERT INTO roles (name, permissions, built_in) VALUES ($1, $2, FALSE)
              ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions
-             WHERE roles.built_in = 0",
+             WHERE NOT roles.built_in",
         )
         .bind(name)
         .bind(serde_json::to_string(permissions).unwrap_or_default())
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if done == 0 {
             return Err(Error::conflict(format!(
                 "role '{name}' is built in and cannot change"
             )));
@@ -98,18 +102,20 @@ impl Store {
     }
 
     pub async fn users(&self) -> Result<Vec<(String, bool, String)>> {
-        Ok(
-            sqlx::query_as("SELECT username, admin, created_at FROM users ORDER BY username")
-                .fetch_all(&self.reader)
-                .await?,
+        Ok(on!(&self.reader, |e| sqlx::query_as(
+            "SELECT username, admin, created_at FROM users ORDER BY username"
         )
+        .fetch_all(e)
+        .await)?)
     }
 
     pub async fn user_exists(&self, username: &str) -> Result<bool> {
-        let found: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&self.reader)
-            .await?;
+        let found: Option<(String,)> = on!(&self.reader, |e| sqlx::query_as(
+            "SELECT id FROM users WHERE username = $1"
+        )
+        .bind(username)
+        .fetch_optional(e)
+        .await)?;
         Ok(found.is_some())
     }
 
@@ -134,11 +140,14 @@ impl Store {
         match role {
             Some(role) => bind_role(&mut tx, username, project, role).await?,
             None => {
-                sqlx::query("DELETE FROM role_bindings WHERE username = $1 AND project = $2")
-                    .bind(username)
-                    .bind(project)
-                    .execute(&mut *tx)
-                    .await?;
+                in_tx!(&mut tx, |e| sqlx::query(
+                    "DELETE FROM role_bindings WHERE username = $1 AND project = $2"
+                )
+                .bind(username)
+                .bind(project)
+                .execute(e)
+                .await
+                .map(|r| r.rows_affected()))?;
             }
         }
         audit.record(&mut tx).await?;
@@ -157,7 +166,7 @@ impl Store {
     ) -> Result<String> {
         let id = new_id();
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let done = in_tx!(&mut tx, |e| sqlx::query(
             "INSERT INTO tokens (id, user_id, token_hash, name, created_at, expires_at)
              SELECT $1, id, $2, $3, $4, $5 FROM users WHERE username = $6",
         )
@@ -167,9 +176,10 @@ impl Store {
         .bind(now())
         .bind(expires_at)
         .bind(username)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if done == 0 {
             return Err(Error::not_found(format!("user '{username}' not found")));
         }
         audit.target(&id).record(&mut tx).await?;
@@ -178,32 +188,33 @@ impl Store {
     }
 
     pub async fn tokens_list(&self, username: Option<&str>) -> Result<Vec<TokenInfo>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT t.id, u.username, t.name, t.created_at, t.expires_at
              FROM tokens t JOIN users u ON u.id = t.user_id
              WHERE $1 IS NULL OR u.username = $1 ORDER BY t.created_at",
         )
         .bind(username)
-        .fetch_all(&self.reader)
-        .await?)
+        .fetch_all(e)
+        .await)?)
     }
 
     pub async fn token_info(&self, id: &str) -> Result<Option<TokenInfo>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT t.id, u.username, t.name, t.created_at, t.expires_at
              FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.reader)
-        .await?)
+        .fetch_optional(e)
+        .await)?)
     }
 
     pub async fn delete_token(&self, id: &str, audit: Audit) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM tokens WHERE id = $1")
+        in_tx!(&mut tx, |e| sqlx::query("DELETE FROM tokens WHERE id = $1")
             .bind(id)
-            .execute(&mut *tx)
-            .await?;
+            .execute(e)
+            .await
+            .map(|r| r.rows_affected()))?;
         audit.record(&mut tx).await?;
         tx.commit().await?;
         Ok(())
@@ -212,7 +223,7 @@ impl Store {
 
 /// Creates the user unless it exists; `true` when created.
 pub async fn insert_user(tx: &mut Tx, username: &str, admin: bool) -> Result<bool> {
-    let done = sqlx::query(
+    let done = in_tx!(tx, |e| sqlx::query(
         "INSERT INTO users (id, username, admin, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (username) DO NOTHING",
     )
@@ -220,30 +231,34 @@ pub async fn insert_user(tx: &mut Tx, username: &str, admin: bool) -> Result<boo
     .bind(username)
     .bind(admin)
     .bind(now())
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    .execute(e)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done > 0)
 }
 
 /// Gives `username` the role `role` on `project` (replacing the one it had there).
 pub async fn bind_role(tx: &mut Tx, username: &str, project: &str, role: &str) -> Result<()> {
-    let known: Option<(String,)> = sqlx::query_as("SELECT name FROM roles WHERE name = $1")
-        .bind(role)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let known: Option<(String,)> = in_tx!(tx, |e| sqlx::query_as(
+        "SELECT name FROM roles WHERE name = $1"
+    )
+    .bind(role)
+    .fetch_optional(e)
+    .await)?;
     if known.is_none() {
         return Err(Error::bad_request(format!(
             "role '{role}' does not exist; built-in roles are admin, release-manager, ci, viewer"
         )));
     }
-    sqlx::query(
+    in_tx!(tx, |e| sqlx::query(
         "INSERT INTO role_bindings (username, project, role) VALUES ($1, $2, $3)
          ON CONFLICT (username, project) DO UPDATE SET role = excluded.role",
     )
     .bind(username)
     .bind(project)
     .bind(role)
-    .execute(&mut **tx)
-    .await?;
+    .execute(e)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }

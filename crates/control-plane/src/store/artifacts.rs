@@ -3,7 +3,7 @@
 use super::{ArtifactRow, Store, Tx};
 use crate::audit::Audit;
 use crate::error::Result;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
 /// `SELECT <every artifact column> FROM artifacts <rest>`, as one literal.
 macro_rules! select_artifacts {
@@ -55,7 +55,7 @@ impl BucketFields {
 }
 
 pub(super) async fn insert_artifact_row(tx: &mut Tx, a: &ArtifactRow) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    in_tx!(tx, |e| sqlx::query(
         "INSERT INTO artifacts (id, ci_id, project, application_name, artifact_uri,
          artifactory, external_id, description, metadata, register_type, register_value,
          registration_type, cluster_id, cluster_name, release_stream, classified,
@@ -89,8 +89,9 @@ pub(super) async fn insert_artifact_row(tx: &mut Tx, a: &ArtifactRow) -> Result<
     .bind(&a.created_by)
     .bind(&a.created_at)
     .bind(&a.promoted_from)
-    .execute(&mut **tx)
-    .await?;
+    .execute(e)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -106,13 +107,13 @@ impl Store {
         ci_id: &str,
         external_id: &str,
     ) -> Result<Option<ArtifactRow>> {
-        Ok(sqlx::query_as(select_artifacts!(
+        Ok(on!(&self.writer, |e| sqlx::query_as(select_artifacts!(
             "WHERE ci_id = $1 AND external_id = $2 AND origin = 'register'"
         ))
         .bind(ci_id)
         .bind(external_id)
-        .fetch_optional(&self.writer)
-        .await?)
+        .fetch_optional(e)
+        .await)?)
     }
 
     /// Inserts a registration and its audit entry; `false` when the unique index says this CI
@@ -152,19 +153,21 @@ impl Store {
     }
 
     pub async fn promotion_of(&self, source_id: &str) -> Result<Option<ArtifactRow>> {
-        Ok(
-            sqlx::query_as(select_artifacts!("WHERE promoted_from = $1"))
-                .bind(source_id)
-                .fetch_optional(&self.writer)
-                .await?,
-        )
+        Ok(on!(&self.writer, |e| sqlx::query_as(select_artifacts!(
+            "WHERE promoted_from = $1"
+        ))
+        .bind(source_id)
+        .fetch_optional(e)
+        .await)?)
     }
 
     pub async fn artifact(&self, id: &str) -> Result<Option<ArtifactRow>> {
-        Ok(sqlx::query_as(select_artifacts!("WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?)
+        Ok(on!(&self.reader, |e| sqlx::query_as(select_artifacts!(
+            "WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(e)
+        .await)?)
     }
 
     /// A CI integration's builds, newest first.
@@ -173,30 +176,32 @@ impl Store {
         ci_id: &str,
         filter: &BuildFilter,
     ) -> Result<Vec<ArtifactRow>> {
-        let mut query = QueryBuilder::<Sqlite>::new(select_artifacts!("WHERE ci_id = "));
-        query.push_bind(ci_id.to_string());
-        if let Some(name) = &filter.routed_to {
-            query.push(" AND classified = 1 AND (cluster_name = ");
-            query.push_bind(name.clone());
-            query.push(" OR (cluster_id IS NULL AND release_stream = ");
-            query.push_bind(name.clone());
-            query.push("))");
-        }
-        if let Some(external_id) = &filter.external_id {
+        Ok(on!(&self.reader, |e| {
+            let mut query = QueryBuilder::new(select_artifacts!("WHERE ci_id = "));
+            query.push_bind(ci_id.to_string());
+            if let Some(name) = &filter.routed_to {
+                query.push(" AND classified = TRUE AND (cluster_name = ");
+                query.push_bind(name.clone());
+                query.push(" OR (cluster_id IS NULL AND release_stream = ");
+                query.push_bind(name.clone());
+                query.push("))");
+            }
+            if let Some(external_id) = &filter.external_id {
+                query
+                    .push(" AND external_id = ")
+                    .push_bind(external_id.clone());
+            }
+            if let Some(classified) = filter.classified {
+                query.push(" AND classified = ").push_bind(classified);
+            }
+            if let Some(promoted) = filter.promoted {
+                query.push(" AND promoted = ").push_bind(promoted);
+            }
             query
-                .push(" AND external_id = ")
-                .push_bind(external_id.clone());
-        }
-        if let Some(classified) = filter.classified {
-            query.push(" AND classified = ").push_bind(classified);
-        }
-        if let Some(promoted) = filter.promoted {
-            query.push(" AND promoted = ").push_bind(promoted);
-        }
-        query
-            .push(" ORDER BY created_at DESC, rowid DESC LIMIT ")
-            .push_bind(filter.limit.max(1));
-        Ok(query.build_query_as().fetch_all(&self.reader).await?)
+                .push(" ORDER BY created_at DESC, id DESC LIMIT ")
+                .push_bind(filter.limit.max(1));
+            query.build_query_as().fetch_all(e).await?
+        }))
     }
 
     /// The builds in an environment's own bucket, newest first, optionally of one service.
@@ -205,14 +210,14 @@ impl Store {
         cluster_id: &str,
         application: Option<&str>,
     ) -> Result<Vec<ArtifactRow>> {
-        Ok(sqlx::query_as(select_artifacts!(
+        Ok(on!(&self.reader, |e| sqlx::query_as(select_artifacts!(
             "WHERE cluster_id = $1 AND ($2 IS NULL OR application_name = $2)
-             ORDER BY created_at DESC, rowid DESC LIMIT 500"
+             ORDER BY created_at DESC, id DESC LIMIT 500"
         ))
         .bind(cluster_id)
         .bind(application)
-        .fetch_all(&self.reader)
-        .await?)
+        .fetch_all(e)
+        .await)?)
     }
 
     /// The newest build of a CI integration in an environment's bucket.
@@ -221,37 +226,37 @@ impl Store {
         ci_id: &str,
         cluster_id: &str,
     ) -> Result<Option<ArtifactRow>> {
-        Ok(sqlx::query_as(select_artifacts!(
-            "WHERE ci_id = $1 AND cluster_id = $2 AND classified = 1
-             ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        Ok(on!(&self.reader, |e| sqlx::query_as(select_artifacts!(
+            "WHERE ci_id = $1 AND cluster_id = $2 AND classified = TRUE
+             ORDER BY created_at DESC, id DESC LIMIT 1"
         ))
         .bind(ci_id)
         .bind(cluster_id)
-        .fetch_optional(&self.reader)
-        .await?)
+        .fetch_optional(e)
+        .await)?)
     }
 
     /// The newest build of a CI integration in a release stream's bucket.
     pub async fn newest_in_stream(&self, ci_id: &str, stream: &str) -> Result<Option<ArtifactRow>> {
-        Ok(sqlx::query_as(select_artifacts!(
-            "WHERE ci_id = $1 AND cluster_id IS NULL AND release_stream = $2 AND classified = 1
-             ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        Ok(on!(&self.reader, |e| sqlx::query_as(select_artifacts!(
+            "WHERE ci_id = $1 AND cluster_id IS NULL AND release_stream = $2 AND classified = TRUE
+             ORDER BY created_at DESC, id DESC LIMIT 1"
         ))
         .bind(ci_id)
         .bind(stream)
-        .fetch_optional(&self.reader)
-        .await?)
+        .fetch_optional(e)
+        .await)?)
     }
 
     /// Builds that routing rules placed (registered by ref or metadata), for reclassification.
     pub async fn rule_routed_builds(&self, ci_id: &str) -> Result<Vec<ArtifactRow>> {
-        Ok(sqlx::query_as(select_artifacts!(
+        Ok(on!(&self.reader, |e| sqlx::query_as(select_artifacts!(
             "WHERE ci_id = $1 AND origin = 'register' AND register_type = 'GIT_REF'
-             ORDER BY created_at, rowid"
+             ORDER BY created_at, id"
         ))
         .bind(ci_id)
-        .fetch_all(&self.reader)
-        .await?)
+        .fetch_all(e)
+        .await)?)
     }
 
     /// Moves builds to new buckets, with one audit entry each, in one transaction.
@@ -262,7 +267,7 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.begin().await?;
         for (row, to) in moves {
-            sqlx::query(
+            in_tx!(&mut tx, |e| sqlx::query(
                 "UPDATE artifacts SET classified = $1, cluster_id = $2, cluster_name = $3,
                  release_stream = $4, applied_rule_id = $5, applied_rule_name = $6 WHERE id = $7",
             )
@@ -273,8 +278,9 @@ impl Store {
             .bind(&to.applied_rule_id)
             .bind(&to.applied_rule_name)
             .bind(&row.id)
-            .execute(&mut *tx)
-            .await?;
+            .execute(e)
+            .await
+            .map(|r| r.rows_affected()))?;
             let from = crate::views::routed_to(row);
             let to_name = to
                 .classified
@@ -296,11 +302,14 @@ impl Store {
 
     pub async fn delete_artifact(&self, id: &str, audit: Audit) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query("DELETE FROM artifacts WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+        let done = in_tx!(&mut tx, |e| sqlx::query(
+            "DELETE FROM artifacts WHERE id = $1"
+        )
+        .bind(id)
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if done == 0 {
             return Ok(false);
         }
         audit.record(&mut tx).await?;
@@ -318,21 +327,23 @@ impl Store {
     }
 
     pub async fn total_artifacts(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM artifacts")
-            .fetch_one(&self.reader)
-            .await?)
+        Ok(on!(&self.reader, |e| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM artifacts"
+        )
+        .fetch_one(e)
+        .await)?)
     }
 }
 
 impl Store {
     /// Where a CI integration's classified builds sit: bucket name → count.
     pub async fn buckets_of(&self, ci_id: &str) -> Result<Vec<(String, i64)>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT COALESCE(cluster_name, release_stream) AS bucket, COUNT(*) FROM artifacts
-             WHERE ci_id = $1 AND classified = 1 GROUP BY 1 ORDER BY 1",
+             WHERE ci_id = $1 AND classified = TRUE GROUP BY 1 ORDER BY 1",
         )
         .bind(ci_id)
-        .fetch_all(&self.reader)
-        .await?)
+        .fetch_all(e)
+        .await)?)
     }
 }

@@ -1,6 +1,11 @@
-//! The SQLite store: one writer connection (SQLite takes one writer at a time anyway, and a
-//! single connection never meets `SQLITE_BUSY`), a pool of readers (WAL lets them run beside
-//! the writer), and migrations that run on open.
+//! The store, on SQLite or PostgreSQL: one set of queries (`$N` placeholders, which both
+//! accept), compiled for each database by the `on!`/`in_tx!` macros, and one set of
+//! migrations per database.
+//!
+//! SQLite: one writer connection (SQLite takes one writer at a time anyway, and a single
+//! connection never meets `SQLITE_BUSY`) and a pool of read-only readers beside it (WAL).
+//! PostgreSQL: one pool for both, so several `wharf serve` processes can share a database;
+//! unique indexes, not in-process locks, keep registrations and promotions single.
 
 use crate::audit::Audit;
 use crate::error::{Error, Result};
@@ -14,21 +19,79 @@ mod workflows;
 pub use access::{TokenInfo, bind_role, insert_user};
 
 pub use artifacts::{BucketFields, BuildFilter};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{FromRow, Sqlite, Transaction};
-use std::path::Path;
+use sqlx::{FromRow, Postgres, Sqlite, Transaction};
+use std::path::PathBuf;
 use std::time::Duration;
 use wharf_api::{CiSystem, Criterion, RegistrationType, RoutingRuleRequest, WorkflowHierarchy};
 pub use workflows::NewWorkflow;
 
-pub type Tx = Transaction<'static, Sqlite>;
+/// A connection pool of either database.
+#[derive(Clone)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Pool {
+    async fn close(&self) {
+        match self {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A write transaction of either database; dropped without `commit`, it rolls back.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+}
+
+/// Where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// `DIR/wharf.db`.
+    Sqlite(PathBuf),
+    /// A `postgres://` URL.
+    Postgres(String),
+}
+
+impl Database {
+    /// `postgres://…` or `postgresql://…` → PostgreSQL; anything else is an error naming the flag.
+    pub fn parse_url(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_string()));
+        }
+        Err(Error::bad_request(
+            "--database must be a postgres:// URL; for SQLite, pass --data DIR instead",
+        ))
+    }
+}
 
 #[derive(Clone)]
 pub struct Store {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    writer: Pool,
+    reader: Pool,
+    backend: Backend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 /// Current time as the ISO-8601 UTC string Facets uses, millisecond precision.
@@ -47,7 +110,7 @@ pub fn format_time(at: time::OffsetDateTime) -> String {
 }
 
 pub fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    uuid::Uuid::now_v7().simple().to_string()
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -153,8 +216,17 @@ pub struct ArtifactRow {
 }
 
 impl Store {
-    /// Opens (creating when missing) `DIR/wharf.db` and runs the migrations.
-    pub async fn open(dir: &Path) -> Result<Self> {
+    /// Opens the store (creating a SQLite file when missing) and runs the migrations.
+    pub async fn open(database: &Database) -> Result<Self> {
+        let store = match database {
+            Database::Sqlite(dir) => Self::open_sqlite(dir).await?,
+            Database::Postgres(url) => Self::open_postgres(url).await?,
+        };
+        store.seed_roles().await?;
+        Ok(store)
+    }
+
+    async fn open_sqlite(dir: &std::path::Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| {
             Error::Internal(format!(
                 "cannot create data directory {}: {e}",
@@ -172,44 +244,96 @@ impl Store {
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations").run(&writer).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        let store = Self { writer, reader };
-        store.seed_roles().await?;
-        Ok(store)
+        Ok(Self {
+            writer: Pool::Sqlite(writer),
+            reader: Pool::Sqlite(reader),
+            backend: Backend::Sqlite,
+        })
     }
 
-    pub fn reader(&self) -> &SqlitePool {
+    async fn open_postgres(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(|e| {
+                Error::bad_request(format!("cannot connect to the PostgreSQL database: {e}"))
+            })?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let pool = Pool::Postgres(pool);
+        Ok(Self {
+            writer: pool.clone(),
+            reader: pool,
+            backend: Backend::Postgres,
+        })
+    }
+
+    /// Runs one SQL statement as written, inside a transaction: for tests and for operators
+    /// inspecting a store, never for request handling.
+    pub async fn raw_execute(&self, sql: &str) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let sql = sql.to_string();
+        let done = in_tx!(&mut tx, |e| sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(e)
+            .await
+            .map(|r| r.rows_affected()))?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// The first column of every row of a query, as text: for tests and inspection.
+    pub async fn raw_strings(&self, sql: &str) -> Result<Vec<String>> {
+        let sql = sql.to_string();
+        Ok(on!(&self.reader, |e| sqlx::query_scalar(
+            sqlx::AssertSqlSafe(sql)
+        )
+        .fetch_all(e)
+        .await)?)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn reader(&self) -> &Pool {
         &self.reader
     }
 
-    /// A write transaction on the single writer connection.
+    /// A write transaction (on SQLite, on the single writer connection).
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.writer.begin().await?)
+        Ok(match &self.writer {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
     }
 
-    /// Checkpoints the WAL and closes every connection; used on shutdown.
+    /// Closes every connection, checkpointing SQLite's WAL first; used on shutdown.
     pub async fn close(&self) {
+        if let Pool::Sqlite(writer) = &self.writer {
+            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(writer)
+                .await;
+        }
         self.reader.close().await;
-        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.writer)
-            .await;
         self.writer.close().await;
     }
 
     // ---- users and tokens ----
 
     pub async fn tokens_of(&self, username: &str) -> Result<Vec<UserToken>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT u.id AS user_id, u.username, u.admin, t.token_hash, t.expires_at
-             FROM users u JOIN tokens t ON t.user_id = u.id WHERE u.username = ?",
+             FROM users u JOIN tokens t ON t.user_id = u.id WHERE u.username = $1",
         )
         .bind(username)
-        .fetch_all(&self.reader)
-        .await?)
+        .fetch_all(e)
+        .await)?)
     }
 
     /// Makes sure `username` exists and that `token_hash` is one of its tokens.
@@ -221,154 +345,170 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.begin().await?;
         let now = now();
-        sqlx::query(
-            "INSERT INTO users (id, username, admin, created_at) VALUES (?, ?, ?, ?)
+        in_tx!(&mut tx, |e| sqlx::query(
+            "INSERT INTO users (id, username, admin, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (username) DO NOTHING",
         )
         .bind(new_id())
         .bind(username)
         .bind(admin)
         .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
+        in_tx!(&mut tx, |e| sqlx::query(
             "INSERT INTO tokens (id, user_id, token_hash, name, created_at)
-             SELECT ?, id, ?, 'bootstrap', ? FROM users WHERE username = ?
+             SELECT $1, id, $2, 'bootstrap', $3 FROM users WHERE username = $4
              ON CONFLICT (token_hash) DO NOTHING",
         )
         .bind(new_id())
         .bind(token_hash)
         .bind(&now)
         .bind(username)
-        .execute(&mut *tx)
-        .await?;
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn user_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.reader)
-            .await?)
+        Ok(on!(&self.reader, |e| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users"
+        )
+        .fetch_one(e)
+        .await)?)
     }
 
     // ---- projects, streams, environments ----
 
     pub async fn project(&self, name: &str) -> Result<ProjectRow> {
-        sqlx::query_as("SELECT name, registration_type, ci_system FROM projects WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.reader)
-            .await?
-            .ok_or_else(|| {
-                Error::not_found(format!(
-                    "project '{name}' not found; create it with `wharf apply wharf.toml`"
-                ))
-            })
+        on!(&self.reader, |e| sqlx::query_as(
+            "SELECT name, registration_type, ci_system FROM projects WHERE name = $1"
+        )
+        .bind(name)
+        .fetch_optional(e)
+        .await)?
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "project '{name}' not found; create it with `wharf apply wharf.toml`"
+            ))
+        })
     }
 
     pub async fn environment(&self, project: &str, name: &str) -> Result<Option<EnvironmentRow>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT id, project, name, release_stream FROM environments
-             WHERE project = ? AND name = ?",
+             WHERE project = $1 AND name = $2",
         )
         .bind(project)
         .bind(name)
-        .fetch_optional(&self.reader)
-        .await?)
+        .fetch_optional(e)
+        .await)?)
     }
 
     pub async fn environment_by_id(&self, id: &str) -> Result<Option<EnvironmentRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, project, name, release_stream FROM environments WHERE id = ?",
+        Ok(on!(&self.reader, |e| sqlx::query_as(
+            "SELECT id, project, name, release_stream FROM environments WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.reader)
-        .await?)
+        .fetch_optional(e)
+        .await)?)
     }
 
     pub async fn environments(&self, project: &str) -> Result<Vec<EnvironmentRow>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT id, project, name, release_stream FROM environments
-             WHERE project = ? ORDER BY name",
+             WHERE project = $1 ORDER BY name",
         )
         .bind(project)
-        .fetch_all(&self.reader)
-        .await?)
+        .fetch_all(e)
+        .await)?)
     }
 
     pub async fn streams(&self, project: &str) -> Result<Vec<StreamRow>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT project, name, description, prod, created_by, created_at
-             FROM release_streams WHERE project = ? ORDER BY name",
+             FROM release_streams WHERE project = $1 ORDER BY name",
         )
         .bind(project)
-        .fetch_all(&self.reader)
-        .await?)
+        .fetch_all(e)
+        .await)?)
     }
 
     pub async fn stream_exists(&self, project: &str, name: &str) -> Result<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM release_streams WHERE project = ? AND name = ?")
-                .bind(project)
-                .bind(name)
-                .fetch_optional(&self.reader)
-                .await?;
-        Ok(found.is_some())
+        let found: i64 = on!(&self.reader, |e| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM release_streams WHERE project = $1 AND name = $2",
+        )
+        .bind(project)
+        .bind(name)
+        .fetch_one(e)
+        .await)?;
+        Ok(found > 0)
     }
 
     // ---- CI integrations ----
 
     pub async fn ci(&self, project: &str, name: &str) -> Result<Option<CiRow>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| {
+            sqlx::query_as(
             "SELECT id, project, name, registration_type, description, artifactory, created_by,
-             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE project = ? AND name = ?",
+             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE project = $1 AND name = $2",
         )
         .bind(project)
         .bind(name)
-        .fetch_optional(&self.reader)
-        .await?)
+        .fetch_optional(e)
+        .await
+        })?)
     }
 
     pub async fn ci_by_id(&self, id: &str) -> Result<Option<CiRow>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT id, project, name, registration_type, description, artifactory, created_by,
-             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE id = ?",
+             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.reader)
-        .await?)
+        .fetch_optional(e)
+        .await)?)
     }
 
     /// CI integrations named `name` in any project (names are unique per project only).
     pub async fn cis_named(&self, name: &str) -> Result<Vec<CiRow>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| {
+            sqlx::query_as(
             "SELECT id, project, name, registration_type, description, artifactory, created_by,
-             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE name = ? ORDER BY project",
+             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE name = $1 ORDER BY project",
         )
         .bind(name)
-        .fetch_all(&self.reader)
-        .await?)
+        .fetch_all(e)
+        .await
+        })?)
     }
 
     pub async fn cis(&self, project: Option<&str>) -> Result<Vec<CiRow>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| {
+            sqlx::query_as(
             "SELECT id, project, name, registration_type, description, artifactory, created_by,
-             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE ?1 IS NULL OR project = ?1
+             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE $1 IS NULL OR project = $1
              ORDER BY project, name",
         )
         .bind(project)
-        .fetch_all(&self.reader)
-        .await?)
+        .fetch_all(e)
+        .await
+        })?)
     }
 
     pub async fn update_ci(&self, ci: &CiRow, audit: Audit) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE ci_integrations SET description = $1, artifactory = $2 WHERE id = $3")
-            .bind(&ci.description)
-            .bind(&ci.artifactory)
-            .bind(&ci.id)
-            .execute(&mut *tx)
-            .await?;
+        in_tx!(&mut tx, |e| sqlx::query(
+            "UPDATE ci_integrations SET description = $1, artifactory = $2 WHERE id = $3"
+        )
+        .bind(&ci.description)
+        .bind(&ci.artifactory)
+        .bind(&ci.id)
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
         audit.record(&mut tx).await?;
         tx.commit().await?;
         Ok(())
@@ -377,19 +517,24 @@ impl Store {
     /// Deletes a CI integration that has no builds (checked again inside the transaction).
     pub async fn delete_ci(&self, id: &str, audit: Audit) -> Result<()> {
         let mut tx = self.begin().await?;
-        let builds: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM artifacts WHERE ci_id = ?")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let builds: i64 = in_tx!(&mut tx, |e| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM artifacts WHERE ci_id = $1"
+        )
+        .bind(id)
+        .fetch_one(e)
+        .await)?;
         if builds > 0 {
             return Err(Error::bad_request(
                 "Cannot delete: artifacts still registered",
             ));
         }
-        sqlx::query("DELETE FROM ci_integrations WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        in_tx!(&mut tx, |e| sqlx::query(
+            "DELETE FROM ci_integrations WHERE id = $1"
+        )
+        .bind(id)
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
         audit.record(&mut tx).await?;
         tx.commit().await?;
         Ok(())
@@ -403,9 +548,9 @@ impl Store {
     ) -> Result<String> {
         let id = new_id();
         let mut tx = self.begin().await?;
-        sqlx::query(
+        in_tx!(&mut tx, |e| sqlx::query(
             "INSERT INTO routing_rules (id, project, rule_name, registration_type, is_default,
-             ci_system, criteria, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             ci_system, criteria, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&id)
         .bind(&rule.stack_name)
@@ -416,8 +561,8 @@ impl Store {
         .bind(serde_json::to_string(&rule.criteria).unwrap_or_else(|_| "[]".into()))
         .bind(user)
         .bind(now())
-        .execute(&mut *tx)
-        .await
+        .execute(e)
+        .await.map(|r| r.rows_affected()))
         .map_err(unique_violation_as_conflict)?;
         audit.target(&id).record(&mut tx).await?;
         tx.commit().await?;
@@ -431,17 +576,19 @@ impl Store {
         audit: Audit,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "UPDATE routing_rules SET rule_name = ?, criteria = ?, ci_system = ?, is_default = ?
-             WHERE id = ?",
+        in_tx!(&mut tx, |e| {
+            sqlx::query(
+            "UPDATE routing_rules SET rule_name = $1, criteria = $2, ci_system = $3, is_default = $4
+             WHERE id = $5",
         )
         .bind(&rule.rule_name)
         .bind(serde_json::to_string(&rule.criteria).unwrap_or_else(|_| "[]".into()))
         .bind(rule.ci_system.map(ci_system_name))
         .bind(rule.is_default)
         .bind(id)
-        .execute(&mut *tx)
-        .await
+        .execute(e)
+        .await.map(|r| r.rows_affected())
+        })
         .map_err(unique_violation_as_conflict)?;
         audit.record(&mut tx).await?;
         tx.commit().await?;
@@ -450,11 +597,14 @@ impl Store {
 
     pub async fn delete_rule(&self, id: &str, audit: Audit) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query("DELETE FROM routing_rules WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+        let done = in_tx!(&mut tx, |e| sqlx::query(
+            "DELETE FROM routing_rules WHERE id = $1"
+        )
+        .bind(id)
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if done == 0 {
             return Ok(false);
         }
         audit.record(&mut tx).await?;
@@ -465,32 +615,39 @@ impl Store {
     /// Deletes the project's default rule and workflow and forgets its registration type.
     pub async fn reset_ci_cd(&self, project: &str, audit: Audit) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM routing_rules WHERE project = ? AND is_default = 1")
-            .bind(project)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM workflows WHERE project = ? AND is_default = 1")
-            .bind(project)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE projects SET registration_type = NULL, ci_system = NULL WHERE name = ?",
+        in_tx!(&mut tx, |e| sqlx::query(
+            "DELETE FROM routing_rules WHERE project = $1 AND is_default = TRUE"
         )
         .bind(project)
-        .execute(&mut *tx)
-        .await?;
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
+        in_tx!(&mut tx, |e| sqlx::query(
+            "DELETE FROM workflows WHERE project = $1 AND is_default = TRUE"
+        )
+        .bind(project)
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
+        in_tx!(&mut tx, |e| sqlx::query(
+            "UPDATE projects SET registration_type = NULL, ci_system = NULL WHERE name = $1",
+        )
+        .bind(project)
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
         audit.record(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn artifact_count(&self, ci_id: &str) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM artifacts WHERE ci_id = ?")
-                .bind(ci_id)
-                .fetch_one(&self.reader)
-                .await?,
+        Ok(on!(&self.reader, |e| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM artifacts WHERE ci_id = $1"
         )
+        .bind(ci_id)
+        .fetch_one(e)
+        .await)?)
     }
 
     // ---- routing rules and workflows ----
@@ -500,25 +657,25 @@ impl Store {
         project: &str,
         registration_type: &str,
     ) -> Result<Option<RuleRow>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT id, project, rule_name, registration_type, is_default, ci_system, criteria,
              created_by, created_at FROM routing_rules
-             WHERE project = ? AND registration_type = ? AND is_default = 1",
+             WHERE project = $1 AND registration_type = $2 AND is_default = TRUE",
         )
         .bind(project)
         .bind(registration_type)
-        .fetch_optional(&self.reader)
-        .await?)
+        .fetch_optional(e)
+        .await)?)
     }
 
     pub async fn rule(&self, id: &str) -> Result<Option<RuleRow>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT id, project, rule_name, registration_type, is_default, ci_system, criteria,
-             created_by, created_at FROM routing_rules WHERE id = ?",
+             created_by, created_at FROM routing_rules WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.reader)
-        .await?)
+        .fetch_optional(e)
+        .await)?)
     }
 
     pub async fn rules(
@@ -526,16 +683,16 @@ impl Store {
         project: &str,
         registration_type: Option<&str>,
     ) -> Result<Vec<RuleRow>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT id, project, rule_name, registration_type, is_default, ci_system, criteria,
              created_by, created_at FROM routing_rules
-             WHERE project = ?1 AND (?2 IS NULL OR registration_type = ?2)
+             WHERE project = $1 AND ($2 IS NULL OR registration_type = $2)
              ORDER BY is_default DESC, rule_name",
         )
         .bind(project)
         .bind(registration_type)
-        .fetch_all(&self.reader)
-        .await?)
+        .fetch_all(e)
+        .await)?)
     }
 
     pub async fn default_workflow(
@@ -543,14 +700,14 @@ impl Store {
         project: &str,
         registration_type: &str,
     ) -> Result<Option<WorkflowRow>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT id, project, name, registration_type, is_default, hierarchies FROM workflows
-             WHERE project = ? AND registration_type = ? AND is_default = 1",
+             WHERE project = $1 AND registration_type = $2 AND is_default = TRUE",
         )
         .bind(project)
         .bind(registration_type)
-        .fetch_optional(&self.reader)
-        .await?)
+        .fetch_optional(e)
+        .await)?)
     }
 
     // ---- builds ----
@@ -562,20 +719,20 @@ impl Store {
         project: &str,
         name: &str,
     ) -> Result<Option<(CiRow, Option<RuleRow>)>> {
-        let row: Option<CiWithRule> = sqlx::query_as(
+        let row: Option<CiWithRule> = on!(&self.reader, |e| sqlx::query_as(
             "SELECT c.id, c.project, c.name, c.registration_type, c.description, c.artifactory,
                     c.created_by, c.created_at, c.mode, c.routing_rule_id, c.workflow_id,
                     r.id AS rule_id, r.rule_name, r.criteria
              FROM ci_integrations c
              LEFT JOIN routing_rules r ON (c.mode = 'CUSTOM' AND r.id = c.routing_rule_id)
                  OR (c.mode = 'INHERITED' AND r.project = c.project
-                     AND r.registration_type = c.registration_type AND r.is_default = 1)
+                     AND r.registration_type = c.registration_type AND r.is_default = TRUE)
              WHERE c.project = $1 AND c.name = $2",
         )
         .bind(project)
         .bind(name)
-        .fetch_optional(&self.reader)
-        .await?;
+        .fetch_optional(e)
+        .await)?;
         Ok(row.map(CiWithRule::split))
     }
 }
@@ -589,7 +746,7 @@ pub enum Change {
 }
 
 pub async fn insert_ci(tx: &mut Tx, ci: &CiRow) -> Result<()> {
-    sqlx::query(
+    in_tx!(tx, |e| sqlx::query(
         "INSERT INTO ci_integrations (id, project, name, registration_type, description,
          artifactory, created_by, created_at, mode, routing_rule_id, workflow_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -605,8 +762,9 @@ pub async fn insert_ci(tx: &mut Tx, ci: &CiRow) -> Result<()> {
     .bind(&ci.mode)
     .bind(&ci.routing_rule_id)
     .bind(&ci.workflow_id)
-    .execute(&mut **tx)
-    .await?;
+    .execute(e)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -623,34 +781,37 @@ pub struct DefaultRule<'a> {
 pub async fn set_default_rule(tx: &mut Tx, rule: &DefaultRule<'_>, user: &str) -> Result<Change> {
     let criteria = serde_json::to_string(rule.criteria).unwrap_or_else(|_| "[]".into());
     let ci_system = rule.ci_system.map(ci_system_name);
-    let current: Option<(String, String, String)> = sqlx::query_as(
+    let current: Option<(String, String, String)> = in_tx!(tx, |e| sqlx::query_as(
         "SELECT id, rule_name, criteria FROM routing_rules
-         WHERE project = ? AND registration_type = ? AND is_default = 1",
+         WHERE project = $1 AND registration_type = $2 AND is_default = TRUE",
     )
     .bind(rule.project)
     .bind(rule.registration_type.as_str())
-    .fetch_optional(&mut **tx)
-    .await?;
+    .fetch_optional(e)
+    .await)?;
     match current {
         Some((_, name, stored)) if name == rule.rule_name && stored == criteria => {
             Ok(Change::Unchanged)
         }
         Some((id, _, _)) => {
-            sqlx::query(
-                "UPDATE routing_rules SET rule_name = ?, criteria = ?, ci_system = ? WHERE id = ?",
+            in_tx!(tx, |e| {
+                sqlx::query(
+                "UPDATE routing_rules SET rule_name = $1, criteria = $2, ci_system = $3 WHERE id = $4",
             )
             .bind(rule.rule_name)
             .bind(&criteria)
             .bind(&ci_system)
             .bind(&id)
-            .execute(&mut **tx)
-            .await?;
+            .execute(e)
+            .await.map(|r| r.rows_affected())
+            })?;
             Ok(Change::Updated)
         }
         None => {
-            sqlx::query(
+            in_tx!(tx, |e| {
+                sqlx::query(
                 "INSERT INTO routing_rules (id, project, rule_name, registration_type, is_default,
-                 ci_system, criteria, created_by, created_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)",
+                 ci_system, criteria, created_by, created_at) VALUES ($1, $2, $3, $4, TRUE, $5, $6, $7, $8)",
             )
             .bind(new_id())
             .bind(rule.project)
@@ -660,8 +821,9 @@ pub async fn set_default_rule(tx: &mut Tx, rule: &DefaultRule<'_>, user: &str) -
             .bind(&criteria)
             .bind(user)
             .bind(now())
-            .execute(&mut **tx)
-            .await?;
+            .execute(e)
+            .await.map(|r| r.rows_affected())
+            })?;
             Ok(Change::Created)
         }
     }
@@ -675,36 +837,40 @@ pub async fn set_default_workflow(
     stages: &[WorkflowHierarchy],
 ) -> Result<Change> {
     let hierarchies = serde_json::to_string(stages).unwrap_or_else(|_| "[]".into());
-    let current: Option<(String, String)> = sqlx::query_as(
+    let current: Option<(String, String)> = in_tx!(tx, |e| sqlx::query_as(
         "SELECT id, hierarchies FROM workflows
-         WHERE project = ? AND registration_type = ? AND is_default = 1",
+         WHERE project = $1 AND registration_type = $2 AND is_default = TRUE",
     )
     .bind(project)
     .bind(registration_type.as_str())
-    .fetch_optional(&mut **tx)
-    .await?;
+    .fetch_optional(e)
+    .await)?;
     match current {
         Some((_, stored)) if stored == hierarchies => Ok(Change::Unchanged),
         Some((id, _)) => {
-            sqlx::query("UPDATE workflows SET hierarchies = ? WHERE id = ?")
-                .bind(&hierarchies)
-                .bind(&id)
-                .execute(&mut **tx)
-                .await?;
+            in_tx!(tx, |e| sqlx::query(
+                "UPDATE workflows SET hierarchies = $1 WHERE id = $2"
+            )
+            .bind(&hierarchies)
+            .bind(&id)
+            .execute(e)
+            .await
+            .map(|r| r.rows_affected()))?;
             Ok(Change::Updated)
         }
         None => {
-            sqlx::query(
+            in_tx!(tx, |e| sqlx::query(
                 "INSERT INTO workflows (id, project, name, registration_type, is_default,
-                 hierarchies, created_at) VALUES (?, ?, 'default', ?, 1, ?, ?)",
+                 hierarchies, created_at) VALUES ($1, $2, 'default', $3, TRUE, $4, $5)",
             )
             .bind(new_id())
             .bind(project)
             .bind(registration_type.as_str())
             .bind(&hierarchies)
             .bind(now())
-            .execute(&mut **tx)
-            .await?;
+            .execute(e)
+            .await
+            .map(|r| r.rows_affected()))?;
             Ok(Change::Created)
         }
     }
@@ -716,15 +882,16 @@ pub async fn set_project_type(
     registration_type: RegistrationType,
     ci_system: Option<CiSystem>,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE projects SET registration_type = ?, ci_system = COALESCE(?, ci_system)
-         WHERE name = ?",
+    in_tx!(tx, |e| sqlx::query(
+        "UPDATE projects SET registration_type = $1, ci_system = COALESCE($2, ci_system)
+         WHERE name = $3",
     )
     .bind(registration_type.as_str())
     .bind(ci_system.map(ci_system_name))
     .bind(project)
-    .execute(&mut **tx)
-    .await?;
+    .execute(e)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 

@@ -15,7 +15,9 @@ impl Store {
         audit: Audit,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let done =
+            in_tx!(&mut tx, |e| {
+                sqlx::query(
             "INSERT INTO release_streams (project, name, description, prod, created_by, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project, name) DO NOTHING",
         )
@@ -25,9 +27,10 @@ impl Store {
         .bind(prod)
         .bind(user)
         .bind(now())
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
+        .execute(e)
+        .await.map(|r| r.rows_affected())
+            })?;
+        if done == 0 {
             return Err(Error::conflict(format!(
                 "release stream '{name}' already exists in project '{project}'"
             )));
@@ -40,12 +43,13 @@ impl Store {
     /// Deletes a stream no environment belongs to and no build sits in.
     pub async fn delete_stream(&self, project: &str, name: &str, audit: Audit) -> Result<()> {
         let mut tx = self.begin().await?;
-        let environments: Vec<(String,)> =
-            sqlx::query_as("SELECT name FROM environments WHERE project = $1 AND release_stream = $2 ORDER BY name")
-                .bind(project)
-                .bind(name)
-                .fetch_all(&mut *tx)
-                .await?;
+        let environments: Vec<(String,)> = in_tx!(&mut tx, |e| sqlx::query_as(
+            "SELECT name FROM environments WHERE project = $1 AND release_stream = $2 ORDER BY name"
+        )
+        .bind(project)
+        .bind(name)
+        .fetch_all(e)
+        .await)?;
         if !environments.is_empty() {
             let names: Vec<_> = environments.into_iter().map(|(n,)| n).collect();
             return Err(Error::bad_request(format!(
@@ -53,24 +57,29 @@ impl Store {
                 names.join(", ")
             )));
         }
-        let builds: i64 = sqlx::query_scalar(
+        let builds: i64 = in_tx!(&mut tx, |e| {
+            sqlx::query_scalar(
             "SELECT COUNT(*) FROM artifacts WHERE project = $1 AND cluster_id IS NULL AND release_stream = $2",
         )
         .bind(project)
         .bind(name)
-        .fetch_one(&mut *tx)
-        .await?;
+        .fetch_one(e)
+        .await
+        })?;
         if builds > 0 {
             return Err(Error::bad_request(format!(
                 "Cannot delete: {builds} builds sit in release stream '{name}'"
             )));
         }
-        let done = sqlx::query("DELETE FROM release_streams WHERE project = $1 AND name = $2")
-            .bind(project)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+        let done = in_tx!(&mut tx, |e| sqlx::query(
+            "DELETE FROM release_streams WHERE project = $1 AND name = $2"
+        )
+        .bind(project)
+        .bind(name)
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if done == 0 {
             return Err(Error::not_found(format!(
                 "release stream '{name}' not found in project '{project}'"
             )));
@@ -89,17 +98,18 @@ impl Store {
         audit: Audit,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let updated = sqlx::query(
+        let updated = in_tx!(&mut tx, |e| sqlx::query(
             "UPDATE environments SET release_stream = $1 WHERE project = $2 AND name = $3",
         )
         .bind(stream)
         .bind(project)
         .bind(name)
-        .execute(&mut *tx)
-        .await?;
-        let created = updated.rows_affected() == 0;
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
+        let created = updated == 0;
         if created {
-            sqlx::query(
+            in_tx!(&mut tx, |e| sqlx::query(
                 "INSERT INTO environments (id, project, name, release_stream, created_at)
                  VALUES ($1, $2, $3, $4, $5)",
             )
@@ -108,8 +118,9 @@ impl Store {
             .bind(name)
             .bind(stream)
             .bind(now())
-            .execute(&mut *tx)
-            .await?;
+            .execute(e)
+            .await
+            .map(|r| r.rows_affected()))?;
         }
         audit.record(&mut tx).await?;
         tx.commit().await?;
@@ -119,20 +130,24 @@ impl Store {
     /// Deletes an environment no build sits in.
     pub async fn delete_environment(&self, id: &str, audit: Audit) -> Result<()> {
         let mut tx = self.begin().await?;
-        let builds: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM artifacts WHERE cluster_id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let builds: i64 = in_tx!(&mut tx, |e| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM artifacts WHERE cluster_id = $1"
+        )
+        .bind(id)
+        .fetch_one(e)
+        .await)?;
         if builds > 0 {
             return Err(Error::bad_request(format!(
                 "Cannot delete: {builds} builds sit in this environment"
             )));
         }
-        sqlx::query("DELETE FROM environments WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        in_tx!(&mut tx, |e| sqlx::query(
+            "DELETE FROM environments WHERE id = $1"
+        )
+        .bind(id)
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
         audit.record(&mut tx).await?;
         tx.commit().await?;
         Ok(())

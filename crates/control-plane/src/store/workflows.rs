@@ -17,13 +17,13 @@ pub struct NewWorkflow {
 
 impl Store {
     pub async fn workflow(&self, id: &str) -> Result<Option<WorkflowRow>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT id, project, name, registration_type, is_default, hierarchies FROM workflows
              WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.reader)
-        .await?)
+        .fetch_optional(e)
+        .await)?)
     }
 
     /// Workflows, of one project and one registration type when given.
@@ -32,21 +32,21 @@ impl Store {
         project: Option<&str>,
         kind: Option<&str>,
     ) -> Result<Vec<WorkflowRow>> {
-        Ok(sqlx::query_as(
+        Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT id, project, name, registration_type, is_default, hierarchies FROM workflows
              WHERE ($1 IS NULL OR project = $1) AND ($2 IS NULL OR registration_type = $2)
              ORDER BY project, is_default DESC, name",
         )
         .bind(project)
         .bind(kind)
-        .fetch_all(&self.reader)
-        .await?)
+        .fetch_all(e)
+        .await)?)
     }
 
     pub async fn insert_workflow(&self, workflow: &NewWorkflow, audit: Audit) -> Result<String> {
         let id = new_id();
         let mut tx = self.begin().await?;
-        sqlx::query(
+        in_tx!(&mut tx, |e| sqlx::query(
             "INSERT INTO workflows (id, project, name, registration_type, is_default, hierarchies,
              created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -57,8 +57,9 @@ impl Store {
         .bind(workflow.is_default)
         .bind(serde_json::to_string(&workflow.stages).unwrap_or_else(|_| "[]".into()))
         .bind(now())
-        .execute(&mut *tx)
+        .execute(e)
         .await
+        .map(|r| r.rows_affected()))
         .map_err(default_taken)?;
         audit.target(&id).record(&mut tx).await?;
         tx.commit().await?;
@@ -72,15 +73,16 @@ impl Store {
         audit: Audit,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(
+        in_tx!(&mut tx, |e| sqlx::query(
             "UPDATE workflows SET name = $1, hierarchies = $2, is_default = $3 WHERE id = $4",
         )
         .bind(&workflow.name)
         .bind(serde_json::to_string(&workflow.stages).unwrap_or_else(|_| "[]".into()))
         .bind(workflow.is_default)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(e)
         .await
+        .map(|r| r.rows_affected()))
         .map_err(default_taken)?;
         audit.record(&mut tx).await?;
         tx.commit().await?;
@@ -90,11 +92,12 @@ impl Store {
     /// Deletes a workflow no CI integration uses as its own.
     pub async fn delete_workflow(&self, id: &str, audit: Audit) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let users: Vec<(String,)> =
-            sqlx::query_as("SELECT name FROM ci_integrations WHERE workflow_id = $1 ORDER BY name")
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await?;
+        let users: Vec<(String,)> = in_tx!(&mut tx, |e| sqlx::query_as(
+            "SELECT name FROM ci_integrations WHERE workflow_id = $1 ORDER BY name"
+        )
+        .bind(id)
+        .fetch_all(e)
+        .await)?;
         if !users.is_empty() {
             let names: Vec<_> = users.into_iter().map(|(n,)| n).collect();
             return Err(Error::bad_request(format!(
@@ -102,11 +105,14 @@ impl Store {
                 names.join(", ")
             )));
         }
-        let done = sqlx::query("DELETE FROM workflows WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+        let done = in_tx!(&mut tx, |e| sqlx::query(
+            "DELETE FROM workflows WHERE id = $1"
+        )
+        .bind(id)
+        .execute(e)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if done == 0 {
             return Ok(false);
         }
         audit.record(&mut tx).await?;
@@ -125,15 +131,17 @@ impl Store {
         audit: Audit,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(
+        in_tx!(&mut tx, |e| {
+            sqlx::query(
             "UPDATE ci_integrations SET mode = $1, routing_rule_id = $2, workflow_id = $3 WHERE id = $4",
         )
         .bind(mode)
         .bind(rule_id)
         .bind(workflow_id)
         .bind(ci_id)
-        .execute(&mut *tx)
-        .await?;
+        .execute(e)
+        .await.map(|r| r.rows_affected())
+        })?;
         audit.record(&mut tx).await?;
         tx.commit().await?;
         Ok(())

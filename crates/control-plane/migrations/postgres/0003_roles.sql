@@ -3,7 +3,7 @@
 CREATE TABLE roles (
     name        TEXT PRIMARY KEY,
     permissions TEXT NOT NULL,
-    built_in    INTEGER NOT NULL DEFAULT 0
+    built_in    BOOLEAN NOT NULL DEFAULT FALSE
 );
 
 CREATE TABLE role_bindings (

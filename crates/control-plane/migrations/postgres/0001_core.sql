@@ -2,7 +2,7 @@
 CREATE TABLE users (
     id         TEXT PRIMARY KEY,
     username   TEXT NOT NULL UNIQUE,
-    admin      INTEGER NOT NULL DEFAULT 0,
+    admin      BOOLEAN NOT NULL DEFAULT FALSE,
     created_at TEXT NOT NULL
 );
 
@@ -27,7 +27,7 @@ CREATE TABLE release_streams (
     project     TEXT NOT NULL REFERENCES projects(name),
     name        TEXT NOT NULL,
     description TEXT,
-    prod        INTEGER NOT NULL DEFAULT 0,
+    prod        BOOLEAN NOT NULL DEFAULT FALSE,
     created_by  TEXT,
     created_at  TEXT NOT NULL,
     PRIMARY KEY (project, name)
@@ -59,26 +59,26 @@ CREATE TABLE routing_rules (
     project           TEXT NOT NULL REFERENCES projects(name),
     rule_name         TEXT NOT NULL,
     registration_type TEXT NOT NULL,
-    is_default        INTEGER NOT NULL DEFAULT 0,
+    is_default        BOOLEAN NOT NULL DEFAULT FALSE,
     ci_system         TEXT,
     criteria          TEXT NOT NULL,
     created_by        TEXT,
     created_at        TEXT NOT NULL
 );
 CREATE UNIQUE INDEX routing_rules_one_default
-    ON routing_rules (project, registration_type) WHERE is_default = 1;
+    ON routing_rules (project, registration_type) WHERE is_default;
 
 CREATE TABLE workflows (
     id                TEXT PRIMARY KEY,
     project           TEXT NOT NULL REFERENCES projects(name),
     name              TEXT NOT NULL,
     registration_type TEXT NOT NULL,
-    is_default        INTEGER NOT NULL DEFAULT 0,
+    is_default        BOOLEAN NOT NULL DEFAULT FALSE,
     hierarchies       TEXT NOT NULL,
     created_at        TEXT NOT NULL
 );
 CREATE UNIQUE INDEX workflows_one_default
-    ON workflows (project, registration_type) WHERE is_default = 1;
+    ON workflows (project, registration_type) WHERE is_default;
 
 -- One registered build in one bucket. `origin` is how it got there (register, promote, attach);
 -- only registrations are idempotent by (CI, external id).
@@ -98,10 +98,10 @@ CREATE TABLE artifacts (
     cluster_id        TEXT,
     cluster_name      TEXT,
     release_stream    TEXT,
-    classified        INTEGER NOT NULL,
+    classified        BOOLEAN NOT NULL,
     applied_rule_id   TEXT,
     applied_rule_name TEXT,
-    promoted          INTEGER NOT NULL DEFAULT 0,
+    promoted          BOOLEAN NOT NULL DEFAULT FALSE,
     origin            TEXT NOT NULL,
     repository_name   TEXT,
     tag               TEXT,
