@@ -207,3 +207,60 @@ fn uuid_like() -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// A `wharf serve` process and the URL it printed.
+pub struct Served {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl Served {
+    /// Starts `wharf serve --listen 127.0.0.1:0 <args>` as the test admin and reads its stderr
+    /// until it says where it listens (no sleeping); the rest of stderr is drained and checked
+    /// for the token.
+    pub fn start(args: &[&std::ffi::OsStr]) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wharf"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("WHARF_ADMIN_USERNAME", ADMIN)
+            .env("WHARF_ADMIN_TOKEN", TOKEN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = loop {
+            let line = lines.next().expect("wharf serve printed its address").unwrap();
+            assert!(!line.contains(TOKEN), "token in the server log: {line}");
+            if let Some(url) = line.strip_prefix("wharf serve: listening on ") {
+                break url.to_string();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(|line| assert!(!line.unwrap_or_default().contains(TOKEN))));
+        Self { child, url }
+    }
+
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).unwrap();
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `--data DIR`, or `--database URL` on a fresh PostgreSQL database when the tests run there.
+pub fn store_args(runtime: &tokio::runtime::Runtime, dir: &Path) -> Vec<std::ffi::OsString> {
+    match runtime.block_on(test_database(dir)) {
+        wharf_control_plane::Database::Sqlite(dir) => vec!["--data".into(), dir.into()],
+        wharf_control_plane::Database::Postgres(url) => vec!["--database".into(), url.into()],
+    }
+}
