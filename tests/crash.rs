@@ -14,7 +14,11 @@ use tokio::sync::{Mutex, Notify};
 
 #[test]
 fn sigkill_under_load_loses_no_acknowledged_registration() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let data = tempfile::tempdir().unwrap();
     let store = store_args(&runtime, data.path());
     let mut args: Vec<&OsStr> = store.iter().map(|a| a.as_os_str()).collect();
@@ -28,15 +32,25 @@ fn sigkill_under_load_loses_no_acknowledged_registration() {
     let next = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..8)
         .map(|_| {
-            let (api, acknowledged, count, enough, next) =
-                (Api::new(served.url.clone()), acknowledged.clone(), count.clone(), enough.clone(), next.clone());
+            let (api, acknowledged, count, enough, next) = (
+                Api::new(served.url.clone()),
+                acknowledged.clone(),
+                count.clone(),
+                enough.clone(),
+                next.clone(),
+            );
             runtime.spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let id = format!("crash-{i}");
                     let body = saas("main", "GIT_REF", &id, &format!("r/shop/api:{i}"));
-                    let sent = api.http.post(format!("{}/cc-ui/v1/ci-cd/register", api.base))
-                        .basic_auth(support::ADMIN, Some(support::TOKEN)).json(&body).send().await;
+                    let sent = api
+                        .http
+                        .post(format!("{}/cc-ui/v1/ci-cd/register", api.base))
+                        .basic_auth(support::ADMIN, Some(support::TOKEN))
+                        .json(&body)
+                        .send()
+                        .await;
                     match sent {
                         Ok(response) if response.status().is_success() => {
                             acknowledged.lock().await.push(id);
@@ -62,18 +76,29 @@ fn sigkill_under_load_loses_no_acknowledged_registration() {
     let restarted = Served::start(&store.iter().map(|a| a.as_os_str()).collect::<Vec<_>>());
     let api = Api::new(restarted.url.clone());
     let (stored, registered_entries) = runtime.block_on(async {
-        let (_, builds) = api.get("/cc-ui/v1/artifacts-ci/api/artifacts?stackName=shop&limit=1000").await;
+        let (_, builds) = api
+            .get("/cc-ui/v1/artifacts-ci/api/artifacts?stackName=shop&limit=1000")
+            .await;
         let ids: std::collections::BTreeSet<String> = builds
             .as_array()
             .unwrap()
             .iter()
             .map(|b| b["externalId"].as_str().unwrap().to_string())
             .collect();
-        let (_, audit) = api.get("/cc-ui/v1/audit-logs?start=0&entityAction=ARTIFACT_REGISTER&size=1").await;
+        let (_, audit) = api
+            .get("/cc-ui/v1/audit-logs?start=0&entityAction=ARTIFACT_REGISTER&size=1")
+            .await;
         (ids, audit["totalElements"].as_i64().unwrap())
     });
     for id in &acknowledged {
-        assert!(stored.contains(id), "acknowledged registration {id} was lost");
+        assert!(
+            stored.contains(id),
+            "acknowledged registration {id} was lost"
+        );
     }
-    assert_eq!(registered_entries as usize, stored.len(), "every stored build has its audit entry");
+    assert_eq!(
+        registered_entries as usize,
+        stored.len(),
+        "every stored build has its audit entry"
+    );
 }

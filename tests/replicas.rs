@@ -15,10 +15,19 @@ use support::{POSTGRES_VAR, Served, fresh_postgres_database, shop_file};
 #[ignore = "needs a PostgreSQL server in WHARF_TEST_POSTGRES"]
 fn two_replicas_on_one_database_lose_nothing_and_promote_once() {
     let base = std::env::var(POSTGRES_VAR).expect("WHARF_TEST_POSTGRES is set");
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let url = runtime.block_on(fresh_postgres_database(&base));
     let config = shop_file();
-    let first = Served::start(&[OsStr::new("--database"), OsStr::new(&url), OsStr::new("--config"), config.as_os_str()]);
+    let first = Served::start(&[
+        OsStr::new("--database"),
+        OsStr::new(&url),
+        OsStr::new("--config"),
+        config.as_os_str(),
+    ]);
     let second = Served::start(&[OsStr::new("--database"), OsStr::new(&url)]);
     let replicas = [Api::new(first.url.clone()), Api::new(second.url.clone())];
 
@@ -26,9 +35,17 @@ fn two_replicas_on_one_database_lose_nothing_and_promote_once() {
     let registered: Vec<serde_json::Value> = runtime.block_on(async {
         let tasks: Vec<_> = (0..BUILDS)
             .map(|i| {
-                let (a, b) = (Api::new(replicas[i % 2].base.clone()), Api::new(replicas[(i + 1) % 2].base.clone()));
+                let (a, b) = (
+                    Api::new(replicas[i % 2].base.clone()),
+                    Api::new(replicas[(i + 1) % 2].base.clone()),
+                );
                 tokio::spawn(async move {
-                    let body = saas("main", "GIT_REF", &format!("run-{i}"), &format!("r/shop/api:{i}"));
+                    let body = saas(
+                        "main",
+                        "GIT_REF",
+                        &format!("run-{i}"),
+                        &format!("r/shop/api:{i}"),
+                    );
                     // The same registration through both replicas at once: one record.
                     let (one, two) = tokio::join!(
                         a.post("/cc-ui/v1/ci-cd/register", body.clone()),
@@ -53,15 +70,23 @@ fn two_replicas_on_one_database_lose_nothing_and_promote_once() {
             .iter()
             .map(|build| {
                 let id = build["id"].as_str().unwrap().to_string();
-                let (a, b) = (Api::new(replicas[0].base.clone()), Api::new(replicas[1].base.clone()));
+                let (a, b) = (
+                    Api::new(replicas[0].base.clone()),
+                    Api::new(replicas[1].base.clone()),
+                );
                 tokio::spawn(async move {
-                    let path = format!("/cc-ui/v1/artifacts/promote?ciName=api&stackName=shop&artifactId={id}");
+                    let path = format!(
+                        "/cc-ui/v1/artifacts/promote?ciName=api&stackName=shop&artifactId={id}"
+                    );
                     // Both replicas promote the same build at the same moment.
-                    let (one, two) = tokio::join!(a.post(&path, json!({})), b.post(&path, json!({})));
+                    let (one, two) =
+                        tokio::join!(a.post(&path, json!({})), b.post(&path, json!({})));
                     assert_eq!(one.0, StatusCode::OK, "{}", one.1);
                     assert_eq!(two.0, StatusCode::OK, "{}", two.1);
-                    let ids: BTreeSet<String> =
-                        [&one.1, &two.1].iter().map(|v| v["id"].as_str().unwrap().to_string()).collect();
+                    let ids: BTreeSet<String> = [&one.1, &two.1]
+                        .iter()
+                        .map(|v| v["id"].as_str().unwrap().to_string())
+                        .collect();
                     (id, ids)
                 })
             })
@@ -73,11 +98,28 @@ fn two_replicas_on_one_database_lose_nothing_and_promote_once() {
         }
         out
     });
-    assert!(promoted.values().all(|ids| ids.len() == 1), "a build was promoted twice: {promoted:?}");
+    assert!(
+        promoted.values().all(|ids| ids.len() == 1),
+        "a build was promoted twice: {promoted:?}"
+    );
 
-    let (_, builds) = runtime.block_on(replicas[1].get("/cc-ui/v1/artifacts-ci/api/artifacts?stackName=shop&limit=1000"));
+    let (_, builds) = runtime.block_on(
+        replicas[1].get("/cc-ui/v1/artifacts-ci/api/artifacts?stackName=shop&limit=1000"),
+    );
     let builds = builds.as_array().unwrap();
-    assert_eq!(builds.len(), BUILDS * 2, "every registration and one promotion each");
-    assert_eq!(builds.iter().filter(|b| b["promoted"] == true).count(), BUILDS);
-    assert!(builds.iter().filter(|b| b["promoted"] == true).all(|b| b["routedTo"] == "staging"));
+    assert_eq!(
+        builds.len(),
+        BUILDS * 2,
+        "every registration and one promotion each"
+    );
+    assert_eq!(
+        builds.iter().filter(|b| b["promoted"] == true).count(),
+        BUILDS
+    );
+    assert!(
+        builds
+            .iter()
+            .filter(|b| b["promoted"] == true)
+            .all(|b| b["routedTo"] == "staging")
+    );
 }

@@ -234,13 +234,18 @@ impl Served {
             .unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let url = loop {
-            let line = lines.next().expect("wharf serve printed its address").unwrap();
+            let line = lines
+                .next()
+                .expect("wharf serve printed its address")
+                .unwrap();
             assert!(!line.contains(TOKEN), "token in the server log: {line}");
             if let Some(url) = line.strip_prefix("wharf serve: listening on ") {
                 break url.to_string();
             }
         };
-        std::thread::spawn(move || lines.for_each(|line| assert!(!line.unwrap_or_default().contains(TOKEN))));
+        std::thread::spawn(move || {
+            lines.for_each(|line| assert!(!line.unwrap_or_default().contains(TOKEN)))
+        });
         Self { child, url }
     }
 

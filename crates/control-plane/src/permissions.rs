@@ -4,6 +4,9 @@
 use crate::auth::AuthUser;
 use crate::error::{Error, Result};
 use crate::store::Store;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub const ARTIFACTS_WRITE: &str = "ARTIFACTS_WRITE";
 pub const ARTIFACTS_DELETE: &str = "ARTIFACTS_DELETE";
@@ -64,6 +67,47 @@ pub fn built_in_roles() -> Vec<(&'static str, Vec<&'static str>)> {
     ]
 }
 
+/// How long a user's roles on a project are trusted without asking the store again (the same
+/// lifetime as verified tokens); a member or role change on this server forgets them at once.
+const CACHE_TTL: Duration = Duration::from_secs(5);
+
+type Held = Vec<(String, Vec<String>)>;
+
+/// Roles recently read from one store: (user, project) → roles, and when they were read.
+#[derive(Clone, Default)]
+pub struct RoleCache(Arc<Mutex<HashMap<(String, String), (Held, Instant)>>>);
+
+impl RoleCache {
+    /// Forgets every cached role, after a member or role change.
+    pub fn forget_all(&self) {
+        if let Ok(mut cache) = self.0.lock() {
+            cache.clear();
+        }
+    }
+
+    fn get(&self, key: &(String, String)) -> Option<Held> {
+        let cache = self.0.lock().ok()?;
+        let (held, at) = cache.get(key)?;
+        (at.elapsed() < CACHE_TTL).then(|| held.clone())
+    }
+
+    fn put(&self, key: (String, String), held: Held) {
+        if let Ok(mut cache) = self.0.lock() {
+            cache.insert(key, (held, Instant::now()));
+        }
+    }
+}
+
+async fn held(store: &Store, username: &str, project: &str) -> Result<Held> {
+    let key = (username.to_string(), project.to_string());
+    if let Some(held) = store.roles_cache().get(&key) {
+        return Ok(held);
+    }
+    let held = store.permissions_of(username, project).await?;
+    store.roles_cache().put(key, held.clone());
+    Ok(held)
+}
+
 /// Refuses with 403, naming the missing permission, unless `user` holds `permission` on
 /// `project` (through its role there or its role on every project).
 pub async fn require(
@@ -75,7 +119,7 @@ pub async fn require(
     if user.admin {
         return Ok(());
     }
-    let held = store.permissions_of(&user.username, project).await?;
+    let held = held(store, &user.username, project).await?;
     if held
         .iter()
         .any(|(_, permissions)| permissions.iter().any(|p| p == permission))

@@ -185,6 +185,7 @@ pub async fn apply(store: &Store, file: &ProjectFile, user: &str) -> Result<Appl
     apply_members(&mut tx, file, &mut summary).await?;
     audit_changes(&mut tx, &summary, &file.members, user).await?;
     tx.commit().await?;
+    store.roles_cache().forget_all();
     Ok(summary)
 }
 

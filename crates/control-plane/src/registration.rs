@@ -1,11 +1,10 @@
 //! Registering a build: pick its bucket (explicitly, or by the project's routing rule), then
 //! store it once per (CI integration, external id).
 
-use crate::audit::Audit;
 use crate::error::{Error, Result, require};
 use crate::routing::classify;
 use crate::store::{ArtifactRow, BucketFields, CiRow, RuleRow, Store, new_id, now};
-use crate::views::{artifact_view, routed_to};
+use crate::views::artifact_view;
 use wharf_api::{
     Artifact, ArtifactRegisterType, BRANCH_NAME, Criterion, Metadata, RegistrationType,
 };
@@ -101,16 +100,7 @@ pub async fn register(store: &Store, mut request: Registration, user: &str) -> R
 /// Inserts the build unless this CI already registered its external id: the same image is a
 /// replay, a different image a conflict.
 async fn store_once(store: &Store, row: ArtifactRow, ci: &CiRow) -> Result<Registered> {
-    let audit = Audit::new(&row.created_by, "ARTIFACT", "ARTIFACT_REGISTER")
-        .target(&row.id)
-        .stack(&row.project)
-        .cluster(row.cluster_id.as_deref(), row.cluster_name.as_deref())
-        .meta("ciName", &ci.name)
-        .meta("artifactUri", &row.artifact_uri)
-        .meta("externalId", &row.external_id)
-        .meta("routedTo", routed_to(&row))
-        .meta("ruleName", &row.applied_rule_name);
-    if store.insert_registration(&row, audit).await? {
+    if store.insert_registration(&row).await? {
         return Ok(Registered {
             artifact: artifact_view(&row, &ci.name),
             replayed: false,

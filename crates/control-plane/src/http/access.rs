@@ -110,6 +110,7 @@ pub async fn save_role(
         .store
         .insert_role(&name, &body.permissions, audit)
         .await?;
+    state.store.roles_cache().forget_all();
     Ok(StatusCode::OK)
 }
 
@@ -167,7 +168,7 @@ async fn member_change(
         .store
         .set_member(username, project, role, audit)
         .await?;
-    state.auth.forget_all();
+    state.store.roles_cache().forget_all();
     Ok(StatusCode::OK)
 }
 

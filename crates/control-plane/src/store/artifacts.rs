@@ -54,8 +54,10 @@ impl BucketFields {
     }
 }
 
-pub(super) async fn insert_artifact_row(tx: &mut Tx, a: &ArtifactRow) -> Result<(), sqlx::Error> {
-    in_tx!(tx, |e| sqlx::query(
+/// The one INSERT of a build, on executor `$e` of either database.
+macro_rules! insert_artifact {
+    ($e:expr, $a:expr) => {
+        sqlx::query(
         "INSERT INTO artifacts (id, ci_id, project, application_name, artifact_uri,
          artifactory, external_id, description, metadata, register_type, register_value,
          registration_type, cluster_id, cluster_name, release_stream, classified,
@@ -64,35 +66,39 @@ pub(super) async fn insert_artifact_row(tx: &mut Tx, a: &ArtifactRow) -> Result<
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
                  $19, $20, $21, $22, $23, $24, $25)",
     )
-    .bind(&a.id)
-    .bind(&a.ci_id)
-    .bind(&a.project)
-    .bind(&a.application_name)
-    .bind(&a.artifact_uri)
-    .bind(&a.artifactory)
-    .bind(&a.external_id)
-    .bind(&a.description)
-    .bind(&a.metadata)
-    .bind(&a.register_type)
-    .bind(&a.register_value)
-    .bind(&a.registration_type)
-    .bind(&a.cluster_id)
-    .bind(&a.cluster_name)
-    .bind(&a.release_stream)
-    .bind(a.classified)
-    .bind(&a.applied_rule_id)
-    .bind(&a.applied_rule_name)
-    .bind(a.promoted)
-    .bind(&a.origin)
-    .bind(&a.repository_name)
-    .bind(&a.tag)
-    .bind(&a.created_by)
-    .bind(&a.created_at)
-    .bind(&a.promoted_from)
-    .execute(e)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
+    .bind(&$a.id)
+    .bind(&$a.ci_id)
+    .bind(&$a.project)
+    .bind(&$a.application_name)
+    .bind(&$a.artifact_uri)
+    .bind(&$a.artifactory)
+    .bind(&$a.external_id)
+    .bind(&$a.description)
+    .bind(&$a.metadata)
+    .bind(&$a.register_type)
+    .bind(&$a.register_value)
+    .bind(&$a.registration_type)
+    .bind(&$a.cluster_id)
+    .bind(&$a.cluster_name)
+    .bind(&$a.release_stream)
+    .bind($a.classified)
+    .bind(&$a.applied_rule_id)
+    .bind(&$a.applied_rule_name)
+    .bind($a.promoted)
+    .bind(&$a.origin)
+    .bind(&$a.repository_name)
+    .bind(&$a.tag)
+    .bind(&$a.created_by)
+    .bind(&$a.created_at)
+    .bind(&$a.promoted_from)
+        .execute($e)
+        .await
+        .map(|_| ())
+    };
+}
+
+pub(super) async fn insert_artifact_row(tx: &mut Tx, a: &ArtifactRow) -> Result<(), sqlx::Error> {
+    in_tx!(tx, |e| insert_artifact!(e, a))
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {
@@ -116,18 +122,15 @@ impl Store {
         .await)?)
     }
 
-    /// Inserts a registration and its audit entry; `false` when the unique index says this CI
-    /// already registered the external id (nothing is written then).
-    pub async fn insert_registration(&self, a: &ArtifactRow, audit: Audit) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        match insert_artifact_row(&mut tx, a).await {
-            Ok(()) => {}
-            Err(e) if is_unique_violation(&e) => return Ok(false),
-            Err(e) => return Err(e.into()),
+    /// Inserts a registration in one statement (its audit entry comes with it: see the
+    /// `0004_register_audit` migrations); `false` when the unique index says this CI already
+    /// registered the external id, and nothing is written then.
+    pub async fn insert_registration(&self, a: &ArtifactRow) -> Result<bool> {
+        match on!(&self.writer, |e| insert_artifact!(e, a)) {
+            Ok(()) => Ok(true),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e.into()),
         }
-        audit.record(&mut tx).await?;
-        tx.commit().await?;
-        Ok(true)
     }
 
     /// Inserts a promotion; answers the promotion that already exists when another request

@@ -86,6 +86,7 @@ pub struct Store {
     writer: Pool,
     reader: Pool,
     backend: Backend,
+    roles: crate::permissions::RoleCache,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +254,7 @@ impl Store {
             writer: Pool::Sqlite(writer),
             reader: Pool::Sqlite(reader),
             backend: Backend::Sqlite,
+            roles: Default::default(),
         })
     }
 
@@ -271,6 +273,7 @@ impl Store {
             writer: pool.clone(),
             reader: pool,
             backend: Backend::Postgres,
+            roles: Default::default(),
         })
     }
 
@@ -295,6 +298,11 @@ impl Store {
         )
         .fetch_all(e)
         .await)?)
+    }
+
+    /// Roles read recently; see `permissions`.
+    pub fn roles_cache(&self) -> &crate::permissions::RoleCache {
+        &self.roles
     }
 
     pub fn backend(&self) -> Backend {

@@ -15,9 +15,8 @@ impl Store {
         audit: Audit,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        let done =
-            in_tx!(&mut tx, |e| {
-                sqlx::query(
+        let done = in_tx!(&mut tx, |e| {
+            sqlx::query(
             "INSERT INTO release_streams (project, name, description, prod, created_by, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project, name) DO NOTHING",
         )
@@ -29,7 +28,7 @@ impl Store {
         .bind(now())
         .execute(e)
         .await.map(|r| r.rows_affected())
-            })?;
+        })?;
         if done == 0 {
             return Err(Error::conflict(format!(
                 "release stream '{name}' already exists in project '{project}'"
@@ -43,13 +42,16 @@ impl Store {
     /// Deletes a stream no environment belongs to and no build sits in.
     pub async fn delete_stream(&self, project: &str, name: &str, audit: Audit) -> Result<()> {
         let mut tx = self.begin().await?;
-        let environments: Vec<(String,)> = in_tx!(&mut tx, |e| sqlx::query_as(
+        let environments: Vec<(String,)> =
+            in_tx!(&mut tx, |e| {
+                sqlx::query_as(
             "SELECT name FROM environments WHERE project = $1 AND release_stream = $2 ORDER BY name"
         )
         .bind(project)
         .bind(name)
         .fetch_all(e)
-        .await)?;
+        .await
+            })?;
         if !environments.is_empty() {
             let names: Vec<_> = environments.into_iter().map(|(n,)| n).collect();
             return Err(Error::bad_request(format!(
