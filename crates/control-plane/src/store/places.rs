@@ -42,16 +42,15 @@ impl Store {
     /// Deletes a stream no environment belongs to and no build sits in.
     pub async fn delete_stream(&self, project: &str, name: &str, audit: Audit) -> Result<()> {
         let mut tx = self.begin().await?;
-        let environments: Vec<(String,)> =
-            in_tx!(&mut tx, |e| {
-                sqlx::query_as(
+        let environments: Vec<(String,)> = in_tx!(&mut tx, |e| {
+            sqlx::query_as(
             "SELECT name FROM environments WHERE project = $1 AND release_stream = $2 ORDER BY name"
         )
         .bind(project)
         .bind(name)
         .fetch_all(e)
         .await
-            })?;
+        })?;
         if !environments.is_empty() {
             let names: Vec<_> = environments.into_iter().map(|(n,)| n).collect();
             return Err(Error::bad_request(format!(
