@@ -75,7 +75,9 @@ type Held = Vec<(String, Vec<String>)>;
 
 /// Roles recently read from one store: (user, project) → roles, and when they were read.
 #[derive(Clone, Default)]
-pub struct RoleCache(Arc<Mutex<HashMap<(String, String), (Held, Instant)>>>);
+pub struct RoleCache(Arc<Mutex<HashMap<UserProject, (Held, Instant)>>>);
+
+type UserProject = (String, String);
 
 impl RoleCache {
     /// Forgets every cached role, after a member or role change.

@@ -95,6 +95,17 @@ pub enum Backend {
     Postgres,
 }
 
+/// `SELECT <every CI integration column> FROM ci_integrations <rest>`, as one literal.
+macro_rules! select_cis {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, project, name, registration_type, description, artifactory, created_by,
+             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations ",
+            $rest
+        )
+    };
+}
+
 /// Current time as the ISO-8601 UTC string Facets uses, millisecond precision.
 pub fn now() -> String {
     format_time(time::OffsetDateTime::now_utc())
@@ -459,22 +470,18 @@ impl Store {
 
     pub async fn ci(&self, project: &str, name: &str) -> Result<Option<CiRow>> {
         Ok(on!(&self.reader, |e| {
-            sqlx::query_as(
-            "SELECT id, project, name, registration_type, description, artifactory, created_by,
-             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE project = $1 AND name = $2",
-        )
-        .bind(project)
-        .bind(name)
-        .fetch_optional(e)
-        .await
+            sqlx::query_as(select_cis!("WHERE project = $1 AND name = $2"))
+                .bind(project)
+                .bind(name)
+                .fetch_optional(e)
+                .await
         })?)
     }
 
     pub async fn ci_by_id(&self, id: &str) -> Result<Option<CiRow>> {
-        Ok(on!(&self.reader, |e| sqlx::query_as(
-            "SELECT id, project, name, registration_type, description, artifactory, created_by,
-             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE id = $1",
-        )
+        Ok(on!(&self.reader, |e| sqlx::query_as(select_cis!(
+            "WHERE id = $1"
+        ),)
         .bind(id)
         .fetch_optional(e)
         .await)?)
@@ -483,26 +490,22 @@ impl Store {
     /// CI integrations named `name` in any project (names are unique per project only).
     pub async fn cis_named(&self, name: &str) -> Result<Vec<CiRow>> {
         Ok(on!(&self.reader, |e| {
-            sqlx::query_as(
-            "SELECT id, project, name, registration_type, description, artifactory, created_by,
-             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE name = $1 ORDER BY project",
-        )
-        .bind(name)
-        .fetch_all(e)
-        .await
+            sqlx::query_as(select_cis!("WHERE name = $1 ORDER BY project"))
+                .bind(name)
+                .fetch_all(e)
+                .await
         })?)
     }
 
     pub async fn cis(&self, project: Option<&str>) -> Result<Vec<CiRow>> {
         Ok(on!(&self.reader, |e| {
-            sqlx::query_as(
-            "SELECT id, project, name, registration_type, description, artifactory, created_by,
-             created_at, mode, routing_rule_id, workflow_id FROM ci_integrations WHERE $1 IS NULL OR project = $1
-             ORDER BY project, name",
-        )
-        .bind(project)
-        .fetch_all(e)
-        .await
+            sqlx::query_as(select_cis!(
+                "WHERE $1 IS NULL OR project = $1
+             ORDER BY project, name"
+            ))
+            .bind(project)
+            .fetch_all(e)
+            .await
         })?)
     }
 
