@@ -1,0 +1,17 @@
+//! Container images as the OCI distribution protocol names them.
+//!
+//! This crate owns image references (the distribution grammar, with Docker's `docker.io` and
+//! `library/` defaults), content digests (parsed, and verified while bytes stream past), and the
+//! manifest and index media types. It does no I/O: the registry client and the copy engine
+//! build on it.
+
+mod digest;
+mod media;
+mod reference;
+
+pub use digest::{Digest, DigestError, Verifier};
+pub use media::{
+    ACCEPTED, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, Descriptor, MediaKind, OCI_INDEX,
+    OCI_MANIFEST, Platform, media_kind, referenced_descriptors,
+};
+pub use reference::{DEFAULT_REGISTRY, ImageReference, ReferenceError};
