@@ -95,6 +95,7 @@ fn main() {
             let options = ServeOptions {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 database: database.clone(),
+                blob_dir: data.path().join("registry"),
                 project_file: (i == 0).then(|| shop.clone()),
                 admin: Some((ADMIN.into(), TOKEN.into())),
                 ephemeral_admin: None,

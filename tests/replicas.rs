@@ -22,13 +22,22 @@ fn two_replicas_on_one_database_lose_nothing_and_promote_once() {
         .unwrap();
     let url = runtime.block_on(fresh_postgres_database(&base));
     let config = shop_file();
+    let shared = tempfile::tempdir().unwrap();
+    let data = shared.path().as_os_str();
     let first = Served::start(&[
+        OsStr::new("--data"),
+        data,
         OsStr::new("--database"),
         OsStr::new(&url),
         OsStr::new("--config"),
         config.as_os_str(),
     ]);
-    let second = Served::start(&[OsStr::new("--database"), OsStr::new(&url)]);
+    let second = Served::start(&[
+        OsStr::new("--data"),
+        data,
+        OsStr::new("--database"),
+        OsStr::new(&url),
+    ]);
     let replicas = [Api::new(first.url.clone()), Api::new(second.url.clone())];
 
     const BUILDS: usize = 60;

@@ -46,6 +46,7 @@ impl TestServer {
         let options = ServeOptions {
             listen: "127.0.0.1:0".parse().unwrap(),
             database: runtime.block_on(test_database(data.path())),
+            blob_dir: data.path().join("registry"),
             project_file,
             admin: Some((ADMIN.into(), TOKEN.into())),
             ephemeral_admin: None,
@@ -158,6 +159,7 @@ pub async fn start_shop() -> (RunningServer, TempDir) {
     let options = ServeOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: test_database(data.path()).await,
+        blob_dir: data.path().join("registry"),
         project_file: Some(shop_file()),
         admin: Some((ADMIN.into(), TOKEN.into())),
         ephemeral_admin: None,
@@ -262,10 +264,11 @@ impl Drop for Served {
     }
 }
 
-/// `--data DIR`, or `--database URL` on a fresh PostgreSQL database when the tests run there.
+/// `--data DIR`, plus `--database URL` on a fresh PostgreSQL database when the tests run there.
 pub fn store_args(runtime: &tokio::runtime::Runtime, dir: &Path) -> Vec<std::ffi::OsString> {
-    match runtime.block_on(test_database(dir)) {
-        wharf_control_plane::Database::Sqlite(dir) => vec!["--data".into(), dir.into()],
-        wharf_control_plane::Database::Postgres(url) => vec!["--database".into(), url.into()],
+    let mut args = vec!["--data".into(), dir.as_os_str().to_owned()];
+    if let wharf_control_plane::Database::Postgres(url) = runtime.block_on(test_database(dir)) {
+        args.extend(["--database".into(), url.into()]);
     }
+    args
 }

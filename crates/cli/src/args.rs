@@ -223,14 +223,10 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free one (printed on stderr).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Directory of the SQLite store; created when missing.
-    #[arg(
-        long,
-        value_name = "DIR",
-        required_unless_present = "database",
-        conflicts_with = "database"
-    )]
-    pub data: Option<PathBuf>,
+    /// Directory of the server's state: the SQLite store (unless --database) and the
+    /// built-in registry's blobs; created when missing.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
     /// A PostgreSQL database instead (postgres://…), so several servers can share it
     /// [env: WHARF_DATABASE_URL].
     #[arg(

@@ -416,14 +416,14 @@ async fn serve(args: args::ServeArgs) -> Outcome {
         }
         _ => None,
     };
-    let database = match (args.database, args.data) {
-        (Some(url), _) => wharf_control_plane::Database::parse_url(&url)?,
-        (None, Some(dir)) => wharf_control_plane::Database::Sqlite(dir),
-        (None, None) => unreachable!("clap requires --data or --database"),
+    let database = match args.database {
+        Some(url) => wharf_control_plane::Database::parse_url(&url)?,
+        None => wharf_control_plane::Database::Sqlite(args.data.clone()),
     };
     let options = wharf_control_plane::ServeOptions {
         listen: args.listen,
         database,
+        blob_dir: args.data.join("registry"),
         project_file: args.config,
         admin,
         ephemeral_admin: None,

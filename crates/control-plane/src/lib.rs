@@ -41,6 +41,7 @@ pub mod permissions;
 pub mod project_file;
 pub mod promotion;
 pub mod registration;
+pub mod registry;
 pub mod routing;
 pub mod store;
 mod views;
@@ -64,6 +65,8 @@ pub const MIN_TOKEN_LEN: usize = 16;
 pub struct ServeOptions {
     pub listen: SocketAddr,
     pub database: Database,
+    /// Where the built-in registry keeps blobs and manifests.
+    pub blob_dir: PathBuf,
     /// A project file applied on start, before the first request is served.
     pub project_file: Option<PathBuf>,
     /// The admin from `WHARF_ADMIN_USERNAME`/`WHARF_ADMIN_TOKEN`: created on first start, and
@@ -125,9 +128,16 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
         .local_addr()
         .map_err(|e| Error::Internal(format!("listener address: {e}")))?;
     let authenticator = Authenticator::new(store.clone(), options.ephemeral_admin.clone());
+    let blobs = registry::BlobStore::open(&options.blob_dir).map_err(|e| {
+        Error::Internal(format!(
+            "registry directory {}: {e}",
+            options.blob_dir.display()
+        ))
+    })?;
     let app = http::router(http::AppState {
         store: store.clone(),
         auth: Arc::new(authenticator),
+        blobs,
     });
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

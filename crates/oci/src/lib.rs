@@ -14,4 +14,4 @@ pub use media::{
     ACCEPTED, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, Descriptor, MediaKind, OCI_INDEX,
     OCI_MANIFEST, Platform, media_kind, referenced_descriptors,
 };
-pub use reference::{DEFAULT_REGISTRY, ImageReference, ReferenceError};
+pub use reference::{DEFAULT_REGISTRY, ImageReference, ReferenceError, is_valid_repository};

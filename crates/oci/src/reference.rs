@@ -178,6 +178,12 @@ fn is_path_component(text: &str) -> bool {
     true
 }
 
+/// Whether `name` is a valid repository path (`acme/shop/api`): lowercase components joined by
+/// `/`, at most 255 characters.
+pub fn is_valid_repository(name: &str) -> bool {
+    !name.is_empty() && name.len() <= MAX_NAME_LEN && name.split('/').all(is_path_component)
+}
+
 fn is_alnum(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit()
 }

@@ -4,6 +4,7 @@ mod access;
 mod artifacts;
 mod config;
 mod places;
+mod push;
 mod register;
 mod workflows;
 
@@ -27,11 +28,18 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     pub store: Store,
     pub auth: Arc<Authenticator>,
+    pub blobs: crate::registry::BlobStore,
 }
 
 pub fn router(state: AppState) -> Router {
     let facets = Router::new()
         .route("/ci-cd/register", post(register::saas_register))
+        .route("/ci-cd/pushCredentials", post(push::credentials))
+        .route(
+            "/artifacts/pushCredentialsV2/artifactName/{name}/registrationType/{kind}/value/{value}",
+            post(push::credentials_v2),
+        )
+        .route("/artifacts/pushCredentialsV3/artifactName/{name}", post(push::credentials_v3))
         .route("/artifacts/push", post(register::push_by_metadata))
         .route("/artifacts/registerV2", post(register::register_v2))
         .route(
@@ -163,6 +171,9 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/wharf/v1/health", get(|| async { "ok" }))
+        .route("/v2", axum::routing::any(crate::registry::handle))
+        .route("/v2/", axum::routing::any(crate::registry::handle))
+        .route("/v2/{*path}", axum::routing::any(crate::registry::handle))
         .merge(authenticated)
         .fallback(|| async { Error::not_found("no such endpoint") })
         .with_state(state)

@@ -14,6 +14,7 @@ use crate::views::ci_system_name;
 mod access;
 mod artifacts;
 mod places;
+mod registry;
 mod workflows;
 
 pub use access::{TokenInfo, bind_role, insert_user};

@@ -1,0 +1,457 @@
+//! The built-in registry over real loopback HTTP: the distribution endpoints, digests checked
+//! before a blob is committed, scoped and expiring push credentials, mounts, and deletion
+//! refused while something still references a blob. `skopeo`, an independent client, copies
+//! an image in and out when it is installed (`.ci/run` installs it).
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::client::Api;
+use support::start_shop;
+use wharf_oci::Digest;
+
+struct Registry {
+    http: reqwest::Client,
+    base: String,
+    user: String,
+    password: String,
+}
+
+impl Registry {
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .basic_auth(&self.user, Some(&self.password))
+    }
+
+    async fn push_blob(&self, repo: &str, bytes: &[u8]) -> Digest {
+        let digest = Digest::sha256_of(bytes);
+        let response = self
+            .request(
+                Method::POST,
+                &format!("/v2/{repo}/blobs/uploads/?digest={digest}"),
+            )
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        digest
+    }
+
+    async fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: &str,
+    ) -> reqwest::Response {
+        self.request(Method::PUT, &format!("/v2/{repo}/manifests/{reference}"))
+            .header("content-type", media_type)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+async fn credentials(api: &Api, application: &str) -> Value {
+    let (status, body) = api
+        .post("/cc-ui/v1/ci-cd/pushCredentials", json!({"blueprintName": "shop", "artifactory": "default", "applicationName": application}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+fn manifest(config: &Digest, layer: &Digest, sizes: (usize, usize)) -> String {
+    format!(
+        r#"{{"schemaVersion":2,"mediaType":"{m}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer}","size":{}}}]}}"#,
+        sizes.0,
+        sizes.1,
+        m = wharf_oci::OCI_MANIFEST
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blobs_manifests_and_indexes_round_trip_verbatim() {
+    let (server, _data) = start_shop().await;
+    let api = Api::new(server.url());
+    let creds = credentials(&api, "api").await;
+    assert!(
+        creds["repositoryUri"]
+            .as_str()
+            .unwrap()
+            .ends_with("/shop/api")
+    );
+    let registry = Registry {
+        http: reqwest::Client::new(),
+        base: server.url(),
+        user: creds["username"].as_str().unwrap().into(),
+        password: creds["password"].as_str().unwrap().into(),
+    };
+
+    let anonymous = registry
+        .http
+        .get(format!("{}/v2/", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        anonymous.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
+    assert_eq!(
+        registry
+            .request(Method::GET, "/v2/")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    let config = registry
+        .push_blob("shop/api", br#"{"architecture":"amd64","os":"linux"}"#)
+        .await;
+    // A layer in three chunks through an upload session.
+    let layer_bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let started = registry
+        .request(Method::POST, "/v2/shop/api/blobs/uploads/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), StatusCode::ACCEPTED);
+    let mut location = started.headers()["location"].to_str().unwrap().to_string();
+    for (i, chunk) in layer_bytes.chunks(80_000).enumerate() {
+        let start = i * 80_000;
+        let range = format!("{start}-{}", start + chunk.len() - 1);
+        let patched = registry
+            .request(Method::PATCH, &location)
+            .header("content-range", range)
+            .body(chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), StatusCode::ACCEPTED);
+        location = patched.headers()["location"].to_str().unwrap().to_string();
+    }
+    let out_of_order = registry
+        .request(Method::PATCH, &location)
+        .header("content-range", "5-9")
+        .body(vec![0; 5])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out_of_order.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    let layer = Digest::sha256_of(&layer_bytes);
+    let done = registry
+        .request(Method::PUT, &format!("{location}?digest={layer}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::CREATED);
+    assert_eq!(
+        done.headers()["docker-content-digest"],
+        layer.to_string().as_str()
+    );
+    let fetched = registry
+        .request(Method::GET, &format!("/v2/shop/api/blobs/{layer}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        fetched.bytes().await.unwrap().as_ref(),
+        layer_bytes.as_slice()
+    );
+
+    let body = manifest(&config, &layer, (37, layer_bytes.len()));
+    let put = registry
+        .put_manifest("shop/api", "v1", wharf_oci::OCI_MANIFEST, &body)
+        .await;
+    assert_eq!(put.status(), StatusCode::CREATED);
+    let manifest_digest = Digest::sha256_of(body.as_bytes());
+    assert_eq!(
+        put.headers()["docker-content-digest"],
+        manifest_digest.to_string().as_str()
+    );
+    for reference in ["v1".to_string(), manifest_digest.to_string()] {
+        let got = registry
+            .request(Method::GET, &format!("/v2/shop/api/manifests/{reference}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.headers()["content-type"], wharf_oci::OCI_MANIFEST);
+        assert_eq!(got.text().await.unwrap(), body, "bytes verbatim");
+    }
+
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{{"mediaType":"{}","digest":"{manifest_digest}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#,
+        wharf_oci::OCI_INDEX,
+        wharf_oci::OCI_MANIFEST,
+        body.len()
+    );
+    assert_eq!(
+        registry
+            .put_manifest("shop/api", "multi", wharf_oci::OCI_INDEX, &index)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let tags: Value = registry
+        .request(Method::GET, "/v2/shop/api/tags/list")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tags["tags"], json!(["multi", "v1"]));
+
+    let missing = manifest(&Digest::sha256_of(b"nope"), &layer, (4, 1));
+    let refused = registry
+        .put_manifest("shop/api", "broken", wharf_oci::OCI_MANIFEST, &missing)
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let error: Value = refused.json().await.unwrap();
+    assert_eq!(error["errors"][0]["code"], "MANIFEST_BLOB_UNKNOWN");
+
+    let in_use = registry
+        .request(Method::DELETE, &format!("/v2/shop/api/blobs/{layer}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        in_use.status(),
+        StatusCode::CONFLICT,
+        "a referenced blob is not deleted"
+    );
+    let in_index = registry
+        .request(
+            Method::DELETE,
+            &format!("/v2/shop/api/manifests/{manifest_digest}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        in_index.status(),
+        StatusCode::CONFLICT,
+        "a manifest an index references is not deleted"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn corrupted_blobs_foreign_scopes_and_expired_credentials_are_refused() {
+    let (server, _data) = start_shop().await;
+    let api = Api::new(server.url());
+    let creds = credentials(&api, "api").await;
+    let registry = Registry {
+        http: reqwest::Client::new(),
+        base: server.url(),
+        user: creds["username"].as_str().unwrap().into(),
+        password: creds["password"].as_str().unwrap().into(),
+    };
+    let claimed = Digest::sha256_of(b"the real bytes");
+    let corrupt = registry
+        .request(
+            Method::POST,
+            &format!("/v2/shop/api/blobs/uploads/?digest={claimed}"),
+        )
+        .body(b"tampered bytes".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(corrupt.status(), StatusCode::BAD_REQUEST);
+    let error: Value = corrupt.json().await.unwrap();
+    assert_eq!(error["errors"][0]["code"], "DIGEST_INVALID");
+    let head = registry
+        .request(Method::HEAD, &format!("/v2/shop/api/blobs/{claimed}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.status(),
+        StatusCode::NOT_FOUND,
+        "nothing was committed"
+    );
+
+    let foreign = registry
+        .request(Method::POST, "/v2/shop/web/blobs/uploads/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    let pull_foreign = registry
+        .request(Method::GET, "/v2/shop/web/tags/list")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pull_foreign.status(), StatusCode::FORBIDDEN);
+
+    let wrong = Registry {
+        password: "not-the-password".into(),
+        ..registry
+    };
+    assert_eq!(
+        wrong
+            .request(Method::GET, "/v2/")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let store = server.store().clone();
+    let hash = wharf_control_plane::auth::hash_token("expired-password");
+    store
+        .insert_registry_credential(
+            "wharf-push-old",
+            &hash,
+            "shop/api",
+            "admin",
+            "2001-01-01T00:00:00.000Z",
+        )
+        .await
+        .unwrap();
+    let expired = Registry {
+        user: "wharf-push-old".into(),
+        password: "expired-password".into(),
+        ..wrong
+    };
+    assert_eq!(
+        expired
+            .request(Method::GET, "/v2/")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mounts_sessions_and_who_may_push() {
+    let (server, _data) = start_shop().await;
+    let api = Api::new(server.url());
+    let admin = Registry {
+        http: reqwest::Client::new(),
+        base: server.url(),
+        user: support::ADMIN.into(),
+        password: support::TOKEN.into(),
+    };
+    let digest = admin.push_blob("shop/api", b"shared layer").await;
+    let mounted = admin
+        .request(
+            Method::POST,
+            &format!("/v2/shop/web/blobs/uploads/?mount={digest}&from=shop/api"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        mounted.status(),
+        StatusCode::CREATED,
+        "mounted, no bytes sent"
+    );
+    let head = admin
+        .request(Method::HEAD, &format!("/v2/shop/web/blobs/{digest}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.headers()["content-length"], "12");
+
+    let unknown_mount = admin
+        .request(
+            Method::POST,
+            &format!(
+                "/v2/shop/web/blobs/uploads/?mount={}&from=shop/api",
+                Digest::sha256_of(b"x")
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        unknown_mount.status(),
+        StatusCode::ACCEPTED,
+        "no such blob: a normal session instead"
+    );
+    let location = unknown_mount.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        admin
+            .request(Method::DELETE, &location)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        admin
+            .request(Method::PATCH, &location)
+            .body("x")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let (status, token) = api
+        .post("/wharf/v1/tokens", json!({"username": "release-lead"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let lead = Registry {
+        user: "release-lead".into(),
+        password: token["token"].as_str().unwrap().into(),
+        ..admin
+    };
+    let refused = lead
+        .request(Method::POST, "/v2/shop/api/blobs/uploads/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let error: Value = refused.json().await.unwrap();
+    assert!(
+        error["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("CLI_ARTIFACT_PUSH"),
+        "{error}"
+    );
+    assert_eq!(
+        lead.request(Method::GET, &format!("/v2/shop/api/blobs/{digest}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    let (status, _) = api
+        .post(
+            "/cc-ui/v1/ci-cd/pushCredentials",
+            json!({"blueprintName": "shop", "artifactory": "elsewhere", "applicationName": "api"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, legacy) = api
+        .post(
+            "/cc-ui/v1/artifacts/pushCredentialsV3/artifactName/api?branch_name=main",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{legacy}");
+    assert!(legacy["authorizationToken"].as_str().unwrap().len() > 20);
+    server.stop().await.unwrap();
+}
