@@ -5,6 +5,8 @@
 //! manifest and index media types. It does no I/O: the registry client and the copy engine
 //! build on it.
 
+mod client;
+mod copy;
 mod digest;
 mod media;
 mod reference;
@@ -15,3 +17,5 @@ pub use media::{
     OCI_MANIFEST, Platform, media_kind, referenced_descriptors,
 };
 pub use reference::{DEFAULT_REGISTRY, ImageReference, ReferenceError, is_valid_repository};
+pub use client::{Credentials, Registry, RegistryError, Transport};
+pub use copy::{BlobAction, BlobStat, CopyError, CopyOptions, CopyStats, Source, copy};

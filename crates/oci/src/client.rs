@@ -1,0 +1,462 @@
+//! A registry client: the distribution endpoints a copy needs, with the auth challenge
+//! answered (Basic, or a Bearer token fetched from the realm and cached per scope), and
+//! retries of 408, 429, 5xx and dropped connections for requests that can be sent again.
+
+use crate::digest::Digest;
+use crate::media::ACCEPTED;
+use base64::Engine;
+use bytes::Bytes;
+use futures_util::{Stream, TryStreamExt};
+use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("registry {host}: {message}")]
+    Refused { host: String, status: u16, message: String },
+    #[error("registry {host}: the credentials were refused (401); check the username and password")]
+    Unauthorized { host: String },
+    #[error("registry {host}: {message}")]
+    Transport { host: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A username and password (or token) for a registry; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}, ***)", self.username)
+    }
+}
+
+/// How to reach a registry: three separate, explicit choices, never implied by one another.
+#[derive(Debug, Clone, Default)]
+pub struct Transport {
+    /// Trust this PEM bundle besides the system's roots.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Skip TLS verification entirely.
+    pub insecure_skip_tls_verify: bool,
+    /// Speak plain HTTP (always allowed for loopback registries, as Docker allows).
+    pub plain_http: bool,
+}
+
+pub struct Registry {
+    http: reqwest::Client,
+    host: String,
+    base: String,
+    credentials: Option<Credentials>,
+    tokens: Mutex<HashMap<String, String>>,
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    name == "localhost" || name == "[::1]" || (name.starts_with("127.") && name.split('.').count() == 4)
+}
+
+/// The parameters of a `WWW-Authenticate: Bearer realm=…,service=…,scope=…` challenge.
+fn challenge_params(value: &str) -> HashMap<String, String> {
+    let mut params = HashMap::new();
+    let rest = value.split_once(' ').map_or("", |(_, rest)| rest);
+    let mut remaining = rest;
+    while let Some((key, after)) = remaining.split_once('=') {
+        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let after = after.trim_start();
+        let (val, next) = if let Some(quoted) = after.strip_prefix('"') {
+            let end = quoted.find('"').unwrap_or(quoted.len());
+            (&quoted[..end], &quoted[(end + 1).min(quoted.len())..])
+        } else {
+            let end = after.find(',').unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        params.insert(key, val.to_string());
+        remaining = next;
+    }
+    params
+}
+
+impl Registry {
+    pub fn new(host: &str, transport: &Transport, credentials: Option<Credentials>) -> Result<Self, RegistryError> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(15))
+            .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &transport.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| RegistryError::Invalid(format!("cannot read --ca-file {}: {e}", path.display())))?;
+            for certificate in reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| RegistryError::Invalid(format!("--ca-file {}: {e}", path.display())))?
+            {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        if transport.insecure_skip_tls_verify {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        let scheme = if transport.plain_http || is_loopback_host(host) { "http" } else { "https" };
+        let http = builder
+            .build()
+            .map_err(|e| RegistryError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            host: host.to_string(),
+            base: format!("{scheme}://{host}"),
+            credentials,
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    fn transport_error(&self, error: reqwest::Error) -> RegistryError {
+        let mut message = if error.is_connect() { "cannot connect".to_string() } else { "connection failed".to_string() };
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        RegistryError::Transport { host: self.host.clone(), message }
+    }
+
+    fn authorize(&self, request: RequestBuilder, scope: &str) -> RequestBuilder {
+        if let Some(token) = self.tokens.lock().ok().and_then(|t| t.get(scope).cloned()) {
+            return request.bearer_auth(token);
+        }
+        match &self.credentials {
+            Some(c) if self.tokens.lock().map(|t| t.is_empty()).unwrap_or(true) => {
+                request.basic_auth(&c.username, Some(&c.password))
+            }
+            _ => request,
+        }
+    }
+
+    /// Fetches a Bearer token for `scope` from the challenge's realm.
+    async fn fetch_token(&self, challenge: &str, scope: &str) -> Result<(), RegistryError> {
+        let params = challenge_params(challenge);
+        let realm = params
+            .get("realm")
+            .ok_or_else(|| RegistryError::Invalid(format!("registry {}: Bearer challenge without a realm", self.host)))?;
+        let mut url = format!("{realm}{}scope={}", if realm.contains('?') { '&' } else { '?' }, encode(scope));
+        if let Some(service) = params.get("service") {
+            url.push_str(&format!("&service={}", encode(service)));
+        }
+        let mut request = self.http.get(url);
+        if let Some(c) = &self.credentials {
+            request = request.basic_auth(&c.username, Some(&c.password));
+        }
+        let response = request.send().await.map_err(|e| self.transport_error(e))?;
+        if !response.status().is_success() {
+            return Err(RegistryError::Unauthorized { host: self.host.clone() });
+        }
+        let body: serde_json::Value = response.json().await.map_err(|e| self.transport_error(e))?;
+        let token = body["token"]
+            .as_str()
+            .or(body["access_token"].as_str())
+            .ok_or_else(|| RegistryError::Invalid(format!("registry {}: the token answer has no token", self.host)))?;
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.insert(scope.to_string(), token.to_string());
+        }
+        Ok(())
+    }
+
+    /// Sends a request that can be sent again (no streaming body), answering the auth
+    /// challenge once and retrying 408, 429, 5xx and dropped connections with backoff.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        scope: &str,
+        build: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Response, RegistryError> {
+        let mut challenged = false;
+        let mut attempt = 0u32;
+        loop {
+            let request = build(self.authorize(self.http.request(method.clone(), self.url(path)), scope));
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(error) if attempt < 4 => {
+                    attempt += 1;
+                    backoff(attempt, None).await;
+                    let _ = error;
+                    continue;
+                }
+                Err(error) => return Err(self.transport_error(error)),
+            };
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED && !challenged {
+                challenged = true;
+                let challenge = response
+                    .headers()
+                    .get(header::WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                if challenge.to_ascii_lowercase().starts_with("bearer") {
+                    self.fetch_token(&challenge, scope).await?;
+                }
+                if self.credentials.is_some() || challenge.to_ascii_lowercase().starts_with("bearer") {
+                    continue;
+                }
+            }
+            if status == StatusCode::UNAUTHORIZED {
+                return Err(RegistryError::Unauthorized { host: self.host.clone() });
+            }
+            let retryable = matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
+            if retryable && attempt < 4 {
+                attempt += 1;
+                let after = response
+                    .headers()
+                    .get(header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                backoff(attempt, after).await;
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+
+    async fn refused(&self, response: Response) -> RegistryError {
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        let message = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| {
+                let error = &v["errors"][0];
+                Some(format!("{} ({})", error["message"].as_str()?, error["code"].as_str().unwrap_or("?")))
+            })
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        RegistryError::Refused { host: self.host.clone(), status, message }
+    }
+
+    fn pull_scope(repository: &str) -> String {
+        format!("repository:{repository}:pull")
+    }
+
+    fn push_scope(repository: &str) -> String {
+        format!("repository:{repository}:pull,push")
+    }
+
+    /// Checks the registry answers and the credentials are accepted.
+    pub async fn ping(&self) -> Result<(), RegistryError> {
+        let response = self.send(Method::GET, "/v2/", "", |r| r).await?;
+        if response.status().is_success() { Ok(()) } else { Err(self.refused(response).await) }
+    }
+
+    /// A manifest's media type and bytes, or `None` when absent.
+    pub async fn manifest(&self, repository: &str, reference: &str) -> Result<Option<(String, Bytes)>, RegistryError> {
+        let path = format!("/v2/{repository}/manifests/{reference}");
+        let response = self
+            .send(Method::GET, &path, &Self::pull_scope(repository), |r| r.header(header::ACCEPT, ACCEPTED.join(", ")))
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !response.status().is_success() {
+            return Err(self.refused(response).await);
+        }
+        let media_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let bytes = response.bytes().await.map_err(|e| self.transport_error(e))?;
+        Ok(Some((media_type, bytes)))
+    }
+
+    /// The digest a destination holds under `reference`, when it has one.
+    pub async fn manifest_digest(&self, repository: &str, reference: &str) -> Result<Option<Digest>, RegistryError> {
+        let path = format!("/v2/{repository}/manifests/{reference}");
+        let response = self
+            .send(Method::HEAD, &path, &Self::push_scope(repository), |r| r.header(header::ACCEPT, ACCEPTED.join(", ")))
+            .await?;
+        if !response.status().is_success() {
+            return Ok(None);
+        }
+        Ok(response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok()))
+    }
+
+    pub async fn put_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &Bytes,
+    ) -> Result<(), RegistryError> {
+        let path = format!("/v2/{repository}/manifests/{reference}");
+        let response = self
+            .send(Method::PUT, &path, &Self::push_scope(repository), |r| {
+                r.header(header::CONTENT_TYPE, media_type).body(bytes.clone())
+            })
+            .await?;
+        if response.status().is_success() { Ok(()) } else { Err(self.refused(response).await) }
+    }
+
+    /// The size of a blob in a repository, when it is there.
+    pub async fn blob_size(&self, repository: &str, digest: &Digest) -> Result<Option<u64>, RegistryError> {
+        let path = format!("/v2/{repository}/blobs/{digest}");
+        let response = self.send(Method::HEAD, &path, &Self::push_scope(repository), |r| r).await?;
+        if !response.status().is_success() {
+            return Ok(None);
+        }
+        Ok(response
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok()))
+    }
+
+    /// A blob's bytes as a stream.
+    pub async fn blob(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static, RegistryError> {
+        let path = format!("/v2/{repository}/blobs/{digest}");
+        let response = self.send(Method::GET, &path, &Self::pull_scope(repository), |r| r).await?;
+        if !response.status().is_success() {
+            return Err(self.refused(response).await);
+        }
+        Ok(response.bytes_stream().map_err(std::io::Error::other))
+    }
+
+    /// Asks the registry to mount `digest` from `from`; `true` when it did (no bytes needed).
+    pub async fn mount(&self, repository: &str, digest: &Digest, from: &str) -> Result<bool, RegistryError> {
+        let path = format!("/v2/{repository}/blobs/uploads/?mount={digest}&from={from}");
+        let scope = format!("{} repository:{from}:pull", Self::push_scope(repository));
+        let response = self.send(Method::POST, &path, &scope, |r| r).await?;
+        match response.status() {
+            StatusCode::CREATED => Ok(true),
+            StatusCode::ACCEPTED => {
+                // A session was opened instead: cancel it, the caller uploads.
+                if let Some(location) = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) {
+                    let location = self.resolve_location(location);
+                    let _ = self.send(Method::DELETE, &location, &Self::push_scope(repository), |r| r).await;
+                }
+                Ok(false)
+            }
+            _ => Err(self.refused(response).await),
+        }
+    }
+
+    fn resolve_location(&self, location: &str) -> String {
+        if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_string()
+        } else {
+            format!("{}{}", self.base, location)
+        }
+    }
+
+    /// Uploads a blob: opens a session, then streams the whole body in one `PUT ?digest=`.
+    /// A failed upload cancels its session.
+    pub async fn upload<S>(&self, repository: &str, digest: &Digest, size: u64, body: S) -> Result<(), RegistryError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
+        let scope = Self::push_scope(repository);
+        let path = format!("/v2/{repository}/blobs/uploads/");
+        let opened = self.send(Method::POST, &path, &scope, |r| r.header(header::CONTENT_LENGTH, "0")).await?;
+        if opened.status() != StatusCode::ACCEPTED {
+            return Err(self.refused(opened).await);
+        }
+        let location = opened
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|l| self.resolve_location(l))
+            .ok_or_else(|| RegistryError::Invalid(format!("registry {}: upload without a Location", self.host)))?;
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let url = format!("{location}{separator}digest={digest}");
+        let request = self
+            .authorize(self.http.put(&url), &scope)
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .header(header::CONTENT_LENGTH, size)
+            .body(reqwest::Body::wrap_stream(body));
+        let outcome = match request.send().await {
+            Ok(response) if response.status() == StatusCode::CREATED => return Ok(()),
+            Ok(response) => self.refused(response).await,
+            Err(error) => self.transport_error(error),
+        };
+        let _ = self.send(Method::DELETE, &location, &scope, |r| r).await;
+        Err(outcome)
+    }
+
+    /// Basic credentials as `config.json`'s `auth` field writes them.
+    pub fn basic_value(credentials: &Credentials) -> String {
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", credentials.username, credentials.password))
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Jittered exponential backoff (200 ms doubling, at most 5 s), or the server's `Retry-After`.
+async fn backoff(attempt: u32, retry_after: Option<Duration>) {
+    let wait = retry_after.unwrap_or_else(|| {
+        let ceiling = Duration::from_millis(200 * (1 << attempt.min(5))).min(Duration::from_secs(5));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0) as u64;
+        let half = ceiling.as_millis() as u64 / 2;
+        Duration::from_millis(half + nanos % (half + 1))
+    });
+    tokio::time::sleep(wait.min(Duration::from_secs(30))).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_challenges_are_read() {
+        let params = challenge_params(
+            r#"Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull""#,
+        );
+        assert_eq!(params["realm"], "https://auth.example.com/token");
+        assert_eq!(params["service"], "registry.example.com");
+        assert_eq!(params["scope"], "repository:a/b:pull");
+    }
+
+    #[test]
+    fn loopback_registries_use_plain_http_others_https() {
+        let transport = Transport::default();
+        assert_eq!(Registry::new("127.0.0.1:5000", &transport, None).unwrap().base, "http://127.0.0.1:5000");
+        assert_eq!(Registry::new("localhost:5000", &transport, None).unwrap().base, "http://localhost:5000");
+        assert_eq!(Registry::new("ghcr.io", &transport, None).unwrap().base, "https://ghcr.io");
+        let plain = Transport { plain_http: true, ..Default::default() };
+        assert_eq!(Registry::new("10.0.0.5:5000", &plain, None).unwrap().base, "http://10.0.0.5:5000");
+        let secret = Credentials { username: "u".into(), password: "hunter2".into() };
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,328 @@
+//! The copy engine: manifests and blobs from a source to a destination registry, bytes
+//! verbatim (digests survive), skipping what the destination has, mounting what it has in
+//! another repository, streaming the rest with its digest checked on the way, children before
+//! the index, the tag last.
+
+use crate::client::{Registry, RegistryError};
+use crate::digest::{Digest, Verifier};
+use crate::media::{Descriptor, MediaKind, referenced_descriptors};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, TryStreamExt, stream};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Where an image comes from.
+pub enum Source {
+    /// A repository of a registry, at a tag or digest.
+    Registry { registry: Arc<Registry>, repository: String, reference: String },
+    /// An OCI image layout directory (`oci:DIR[:TAG]`); without a tag, its only image.
+    Layout { dir: PathBuf, tag: Option<String> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("{0}")]
+    Source(String),
+    #[error("blob {digest} from the source is corrupt: {reason}")]
+    Corrupt { digest: String, reason: String },
+}
+
+/// What happened to one blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobAction {
+    Skipped,
+    Mounted,
+    Uploaded,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlobStat {
+    pub digest: String,
+    pub size: u64,
+    pub action: BlobAction,
+    pub millis: u128,
+}
+
+/// Per-blob statistics and totals of one copy.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyStats {
+    pub blobs: Vec<BlobStat>,
+    pub manifests: usize,
+    pub bytes_uploaded: u64,
+    pub uploaded: usize,
+    pub skipped: usize,
+    pub mounted: usize,
+    /// True when the destination already had the image under the tag: nothing was sent.
+    pub up_to_date: bool,
+}
+
+impl CopyStats {
+    fn record(&mut self, stat: BlobStat) {
+        match stat.action {
+            BlobAction::Skipped => self.skipped += 1,
+            BlobAction::Mounted => self.mounted += 1,
+            BlobAction::Uploaded => {
+                self.uploaded += 1;
+                self.bytes_uploaded += stat.size;
+            }
+        }
+        self.blobs.push(stat);
+    }
+}
+
+/// How to copy.
+#[derive(Debug, Clone)]
+pub struct CopyOptions {
+    /// Blobs in flight at once.
+    pub concurrency: usize,
+    /// `os/arch[/variant]` to keep from a multi-platform index; empty keeps the whole index.
+    pub platform: Option<String>,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        Self { concurrency: 4, platform: None }
+    }
+}
+
+type ByteStream = futures_util::stream::BoxStream<'static, Result<Bytes, std::io::Error>>;
+
+impl Source {
+    async fn manifest(&self, reference: Option<&Digest>) -> Result<(String, Bytes), CopyError> {
+        match self {
+            Source::Registry { registry, repository, reference: tag } => {
+                let wanted = reference.map_or(tag.clone(), Digest::to_string);
+                registry
+                    .manifest(repository, &wanted)
+                    .await?
+                    .ok_or_else(|| CopyError::Source(format!("{}/{repository}:{wanted} does not exist", registry.host())))
+            }
+            Source::Layout { dir, tag } => {
+                let (digest, declared) = match reference {
+                    Some(digest) => (digest.clone(), String::new()),
+                    None => {
+                        let descriptor = layout_descriptor(dir, tag.as_deref())?;
+                        (descriptor.digest, descriptor.media_type)
+                    }
+                };
+                let bytes = tokio::fs::read(layout_blob(dir, &digest))
+                    .await
+                    .map_err(|e| CopyError::Source(format!("{}: {e}", dir.display())))?;
+                let media_type = if declared.is_empty() {
+                    serde_json::from_slice::<serde_json::Value>(&bytes)
+                        .ok()
+                        .and_then(|v| v["mediaType"].as_str().map(String::from))
+                        .unwrap_or_else(|| crate::media::OCI_MANIFEST.to_string())
+                } else {
+                    declared
+                };
+                Ok((media_type, Bytes::from(bytes)))
+            }
+        }
+    }
+
+    async fn blob(&self, digest: &Digest) -> Result<ByteStream, CopyError> {
+        match self {
+            Source::Registry { registry, repository, .. } => Ok(registry.blob(repository, digest).await?.boxed()),
+            Source::Layout { dir, .. } => {
+                let file = tokio::fs::File::open(layout_blob(dir, digest))
+                    .await
+                    .map_err(|e| CopyError::Source(format!("blob {digest} in {}: {e}", dir.display())))?;
+                Ok(file_chunks(file).boxed())
+            }
+        }
+    }
+
+    /// `(host, repository)` when the source is a registry, for mounts.
+    fn origin(&self) -> Option<(&str, &str)> {
+        match self {
+            Source::Registry { registry, repository, .. } => Some((registry.host(), repository)),
+            Source::Layout { .. } => None,
+        }
+    }
+}
+
+/// A file as a stream of 256 KiB chunks.
+fn file_chunks(file: tokio::fs::File) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    use tokio::io::AsyncReadExt;
+    stream::unfold(file, |mut file| async move {
+        let mut buffer = vec![0u8; 256 * 1024];
+        match file.read(&mut buffer).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buffer.truncate(n);
+                Some((Ok(Bytes::from(buffer)), file))
+            }
+            Err(e) => Some((Err(e), file)),
+        }
+    })
+}
+
+fn layout_blob(dir: &std::path::Path, digest: &Digest) -> PathBuf {
+    dir.join("blobs").join(digest.algorithm()).join(digest.hex())
+}
+
+/// The descriptor `index.json` gives for `tag` (its `org.opencontainers.image.ref.name`), or
+/// its only manifest when no tag is asked for.
+fn layout_descriptor(dir: &std::path::Path, tag: Option<&str>) -> Result<Descriptor, CopyError> {
+    let index_path = dir.join("index.json");
+    let text = std::fs::read(&index_path)
+        .map_err(|e| CopyError::Source(format!("{} is not an OCI layout: {e}", dir.display())))?;
+    let index: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| CopyError::Source(format!("{}: {e}", index_path.display())))?;
+    let manifests = index["manifests"].as_array().cloned().unwrap_or_default();
+    let name_of = |m: &serde_json::Value| m["annotations"]["org.opencontainers.image.ref.name"].as_str().map(String::from);
+    let chosen = match tag {
+        Some(tag) => manifests.iter().find(|m| name_of(m).as_deref() == Some(tag)).cloned().ok_or_else(|| {
+            let names: Vec<_> = manifests.iter().filter_map(name_of).collect();
+            CopyError::Source(format!("{} has no tag '{tag}'; it has: {}", dir.display(), names.join(", ")))
+        })?,
+        None if manifests.len() == 1 => manifests[0].clone(),
+        None => {
+            return Err(CopyError::Source(format!(
+                "{} holds {} images: name one with oci:DIR:TAG",
+                dir.display(),
+                manifests.len()
+            )));
+        }
+    };
+    serde_json::from_value(chosen).map_err(|e| CopyError::Source(format!("{}: {e}", index_path.display())))
+}
+
+fn platform_matches(descriptor: &Descriptor, wanted: &str) -> bool {
+    let Some(platform) = &descriptor.platform else { return false };
+    let mut parts = wanted.split('/');
+    let (os, arch, variant) = (parts.next(), parts.next(), parts.next());
+    os == Some(platform.os.as_str())
+        && arch == Some(platform.architecture.as_str())
+        && variant.is_none_or(|v| platform.variant.as_deref() == Some(v))
+}
+
+/// Copies the source image to `repository:tag` on `destination`; answers the digest now
+/// tagged there and what was done.
+pub async fn copy(
+    source: &Source,
+    destination: &Registry,
+    repository: &str,
+    tag: &str,
+    options: &CopyOptions,
+) -> Result<(Digest, CopyStats), CopyError> {
+    let (media_type, bytes) = source.manifest(None).await?;
+    let mut root = (media_type, bytes);
+    let (kind, mut children) = referenced_descriptors(&root.0, &root.1).map_err(CopyError::Source)?;
+    if kind == MediaKind::Index {
+        if let Some(platform) = &options.platform {
+            let chosen = children.iter().find(|d| platform_matches(d, platform)).cloned().ok_or_else(|| {
+                CopyError::Source(format!("the image has no {platform} manifest"))
+            })?;
+            root = source.manifest(Some(&chosen.digest)).await?;
+            children = referenced_descriptors(&root.0, &root.1).map_err(CopyError::Source)?.1;
+        }
+    }
+    let root_kind = referenced_descriptors(&root.0, &root.1).map_err(CopyError::Source)?.0;
+    let digest = Digest::sha256_of(&root.1);
+    let mut stats = CopyStats::default();
+    if destination.manifest_digest(repository, tag).await? == Some(digest.clone()) {
+        stats.up_to_date = true;
+        return Ok((digest, stats));
+    }
+    let stats_cell = Arc::new(Mutex::new(stats));
+    match root_kind {
+        MediaKind::Manifest => copy_blobs(source, destination, repository, &children, options, &stats_cell).await?,
+        MediaKind::Index => {
+            for child in &children {
+                let (child_type, child_bytes) = source.manifest(Some(&child.digest)).await?;
+                let blobs = referenced_descriptors(&child_type, &child_bytes).map_err(CopyError::Source)?.1;
+                copy_blobs(source, destination, repository, &blobs, options, &stats_cell).await?;
+                destination.put_manifest(repository, &child.digest.to_string(), &child_type, &child_bytes).await?;
+                if let Ok(mut stats) = stats_cell.lock() {
+                    stats.manifests += 1;
+                }
+            }
+        }
+    }
+    destination.put_manifest(repository, tag, &root.0, &root.1).await?;
+    let mut stats = stats_cell.lock().map(|s| s.clone()).unwrap_or_default();
+    stats.manifests += 1;
+    Ok((digest, stats))
+}
+
+async fn copy_blobs(
+    source: &Source,
+    destination: &Registry,
+    repository: &str,
+    blobs: &[Descriptor],
+    options: &CopyOptions,
+    stats: &Arc<Mutex<CopyStats>>,
+) -> Result<(), CopyError> {
+    let mut unique: Vec<&Descriptor> = Vec::new();
+    for blob in blobs {
+        if !unique.iter().any(|b| b.digest == blob.digest) {
+            unique.push(blob);
+        }
+    }
+    let results: Vec<Result<BlobStat, CopyError>> = stream::iter(unique)
+        .map(|blob| copy_blob(source, destination, repository, blob))
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
+    for result in results {
+        let stat = result?;
+        if let Ok(mut stats) = stats.lock() {
+            stats.record(stat);
+        }
+    }
+    Ok(())
+}
+
+async fn copy_blob(
+    source: &Source,
+    destination: &Registry,
+    repository: &str,
+    blob: &Descriptor,
+) -> Result<BlobStat, CopyError> {
+    let started = Instant::now();
+    let stat = |action| BlobStat {
+        digest: blob.digest.to_string(),
+        size: blob.size,
+        action,
+        millis: started.elapsed().as_millis(),
+    };
+    if destination.blob_size(repository, &blob.digest).await?.is_some() {
+        return Ok(stat(BlobAction::Skipped));
+    }
+    if let Some((host, from)) = source.origin() {
+        if host == destination.host() && destination.mount(repository, &blob.digest, from).await? {
+            return Ok(stat(BlobAction::Mounted));
+        }
+    }
+    let verifier = Arc::new(Mutex::new(
+        Verifier::new(&blob.digest).map_err(|e| CopyError::Corrupt { digest: blob.digest.to_string(), reason: e.to_string() })?,
+    ));
+    let checked = {
+        let verifier = verifier.clone();
+        source.blob(&blob.digest).await?.inspect_ok(move |chunk| {
+            if let Ok(mut v) = verifier.lock() {
+                v.update(chunk);
+            }
+        })
+    };
+    let uploaded = destination.upload(repository, &blob.digest, blob.size, checked).await;
+    let verifier = Arc::try_unwrap(verifier).ok().and_then(|m| m.into_inner().ok());
+    if let Some(verifier) = verifier {
+        if verifier.size() == blob.size || uploaded.is_err() {
+            if let Err(e) = verifier.finish() {
+                return Err(CopyError::Corrupt { digest: blob.digest.to_string(), reason: e.to_string() });
+            }
+        }
+    }
+    uploaded?;
+    Ok(stat(BlobAction::Uploaded))
+}
