@@ -68,13 +68,13 @@ impl Proxy {
 
 async fn serve_connection(client: TcpStream, upstream: SocketAddr, shared: Arc<Mutex<Shared>>) {
     let mut client = BufReader::new(client);
-    while let Some((head, body)) = read_message(&mut client).await {
+    while let Some((head, body)) = read_message(&mut client, true).await {
         let mut request_line = head.lines().next().unwrap_or_default().split_whitespace();
         let method = request_line.next().unwrap_or_default().to_string();
         let path = request_line.next().unwrap_or_default().to_string();
         let fault = {
             let mut state = shared.lock().unwrap();
-            state.seen.push((method, path));
+            state.seen.push((method.clone(), path));
             state.faults.pop_front()
         };
         match fault {
@@ -94,10 +94,10 @@ async fn serve_connection(client: TcpStream, upstream: SocketAddr, shared: Arc<M
                 }
             }
             Some(Fault::DropResponse) => {
-                let _ = forward(upstream, &head, &body).await;
+                let _ = forward(upstream, &head, &body, &method).await;
                 return;
             }
-            None => match forward(upstream, &head, &body).await {
+            None => match forward(upstream, &head, &body, &method).await {
                 Some(answer) => {
                     if client.get_mut().write_all(&answer).await.is_err() {
                         return;
@@ -109,20 +109,24 @@ async fn serve_connection(client: TcpStream, upstream: SocketAddr, shared: Arc<M
     }
 }
 
-/// Sends one request upstream and answers its whole response, bytes as received.
-async fn forward(upstream: SocketAddr, head: &str, body: &[u8]) -> Option<Vec<u8>> {
+/// Sends one request upstream and answers its whole response, bytes as received (a HEAD
+/// answer has a `Content-Length` but no body).
+async fn forward(upstream: SocketAddr, head: &str, body: &[u8], method: &str) -> Option<Vec<u8>> {
     let stream = TcpStream::connect(upstream).await.ok()?;
     let mut stream = BufReader::new(stream);
     stream.get_mut().write_all(head.as_bytes()).await.ok()?;
     stream.get_mut().write_all(body).await.ok()?;
-    let (response_head, response_body) = read_message(&mut stream).await?;
+    let (response_head, response_body) = read_message(&mut stream, method != "HEAD").await?;
     let mut answer = response_head.into_bytes();
     answer.extend_from_slice(&response_body);
     Some(answer)
 }
 
-/// Reads a head (through the blank line) and its `Content-Length` body.
-async fn read_message(stream: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
+/// Reads a head (through the blank line) and, when `with_body`, its `Content-Length` body.
+async fn read_message(
+    stream: &mut BufReader<TcpStream>,
+    with_body: bool,
+) -> Option<(String, Vec<u8>)> {
     let mut head = String::new();
     loop {
         let mut line = String::new();
@@ -144,6 +148,7 @@ async fn read_message(stream: &mut BufReader<TcpStream>) -> Option<(String, Vec<
         .find_map(|l| l.strip_prefix("content-length:"))
         .map(|v| v.trim().parse::<usize>().unwrap())
         .unwrap_or(0);
+    let length = if with_body { length } else { 0 };
     let mut body = vec![0; length];
     stream.read_exact(&mut body).await.ok()?;
     Some((head, body))

@@ -42,6 +42,9 @@ pub enum Output {
 pub enum Command {
     /// Register an image with the control plane, routed by branch rules or to a named target.
     Register(RegisterArgs),
+    /// Copy the image into the control plane's registry, then register the pushed image by
+    /// digest (`wharf register --push`).
+    Push(RegisterArgs),
     /// Show who the credentials belong to.
     Whoami,
     /// List the builds of a service, newest first.
@@ -105,6 +108,35 @@ pub struct RegisterArgs {
     /// Resolve and print what would be sent; send nothing that writes.
     #[arg(long)]
     pub dry_run: bool,
+    /// Copy the image into the control plane's registry first, and register the copy.
+    #[arg(long)]
+    pub push: bool,
+    #[command(flatten)]
+    pub push_options: PushArgs,
+}
+
+/// How `--push` copies. Source registry credentials come from `WHARF_SOURCE_USERNAME` and
+/// `WHARF_SOURCE_PASSWORD`; `--image` may also be `oci:DIR[:TAG]`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The tag in the control plane's repository [default: the source's tag, else latest].
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Copy only this platform of a multi-platform image, e.g. linux/arm64.
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Blobs copied at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Trust this CA bundle (PEM) for the registries.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Do not verify the registries' TLS certificates.
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+    /// Speak plain HTTP to the registries (loopback registries always may).
+    #[arg(long)]
+    pub plain_http: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -95,6 +95,7 @@ fn init_logging(serving: bool) {
 
 async fn run(cli: Cli) -> Outcome {
     let env = wharf_ci::process_env();
+    let is_push = matches!(cli.command, Command::Push(_));
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::CiContext(args) => {
@@ -102,7 +103,11 @@ async fn run(cli: Cli) -> Outcome {
             output::ci_context(cli.global.output, &context);
             Ok(())
         }
-        Command::Register(args) => {
+        Command::Register(args) | Command::Push(args) => {
+            let args = RegisterArgs {
+                push: args.push || is_push,
+                ..args
+            };
             let ci = detect(&env, args.ref_from)?;
             let (env_ref, ci_ref) = (&env, &ci);
             with_control_plane(&cli.global, &env, &ci, None, |client, label| async move {
@@ -365,12 +370,21 @@ async fn register(
         registry: args.registry.clone(),
         description: args.description.clone(),
     };
-    let plan = registration::resolve(&flags, env, &WharfEnv::from_map(env)?, ci)?;
+    let mut plan = registration::resolve(&flags, env, &WharfEnv::from_map(env)?, ci)?;
     if args.dry_run {
         let preview = registration::preview(client, &plan, label).await?;
         output::preview(output, &preview);
         return Ok(());
     }
+    let pushed = if args.push {
+        let request = push_request(args, &plan, env);
+        let pushed = registration::push(client, &request).await?;
+        plan.request.artifact_uri = pushed.pushed_uri.clone();
+        plan.request.tag = Some(pushed.tag.clone());
+        Some(pushed)
+    } else {
+        None
+    };
     if args.require_route {
         refuse_if_unrouted(client, &plan, label).await?;
     }
@@ -382,8 +396,44 @@ async fn register(
         }
         output::warning(output, &output::unrouted_message(&outcome, true));
     }
-    output::registered(output, &outcome);
+    output::registered(output, &outcome, pushed.as_ref());
     Ok(())
+}
+
+fn push_request(
+    args: &RegisterArgs,
+    plan: &registration::Plan,
+    env: &EnvMap,
+) -> registration::PushRequest {
+    let options = &args.push_options;
+    let source_credentials = match (
+        env.get("WHARF_SOURCE_USERNAME"),
+        env.get("WHARF_SOURCE_PASSWORD"),
+    ) {
+        (Some(username), Some(password)) => Some(wharf_oci::Credentials {
+            username: username.clone(),
+            password: password.clone(),
+        }),
+        _ => None,
+    };
+    registration::PushRequest {
+        project: plan.request.blueprint_name.clone(),
+        ci_name: plan.ci_name().to_string(),
+        source: args
+            .image
+            .clone()
+            .unwrap_or_else(|| plan.request.artifact_uri.clone()),
+        tag: options.tag.clone(),
+        artifactory: plan.request.artifactory.clone(),
+        platform: options.platform.clone(),
+        concurrency: options.concurrency,
+        transport: wharf_oci::Transport {
+            ca_file: options.ca_file.clone(),
+            insecure_skip_tls_verify: options.insecure_skip_tls_verify,
+            plain_http: options.plain_http,
+        },
+        source_credentials,
+    }
 }
 
 /// With `--require-route`, checks the rules before writing, so an unroutable build is refused

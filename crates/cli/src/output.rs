@@ -6,7 +6,7 @@ use serde::Serialize;
 use wharf_api::project_file::ApplySummary;
 use wharf_api::{AuditEntry, CiArtifactResponse, Page, Resolved, User};
 use wharf_ci::CiContext;
-use wharf_registration::{Outcome, Preview, Promoted};
+use wharf_registration::{Outcome, Preview, Promoted, Pushed};
 
 fn json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
@@ -43,9 +43,31 @@ pub fn unrouted_message(outcome: &Outcome, suggest_require_route: bool) -> Strin
     )
 }
 
-pub fn registered(output: Output, outcome: &Outcome) {
+pub fn registered(output: Output, outcome: &Outcome, pushed: Option<&Pushed>) {
     if output == Output::Json {
-        return json(outcome);
+        let mut value = serde_json::to_value(outcome).unwrap_or_default();
+        if let (Some(map), Some(pushed)) = (value.as_object_mut(), pushed)
+            && let Ok(serde_json::Value::Object(extra)) = serde_json::to_value(pushed)
+        {
+            map.extend(extra);
+        }
+        return json(&value);
+    }
+    if let Some(pushed) = pushed {
+        let what = if pushed.up_to_date {
+            "already there"
+        } else {
+            "pushed"
+        };
+        println!(
+            "{what} {} ({} uploaded in {} blobs, {} skipped, {} mounted, {} ms)",
+            pushed.pushed_uri,
+            human_bytes(pushed.bytes_uploaded),
+            pushed.blobs_uploaded,
+            pushed.blobs_skipped,
+            pushed.blobs_mounted,
+            pushed.duration_ms
+        );
     }
     let verb = if outcome.replayed {
         "already registered"
@@ -295,4 +317,19 @@ pub fn revoked(output: Output, id: &str) {
         return json(&serde_json::json!({"revoked": id}));
     }
     println!("revoked token {id}");
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }

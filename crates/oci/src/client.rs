@@ -15,7 +15,11 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error("registry {host}: {message}")]
-    Refused { host: String, status: u16, message: String },
+    Refused {
+        host: String,
+        status: u16,
+        message: String,
+    },
     #[error("registry {host}: the credentials were refused (401); check the username and password")]
     Unauthorized { host: String },
     #[error("registry {host}: {message}")]
@@ -58,7 +62,9 @@ pub struct Registry {
 
 fn is_loopback_host(host: &str) -> bool {
     let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    name == "localhost" || name == "[::1]" || (name.starts_with("127.") && name.split('.').count() == 4)
+    name == "localhost"
+        || name == "[::1]"
+        || (name.starts_with("127.") && name.split('.').count() == 4)
 }
 
 /// The parameters of a `WWW-Authenticate: Bearer realm=…,service=…,scope=…` challenge.
@@ -67,7 +73,11 @@ fn challenge_params(value: &str) -> HashMap<String, String> {
     let rest = value.split_once(' ').map_or("", |(_, rest)| rest);
     let mut remaining = rest;
     while let Some((key, after)) = remaining.split_once('=') {
-        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
         let after = after.trim_start();
         let (val, next) = if let Some(quoted) = after.strip_prefix('"') {
             let end = quoted.find('"').unwrap_or(quoted.len());
@@ -83,13 +93,18 @@ fn challenge_params(value: &str) -> HashMap<String, String> {
 }
 
 impl Registry {
-    pub fn new(host: &str, transport: &Transport, credentials: Option<Credentials>) -> Result<Self, RegistryError> {
+    pub fn new(
+        host: &str,
+        transport: &Transport,
+        credentials: Option<Credentials>,
+    ) -> Result<Self, RegistryError> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(15))
             .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &transport.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| RegistryError::Invalid(format!("cannot read --ca-file {}: {e}", path.display())))?;
+            let pem = std::fs::read(path).map_err(|e| {
+                RegistryError::Invalid(format!("cannot read --ca-file {}: {e}", path.display()))
+            })?;
             for certificate in reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| RegistryError::Invalid(format!("--ca-file {}: {e}", path.display())))?
             {
@@ -99,7 +114,11 @@ impl Registry {
         if transport.insecure_skip_tls_verify {
             builder = builder.danger_accept_invalid_certs(true);
         }
-        let scheme = if transport.plain_http || is_loopback_host(host) { "http" } else { "https" };
+        let scheme = if transport.plain_http || is_loopback_host(host) {
+            "http"
+        } else {
+            "https"
+        };
         let http = builder
             .build()
             .map_err(|e| RegistryError::Invalid(format!("cannot build the HTTP client: {e}")))?;
@@ -125,14 +144,21 @@ impl Registry {
     }
 
     fn transport_error(&self, error: reqwest::Error) -> RegistryError {
-        let mut message = if error.is_connect() { "cannot connect".to_string() } else { "connection failed".to_string() };
+        let mut message = if error.is_connect() {
+            "cannot connect".to_string()
+        } else {
+            "connection failed".to_string()
+        };
         let mut source = std::error::Error::source(&error);
         while let Some(cause) = source {
             message.push_str(": ");
             message.push_str(&cause.to_string());
             source = cause.source();
         }
-        RegistryError::Transport { host: self.host.clone(), message }
+        RegistryError::Transport {
+            host: self.host.clone(),
+            message,
+        }
     }
 
     fn authorize(&self, request: RequestBuilder, scope: &str) -> RequestBuilder {
@@ -150,10 +176,17 @@ impl Registry {
     /// Fetches a Bearer token for `scope` from the challenge's realm.
     async fn fetch_token(&self, challenge: &str, scope: &str) -> Result<(), RegistryError> {
         let params = challenge_params(challenge);
-        let realm = params
-            .get("realm")
-            .ok_or_else(|| RegistryError::Invalid(format!("registry {}: Bearer challenge without a realm", self.host)))?;
-        let mut url = format!("{realm}{}scope={}", if realm.contains('?') { '&' } else { '?' }, encode(scope));
+        let realm = params.get("realm").ok_or_else(|| {
+            RegistryError::Invalid(format!(
+                "registry {}: Bearer challenge without a realm",
+                self.host
+            ))
+        })?;
+        let mut url = format!(
+            "{realm}{}scope={}",
+            if realm.contains('?') { '&' } else { '?' },
+            encode(scope)
+        );
         if let Some(service) = params.get("service") {
             url.push_str(&format!("&service={}", encode(service)));
         }
@@ -163,13 +196,20 @@ impl Registry {
         }
         let response = request.send().await.map_err(|e| self.transport_error(e))?;
         if !response.status().is_success() {
-            return Err(RegistryError::Unauthorized { host: self.host.clone() });
+            return Err(RegistryError::Unauthorized {
+                host: self.host.clone(),
+            });
         }
         let body: serde_json::Value = response.json().await.map_err(|e| self.transport_error(e))?;
         let token = body["token"]
             .as_str()
             .or(body["access_token"].as_str())
-            .ok_or_else(|| RegistryError::Invalid(format!("registry {}: the token answer has no token", self.host)))?;
+            .ok_or_else(|| {
+                RegistryError::Invalid(format!(
+                    "registry {}: the token answer has no token",
+                    self.host
+                ))
+            })?;
         if let Ok(mut tokens) = self.tokens.lock() {
             tokens.insert(scope.to_string(), token.to_string());
         }
@@ -188,7 +228,8 @@ impl Registry {
         let mut challenged = false;
         let mut attempt = 0u32;
         loop {
-            let request = build(self.authorize(self.http.request(method.clone(), self.url(path)), scope));
+            let request =
+                build(self.authorize(self.http.request(method.clone(), self.url(path)), scope));
             let response = match request.send().await {
                 Ok(response) => response,
                 Err(error) if attempt < 4 => {
@@ -211,12 +252,16 @@ impl Registry {
                 if challenge.to_ascii_lowercase().starts_with("bearer") {
                     self.fetch_token(&challenge, scope).await?;
                 }
-                if self.credentials.is_some() || challenge.to_ascii_lowercase().starts_with("bearer") {
+                if self.credentials.is_some()
+                    || challenge.to_ascii_lowercase().starts_with("bearer")
+                {
                     continue;
                 }
             }
             if status == StatusCode::UNAUTHORIZED {
-                return Err(RegistryError::Unauthorized { host: self.host.clone() });
+                return Err(RegistryError::Unauthorized {
+                    host: self.host.clone(),
+                });
             }
             let retryable = matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
             if retryable && attempt < 4 {
@@ -241,10 +286,18 @@ impl Registry {
             .ok()
             .and_then(|v| {
                 let error = &v["errors"][0];
-                Some(format!("{} ({})", error["message"].as_str()?, error["code"].as_str().unwrap_or("?")))
+                Some(format!(
+                    "{} ({})",
+                    error["message"].as_str()?,
+                    error["code"].as_str().unwrap_or("?")
+                ))
             })
             .unwrap_or_else(|| format!("HTTP {status}"));
-        RegistryError::Refused { host: self.host.clone(), status, message }
+        RegistryError::Refused {
+            host: self.host.clone(),
+            status,
+            message,
+        }
     }
 
     fn pull_scope(repository: &str) -> String {
@@ -258,14 +311,24 @@ impl Registry {
     /// Checks the registry answers and the credentials are accepted.
     pub async fn ping(&self) -> Result<(), RegistryError> {
         let response = self.send(Method::GET, "/v2/", "", |r| r).await?;
-        if response.status().is_success() { Ok(()) } else { Err(self.refused(response).await) }
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(self.refused(response).await)
+        }
     }
 
     /// A manifest's media type and bytes, or `None` when absent.
-    pub async fn manifest(&self, repository: &str, reference: &str) -> Result<Option<(String, Bytes)>, RegistryError> {
+    pub async fn manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Option<(String, Bytes)>, RegistryError> {
         let path = format!("/v2/{repository}/manifests/{reference}");
         let response = self
-            .send(Method::GET, &path, &Self::pull_scope(repository), |r| r.header(header::ACCEPT, ACCEPTED.join(", ")))
+            .send(Method::GET, &path, &Self::pull_scope(repository), |r| {
+                r.header(header::ACCEPT, ACCEPTED.join(", "))
+            })
             .await?;
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(None);
@@ -279,15 +342,24 @@ impl Registry {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        let bytes = response.bytes().await.map_err(|e| self.transport_error(e))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(e))?;
         Ok(Some((media_type, bytes)))
     }
 
     /// The digest a destination holds under `reference`, when it has one.
-    pub async fn manifest_digest(&self, repository: &str, reference: &str) -> Result<Option<Digest>, RegistryError> {
+    pub async fn manifest_digest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Option<Digest>, RegistryError> {
         let path = format!("/v2/{repository}/manifests/{reference}");
         let response = self
-            .send(Method::HEAD, &path, &Self::push_scope(repository), |r| r.header(header::ACCEPT, ACCEPTED.join(", ")))
+            .send(Method::HEAD, &path, &Self::push_scope(repository), |r| {
+                r.header(header::ACCEPT, ACCEPTED.join(", "))
+            })
             .await?;
         if !response.status().is_success() {
             return Ok(None);
@@ -309,16 +381,27 @@ impl Registry {
         let path = format!("/v2/{repository}/manifests/{reference}");
         let response = self
             .send(Method::PUT, &path, &Self::push_scope(repository), |r| {
-                r.header(header::CONTENT_TYPE, media_type).body(bytes.clone())
+                r.header(header::CONTENT_TYPE, media_type)
+                    .body(bytes.clone())
             })
             .await?;
-        if response.status().is_success() { Ok(()) } else { Err(self.refused(response).await) }
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(self.refused(response).await)
+        }
     }
 
     /// The size of a blob in a repository, when it is there.
-    pub async fn blob_size(&self, repository: &str, digest: &Digest) -> Result<Option<u64>, RegistryError> {
+    pub async fn blob_size(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Option<u64>, RegistryError> {
         let path = format!("/v2/{repository}/blobs/{digest}");
-        let response = self.send(Method::HEAD, &path, &Self::push_scope(repository), |r| r).await?;
+        let response = self
+            .send(Method::HEAD, &path, &Self::push_scope(repository), |r| r)
+            .await?;
         if !response.status().is_success() {
             return Ok(None);
         }
@@ -334,9 +417,12 @@ impl Registry {
         &self,
         repository: &str,
         digest: &Digest,
-    ) -> Result<impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static, RegistryError> {
+    ) -> Result<impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static, RegistryError>
+    {
         let path = format!("/v2/{repository}/blobs/{digest}");
-        let response = self.send(Method::GET, &path, &Self::pull_scope(repository), |r| r).await?;
+        let response = self
+            .send(Method::GET, &path, &Self::pull_scope(repository), |r| r)
+            .await?;
         if !response.status().is_success() {
             return Err(self.refused(response).await);
         }
@@ -344,7 +430,12 @@ impl Registry {
     }
 
     /// Asks the registry to mount `digest` from `from`; `true` when it did (no bytes needed).
-    pub async fn mount(&self, repository: &str, digest: &Digest, from: &str) -> Result<bool, RegistryError> {
+    pub async fn mount(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        from: &str,
+    ) -> Result<bool, RegistryError> {
         let path = format!("/v2/{repository}/blobs/uploads/?mount={digest}&from={from}");
         let scope = format!("{} repository:{from}:pull", Self::push_scope(repository));
         let response = self.send(Method::POST, &path, &scope, |r| r).await?;
@@ -352,9 +443,20 @@ impl Registry {
             StatusCode::CREATED => Ok(true),
             StatusCode::ACCEPTED => {
                 // A session was opened instead: cancel it, the caller uploads.
-                if let Some(location) = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) {
+                if let Some(location) = response
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                {
                     let location = self.resolve_location(location);
-                    let _ = self.send(Method::DELETE, &location, &Self::push_scope(repository), |r| r).await;
+                    let _ = self
+                        .send(
+                            Method::DELETE,
+                            &location,
+                            &Self::push_scope(repository),
+                            |r| r,
+                        )
+                        .await;
                 }
                 Ok(false)
             }
@@ -372,13 +474,23 @@ impl Registry {
 
     /// Uploads a blob: opens a session, then streams the whole body in one `PUT ?digest=`.
     /// A failed upload cancels its session.
-    pub async fn upload<S>(&self, repository: &str, digest: &Digest, size: u64, body: S) -> Result<(), RegistryError>
+    pub async fn upload<S>(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        size: u64,
+        body: S,
+    ) -> Result<(), RegistryError>
     where
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {
         let scope = Self::push_scope(repository);
         let path = format!("/v2/{repository}/blobs/uploads/");
-        let opened = self.send(Method::POST, &path, &scope, |r| r.header(header::CONTENT_LENGTH, "0")).await?;
+        let opened = self
+            .send(Method::POST, &path, &scope, |r| {
+                r.header(header::CONTENT_LENGTH, "0")
+            })
+            .await?;
         if opened.status() != StatusCode::ACCEPTED {
             return Err(self.refused(opened).await);
         }
@@ -387,7 +499,9 @@ impl Registry {
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(|l| self.resolve_location(l))
-            .ok_or_else(|| RegistryError::Invalid(format!("registry {}: upload without a Location", self.host)))?;
+            .ok_or_else(|| {
+                RegistryError::Invalid(format!("registry {}: upload without a Location", self.host))
+            })?;
         let separator = if location.contains('?') { '&' } else { '?' };
         let url = format!("{location}{separator}digest={digest}");
         let request = self
@@ -406,7 +520,8 @@ impl Registry {
 
     /// Basic credentials as `config.json`'s `auth` field writes them.
     pub fn basic_value(credentials: &Credentials) -> String {
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", credentials.username, credentials.password))
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", credentials.username, credentials.password))
     }
 }
 
@@ -414,7 +529,9 @@ impl Registry {
 fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -423,7 +540,8 @@ fn encode(text: &str) -> String {
 /// Jittered exponential backoff (200 ms doubling, at most 5 s), or the server's `Retry-After`.
 async fn backoff(attempt: u32, retry_after: Option<Duration>) {
     let wait = retry_after.unwrap_or_else(|| {
-        let ceiling = Duration::from_millis(200 * (1 << attempt.min(5))).min(Duration::from_secs(5));
+        let ceiling =
+            Duration::from_millis(200 * (1 << attempt.min(5))).min(Duration::from_secs(5));
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
@@ -451,12 +569,34 @@ mod tests {
     #[test]
     fn loopback_registries_use_plain_http_others_https() {
         let transport = Transport::default();
-        assert_eq!(Registry::new("127.0.0.1:5000", &transport, None).unwrap().base, "http://127.0.0.1:5000");
-        assert_eq!(Registry::new("localhost:5000", &transport, None).unwrap().base, "http://localhost:5000");
-        assert_eq!(Registry::new("ghcr.io", &transport, None).unwrap().base, "https://ghcr.io");
-        let plain = Transport { plain_http: true, ..Default::default() };
-        assert_eq!(Registry::new("10.0.0.5:5000", &plain, None).unwrap().base, "http://10.0.0.5:5000");
-        let secret = Credentials { username: "u".into(), password: "hunter2".into() };
+        assert_eq!(
+            Registry::new("127.0.0.1:5000", &transport, None)
+                .unwrap()
+                .base,
+            "http://127.0.0.1:5000"
+        );
+        assert_eq!(
+            Registry::new("localhost:5000", &transport, None)
+                .unwrap()
+                .base,
+            "http://localhost:5000"
+        );
+        assert_eq!(
+            Registry::new("ghcr.io", &transport, None).unwrap().base,
+            "https://ghcr.io"
+        );
+        let plain = Transport {
+            plain_http: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            Registry::new("10.0.0.5:5000", &plain, None).unwrap().base,
+            "http://10.0.0.5:5000"
+        );
+        let secret = Credentials {
+            username: "u".into(),
+            password: "hunter2".into(),
+        };
         assert!(!format!("{secret:?}").contains("hunter2"));
     }
 }

@@ -16,7 +16,11 @@ use std::time::Instant;
 /// Where an image comes from.
 pub enum Source {
     /// A repository of a registry, at a tag or digest.
-    Registry { registry: Arc<Registry>, repository: String, reference: String },
+    Registry {
+        registry: Arc<Registry>,
+        repository: String,
+        reference: String,
+    },
     /// An OCI image layout directory (`oci:DIR[:TAG]`); without a tag, its only image.
     Layout { dir: PathBuf, tag: Option<String> },
 }
@@ -88,7 +92,10 @@ pub struct CopyOptions {
 
 impl Default for CopyOptions {
     fn default() -> Self {
-        Self { concurrency: 4, platform: None }
+        Self {
+            concurrency: 4,
+            platform: None,
+        }
     }
 }
 
@@ -97,12 +104,21 @@ type ByteStream = futures_util::stream::BoxStream<'static, Result<Bytes, std::io
 impl Source {
     async fn manifest(&self, reference: Option<&Digest>) -> Result<(String, Bytes), CopyError> {
         match self {
-            Source::Registry { registry, repository, reference: tag } => {
+            Source::Registry {
+                registry,
+                repository,
+                reference: tag,
+            } => {
                 let wanted = reference.map_or(tag.clone(), Digest::to_string);
                 registry
                     .manifest(repository, &wanted)
                     .await?
-                    .ok_or_else(|| CopyError::Source(format!("{}/{repository}:{wanted} does not exist", registry.host())))
+                    .ok_or_else(|| {
+                        CopyError::Source(format!(
+                            "{}/{repository}:{wanted} does not exist",
+                            registry.host()
+                        ))
+                    })
             }
             Source::Layout { dir, tag } => {
                 let (digest, declared) = match reference {
@@ -130,11 +146,17 @@ impl Source {
 
     async fn blob(&self, digest: &Digest) -> Result<ByteStream, CopyError> {
         match self {
-            Source::Registry { registry, repository, .. } => Ok(registry.blob(repository, digest).await?.boxed()),
+            Source::Registry {
+                registry,
+                repository,
+                ..
+            } => Ok(registry.blob(repository, digest).await?.boxed()),
             Source::Layout { dir, .. } => {
                 let file = tokio::fs::File::open(layout_blob(dir, digest))
                     .await
-                    .map_err(|e| CopyError::Source(format!("blob {digest} in {}: {e}", dir.display())))?;
+                    .map_err(|e| {
+                        CopyError::Source(format!("blob {digest} in {}: {e}", dir.display()))
+                    })?;
                 Ok(file_chunks(file).boxed())
             }
         }
@@ -143,7 +165,11 @@ impl Source {
     /// `(host, repository)` when the source is a registry, for mounts.
     fn origin(&self) -> Option<(&str, &str)> {
         match self {
-            Source::Registry { registry, repository, .. } => Some((registry.host(), repository)),
+            Source::Registry {
+                registry,
+                repository,
+                ..
+            } => Some((registry.host(), repository)),
             Source::Layout { .. } => None,
         }
     }
@@ -166,7 +192,9 @@ fn file_chunks(file: tokio::fs::File) -> impl Stream<Item = Result<Bytes, std::i
 }
 
 fn layout_blob(dir: &std::path::Path, digest: &Digest) -> PathBuf {
-    dir.join("blobs").join(digest.algorithm()).join(digest.hex())
+    dir.join("blobs")
+        .join(digest.algorithm())
+        .join(digest.hex())
 }
 
 /// The descriptor `index.json` gives for `tag` (its `org.opencontainers.image.ref.name`), or
@@ -178,12 +206,24 @@ fn layout_descriptor(dir: &std::path::Path, tag: Option<&str>) -> Result<Descrip
     let index: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| CopyError::Source(format!("{}: {e}", index_path.display())))?;
     let manifests = index["manifests"].as_array().cloned().unwrap_or_default();
-    let name_of = |m: &serde_json::Value| m["annotations"]["org.opencontainers.image.ref.name"].as_str().map(String::from);
+    let name_of = |m: &serde_json::Value| {
+        m["annotations"]["org.opencontainers.image.ref.name"]
+            .as_str()
+            .map(String::from)
+    };
     let chosen = match tag {
-        Some(tag) => manifests.iter().find(|m| name_of(m).as_deref() == Some(tag)).cloned().ok_or_else(|| {
-            let names: Vec<_> = manifests.iter().filter_map(name_of).collect();
-            CopyError::Source(format!("{} has no tag '{tag}'; it has: {}", dir.display(), names.join(", ")))
-        })?,
+        Some(tag) => manifests
+            .iter()
+            .find(|m| name_of(m).as_deref() == Some(tag))
+            .cloned()
+            .ok_or_else(|| {
+                let names: Vec<_> = manifests.iter().filter_map(name_of).collect();
+                CopyError::Source(format!(
+                    "{} has no tag '{tag}'; it has: {}",
+                    dir.display(),
+                    names.join(", ")
+                ))
+            })?,
         None if manifests.len() == 1 => manifests[0].clone(),
         None => {
             return Err(CopyError::Source(format!(
@@ -193,11 +233,14 @@ fn layout_descriptor(dir: &std::path::Path, tag: Option<&str>) -> Result<Descrip
             )));
         }
     };
-    serde_json::from_value(chosen).map_err(|e| CopyError::Source(format!("{}: {e}", index_path.display())))
+    serde_json::from_value(chosen)
+        .map_err(|e| CopyError::Source(format!("{}: {e}", index_path.display())))
 }
 
 fn platform_matches(descriptor: &Descriptor, wanted: &str) -> bool {
-    let Some(platform) = &descriptor.platform else { return false };
+    let Some(platform) = &descriptor.platform else {
+        return false;
+    };
     let mut parts = wanted.split('/');
     let (os, arch, variant) = (parts.next(), parts.next(), parts.next());
     os == Some(platform.os.as_str())
@@ -216,17 +259,24 @@ pub async fn copy(
 ) -> Result<(Digest, CopyStats), CopyError> {
     let (media_type, bytes) = source.manifest(None).await?;
     let mut root = (media_type, bytes);
-    let (kind, mut children) = referenced_descriptors(&root.0, &root.1).map_err(CopyError::Source)?;
-    if kind == MediaKind::Index {
-        if let Some(platform) = &options.platform {
-            let chosen = children.iter().find(|d| platform_matches(d, platform)).cloned().ok_or_else(|| {
-                CopyError::Source(format!("the image has no {platform} manifest"))
-            })?;
-            root = source.manifest(Some(&chosen.digest)).await?;
-            children = referenced_descriptors(&root.0, &root.1).map_err(CopyError::Source)?.1;
-        }
+    let (kind, mut children) =
+        referenced_descriptors(&root.0, &root.1).map_err(CopyError::Source)?;
+    if kind == MediaKind::Index
+        && let Some(platform) = &options.platform
+    {
+        let chosen = children
+            .iter()
+            .find(|d| platform_matches(d, platform))
+            .cloned()
+            .ok_or_else(|| CopyError::Source(format!("the image has no {platform} manifest")))?;
+        root = source.manifest(Some(&chosen.digest)).await?;
+        children = referenced_descriptors(&root.0, &root.1)
+            .map_err(CopyError::Source)?
+            .1;
     }
-    let root_kind = referenced_descriptors(&root.0, &root.1).map_err(CopyError::Source)?.0;
+    let root_kind = referenced_descriptors(&root.0, &root.1)
+        .map_err(CopyError::Source)?
+        .0;
     let digest = Digest::sha256_of(&root.1);
     let mut stats = CopyStats::default();
     if destination.manifest_digest(repository, tag).await? == Some(digest.clone()) {
@@ -235,20 +285,49 @@ pub async fn copy(
     }
     let stats_cell = Arc::new(Mutex::new(stats));
     match root_kind {
-        MediaKind::Manifest => copy_blobs(source, destination, repository, &children, options, &stats_cell).await?,
+        MediaKind::Manifest => {
+            copy_blobs(
+                source,
+                destination,
+                repository,
+                &children,
+                options,
+                &stats_cell,
+            )
+            .await?
+        }
         MediaKind::Index => {
             for child in &children {
                 let (child_type, child_bytes) = source.manifest(Some(&child.digest)).await?;
-                let blobs = referenced_descriptors(&child_type, &child_bytes).map_err(CopyError::Source)?.1;
-                copy_blobs(source, destination, repository, &blobs, options, &stats_cell).await?;
-                destination.put_manifest(repository, &child.digest.to_string(), &child_type, &child_bytes).await?;
+                let blobs = referenced_descriptors(&child_type, &child_bytes)
+                    .map_err(CopyError::Source)?
+                    .1;
+                copy_blobs(
+                    source,
+                    destination,
+                    repository,
+                    &blobs,
+                    options,
+                    &stats_cell,
+                )
+                .await?;
+                destination
+                    .put_manifest(
+                        repository,
+                        &child.digest.to_string(),
+                        &child_type,
+                        &child_bytes,
+                    )
+                    .await?;
                 if let Ok(mut stats) = stats_cell.lock() {
                     stats.manifests += 1;
                 }
             }
         }
     }
-    destination.put_manifest(repository, tag, &root.0, &root.1).await?;
+    destination
+        .put_manifest(repository, tag, &root.0, &root.1)
+        .await?;
     let mut stats = stats_cell.lock().map(|s| s.clone()).unwrap_or_default();
     stats.manifests += 1;
     Ok((digest, stats))
@@ -295,17 +374,25 @@ async fn copy_blob(
         action,
         millis: started.elapsed().as_millis(),
     };
-    if destination.blob_size(repository, &blob.digest).await?.is_some() {
+    if destination
+        .blob_size(repository, &blob.digest)
+        .await?
+        .is_some()
+    {
         return Ok(stat(BlobAction::Skipped));
     }
-    if let Some((host, from)) = source.origin() {
-        if host == destination.host() && destination.mount(repository, &blob.digest, from).await? {
-            return Ok(stat(BlobAction::Mounted));
-        }
+    if let Some((host, from)) = source.origin()
+        && host == destination.host()
+        && destination.mount(repository, &blob.digest, from).await?
+    {
+        return Ok(stat(BlobAction::Mounted));
     }
-    let verifier = Arc::new(Mutex::new(
-        Verifier::new(&blob.digest).map_err(|e| CopyError::Corrupt { digest: blob.digest.to_string(), reason: e.to_string() })?,
-    ));
+    let verifier = Arc::new(Mutex::new(Verifier::new(&blob.digest).map_err(|e| {
+        CopyError::Corrupt {
+            digest: blob.digest.to_string(),
+            reason: e.to_string(),
+        }
+    })?));
     let checked = {
         let verifier = verifier.clone();
         source.blob(&blob.digest).await?.inspect_ok(move |chunk| {
@@ -314,14 +401,20 @@ async fn copy_blob(
             }
         })
     };
-    let uploaded = destination.upload(repository, &blob.digest, blob.size, checked).await;
-    let verifier = Arc::try_unwrap(verifier).ok().and_then(|m| m.into_inner().ok());
-    if let Some(verifier) = verifier {
-        if verifier.size() == blob.size || uploaded.is_err() {
-            if let Err(e) = verifier.finish() {
-                return Err(CopyError::Corrupt { digest: blob.digest.to_string(), reason: e.to_string() });
-            }
-        }
+    let uploaded = destination
+        .upload(repository, &blob.digest, blob.size, checked)
+        .await;
+    let verifier = Arc::try_unwrap(verifier)
+        .ok()
+        .and_then(|m| m.into_inner().ok());
+    if let Some(verifier) = verifier
+        && (verifier.size() == blob.size || uploaded.is_err())
+        && let Err(e) = verifier.finish()
+    {
+        return Err(CopyError::Corrupt {
+            digest: blob.digest.to_string(),
+            reason: e.to_string(),
+        });
     }
     uploaded?;
     Ok(stat(BlobAction::Uploaded))

@@ -11,11 +11,11 @@ mod digest;
 mod media;
 mod reference;
 
+pub use client::{Credentials, Registry, RegistryError, Transport};
+pub use copy::{BlobAction, BlobStat, CopyError, CopyOptions, CopyStats, Source, copy};
 pub use digest::{Digest, DigestError, Verifier};
 pub use media::{
     ACCEPTED, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, Descriptor, MediaKind, OCI_INDEX,
     OCI_MANIFEST, Platform, media_kind, referenced_descriptors,
 };
 pub use reference::{DEFAULT_REGISTRY, ImageReference, ReferenceError, is_valid_repository};
-pub use client::{Credentials, Registry, RegistryError, Transport};
-pub use copy::{BlobAction, BlobStat, CopyError, CopyOptions, CopyStats, Source, copy};

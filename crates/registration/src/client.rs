@@ -196,6 +196,22 @@ impl Client {
         Ok((decode(response).await?, replayed))
     }
 
+    /// Short-lived credentials for the project's registry repository of `application`.
+    pub async fn push_credentials(
+        &self,
+        request: &wharf_api::PushCredentialsRequest,
+    ) -> Result<wharf_api::PushCredentialsResponse> {
+        let response = self
+            .send(
+                Method::POST,
+                "/cc-ui/v1/ci-cd/pushCredentials",
+                Some(request),
+                Replay::Safe,
+            )
+            .await?;
+        decode(response).await
+    }
+
     /// `GET /cc-ui/v1/audit-logs` with these query pairs.
     pub async fn audit(&self, query: &[(&str, String)]) -> Result<Page<AuditEntry>> {
         let pairs: Vec<String> = query

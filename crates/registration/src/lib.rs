@@ -9,12 +9,14 @@
 mod client;
 mod error;
 mod promote;
+mod push;
 mod secret;
 mod settings;
 
 pub use client::{BuildQuery, Client, Replay, RetryPolicy};
 pub use error::{Error, Result, exit};
 pub use promote::{PromoteTarget, Promoted, promote};
+pub use push::{PushRequest, Pushed, push};
 pub use secret::Secret;
 pub use settings::{
     Endpoint, Plan, RegisterFlags, WharfEnv, credentials, resolve, resolve_endpoint,

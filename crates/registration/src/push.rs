@@ -1,0 +1,149 @@
+//! `wharf push`: ask the control plane for credentials to its registry, copy the image there
+//! (bytes verbatim, digests kept), and hand back the pushed URI pinned by digest, which the
+//! registration then records.
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use wharf_api::PushCredentialsRequest;
+use wharf_oci::{CopyOptions, Credentials, ImageReference, Registry, Source, Transport};
+
+/// What to push, and how to reach the source.
+#[derive(Debug, Clone, Default)]
+pub struct PushRequest {
+    pub project: String,
+    pub ci_name: String,
+    /// `REGISTRY/REPO[:TAG][@DIGEST]` or `oci:DIR[:TAG]`.
+    pub source: String,
+    /// The tag in the control plane's repository; default: the source's tag, else `latest`.
+    pub tag: Option<String>,
+    pub artifactory: String,
+    pub platform: Option<String>,
+    pub concurrency: usize,
+    pub transport: Transport,
+    /// For a source registry that needs them (from `WHARF_SOURCE_USERNAME`/`_PASSWORD`).
+    pub source_credentials: Option<Credentials>,
+}
+
+/// What the push did, merged into the register outcome.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pushed {
+    pub digest: String,
+    /// `host/project/ci@sha256:…`: what gets registered.
+    pub pushed_uri: String,
+    pub tag: String,
+    pub bytes_uploaded: u64,
+    pub blobs_uploaded: usize,
+    pub blobs_skipped: usize,
+    pub blobs_mounted: usize,
+    pub up_to_date: bool,
+    pub duration_ms: u128,
+    pub blobs: Vec<wharf_oci::BlobStat>,
+}
+
+fn source_of(request: &PushRequest) -> Result<(Source, Option<String>)> {
+    if let Some(rest) = request.source.strip_prefix("oci:") {
+        let (dir, tag) = match rest.rsplit_once(':') {
+            Some((dir, tag)) if !tag.contains('/') => (dir, Some(tag.to_string())),
+            _ => (rest, None),
+        };
+        return Ok((
+            Source::Layout {
+                dir: PathBuf::from(dir),
+                tag: tag.clone(),
+            },
+            tag,
+        ));
+    }
+    let reference: ImageReference = request
+        .source
+        .parse()
+        .map_err(|e: wharf_oci::ReferenceError| Error::Usage(format!("--image: {e}")))?;
+    let registry = Registry::new(
+        &reference.registry,
+        &request.transport,
+        request.source_credentials.clone(),
+    )
+    .map_err(|e| Error::Usage(e.to_string()))?;
+    let tag = reference.tag.clone();
+    Ok((
+        Source::Registry {
+            registry: Arc::new(registry),
+            repository: reference.repository.clone(),
+            reference: reference.reference(),
+        },
+        tag,
+    ))
+}
+
+pub async fn push(client: &Client, request: &PushRequest) -> Result<Pushed> {
+    let started = Instant::now();
+    let (source, source_tag) = source_of(request)?;
+    let credentials = client
+        .push_credentials(&PushCredentialsRequest {
+            blueprint_name: request.project.clone(),
+            artifactory: request.artifactory.clone(),
+            application_name: request.ci_name.clone(),
+        })
+        .await?;
+    let host = credentials
+        .artifactory_uri
+        .trim_end_matches('/')
+        .to_string();
+    let repository = credentials
+        .repository_uri
+        .strip_prefix(&format!("{host}/"))
+        .ok_or_else(|| {
+            Error::Internal(format!(
+                "repository {} is not on {host}",
+                credentials.repository_uri
+            ))
+        })?
+        .to_string();
+    let destination = Registry::new(
+        &host,
+        &request.transport,
+        Some(Credentials {
+            username: credentials.username.clone(),
+            password: credentials.password.clone(),
+        }),
+    )
+    .map_err(|e| Error::Usage(e.to_string()))?;
+    let tag = request
+        .tag
+        .clone()
+        .or(source_tag)
+        .unwrap_or_else(|| "latest".into());
+    let options = CopyOptions {
+        concurrency: request.concurrency.max(1),
+        platform: request.platform.clone(),
+    };
+    let (digest, stats) = wharf_oci::copy(&source, &destination, &repository, &tag, &options)
+        .await
+        .map_err(|e| match e {
+            wharf_oci::CopyError::Registry(wharf_oci::RegistryError::Unauthorized { .. }) => {
+                Error::Auth(e.to_string())
+            }
+            wharf_oci::CopyError::Registry(wharf_oci::RegistryError::Transport { .. }) => {
+                Error::Unavailable(e.to_string())
+            }
+            wharf_oci::CopyError::Source(_) => Error::Usage(e.to_string()),
+            other => Error::Rejected(other.to_string()),
+        })?;
+    Ok(Pushed {
+        pushed_uri: format!("{host}/{repository}@{digest}"),
+        digest: digest.to_string(),
+        tag,
+        bytes_uploaded: stats.bytes_uploaded,
+        blobs_uploaded: stats.uploaded,
+        blobs_skipped: stats.skipped,
+        blobs_mounted: stats.mounted,
+        up_to_date: stats.up_to_date,
+        duration_ms: started.elapsed().as_millis(),
+        blobs: stats.blobs,
+    })
+}

@@ -1,0 +1,304 @@
+//! `wharf push`: an image from an OCI layout or a registry copied into the control plane's
+//! built-in registry, digests kept, then registered by digest. Re-pushing sends nothing;
+//! registry to registry on one host mounts; a corrupt blob is refused; faults are survived.
+
+mod support;
+
+use serde_json::Value;
+use std::path::Path;
+use support::proxy::{Fault, Proxy};
+use support::{TestServer, run, wharf};
+use wharf_oci::Digest;
+
+/// Writes `bytes` as a blob of the layout at `dir`; answers its descriptor JSON.
+fn blob(dir: &Path, media_type: &str, bytes: &[u8], extra: &str) -> (Digest, String) {
+    let digest = Digest::sha256_of(bytes);
+    let path = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&path).unwrap();
+    std::fs::write(path.join(digest.hex()), bytes).unwrap();
+    let descriptor = format!(
+        r#"{{"mediaType":"{media_type}","digest":"{digest}","size":{}{extra}}}"#,
+        bytes.len()
+    );
+    (digest, descriptor)
+}
+
+/// A one-platform image manifest with a config and two layers; answers (digest, descriptor).
+fn image(dir: &Path, seed: &str, platform: &str) -> (Digest, String, Vec<u8>) {
+    let (_, config) = blob(
+        dir,
+        "application/vnd.oci.image.config.v1+json",
+        format!(r#"{{"os":"linux","seed":"{seed}"}}"#).as_bytes(),
+        "",
+    );
+    let big: Vec<u8> = (0..300_000u32)
+        .map(|i| ((i * 7) % 253) as u8)
+        .chain(seed.bytes())
+        .collect();
+    let (_, layer1) = blob(dir, "application/vnd.oci.image.layer.v1.tar", &big, "");
+    let (_, layer2) = blob(
+        dir,
+        "application/vnd.oci.image.layer.v1.tar",
+        format!("small {seed}").as_bytes(),
+        "",
+    );
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{config},"layers":[{layer1},{layer2}]}}"#,
+        wharf_oci::OCI_MANIFEST
+    );
+    let (digest, descriptor) = blob(dir, wharf_oci::OCI_MANIFEST, manifest.as_bytes(), platform);
+    (digest, descriptor, manifest.into_bytes())
+}
+
+fn index_json(dir: &Path, descriptor: &str, tag: &str) {
+    let with_name = descriptor.replacen(
+        '{',
+        &format!(r#"{{"annotations":{{"org.opencontainers.image.ref.name":"{tag}"}},"#),
+        1,
+    );
+    std::fs::write(
+        dir.join("index.json"),
+        format!(r#"{{"schemaVersion":2,"manifests":[{with_name}]}}"#),
+    )
+    .unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
+fn push(server_url: &str, cwd: &Path, service: &str, image: &str, extra: &[&str]) -> support::Run {
+    let mut command = wharf(server_url, cwd);
+    command
+        .args([
+            "push",
+            "--project",
+            "shop",
+            "--service",
+            service,
+            "--image",
+            image,
+            "--git-ref",
+            "main",
+            "--output",
+            "json",
+        ])
+        .args(extra);
+    run(&mut command)
+}
+
+#[test]
+fn an_oci_layout_is_pushed_registered_by_digest_and_a_re_push_sends_nothing() {
+    let server = TestServer::shop();
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    let (digest, descriptor, manifest) = image(&layout, "one", "");
+    index_json(&layout, &descriptor, "v1");
+
+    let first = push(
+        &server.url(),
+        work.path(),
+        "api",
+        &format!("oci:{}:v1", layout.display()),
+        &[],
+    );
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let json = first.json();
+    assert_eq!(json["digest"], digest.to_string());
+    let pushed = json["pushedUri"].as_str().unwrap();
+    assert!(pushed.ends_with(&format!("/shop/api@{digest}")), "{pushed}");
+    assert_eq!(
+        json["artifactUri"], pushed,
+        "the pushed image is what gets registered"
+    );
+    assert_eq!(json["routedTo"], "dev");
+    assert_eq!(json["blobsUploaded"], 3);
+    assert!(json["bytesUploaded"].as_u64().unwrap() > 300_000);
+
+    let again = push(
+        &server.url(),
+        work.path(),
+        "api",
+        &format!("oci:{}:v1", layout.display()),
+        &[],
+    );
+    let json = again.json();
+    assert_eq!(json["upToDate"], true);
+    assert_eq!(
+        json["bytesUploaded"], 0,
+        "re-pushing an unchanged image uploads nothing"
+    );
+
+    let host = pushed.split('/').next().unwrap();
+    let fetched = server.runtime.block_on(async {
+        reqwest::Client::new()
+            .get(format!("http://{host}/v2/shop/api/manifests/v1"))
+            .basic_auth(support::ADMIN, Some(support::TOKEN))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        fetched.as_ref(),
+        manifest.as_slice(),
+        "manifest bytes verbatim"
+    );
+
+    // Registry to registry on the same host: every blob is mounted, none uploaded.
+    let mut mounted = wharf(&server.url(), work.path());
+    mounted
+        .env("WHARF_SOURCE_USERNAME", support::ADMIN)
+        .env("WHARF_SOURCE_PASSWORD", support::TOKEN)
+        .args([
+            "push",
+            "--project",
+            "shop",
+            "--service",
+            "web",
+            "--image",
+            &format!("{host}/shop/api:v1"),
+            "--git-ref",
+            "main",
+            "--output",
+            "json",
+        ]);
+    let mounted = run(&mut mounted);
+    assert_eq!(mounted.code, 0, "{}", mounted.stderr);
+    let json = mounted.json();
+    assert_eq!(json["digest"], digest.to_string());
+    assert_eq!(json["blobsMounted"], 3);
+    assert_eq!(json["bytesUploaded"], 0);
+}
+
+#[test]
+fn a_multi_platform_index_is_copied_whole_or_one_platform() {
+    let server = TestServer::shop();
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("multi");
+    let (_, amd, _) = image(
+        &layout,
+        "amd",
+        r#","platform":{"architecture":"amd64","os":"linux"}"#,
+    );
+    let (arm_digest, arm, _) = image(
+        &layout,
+        "arm",
+        r#","platform":{"architecture":"arm64","os":"linux","variant":"v8"}"#,
+    );
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{amd},{arm}]}}"#,
+        wharf_oci::OCI_INDEX
+    );
+    let (index_digest, index_descriptor) =
+        blob(&layout, wharf_oci::OCI_INDEX, index.as_bytes(), "");
+    index_json(&layout, &index_descriptor, "multi");
+
+    let whole = push(
+        &server.url(),
+        work.path(),
+        "api",
+        &format!("oci:{}:multi", layout.display()),
+        &[],
+    );
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    assert_eq!(
+        whole.json()["digest"],
+        index_digest.to_string(),
+        "the index, byte-identical"
+    );
+    assert_eq!(whole.json()["blobsUploaded"], 6);
+
+    let one = push(
+        &server.url(),
+        work.path(),
+        "web",
+        &format!("oci:{}:multi", layout.display()),
+        &["--platform", "linux/arm64", "--tag", "arm"],
+    );
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert_eq!(one.json()["digest"], arm_digest.to_string());
+    assert_eq!(one.json()["blobsUploaded"], 3);
+
+    let missing = push(
+        &server.url(),
+        work.path(),
+        "web",
+        &format!("oci:{}:multi", layout.display()),
+        &["--platform", "windows/amd64"],
+    );
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("windows/amd64"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn a_corrupt_blob_is_refused_and_nothing_is_registered() {
+    let server = TestServer::shop();
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("bad");
+    let (_, descriptor, manifest) = image(&layout, "bad", "");
+    index_json(&layout, &descriptor, "v1");
+    let manifest: Value = serde_json::from_slice(&manifest).unwrap();
+    let layer: Digest = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let path = layout.join("blobs/sha256").join(layer.hex());
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[1000] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+
+    let out = push(
+        &server.url(),
+        work.path(),
+        "api",
+        &format!("oci:{}:v1", layout.display()),
+        &[],
+    );
+    assert_eq!(out.code, 8, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("corrupt") || out.stderr.contains("DIGEST_INVALID"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(server.stored_builds(), 0);
+}
+
+#[test]
+fn a_push_through_faults_completes_with_the_same_digest() {
+    let server = TestServer::shop();
+    let proxy = Proxy::start(
+        &server.runtime,
+        &server.url(),
+        vec![
+            Fault::Status(503, None),
+            Fault::Status(429, Some(0)),
+            Fault::Reset,
+        ],
+    );
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    let (digest, descriptor, _) = image(&layout, "faults", "");
+    index_json(&layout, &descriptor, "v1");
+    let out = push(
+        &proxy.url(),
+        work.path(),
+        "api",
+        &format!("oci:{}:v1", layout.display()),
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["digest"], digest.to_string());
+    assert!(
+        out.json()["pushedUri"]
+            .as_str()
+            .unwrap()
+            .starts_with(&proxy.addr.to_string()),
+        "registry traffic went through the proxy too"
+    );
+    assert_eq!(server.stored_builds(), 1);
+}
