@@ -144,24 +144,30 @@ fn an_oci_layout_is_pushed_registered_by_digest_and_a_re_push_sends_nothing() {
         "manifest bytes verbatim"
     );
 
-    // Registry to registry on the same host: every blob is mounted, none uploaded.
+    // Registry to registry on the same host: every blob is mounted, none uploaded. The
+    // source's credentials come from a Docker config.json, as `docker login` writes it.
+    let docker = work.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let auth = base64_of(&format!("{}:{}", support::ADMIN, support::TOKEN));
+    std::fs::write(
+        docker.join("config.json"),
+        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .unwrap();
     let mut mounted = wharf(&server.url(), work.path());
-    mounted
-        .env("WHARF_SOURCE_USERNAME", support::ADMIN)
-        .env("WHARF_SOURCE_PASSWORD", support::TOKEN)
-        .args([
-            "push",
-            "--project",
-            "shop",
-            "--service",
-            "web",
-            "--image",
-            &format!("{host}/shop/api:v1"),
-            "--git-ref",
-            "main",
-            "--output",
-            "json",
-        ]);
+    mounted.env("DOCKER_CONFIG", &docker).args([
+        "push",
+        "--project",
+        "shop",
+        "--service",
+        "web",
+        "--image",
+        &format!("{host}/shop/api:v1"),
+        "--git-ref",
+        "main",
+        "--output",
+        "json",
+    ]);
     let mounted = run(&mut mounted);
     assert_eq!(mounted.code, 0, "{}", mounted.stderr);
     let json = mounted.json();
@@ -301,4 +307,9 @@ fn a_push_through_faults_completes_with_the_same_digest() {
         "registry traffic went through the proxy too"
     );
     assert_eq!(server.stored_builds(), 1);
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
 }

@@ -116,7 +116,8 @@ pub struct RegisterArgs {
 }
 
 /// How `--push` copies. Source registry credentials come from `WHARF_SOURCE_USERNAME` and
-/// `WHARF_SOURCE_PASSWORD`; `--image` may also be `oci:DIR[:TAG]`.
+/// `WHARF_SOURCE_PASSWORD`, else from the Docker `config.json` (`$DOCKER_CONFIG` or
+/// `~/.docker`); `--image` may also be `oci:DIR[:TAG]`.
 #[derive(Debug, Args)]
 pub struct PushArgs {
     /// The tag in the control plane's repository [default: the source's tag, else latest].

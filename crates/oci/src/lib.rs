@@ -8,6 +8,7 @@
 mod client;
 mod copy;
 mod digest;
+pub mod docker_config;
 mod media;
 mod reference;
 

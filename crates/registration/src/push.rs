@@ -26,6 +26,9 @@ pub struct PushRequest {
     pub transport: Transport,
     /// For a source registry that needs them (from `WHARF_SOURCE_USERNAME`/`_PASSWORD`).
     pub source_credentials: Option<Credentials>,
+    /// The Docker client's `config.json`, asked for the source registry's credentials when
+    /// none are given explicitly.
+    pub docker_config: Option<PathBuf>,
 }
 
 /// What the push did, merged into the register outcome.
@@ -63,12 +66,14 @@ fn source_of(request: &PushRequest) -> Result<(Source, Option<String>)> {
         .source
         .parse()
         .map_err(|e: wharf_oci::ReferenceError| Error::Usage(format!("--image: {e}")))?;
-    let registry = Registry::new(
-        &reference.registry,
-        &request.transport,
-        request.source_credentials.clone(),
-    )
-    .map_err(|e| Error::Usage(e.to_string()))?;
+    let credentials = match (&request.source_credentials, &request.docker_config) {
+        (Some(explicit), _) => Some(explicit.clone()),
+        (None, Some(path)) => wharf_oci::docker_config::credentials_for(path, &reference.registry)
+            .map_err(Error::Usage)?,
+        (None, None) => None,
+    };
+    let registry = Registry::new(&reference.registry, &request.transport, credentials)
+        .map_err(|e| Error::Usage(e.to_string()))?;
     let tag = reference.tag.clone();
     Ok((
         Source::Registry {
