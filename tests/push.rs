@@ -313,3 +313,79 @@ fn base64_of(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
 }
+
+/// A `docker save` archive of the older shape (manifest.json, config, layer tars), made with
+/// the system `tar` as Docker lays it out; no Docker daemon is involved.
+#[test]
+fn a_docker_save_archive_is_pushed_with_its_layer_digests_reported() {
+    let server = TestServer::shop();
+    let work = tempfile::tempdir().unwrap();
+    let saved = work.path().join("saved");
+    std::fs::create_dir_all(saved.join("abc123")).unwrap();
+    let layer = b"pretend this is a layer tar".repeat(1000);
+    std::fs::write(saved.join("abc123/layer.tar"), &layer).unwrap();
+    let layer_digest = Digest::sha256_of(&layer);
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{layer_digest}"]}}}}"#
+    );
+    std::fs::write(saved.join("cfg.json"), &config).unwrap();
+    std::fs::write(
+        saved.join("manifest.json"),
+        r#"[{"Config":"cfg.json","RepoTags":["shop/api:9"],"Layers":["abc123/layer.tar"]}]"#,
+    )
+    .unwrap();
+    let archive = work.path().join("image.tar");
+    let status = std::process::Command::new("tar")
+        .args(["-cf"])
+        .arg(&archive)
+        .args(["-C"])
+        .arg(&saved)
+        .args(["manifest.json", "cfg.json", "abc123/layer.tar"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let out = push(
+        &server.url(),
+        work.path(),
+        "api",
+        &format!("docker-archive:{}", archive.display()),
+        &["--tag", "9"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json = out.json();
+    let digests: Vec<&str> = json["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["digest"].as_str().unwrap())
+        .collect();
+    assert!(
+        digests.contains(&layer_digest.to_string().as_str()),
+        "the layer keeps its diff_id as digest: {digests:?}"
+    );
+    assert!(digests.contains(&Digest::sha256_of(config.as_bytes()).to_string().as_str()));
+    assert_eq!(json["blobsUploaded"], 2);
+    assert!(
+        json["pushedUri"]
+            .as_str()
+            .unwrap()
+            .contains("/shop/api@sha256:")
+    );
+
+    let broken = work.path().join("not-an-archive.tar");
+    std::fs::write(&broken, "hello").unwrap();
+    let refused = push(
+        &server.url(),
+        work.path(),
+        "api",
+        &format!("docker-archive:{}", broken.display()),
+        &[],
+    );
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("not-an-archive.tar"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -5,6 +5,7 @@
 //! manifest and index media types. It does no I/O: the registry client and the copy engine
 //! build on it.
 
+mod archive;
 mod client;
 mod copy;
 mod digest;
@@ -12,6 +13,7 @@ pub mod docker_config;
 mod media;
 mod reference;
 
+pub use archive::layout_from_docker_archive;
 pub use client::{Credentials, Registry, RegistryError, Transport};
 pub use copy::{BlobAction, BlobStat, CopyError, CopyOptions, CopyStats, Source, copy};
 pub use digest::{Digest, DigestError, Verifier};

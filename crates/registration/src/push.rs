@@ -5,7 +5,7 @@
 use crate::client::Client;
 use crate::error::{Error, Result};
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 use wharf_api::PushCredentialsRequest;
@@ -48,7 +48,15 @@ pub struct Pushed {
     pub blobs: Vec<wharf_oci::BlobStat>,
 }
 
-fn source_of(request: &PushRequest) -> Result<(Source, Option<String>)> {
+/// The source, and the temporary directory it may live in (kept until the copy is done).
+fn source_of(request: &PushRequest) -> Result<(Source, Option<String>, Option<tempfile::TempDir>)> {
+    if let Some(file) = request.source.strip_prefix("docker-archive:") {
+        let work = tempfile::tempdir()
+            .map_err(|e| Error::Internal(format!("temporary directory: {e}")))?;
+        let dir = wharf_oci::layout_from_docker_archive(Path::new(file), work.path())
+            .map_err(Error::Usage)?;
+        return Ok((Source::Layout { dir, tag: None }, None, Some(work)));
+    }
     if let Some(rest) = request.source.strip_prefix("oci:") {
         let (dir, tag) = match rest.rsplit_once(':') {
             Some((dir, tag)) if !tag.contains('/') => (dir, Some(tag.to_string())),
@@ -60,6 +68,7 @@ fn source_of(request: &PushRequest) -> Result<(Source, Option<String>)> {
                 tag: tag.clone(),
             },
             tag,
+            None,
         ));
     }
     let reference: ImageReference = request
@@ -82,12 +91,13 @@ fn source_of(request: &PushRequest) -> Result<(Source, Option<String>)> {
             reference: reference.reference(),
         },
         tag,
+        None,
     ))
 }
 
 pub async fn push(client: &Client, request: &PushRequest) -> Result<Pushed> {
     let started = Instant::now();
-    let (source, source_tag) = source_of(request)?;
+    let (source, source_tag, _work) = source_of(request)?;
     let credentials = client
         .push_credentials(&PushCredentialsRequest {
             blueprint_name: request.project.clone(),
