@@ -389,3 +389,113 @@ fn a_docker_save_archive_is_pushed_with_its_layer_digests_reported() {
         refused.stderr
     );
 }
+
+/// No Docker daemon runs here, so this test answers on a Unix socket as the daemon's image
+/// export does (`GET /images/{name}/get` → the `docker save` archive), and checks that
+/// `docker-daemon:NAME` asks for the right image and pushes what comes back.
+#[test]
+fn a_docker_daemon_image_is_exported_over_its_socket_and_pushed() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let server = TestServer::shop();
+    let work = tempfile::tempdir().unwrap();
+    let saved = work.path().join("saved");
+    std::fs::create_dir_all(saved.join("l1")).unwrap();
+    std::fs::write(saved.join("l1/layer.tar"), b"daemon layer".repeat(500)).unwrap();
+    std::fs::write(
+        saved.join("c.json"),
+        r#"{"os":"linux","architecture":"amd64"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        saved.join("manifest.json"),
+        r#"[{"Config":"c.json","RepoTags":["shop/api:dev"],"Layers":["l1/layer.tar"]}]"#,
+    )
+    .unwrap();
+    let archive = work.path().join("export.tar");
+    let status = std::process::Command::new("tar")
+        .arg("-cf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&saved)
+        .args(["manifest.json", "c.json", "l1/layer.tar"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let tar_bytes = std::fs::read(&archive).unwrap();
+
+    let socket = work.path().join("docker.sock");
+    let listener = server
+        .runtime
+        .block_on(async { tokio::net::UnixListener::bind(&socket).unwrap() });
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let record = asked.clone();
+    server.runtime.spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let mut stream = BufReader::new(stream);
+            let mut request_line = String::new();
+            stream.read_line(&mut request_line).await.unwrap();
+            loop {
+                let mut line = String::new();
+                if stream.read_line(&mut line).await.unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            record.lock().unwrap().push(request_line.trim().to_string());
+            let found = request_line.contains("/images/shop%2Fapi%3Adev/get");
+            let head = if found {
+                format!("HTTP/1.0 200 OK\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n", tar_bytes.len())
+            } else {
+                "HTTP/1.0 404 Not Found\r\nContent-Type: application/json\r\n\r\n{\"message\":\"No such image\"}".to_string()
+            };
+            stream.get_mut().write_all(head.as_bytes()).await.unwrap();
+            if found {
+                stream.get_mut().write_all(&tar_bytes).await.unwrap();
+            }
+            stream.get_mut().shutdown().await.unwrap();
+        }
+    });
+
+    let docker_host = format!("unix://{}", socket.display());
+    let mut command = wharf(&server.url(), work.path());
+    command.env("DOCKER_HOST", &docker_host).args([
+        "push",
+        "--project",
+        "shop",
+        "--service",
+        "api",
+        "--image",
+        "docker-daemon:shop/api:dev",
+        "--git-ref",
+        "main",
+        "--output",
+        "json",
+    ]);
+    let out = run(&mut command);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["tag"], "dev");
+    assert_eq!(out.json()["blobsUploaded"], 2);
+    assert_eq!(
+        asked.lock().unwrap()[0],
+        "GET /images/shop%2Fapi%3Adev/get HTTP/1.0"
+    );
+
+    let mut missing = wharf(&server.url(), work.path());
+    missing.env("DOCKER_HOST", &docker_host).args([
+        "push",
+        "--project",
+        "shop",
+        "--service",
+        "api",
+        "--image",
+        "docker-daemon:nope:1",
+        "--git-ref",
+        "main",
+    ]);
+    let refused = run(&mut missing);
+    assert_eq!(refused.code, 7, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("No such image"),
+        "{}",
+        refused.stderr
+    );
+}

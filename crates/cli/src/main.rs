@@ -433,6 +433,7 @@ fn push_request(
             plain_http: options.plain_http,
         },
         source_credentials,
+        docker_host: env.get("DOCKER_HOST").cloned(),
         docker_config: wharf_oci::docker_config::config_path(
             env.get("DOCKER_CONFIG").map(String::as_str),
             env.get("HOME").map(String::as_str),

@@ -8,6 +8,7 @@
 mod archive;
 mod client;
 mod copy;
+pub mod daemon;
 mod digest;
 pub mod docker_config;
 mod media;

@@ -29,6 +29,8 @@ pub struct PushRequest {
     /// The Docker client's `config.json`, asked for the source registry's credentials when
     /// none are given explicitly.
     pub docker_config: Option<PathBuf>,
+    /// `DOCKER_HOST`, which locates the daemon's socket for `docker-daemon:NAME`.
+    pub docker_host: Option<String>,
 }
 
 /// What the push did, merged into the register outcome.
@@ -49,7 +51,26 @@ pub struct Pushed {
 }
 
 /// The source, and the temporary directory it may live in (kept until the copy is done).
-fn source_of(request: &PushRequest) -> Result<(Source, Option<String>, Option<tempfile::TempDir>)> {
+async fn source_of(
+    request: &PushRequest,
+) -> Result<(Source, Option<String>, Option<tempfile::TempDir>)> {
+    if let Some(name) = request.source.strip_prefix("docker-daemon:") {
+        let work = tempfile::tempdir()
+            .map_err(|e| Error::Internal(format!("temporary directory: {e}")))?;
+        let archive = work.path().join("export.tar");
+        let socket = wharf_oci::daemon::daemon_socket(request.docker_host.as_deref())
+            .map_err(Error::Usage)?;
+        wharf_oci::daemon::export_image(&socket, name, &archive)
+            .await
+            .map_err(Error::Unavailable)?;
+        let dir =
+            wharf_oci::layout_from_docker_archive(&archive, work.path()).map_err(Error::Usage)?;
+        let tag = name
+            .rsplit_once(':')
+            .filter(|(_, t)| !t.contains('/'))
+            .map(|(_, t)| t.to_string());
+        return Ok((Source::Layout { dir, tag: None }, tag, Some(work)));
+    }
     if let Some(file) = request.source.strip_prefix("docker-archive:") {
         let work = tempfile::tempdir()
             .map_err(|e| Error::Internal(format!("temporary directory: {e}")))?;
@@ -97,7 +118,7 @@ fn source_of(request: &PushRequest) -> Result<(Source, Option<String>, Option<te
 
 pub async fn push(client: &Client, request: &PushRequest) -> Result<Pushed> {
     let started = Instant::now();
-    let (source, source_tag, _work) = source_of(request)?;
+    let (source, source_tag, _work) = source_of(request).await?;
     let credentials = client
         .push_credentials(&PushCredentialsRequest {
             blueprint_name: request.project.clone(),
