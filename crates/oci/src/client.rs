@@ -4,7 +4,6 @@
 
 use crate::digest::Digest;
 use crate::media::ACCEPTED;
-use base64::Engine;
 use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
@@ -516,12 +515,6 @@ impl Registry {
         };
         let _ = self.send(Method::DELETE, &location, &scope, |r| r).await;
         Err(outcome)
-    }
-
-    /// Basic credentials as `config.json`'s `auth` field writes them.
-    pub fn basic_value(credentials: &Credentials) -> String {
-        base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", credentials.username, credentials.password))
     }
 }
 

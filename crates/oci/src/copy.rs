@@ -259,9 +259,9 @@ pub async fn copy(
 ) -> Result<(Digest, CopyStats), CopyError> {
     let (media_type, bytes) = source.manifest(None).await?;
     let mut root = (media_type, bytes);
-    let (kind, mut children) =
+    let (mut root_kind, mut children) =
         referenced_descriptors(&root.0, &root.1).map_err(CopyError::Source)?;
-    if kind == MediaKind::Index
+    if root_kind == MediaKind::Index
         && let Some(platform) = &options.platform
     {
         let chosen = children
@@ -270,13 +270,9 @@ pub async fn copy(
             .cloned()
             .ok_or_else(|| CopyError::Source(format!("the image has no {platform} manifest")))?;
         root = source.manifest(Some(&chosen.digest)).await?;
-        children = referenced_descriptors(&root.0, &root.1)
-            .map_err(CopyError::Source)?
-            .1;
+        (root_kind, children) =
+            referenced_descriptors(&root.0, &root.1).map_err(CopyError::Source)?;
     }
-    let root_kind = referenced_descriptors(&root.0, &root.1)
-        .map_err(CopyError::Source)?
-        .0;
     let digest = Digest::sha256_of(&root.1);
     let mut stats = CopyStats::default();
     if destination.manifest_digest(repository, tag).await? == Some(digest.clone()) {

@@ -196,13 +196,6 @@ pub async fn delete_ci(
         permissions::ARTIFACT_CI_DELETE,
     )
     .await?;
-    let builds = state.store.artifact_count(&row.id).await?;
-    if builds > 0 {
-        return Err(Error::bad_request(format!(
-            "Cannot delete: artifacts still registered ({builds} builds in CI integration '{}')",
-            row.name
-        )));
-    }
     let audit = Audit::new(&user.username, "CI_INTEGRATION", "CI_INTEGRATION_DELETE")
         .target(&row.name)
         .stack(&row.project);

@@ -86,14 +86,7 @@ impl Database {
 pub struct Store {
     writer: Pool,
     reader: Pool,
-    backend: Backend,
     roles: crate::permissions::RoleCache,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
 }
 
 /// `SELECT <every CI integration column> FROM ci_integrations <rest>`, as one literal.
@@ -265,7 +258,6 @@ impl Store {
         Ok(Self {
             writer: Pool::Sqlite(writer),
             reader: Pool::Sqlite(reader),
-            backend: Backend::Sqlite,
             roles: Default::default(),
         })
     }
@@ -284,7 +276,6 @@ impl Store {
         Ok(Self {
             writer: pool.clone(),
             reader: pool,
-            backend: Backend::Postgres,
             roles: Default::default(),
         })
     }
@@ -315,10 +306,6 @@ impl Store {
     /// Roles read recently; see `permissions`.
     pub fn roles_cache(&self) -> &crate::permissions::RoleCache {
         &self.roles
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     pub fn reader(&self) -> &Pool {
@@ -536,9 +523,9 @@ impl Store {
         .fetch_one(e)
         .await)?;
         if builds > 0 {
-            return Err(Error::bad_request(
-                "Cannot delete: artifacts still registered",
-            ));
+            return Err(Error::bad_request(format!(
+                "Cannot delete: artifacts still registered ({builds} builds in this CI integration)"
+            )));
         }
         in_tx!(&mut tx, |e| sqlx::query(
             "DELETE FROM ci_integrations WHERE id = $1"
@@ -651,15 +638,6 @@ impl Store {
         audit.record(&mut tx).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    pub async fn artifact_count(&self, ci_id: &str) -> Result<i64> {
-        Ok(on!(&self.reader, |e| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM artifacts WHERE ci_id = $1"
-        )
-        .bind(ci_id)
-        .fetch_one(e)
-        .await)?)
     }
 
     // ---- routing rules and workflows ----
