@@ -127,7 +127,7 @@ pub struct PushArgs {
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
     /// Blobs copied at once.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = wharf_oci::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// Trust this CA bundle (PEM) for the registries.
     #[arg(long, value_name = "FILE")]

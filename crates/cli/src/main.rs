@@ -310,7 +310,7 @@ where
     Fut: std::future::Future<Output = Outcome>,
 {
     let wharf_env = WharfEnv::from_map(env)?;
-    let retry = retry_policy(env);
+    let retry = RetryPolicy::from_env(env);
     match registration::resolve_endpoint(global.control_plane.as_deref(), &wharf_env, ci)? {
         Endpoint::Remote(url) => {
             let (username, token) =
@@ -335,21 +335,6 @@ where
     }
 }
 
-/// `WHARF_RETRIES` (attempts, ≥ 1) and `WHARF_RETRY_BASE_MS` tune the retry policy.
-fn retry_policy(env: &EnvMap) -> RetryPolicy {
-    let mut policy = RetryPolicy::default();
-    if let Some(attempts) = env.get("WHARF_RETRIES").and_then(|v| v.parse::<u32>().ok()) {
-        policy.attempts = attempts.max(1);
-    }
-    if let Some(ms) = env
-        .get("WHARF_RETRY_BASE_MS")
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        policy.base_delay = std::time::Duration::from_millis(ms);
-    }
-    policy
-}
-
 async fn register(
     args: &RegisterArgs,
     env: &EnvMap,
@@ -370,91 +355,33 @@ async fn register(
         registry: args.registry.clone(),
         description: args.description.clone(),
     };
-    let mut plan = registration::resolve(&flags, env, &WharfEnv::from_map(env)?, ci)?;
+    let plan = registration::resolve(&flags, env, &WharfEnv::from_map(env)?, ci)?;
     if args.dry_run {
         let preview = registration::preview(client, &plan, label).await?;
         output::preview(output, &preview);
         return Ok(());
     }
-    let pushed = if args.push {
-        let request = push_request(args, &plan, env);
-        let pushed = registration::push(client, &request).await?;
-        plan.request.artifact_uri = pushed.pushed_uri.clone();
-        plan.request.tag = Some(pushed.tag.clone());
-        Some(pushed)
-    } else {
-        None
-    };
-    if args.require_route {
-        refuse_if_unrouted(client, &plan, label).await?;
+    let push = args.push.then(|| {
+        let options = &args.push_options;
+        let push_options = registration::PushOptions {
+            tag: options.tag.clone(),
+            platform: options.platform.clone(),
+            concurrency: options.concurrency,
+            transport: wharf_oci::Transport {
+                ca_file: options.ca_file.clone(),
+                insecure_skip_tls_verify: options.insecure_skip_tls_verify,
+                plain_http: options.plain_http,
+            },
+        };
+        registration::push_request(&plan, args.image.clone(), push_options, env)
+    });
+    let registered =
+        registration::register_image(client, plan, label, push, args.require_route).await?;
+    if let Some(warning) = &registered.unrouted_warning {
+        output::warning(output, warning);
     }
-    let outcome = registration::register(client, &plan, label).await?;
-    if outcome.classified == Some(false) {
-        if args.require_route {
-            let message = output::unrouted_message(&outcome, false);
-            return Err(registration::Error::NotRouted(message).into());
-        }
-        output::warning(output, &output::unrouted_message(&outcome, true));
-    }
-    output::registered(output, &outcome, pushed.as_ref());
+    output::registered(output, &registered.outcome, registered.pushed.as_ref());
     Ok(())
-}
-
-fn push_request(
-    args: &RegisterArgs,
-    plan: &registration::Plan,
-    env: &EnvMap,
-) -> registration::PushRequest {
-    let options = &args.push_options;
-    let source_credentials = match (
-        env.get("WHARF_SOURCE_USERNAME"),
-        env.get("WHARF_SOURCE_PASSWORD"),
-    ) {
-        (Some(username), Some(password)) => Some(wharf_oci::Credentials {
-            username: username.clone(),
-            password: password.clone(),
-        }),
-        _ => None,
-    };
-    registration::PushRequest {
-        project: plan.request.blueprint_name.clone(),
-        ci_name: plan.ci_name().to_string(),
-        source: args
-            .image
-            .clone()
-            .unwrap_or_else(|| plan.request.artifact_uri.clone()),
-        tag: options.tag.clone(),
-        artifactory: plan.request.artifactory.clone(),
-        platform: options.platform.clone(),
-        concurrency: options.concurrency,
-        transport: wharf_oci::Transport {
-            ca_file: options.ca_file.clone(),
-            insecure_skip_tls_verify: options.insecure_skip_tls_verify,
-            plain_http: options.plain_http,
-        },
-        source_credentials,
-        docker_host: env.get("DOCKER_HOST").cloned(),
-        docker_config: wharf_oci::docker_config::config_path(
-            env.get("DOCKER_CONFIG").map(String::as_str),
-            env.get("HOME").map(String::as_str),
-        ),
-    }
-}
-
-/// With `--require-route`, checks the rules before writing, so an unroutable build is refused
-/// without being stored.
-async fn refuse_if_unrouted(client: &Client, plan: &registration::Plan, label: &str) -> Outcome {
-    let preview = registration::preview(client, plan, label).await?;
-    if preview.predicted_route.is_some() {
-        return Ok(());
-    }
-    Err(registration::Error::NotRouted(format!(
-        "{} '{}' matches no routing rule of project '{}', and --require-route was given;          nothing was registered. Add a rule, or register with --environment",
-        plan.request.artifact_register_type.as_str(),
-        plan.request.artifact_register_value,
-        plan.request.blueprint_name
-    ))
-    .into())
 }
 
 async fn serve(args: args::ServeArgs) -> Outcome {

@@ -26,23 +26,6 @@ pub fn warning(_output: Output, message: &str) {
     eprintln!("warning: {message}");
 }
 
-pub fn unrouted_message(outcome: &Outcome, suggest_require_route: bool) -> String {
-    let hint = if suggest_require_route {
-        "; pass --require-route to fail instead"
-    } else {
-        ""
-    };
-    format!(
-        "build {} of {} matched no routing rule for {} '{}'; it is kept unclassified and will \
-         not deploy until a rule routes it (add a rule and reclassify, or register with \
-         --environment){hint}",
-        outcome.artifact_id.as_deref().unwrap_or("?"),
-        outcome.ci_name,
-        outcome.registered_by.as_str(),
-        outcome.registered_value
-    )
-}
-
 pub fn registered(output: Output, outcome: &Outcome, pushed: Option<&Pushed>) {
     if output == Output::Json {
         let mut value = serde_json::to_value(outcome).unwrap_or_default();

@@ -81,6 +81,9 @@ impl CopyStats {
     }
 }
 
+/// Blobs copied at once unless told otherwise; BENCHMARKS.md says how it was chosen.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
 /// How to copy.
 #[derive(Debug, Clone)]
 pub struct CopyOptions {
@@ -93,7 +96,7 @@ pub struct CopyOptions {
 impl Default for CopyOptions {
     fn default() -> Self {
         Self {
-            concurrency: 4,
+            concurrency: DEFAULT_CONCURRENCY,
             platform: None,
         }
     }

@@ -16,7 +16,9 @@ mod reference;
 
 pub use archive::layout_from_docker_archive;
 pub use client::{Credentials, Registry, RegistryError, Transport};
-pub use copy::{BlobAction, BlobStat, CopyError, CopyOptions, CopyStats, Source, copy};
+pub use copy::{
+    BlobAction, BlobStat, CopyError, CopyOptions, CopyStats, DEFAULT_CONCURRENCY, Source, copy,
+};
 pub use digest::{Digest, DigestError, Verifier};
 pub use media::{
     ACCEPTED, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, Descriptor, MediaKind, OCI_INDEX,

@@ -34,6 +34,23 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
 }
 
+impl RetryPolicy {
+    /// `WHARF_RETRIES` (attempts, ≥ 1) and `WHARF_RETRY_BASE_MS` tune the default policy.
+    pub fn from_env(env: &wharf_ci::EnvMap) -> Self {
+        let mut policy = Self::default();
+        if let Some(attempts) = env.get("WHARF_RETRIES").and_then(|v| v.parse::<u32>().ok()) {
+            policy.attempts = attempts.max(1);
+        }
+        if let Some(ms) = env
+            .get("WHARF_RETRY_BASE_MS")
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            policy.base_delay = std::time::Duration::from_millis(ms);
+        }
+        policy
+    }
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {

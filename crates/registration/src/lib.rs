@@ -8,6 +8,7 @@
 
 mod client;
 mod error;
+mod flow;
 mod promote;
 mod push;
 mod secret;
@@ -15,6 +16,7 @@ mod settings;
 
 pub use client::{BuildQuery, Client, Replay, RetryPolicy};
 pub use error::{Error, Result, exit};
+pub use flow::{PushOptions, Registered, push_request, register_image, unrouted_message};
 pub use promote::{PromoteTarget, Promoted, promote};
 pub use push::{PushRequest, Pushed, push};
 pub use secret::Secret;

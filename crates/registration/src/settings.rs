@@ -233,7 +233,8 @@ pub fn resolve(
     )
     .ok_or_else(|| missing("image", "--image IMAGE", "WHARF_IMAGE"))?;
     validate_image(&image)?;
-    let (register_type, register_value) = resolve_target(s, flags, env, ci)?;
+    let env_git_ref = env_map.get("WHARF_GIT_REF").map(String::as_str);
+    let (register_type, register_value) = resolve_target(s, flags, env, env_git_ref, ci)?;
     let external_id = pick(
         s,
         "externalId",
@@ -292,6 +293,7 @@ fn resolve_target(
     sources: &mut BTreeMap<&'static str, String>,
     flags: &RegisterFlags,
     env: &WharfEnv,
+    env_git_ref: Option<&str>,
     ci: &CiContext,
 ) -> Result<(ArtifactRegisterType, String)> {
     let from_flags = targets(
@@ -303,7 +305,7 @@ fn resolve_target(
     let chosen = match from_flags {
         Some(target) => Some(target),
         None => targets(
-            None,
+            env_git_ref,
             env.environment.as_deref(),
             env.release_stream.as_deref(),
             ["WHARF_GIT_REF", "WHARF_ENVIRONMENT", "WHARF_RELEASE_STREAM"],
@@ -422,6 +424,27 @@ mod tests {
             plan.request.metadata.as_ref().unwrap()["BRANCH_NAME"],
             "hotfix/1"
         );
+    }
+
+    #[test]
+    fn a_git_ref_variable_beside_an_environment_variable_is_refused() {
+        let error = plan(
+            flags(),
+            &[("WHARF_GIT_REF", "main"), ("WHARF_ENVIRONMENT", "prod")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("WHARF_GIT_REF and WHARF_ENVIRONMENT"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_git_ref_variable_is_normalised_and_named_as_the_source() {
+        let plan = plan(flags(), &[("WHARF_GIT_REF", "refs/heads/feature/x")]).unwrap();
+        assert_eq!(plan.request.artifact_register_value, "feature/x");
+        assert_eq!(plan.sources["target"], "WHARF_GIT_REF");
     }
 
     #[test]

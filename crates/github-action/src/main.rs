@@ -1,0 +1,217 @@
+//! `wharf-action`: the binary behind the GitHub Action (`action/action.yml`).
+//!
+//! It owns the Action's conversation with the runner: masking secrets, reading the inputs
+//! (mapped to variables by `action.yml`), registering or pushing through
+//! `wharf-registration`, then writing the step outputs, the job summary and, when asked, a
+//! GitHub deployment. Errors become `::error` annotations and wharf's exit codes.
+
+mod credentials;
+mod deployment;
+mod inputs;
+mod summary;
+mod workflow;
+
+use inputs::{Inputs, in_action_terms};
+use wharf_ci::{CiContext, EnvMap, RefFrom, SystemGit};
+use wharf_registration::{
+    self as registration, Client, Endpoint, Error, Registered, Result, RetryPolicy, WharfEnv,
+};
+use workflow::Files;
+
+#[tokio::main]
+async fn main() {
+    let env = wharf_ci::process_env();
+    let files = Files::from_env(&env);
+    mask_secrets(&env);
+    let code = match run(&env, &files).await {
+        Ok(()) => 0,
+        Err(error) => {
+            let message = in_action_terms(&error.to_string());
+            let title = format!("wharf: {} (exit {})", error.kind(), error.exit_code());
+            workflow::error(&title, &message);
+            report_io(files.append_summary(&summary::failed(
+                error.kind(),
+                error.exit_code(),
+                &message,
+            )));
+            error.exit_code()
+        }
+    };
+    std::process::exit(code);
+}
+
+/// Secrets are masked before anything else is printed.
+fn mask_secrets(env: &EnvMap) {
+    for name in ["WHARF_TOKEN", "WHARF_GITHUB_TOKEN", "WHARF_SOURCE_PASSWORD"] {
+        if let Some(value) = inputs::text(env, name) {
+            workflow::add_mask(&value);
+        }
+    }
+}
+
+async fn run(env: &EnvMap, files: &Files) -> Result<()> {
+    let inputs = Inputs::from_env(env)?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::Internal(format!("reading the working directory: {e}")))?;
+    let ci = wharf_ci::detect(env, &SystemGit::new(cwd), RefFrom::Source);
+    let wharf_env = WharfEnv::from_map(env)?;
+    if wharf_env.token.is_none() && wharf_env.token_file.is_none() {
+        return match credentials::missing_token(env, inputs.skip_without_credentials) {
+            credentials::Missing::Skip(warning) => {
+                workflow::warning("wharf: skipped", &warning);
+                report_io(files.append_summary(&summary::skipped(&warning)));
+                Ok(())
+            }
+            credentials::Missing::Fail(error) => Err(error),
+        };
+    }
+    let url = match registration::resolve_endpoint(None, &wharf_env, &ci)? {
+        Endpoint::Remote(url) => url,
+        Endpoint::Embedded => {
+            return Err(Error::Usage(
+                "the 'control-plane-url' input is empty: pass the control plane's https:// URL"
+                    .into(),
+            ));
+        }
+    };
+    let (username, token) = registration::credentials(&wharf_env, None)?;
+    let client = Client::new(&url, &username, token, RetryPolicy::from_env(env))?;
+    let plan = registration::resolve(&Default::default(), env, &wharf_env, &ci)?;
+    let push = inputs.push.then(|| {
+        let options = registration::PushOptions {
+            tag: inputs.tag.clone(),
+            platform: inputs.platform.clone(),
+            concurrency: wharf_oci::DEFAULT_CONCURRENCY,
+            transport: Default::default(),
+        };
+        registration::push_request(&plan, None, options, env)
+    });
+    let registered =
+        registration::register_image(&client, plan, &url, push, inputs.require_route).await?;
+    if let Some(warning) = &registered.unrouted_warning {
+        workflow::warning("wharf: build unclassified", &in_action_terms(warning));
+    }
+    write_outputs(files, &registered);
+    announce(&registered);
+    let mut links = summary::Links {
+        run: ci.build_url.clone(),
+        deployment: None,
+    };
+    let deployed = if inputs.deployment {
+        deploy(&inputs, env, &ci, &registered).await
+    } else {
+        Ok(None)
+    };
+    if let Ok(Some(deployment)) = &deployed {
+        links.deployment = Some(deployment.url.clone());
+    }
+    report_io(files.append_summary(&summary::registered(
+        &registered.outcome,
+        registered.pushed.as_ref(),
+        &links,
+    )));
+    deployed.map(|_| ())
+}
+
+fn write_outputs(files: &Files, registered: &Registered) {
+    let outcome = &registered.outcome;
+    let digest = registered
+        .pushed
+        .as_ref()
+        .map(|p| p.digest.clone())
+        .or_else(|| {
+            outcome
+                .artifact_uri
+                .split_once('@')
+                .map(|(_, digest)| digest.to_string())
+        });
+    let outputs = [
+        (
+            "artifact-id",
+            outcome.artifact_id.clone().unwrap_or_default(),
+        ),
+        ("routed-to", outcome.routed_to.clone().unwrap_or_default()),
+        (
+            "classified",
+            outcome.classified.unwrap_or(false).to_string(),
+        ),
+        ("image-uri", outcome.artifact_uri.clone()),
+        ("digest", digest.unwrap_or_default()),
+    ];
+    report_io(files.set_outputs(&outputs));
+}
+
+fn announce(registered: &Registered) {
+    let outcome = &registered.outcome;
+    let place = outcome
+        .routed_to
+        .as_deref()
+        .map_or("unclassified".to_string(), |to| format!("routed to {to}"));
+    println!(
+        "wharf: {}/{} registered {} as {}, {place}{}",
+        outcome.project,
+        outcome.ci_name,
+        outcome.artifact_uri,
+        outcome.artifact_id.as_deref().unwrap_or("?"),
+        if outcome.replayed {
+            " (already registered: nothing written)"
+        } else {
+            ""
+        }
+    );
+}
+
+/// With `deployment: true`: a GitHub deployment for the routed environment.
+async fn deploy(
+    inputs: &Inputs,
+    env: &EnvMap,
+    ci: &CiContext,
+    registered: &Registered,
+) -> Result<Option<deployment::Deployment>> {
+    let Some(environment) = registered.outcome.routed_to.as_deref() else {
+        workflow::warning(
+            "wharf: no deployment",
+            "the build is unclassified, so there is no environment to create a GitHub \
+             deployment for",
+        );
+        return Ok(None);
+    };
+    let token = inputs.github_token.as_ref().ok_or_else(|| {
+        Error::Usage(
+            "deployment is true but the 'github-token' input is empty: pass \
+             github-token: ${{ github.token }} and grant 'deployments: write'"
+                .into(),
+        )
+    })?;
+    let repository = inputs::text(env, "GITHUB_REPOSITORY").ok_or_else(|| {
+        Error::Usage("GITHUB_REPOSITORY is not set: deployments need a GitHub runner".into())
+    })?;
+    let sha = ci
+        .head_sha
+        .clone()
+        .or_else(|| inputs::text(env, "GITHUB_SHA"))
+        .ok_or_else(|| Error::Usage("GITHUB_SHA is not set: no commit to deploy".into()))?;
+    let deployment = deployment::create(&deployment::DeploymentRequest {
+        api_url: &inputs.github_api_url,
+        token,
+        repository: &repository,
+        sha: &sha,
+        environment,
+        outcome: &registered.outcome,
+        run_url: ci.build_url.as_deref(),
+    })
+    .await?;
+    workflow::notice(
+        "wharf: GitHub deployment",
+        &format!("deployment {} created for {environment}", deployment.id),
+    );
+    Ok(Some(deployment))
+}
+
+/// The runner's files are best effort: a failed write is reported, never fatal, because the
+/// build is registered by then.
+fn report_io(result: std::io::Result<()>) {
+    if let Err(error) = result {
+        workflow::warning("wharf: runner file", &format!("could not write: {error}"));
+    }
+}
