@@ -1,0 +1,79 @@
+#!/usr/bin/env bats
+# The whole action end to end: action.yml's steps run as the runner runs them
+# (run-composite.py) → install.sh → the real wharf-action → a real `wharf serve` on loopback →
+# the build asserted in the control plane. Only cargo is stubbed: it "builds from source" by
+# copying the wharf-action this repository's build already made.
+
+load helpers
+load ../../tests/adapters/control-plane.bash
+
+WHARF_ACTION_BUILT=${WHARF_ACTION_BUILT:-$REPO_ROOT/target/debug/wharf-action}
+
+setup() {
+  runner_env
+  start_control_plane
+  TOKEN=$(ci_bot_token)
+  export GITHUB_ACTIONS=true CI=true GITHUB_EVENT_NAME=push GITHUB_REF=refs/heads/main \
+    GITHUB_REF_NAME=main GITHUB_REF_TYPE=branch GITHUB_SHA=4f2a9c0e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f \
+    GITHUB_REPOSITORY=acme/shop GITHUB_RUN_ID=77001 GITHUB_RUN_ATTEMPT=1 \
+    GITHUB_SERVER_URL=https://github.example GITHUB_API_URL=http://127.0.0.1:9 \
+    GITHUB_TOKEN=ghs_not_used_without_deployment GITHUB_ACTOR=octocat \
+    GITHUB_STEP_SUMMARY="$BATS_TEST_TMPDIR/summary"
+  echo '{"repository":{"full_name":"acme/shop"}}' >"$BATS_TEST_TMPDIR/event.json"
+  export GITHUB_EVENT_PATH="$BATS_TEST_TMPDIR/event.json"
+  stub cargo "build * : mkdir -p $RUNNER_TEMP/wharf-action/build/release && cp '$WHARF_ACTION_BUILT' $RUNNER_TEMP/wharf-action/build/release/"
+}
+
+teardown() {
+  unstub cargo 2>/dev/null || true
+  stop_control_plane
+}
+
+# with_inputs KEY=VALUE… : writes the step's `with:` as JSON.
+with_inputs() {
+  jq -n '$ARGS.positional | map(split("=") | {(.[0]): (.[1:] | join("="))}) | add' \
+    --args "$@" >"$BATS_TEST_TMPDIR/inputs.json"
+}
+
+run_action() {
+  run "$PYTHON" "$ACTION_DIR/tests/run-composite.py" "$ACTION_DIR/action.yml" \
+    "$BATS_TEST_TMPDIR/inputs.json" "$BATS_TEST_TMPDIR/outputs.json"
+}
+
+@test "a push to main is registered, routed to dev, and the outputs are the action's" {
+  with_inputs control-plane-url="$WHARF_TEST_URL" username=ci-bot token="$TOKEN" \
+    project=shop service=api image=ghcr.io/acme/shop-api:2.0.0 version=source
+  run_action
+  assert_success
+  assert_output --partial "::add-mask::$TOKEN"
+  # The mask command is the only line that may carry the token.
+  [ "$(grep -cF -- "$TOKEN" <<<"$output")" = 1 ]
+  run jq -r '.["routed-to"], .classified, .["image-uri"]' "$BATS_TEST_TMPDIR/outputs.json"
+  assert_output $'dev\ntrue\nghcr.io/acme/shop-api:2.0.0'
+  artifact_id=$(jq -r '.["artifact-id"]' "$BATS_TEST_TMPDIR/outputs.json")
+  run wharf_admin builds --project shop --service api
+  assert_success
+  [ "$(jq -r '.[0].artifactId' <<<"$output")" = "$artifact_id" ]
+  [ "$(jq -r '.[0].externalId' <<<"$output")" = 77001 ]
+  [ "$(jq -r '.[0].routedTo' <<<"$output")" = dev ]
+  grep -q "### wharf: shop/api registered" "$GITHUB_STEP_SUMMARY"
+}
+
+@test "an input the action does not map is an error in the workflow, not silently ignored" {
+  with_inputs control-plane-url="$WHARF_TEST_URL" username=ci-bot token="$TOKEN" \
+    project=shop service=api image=ghcr.io/acme/shop-api:2.0.0 version=source branch=main
+  run_action
+  assert_failure
+  assert_output --partial "unexpected inputs ['branch']"
+}
+
+@test "a release stream and a git ref together fail with both input names" {
+  with_inputs control-plane-url="$WHARF_TEST_URL" username=ci-bot token="$TOKEN" \
+    project=shop service=api image=ghcr.io/acme/shop-api:2.0.0 version=source \
+    git-ref=main release-stream=QA
+  run_action
+  assert_failure 2
+  assert_output --partial "the 'git-ref' input and the 'release-stream' input were all given"
+  run wharf_admin builds --project shop --service api
+  assert_output "[]"
+}
