@@ -455,3 +455,92 @@ async fn mounts_sessions_and_who_may_push() {
     assert!(legacy["authorizationToken"].as_str().unwrap().len() > 20);
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn external_artifactories_are_added_by_admins_listed_without_passwords_and_hand_out_their_credentials()
+ {
+    let (server, _data) = start_shop().await;
+    let api = Api::new(server.url());
+    let added = json!({"name": "mirror", "uri": "https://mirror.example.com:5000/team/",
+                       "username": "robot", "password": "mirror-secret"});
+    let (status, body) = api
+        .post("/cc-ui/v1/artifactories/others", added.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["uri"], "mirror.example.com:5000/team");
+    assert_eq!(body["artifactoryType"], "OTHERS");
+    let (status, _) = api.post("/cc-ui/v1/artifactories/others", added).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let (_, all) = api.get("/cc-ui/v1/artifactories").await;
+    let names: Vec<_> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("default"), json!("mirror")]);
+    assert!(!all.to_string().contains("mirror-secret"), "{all}");
+    let (status, one) = api.get("/cc-ui/v1/artifactories/name/mirror").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["username"], "robot");
+
+    let (status, creds) = api
+        .post(
+            "/cc-ui/v1/ci-cd/pushCredentials",
+            json!({"blueprintName": "shop", "artifactory": "mirror", "applicationName": "api"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{creds}");
+    assert_eq!(
+        creds["repositoryUri"],
+        "mirror.example.com:5000/team/shop/api"
+    );
+    assert_eq!(creds["artifactoryUri"], "mirror.example.com:5000");
+    assert_eq!(creds["password"], "mirror-secret");
+
+    let (status, error) = api
+        .post(
+            "/cc-ui/v1/ci-cd/pushCredentials",
+            json!({"blueprintName": "shop", "artifactory": "nowhere", "applicationName": "api"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        error.to_string().contains("artifactories/others"),
+        "{error}"
+    );
+
+    for (bad, field) in [
+        (
+            json!({"name": "default", "uri": "r.example.com"}),
+            "built-in",
+        ),
+        (json!({"name": "x", "uri": "a b"}), "`uri`"),
+        (
+            json!({"name": "y", "uri": "r.example.com", "username": "u"}),
+            "`password`",
+        ),
+    ] {
+        let (status, error) = api.post("/cc-ui/v1/artifactories/others", bad).await;
+        assert!(status.is_client_error(), "{error}");
+        assert!(error.to_string().contains(field), "{error}");
+    }
+
+    // Registries serve every project, so only server admins add them.
+    let (_, token) = api
+        .post("/wharf/v1/tokens", json!({"username": "release-lead"}))
+        .await;
+    let lead = reqwest::Client::new()
+        .post(format!("{}/cc-ui/v1/artifactories/others", server.url()))
+        .basic_auth("release-lead", token["token"].as_str())
+        .json(&json!({"name": "z", "uri": "r.example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lead.status(), StatusCode::FORBIDDEN);
+    let (_, audit) = api
+        .get("/cc-ui/v1/audit-logs?start=2000-01-01T00:00:00Z&entityAction=CONTAINER_REGISTRY_CREATE")
+        .await;
+    assert_eq!(audit["totalElements"], 1, "{audit}");
+}

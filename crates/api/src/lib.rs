@@ -556,6 +556,36 @@ pub struct PushCredentialsResponse {
     pub repository_uri: String,
 }
 
+/// A container registry the control plane knows (`GET /cc-ui/v1/artifactories`). Passwords are
+/// never listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Artifactory {
+    pub name: String,
+    /// `host[:port][/path prefix]`, without a scheme.
+    pub uri: String,
+    /// `INBUILT` (the control plane's own registry) or `OTHERS`.
+    pub artifactory_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_date: Option<String>,
+}
+
+/// `POST /cc-ui/v1/artifactories/others`: a plain registry reached with a username and password.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OtherArtifactoryRequest {
+    pub name: String,
+    pub uri: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
 /// The error body of every failed call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

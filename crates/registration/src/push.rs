@@ -143,10 +143,12 @@ pub async fn push(client: &Client, request: &PushRequest) -> Result<Pushed> {
     let destination = Registry::new(
         &host,
         &request.transport,
+        // An anonymous registry an admin added answers empty credentials.
         Some(Credentials {
             username: credentials.username.clone(),
             password: credentials.password.clone(),
-        }),
+        })
+        .filter(|c| !c.username.is_empty()),
     )
     .map_err(|e| Error::Usage(e.to_string()))?;
     let tag = request

@@ -1,6 +1,7 @@
 //! The HTTP API: Facets paths under `/cc-ui/v1` and `/api/me`, wharf's own under `/wharf/v1`.
 
 mod access;
+mod artifactories;
 mod artifacts;
 mod config;
 mod places;
@@ -35,6 +36,10 @@ pub fn router(state: AppState) -> Router {
     let facets = Router::new()
         .route("/ci-cd/register", post(register::saas_register))
         .route("/ci-cd/pushCredentials", post(push::credentials))
+        .route("/artifactories", get(artifactories::list))
+        .route("/artifactories/others", post(artifactories::create_other))
+        .route("/artifactories/name/{name}", get(artifactories::by_name))
+        .route("/artifactories/stack/{stack}", get(artifactories::of_project))
         .route(
             "/artifacts/pushCredentialsV2/artifactName/{name}/registrationType/{kind}/value/{value}",
             post(push::credentials_v2),

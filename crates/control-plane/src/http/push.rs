@@ -28,7 +28,7 @@ fn random_hex(bytes: usize) -> String {
 }
 
 /// The registry's host as the caller reached it (`Host`), e.g. `cp.example.com:8080`.
-fn registry_host(headers: &HeaderMap) -> Result<String> {
+pub fn registry_host(headers: &HeaderMap) -> Result<String> {
     headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -46,11 +46,7 @@ async fn issue(
     ci: &CiRow,
     artifactory: &str,
 ) -> Result<(String, String, String)> {
-    if artifactory != BUILT_IN_ARTIFACTORY {
-        return Err(Error::not_found(format!(
-            "artifactory '{artifactory}' is not known here; the built-in registry is '{BUILT_IN_ARTIFACTORY}'"
-        )));
-    }
+    debug_assert_eq!(artifactory, BUILT_IN_ARTIFACTORY);
     permissions::require(
         &state.store,
         user,
@@ -107,8 +103,13 @@ pub async fn credentials(
                 "CI integration '{application}' not found in project '{project}'"
             ))
         })?;
-    let (username, password, repository) =
-        issue(&state, &user, &ci, body.artifactory.trim()).await?;
+    let artifactory = body.artifactory.trim();
+    if artifactory != BUILT_IN_ARTIFACTORY {
+        return other_registry(&state, &user, &ci, artifactory)
+            .await
+            .map(Json);
+    }
+    let (username, password, repository) = issue(&state, &user, &ci, artifactory).await?;
     let host = registry_host(&headers)?;
     Ok(Json(PushCredentialsResponse {
         username,
@@ -116,6 +117,47 @@ pub async fn credentials(
         repository_uri: format!("{host}/{repository}"),
         artifactory_uri: host,
     }))
+}
+
+/// Credentials of a registry an admin added: the registry's own, handed to pipelines that may
+/// push for the project, for the repository `<prefix>/<project>/<ciName>`.
+async fn other_registry(
+    state: &AppState,
+    user: &AuthUser,
+    ci: &CiRow,
+    name: &str,
+) -> Result<PushCredentialsResponse> {
+    let registry = state
+        .store
+        .artifactory(name)
+        .await?
+        .ok_or_else(|| super::artifactories::not_found(name))?;
+    permissions::require(
+        &state.store,
+        user,
+        &ci.project,
+        permissions::CLI_ARTIFACT_PUSH,
+    )
+    .await?;
+    let repository_uri = format!("{}/{}/{}", registry.uri, ci.project, ci.name);
+    let mut tx = state.store.begin().await?;
+    Audit::new(
+        &user.username,
+        "CONTAINER_REGISTRY",
+        "CONTAINER_REGISTRY_CREDENTIALS_ISSUE",
+    )
+    .target(&repository_uri)
+    .stack(&ci.project)
+    .meta("artifactory", name)
+    .record(&mut tx)
+    .await?;
+    tx.commit().await?;
+    Ok(PushCredentialsResponse {
+        username: registry.username,
+        password: registry.password,
+        artifactory_uri: registry.uri.split('/').next().unwrap_or_default().into(),
+        repository_uri,
+    })
 }
 
 /// The older answer: a Docker-style token and the registry's endpoint.

@@ -20,6 +20,7 @@ mod workflows;
 pub use access::{TokenInfo, bind_role, insert_user};
 
 pub use artifacts::{BucketFields, BuildFilter};
+pub use registry::ArtifactoryRow;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,

@@ -2,6 +2,7 @@
 //! sessions, and short-lived push credentials.
 
 use super::{Store, now};
+use crate::audit::Audit;
 use crate::error::{Error, Result};
 
 impl Store {
@@ -272,6 +273,67 @@ impl Store {
              WHERE username = $1"
         )
         .bind(username)
+        .fetch_optional(e)
+        .await)?)
+    }
+}
+
+/// A registry other than the built-in one.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ArtifactoryRow {
+    pub name: String,
+    /// `host[:port][/path prefix]`.
+    pub uri: String,
+    pub username: String,
+    pub password: String,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+impl Store {
+    pub async fn insert_artifactory(&self, row: &ArtifactoryRow, audit: Audit) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let done = in_tx!(&mut tx, |e| {
+            sqlx::query(
+                "INSERT INTO artifactories (name, uri, username, password, created_by, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(&row.name)
+            .bind(&row.uri)
+            .bind(&row.username)
+            .bind(&row.password)
+            .bind(&row.created_by)
+            .bind(&row.created_at)
+            .execute(e)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        if done == 0 {
+            return Err(Error::conflict(format!(
+                "artifactory '{}' already exists",
+                row.name
+            )));
+        }
+        audit.record(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn artifactories(&self) -> Result<Vec<ArtifactoryRow>> {
+        Ok(on!(&self.reader, |e| sqlx::query_as(
+            "SELECT name, uri, username, password, created_by, created_at FROM artifactories
+             ORDER BY name"
+        )
+        .fetch_all(e)
+        .await)?)
+    }
+
+    pub async fn artifactory(&self, name: &str) -> Result<Option<ArtifactoryRow>> {
+        Ok(on!(&self.reader, |e| sqlx::query_as(
+            "SELECT name, uri, username, password, created_by, created_at FROM artifactories
+             WHERE name = $1"
+        )
+        .bind(name)
         .fetch_optional(e)
         .await)?)
     }

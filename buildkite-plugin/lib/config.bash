@@ -1,0 +1,130 @@
+# shellcheck shell=bash
+# The plugin's configuration, read from BUILDKITE_PLUGIN_CONFIGURATION (the agent's JSON copy of
+# the step's `wharf-dev/wharf#…:` mapping), checked once, then read one option at a time.
+
+WHARF_STRING_OPTIONS=(
+  control-plane-url username token-env project service ci-name image git-ref environment
+  release-stream registry external-id description platform tag wharf-path
+)
+WHARF_BOOLEAN_OPTIONS=(push require-route dry-run skip-without-credentials)
+WHARF_PLUGIN_REF="wharf-dev/wharf#v1.0.0"
+
+config_error() {
+  printf 'wharf plugin: %s\n' "$*" >&2
+  exit 2
+}
+
+require_jq() {
+  command -v jq >/dev/null 2>&1 ||
+    config_error "jq is not installed on this agent; the plugin needs it to read its configuration"
+}
+
+# Loads BUILDKITE_PLUGIN_CONFIGURATION into WHARF_CONFIG and rejects anything malformed.
+load_config() {
+  WHARF_CONFIG=${BUILDKITE_PLUGIN_CONFIGURATION:-}
+  if [[ -z $WHARF_CONFIG ]]; then
+    config_error "BUILDKITE_PLUGIN_CONFIGURATION is not set: run this hook as a Buildkite plugin" \
+      "(- $WHARF_PLUGIN_REF: with project, service and image under it)"
+  fi
+  if ! jq -e 'type == "object"' <<<"$WHARF_CONFIG" >/dev/null 2>&1; then
+    config_error "the plugin's configuration must be a mapping of options" \
+      "(project, service, image, …) under '- $WHARF_PLUGIN_REF:'"
+  fi
+  check_option_names
+  check_option_types
+  check_required_options
+  check_exclusive_options
+  check_push_only_options
+  check_token_env_name
+}
+
+# Names only, never values: a misplaced secret must not reach the log.
+check_option_names() {
+  local unknown
+  unknown=$(jq -r --args 'keys_unsorted - $ARGS.positional | join(", ")' <<<"$WHARF_CONFIG" \
+    "${WHARF_STRING_OPTIONS[@]}" "${WHARF_BOOLEAN_OPTIONS[@]}")
+  [[ -z $unknown ]] && return 0
+  local hint=""
+  if jq -e 'has("token") or has("password")' <<<"$WHARF_CONFIG" >/dev/null; then
+    hint=" The token never goes in pipeline.yml: provide it as an agent secret or from an"
+    hint+=" environment hook, in WHARF_TOKEN or in the variable named by token-env."
+  fi
+  config_error "unknown option(s): $unknown. Valid options:" \
+    "$(printf '%s, ' "${WHARF_STRING_OPTIONS[@]}" "${WHARF_BOOLEAN_OPTIONS[@]}" | sed 's/, $//').$hint"
+}
+
+check_option_types() {
+  local wrong
+  wrong=$(options_not_of_type string "${WHARF_STRING_OPTIONS[@]}")
+  [[ -z $wrong ]] || config_error "option(s) $wrong must be text: quote the value in pipeline.yml"
+  wrong=$(options_not_of_type boolean "${WHARF_BOOLEAN_OPTIONS[@]}")
+  [[ -z $wrong ]] || config_error "option(s) $wrong must be true or false"
+}
+
+# options_not_of_type TYPE OPTION… prints those of the options given whose value is not a TYPE.
+options_not_of_type() {
+  local type=$1
+  shift
+  jq -r --arg type "$type" --args '[to_entries[] | select(.key | IN($ARGS.positional[]))
+      | select(.value | type != $type) | .key] | join(", ")' <<<"$WHARF_CONFIG" "$@"
+}
+
+check_required_options() {
+  local option
+  for option in project image; do
+    [[ -n $(config_string "$option") ]] ||
+      config_error "option '$option' is required: set it under '- $WHARF_PLUGIN_REF:'"
+  done
+  if [[ -z $(config_string service) && -z $(config_string ci-name) ]]; then
+    config_error "set 'service' (or 'ci-name', the CI integration's name, instead)"
+  fi
+  if [[ -n $(config_string service) && -n $(config_string ci-name) ]]; then
+    config_error "set either 'service' or 'ci-name', not both"
+  fi
+}
+
+check_exclusive_options() {
+  local given=() option
+  for option in git-ref environment release-stream; do
+    [[ -z $(config_string "$option") ]] || given+=("$option")
+  done
+  if ((${#given[@]} > 1)); then
+    config_error "options ${given[*]} exclude each other: set at most one of git-ref, environment" \
+      "and release-stream (with none, the build routes by BUILDKITE_BRANCH or BUILDKITE_TAG)"
+  fi
+}
+
+check_push_only_options() {
+  local option
+  for option in tag platform; do
+    if [[ -n $(config_string "$option") ]] && ! config_flag push; then
+      config_error "option '$option' only applies when pushing: add 'push: true' or remove '$option'"
+    fi
+  done
+}
+
+check_token_env_name() {
+  local name
+  name=$(config_string token-env)
+  if [[ -n $name && ! $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+    config_error "token-env must be the NAME of an environment variable (letters, digits, _)," \
+      "such as SHOP_WHARF_TOKEN, not the token itself"
+  fi
+}
+
+# The option's text, or nothing when it is absent or empty (an interpolated "${VAR}" that came
+# out empty counts as not given).
+config_string() {
+  jq -r --arg key "$1" '.[$key] // empty' <<<"$WHARF_CONFIG"
+}
+
+config_flag() {
+  jq -e --arg key "$1" '.[$key] == true' <<<"$WHARF_CONFIG" >/dev/null
+}
+
+# Names the annotation context and the meta-data keys.
+service_name() {
+  local name
+  name=$(config_string service)
+  echo "${name:-$(config_string ci-name)}"
+}

@@ -1,0 +1,50 @@
+# shellcheck shell=bash
+# Maps the configuration to wharf's command line and runs wharf.
+
+# Options whose name is also wharf's flag (`--<option>=VALUE`, or `--<option>` for the switches).
+WHARF_REGISTER_OPTIONS=(
+  project service ci-name image git-ref environment release-stream registry external-id
+  description tag platform
+)
+WHARF_REGISTER_SWITCHES=(push require-route dry-run)
+
+wharf_binary() {
+  local path
+  path=$(config_string wharf-path)
+  if [[ -n $path ]]; then
+    [[ -x $path && ! -d $path ]] ||
+      config_error "wharf-path '$path' is not an executable file: fix wharf-path or remove it to use wharf from PATH"
+    echo "$path"
+  else
+    command -v wharf 2>/dev/null ||
+      config_error "wharf is not on PATH: install the wharf binary on the agent, or point wharf-path at it"
+  fi
+}
+
+# Fills WHARF_ARGS. Values go as `--flag=VALUE` so one starting with '-' stays a value.
+build_wharf_args() {
+  WHARF_ARGS=(--output json)
+  local option value
+  value=$(config_string control-plane-url)
+  [[ -z $value ]] || WHARF_ARGS+=("--control-plane=$value")
+  WHARF_ARGS+=(register)
+  for option in "${WHARF_REGISTER_OPTIONS[@]}"; do
+    value=$(config_string "$option")
+    [[ -z $value ]] || WHARF_ARGS+=("--$option=$value")
+  done
+  for option in "${WHARF_REGISTER_SWITCHES[@]}"; do
+    if config_flag "$option"; then WHARF_ARGS+=("--$option"); fi
+  done
+}
+
+# run_wharf WHARF: runs it with WHARF_ARGS; stdout is wharf's JSON outcome, stderr its log.
+run_wharf() {
+  local wharf=$1 token_variable username
+  token_variable=$(token_variable)
+  username=$(config_string username)
+  (
+    export WHARF_TOKEN="${!token_variable:-}"
+    if [[ -n $username ]]; then export WHARF_USERNAME="$username"; fi
+    exec "$wharf" "${WHARF_ARGS[@]}"
+  )
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env bats
+# Bad configuration fails with exit 2 and a message naming the option and the fix, before wharf
+# runs; wharf's own failures pass its exit code through.
+
+load helpers
+
+setup() {
+  plugin_setup
+  stub wharf
+}
+
+# Configuration errors must stop the plugin before wharf runs: the plan of no calls proves it.
+teardown() {
+  if [[ -L $BATS_MOCK_BINDIR/wharf ]]; then unstub wharf; fi
+}
+
+# PATH without the stub's directory, nor any other directory that has a wharf.
+without_wharf_on_path() {
+  local dir kept=()
+  IFS=: read -r -a dirs <<<"$PATH"
+  for dir in "${dirs[@]}"; do
+    [[ $dir == "$BATS_MOCK_BINDIR" || -x $dir/wharf ]] || kept+=("$dir")
+  done
+  (IFS=:; echo "${kept[*]}")
+}
+
+@test "no BUILDKITE_PLUGIN_CONFIGURATION: not run as a plugin" {
+  unset BUILDKITE_PLUGIN_CONFIGURATION
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_failure 2
+  assert_output "wharf plugin: BUILDKITE_PLUGIN_CONFIGURATION is not set: run this hook as a Buildkite plugin (- wharf-dev/wharf#v1.0.0: with project, service and image under it)"
+}
+
+@test "a configuration that is not a mapping" {
+  configure 'null'
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_failure 2
+  assert_output --partial "the plugin's configuration must be a mapping of options"
+}
+
+@test "an unknown option is named, with the valid ones" {
+  configure '{"project": "shop", "service": "api", "image": "i:1", "gitref": "main"}'
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_failure 2
+  assert_output --partial "unknown option(s): gitref. Valid options: control-plane-url, username, token-env, project,"
+}
+
+@test "a switch that is not a boolean" {
+  configure '{"project": "shop", "service": "api", "image": "i:1", "push": "yes"}'
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_failure 2
+  assert_output "wharf plugin: option(s) push must be true or false"
+}
+
+@test "a text option that is not text" {
+  configure '{"project": "shop", "service": "api", "image": "i:1", "tag": 1.5, "push": true, "external-id": 42}'
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_failure 2
+  assert_output "wharf plugin: option(s) tag, external-id must be text: quote the value in pipeline.yml"
+}
+
+@test "project and image are required" {
+  configure '{"service": "api", "image": "i:1"}'
+  run "$PLUGIN_DIR/hooks/command"
+  assert_failure 2
+  assert_output "wharf plugin: option 'project' is required: set it under '- wharf-dev/wharf#v1.0.0:'"
+
+  configure '{"project": "shop", "service": "api", "image": ""}'
+  run "$PLUGIN_DIR/hooks/command"
+  assert_failure 2
+  assert_output "wharf plugin: option 'image' is required: set it under '- wharf-dev/wharf#v1.0.0:'"
+}
+
+@test "service or ci-name is required" {
+  configure '{"project": "shop", "image": "i:1"}'
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_failure 2
+  assert_output "wharf plugin: set 'service' (or 'ci-name', the CI integration's name, instead)"
+}
+
+@test "service and ci-name exclude each other" {
+  configure '{"project": "shop", "service": "api", "ci-name": "api", "image": "i:1"}'
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_failure 2
+  assert_output "wharf plugin: set either 'service' or 'ci-name', not both"
+}
+
+@test "git-ref, environment and release-stream exclude each other" {
+  configure '{"project": "shop", "service": "api", "image": "i:1", "git-ref": "main", "release-stream": "QA"}'
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_failure 2
+  assert_output "wharf plugin: options git-ref release-stream exclude each other: set at most one of git-ref, environment and release-stream (with none, the build routes by BUILDKITE_BRANCH or BUILDKITE_TAG)"
+}
+
+@test "tag and platform need push" {
+  configure '{"project": "shop", "service": "api", "image": "i:1", "platform": "linux/arm64"}'
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_failure 2
+  assert_output "wharf plugin: option 'platform' only applies when pushing: add 'push: true' or remove 'platform'"
+}
+
+@test "wharf missing from PATH" {
+  unstub wharf
+  PATH=$(without_wharf_on_path) run "$PLUGIN_DIR/hooks/command"
+
+  assert_failure 2
+  assert_output "wharf plugin: wharf is not on PATH: install the wharf binary on the agent, or point wharf-path at it"
+}
+
+@test "a wharf-path that is not an executable file" {
+  configure '{"project": "shop", "service": "api", "image": "i:1", "wharf-path": "/nonexistent/wharf"}'
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_failure 2
+  assert_output "wharf plugin: wharf-path '/nonexistent/wharf' is not an executable file: fix wharf-path or remove it to use wharf from PATH"
+}
+
+@test "wharf's exit code is the step's exit code" {
+  unstub wharf
+  local code
+  for code in 3 4 5 7 8; do
+    stub_wharf "$code"
+    stub buildkite-agent "annotate --style error --context wharf-api : true"
+
+    run "$PLUGIN_DIR/hooks/command"
+
+    assert_failure "$code"
+    assert_output --partial "wharf plugin: wharf failed with exit code $code"
+    unstub wharf
+    unstub buildkite-agent
+  done
+}
+
+@test "a wharf that succeeds without a JSON outcome fails the step" {
+  unstub wharf
+  printf 'not json\n' >"$BATS_TEST_TMPDIR/garbage"
+  stub_wharf 0 "$BATS_TEST_TMPDIR/garbage"
+  stub buildkite-agent "annotate --style error --context wharf-api : true"
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_failure 1
+  assert_output --partial "wharf plugin: wharf succeeded but printed no JSON outcome"
+  unstub buildkite-agent
+}

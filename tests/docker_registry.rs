@@ -1,0 +1,246 @@
+//! Interoperability with Debian's `docker-registry` (the CNCF distribution registry), with
+//! htpasswd auth: `wharf push` copies an image from one docker-registry into the built-in
+//! registry, and into a second docker-registry added to the control plane as an external
+//! artifactory; `skopeo inspect` reads both results and the digests match the source's.
+//! Needs docker-registry, htpasswd (apache2-utils), skopeo and umoci: `.ci/run` installs them
+//! and runs the ignored tests.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use support::client::Api;
+use support::{TestServer, run, wharf};
+
+fn tool(program: &str, args: &[&str], dir: &Path) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A `docker-registry serve` on a loopback port, with one htpasswd user.
+struct DockerRegistry {
+    address: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl DockerRegistry {
+    fn start(user: &str, password: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let htpasswd = tool("htpasswd", &["-Bbn", user, password], dir.path());
+        std::fs::write(dir.path().join("htpasswd"), htpasswd).unwrap();
+        // The registry cannot report a port it picked, so take a free one and hand it over.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let config = format!(
+            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
+             http:\n  addr: {address}\n  secret: wharf-test\nauth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+            dir.path().join("data").display(),
+            dir.path().join("htpasswd").display()
+        );
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let mut child = Command::new("docker-registry")
+            .args(["serve", "config.yml"])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("docker-registry");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("docker-registry exited: {seen:#?}"))
+                .unwrap();
+            if line.contains("listening on") {
+                break;
+            }
+            seen.push(line);
+        }
+        // Keep draining its log so it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            address,
+            child,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for DockerRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A two-layer image built by umoci, copied by skopeo into `registry` as `src/app:1`;
+/// answers its digest.
+fn seed(registry: &DockerRegistry, login: &str, work: &Path) -> String {
+    tool("umoci", &["init", "--layout", "img"], work);
+    tool("umoci", &["new", "--image", "img:v1"], work);
+    for (i, size) in [(1, 700_000usize), (2, 1_500)].into_iter() {
+        tool(
+            "umoci",
+            &["unpack", "--rootless", "--image", "img:v1", "bundle"],
+            work,
+        );
+        let bytes: Vec<u8> = (0..size).map(|n| (n * 31 % 251) as u8 ^ i).collect();
+        std::fs::write(work.join(format!("bundle/rootfs/layer{i}.bin")), bytes).unwrap();
+        tool("umoci", &["repack", "--image", "img:v1", "bundle"], work);
+        std::fs::remove_dir_all(work.join("bundle")).unwrap();
+    }
+    let target = format!("docker://{}/src/app:1", registry.address);
+    tool(
+        "skopeo",
+        &[
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            login,
+            "oci:img:v1",
+            &target,
+        ],
+        work,
+    );
+    inspect_digest(&target, login, work)
+}
+
+fn inspect_digest(reference: &str, login: &str, dir: &Path) -> String {
+    let out = tool(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--creds",
+            login,
+            "--raw",
+            reference,
+        ],
+        dir,
+    );
+    wharf_oci::Digest::sha256_of(out.as_bytes()).to_string()
+}
+
+fn push(server: &TestServer, work: &Path, extra: &[&str], source: &str) -> support::Run {
+    let mut command = wharf(&server.url(), work);
+    command
+        .env("WHARF_SOURCE_USERNAME", "alice")
+        .env("WHARF_SOURCE_PASSWORD", "source-secret-1")
+        .args([
+            "push",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--image",
+            source,
+            "--git-ref",
+            "main",
+            "--output",
+            "json",
+        ])
+        .args(extra);
+    run(&mut command)
+}
+
+fn built_in_login(server: &TestServer) -> (String, String) {
+    let api = Api::new(server.url());
+    let (_, creds) = server.runtime.block_on(api.post(
+        "/cc-ui/v1/ci-cd/pushCredentials",
+        json!({"blueprintName": "shop", "artifactory": "default", "applicationName": "api"}),
+    ));
+    (
+        format!(
+            "{}:{}",
+            creds["username"].as_str().unwrap(),
+            creds["password"].as_str().unwrap()
+        ),
+        creds["repositoryUri"].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+#[ignore = "needs docker-registry, htpasswd, skopeo and umoci (installed by .ci/run)"]
+fn wharf_push_copies_between_docker_registries_and_the_built_in_registry() {
+    let source = DockerRegistry::start("alice", "source-secret-1");
+    let second = DockerRegistry::start("bob", "second-secret-2");
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let source_digest = seed(&source, "alice:source-secret-1", work);
+    let image = format!("{}/src/app:1", source.address);
+    let server = TestServer::shop();
+
+    // Into the built-in registry.
+    let done = push(&server, work, &[], &image);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let json: Value = done.json();
+    assert_eq!(json["digest"], source_digest);
+    assert_eq!(json["routedTo"], "dev");
+    let (login, repository) = built_in_login(&server);
+    let reference = format!("docker://{repository}@{source_digest}");
+    assert_eq!(inspect_digest(&reference, &login, work), source_digest);
+
+    // Into a second docker-registry, added to the control plane as an external artifactory.
+    let api = Api::new(server.url());
+    let (status, added) = server.runtime.block_on(api.post(
+        "/cc-ui/v1/artifactories/others",
+        json!({"name": "second", "uri": second.address, "username": "bob",
+               "password": "second-secret-2"}),
+    ));
+    assert_eq!(status, 201, "{added}");
+    assert!(
+        added.get("password").is_none(),
+        "a password is never listed"
+    );
+    let done = push(&server, work, &["--registry", "second"], &image);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let json: Value = done.json();
+    assert_eq!(json["digest"], source_digest);
+    let pushed = format!("{}/shop/api@{source_digest}", second.address);
+    assert_eq!(json["pushedUri"], pushed);
+    assert_eq!(
+        json["artifactUri"], pushed,
+        "the registered image is the pushed one"
+    );
+    assert!(!done.stdout.contains("second-secret-2") && !done.stderr.contains("second-secret-2"));
+    let reference = format!("docker://{pushed}");
+    assert_eq!(
+        inspect_digest(&reference, "bob:second-secret-2", work),
+        source_digest
+    );
+
+    // A second push of the unchanged image sends nothing.
+    let again = push(&server, work, &["--registry", "second"], &image);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["bytesUploaded"], 0);
+}
+
+#[test]
+#[ignore = "needs docker-registry, htpasswd, skopeo and umoci (installed by .ci/run)"]
+fn a_wrong_source_password_is_an_auth_failure_and_nothing_is_registered() {
+    let source = DockerRegistry::start("alice", "another-password");
+    let work = tempfile::tempdir().unwrap();
+    let server = TestServer::shop();
+    let image = format!("{}/src/app:1", source.address);
+    let done = push(&server, work.path(), &[], &image);
+    assert_eq!(done.code, 3, "{}", done.stderr);
+    assert!(!done.stderr.contains("source-secret-1"));
+    assert_eq!(server.stored_builds(), 0);
+}
