@@ -20,7 +20,7 @@ start_control_plane() {
     return 1
   fi
   WHARF_TEST_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/wharf-cp.XXXXXX")
-  WHARF_TEST_ADMIN=admin
+  WHARF_TEST_ADMIN="admin"
   WHARF_TEST_ADMIN_TOKEN="test-admin-$RANDOM$RANDOM$RANDOM"
   mkfifo "$WHARF_TEST_DIR/stderr"
   WHARF_ADMIN_USERNAME=$WHARF_TEST_ADMIN WHARF_ADMIN_TOKEN=$WHARF_TEST_ADMIN_TOKEN \

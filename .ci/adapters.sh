@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The adapters' suites and linters: bats (with bats-mock), the Groovy tests, actionlint,
+# action-validator, check-jsonschema, zizmor, shellcheck and npm-groovy-lint.
+# Needs the tools .ci/run installs (.ci/venv, .ci/tools/node_modules) and a built
+# target/debug/wharf and target/debug/wharf-action. Appends "ok"/"not ok" TAP lines to the
+# file named by $1 (default: stdout only), so .ci/run can count them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tap_log=${1:-/dev/null}
+venv=.ci/venv/bin
+npm_bin=.ci/tools/node_modules/.bin
+bats=.ci/tools/node_modules/bats/bin/bats
+export WHARF_BIN=$PWD/target/debug/wharf
+export JAVA_HOME=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}
+failed=0
+
+step() { printf '\n--> %s\n' "$*"; }
+
+# Runs one check; a failure is counted, and the next check still runs.
+check() {
+  local name=$1
+  shift
+  if "$@"; then
+    echo "ok - $name" | tee -a "$tap_log"
+  else
+    echo "not ok - $name" | tee -a "$tap_log"
+    failed=$((failed + 1))
+  fi
+}
+
+# Runs a bats suite; its TAP lines go to the log, so each test counts once.
+bats_suite() {
+  local out
+  out=$(mktemp)
+  "$bats" --tap "$@" | tee "$out" || failed=$((failed + 1))
+  grep -E '^(ok|not ok) ' "$out" >>"$tap_log" || true
+  rm -f "$out"
+}
+
+step "GitHub Action"
+bats_suite action/tests
+check "actionlint: example workflow" "$venv/actionlint" examples/github-actions/*.yml
+check "action-validator: action.yml" "$npm_bin/action-validator" action/action.yml
+check "action-validator: example workflow" "$npm_bin/action-validator" examples/github-actions/build-and-register.yml
+check "check-jsonschema: action.yml" "$venv/check-jsonschema" --builtin-schema vendor.github-actions action/action.yml
+check "check-jsonschema: example workflow" "$venv/check-jsonschema" --builtin-schema vendor.github-workflows examples/github-actions/*.yml
+check "zizmor: action and workflow" "$venv/zizmor" --offline --config .ci/zizmor.yml action/action.yml examples/github-actions/build-and-register.yml
+
+step "Buildkite plugin"
+bats_suite buildkite-plugin/tests
+check "check-jsonschema: README examples against plugin.yml" buildkite-plugin/tests/check-examples.sh
+
+step "CircleCI orb"
+unittest_suite() {
+  local out
+  out=$(mktemp)
+  "$venv/python" -m unittest discover -v "$@" 2>&1 | tee "$out" || failed=$((failed + 1))
+  sed -nE 's/^(test_[a-z0-9_]+) .* \.\.\. ok$/ok - \1/p; s/^(test_[a-z0-9_]+) .* \.\.\. (FAIL|ERROR)$/not ok - \1/p' \
+    "$out" >>"$tap_log"
+  rm -f "$out"
+}
+unittest_suite -s circleci-orb/tests -p 'test_*.py'
+bats_suite circleci-orb/tests
+
+step "CodeBuild"
+bats_suite examples/codebuild/test
+
+step "shellcheck: every script"
+mapfile -t scripts < <(git ls-files '*.sh' '*.bash' 'buildkite-plugin/hooks/*' | sort)
+check "shellcheck: ${#scripts[@]} scripts" "$venv/shellcheck" -x "${scripts[@]}"
+mapfile -t bats_files < <(git ls-files '*.bats')
+check "shellcheck: ${#bats_files[@]} bats files" "$venv/shellcheck" -s bash -x "${bats_files[@]}"
+
+echo
+echo "adapters: $failed failed check(s) or suite(s)"
+exit $((failed > 0))

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Registers an image with the wharf control plane: the orb's `register` command.
+#
+# CircleCI inlines this file into the command's `run` step. Parameters arrive as PARAM_*
+# environment variables, never spliced into the code. `token` is an env_var_name parameter:
+# PARAM_TOKEN_ENV holds the NAME of the variable with the secret, which goes to wharf through
+# its environment only.
+set -euo pipefail
+
+fail() {
+  printf 'wharf/register: %s\n' "$*" >&2
+  exit 2
+}
+
+# `$NAME` and `${NAME}` in string parameters expand from the job's environment, as
+# `circleci env subst` would. Nothing else is interpreted: no commands, no globbing.
+expand_vars() {
+  local rest=$1 out="" name
+  while [[ $rest == *'$'* ]]; do
+    out+=${rest%%\$*}
+    rest=${rest#*\$}
+    if [[ $rest =~ ^\{([A-Za-z_][A-Za-z0-9_]*)\}(.*)$ || $rest =~ ^([A-Za-z_][A-Za-z0-9_]*)(.*)$ ]]; then
+      name=${BASH_REMATCH[1]}
+      out+=${!name:-}
+      rest=${BASH_REMATCH[2]}
+    else
+      out+='$'
+    fi
+  done
+  printf '%s' "$out$rest"
+}
+
+param() {
+  expand_vars "${!1:-}"
+}
+
+require_boolean() {
+  local name=$1 value=$2
+  [[ $value == true || $value == false ]] ||
+    fail "parameter '$name' must be true or false, got '$value'"
+}
+
+# The name is shown only when it looks like a variable name, in case the secret itself was
+# given where its variable's name belongs.
+describe_variable() {
+  if [[ ${#1} -le 64 && $1 =~ ^[A-Z_][A-Z0-9_]*$ ]]; then
+    printf "'%s'" "$1"
+  else
+    printf '(name not shown)'
+  fi
+}
+
+read_token() {
+  local name=${PARAM_TOKEN_ENV:-}
+  [[ -n $name ]] || fail "parameter 'token' is empty: give the name of the variable holding the token, e.g. WHARF_TOKEN"
+  [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] ||
+    fail "parameter 'token' must be the NAME of an environment variable (e.g. WHARF_TOKEN), not the token itself"
+  [[ -n ${!name:-} ]] ||
+    fail "parameter 'token' names the variable $(describe_variable "$name"), which is not set: add it to a context or the project's environment variables"
+  WHARF_REGISTER_TOKEN=${!name}
+}
+
+read_username() {
+  WHARF_REGISTER_USERNAME=$(param PARAM_USERNAME)
+  WHARF_REGISTER_USERNAME=${WHARF_REGISTER_USERNAME:-${WHARF_USERNAME:-}}
+  [[ -n $WHARF_REGISTER_USERNAME ]] ||
+    fail "parameter 'username' is empty and WHARF_USERNAME is not set: give the control plane user the token belongs to"
+}
+
+check_tools() {
+  command -v wharf >/dev/null ||
+    fail "wharf is not on PATH: run the wharf/install command before wharf/register"
+  command -v jq >/dev/null ||
+    fail "jq is not on PATH: use the orb's default executor (cimg/base) or install jq first"
+}
+
+# Fills WHARF_REGISTER_ARGS with wharf's command line. Nothing secret goes in it.
+build_args() {
+  local project service ci_name image git_ref environment release_stream
+  project=$(param PARAM_PROJECT)
+  service=$(param PARAM_SERVICE)
+  ci_name=$(param PARAM_CI_NAME)
+  image=$(param PARAM_IMAGE)
+  git_ref=$(param PARAM_GIT_REF)
+  environment=$(param PARAM_ENVIRONMENT)
+  release_stream=$(param PARAM_RELEASE_STREAM)
+
+  [[ -n $project ]] || fail "parameter 'project' is empty: name the control plane project (blueprint)"
+  [[ -n $service || -n $ci_name ]] ||
+    fail "parameters 'service' and 'ci-name' are both empty: give the service (or its CI integration's name)"
+  [[ -n $image ]] || fail "parameter 'image' is empty: give the image reference the workflow built, e.g. ghcr.io/acme/api:\${CIRCLE_SHA1}"
+  local targets=0
+  [[ -z $git_ref ]] || targets=$((targets + 1))
+  [[ -z $environment ]] || targets=$((targets + 1))
+  [[ -z $release_stream ]] || targets=$((targets + 1))
+  ((targets <= 1)) ||
+    fail "parameters 'git-ref', 'environment' and 'release-stream' exclude each other: give at most one"
+
+  local push=${PARAM_PUSH:-false} require_route=${PARAM_REQUIRE_ROUTE:-false} dry_run=${PARAM_DRY_RUN:-false}
+  require_boolean push "$push"
+  require_boolean require-route "$require_route"
+  require_boolean dry-run "$dry_run"
+
+  WHARF_REGISTER_ARGS=(--output json)
+  add_option --control-plane "$(param PARAM_CONTROL_PLANE_URL)"
+  if [[ $push == true ]]; then
+    WHARF_REGISTER_ARGS+=(push)
+  else
+    WHARF_REGISTER_ARGS+=(register)
+  fi
+  add_option --project "$project"
+  add_option --service "$service"
+  add_option --ci-name "$ci_name"
+  add_option --image "$image"
+  add_option --git-ref "$git_ref"
+  add_option --environment "$environment"
+  add_option --release-stream "$release_stream"
+  add_option --registry "$(param PARAM_REGISTRY)"
+  add_option --external-id "$(param PARAM_EXTERNAL_ID)"
+  add_option --description "$(param PARAM_DESCRIPTION)"
+  [[ $require_route == false ]] || WHARF_REGISTER_ARGS+=(--require-route)
+  [[ $dry_run == false ]] || WHARF_REGISTER_ARGS+=(--dry-run)
+}
+
+add_option() {
+  [[ -z $2 ]] || WHARF_REGISTER_ARGS+=("$1" "$2")
+}
+
+prepare_outcome_file() {
+  WHARF_REGISTER_OUTCOME=$(param PARAM_OUTCOME_FILE)
+  [[ -n $WHARF_REGISTER_OUTCOME ]] || fail "parameter 'outcome-file' is empty: give a path for the JSON outcome"
+  mkdir -p "$(dirname "$WHARF_REGISTER_OUTCOME")" ||
+    fail "parameter 'outcome-file': cannot create the directory of $WHARF_REGISTER_OUTCOME"
+}
+
+run_wharf() {
+  local status=0
+  WHARF_USERNAME=$WHARF_REGISTER_USERNAME WHARF_TOKEN=$WHARF_REGISTER_TOKEN \
+    wharf "${WHARF_REGISTER_ARGS[@]}" >"$WHARF_REGISTER_OUTCOME" || status=$?
+  return "$status"
+}
+
+outcome_field() {
+  jq -r "$1 // empty" "$WHARF_REGISTER_OUTCOME"
+}
+
+# Later steps of the job read these: CircleCI sources $BASH_ENV at the start of each step.
+export_outputs() {
+  if [[ -z ${BASH_ENV:-} ]]; then
+    echo "wharf/register: BASH_ENV is not set, so later steps get no WHARF_* variables" >&2
+    return 0
+  fi
+  {
+    printf 'export WHARF_ARTIFACT_ID=%q\n' "$(outcome_field .artifactId)"
+    printf 'export WHARF_ROUTED_TO=%q\n' "$(outcome_field '.routedTo // .predictedRoute')"
+    printf 'export WHARF_DIGEST=%q\n' "$(outcome_field .digest)"
+    printf 'export WHARF_OUTCOME_FILE=%q\n' "$WHARF_REGISTER_OUTCOME"
+  } >>"$BASH_ENV"
+}
+
+print_summary() {
+  local route
+  route=$(outcome_field '.routedTo // .predictedRoute')
+  if [[ $(outcome_field .dryRun) == true ]]; then
+    echo "wharf: dry run, nothing was written; the build would be routed to ${route:-nothing}"
+  elif [[ -n $route ]]; then
+    echo "wharf: registered $(outcome_field .artifactUri) as build $(outcome_field .artifactId), routed to $route (rule $(outcome_field .ruleName))"
+  else
+    echo "wharf: registered $(outcome_field .artifactUri) as build $(outcome_field .artifactId), routed nowhere (stored unclassified)"
+  fi
+  echo "wharf: outcome written to $WHARF_REGISTER_OUTCOME"
+}
+
+main() {
+  check_tools
+  read_username
+  read_token
+  build_args
+  prepare_outcome_file
+  local status=0
+  run_wharf || status=$?
+  if ((status != 0)); then
+    local kind
+    kind=$(outcome_field .error.kind 2>/dev/null) || true
+    echo "wharf/register: wharf exited with $status${kind:+ ($kind)}; the outcome is in $WHARF_REGISTER_OUTCOME" >&2
+    exit "$status"
+  fi
+  export_outputs
+  print_summary
+}
+
+main "$@"
