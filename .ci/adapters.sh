@@ -66,6 +66,17 @@ bats_suite circleci-orb/tests
 step "CodeBuild"
 bats_suite examples/codebuild/test
 
+step "Jenkins step"
+groovy_suite() {
+  local out
+  out=$(mktemp)
+  jenkins-shim/test/run.sh 2>&1 | tee "$out" || failed=$((failed + 1))
+  grep -E '^(ok|not ok) ' "$out" >>"$tap_log" || true
+  rm -f "$out"
+}
+groovy_suite
+check "npm-groovy-lint: jenkins-shim" "$npm_bin/npm-groovy-lint" --failon info --path jenkins-shim
+
 step "shellcheck: every script"
 mapfile -t scripts < <(git ls-files '*.sh' '*.bash' 'buildkite-plugin/hooks/*' | sort)
 check "shellcheck: ${#scripts[@]} scripts" "$venv/shellcheck" -x "${scripts[@]}"

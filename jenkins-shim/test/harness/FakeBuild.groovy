@@ -1,0 +1,8 @@
+package harness
+
+/** `currentBuild` in a Pipeline, as far as the step uses it. */
+class FakeBuild {
+
+    String description
+
+}

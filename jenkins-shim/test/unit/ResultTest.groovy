@@ -1,0 +1,89 @@
+import static harness.Fixtures.args
+
+import groovy.json.JsonSlurperClassic
+import harness.Fixtures
+import harness.PipelineHarness
+import org.junit.Before
+import org.junit.Test
+
+/** The step returns wharf's outcome as a plain Map, and logs one line about it. */
+class ResultTest {
+
+    private PipelineHarness pipeline
+
+    @Before
+    void setUp() {
+        pipeline = Fixtures.harness()
+    }
+
+    @Test
+    void theOutcomeIsReturnedWhole() {
+        pipeline.replyWith(0, Fixtures.REGISTERED)
+
+        Map outcome = (Map) pipeline.runStep('wharfRegister', args())
+
+        assert outcome == new JsonSlurperClassic().parseText(Fixtures.REGISTERED)
+        assert outcome.artifactId == Fixtures.ARTIFACT_ID
+        assert outcome.routedTo == 'dev'
+        assert outcome.classified == true
+        assert outcome.ruleName == 'shop-branches'
+        assert outcome.replayed == false
+    }
+
+    @Test
+    void aPushOutcomeCarriesTheDigestAndPushedUri() {
+        String digest = 'sha256:' + 'ab' * 32
+        pipeline.replyWith(0, Fixtures.registeredWith(digest: digest, pushedUri: "cp.example.com/shop/api@${digest}",
+            artifactUri: "cp.example.com/shop/api@${digest}", blobsUploaded: 3))
+
+        Map outcome = (Map) pipeline.runStep('wharfRegister', args(push: true))
+
+        assert outcome.digest == digest
+        assert outcome.pushedUri == "cp.example.com/shop/api@${digest}"
+        assert outcome.blobsUploaded == 3
+        assert pipeline.log == ["wharf: cp.example.com/shop/api@${digest} registered as artifact " +
+            "${Fixtures.ARTIFACT_ID}, routed to dev by rule shop-branches"]
+    }
+
+    @Test
+    void theOutcomeSurvivesSerialisationAsPipelineVariablesMust() {
+        pipeline.replyWith(0, Fixtures.REGISTERED)
+        Map outcome = (Map) pipeline.runStep('wharfRegister', args())
+
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream()
+        new ObjectOutputStream(bytes).withCloseable { ObjectOutputStream out -> out.writeObject(outcome) }
+        Object copy = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray())).readObject()
+
+        assert outcome.getClass().name.startsWith('java.util.')
+        assert copy == outcome
+    }
+
+    @Test
+    void theLogSaysWhatHappened() {
+        pipeline.replyWith(0, Fixtures.REGISTERED)
+        pipeline.runStep('wharfRegister', args())
+        pipeline.replyWith(0, Fixtures.registeredWith(replayed: true, classified: false, routedTo: null))
+        pipeline.runStep('wharfRegister', args())
+
+        assert pipeline.log == [
+            "wharf: registry.example.com/shop/api:1.4.2 registered as artifact ${Fixtures.ARTIFACT_ID}, " +
+                'routed to dev by rule shop-branches',
+            "wharf: registry.example.com/shop/api:1.4.2 was already registered as artifact ${Fixtures.ARTIFACT_ID}, " +
+                'unclassified: no routing rule matched',
+        ]
+    }
+
+    @Test
+    void aDryRunReturnsWhatWouldBeSent() {
+        pipeline.replyWith(0, '{"dryRun": true, "request": {"applicationName": "api", "artifactUri": "r/a:1"}, ' +
+            '"predictedRoute": null, "predictedRule": null}')
+
+        Map outcome = (Map) pipeline.runStep('wharfRegister', args(dryRun: true))
+
+        assert outcome.dryRun == true
+        assert outcome.request.artifactUri == 'r/a:1'
+        assert pipeline.log ==
+            ['wharf dry run: r/a:1 would probably go to no environment (unclassified); nothing was sent']
+    }
+
+}
