@@ -309,6 +309,100 @@ fn a_push_through_faults_completes_with_the_same_digest() {
     assert_eq!(server.stored_builds(), 1);
 }
 
+#[test]
+fn a_push_goes_through_the_proxy_the_standard_variables_name() {
+    let server = TestServer::shop();
+    // The same relay, used here as a forward proxy: requests reach it in absolute form.
+    let proxy = Proxy::start(&server.runtime, &server.url(), vec![]);
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    let (digest, descriptor, _) = image(&layout, "proxied", "");
+    index_json(&layout, &descriptor, "v1");
+    let mut command = wharf(&server.url(), work.path());
+    command
+        .env("HTTP_PROXY", proxy.url())
+        .env("WHARF_PROGRESS", "lines")
+        .args([
+            "push",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--git-ref",
+            "main",
+        ])
+        .args(["--output", "json", "--image"])
+        .arg(format!("oci:{}:v1", layout.display()));
+    let out = run(&mut command);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["digest"], digest.to_string());
+    let absolute = format!("{}/", server.url());
+    let seen = proxy.seen();
+    assert!(
+        seen.iter()
+            .any(|(_, path)| path.starts_with(&format!("{absolute}v2/shop/api/"))),
+        "registry calls went through the proxy: {seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|(_, path)| path.starts_with(&format!("{absolute}cc-ui/v1/"))),
+        "control plane calls went through the proxy: {seen:?}"
+    );
+    // Progress in plain lines (no terminal here): the last says everything was sent.
+    let last = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("wharf push: "))
+        .last()
+        .unwrap_or_else(|| panic!("no progress line:\n{}", out.stderr));
+    assert!(last.contains("(100%), 3 of 3 blobs"), "{last}");
+}
+
+#[test]
+fn blobs_too_large_for_a_proxy_in_front_of_the_registry_go_in_chunks() {
+    let server = TestServer::shop();
+    let proxy = Proxy::start(&server.runtime, &server.url(), vec![]);
+    // Like nginx with client_max_body_size 100k in front of the control plane.
+    proxy.limit_bodies(100 * 1024);
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    let (digest, descriptor, _) = image(&layout, "chunked", "");
+    index_json(&layout, &descriptor, "v1");
+    let out = push(
+        &proxy.url(),
+        work.path(),
+        "api",
+        &format!("oci:{}:v1", layout.display()),
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["digest"], digest.to_string());
+    let patches = proxy.count("PATCH");
+    // The 300 kB layer: 413 for the whole, then 8 MiB halved down to 64 KiB chunks.
+    assert!(
+        patches >= 5,
+        "the big layer went in 64 KiB chunks: {patches} PATCHes"
+    );
+    let pushed = out.json()["pushedUri"].as_str().unwrap().to_string();
+    let fetched = server.runtime.block_on(async {
+        let url = format!(
+            "{}/v2/shop/api/manifests/{}",
+            server.url(),
+            pushed.rsplit('@').next().unwrap()
+        );
+        reqwest::Client::new()
+            .get(url)
+            .basic_auth(support::ADMIN, Some(support::TOKEN))
+            .header("accept", wharf_oci::OCI_MANIFEST)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert!(fetched.is_success(), "{fetched}");
+    assert_eq!(server.stored_builds(), 1);
+}
+
 fn base64_of(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
@@ -371,6 +465,52 @@ fn a_docker_save_archive_is_pushed_with_its_layer_digests_reported() {
             .as_str()
             .unwrap()
             .contains("/shop/api@sha256:")
+    );
+
+    // Gzipped on the way out: a new layer digest, reported beside its diff_id, and fewer
+    // bytes sent; the config (and so its diff_ids) is untouched.
+    let gzipped = push(
+        &server.url(),
+        work.path(),
+        "web",
+        &format!("docker-archive:{}", archive.display()),
+        &["--gzip-layers"],
+    );
+    assert_eq!(gzipped.code, 0, "{}", gzipped.stderr);
+    let json = gzipped.json();
+    let layers = json["compressedLayers"].as_array().unwrap();
+    assert_eq!(layers.len(), 1);
+    assert_eq!(layers[0]["diffId"], layer_digest.to_string());
+    assert_ne!(layers[0]["digest"], layer_digest.to_string());
+    let size = layers[0]["size"].as_u64().unwrap();
+    assert!(
+        size < layer.len() as u64 / 10,
+        "gzip shrank the repetitive layer: {size}"
+    );
+    let uploaded: Vec<&str> = json["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["digest"].as_str().unwrap())
+        .collect();
+    assert!(uploaded.contains(&layers[0]["digest"].as_str().unwrap()));
+    assert!(uploaded.contains(&Digest::sha256_of(config.as_bytes()).to_string().as_str()));
+
+    let layout = work.path().join("layout");
+    let (_, descriptor, _) = image(&layout, "plain", "");
+    index_json(&layout, &descriptor, "v1");
+    let refused = push(
+        &server.url(),
+        work.path(),
+        "api",
+        &format!("oci:{}:v1", layout.display()),
+        &["--gzip-layers"],
+    );
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused
+            .stderr
+            .contains("--gzip-layers applies to docker-archive:")
     );
 
     let broken = work.path().join("not-an-archive.tar");

@@ -25,6 +25,8 @@ pub enum Fault {
 struct Shared {
     faults: VecDeque<Fault>,
     seen: Vec<(String, String)>,
+    /// Requests with a larger body get 413, as from nginx's `client_max_body_size`.
+    body_limit: Option<usize>,
 }
 
 #[derive(Clone)]
@@ -41,7 +43,7 @@ impl Proxy {
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Mutex::new(Shared {
             faults: faults.into(),
-            seen: Vec::new(),
+            ..Default::default()
         }));
         let state = shared.clone();
         runtime.spawn(async move {
@@ -54,6 +56,11 @@ impl Proxy {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// From now on, answers 413 to any request whose body is over `bytes`.
+    pub fn limit_bodies(&self, bytes: usize) {
+        self.shared.lock().unwrap().body_limit = Some(bytes);
     }
 
     /// Every request seen, as (method, path).
@@ -75,7 +82,10 @@ async fn serve_connection(client: TcpStream, upstream: SocketAddr, shared: Arc<M
         let fault = {
             let mut state = shared.lock().unwrap();
             state.seen.push((method.clone(), path));
-            state.faults.pop_front()
+            match state.body_limit {
+                Some(limit) if body.len() > limit => Some(Fault::Status(413, None)),
+                _ => state.faults.pop_front(),
+            }
         };
         match fault {
             Some(Fault::Reset) => return,

@@ -126,6 +126,10 @@ pub struct PushArgs {
     /// Copy only this platform of a multi-platform image, e.g. linux/arm64.
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
+    /// Gzip the layers of a docker-archive: or docker-daemon: source on the way out (they
+    /// arrive uncompressed); the outcome lists each layer's new digest.
+    #[arg(long)]
+    pub gzip_layers: bool,
     /// Blobs copied at once.
     #[arg(long, default_value_t = wharf_oci::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,

@@ -4,6 +4,7 @@
 mod args;
 mod embedded;
 mod output;
+mod progress;
 
 use anyhow::Context;
 use args::{Cli, Command, GlobalArgs, Output, RefFromArg, RegisterArgs};
@@ -361,6 +362,10 @@ async fn register(
         output::preview(output, &preview);
         return Ok(());
     }
+    let reporter = match args.push {
+        true => Some(progress::Reporter::start(progress::mode(env)?, env)),
+        false => None,
+    };
     let push = args.push.then(|| {
         let options = &args.push_options;
         let push_options = registration::PushOptions {
@@ -372,11 +377,21 @@ async fn register(
                 insecure_skip_tls_verify: options.insecure_skip_tls_verify,
                 plain_http: options.plain_http,
             },
+            progress: reporter.as_ref().and_then(progress::Reporter::handle),
+            layer_compression: if options.gzip_layers {
+                wharf_oci::LayerCompression::Gzip
+            } else {
+                wharf_oci::LayerCompression::None
+            },
         };
         registration::push_request(&plan, args.image.clone(), push_options, env)
     });
     let registered =
-        registration::register_image(client, plan, label, push, args.require_route).await?;
+        registration::register_image(client, plan, label, push, args.require_route).await;
+    if let Some(reporter) = reporter {
+        reporter.finish();
+    }
+    let registered = registered?;
     if let Some(warning) = &registered.unrouted_warning {
         output::warning(output, warning);
     }

@@ -83,6 +83,8 @@ async fn run(env: &EnvMap, files: &Files) -> Result<()> {
             platform: inputs.platform.clone(),
             concurrency: wharf_oci::DEFAULT_CONCURRENCY,
             transport: Default::default(),
+            progress: None,
+            layer_compression: Default::default(),
         };
         registration::push_request(&plan, None, options, env)
     });

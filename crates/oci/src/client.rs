@@ -484,23 +484,7 @@ impl Registry {
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {
         let scope = Self::push_scope(repository);
-        let path = format!("/v2/{repository}/blobs/uploads/");
-        let opened = self
-            .send(Method::POST, &path, &scope, |r| {
-                r.header(header::CONTENT_LENGTH, "0")
-            })
-            .await?;
-        if opened.status() != StatusCode::ACCEPTED {
-            return Err(self.refused(opened).await);
-        }
-        let location = opened
-            .headers()
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(|l| self.resolve_location(l))
-            .ok_or_else(|| {
-                RegistryError::Invalid(format!("registry {}: upload without a Location", self.host))
-            })?;
+        let (location, _) = self.open_upload(repository, &scope).await?;
         let separator = if location.contains('?') { '&' } else { '?' };
         let url = format!("{location}{separator}digest={digest}");
         let request = self
@@ -516,6 +500,172 @@ impl Registry {
         let _ = self.send(Method::DELETE, &location, &scope, |r| r).await;
         Err(outcome)
     }
+}
+
+/// The smallest chunk a chunked upload halves down to after 413 answers.
+const SMALLEST_CHUNK: usize = 64 * 1024;
+
+impl Registry {
+    /// Opens an upload session; answers its location and the registry's smallest chunk.
+    async fn open_upload(
+        &self,
+        repository: &str,
+        scope: &str,
+    ) -> Result<(String, usize), RegistryError> {
+        let path = format!("/v2/{repository}/blobs/uploads/");
+        let opened = self
+            .send(Method::POST, &path, scope, |r| {
+                r.header(header::CONTENT_LENGTH, "0")
+            })
+            .await?;
+        if opened.status() != StatusCode::ACCEPTED {
+            return Err(self.refused(opened).await);
+        }
+        let min_chunk = opened
+            .headers()
+            .get("oci-chunk-min-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let location = self.location_of(&opened)?;
+        Ok((location, min_chunk))
+    }
+
+    fn location_of(&self, response: &Response) -> Result<String, RegistryError> {
+        response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|l| self.resolve_location(l))
+            .ok_or_else(|| {
+                RegistryError::Invalid(format!("registry {}: upload without a Location", self.host))
+            })
+    }
+
+    /// Uploads a blob in `PATCH` chunks of about `chunk_size` bytes, for a registry (or a proxy
+    /// in front of it) that refuses a whole blob in one request. A chunk refused as too large
+    /// (413) is halved and sent again, down to 64 KiB or the registry's minimum. At most one
+    /// chunk is held in memory. A failed session is cancelled.
+    pub async fn upload_chunked<S>(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        body: S,
+        chunk_size: usize,
+    ) -> Result<(), RegistryError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
+        let scope = Self::push_scope(repository);
+        let (mut location, min_chunk) = self.open_upload(repository, &scope).await?;
+        let result = self
+            .send_chunks(
+                &mut location,
+                &scope,
+                body,
+                chunk_size.max(min_chunk),
+                min_chunk,
+            )
+            .await;
+        let result = match result {
+            Ok(()) => self.close_upload(&location, &scope, digest).await,
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            let _ = self.send(Method::DELETE, &location, &scope, |r| r).await;
+        }
+        result
+    }
+
+    async fn send_chunks<S>(
+        &self,
+        location: &mut String,
+        scope: &str,
+        body: S,
+        mut chunk_size: usize,
+        min_chunk: usize,
+    ) -> Result<(), RegistryError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
+        let mut body = Box::pin(body);
+        let mut pending = bytes::BytesMut::new();
+        let mut offset = 0u64;
+        let mut ended = false;
+        while !ended || !pending.is_empty() {
+            while !ended && pending.len() < chunk_size {
+                match body.try_next().await {
+                    Ok(Some(bytes)) => pending.extend_from_slice(&bytes),
+                    Ok(None) => ended = true,
+                    Err(e) => {
+                        return Err(RegistryError::Transport {
+                            host: self.host.clone(),
+                            message: format!("reading the source: {e}"),
+                        });
+                    }
+                }
+            }
+            let take = pending.len().min(chunk_size);
+            let chunk = pending.split_to(take).freeze();
+            let end = offset + chunk.len() as u64 - 1;
+            let response = self
+                .send(Method::PATCH, location, scope, |r| {
+                    r.header(header::CONTENT_TYPE, "application/octet-stream")
+                        .header(header::CONTENT_LENGTH, chunk.len())
+                        .header(header::CONTENT_RANGE, format!("{offset}-{end}"))
+                        .body(chunk.clone())
+                })
+                .await?;
+            match response.status() {
+                StatusCode::ACCEPTED => {
+                    *location = self.location_of(&response)?;
+                    offset = end + 1;
+                }
+                StatusCode::PAYLOAD_TOO_LARGE
+                    if chunk_size / 2 >= SMALLEST_CHUNK.max(min_chunk) =>
+                {
+                    chunk_size /= 2;
+                    let mut again = bytes::BytesMut::from(chunk.as_ref());
+                    again.extend_from_slice(&pending);
+                    pending = again;
+                }
+                _ => return Err(self.refused(response).await),
+            }
+        }
+        Ok(())
+    }
+
+    async fn close_upload(
+        &self,
+        location: &str,
+        scope: &str,
+        digest: &Digest,
+    ) -> Result<(), RegistryError> {
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let url = format!("{location}{separator}digest={digest}");
+        let closed = self
+            .send(Method::PUT, &url, scope, |r| {
+                r.header(header::CONTENT_LENGTH, "0")
+            })
+            .await?;
+        if closed.status() == StatusCode::CREATED {
+            Ok(())
+        } else {
+            Err(self.refused(closed).await)
+        }
+    }
+}
+
+/// Whether a refused monolithic upload may go through in chunks: the body was too large for
+/// the registry or a proxy in front of it, or the registry does not take a blob in one PUT.
+pub fn wants_chunks(error: &RegistryError) -> bool {
+    matches!(
+        error,
+        RegistryError::Refused {
+            status: 405 | 411 | 413 | 501,
+            ..
+        }
+    )
 }
 
 /// Percent-encodes a query value.

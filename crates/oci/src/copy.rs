@@ -3,7 +3,7 @@
 //! another repository, streaming the rest with its digest checked on the way, children before
 //! the index, the tag last.
 
-use crate::client::{Registry, RegistryError};
+use crate::client::{Registry, RegistryError, wants_chunks};
 use crate::digest::{Digest, Verifier};
 use crate::media::{Descriptor, MediaKind, referenced_descriptors};
 use bytes::Bytes;
@@ -84,6 +84,27 @@ impl CopyStats {
 /// Blobs copied at once unless told otherwise; BENCHMARKS.md says how it was chosen.
 pub const DEFAULT_CONCURRENCY: usize = 4;
 
+/// Told what a copy is doing, as it does it; front ends draw bars or print lines from it.
+/// Calls come from several blob copies at once.
+pub trait Progress: Send + Sync {
+    /// Blobs of one manifest are about to be copied: how many, and their total size.
+    fn planned(&self, _blobs: usize, _bytes: u64) {}
+    /// Bytes of some blob were read from the source and sent on.
+    fn transferred(&self, _bytes: u64) {}
+    /// A blob is done: skipped, mounted or uploaded.
+    fn finished(&self, _stat: &BlobStat) {}
+}
+
+/// A shared [`Progress`], cheap to clone into each blob's copy.
+#[derive(Clone)]
+pub struct SharedProgress(pub Arc<dyn Progress>);
+
+impl std::fmt::Debug for SharedProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedProgress")
+    }
+}
+
 /// How to copy.
 #[derive(Debug, Clone)]
 pub struct CopyOptions {
@@ -91,6 +112,7 @@ pub struct CopyOptions {
     pub concurrency: usize,
     /// `os/arch[/variant]` to keep from a multi-platform index; empty keeps the whole index.
     pub platform: Option<String>,
+    pub progress: Option<SharedProgress>,
 }
 
 impl Default for CopyOptions {
@@ -98,6 +120,7 @@ impl Default for CopyOptions {
         Self {
             concurrency: DEFAULT_CONCURRENCY,
             platform: None,
+            progress: None,
         }
     }
 }
@@ -346,8 +369,18 @@ async fn copy_blobs(
             unique.push(blob);
         }
     }
+    let progress = options.progress.as_ref().map(|p| p.0.as_ref());
+    if let Some(progress) = progress {
+        progress.planned(unique.len(), unique.iter().map(|b| b.size).sum());
+    }
     let results: Vec<Result<BlobStat, CopyError>> = stream::iter(unique)
-        .map(|blob| copy_blob(source, destination, repository, blob))
+        .map(|blob| async move {
+            let stat = copy_blob(source, destination, repository, blob, options).await;
+            if let (Some(progress), Ok(stat)) = (progress, &stat) {
+                progress.finished(stat);
+            }
+            stat
+        })
         .buffer_unordered(options.concurrency.max(1))
         .collect()
         .await;
@@ -360,11 +393,42 @@ async fn copy_blobs(
     Ok(())
 }
 
+/// The first chunk size of a chunked upload, halved while a registry answers 413.
+const UPLOAD_CHUNK: usize = 8 * 1024 * 1024;
+
+/// The source's bytes of `blob`, hashed (and counted for progress) as they stream.
+async fn verified_blob(
+    source: &Source,
+    blob: &Descriptor,
+    options: &CopyOptions,
+) -> Result<(ByteStream, Arc<Mutex<Verifier>>), CopyError> {
+    let verifier = Arc::new(Mutex::new(Verifier::new(&blob.digest).map_err(|e| {
+        CopyError::Corrupt {
+            digest: blob.digest.to_string(),
+            reason: e.to_string(),
+        }
+    })?));
+    let checked = {
+        let verifier = verifier.clone();
+        let progress = options.progress.clone();
+        source.blob(&blob.digest).await?.inspect_ok(move |chunk| {
+            if let Ok(mut v) = verifier.lock() {
+                v.update(chunk);
+            }
+            if let Some(SharedProgress(progress)) = &progress {
+                progress.transferred(chunk.len() as u64);
+            }
+        })
+    };
+    Ok((checked.boxed(), verifier))
+}
+
 async fn copy_blob(
     source: &Source,
     destination: &Registry,
     repository: &str,
     blob: &Descriptor,
+    options: &CopyOptions,
 ) -> Result<BlobStat, CopyError> {
     let started = Instant::now();
     let stat = |action| BlobStat {
@@ -386,23 +450,20 @@ async fn copy_blob(
     {
         return Ok(stat(BlobAction::Mounted));
     }
-    let verifier = Arc::new(Mutex::new(Verifier::new(&blob.digest).map_err(|e| {
-        CopyError::Corrupt {
-            digest: blob.digest.to_string(),
-            reason: e.to_string(),
-        }
-    })?));
-    let checked = {
-        let verifier = verifier.clone();
-        source.blob(&blob.digest).await?.inspect_ok(move |chunk| {
-            if let Ok(mut v) = verifier.lock() {
-                v.update(chunk);
-            }
-        })
-    };
-    let uploaded = destination
-        .upload(repository, &blob.digest, blob.size, checked)
+    let (stream, verifier) = verified_blob(source, blob, options).await?;
+    let mut uploaded = destination
+        .upload(repository, &blob.digest, blob.size, stream)
         .await;
+    let mut verifier = verifier;
+    if let Err(error) = &uploaded
+        && wants_chunks(error)
+    {
+        let (stream, again) = verified_blob(source, blob, options).await?;
+        verifier = again;
+        uploaded = destination
+            .upload_chunked(repository, &blob.digest, stream, UPLOAD_CHUNK)
+            .await;
+    }
     let verifier = Arc::try_unwrap(verifier)
         .ok()
         .and_then(|m| m.into_inner().ok());

@@ -14,10 +14,11 @@ pub mod docker_config;
 mod media;
 mod reference;
 
-pub use archive::layout_from_docker_archive;
+pub use archive::{ArchiveLayout, CompressedLayer, LayerCompression, layout_from_docker_archive};
 pub use client::{Credentials, Registry, RegistryError, Transport};
 pub use copy::{
-    BlobAction, BlobStat, CopyError, CopyOptions, CopyStats, DEFAULT_CONCURRENCY, Source, copy,
+    BlobAction, BlobStat, CopyError, CopyOptions, CopyStats, DEFAULT_CONCURRENCY, Progress,
+    SharedProgress, Source, copy,
 };
 pub use digest::{Digest, DigestError, Verifier};
 pub use media::{

@@ -15,6 +15,8 @@ pub struct PushOptions {
     pub platform: Option<String>,
     pub concurrency: usize,
     pub transport: wharf_oci::Transport,
+    pub progress: Option<wharf_oci::SharedProgress>,
+    pub layer_compression: wharf_oci::LayerCompression,
 }
 
 /// A finished register step.
@@ -89,6 +91,8 @@ pub fn push_request(
         platform: options.platform,
         concurrency: options.concurrency,
         transport: options.transport,
+        progress: options.progress,
+        layer_compression: options.layer_compression,
         source_credentials,
         docker_host: env.get("DOCKER_HOST").cloned(),
         docker_config: wharf_oci::docker_config::config_path(

@@ -31,6 +31,10 @@ pub struct PushRequest {
     pub docker_config: Option<PathBuf>,
     /// `DOCKER_HOST`, which locates the daemon's socket for `docker-daemon:NAME`.
     pub docker_host: Option<String>,
+    /// Told of the copy as it goes (bars on a terminal, lines in CI logs).
+    pub progress: Option<wharf_oci::SharedProgress>,
+    /// Gzip the layers of a `docker-archive:` or `docker-daemon:` source on the way out.
+    pub layer_compression: wharf_oci::LayerCompression,
 }
 
 /// What the push did, merged into the register outcome.
@@ -48,12 +52,30 @@ pub struct Pushed {
     pub up_to_date: bool,
     pub duration_ms: u128,
     pub blobs: Vec<wharf_oci::BlobStat>,
+    /// With `--gzip-layers`: each layer's `diff_id` and the digest it was pushed with.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compressed_layers: Vec<wharf_oci::CompressedLayer>,
 }
 
-/// The source, and the temporary directory it may live in (kept until the copy is done).
-async fn source_of(
-    request: &PushRequest,
-) -> Result<(Source, Option<String>, Option<tempfile::TempDir>)> {
+/// A source ready to copy: where it is, its tag, the temporary directory it may live in (kept
+/// until the copy is done), and the layers gzipped on the way.
+struct Prepared {
+    source: Source,
+    tag: Option<String>,
+    _work: Option<tempfile::TempDir>,
+    compressed: Vec<wharf_oci::CompressedLayer>,
+}
+
+async fn source_of(request: &PushRequest) -> Result<Prepared> {
+    let archive_source = request.source.starts_with("docker-daemon:")
+        || request.source.starts_with("docker-archive:");
+    if request.layer_compression == wharf_oci::LayerCompression::Gzip && !archive_source {
+        return Err(Error::Usage(
+            "--gzip-layers applies to docker-archive: and docker-daemon: sources, whose layers \
+             arrive uncompressed; a registry's or an OCI layout's bytes are copied as they are"
+                .into(),
+        ));
+    }
     if let Some(name) = request.source.strip_prefix("docker-daemon:") {
         let work = tempfile::tempdir()
             .map_err(|e| Error::Internal(format!("temporary directory: {e}")))?;
@@ -63,34 +85,56 @@ async fn source_of(
         wharf_oci::daemon::export_image(&socket, name, &archive)
             .await
             .map_err(Error::Unavailable)?;
-        let dir =
-            wharf_oci::layout_from_docker_archive(&archive, work.path()).map_err(Error::Usage)?;
+        let layout =
+            wharf_oci::layout_from_docker_archive(&archive, work.path(), request.layer_compression)
+                .map_err(Error::Usage)?;
         let tag = name
             .rsplit_once(':')
             .filter(|(_, t)| !t.contains('/'))
             .map(|(_, t)| t.to_string());
-        return Ok((Source::Layout { dir, tag: None }, tag, Some(work)));
+        return Ok(Prepared {
+            source: Source::Layout {
+                dir: layout.dir,
+                tag: None,
+            },
+            tag,
+            _work: Some(work),
+            compressed: layout.compressed,
+        });
     }
     if let Some(file) = request.source.strip_prefix("docker-archive:") {
         let work = tempfile::tempdir()
             .map_err(|e| Error::Internal(format!("temporary directory: {e}")))?;
-        let dir = wharf_oci::layout_from_docker_archive(Path::new(file), work.path())
-            .map_err(Error::Usage)?;
-        return Ok((Source::Layout { dir, tag: None }, None, Some(work)));
+        let layout = wharf_oci::layout_from_docker_archive(
+            Path::new(file),
+            work.path(),
+            request.layer_compression,
+        )
+        .map_err(Error::Usage)?;
+        return Ok(Prepared {
+            source: Source::Layout {
+                dir: layout.dir,
+                tag: None,
+            },
+            tag: None,
+            _work: Some(work),
+            compressed: layout.compressed,
+        });
     }
     if let Some(rest) = request.source.strip_prefix("oci:") {
         let (dir, tag) = match rest.rsplit_once(':') {
             Some((dir, tag)) if !tag.contains('/') => (dir, Some(tag.to_string())),
             _ => (rest, None),
         };
-        return Ok((
-            Source::Layout {
+        return Ok(Prepared {
+            source: Source::Layout {
                 dir: PathBuf::from(dir),
                 tag: tag.clone(),
             },
             tag,
-            None,
-        ));
+            _work: None,
+            compressed: Vec::new(),
+        });
     }
     let reference: ImageReference = request
         .source
@@ -105,20 +149,22 @@ async fn source_of(
     let registry = Registry::new(&reference.registry, &request.transport, credentials)
         .map_err(|e| Error::Usage(e.to_string()))?;
     let tag = reference.tag.clone();
-    Ok((
-        Source::Registry {
+    Ok(Prepared {
+        source: Source::Registry {
             registry: Arc::new(registry),
             repository: reference.repository.clone(),
             reference: reference.reference(),
         },
         tag,
-        None,
-    ))
+        _work: None,
+        compressed: Vec::new(),
+    })
 }
 
 pub async fn push(client: &Client, request: &PushRequest) -> Result<Pushed> {
     let started = Instant::now();
-    let (source, source_tag, _work) = source_of(request).await?;
+    let prepared = source_of(request).await?;
+    let (source, source_tag) = (&prepared.source, prepared.tag.clone());
     let credentials = client
         .push_credentials(&PushCredentialsRequest {
             blueprint_name: request.project.clone(),
@@ -159,8 +205,9 @@ pub async fn push(client: &Client, request: &PushRequest) -> Result<Pushed> {
     let options = CopyOptions {
         concurrency: request.concurrency.max(1),
         platform: request.platform.clone(),
+        progress: request.progress.clone(),
     };
-    let (digest, stats) = wharf_oci::copy(&source, &destination, &repository, &tag, &options)
+    let (digest, stats) = wharf_oci::copy(source, &destination, &repository, &tag, &options)
         .await
         .map_err(|e| match e {
             wharf_oci::CopyError::Registry(wharf_oci::RegistryError::Unauthorized { .. }) => {
@@ -183,5 +230,6 @@ pub async fn push(client: &Client, request: &PushRequest) -> Result<Pushed> {
         up_to_date: stats.up_to_date,
         duration_ms: started.elapsed().as_millis(),
         blobs: stats.blobs,
+        compressed_layers: prepared.compressed,
     })
 }

@@ -1,0 +1,210 @@
+//! Push progress on stderr: a bar on a terminal, a plain line every few seconds elsewhere (CI
+//! logs keep every line, so a redrawn bar would fill them). `WHARF_PROGRESS` picks
+//! `auto` (the default), `bar`, `lines` or `off`; `WHARF_PROGRESS_INTERVAL_SECS` spaces the
+//! lines (default 10).
+
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use wharf_ci::EnvMap;
+use wharf_oci::{BlobAction, BlobStat, Progress, SharedProgress};
+use wharf_registration::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Bar,
+    Lines,
+    Off,
+}
+
+pub fn mode(env: &EnvMap) -> Result<Mode, Error> {
+    match env
+        .get("WHARF_PROGRESS")
+        .map(|v| v.trim())
+        .unwrap_or("auto")
+    {
+        "" | "auto" if std::io::stderr().is_terminal() => Ok(Mode::Bar),
+        "" | "auto" | "lines" => Ok(Mode::Lines),
+        "bar" => Ok(Mode::Bar),
+        "off" => Ok(Mode::Off),
+        other => Err(Error::Usage(format!(
+            "WHARF_PROGRESS '{other}' is not one of auto, bar, lines, off"
+        ))),
+    }
+}
+
+/// Totals so far, updated from every blob copy at once.
+#[derive(Default)]
+struct Counters {
+    planned_blobs: AtomicU64,
+    planned_bytes: AtomicU64,
+    done_blobs: AtomicU64,
+    done_bytes: AtomicU64,
+}
+
+struct Sink {
+    counters: Counters,
+    bar: Option<ProgressBar>,
+}
+
+impl Progress for Sink {
+    fn planned(&self, blobs: usize, bytes: u64) {
+        self.counters
+            .planned_blobs
+            .fetch_add(blobs as u64, Ordering::Relaxed);
+        let total = self
+            .counters
+            .planned_bytes
+            .fetch_add(bytes, Ordering::Relaxed)
+            + bytes;
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+        }
+    }
+
+    fn transferred(&self, bytes: u64) {
+        self.counters.done_bytes.fetch_add(bytes, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
+        }
+    }
+
+    fn finished(&self, stat: &BlobStat) {
+        self.counters.done_blobs.fetch_add(1, Ordering::Relaxed);
+        // Skipped and mounted blobs are done without a byte sent.
+        if !matches!(stat.action, BlobAction::Uploaded) {
+            self.transferred(stat.size);
+        }
+    }
+}
+
+/// Reports one push until [`Reporter::finish`].
+pub struct Reporter {
+    sink: Arc<Sink>,
+    mode: Mode,
+    started: Instant,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Reporter {
+    pub fn start(mode: Mode, env: &EnvMap) -> Self {
+        let bar = (mode == Mode::Bar).then(|| {
+            let bar = ProgressBar::new(0);
+            if let Ok(style) = ProgressStyle::with_template(
+                "wharf push [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {elapsed}",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar
+        });
+        let sink = Arc::new(Sink {
+            counters: Counters::default(),
+            bar,
+        });
+        let started = Instant::now();
+        let ticker = (mode == Mode::Lines).then(|| {
+            let every = env
+                .get("WHARF_PROGRESS_INTERVAL_SECS")
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(10)
+                .max(1);
+            let sink = sink.clone();
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(Duration::from_secs(every));
+                interval.tick().await;
+                loop {
+                    interval.tick().await;
+                    eprintln!("{}", line(&sink.counters, started.elapsed()));
+                }
+            })
+        });
+        Self {
+            sink,
+            mode,
+            started,
+            ticker,
+        }
+    }
+
+    pub fn handle(&self) -> Option<SharedProgress> {
+        (self.mode != Mode::Off).then(|| SharedProgress(self.sink.clone()))
+    }
+
+    /// Stops the ticker and prints where the push ended.
+    pub fn finish(self) {
+        if let Some(ticker) = &self.ticker {
+            ticker.abort();
+        }
+        if let Some(bar) = &self.sink.bar {
+            bar.finish_and_clear();
+        }
+        if self.mode == Mode::Lines {
+            eprintln!("{}", line(&self.sink.counters, self.started.elapsed()));
+        }
+    }
+}
+
+fn line(counters: &Counters, elapsed: Duration) -> String {
+    let done = counters.done_bytes.load(Ordering::Relaxed);
+    let total = counters.planned_bytes.load(Ordering::Relaxed);
+    let percent = (done * 100).checked_div(total).unwrap_or(100);
+    let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
+    format!(
+        "wharf push: {} of {} ({percent}%), {} of {} blobs, {}/s, {}s",
+        human_bytes(done as f64),
+        human_bytes(total as f64),
+        counters.done_blobs.load(Ordering::Relaxed),
+        counters.planned_blobs.load(Ordering::Relaxed),
+        human_bytes(rate),
+        elapsed.as_secs()
+    )
+}
+
+fn human_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_count_skipped_blobs_as_done() {
+        let sink = Sink {
+            counters: Counters::default(),
+            bar: None,
+        };
+        sink.planned(2, 3 * 1024 * 1024);
+        sink.transferred(1024 * 1024);
+        sink.finished(&BlobStat {
+            digest: "sha256:00".into(),
+            size: 2 * 1024 * 1024,
+            action: BlobAction::Skipped,
+            millis: 0,
+        });
+        assert_eq!(
+            line(&sink.counters, Duration::from_secs(2)),
+            "wharf push: 3.0 MiB of 3.0 MiB (100%), 1 of 2 blobs, 1.5 MiB/s, 2s"
+        );
+    }
+
+    #[test]
+    fn an_unknown_mode_names_the_variable() {
+        let env = EnvMap::from([("WHARF_PROGRESS".to_string(), "loud".to_string())]);
+        let error = mode(&env).unwrap_err().to_string();
+        assert!(error.contains("WHARF_PROGRESS 'loud'"), "{error}");
+    }
+}
