@@ -353,7 +353,7 @@ fn a_push_goes_through_the_proxy_the_standard_variables_name() {
         .stderr
         .lines()
         .filter(|l| l.starts_with("wharf push: "))
-        .last()
+        .next_back()
         .unwrap_or_else(|| panic!("no progress line:\n{}", out.stderr));
     assert!(last.contains("(100%), 3 of 3 blobs"), "{last}");
 }
