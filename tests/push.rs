@@ -352,8 +352,7 @@ fn a_push_goes_through_the_proxy_the_standard_variables_name() {
     let last = out
         .stderr
         .lines()
-        .filter(|l| l.starts_with("wharf push: "))
-        .next_back()
+        .rfind(|l| l.starts_with("wharf push: "))
         .unwrap_or_else(|| panic!("no progress line:\n{}", out.stderr));
     assert!(last.contains("(100%), 3 of 3 blobs"), "{last}");
 }
