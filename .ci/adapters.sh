@@ -62,6 +62,10 @@ unittest_suite() {
 }
 unittest_suite -s circleci-orb/tests -p 'test_*.py'
 bats_suite circleci-orb/tests
+packed_orb=$(mktemp --suffix=.yml)
+check "pack the orb" "$venv/python" circleci-orb/scripts/pack.py circleci-orb/src -o "$packed_orb"
+check "check-jsonschema: packed orb (vendor.circle-ci)" "$venv/check-jsonschema" --builtin-schema vendor.circle-ci "$packed_orb"
+rm -f "$packed_orb"
 
 step "CodeBuild"
 bats_suite examples/codebuild/test
@@ -75,7 +79,7 @@ groovy_suite() {
   rm -f "$out"
 }
 groovy_suite
-check "npm-groovy-lint: jenkins-shim" "$npm_bin/npm-groovy-lint" --failon info --path jenkins-shim
+check "npm-groovy-lint: jenkins-shim" "$npm_bin/npm-groovy-lint" --noserver --failon info --path jenkins-shim
 
 step "shellcheck: every script"
 mapfile -t scripts < <(git ls-files '*.sh' '*.bash' 'buildkite-plugin/hooks/*' | sort)

@@ -10,7 +10,8 @@
 # htpasswd auth. Each measured copy goes into a fresh, empty docker-registry, so neither tool
 # can skip or mount anything. wharf's time is its whole process: push credentials from a
 # `wharf serve`, the copy, and the registration. Knobs: BENCH_TRIALS (3),
-# BENCH_CONCURRENCY ("1 2 4 8"), BENCH_BIG_LAYER_MIB (1024), WHARF (target/release/wharf).
+# BENCH_CONCURRENCY ("1 2 4 8"), BENCH_BIG_LAYER_MIB (1024), BENCH_DIR (/dev/shm),
+# WHARF (target/release/wharf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,9 @@ wharf=${WHARF:-$PWD/target/release/wharf}
 trials=${BENCH_TRIALS:-3}
 concurrency_levels=${BENCH_CONCURRENCY:-1 2 4 8}
 big_mib=${BENCH_BIG_LAYER_MIB:-1024}
-work=$(mktemp -d /tmp/wharf-bench.XXXXXX)
+# Registries keep their blobs in memory (tmpfs) when it can, so a shared disk's noise does not
+# drown the two clients' difference: BENCH_DIR overrides.
+work=$(mktemp -d "${BENCH_DIR:-$( [[ -d /dev/shm ]] && echo /dev/shm || echo /tmp)}/wharf-bench.XXXXXX")
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -32,10 +35,11 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_registry NAME USER PASSWORD: a docker-registry; prints its address once it listens.
+# start_registry NAME USER PASSWORD [PORT]: a docker-registry; sets registry_addr and
+# registry_pid once it listens.
 start_registry() {
   local dir="$work/$1" port
-  port=$(free_port)
+  port=${4:-$(free_port)}
   mkdir -p "$dir"
   htpasswd -Bbn "$2" "$3" >"$dir/htpasswd" 2>/dev/null
   cat >"$dir/config.yml" <<YAML
@@ -45,16 +49,19 @@ storage: {filesystem: {rootdirectory: $dir/data}}
 http: {addr: "127.0.0.1:$port", secret: bench}
 auth: {htpasswd: {realm: bench, path: $dir/htpasswd}}
 YAML
+  rm -f "$dir/log"
   mkfifo "$dir/log"
   docker-registry serve "$dir/config.yml" 2>"$dir/log" >/dev/null &
-  pids+=($!)
+  registry_pid=$!
+  pids+=("$registry_pid")
   local line
   exec {fd}<"$dir/log"
   while IFS= read -r -u "$fd" line; do
     [[ $line == *"listening on"* ]] && break
   done
   cat <&"$fd" >/dev/null &
-  echo "127.0.0.1:$port"
+  pids+=($!)
+  registry_addr="127.0.0.1:$port"
 }
 
 stop_registry() {
@@ -95,18 +102,20 @@ json.dump({"imageLayoutVersion": "1.0.0"}, open(os.path.join(root, "oci-layout")
 PY
 }
 
-# timed OUTFILE CMD…: runs CMD; writes "seconds max_rss_kib" to OUTFILE.
+# timed OUTFILE CMD…: runs CMD; writes "seconds max_rss_kib cpu_seconds" to OUTFILE.
 timed() {
   local out=$1
   shift
-  /usr/bin/time -f "%e %M" -o "$out" "$@" >/dev/null 2>"$out.err" || {
+  /usr/bin/time -f "%e %M %U %S" -o "$out" "$@" >/dev/null 2>"$out.err" || {
     cat "$out.err" >&2
     return 1
   }
 }
 
 log "building the images"
-source_addr=$(start_registry source alice source-pw)
+start_registry source alice source-pw
+source_addr=$registry_addr
+source_pid=$registry_pid
 small=()
 for _ in $(seq 50); do small+=(65536); done
 make_layout "$work/image" 268435456 268435456 268435456 268435456 "${small[@]}"
@@ -115,6 +124,10 @@ for image in image big; do
   skopeo copy -q --dest-creds alice:source-pw --dest-tls-verify=false \
     "oci:$work/$image:bench" "docker://$source_addr/bench/$image:1"
 done
+
+# Touch the memory the targets will write into, once: in this VM the first touch of a page
+# is slow, and otherwise whichever copy ran second in a trial paid for it.
+head -c $((3 << 30)) /dev/zero >"$work/warm-up" && rm -f "$work/warm-up"
 
 log "starting wharf serve"
 admin_token=bench-admin-$RANDOM$RANDOM
@@ -132,24 +145,41 @@ export WHARF_CONTROL_PLANE_URL=$control_plane WHARF_USERNAME=admin WHARF_TOKEN=$
 export WHARF_SOURCE_USERNAME=alice WHARF_SOURCE_PASSWORD=source-pw
 registry_count=0
 
-# A fresh empty docker-registry, known to the control plane; prints "name address".
+# A fresh empty docker-registry, known to the control plane; sets target_name, target_addr.
 fresh_target() {
   registry_count=$((registry_count + 1))
   local name="target$registry_count" address
-  address=$(start_registry "$name" bob target-pw)
+  start_registry "$name" bob target-pw
+  address=$registry_addr
   curl -sf -u "admin:$admin_token" -H 'content-type: application/json' \
     "$control_plane/cc-ui/v1/artifactories/others" \
     -d "{\"name\":\"$name\",\"uri\":\"$address\",\"username\":\"bob\",\"password\":\"target-pw\"}" >/dev/null
-  echo "$name $address"
+  target_name=$name
+  target_addr=$address
+}
+
+# This machine's CPU is throttled after a burst: whichever copy ran second in a pair was slowed
+# by the first. A pause before each measured run lets it recover (BENCH_PAUSE seconds).
+# The source registry is restarted before each run as well: a run right after another was
+# slower whichever tool it was, so every run starts from the same state.
+settle() {
+  kill "$source_pid"
+  wait "$source_pid" 2>/dev/null || true
+  start_registry source alice source-pw "${source_addr##*:}"
+  [[ $registry_addr == "$source_addr" ]] || { log "source moved"; exit 1; }
+  source_pid=$registry_pid
+  sleep "${BENCH_PAUSE:-10}"
 }
 
 run_skopeo() { # ADDRESS IMAGE OUT
+  settle
   timed "$3" skopeo copy -q --src-creds alice:source-pw --dest-creds bob:target-pw \
     --src-tls-verify=false --dest-tls-verify=false \
     "docker://$source_addr/bench/$2:1" "docker://$1/skopeo/$2:1"
 }
 
 run_wharf() { # REGISTRY_NAME IMAGE OUT [CONCURRENCY]
+  settle
   timed "$3" "$wharf" push --project shop --service api --git-ref main \
     --image "$source_addr/bench/$2:1" --registry "$1" --external-id "bench-$1-$RANDOM" \
     --concurrency "${4:-4}"
@@ -157,11 +187,14 @@ run_wharf() { # REGISTRY_NAME IMAGE OUT [CONCURRENCY]
 
 field() { cut -d' ' -f"$2" "$1"; }
 
-echo "| trial | skopeo copy (s) | wharf push (s) | wharf / skopeo | skopeo peak RSS (MiB) | wharf peak RSS (MiB) |"
-echo "|---|---|---|---|---|---|"
+echo "| trial | skopeo copy (s) | wharf push (s) | wharf / skopeo | skopeo CPU (s) | wharf CPU (s) | skopeo peak RSS (MiB) | wharf peak RSS (MiB) |"
+echo "|---|---|---|---|---|---|---|---|"
+ratios=()
 for trial in $(seq "$trials"); do
-  read -r s_name s_addr < <(fresh_target)
-  read -r w_name _ < <(fresh_target)
+  fresh_target
+  s_name=$target_name s_addr=$target_addr
+  fresh_target
+  w_name=$target_name
   if ((trial % 2)); then
     run_skopeo "$s_addr" image "$work/s.$trial"
     run_wharf "$w_name" image "$work/w.$trial"
@@ -170,13 +203,21 @@ for trial in $(seq "$trials"); do
     run_skopeo "$s_addr" image "$work/s.$trial"
   fi
   s=$(field "$work/s.$trial" 1) w=$(field "$work/w.$trial" 1)
-  printf '| %s | %s | %s | %.2f | %d | %d |\n' "$trial" "$s" "$w" \
-    "$(echo "$w / $s" | bc -l)" $(($(field "$work/s.$trial" 2) / 1024)) \
-    $(($(field "$work/w.$trial" 2) / 1024))
-  # Keep the last wharf target for the re-push; drop the rest.
+  ratio=$(printf '%.2f' "$(echo "$w / $s" | bc -l)")
+  ratios+=("$ratio")
+  printf '| %s | %s | %s | %s | %.2f | %.2f | %d | %d |\n' "$trial" "$s" "$w" "$ratio" \
+    "$(echo "$(field "$work/s.$trial" 3) + $(field "$work/s.$trial" 4)" | bc -l)" \
+    "$(echo "$(field "$work/w.$trial" 3) + $(field "$work/w.$trial" 4)" | bc -l)" \
+    $(($(field "$work/s.$trial" 2) / 1024)) $(($(field "$work/w.$trial" 2) / 1024))
+  # Keep the last wharf target for the re-push; drop the rest, so every run writes into
+  # memory that was touched before (a first touch is slow in this VM: see warm-up).
   stop_registry "$s_name"
+  ((trial == trials)) || stop_registry "$w_name"
   last_wharf=$w_name
 done
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+echo
+echo "Median wharf / skopeo over $trials trials: $median"
 
 run_wharf "$last_wharf" image "$work/re"
 echo
@@ -186,7 +227,8 @@ echo
 echo "| --concurrency | wharf push (s) | peak RSS (MiB) |"
 echo "|---|---|---|"
 for level in $concurrency_levels; do
-  read -r c_name _ < <(fresh_target)
+  fresh_target
+  c_name=$target_name
   run_wharf "$c_name" image "$work/c.$level" "$level"
   printf '| %s | %s | %d |\n' "$level" "$(field "$work/c.$level" 1)" $(($(field "$work/c.$level" 2) / 1024))
   stop_registry "$c_name"
@@ -194,8 +236,10 @@ done
 
 big_blob=$(find "$work/big/blobs/sha256" -size +$((big_mib / 2))M | head -n 1)
 cat "$big_blob" >/dev/null
+settle
 timed "$work/sha" sha256sum "$big_blob"
-read -r b_name _ < <(fresh_target)
+fresh_target
+b_name=$target_name
 run_wharf "$b_name" big "$work/big.t"
 sha=$(field "$work/sha" 1) big=$(field "$work/big.t" 1)
 echo

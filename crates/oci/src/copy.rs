@@ -176,7 +176,7 @@ impl Source {
                 registry,
                 repository,
                 ..
-            } => Ok(registry.blob(repository, digest).await?.boxed()),
+            } => Ok(coalesce(registry.blob(repository, digest).await?, SEND_CHUNK).boxed()),
             Source::Layout { dir, .. } => {
                 let file = tokio::fs::File::open(layout_blob(dir, digest))
                     .await
@@ -199,6 +199,35 @@ impl Source {
             Source::Layout { .. } => None,
         }
     }
+}
+
+/// How many bytes a stream hands on at once: the network delivers a registry's blob in pieces
+/// of a few KiB, and sending each on its own costs a write (and a read at the far end) apiece.
+const SEND_CHUNK: usize = 256 * 1024;
+
+/// Gathers a stream's pieces into chunks of at least `size` bytes (the last may be smaller).
+fn coalesce<S>(stream: S, size: usize) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send
+where
+    S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+{
+    let state = (Box::pin(stream), bytes::BytesMut::new(), false);
+    stream::unfold(state, move |(mut inner, mut pending, mut ended)| async move {
+        while !ended && pending.len() < size {
+            match inner.next().await {
+                Some(Ok(bytes)) if pending.is_empty() && bytes.len() >= size => {
+                    return Some((Ok(bytes), (inner, pending, ended)));
+                }
+                Some(Ok(bytes)) => pending.extend_from_slice(&bytes),
+                Some(Err(e)) => return Some((Err(e), (inner, pending, true))),
+                None => ended = true,
+            }
+        }
+        if pending.is_empty() {
+            return None;
+        }
+        let chunk = pending.split().freeze();
+        Some((Ok(chunk), (inner, pending, ended)))
+    })
 }
 
 /// A file as a stream of 256 KiB chunks.
@@ -394,7 +423,7 @@ async fn copy_blobs(
 }
 
 /// The first chunk size of a chunked upload, halved while a registry answers 413.
-const UPLOAD_CHUNK: usize = 8 * 1024 * 1024;
+const UPLOAD_CHUNK: usize = 4 * 1024 * 1024;
 
 /// The source's bytes of `blob`, hashed (and counted for progress) as they stream.
 async fn verified_blob(
@@ -478,4 +507,25 @@ async fn copy_blob(
     }
     uploaded?;
     Ok(stat(BlobAction::Uploaded))
+}
+
+#[cfg(test)]
+mod coalesce_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn small_pieces_are_gathered_and_nothing_is_lost() {
+        let pieces: Vec<Result<Bytes, std::io::Error>> = (0..10u8)
+            .map(|i| Ok(Bytes::from(vec![i; 3])))
+            .collect();
+        let chunks: Vec<Bytes> = coalesce(stream::iter(pieces), 8)
+            .map(|c| c.unwrap())
+            .collect()
+            .await;
+        let sizes: Vec<usize> = chunks.iter().map(Bytes::len).collect();
+        assert_eq!(sizes, [9, 9, 9, 3]);
+        let joined: Vec<u8> = chunks.concat();
+        let expected: Vec<u8> = (0..10u8).flat_map(|i| [i; 3]).collect();
+        assert_eq!(joined, expected);
+    }
 }
