@@ -12,21 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use support::client::Api;
-use support::{TestServer, run, wharf};
-
-fn tool(program: &str, args: &[&str], dir: &Path) -> String {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use support::{TestServer, run, tool, wharf};
 
 /// A `docker-registry serve` on a loopback port, with one htpasswd user.
 struct DockerRegistry {

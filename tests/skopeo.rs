@@ -5,24 +5,9 @@
 mod support;
 
 use serde_json::json;
-use std::path::Path;
 use std::process::Command;
 use support::client::Api;
 use support::start_shop;
-
-fn run(program: &str, args: &[&str], dir: &Path) -> String {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 fn digest_of(inspect: &str) -> String {
     let json: serde_json::Value = serde_json::from_str(inspect).unwrap();
@@ -52,19 +37,19 @@ async fn skopeo_copies_into_and_out_of_the_built_in_registry() {
     let (login_, repository_) = (login.clone(), repository.clone());
     let (source, copied) = tokio::task::spawn_blocking(move || {
         let (login, repository) = (login_, repository_);
-        run("umoci", &["init", "--layout", "img"], &dir);
-        run("umoci", &["new", "--image", "img:v1"], &dir);
-        run(
+        support::tool("umoci", &["init", "--layout", "img"], &dir);
+        support::tool("umoci", &["new", "--image", "img:v1"], &dir);
+        support::tool(
             "umoci",
             &["unpack", "--rootless", "--image", "img:v1", "bundle"],
             &dir,
         );
         std::fs::write(dir.join("bundle/rootfs/hello.txt"), "hello from wharf\n").unwrap();
-        run("umoci", &["repack", "--image", "img:v1", "bundle"], &dir);
-        let source = digest_of(&run("skopeo", &["inspect", "oci:img:v1"], &dir));
+        support::tool("umoci", &["repack", "--image", "img:v1", "bundle"], &dir);
+        let source = digest_of(&support::tool("skopeo", &["inspect", "oci:img:v1"], &dir));
 
         let target = format!("docker://{repository}:v1");
-        run(
+        support::tool(
             "skopeo",
             &[
                 "copy",
@@ -76,13 +61,13 @@ async fn skopeo_copies_into_and_out_of_the_built_in_registry() {
             ],
             &dir,
         );
-        let pushed = digest_of(&run(
+        let pushed = digest_of(&support::tool(
             "skopeo",
             &["inspect", "--tls-verify=false", "--creds", &login, &target],
             &dir,
         ));
         assert_eq!(pushed, source, "the registry holds the same manifest bytes");
-        run(
+        support::tool(
             "skopeo",
             &[
                 "copy",
@@ -96,7 +81,7 @@ async fn skopeo_copies_into_and_out_of_the_built_in_registry() {
         );
         (
             source,
-            digest_of(&run("skopeo", &["inspect", "oci:out:v1"], &dir)),
+            digest_of(&support::tool("skopeo", &["inspect", "oci:out:v1"], &dir)),
         )
     })
     .await

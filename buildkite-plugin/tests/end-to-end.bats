@@ -6,6 +6,7 @@
 
 load helpers
 load "$REPO_ROOT/tests/adapters/control-plane.bash"
+load "$REPO_ROOT/tests/adapters/oci-layout.bash"
 
 setup_file() {
   start_control_plane
@@ -127,7 +128,7 @@ refute_token_leaked() {
 @test "a release branch pushes the image into the control plane's registry and records its digest" {
   export BUILDKITE_BRANCH=release/5.0 WHARF_TOKEN=$CI_BOT_TOKEN
   local digest
-  digest=$(make_oci_layout "$BATS_TEST_TMPDIR/image" 5.0.1)
+  digest=$(make_oci_layout "$BATS_TEST_TMPDIR/image" 5.0.1 "built by job $BUILDKITE_JOB_ID")
   plugin_configuration "{\"control-plane-url\": \"$WHARF_TEST_URL\", \"username\": \"ci-bot\",
     \"project\": \"shop\", \"service\": \"web\", \"image\": \"oci:$BATS_TEST_TMPDIR/image:5.0.1\",
     \"push\": true, \"tag\": \"5.0.1\"}"
@@ -215,43 +216,4 @@ refute_token_leaked() {
   assert_success
   unstub buildkite-agent
   refute_recorded
-}
-
-# make_oci_layout DIR TAG: a one-layer image as an OCI layout; prints its manifest's digest.
-make_oci_layout() {
-  local dir=$1 tag=$2 work diff_id layer config manifest
-  work=$(mktemp -d "$BATS_TEST_TMPDIR/layer.XXXXXX")
-  mkdir -p "$dir/blobs/sha256"
-  printf '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
-  echo "built by job $BUILDKITE_JOB_ID" >"$work/hello.txt"
-  tar --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$work" -cf "$work/layer.tar" hello.txt
-  diff_id=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
-  layer=$(gzip -n -c "$work/layer.tar" | add_blob "$dir")
-  config=$(jq -cn --arg d "sha256:$diff_id" \
-    '{architecture: "amd64", os: "linux", rootfs: {type: "layers", diff_ids: [$d]}}' | add_blob "$dir")
-  manifest=$(jq -cn --arg c "$config" --arg l "$layer" \
-    --argjson cs "$(blob_size "$dir" "$config")" --argjson ls "$(blob_size "$dir" "$layer")" \
-    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: "sha256:\($c)", size: $cs},
-      layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: "sha256:\($l)", size: $ls}]}' |
-    add_blob "$dir")
-  jq -cn --arg m "$manifest" --argjson ms "$(blob_size "$dir" "$manifest")" --arg tag "$tag" \
-    '{schemaVersion: 2, manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json",
-      digest: "sha256:\($m)", size: $ms, annotations: {"org.opencontainers.image.ref.name": $tag}}]}' \
-    >"$dir/index.json"
-  echo "sha256:$manifest"
-}
-
-# add_blob DIR: stores stdin as a blob of the layout; prints its sha256.
-add_blob() {
-  local tmp sum
-  tmp=$(mktemp "$1/blob.XXXXXX")
-  cat >"$tmp"
-  sum=$(sha256sum "$tmp" | cut -d' ' -f1)
-  mv "$tmp" "$1/blobs/sha256/$sum"
-  echo "$sum"
-}
-
-blob_size() {
-  stat -c %s "$1/blobs/sha256/$2"
 }

@@ -272,3 +272,19 @@ pub fn store_args(runtime: &tokio::runtime::Runtime, dir: &Path) -> Vec<std::ffi
     }
     args
 }
+
+/// Runs a third-party tool (skopeo, umoci, htpasswd…) in `dir`; answers its stdout, and fails
+/// the test with its stderr when it fails.
+pub fn tool(program: &str, args: &[&str], dir: &Path) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

@@ -302,7 +302,7 @@ pub fn revoked(output: Output, id: &str) {
     println!("revoked token {id}");
 }
 
-fn human_bytes(bytes: u64) -> String {
+pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

@@ -153,28 +153,13 @@ fn line(counters: &Counters, elapsed: Duration) -> String {
     let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
     format!(
         "wharf push: {} of {} ({percent}%), {} of {} blobs, {}/s, {}s",
-        human_bytes(done as f64),
-        human_bytes(total as f64),
+        crate::output::human_bytes(done),
+        crate::output::human_bytes(total),
         counters.done_blobs.load(Ordering::Relaxed),
         counters.planned_blobs.load(Ordering::Relaxed),
-        human_bytes(rate),
+        crate::output::human_bytes(rate as u64),
         elapsed.as_secs()
     )
-}
-
-fn human_bytes(bytes: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{value:.0} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 #[cfg(test)]

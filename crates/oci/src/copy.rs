@@ -211,23 +211,26 @@ where
     S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
 {
     let state = (Box::pin(stream), bytes::BytesMut::new(), false);
-    stream::unfold(state, move |(mut inner, mut pending, mut ended)| async move {
-        while !ended && pending.len() < size {
-            match inner.next().await {
-                Some(Ok(bytes)) if pending.is_empty() && bytes.len() >= size => {
-                    return Some((Ok(bytes), (inner, pending, ended)));
+    stream::unfold(
+        state,
+        move |(mut inner, mut pending, mut ended)| async move {
+            while !ended && pending.len() < size {
+                match inner.next().await {
+                    Some(Ok(bytes)) if pending.is_empty() && bytes.len() >= size => {
+                        return Some((Ok(bytes), (inner, pending, ended)));
+                    }
+                    Some(Ok(bytes)) => pending.extend_from_slice(&bytes),
+                    Some(Err(e)) => return Some((Err(e), (inner, pending, true))),
+                    None => ended = true,
                 }
-                Some(Ok(bytes)) => pending.extend_from_slice(&bytes),
-                Some(Err(e)) => return Some((Err(e), (inner, pending, true))),
-                None => ended = true,
             }
-        }
-        if pending.is_empty() {
-            return None;
-        }
-        let chunk = pending.split().freeze();
-        Some((Ok(chunk), (inner, pending, ended)))
-    })
+            if pending.is_empty() {
+                return None;
+            }
+            let chunk = pending.split().freeze();
+            Some((Ok(chunk), (inner, pending, ended)))
+        },
+    )
 }
 
 /// A file as a stream of 256 KiB chunks.
@@ -515,9 +518,8 @@ mod coalesce_tests {
 
     #[tokio::test]
     async fn small_pieces_are_gathered_and_nothing_is_lost() {
-        let pieces: Vec<Result<Bytes, std::io::Error>> = (0..10u8)
-            .map(|i| Ok(Bytes::from(vec![i; 3])))
-            .collect();
+        let pieces: Vec<Result<Bytes, std::io::Error>> =
+            (0..10u8).map(|i| Ok(Bytes::from(vec![i; 3]))).collect();
         let chunks: Vec<Bytes> = coalesce(stream::iter(pieces), 8)
             .map(|c| c.unwrap())
             .collect()

@@ -68,20 +68,29 @@ async fn issue(
             &expires_at,
         )
         .await?;
-    let mut tx = state.store.begin().await?;
+    let audit = issue_audit(user, ci, &repository)
+        .meta("username", &username)
+        .meta("expiresAt", &expires_at);
+    record(state, audit).await?;
+    Ok((username, password, repository))
+}
+
+/// The audit entry of a push credential handed out, for `repository`.
+fn issue_audit(user: &AuthUser, ci: &CiRow, repository: &str) -> Audit {
     Audit::new(
         &user.username,
         "CONTAINER_REGISTRY",
         "CONTAINER_REGISTRY_CREDENTIALS_ISSUE",
     )
-    .target(&repository)
+    .target(repository)
     .stack(&ci.project)
-    .meta("username", &username)
-    .meta("expiresAt", &expires_at)
-    .record(&mut tx)
-    .await?;
+}
+
+async fn record(state: &AppState, audit: Audit) -> Result<()> {
+    let mut tx = state.store.begin().await?;
+    audit.record(&mut tx).await?;
     tx.commit().await?;
-    Ok((username, password, repository))
+    Ok(())
 }
 
 /// `POST /cc-ui/v1/ci-cd/pushCredentials`.
@@ -140,18 +149,11 @@ async fn other_registry(
     )
     .await?;
     let repository_uri = format!("{}/{}/{}", registry.uri, ci.project, ci.name);
-    let mut tx = state.store.begin().await?;
-    Audit::new(
-        &user.username,
-        "CONTAINER_REGISTRY",
-        "CONTAINER_REGISTRY_CREDENTIALS_ISSUE",
+    record(
+        state,
+        issue_audit(user, ci, &repository_uri).meta("artifactory", name),
     )
-    .target(&repository_uri)
-    .stack(&ci.project)
-    .meta("artifactory", name)
-    .record(&mut tx)
     .await?;
-    tx.commit().await?;
     Ok(PushCredentialsResponse {
         username: registry.username,
         password: registry.password,
