@@ -387,15 +387,18 @@ pub async fn copy(
     Ok((digest, stats))
 }
 
-async fn copy_blobs(
-    source: &Source,
-    destination: &Registry,
-    repository: &str,
-    blobs: &[Descriptor],
-    options: &CopyOptions,
+/// Blobs under this size take the small-blob lane.
+const SMALL_BLOB: u64 = 1024 * 1024;
+
+async fn copy_blobs<'a>(
+    source: &'a Source,
+    destination: &'a Registry,
+    repository: &'a str,
+    blobs: &'a [Descriptor],
+    options: &'a CopyOptions,
     stats: &Arc<Mutex<CopyStats>>,
 ) -> Result<(), CopyError> {
-    let mut unique: Vec<&Descriptor> = Vec::new();
+    let mut unique: Vec<&'a Descriptor> = Vec::new();
     for blob in blobs {
         if !unique.iter().any(|b| b.digest == blob.digest) {
             unique.push(blob);
@@ -405,17 +408,24 @@ async fn copy_blobs(
     if let Some(progress) = progress {
         progress.planned(unique.len(), unique.iter().map(|b| b.size).sum());
     }
-    let results: Vec<Result<BlobStat, CopyError>> = stream::iter(unique)
-        .map(|blob| async move {
-            let stat = copy_blob(source, destination, repository, blob, options).await;
-            if let (Some(progress), Ok(stat)) = (progress, &stat) {
-                progress.finished(stat);
-            }
-            stat
-        })
-        .buffer_unordered(options.concurrency.max(1))
-        .collect()
-        .await;
+    // Small blobs get a lane of their own: they cost round trips, not bandwidth, so they go
+    // while the large ones stream instead of queueing behind them.
+    let (large, small): (Vec<&Descriptor>, Vec<&Descriptor>) =
+        unique.into_iter().partition(|b| b.size >= SMALL_BLOB);
+    let lane = |blobs: Vec<&'a Descriptor>| {
+        stream::iter(blobs)
+            .map(move |blob| async move {
+                let stat = copy_blob(source, destination, repository, blob, options).await;
+                if let (Some(progress), Ok(stat)) = (progress, &stat) {
+                    progress.finished(stat);
+                }
+                stat
+            })
+            .buffer_unordered(options.concurrency.max(1))
+            .collect::<Vec<Result<BlobStat, CopyError>>>()
+    };
+    let (mut results, small_results) = futures_util::join!(lane(large), lane(small));
+    results.extend(small_results);
     for result in results {
         let stat = result?;
         if let Ok(mut stats) = stats.lock() {
