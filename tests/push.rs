@@ -382,6 +382,13 @@ fn blobs_too_large_for_a_proxy_in_front_of_the_registry_go_in_chunks() {
         patches >= 5,
         "the big layer went in 64 KiB chunks: {patches} PATCHes"
     );
+    // The refused first attempt does not count twice in the progress.
+    let last = out
+        .stderr
+        .lines()
+        .rfind(|l| l.starts_with("wharf push: "))
+        .unwrap_or_else(|| panic!("no progress line:\n{}", out.stderr));
+    assert!(last.contains("(100%), 3 of 3 blobs"), "{last}");
     let pushed = out.json()["pushedUri"].as_str().unwrap().to_string();
     let fetched = server.runtime.block_on(async {
         let url = format!(

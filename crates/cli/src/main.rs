@@ -384,7 +384,7 @@ async fn register(
                 wharf_oci::LayerCompression::None
             },
         };
-        registration::push_request(&plan, args.image.clone(), push_options, env)
+        registration::push_request(&plan, push_options, env)
     });
     let registered =
         registration::register_image(client, plan, label, push, args.require_route).await;

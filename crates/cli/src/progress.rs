@@ -71,6 +71,13 @@ impl Progress for Sink {
         }
     }
 
+    fn restarted(&self, bytes: u64) {
+        let done = self.counters.done_bytes.fetch_sub(bytes, Ordering::Relaxed) - bytes;
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+        }
+    }
+
     fn finished(&self, stat: &BlobStat) {
         self.counters.done_blobs.fetch_add(1, Ordering::Relaxed);
         // Skipped and mounted blobs are done without a byte sent.
@@ -184,6 +191,19 @@ mod tests {
             line(&sink.counters, Duration::from_secs(2)),
             "wharf push: 3.0 MiB of 3.0 MiB (100%), 1 of 2 blobs, 1.5 MiB/s, 2s"
         );
+    }
+
+    #[test]
+    fn a_restarted_blob_takes_back_its_first_attempt() {
+        let sink = Sink {
+            counters: Counters::default(),
+            bar: None,
+        };
+        sink.planned(1, 1024);
+        sink.transferred(600);
+        sink.restarted(600);
+        sink.transferred(1024);
+        assert_eq!(sink.counters.done_bytes.load(Ordering::Relaxed), 1024);
     }
 
     #[test]

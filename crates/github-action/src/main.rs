@@ -86,7 +86,7 @@ async fn run(env: &EnvMap, files: &Files) -> Result<()> {
             progress: None,
             layer_compression: Default::default(),
         };
-        registration::push_request(&plan, None, options, env)
+        registration::push_request(&plan, options, env)
     });
     let registered =
         registration::register_image(&client, plan, &url, push, inputs.require_route).await?;
@@ -185,7 +185,7 @@ async fn deploy(
                 .into(),
         )
     })?;
-    let repository = inputs::text(env, "GITHUB_REPOSITORY").ok_or_else(|| {
+    let repository = ci.repository.clone().ok_or_else(|| {
         Error::Usage("GITHUB_REPOSITORY is not set: deployments need a GitHub runner".into())
     })?;
     let sha = ci

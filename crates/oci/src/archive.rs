@@ -231,3 +231,35 @@ fn move_blob(path: &Path, blobs: &Path) -> Result<(Digest, u64), String> {
     }
     Ok((digest, size))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_is_refused_for_an_archive_that_is_only_an_oci_layout() {
+        let work = tempfile::tempdir().unwrap();
+        let saved = work.path().join("saved");
+        std::fs::create_dir_all(saved.join("blobs/sha256")).unwrap();
+        std::fs::write(
+            saved.join("index.json"),
+            r#"{"schemaVersion":2,"manifests":[]}"#,
+        )
+        .unwrap();
+        let archive = work.path().join("image.tar");
+        let mut builder = tar::Builder::new(std::fs::File::create(&archive).unwrap());
+        builder.append_dir_all(".", &saved).unwrap();
+        builder.finish().unwrap();
+
+        let unpack = work.path().join("unpack");
+        std::fs::create_dir_all(&unpack).unwrap();
+        let error =
+            layout_from_docker_archive(&archive, &unpack, LayerCompression::Gzip).unwrap_err();
+        assert!(error.contains("drop --gzip-layers"), "{error}");
+        let unpack = work.path().join("unpack2");
+        std::fs::create_dir_all(&unpack).unwrap();
+        let layout = layout_from_docker_archive(&archive, &unpack, LayerCompression::None).unwrap();
+        assert!(layout.dir.join("index.json").is_file());
+        assert!(layout.compressed.is_empty());
+    }
+}

@@ -91,6 +91,9 @@ pub trait Progress: Send + Sync {
     fn planned(&self, _blobs: usize, _bytes: u64) {}
     /// Bytes of some blob were read from the source and sent on.
     fn transferred(&self, _bytes: u64) {}
+    /// A blob is sent again from its start (in chunks, after a refused upload): the bytes
+    /// its first attempt reported no longer count.
+    fn restarted(&self, _bytes: u64) {}
     /// A blob is done: skipped, mounted or uploaded.
     fn finished(&self, _stat: &BlobStat) {}
 }
@@ -500,6 +503,9 @@ async fn copy_blob(
     if let Err(error) = &uploaded
         && wants_chunks(error)
     {
+        if let (Some(SharedProgress(progress)), Ok(first)) = (&options.progress, verifier.lock()) {
+            progress.restarted(first.size());
+        }
         let (stream, again) = verified_blob(source, blob, options).await?;
         verifier = again;
         uploaded = destination

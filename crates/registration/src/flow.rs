@@ -63,15 +63,9 @@ pub async fn register_image(
     })
 }
 
-/// The push that copies `source` (default: the plan's image) into the control plane's
-/// registry. Source credentials come from `WHARF_SOURCE_USERNAME`/`_PASSWORD`, else from the
+/// The push that copies the plan's image into the control plane's registry. Source credentials come from `WHARF_SOURCE_USERNAME`/`_PASSWORD`, else from the
 /// Docker `config.json`.
-pub fn push_request(
-    plan: &Plan,
-    source: Option<String>,
-    options: PushOptions,
-    env: &EnvMap,
-) -> PushRequest {
+pub fn push_request(plan: &Plan, options: PushOptions, env: &EnvMap) -> PushRequest {
     let source_credentials = match (
         env.get("WHARF_SOURCE_USERNAME"),
         env.get("WHARF_SOURCE_PASSWORD"),
@@ -85,7 +79,7 @@ pub fn push_request(
     PushRequest {
         project: plan.request.blueprint_name.clone(),
         ci_name: plan.ci_name().to_string(),
-        source: source.unwrap_or_else(|| plan.request.artifact_uri.clone()),
+        source: plan.request.artifact_uri.clone(),
         tag: options.tag,
         artifactory: plan.request.artifactory.clone(),
         platform: options.platform,
