@@ -122,10 +122,8 @@ fn write_outputs(files: &Files, registered: &Registered) {
         .as_ref()
         .map(|p| p.digest.clone())
         .or_else(|| {
-            outcome
-                .artifact_uri
-                .split_once('@')
-                .map(|(_, digest)| digest.to_string())
+            let image = outcome.artifact_uri.parse::<wharf_oci::ImageReference>();
+            image.ok()?.digest.map(|digest| digest.to_string())
         });
     let outputs = [
         (

@@ -1,15 +1,21 @@
 //! A registry client: the distribution endpoints a copy needs, with the auth challenge
 //! answered (Basic, or a Bearer token fetched from the realm and cached per scope), and
-//! retries of 408, 429, 5xx and dropped connections for requests that can be sent again.
+//! retries of 408, 429, 5xx and dropped connections for requests that can be sent again, by the
+//! [`RetryPolicy`] the control-plane client uses too.
 
 use crate::digest::Digest;
 use crate::media::ACCEPTED;
+use crate::reference::is_loopback_registry;
 use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use wharf_http_client::{
+    Attempt, Replay, RetryPolicy, describe_transport, encode, is_retryable, retry_after,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -57,13 +63,7 @@ pub struct Registry {
     base: String,
     credentials: Option<Credentials>,
     tokens: Mutex<HashMap<String, String>>,
-}
-
-fn is_loopback_host(host: &str) -> bool {
-    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    name == "localhost"
-        || name == "[::1]"
-        || (name.starts_with("127.") && name.split('.').count() == 4)
+    retry: RetryPolicy,
 }
 
 /// The parameters of a `WWW-Authenticate: Bearer realm=…,service=…,scope=…` challenge.
@@ -113,7 +113,7 @@ impl Registry {
         if transport.insecure_skip_tls_verify {
             builder = builder.danger_accept_invalid_certs(true);
         }
-        let scheme = if transport.plain_http || is_loopback_host(host) {
+        let scheme = if transport.plain_http || is_loopback_registry(host) {
             "http"
         } else {
             "https"
@@ -127,7 +127,14 @@ impl Registry {
             base: format!("{scheme}://{host}"),
             credentials,
             tokens: Mutex::new(HashMap::new()),
+            retry: RetryPolicy::default(),
         })
+    }
+
+    /// Retries by `policy` instead of the default one (`WHARF_RETRIES` reaches a push here).
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
     }
 
     pub fn host(&self) -> &str {
@@ -143,20 +150,9 @@ impl Registry {
     }
 
     fn transport_error(&self, error: reqwest::Error) -> RegistryError {
-        let mut message = if error.is_connect() {
-            "cannot connect".to_string()
-        } else {
-            "connection failed".to_string()
-        };
-        let mut source = std::error::Error::source(&error);
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
-        }
         RegistryError::Transport {
             host: self.host.clone(),
-            message,
+            message: describe_transport(&error),
         }
     }
 
@@ -216,7 +212,8 @@ impl Registry {
     }
 
     /// Sends a request that can be sent again (no streaming body), answering the auth
-    /// challenge once and retrying 408, 429, 5xx and dropped connections with backoff.
+    /// challenge once and retrying 408, 429, 5xx and dropped connections by the retry policy.
+    /// When the attempts are spent on error answers, the last answer is returned.
     pub async fn send(
         &self,
         method: Method,
@@ -224,58 +221,65 @@ impl Registry {
         scope: &str,
         build: impl Fn(RequestBuilder) -> RequestBuilder,
     ) -> Result<Response, RegistryError> {
-        let mut challenged = false;
-        let mut attempt = 0u32;
-        loop {
-            let request =
-                build(self.authorize(self.http.request(method.clone(), self.url(path)), scope));
-            let response = match request.send().await {
-                Ok(response) => response,
-                Err(error) if attempt < 4 => {
-                    attempt += 1;
-                    backoff(attempt, None).await;
-                    let _ = error;
-                    continue;
-                }
-                Err(error) => return Err(self.transport_error(error)),
-            };
-            let status = response.status();
-            if status == StatusCode::UNAUTHORIZED && !challenged {
-                challenged = true;
-                let challenge = response
-                    .headers()
-                    .get(header::WWW_AUTHENTICATE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                if challenge.to_ascii_lowercase().starts_with("bearer") {
-                    self.fetch_token(&challenge, scope).await?;
-                }
-                if self.credentials.is_some()
-                    || challenge.to_ascii_lowercase().starts_with("bearer")
-                {
-                    continue;
-                }
+        let challenged = AtomicBool::new(false);
+        self.retry
+            .run(|_| self.attempt(&method, path, scope, &build, &challenged))
+            .await
+    }
+
+    /// One attempt of [`Registry::send`]; a 401 is answered (once per send) within it.
+    async fn attempt(
+        &self,
+        method: &Method,
+        path: &str,
+        scope: &str,
+        build: &impl Fn(RequestBuilder) -> RequestBuilder,
+        challenged: &AtomicBool,
+    ) -> Attempt<Response, RegistryError> {
+        let request =
+            || build(self.authorize(self.http.request(method.clone(), self.url(path)), scope));
+        let dropped = |error: reqwest::Error| Attempt::Retry {
+            why: describe_transport(&error),
+            after: None,
+            last: Err(self.transport_error(error)),
+        };
+        let mut response = match request().send().await {
+            Ok(response) => response,
+            Err(error) => return dropped(error),
+        };
+        if response.status() == StatusCode::UNAUTHORIZED && !challenged.swap(true, Ordering::SeqCst)
+        {
+            let challenge = response
+                .headers()
+                .get(header::WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let bearer = challenge.to_ascii_lowercase().starts_with("bearer");
+            if bearer && let Err(error) = self.fetch_token(&challenge, scope).await {
+                return Attempt::Done(Err(error));
             }
-            if status == StatusCode::UNAUTHORIZED {
-                return Err(RegistryError::Unauthorized {
-                    host: self.host.clone(),
-                });
+            if self.credentials.is_some() || bearer {
+                response = match request().send().await {
+                    Ok(response) => response,
+                    Err(error) => return dropped(error),
+                };
             }
-            let retryable = matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
-            if retryable && attempt < 4 {
-                attempt += 1;
-                let after = response
-                    .headers()
-                    .get(header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
-                backoff(attempt, after).await;
-                continue;
-            }
-            return Ok(response);
         }
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            return Attempt::Done(Err(RegistryError::Unauthorized {
+                host: self.host.clone(),
+            }));
+        }
+        if is_retryable(status, Replay::Safe) {
+            return Attempt::Retry {
+                why: format!("registry {}: HTTP {status}", self.host),
+                after: retry_after(response.headers()),
+                last: Ok(response),
+            };
+        }
+        Attempt::Done(Ok(response))
     }
 
     async fn refused(&self, response: Response) -> RegistryError {
@@ -668,33 +672,6 @@ pub fn wants_chunks(error: &RegistryError) -> bool {
     )
 }
 
-/// Percent-encodes a query value.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Jittered exponential backoff (200 ms doubling, at most 5 s), or the server's `Retry-After`.
-async fn backoff(attempt: u32, retry_after: Option<Duration>) {
-    let wait = retry_after.unwrap_or_else(|| {
-        let ceiling =
-            Duration::from_millis(200 * (1 << attempt.min(5))).min(Duration::from_secs(5));
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0) as u64;
-        let half = ceiling.as_millis() as u64 / 2;
-        Duration::from_millis(half + nanos % (half + 1))
-    });
-    tokio::time::sleep(wait.min(Duration::from_secs(30))).await;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -741,5 +718,70 @@ mod tests {
             password: "hunter2".into(),
         };
         assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    /// A registry on loopback that answers the n-th request with the n-th of `statuses` (the
+    /// last one from then on), each with `Retry-After: 0`, and counts the requests.
+    async fn scripted_registry(
+        statuses: Vec<u16>,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let n = seen.fetch_add(1, Ordering::SeqCst);
+                let status = statuses[n.min(statuses.len() - 1)];
+                let answer = format!(
+                    "HTTP/1.1 {status} Scripted\r\nContent-Length: 0\r\nRetry-After: 0\r\n\
+                     Connection: close\r\n\r\n"
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        (host, count)
+    }
+
+    #[tokio::test]
+    async fn the_registry_client_makes_the_shared_policys_attempts() {
+        let (host, count) = scripted_registry(vec![503]).await;
+        let env = [("WHARF_RETRIES".to_string(), "3".to_string())].into();
+        let policy = RetryPolicy {
+            // A backoff this long would stall the test: Retry-After: 0 must win.
+            base_delay: Duration::from_secs(20),
+            ..RetryPolicy::from_env(&env)
+        };
+        let registry = Registry::new(&host, &Transport::default(), None)
+            .unwrap()
+            .with_retry(policy);
+        let started = std::time::Instant::now();
+        let error = registry.ping().await.unwrap_err();
+        assert!(
+            matches!(error, RegistryError::Refused { status: 503, .. }),
+            "{error}"
+        );
+        assert_eq!(count.load(Ordering::SeqCst), 3, "WHARF_RETRIES=3 attempts");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "Retry-After: 0 is honoured"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_registry_client_stops_retrying_at_the_first_answer() {
+        let (host, count) = scripted_registry(vec![503, 429, 200]).await;
+        let registry = Registry::new(&host, &Transport::default(), None).unwrap();
+        registry.ping().await.unwrap();
+        assert_eq!(count.load(Ordering::SeqCst), 3);
     }
 }

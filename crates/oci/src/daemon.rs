@@ -15,17 +15,6 @@ pub fn daemon_socket(docker_host: Option<&str>) -> Result<PathBuf, String> {
     }
 }
 
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Asks the daemon at `socket` to export `name` and writes the archive to `target`.
 pub async fn export_image(socket: &Path, name: &str, target: &Path) -> Result<(), String> {
     let stream = tokio::net::UnixStream::connect(socket).await.map_err(|e| {
@@ -38,7 +27,7 @@ pub async fn export_image(socket: &Path, name: &str, target: &Path) -> Result<()
     // HTTP/1.0: the daemon answers with a plain body that ends when it closes the connection.
     let request = format!(
         "GET /images/{}/get HTTP/1.0\r\nHost: docker\r\n\r\n",
-        encode(name)
+        wharf_http_client::encode(name)
     );
     stream
         .get_mut()

@@ -1,9 +1,10 @@
 //! Container images as the OCI distribution protocol names them.
 //!
 //! This crate owns image references (the distribution grammar, with Docker's `docker.io` and
-//! `library/` defaults), content digests (parsed, and verified while bytes stream past), and the
-//! manifest and index media types. It does no I/O: the registry client and the copy engine
-//! build on it.
+//! `library/` defaults), content digests (parsed, and verified while bytes stream past), the
+//! manifest and index media types, the registry client (retrying by the shared policy of
+//! `wharf-http-client`), the copy engine, and the image sources it reads (OCI layouts, Docker
+//! archives, the Docker daemon). It knows nothing of the control plane.
 
 mod archive;
 mod client;

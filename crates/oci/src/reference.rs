@@ -89,20 +89,22 @@ impl ImageReference {
     /// Whether the registry is on loopback (`localhost`, `127.0.0.0/8`, `[::1]`), where plain
     /// HTTP is allowed without a flag, as Docker allows it.
     pub fn is_loopback(&self) -> bool {
-        let host = self
-            .registry
-            .rsplit_once(':')
-            .map_or(self.registry.as_str(), |(h, p)| {
-                if p.bytes().all(|b| b.is_ascii_digit()) {
-                    h
-                } else {
-                    self.registry.as_str()
-                }
-            });
-        host == "localhost"
-            || host == "[::1]"
-            || host.starts_with("127.") && host.split('.').count() == 4
+        is_loopback_registry(&self.registry)
     }
+}
+
+/// Whether a registry `host[:port]` is on loopback: `localhost`, `127.0.0.0/8` or `[::1]`.
+pub(crate) fn is_loopback_registry(registry: &str) -> bool {
+    let host = registry.rsplit_once(':').map_or(registry, |(h, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            registry
+        }
+    });
+    host == "localhost"
+        || host == "[::1]"
+        || host.starts_with("127.") && host.split('.').count() == 4
 }
 
 impl fmt::Display for ImageReference {

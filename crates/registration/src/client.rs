@@ -2,7 +2,6 @@
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use rand::Rng;
 use reqwest::{Method, StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -11,6 +10,9 @@ use wharf_api::project_file::{ApplySummary, ProjectFile};
 use wharf_api::{
     Artifact, ArtifactCI, AuditEntry, CiArtifactResponse, ErrorDetails, Page, RegistrationType,
     Resolved, RoutingRuleResponse, SaasArtifactRequest, User,
+};
+use wharf_http_client::{
+    Attempt, Replay, RetryPolicy, describe_transport, encode, is_retryable, retry_after,
 };
 
 /// Filters of `wharf builds`.
@@ -26,81 +28,12 @@ pub struct BuildQuery {
 /// Header with which wharf's control plane says a registration already existed.
 const REPLAYED_HEADER: &str = "wharf-replayed";
 
-/// How hard to try before giving up.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    pub attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl RetryPolicy {
-    /// `WHARF_RETRIES` (attempts, ≥ 1) and `WHARF_RETRY_BASE_MS` tune the default policy.
-    pub fn from_env(env: &wharf_ci::EnvMap) -> Self {
-        let mut policy = Self::default();
-        if let Some(attempts) = env.get("WHARF_RETRIES").and_then(|v| v.parse::<u32>().ok()) {
-            policy.attempts = attempts.max(1);
-        }
-        if let Some(ms) = env
-            .get("WHARF_RETRY_BASE_MS")
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            policy.base_delay = std::time::Duration::from_millis(ms);
-        }
-        policy
-    }
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            attempts: 5,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(10),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Full-jitter exponential backoff, unless the server said when to come back.
-    fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(wait) = retry_after {
-            return wait.min(self.max_delay * 3);
-        }
-        let ceiling = self
-            .base_delay
-            .saturating_mul(1 << attempt.min(16))
-            .min(self.max_delay);
-        let millis = ceiling.as_millis().max(1) as u64;
-        Duration::from_millis(rand::rng().random_range(millis / 2..=millis))
-    }
-}
-
-/// Whether a request may be sent again after it might have reached the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Replay {
-    /// Reads, and writes the server deduplicates (a registration with an external id).
-    Safe,
-    /// Writes that could be applied twice: retried only when the server surely did not act.
-    Unsafe,
-}
-
 pub struct Client {
     http: reqwest::Client,
     base: String,
     username: String,
     token: Secret,
     retry: RetryPolicy,
-}
-
-/// What one attempt produced.
-enum Attempt {
-    Done(reqwest::Response),
-    Retry {
-        why: String,
-        after: Option<Duration>,
-    },
-    Fail(Error),
 }
 
 impl Client {
@@ -326,6 +259,12 @@ impl Client {
         decode(response).await
     }
 
+    /// The retry policy this client was built with; a push to the control plane's registry
+    /// retries by it too.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
     /// Sends with retries; answers the first success or a classified error.
     async fn send<B: Serialize>(
         &self,
@@ -335,35 +274,28 @@ impl Client {
         replay: Replay,
     ) -> Result<reqwest::Response> {
         let url = format!("{}{path}", self.base);
-        let mut attempt = 0;
-        loop {
-            let outcome = self.attempt(method.clone(), &url, body, replay).await;
-            match outcome {
-                Attempt::Done(response) => return Ok(response),
-                Attempt::Fail(error) => return Err(error),
-                Attempt::Retry { why, after } => {
-                    attempt += 1;
-                    if attempt >= self.retry.attempts {
-                        return Err(Error::Unavailable(format!(
-                            "control plane {} failed {attempt} times; last: {why}",
-                            self.base
-                        )));
-                    }
-                    let wait = self.retry.delay(attempt - 1, after);
-                    tracing::warn!(%why, attempt, wait_ms = wait.as_millis() as u64, "retrying");
-                    tokio::time::sleep(wait).await;
-                }
-            }
-        }
+        self.retry
+            .run(|made| self.attempt(method.clone(), &url, body, replay, made))
+            .await
     }
 
+    /// Attempt number `made`: its answer, a classified error, or why to try again.
     async fn attempt<B: Serialize>(
         &self,
         method: Method,
         url: &str,
         body: Option<&B>,
         replay: Replay,
-    ) -> Attempt {
+        made: u32,
+    ) -> Attempt<reqwest::Response, Error> {
+        let retry = |why: String, after| Attempt::Retry {
+            last: Err(Error::Unavailable(format!(
+                "control plane {} failed {made} times; last: {why}",
+                self.base
+            ))),
+            why,
+            after,
+        };
         let mut request = self
             .http
             .request(method, url)
@@ -374,67 +306,39 @@ impl Client {
         }
         let response = match request.send().await {
             Ok(response) => response,
-            Err(error) => return transport_failure(error, replay),
+            Err(error) => {
+                return match transport_failure(&error, replay) {
+                    Ok(why) => retry(why, None),
+                    Err(error) => Attempt::Done(Err(error)),
+                };
+            }
         };
         let status = response.status();
         if status.is_success() {
-            return Attempt::Done(response);
+            return Attempt::Done(Ok(response));
         }
-        let retry_after = retry_after(&response);
+        let after = retry_after(response.headers());
         let message = error_message(response).await;
         if is_retryable(status, replay) {
-            return Attempt::Retry {
-                why: format!("HTTP {status}: {message}"),
-                after: retry_after,
-            };
+            return retry(format!("HTTP {status}: {message}"), after);
         }
-        Attempt::Fail(classify(status, message))
+        Attempt::Done(Err(classify(status, message)))
     }
 }
 
-fn transport_failure(error: reqwest::Error, replay: Replay) -> Attempt {
+/// Why to try again after a failed request, or the error when a retry could apply a write
+/// twice.
+fn transport_failure(error: &reqwest::Error, replay: Replay) -> Result<String> {
     // Never echo the URL's query or anything else from reqwest beyond its kind and cause.
-    let why = describe_transport(&error);
+    let why = describe_transport(error);
     if error.is_connect() || replay == Replay::Safe {
-        Attempt::Retry { why, after: None }
+        Ok(why)
     } else {
-        Attempt::Fail(Error::Unavailable(format!(
+        Err(Error::Unavailable(format!(
             "{why}; not retried because the request may have reached the control plane and it \
              carries no external id to deduplicate it (pass --external-id to make it safe)"
         )))
     }
-}
-
-fn describe_transport(error: &reqwest::Error) -> String {
-    let mut text = if error.is_connect() {
-        "cannot connect".to_string()
-    } else if error.is_timeout() {
-        "timed out".to_string()
-    } else {
-        "connection failed".to_string()
-    };
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-fn is_retryable(status: StatusCode, replay: Replay) -> bool {
-    match status.as_u16() {
-        408 | 429 => true,
-        500 | 502 | 503 | 504 => {
-            replay == Replay::Safe || status == StatusCode::SERVICE_UNAVAILABLE
-        }
-        _ => false,
-    }
-}
-
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 async fn error_message(response: reqwest::Response) -> String {
@@ -471,50 +375,4 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
         .map_err(|e| Error::Unavailable(format!("reading the answer: {e}")))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| Error::Internal(format!("unreadable answer from the control plane: {e}")))
-}
-
-/// Percent-encodes one path segment or query value.
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encode_keeps_unreserved_and_escapes_the_rest() {
-        assert_eq!(encode("release/2.1 x"), "release%2F2.1%20x");
-        assert_eq!(encode("api-v2_~."), "api-v2_~.");
-    }
-
-    #[test]
-    fn backoff_stays_within_bounds_and_honours_retry_after() {
-        let policy = RetryPolicy::default();
-        for attempt in 0..10 {
-            let wait = policy.delay(attempt, None);
-            assert!(wait <= policy.max_delay, "{wait:?}");
-            assert!(wait >= Duration::from_millis(100), "{wait:?}");
-        }
-        assert_eq!(
-            policy.delay(0, Some(Duration::from_secs(2))),
-            Duration::from_secs(2)
-        );
-    }
-
-    #[test]
-    fn writes_without_an_external_id_are_not_replayed_after_a_server_error() {
-        assert!(is_retryable(StatusCode::BAD_GATEWAY, Replay::Safe));
-        assert!(!is_retryable(StatusCode::BAD_GATEWAY, Replay::Unsafe));
-        assert!(is_retryable(StatusCode::TOO_MANY_REQUESTS, Replay::Unsafe));
-        assert!(!is_retryable(StatusCode::CONFLICT, Replay::Safe));
-    }
 }

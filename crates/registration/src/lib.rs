@@ -20,7 +20,7 @@ mod push;
 mod secret;
 mod settings;
 
-pub use client::{BuildQuery, Client, Replay, RetryPolicy};
+pub use client::{BuildQuery, Client};
 pub use error::{Error, Result, exit};
 pub use flow::{
     Outcome, Preview, PushOptions, Registered, preview, push_request, register, register_image,
@@ -32,3 +32,4 @@ pub use secret::Secret;
 pub use settings::{
     Endpoint, Plan, RegisterFlags, WharfEnv, credentials, resolve, resolve_endpoint,
 };
+pub use wharf_http_client::{Replay, RetryPolicy};

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 use wharf_api::PushCredentialsRequest;
+use wharf_http_client::RetryPolicy;
 use wharf_oci::{CopyOptions, Credentials, ImageReference, Registry, Source, Transport};
 
 /// What to push, and how to reach the source.
@@ -66,7 +67,7 @@ struct Prepared {
     compressed: Vec<wharf_oci::CompressedLayer>,
 }
 
-async fn source_of(request: &PushRequest) -> Result<Prepared> {
+async fn source_of(request: &PushRequest, retry: &RetryPolicy) -> Result<Prepared> {
     let archive_source = request.source.starts_with("docker-daemon:")
         || request.source.starts_with("docker-archive:");
     if request.layer_compression == wharf_oci::LayerCompression::Gzip && !archive_source {
@@ -89,9 +90,9 @@ async fn source_of(request: &PushRequest) -> Result<Prepared> {
             wharf_oci::layout_from_docker_archive(&archive, work.path(), request.layer_compression)
                 .map_err(Error::Usage)?;
         let tag = name
-            .rsplit_once(':')
-            .filter(|(_, t)| !t.contains('/'))
-            .map(|(_, t)| t.to_string());
+            .parse::<ImageReference>()
+            .ok()
+            .and_then(|reference| reference.tag);
         return Ok(Prepared {
             source: Source::Layout {
                 dir: layout.dir,
@@ -147,7 +148,8 @@ async fn source_of(request: &PushRequest) -> Result<Prepared> {
         (None, None) => None,
     };
     let registry = Registry::new(&reference.registry, &request.transport, credentials)
-        .map_err(|e| Error::Usage(e.to_string()))?;
+        .map_err(|e| Error::Usage(e.to_string()))?
+        .with_retry(retry.clone());
     let tag = reference.tag.clone();
     Ok(Prepared {
         source: Source::Registry {
@@ -163,7 +165,9 @@ async fn source_of(request: &PushRequest) -> Result<Prepared> {
 
 pub async fn push(client: &Client, request: &PushRequest) -> Result<Pushed> {
     let started = Instant::now();
-    let prepared = source_of(request).await?;
+    // One retry policy (`WHARF_RETRIES`) for the control plane and both registries.
+    let retry = client.retry_policy();
+    let prepared = source_of(request, retry).await?;
     let (source, source_tag) = (&prepared.source, prepared.tag.clone());
     let credentials = client
         .push_credentials(&PushCredentialsRequest {
@@ -172,22 +176,22 @@ pub async fn push(client: &Client, request: &PushRequest) -> Result<Pushed> {
             application_name: request.ci_name.clone(),
         })
         .await?;
-    let host = credentials
-        .artifactory_uri
-        .trim_end_matches('/')
-        .to_string();
-    let repository = credentials
-        .repository_uri
-        .strip_prefix(&format!("{host}/"))
-        .ok_or_else(|| {
-            Error::Internal(format!(
-                "repository {} is not on {host}",
-                credentials.repository_uri
-            ))
-        })?
-        .to_string();
+    let host = credentials.artifactory_uri.trim_end_matches('/');
+    let repository: ImageReference =
+        credentials
+            .repository_uri
+            .parse()
+            .map_err(|e: wharf_oci::ReferenceError| {
+                Error::Internal(format!("the control plane's push repository: {e}"))
+            })?;
+    if repository.registry != host {
+        return Err(Error::Internal(format!(
+            "repository {} is not on {host}",
+            credentials.repository_uri
+        )));
+    }
     let destination = Registry::new(
-        &host,
+        &repository.registry,
         &request.transport,
         // An anonymous registry an admin added answers empty credentials.
         Some(Credentials {
@@ -196,7 +200,8 @@ pub async fn push(client: &Client, request: &PushRequest) -> Result<Pushed> {
         })
         .filter(|c| !c.username.is_empty()),
     )
-    .map_err(|e| Error::Usage(e.to_string()))?;
+    .map_err(|e| Error::Usage(e.to_string()))?
+    .with_retry(retry.clone());
     let tag = request
         .tag
         .clone()
@@ -207,20 +212,21 @@ pub async fn push(client: &Client, request: &PushRequest) -> Result<Pushed> {
         platform: request.platform.clone(),
         progress: request.progress.clone(),
     };
-    let (digest, stats) = wharf_oci::copy(source, &destination, &repository, &tag, &options)
-        .await
-        .map_err(|e| match e {
-            wharf_oci::CopyError::Registry(wharf_oci::RegistryError::Unauthorized { .. }) => {
-                Error::Auth(e.to_string())
-            }
-            wharf_oci::CopyError::Registry(wharf_oci::RegistryError::Transport { .. }) => {
-                Error::Unavailable(e.to_string())
-            }
-            wharf_oci::CopyError::Source(_) => Error::Usage(e.to_string()),
-            other => Error::Rejected(other.to_string()),
-        })?;
+    let (digest, stats) =
+        wharf_oci::copy(source, &destination, &repository.repository, &tag, &options)
+            .await
+            .map_err(|e| match e {
+                wharf_oci::CopyError::Registry(wharf_oci::RegistryError::Unauthorized {
+                    ..
+                }) => Error::Auth(e.to_string()),
+                wharf_oci::CopyError::Registry(wharf_oci::RegistryError::Transport { .. }) => {
+                    Error::Unavailable(e.to_string())
+                }
+                wharf_oci::CopyError::Source(_) => Error::Usage(e.to_string()),
+                other => Error::Rejected(other.to_string()),
+            })?;
     Ok(Pushed {
-        pushed_uri: format!("{host}/{repository}@{digest}"),
+        pushed_uri: repository.with_digest(digest.clone()).to_string(),
         digest: digest.to_string(),
         tag,
         bytes_uploaded: stats.bytes_uploaded,

@@ -366,11 +366,9 @@ fn validate_image(image: &str) -> Result<()> {
     Ok(())
 }
 
-/// The tag of `host[:port]/repo:tag[@digest]`, if any.
+/// The tag of `host[:port]/repo:tag[@digest]`, if the image is a reference that has one.
 fn image_tag(image: &str) -> Option<String> {
-    let name = image.split('@').next().unwrap_or(image);
-    let last = name.rsplit('/').next().unwrap_or(name);
-    last.split_once(':').map(|(_, tag)| tag.to_string())
+    image.parse::<wharf_oci::ImageReference>().ok()?.tag
 }
 
 #[cfg(test)]
@@ -563,8 +561,9 @@ mod tests {
 
     #[test]
     fn image_tags_are_found_past_registry_ports() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
         assert_eq!(
-            image_tag("localhost:5000/a/b:v1@sha256:ab"),
+            image_tag(&format!("localhost:5000/a/b:v1@{digest}")),
             Some("v1".into())
         );
         assert_eq!(image_tag("localhost:5000/a/b"), None);
