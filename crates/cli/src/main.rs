@@ -355,6 +355,9 @@ async fn register(
         external_id: args.external_id.clone(),
         registry: args.registry.clone(),
         description: args.description.clone(),
+        push: args.push,
+        tag: args.push_options.tag.clone(),
+        platform: args.push_options.platform.clone(),
     };
     let plan = registration::resolve(&flags, env, &WharfEnv::from_map(env)?, ci)?;
     if args.dry_run {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use wharf_api::project_file::ApplySummary;
 use wharf_api::{AuditEntry, CiArtifactResponse, Page, Resolved, User};
 use wharf_ci::CiContext;
-use wharf_registration::{Outcome, Preview, Promoted, Pushed};
+use wharf_registration::{Outcome, Preview, Promoted, Pushed, report};
 
 fn json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
@@ -18,7 +18,7 @@ fn json<T: Serialize>(value: &T) {
 pub fn failure(output: Output, kind: &str, code: i32, message: &str) {
     eprintln!("error: {message}");
     if output == Output::Json {
-        json(&serde_json::json!({"error": {"kind": kind, "exitCode": code, "message": message}}));
+        json(&report::failure(kind, code, message));
     }
 }
 
@@ -28,13 +28,7 @@ pub fn warning(_output: Output, message: &str) {
 
 pub fn registered(output: Output, outcome: &Outcome, pushed: Option<&Pushed>) {
     if output == Output::Json {
-        let mut value = serde_json::to_value(outcome).unwrap_or_default();
-        if let (Some(map), Some(pushed)) = (value.as_object_mut(), pushed)
-            && let Ok(serde_json::Value::Object(extra)) = serde_json::to_value(pushed)
-        {
-            map.extend(extra);
-        }
-        return json(&value);
+        return json(&report::registered(outcome, pushed));
     }
     if let Some(pushed) = pushed {
         let what = if pushed.up_to_date {

@@ -17,6 +17,7 @@ mod error;
 mod flow;
 mod promote;
 mod push;
+pub mod report;
 mod secret;
 mod settings;
 

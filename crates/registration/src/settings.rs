@@ -52,6 +52,10 @@ pub struct RegisterFlags {
     pub external_id: Option<String>,
     pub registry: Option<String>,
     pub description: Option<String>,
+    /// `--push`, and the options that only say how to push: refused without it.
+    pub push: bool,
+    pub tag: Option<String>,
+    pub platform: Option<String>,
 }
 
 /// Where the control plane is.
@@ -185,6 +189,7 @@ pub fn resolve(
     env: &WharfEnv,
     ci: &CiContext,
 ) -> Result<Plan> {
+    refuse_push_options_without_push(flags)?;
     let mut sources = BTreeMap::new();
     let s = &mut sources;
     let project = pick(
@@ -355,6 +360,23 @@ fn targets(
     Ok(given.into_iter().next())
 }
 
+/// `--tag` and `--platform` would be ignored without `--push`: refused, so a pipeline that
+/// meant to push does not quietly register the source instead.
+fn refuse_push_options_without_push(flags: &RegisterFlags) -> Result<()> {
+    if flags.push {
+        return Ok(());
+    }
+    let given = [("--tag", &flags.tag), ("--platform", &flags.platform)]
+        .into_iter()
+        .find(|(_, value)| value.as_deref().is_some_and(|v| !v.trim().is_empty()));
+    match given {
+        Some((flag, _)) => Err(Error::Usage(format!(
+            "{flag} only applies when pushing: add --push, or remove {flag}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Refuses what is plainly not an image reference; the registry checks the rest.
 fn validate_image(image: &str) -> Result<()> {
     if image.chars().any(char::is_whitespace) || image.contains("://") || image.starts_with('/') {
@@ -476,6 +498,30 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(error.contains("--git-ref and --environment"), "{error}");
+    }
+
+    #[test]
+    fn push_options_without_push_are_refused_naming_the_flag() {
+        let error = plan(
+            RegisterFlags {
+                platform: Some("linux/arm64".into()),
+                ..flags()
+            },
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--platform only applies when pushing: add --push, or remove --platform"
+        );
+        assert_eq!(error.exit_code(), crate::exit::USAGE);
+        let pushing = RegisterFlags {
+            push: true,
+            tag: Some("1.4".into()),
+            platform: Some("linux/arm64".into()),
+            ..flags()
+        };
+        assert!(plan(pushing, &[("CI", "true"), ("WHARF_GIT_REF", "main")]).is_ok());
     }
 
     #[test]
