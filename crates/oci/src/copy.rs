@@ -5,9 +5,10 @@
 
 use crate::client::{Registry, RegistryError, wants_chunks};
 use crate::digest::{Digest, Verifier};
-use crate::media::{Descriptor, MediaKind, referenced_descriptors};
+use crate::media::{Descriptor, MediaKind, declared_media_type, referenced_descriptors};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt, stream};
+use oci_spec::image::{ANNOTATION_REF_NAME, ImageIndex};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -161,9 +162,7 @@ impl Source {
                     .await
                     .map_err(|e| CopyError::Source(format!("{}: {e}", dir.display())))?;
                 let media_type = if declared.is_empty() {
-                    serde_json::from_slice::<serde_json::Value>(&bytes)
-                        .ok()
-                        .and_then(|v| v["mediaType"].as_str().map(String::from))
+                    declared_media_type(&bytes)
                         .unwrap_or_else(|| crate::media::OCI_MANIFEST.to_string())
                 } else {
                     declared
@@ -264,19 +263,19 @@ fn layout_descriptor(dir: &std::path::Path, tag: Option<&str>) -> Result<Descrip
     let index_path = dir.join("index.json");
     let text = std::fs::read(&index_path)
         .map_err(|e| CopyError::Source(format!("{} is not an OCI layout: {e}", dir.display())))?;
-    let index: serde_json::Value = serde_json::from_slice(&text)
+    let index: ImageIndex = serde_json::from_slice(&text)
         .map_err(|e| CopyError::Source(format!("{}: {e}", index_path.display())))?;
-    let manifests = index["manifests"].as_array().cloned().unwrap_or_default();
-    let name_of = |m: &serde_json::Value| {
-        m["annotations"]["org.opencontainers.image.ref.name"]
-            .as_str()
-            .map(String::from)
+    let manifests = index.manifests();
+    let name_of = |m: &oci_spec::image::Descriptor| {
+        m.annotations()
+            .as_ref()
+            .and_then(|a| a.get(ANNOTATION_REF_NAME))
+            .cloned()
     };
     let chosen = match tag {
         Some(tag) => manifests
             .iter()
             .find(|m| name_of(m).as_deref() == Some(tag))
-            .cloned()
             .ok_or_else(|| {
                 let names: Vec<_> = manifests.iter().filter_map(name_of).collect();
                 CopyError::Source(format!(
@@ -285,7 +284,7 @@ fn layout_descriptor(dir: &std::path::Path, tag: Option<&str>) -> Result<Descrip
                     names.join(", ")
                 ))
             })?,
-        None if manifests.len() == 1 => manifests[0].clone(),
+        None if manifests.len() == 1 => &manifests[0],
         None => {
             return Err(CopyError::Source(format!(
                 "{} holds {} images: name one with oci:DIR:TAG",
@@ -294,7 +293,7 @@ fn layout_descriptor(dir: &std::path::Path, tag: Option<&str>) -> Result<Descrip
             )));
         }
     };
-    serde_json::from_value(chosen)
+    Descriptor::try_from(chosen)
         .map_err(|e| CopyError::Source(format!("{}: {e}", index_path.display())))
 }
 
