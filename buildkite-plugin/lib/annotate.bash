@@ -47,10 +47,9 @@ outcome_markdown() {
     end' <<<"$1"
 }
 
-# failure_markdown SERVICE EXIT_CODE OUTCOME_JSON_OR_EMPTY
+# failure_markdown SERVICE EXIT_CODE MESSAGE_OR_EMPTY: wharf's error message, in the plugin's terms.
 failure_markdown() {
-  local service=$1 status=$2 outcome=$3 message
-  message=$(jq -r '.error.message // empty' <<<"$outcome" 2>/dev/null || true)
+  local service=$1 status=$2 message=$3
   printf '#### wharf: registering `%s` failed (exit %s)\n' "$service" "$status"
   if [[ -n $message ]]; then
     printf '```\n%s\n```\n' "$message"

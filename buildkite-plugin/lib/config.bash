@@ -19,7 +19,12 @@ require_jq() {
     config_error "jq is not installed on this agent; the plugin needs it to read its configuration"
 }
 
-# Loads BUILDKITE_PLUGIN_CONFIGURATION into WHARF_CONFIG and rejects anything malformed.
+# Loads BUILDKITE_PLUGIN_CONFIGURATION into WHARF_CONFIG and rejects what the plugin itself
+# cannot map to wharf's command line: a configuration that is not a mapping, options it does not
+# have (they would never reach wharf), values of the wrong type and a token-env that names no
+# variable. Everything else (required options, options that exclude each other, push-only
+# options) is wharf's to check: it runs, and its message comes back in the plugin's option
+# names (in_plugin_terms).
 load_config() {
   WHARF_CONFIG=${BUILDKITE_PLUGIN_CONFIGURATION:-}
   if [[ -z $WHARF_CONFIG ]]; then
@@ -32,9 +37,6 @@ load_config() {
   fi
   check_option_names
   check_option_types
-  check_required_options
-  check_exclusive_options
-  check_push_only_options
   check_token_env_name
 }
 
@@ -69,40 +71,8 @@ options_not_of_type() {
       | select(.value | type != $type) | .key] | join(", ")' <<<"$WHARF_CONFIG" "$@"
 }
 
-check_required_options() {
-  local option
-  for option in project image; do
-    [[ -n $(config_string "$option") ]] ||
-      config_error "option '$option' is required: set it under '- $WHARF_PLUGIN_REF:'"
-  done
-  if [[ -z $(config_string service) && -z $(config_string ci-name) ]]; then
-    config_error "set 'service' (or 'ci-name', the CI integration's name, instead)"
-  fi
-  if [[ -n $(config_string service) && -n $(config_string ci-name) ]]; then
-    config_error "set either 'service' or 'ci-name', not both"
-  fi
-}
-
-check_exclusive_options() {
-  local given=() option
-  for option in git-ref environment release-stream; do
-    [[ -z $(config_string "$option") ]] || given+=("$option")
-  done
-  if ((${#given[@]} > 1)); then
-    config_error "options ${given[*]} exclude each other: set at most one of git-ref, environment" \
-      "and release-stream (with none, the build routes by BUILDKITE_BRANCH or BUILDKITE_TAG)"
-  fi
-}
-
-check_push_only_options() {
-  local option
-  for option in tag platform; do
-    if [[ -n $(config_string "$option") ]] && ! config_flag push; then
-      config_error "option '$option' only applies when pushing: add 'push: true' or remove '$option'"
-    fi
-  done
-}
-
+# The plugin reads the variable token-env names itself (wharf never sees the name), and a value
+# that is no variable name is most likely the token pasted in: refused without printing it.
 check_token_env_name() {
   local name
   name=$(config_string token-env)

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# The plugin's run: check the configuration, run wharf, then annotate and set meta-data.
+# The plugin's run: read the configuration, run wharf (which checks it), then annotate and set
+# meta-data from its JSON outcome, or report its error in the plugin's option names.
 
 wharf_plugin_main() {
   require_jq
@@ -26,7 +27,11 @@ wharf_plugin_main() {
   if ((status != 0)); then
     echo "^^^ +++"
     echo "wharf plugin: wharf failed with exit code $status" >&2
-    annotate error "$service" "$(failure_markdown "$service" "$status" "$outcome")"
+    local message
+    message=$(jq -r '.error.message // empty' <<<"$outcome" 2>/dev/null || true)
+    [[ -z $message ]] || message=$(in_plugin_terms "$message")
+    [[ -z $message ]] || printf 'wharf plugin: %s\n' "$message" >&2
+    annotate error "$service" "$(failure_markdown "$service" "$status" "$message")"
     return "$status"
   fi
   local markdown

@@ -48,3 +48,17 @@ run_wharf() {
     exec "$wharf" "${WHARF_ARGS[@]}"
   )
 }
+
+# in_plugin_terms MESSAGE: wharf's message, which names wharf's flags and WHARF_* variables,
+# with each replaced by the plugin option it comes from ("--git-ref" and "WHARF_GIT_REF" both
+# become 'git-ref'), and "pass 'x' or set 'x'" said once.
+in_plugin_terms() {
+  jq -rn --arg message "$1" --args '
+    def quoted: "\u0027\(.)\u0027";
+    def variable: "WHARF_\(ascii_upcase | gsub("-"; "_"))";
+    reduce ($ARGS.positional[] | split("=")) as [$option, $flag] ($message;
+      gsub("(--\($flag // $option)|\($option | variable))(?![A-Za-z0-9_-])"; $option | quoted))
+    | gsub("pass (?<o>\u0027[a-z-]+\u0027)( [A-Z]+)?(?<or> [(]or [^)]*[)])? or set \\k<o>";
+        "set \(.o)\(.or // "")")' \
+    "${WHARF_REGISTER_OPTIONS[@]}" "${WHARF_REGISTER_SWITCHES[@]}" control-plane-url=control-plane username
+}

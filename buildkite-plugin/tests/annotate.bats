@@ -16,7 +16,7 @@ any_metadata() {
 }
 
 @test "a routed build gets a success annotation saying where it went" {
-  stub_wharf 0 "$FIXTURES/registered.json"
+  stub_wharf_answering routed
   mapfile -t metadata < <(any_metadata 3)
   stub buildkite-agent "$(expect_annotation success wharf-api)" "${metadata[@]}"
 
@@ -35,7 +35,7 @@ Registered `registry.example.com/shop/api:1.4.2` in project `shop`.
 }
 
 @test "an unclassified build gets a warning annotation" {
-  stub_wharf 0 "$FIXTURES/unclassified.json"
+  stub_wharf_answering unrouted
   mapfile -t metadata < <(any_metadata 2)
   stub buildkite-agent "$(expect_annotation warning wharf-api)" "${metadata[@]}"
 
@@ -50,7 +50,7 @@ Registered `registry.example.com/shop/api:1.4.2` in project `shop`.
 
 @test "a pushed build's annotation names the source, the copy and its digest" {
   configure '{"project": "shop", "service": "api", "image": "registry.example.com/shop/api:1.4.2", "push": true}'
-  stub_wharf 0 "$FIXTURES/pushed.json"
+  stub_wharf_answering pushed
   mapfile -t metadata < <(any_metadata 4)
   stub buildkite-agent "$(expect_annotation success wharf-api)" "${metadata[@]}"
 
@@ -66,7 +66,7 @@ Registered `registry.example.com/shop/api:1.4.2` in project `shop`.
 }
 
 @test "a replayed registration says nothing new was written" {
-  stub_wharf 0 "$FIXTURES/replayed.json"
+  stub_wharf_answering replayed
   mapfile -t metadata < <(any_metadata 3)
   stub buildkite-agent "$(expect_annotation success wharf-api)" "${metadata[@]}"
 
@@ -80,7 +80,7 @@ Registered `registry.example.com/shop/api:1.4.2` in project `shop`.
 
 @test "a dry run gets an info annotation with the predicted route" {
   configure '{"project": "shop", "service": "api", "image": "registry.example.com/shop/api:1.4.2", "dry-run": true}'
-  stub_wharf 0 "$FIXTURES/dry-run.json"
+  stub_wharf_answering dry-run
   stub buildkite-agent "$(expect_annotation info wharf-api)"
 
   run "$PLUGIN_DIR/hooks/command"
@@ -96,7 +96,7 @@ Nothing was written.'
 @test "a dry run by ci-name names the CI integration, and an unrouted one says so" {
   configure '{"project": "shop", "ci-name": "web", "image": "registry.example.com/shop/web:2", "dry-run": true}'
   jq '.request.applicationName = null | .predictedRoute = null | .predictedRule = null' \
-    "$FIXTURES/dry-run.json" >"$BATS_TEST_TMPDIR/dry-run.json"
+    "$CONTRACT/dry-run.json" >"$BATS_TEST_TMPDIR/dry-run.json"
   stub_wharf 0 "$BATS_TEST_TMPDIR/dry-run.json"
   stub buildkite-agent "$(expect_annotation info wharf-web)"
 
@@ -110,16 +110,16 @@ Nothing was written.'
   unstub buildkite-agent
 }
 
-@test "a failure gets an error annotation with wharf's message and exit code" {
-  stub_wharf 6 "$FIXTURES/not-routed.json"
+@test "a failure gets an error annotation with wharf's message, in the plugin's terms, and exit code" {
+  stub_wharf_answering error
   stub buildkite-agent "$(expect_annotation error wharf-api)"
 
   run "$PLUGIN_DIR/hooks/command"
 
-  assert_failure 6
-  assert_equal "$(cat "$(annotation_file)")" '#### wharf: registering `api` failed (exit 6)
+  assert_failure 2
+  assert_equal "$(cat "$(annotation_file)")" '#### wharf: registering `api` failed (exit 2)
 ```
-GIT_REF '"'feature/login'"' matches no routing rule of project '"'shop'"', and --require-route was given; nothing was registered. Add a rule, or register with --environment
+'"'git-ref' and 'environment' were all given: use only one of 'git-ref', 'environment', 'release-stream'"'
 ```'
   unstub wharf
   unstub buildkite-agent
@@ -140,7 +140,7 @@ wharf printed no error report; see the job log.'
 
 @test "each service has its own annotation context" {
   configure '{"project": "shop", "ci-name": "web", "image": "registry.example.com/shop/web:2"}'
-  stub_wharf 0 "$FIXTURES/registered.json"
+  stub_wharf_answering routed
   mapfile -t metadata < <(any_metadata 3)
   stub buildkite-agent "$(expect_annotation success wharf-web)" "${metadata[@]}"
 
@@ -152,7 +152,7 @@ wharf printed no error report; see the job log.'
 }
 
 @test "an annotation the agent refuses does not fail the step" {
-  stub_wharf 0 "$FIXTURES/registered.json"
+  stub_wharf_answering routed
   mapfile -t metadata < <(any_metadata 3)
   stub buildkite-agent "annotate * : exit 1" "${metadata[@]}"
 

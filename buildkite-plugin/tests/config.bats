@@ -89,7 +89,7 @@ register
 
 @test "the username goes to wharf as WHARF_USERNAME, not on its command line" {
   configure '{"project": "shop", "service": "api", "image": "i:1", "username": "ci-bot"}'
-  stub_wharf 0 "$FIXTURES/registered.json"
+  stub_wharf_answering routed
   stub buildkite-agent "annotate * : true" "meta-data set * : true" "meta-data set * : true" "meta-data set * : true"
 
   run "$PLUGIN_DIR/hooks/command"
@@ -123,7 +123,7 @@ register
 }
 
 @test "the hook runs the binary wharf-path names" {
-  stub_wharf 0 "$FIXTURES/registered.json"
+  stub_wharf_answering routed
   mkdir "$BATS_TEST_TMPDIR/opt"
   mv "$BATS_MOCK_BINDIR/wharf" "$BATS_TEST_TMPDIR/opt/wharf"
   configure "{\"project\": \"shop\", \"service\": \"api\", \"image\": \"i:1\", \"wharf-path\": \"$BATS_TEST_TMPDIR/opt/wharf\"}"
@@ -135,4 +135,26 @@ register
   assert_output --partial "Running: $BATS_TEST_TMPDIR/opt/wharf --output json register"
   assert [ -f "$BATS_TEST_TMPDIR/wharf.argv" ]
   unstub buildkite-agent
+}
+
+@test "service and ci-name together both reach wharf, which decides" {
+  run args_for '{"project": "shop", "service": "api", "ci-name": "api-ci", "image": "i:1"}'
+
+  assert_success
+  assert_line -- "--service=api"
+  assert_line -- "--ci-name=api-ci"
+}
+
+@test "wharf's flags and variables become the plugin's option names" {
+  run in_plugin_terms "$(jq -r .error.message "$CONTRACT/error.json")"
+  assert_output "'git-ref' and 'environment' were all given: use only one of 'git-ref', 'environment', 'release-stream'"
+
+  run in_plugin_terms "missing service: pass --service (or --ci-name) or set WHARF_SERVICE"
+  assert_output "missing service: set 'service' (or 'ci-name')"
+
+  run in_plugin_terms "no control plane set: pass --control-plane URL or set WHARF_CONTROL_PLANE_URL"
+  assert_output "no control plane set: set 'control-plane-url'"
+
+  run in_plugin_terms "missing username: set WHARF_USERNAME; see --token-file and WHARF_TOKEN_FILE"
+  assert_output "missing username: set 'username'; see --token-file and WHARF_TOKEN_FILE"
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# Bad configuration fails with exit 2 and a message naming the option and the fix, before wharf
-# runs; wharf's own failures pass its exit code through.
+# What the plugin refuses itself fails with exit 2 before wharf runs; everything else is wharf's
+# to refuse, and its message comes back in the plugin's option names with wharf's exit code.
 
 load helpers
 
@@ -69,52 +69,50 @@ without_wharf_on_path() {
   assert_output "wharf plugin: option(s) tag, external-id must be text: quote the value in pipeline.yml"
 }
 
-@test "project and image are required" {
+# wharf_refuses CASE [MESSAGE]: for a test that expects wharf's refusal: the planless stub made
+# by setup is replaced by one answering the contract's error (see stub_wharf_answering), and the
+# annotation is accepted.
+wharf_refuses() {
+  unstub wharf
+  stub_wharf_answering "$@"
+  stub buildkite-agent "$(expect_annotation error wharf-api)"
+}
+
+@test "git-ref, environment and release-stream: wharf's refusal, in the plugin's option names" {
+  configure '{"project": "shop", "service": "api", "image": "i:1", "git-ref": "main", "environment": "staging"}'
+  wharf_refuses error
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_failure 2
+  assert_line "wharf plugin: 'git-ref' and 'environment' were all given: use only one of 'git-ref', 'environment', 'release-stream'"
+  assert grep -qx -e --git-ref=main "$BATS_TEST_TMPDIR/wharf.argv"
+  assert grep -qx -e --environment=staging "$BATS_TEST_TMPDIR/wharf.argv"
+  assert grep -qF "use only one of 'git-ref'" "$(annotation_file)"
+  unstub buildkite-agent
+}
+
+@test "a missing option: wharf's message names the plugin's option" {
   configure '{"service": "api", "image": "i:1"}'
-  run "$PLUGIN_DIR/hooks/command"
-  assert_failure 2
-  assert_output "wharf plugin: option 'project' is required: set it under '- wharf-dev/wharf#v1.0.0:'"
+  wharf_refuses error "missing project: pass --project or set WHARF_PROJECT"
 
-  configure '{"project": "shop", "service": "api", "image": ""}'
   run "$PLUGIN_DIR/hooks/command"
+
   assert_failure 2
-  assert_output "wharf plugin: option 'image' is required: set it under '- wharf-dev/wharf#v1.0.0:'"
+  assert_line "wharf plugin: missing project: set 'project'"
+  refute grep -q -e --project "$BATS_TEST_TMPDIR/wharf.argv"
+  unstub buildkite-agent
 }
 
-@test "service or ci-name is required" {
-  configure '{"project": "shop", "image": "i:1"}'
-
-  run "$PLUGIN_DIR/hooks/command"
-
-  assert_failure 2
-  assert_output "wharf plugin: set 'service' (or 'ci-name', the CI integration's name, instead)"
-}
-
-@test "service and ci-name exclude each other" {
-  configure '{"project": "shop", "service": "api", "ci-name": "api", "image": "i:1"}'
-
-  run "$PLUGIN_DIR/hooks/command"
-
-  assert_failure 2
-  assert_output "wharf plugin: set either 'service' or 'ci-name', not both"
-}
-
-@test "git-ref, environment and release-stream exclude each other" {
-  configure '{"project": "shop", "service": "api", "image": "i:1", "git-ref": "main", "release-stream": "QA"}'
-
-  run "$PLUGIN_DIR/hooks/command"
-
-  assert_failure 2
-  assert_output "wharf plugin: options git-ref release-stream exclude each other: set at most one of git-ref, environment and release-stream (with none, the build routes by BUILDKITE_BRANCH or BUILDKITE_TAG)"
-}
-
-@test "tag and platform need push" {
+@test "tag or platform without push: wharf's message names the plugin's options" {
   configure '{"project": "shop", "service": "api", "image": "i:1", "platform": "linux/arm64"}'
+  wharf_refuses error "--platform only applies when pushing: add --push, or remove --platform"
 
   run "$PLUGIN_DIR/hooks/command"
 
   assert_failure 2
-  assert_output "wharf plugin: option 'platform' only applies when pushing: add 'push: true' or remove 'platform'"
+  assert_line "wharf plugin: 'platform' only applies when pushing: add 'push', or remove 'platform'"
+  unstub buildkite-agent
 }
 
 @test "wharf missing from PATH" {

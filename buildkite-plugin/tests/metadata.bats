@@ -8,7 +8,7 @@ setup() {
 }
 
 @test "a routed build sets its artifact id, image and environment" {
-  stub_wharf 0 "$FIXTURES/registered.json"
+  stub_wharf_answering routed
   stub buildkite-agent \
     "annotate * : true" \
     "$(expect_metadata wharf-artifact-id-api 01a20a66090c7690bc860088cf32f9c8)" \
@@ -24,7 +24,7 @@ setup() {
 
 @test "a pushed build also sets its digest, and the image is the copy" {
   configure '{"project": "shop", "service": "api", "image": "registry.example.com/shop/api:1.4.2", "push": true}'
-  stub_wharf 0 "$FIXTURES/pushed.json"
+  stub_wharf_answering pushed
   stub buildkite-agent \
     "annotate * : true" \
     "$(expect_metadata wharf-artifact-id-api 01a20a692532761a8626cb2c849edc77)" \
@@ -41,7 +41,7 @@ setup() {
 }
 
 @test "an unclassified build sets no environment" {
-  stub_wharf 0 "$FIXTURES/unclassified.json"
+  stub_wharf_answering unrouted
   stub buildkite-agent \
     "annotate * : true" \
     "$(expect_metadata wharf-artifact-id-api 01a20a6609bc71e685b58f798dce5c7b)" \
@@ -56,7 +56,7 @@ setup() {
 
 @test "meta-data keys carry the ci-name when there is no service" {
   configure '{"project": "shop", "ci-name": "web", "image": "registry.example.com/shop/api:1.4.2"}'
-  stub_wharf 0 "$FIXTURES/registered.json"
+  stub_wharf_answering routed
   stub buildkite-agent \
     "annotate * : true" \
     "$(expect_metadata wharf-artifact-id-web 01a20a66090c7690bc860088cf32f9c8)" \
@@ -72,7 +72,7 @@ setup() {
 
 @test "a dry run sets no meta-data" {
   configure '{"project": "shop", "service": "api", "image": "registry.example.com/shop/api:1.4.2", "dry-run": true}'
-  stub_wharf 0 "$FIXTURES/dry-run.json"
+  stub_wharf_answering dry-run
   stub buildkite-agent "annotate * : true"
 
   run "$PLUGIN_DIR/hooks/command"
@@ -83,18 +83,18 @@ setup() {
 }
 
 @test "a failed registration sets no meta-data" {
-  stub_wharf 6 "$FIXTURES/not-routed.json"
+  stub_wharf_answering error
   stub buildkite-agent "annotate * : true"
 
   run "$PLUGIN_DIR/hooks/command"
 
-  assert_failure 6
+  assert_failure 2
   unstub wharf
   unstub buildkite-agent
 }
 
 @test "meta-data the agent refuses fails the step: later steps depend on it" {
-  stub_wharf 0 "$FIXTURES/registered.json"
+  stub_wharf_answering routed
   stub buildkite-agent "annotate * : true" "meta-data set * * : exit 1"
 
   run "$PLUGIN_DIR/hooks/command"

@@ -17,7 +17,7 @@ stub_agent_for_registered() {
 }
 
 @test "WHARF_TOKEN reaches wharf through its environment, never its command line or the log" {
-  stub_wharf 0 "$FIXTURES/registered.json"
+  stub_wharf_answering routed
   stub_agent_for_registered
 
   run "$PLUGIN_DIR/hooks/command"
@@ -34,7 +34,7 @@ stub_agent_for_registered() {
 @test "token-env names the variable that holds the token" {
   export SHOP_WHARF_TOKEN="shop-token-do-not-print-51c0"
   configure '{"project": "shop", "service": "api", "image": "i:1", "token-env": "SHOP_WHARF_TOKEN"}'
-  stub_wharf 0 "$FIXTURES/registered.json"
+  stub_wharf_answering routed
   stub_agent_for_registered
 
   run "$PLUGIN_DIR/hooks/command"
@@ -91,7 +91,7 @@ Builds of forks get no secrets; any other build should have the token: check the
 
 @test "skip-without-credentials changes nothing when the token is there" {
   configure '{"project": "shop", "service": "api", "image": "i:1", "skip-without-credentials": true}'
-  stub_wharf 0 "$FIXTURES/registered.json"
+  stub_wharf_answering routed
   stub_agent_for_registered
 
   run "$PLUGIN_DIR/hooks/command"
