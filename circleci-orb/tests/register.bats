@@ -24,11 +24,18 @@ setup() {
   export PARAM_OUTCOME_FILE=$BATS_TEST_TMPDIR/wharf/outcome.json
 }
 
-# wharf answers with a fixture and exit status; it records its argv (one argument a line)
-# and the credentials it found in its environment.
+# stub_wharf_answering CASE [MESSAGE]: wharf answers tests/contract/CASE.json (the JSON it
+# prints, written from real values by a Rust test) with the exit code it carries; MESSAGE
+# replaces an error's message. It records its argv (one argument a line) and the credentials it
+# found in its environment.
 stub_wharf_answering() {
-  local fixture=$ORB_DIR/tests/fixtures/$1 status=${2:-0}
-  stub wharf "* : printf '%s\n' \"\$@\" >'$BATS_TEST_TMPDIR/wharf.argv'; printf 'WHARF_TOKEN=%s\nWHARF_USERNAME=%s\n' \"\${WHARF_TOKEN:-}\" \"\${WHARF_USERNAME:-}\" >'$BATS_TEST_TMPDIR/wharf.env'; cat '$fixture'; exit $status"
+  local answer=$REPO_ROOT/tests/contract/$1.json status
+  if [[ -n ${2:-} ]]; then
+    answer=$BATS_TEST_TMPDIR/$1.json
+    jq --arg message "$2" '.error.message = $message' "$REPO_ROOT/tests/contract/$1.json" >"$answer"
+  fi
+  status=$(jq -r '.error.exitCode // 0' "$answer")
+  stub wharf "* : printf '%s\n' \"\$@\" >'$BATS_TEST_TMPDIR/wharf.argv'; printf 'WHARF_TOKEN=%s\nWHARF_USERNAME=%s\n' \"\${WHARF_TOKEN:-}\" \"\${WHARF_USERNAME:-}\" >'$BATS_TEST_TMPDIR/wharf.env'; cat '$answer'; exit $status"
 }
 
 assert_argv() {
@@ -44,19 +51,19 @@ assert_no_token_anywhere() {
 }
 
 @test "registers the image with the rendered parameters and exports the outcome" {
-  stub_wharf_answering outcome-routed.json
+  stub_wharf_answering routed
 
   run "$BASH" "$SCRIPT"
 
   assert_success
   assert_argv --output json register --project shop --service api --image ghcr.io/acme/shop-api:abc123
-  assert_output --partial "registered ghcr.io/acme/shop-api:abc123 as build 1d5ae04f490b4bf8bbd7cdf300349a2b, routed to dev (rule shop-branches)"
+  assert_output --partial "registered registry.example.com/shop/api:1.4.2 as build 01a20a66090c7690bc860088cf32f9c8, routed to dev (rule shop-branches)"
   assert_equal "$(cat "$BATS_TEST_TMPDIR/wharf.env")" "$(printf 'WHARF_TOKEN=%s\nWHARF_USERNAME=ci-bot' "$TOKEN")"
   run jq -r .routedTo "$PARAM_OUTCOME_FILE"
   assert_output dev
   # shellcheck disable=SC1090
   source "$BASH_ENV"
-  assert_equal "$WHARF_ARTIFACT_ID" 1d5ae04f490b4bf8bbd7cdf300349a2b
+  assert_equal "$WHARF_ARTIFACT_ID" 01a20a66090c7690bc860088cf32f9c8
   assert_equal "$WHARF_ROUTED_TO" dev
   assert_equal "$WHARF_DIGEST" ""
   assert_equal "$WHARF_OUTCOME_FILE" "$PARAM_OUTCOME_FILE"
@@ -64,7 +71,7 @@ assert_no_token_anywhere() {
 }
 
 @test "the token reaches wharf through its environment only" {
-  stub_wharf_answering outcome-routed.json
+  stub_wharf_answering routed
 
   run "$BASH" "$SCRIPT"
 
@@ -79,7 +86,7 @@ assert_no_token_anywhere() {
   export PARAM_REGISTRY=ghcr PARAM_EXTERNAL_ID='run-$CIRCLE_BUILD_NUM'
   export PARAM_DESCRIPTION='build of $CIRCLE_SHA1, cost $5'
   export PARAM_REQUIRE_ROUTE=true PARAM_DRY_RUN=true
-  stub_wharf_answering outcome-dry-run.json
+  stub_wharf_answering dry-run
 
   run "$BASH" "$SCRIPT"
 
@@ -94,14 +101,14 @@ assert_no_token_anywhere() {
 
 @test "environment and release-stream parameters become their flags" {
   export PARAM_ENVIRONMENT=staging
-  stub_wharf_answering outcome-routed.json
+  stub_wharf_answering routed
   run "$BASH" "$SCRIPT"
   assert_success
   assert_argv --output json register --project shop --service api --image ghcr.io/acme/shop-api:abc123 --environment staging
   unstub wharf
 
   export PARAM_ENVIRONMENT="" PARAM_RELEASE_STREAM=QA
-  stub_wharf_answering outcome-routed.json
+  stub_wharf_answering routed
   run "$BASH" "$SCRIPT"
   assert_success
   assert_argv --output json register --project shop --service api --image ghcr.io/acme/shop-api:abc123 --release-stream QA
@@ -110,23 +117,37 @@ assert_no_token_anywhere() {
 
 @test "push runs wharf push and exports the digest" {
   export PARAM_PUSH=true
-  stub_wharf_answering outcome-pushed.json
+  stub_wharf_answering pushed
 
   run "$BASH" "$SCRIPT"
 
   assert_success
   assert_argv --output json push --project shop --service api --image ghcr.io/acme/shop-api:abc123
-  assert_output --partial "routed nowhere (stored unclassified)"
+  assert_output --partial "registered cp.example.com/shop/api@sha256:754bf3b38cf81ebd93434a33c28e3ca3c0457bdae8fa48ca46ca42ae6c68e5f4 as build 01a20a692532761a8626cb2c849edc77, routed to dev"
   # shellcheck disable=SC1090
   source "$BASH_ENV"
-  assert_equal "$WHARF_DIGEST" sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+  assert_equal "$WHARF_DIGEST" sha256:754bf3b38cf81ebd93434a33c28e3ca3c0457bdae8fa48ca46ca42ae6c68e5f4
+  assert_equal "$WHARF_ROUTED_TO" dev
+  unstub wharf
+}
+
+@test "an unrouted build is registered, says so, and exports no route" {
+  stub_wharf_answering unrouted
+
+  run "$BASH" "$SCRIPT"
+
+  assert_success
+  assert_output --partial "as build 01a20a6609bc71e685b58f798dce5c7b, routed nowhere (stored unclassified)"
+  # shellcheck disable=SC1090
+  source "$BASH_ENV"
+  assert_equal "$WHARF_ARTIFACT_ID" 01a20a6609bc71e685b58f798dce5c7b
   assert_equal "$WHARF_ROUTED_TO" ""
   unstub wharf
 }
 
 @test "the token comes from the variable the token parameter names" {
   export PARAM_TOKEN_ENV=SHOP_RELEASE_TOKEN SHOP_RELEASE_TOKEN=other-token-value
-  stub_wharf_answering outcome-routed.json
+  stub_wharf_answering routed
 
   run "$BASH" "$SCRIPT"
 
@@ -138,7 +159,7 @@ assert_no_token_anywhere() {
 
 @test "an empty username parameter falls back to WHARF_USERNAME" {
   export PARAM_USERNAME="" WHARF_USERNAME=context-bot
-  stub_wharf_answering outcome-routed.json
+  stub_wharf_answering routed
 
   run "$BASH" "$SCRIPT"
 
@@ -148,15 +169,17 @@ assert_no_token_anywhere() {
   unstub wharf
 }
 
-@test "a failing wharf fails the step with its exit code and keeps the error outcome" {
-  stub_wharf_answering outcome-auth-error.json 3
+@test "a failing wharf fails the step with its exit code and its message in the parameters' names, and keeps the error outcome" {
+  export PARAM_GIT_REF=main PARAM_ENVIRONMENT=staging
+  stub_wharf_answering error
 
   run "$BASH" "$SCRIPT"
 
-  assert_failure 3
-  assert_output --partial "wharf exited with 3 (auth)"
+  assert_failure 2
+  assert_line "wharf/register: 'git-ref' and 'environment' were all given: use only one of 'git-ref', 'environment', 'release-stream'"
+  assert_output --partial "wharf exited with 2 (usage)"
   run jq -r .error.kind "$PARAM_OUTCOME_FILE"
-  assert_output auth
+  assert_output usage
   assert_equal "$(cat "$BASH_ENV")" ""
   unstub wharf
 }
@@ -196,17 +219,13 @@ assert_no_token_anywhere() {
   unstub wharf
 }
 
-@test "bad parameters are errors that name them" {
+@test "bad parameters the orb maps itself are errors that name them, before wharf runs" {
   stub wharf
   local -a cases=(
-    "PARAM_PROJECT=|parameter 'project' is empty"
-    "PARAM_IMAGE=|parameter 'image' is empty"
-    "PARAM_SERVICE=|parameters 'service' and 'ci-name' are both empty"
     "PARAM_PUSH=yes|parameter 'push' must be true or false, got 'yes'"
     "PARAM_DRY_RUN=1|parameter 'dry-run' must be true or false, got '1'"
     "PARAM_REQUIRE_ROUTE=maybe|parameter 'require-route' must be true or false, got 'maybe'"
     "PARAM_OUTCOME_FILE=|parameter 'outcome-file' is empty"
-    "PARAM_USERNAME=|parameter 'username' is empty and WHARF_USERNAME is not set"
     "PARAM_TOKEN_ENV=|parameter 'token' is empty"
   )
   local case setting message
@@ -220,15 +239,22 @@ assert_no_token_anywhere() {
   unstub wharf
 }
 
-@test "git-ref, environment and release-stream exclude each other" {
-  export PARAM_GIT_REF=main PARAM_RELEASE_STREAM=QA
-  stub wharf
-
-  run "$BASH" "$SCRIPT"
-
-  assert_failure 2
-  assert_output "wharf/register: parameters 'git-ref', 'environment' and 'release-stream' exclude each other: give at most one"
-  unstub wharf
+@test "what wharf checks, wharf refuses, and its message names the orb's parameters" {
+  local -a cases=(
+    "PARAM_PROJECT=|missing project: pass --project or set WHARF_PROJECT|missing project: set 'project'"
+    "PARAM_SERVICE=|missing service: pass --service (or --ci-name) or set WHARF_SERVICE|missing service: set 'service' (or 'ci-name')"
+    "PARAM_USERNAME=|missing username: set WHARF_USERNAME|missing username: set 'username'"
+    "PARAM_CONTROL_PLANE_URL=wharf.example.com|control plane URL 'wharf.example.com' must start with https://|control plane URL 'wharf.example.com' must start with https://"
+  )
+  local case setting said translated
+  for case in "${cases[@]}"; do
+    IFS='|' read -r setting said translated <<<"$case"
+    stub_wharf_answering error "$said"
+    run env "$setting" "$BASH" "$SCRIPT"
+    assert_failure 2
+    assert_line "wharf/register: $translated"
+    unstub wharf
+  done
 }
 
 @test "without wharf on PATH the error points at the install command" {

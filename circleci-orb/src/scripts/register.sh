@@ -50,6 +50,8 @@ describe_variable() {
   fi
 }
 
+# The orb reads the variable `token` names itself (wharf never sees the name), so it checks it
+# before running wharf: a value that is no variable name is most likely the token pasted in.
 read_token() {
   local name=${PARAM_TOKEN_ENV:-}
   [[ -n $name ]] || fail "parameter 'token' is empty: give the name of the variable holding the token, e.g. WHARF_TOKEN"
@@ -63,8 +65,6 @@ read_token() {
 read_username() {
   WHARF_REGISTER_USERNAME=$(param PARAM_USERNAME)
   WHARF_REGISTER_USERNAME=${WHARF_REGISTER_USERNAME:-${WHARF_USERNAME:-}}
-  [[ -n $WHARF_REGISTER_USERNAME ]] ||
-    fail "parameter 'username' is empty and WHARF_USERNAME is not set: give the control plane user the token belongs to"
 }
 
 check_tools() {
@@ -74,28 +74,10 @@ check_tools() {
     fail "jq is not on PATH: use the orb's default executor (cimg/base) or install jq first"
 }
 
-# Fills WHARF_REGISTER_ARGS with wharf's command line. Nothing secret goes in it.
+# Fills WHARF_REGISTER_ARGS with wharf's command line. Nothing secret goes in it. wharf checks
+# the values (required ones, at most one of git-ref, environment and release-stream); its
+# message comes back in the parameters' names (in_orb_terms).
 build_args() {
-  local project service ci_name image git_ref environment release_stream
-  project=$(param PARAM_PROJECT)
-  service=$(param PARAM_SERVICE)
-  ci_name=$(param PARAM_CI_NAME)
-  image=$(param PARAM_IMAGE)
-  git_ref=$(param PARAM_GIT_REF)
-  environment=$(param PARAM_ENVIRONMENT)
-  release_stream=$(param PARAM_RELEASE_STREAM)
-
-  [[ -n $project ]] || fail "parameter 'project' is empty: name the control plane project (blueprint)"
-  [[ -n $service || -n $ci_name ]] ||
-    fail "parameters 'service' and 'ci-name' are both empty: give the service (or its CI integration's name)"
-  [[ -n $image ]] || fail "parameter 'image' is empty: give the image reference the workflow built, e.g. ghcr.io/acme/api:\${CIRCLE_SHA1}"
-  local targets=0
-  [[ -z $git_ref ]] || targets=$((targets + 1))
-  [[ -z $environment ]] || targets=$((targets + 1))
-  [[ -z $release_stream ]] || targets=$((targets + 1))
-  ((targets <= 1)) ||
-    fail "parameters 'git-ref', 'environment' and 'release-stream' exclude each other: give at most one"
-
   local push=${PARAM_PUSH:-false} require_route=${PARAM_REQUIRE_ROUTE:-false} dry_run=${PARAM_DRY_RUN:-false}
   require_boolean push "$push"
   require_boolean require-route "$require_route"
@@ -108,13 +90,13 @@ build_args() {
   else
     WHARF_REGISTER_ARGS+=(register)
   fi
-  add_option --project "$project"
-  add_option --service "$service"
-  add_option --ci-name "$ci_name"
-  add_option --image "$image"
-  add_option --git-ref "$git_ref"
-  add_option --environment "$environment"
-  add_option --release-stream "$release_stream"
+  add_option --project "$(param PARAM_PROJECT)"
+  add_option --service "$(param PARAM_SERVICE)"
+  add_option --ci-name "$(param PARAM_CI_NAME)"
+  add_option --image "$(param PARAM_IMAGE)"
+  add_option --git-ref "$(param PARAM_GIT_REF)"
+  add_option --environment "$(param PARAM_ENVIRONMENT)"
+  add_option --release-stream "$(param PARAM_RELEASE_STREAM)"
   add_option --registry "$(param PARAM_REGISTRY)"
   add_option --external-id "$(param PARAM_EXTERNAL_ID)"
   add_option --description "$(param PARAM_DESCRIPTION)"
@@ -138,6 +120,21 @@ run_wharf() {
   WHARF_USERNAME=$WHARF_REGISTER_USERNAME WHARF_TOKEN=$WHARF_REGISTER_TOKEN \
     wharf "${WHARF_REGISTER_ARGS[@]}" >"$WHARF_REGISTER_OUTCOME" || status=$?
   return "$status"
+}
+
+# in_orb_terms MESSAGE: wharf's message, which names wharf's flags and WHARF_* variables, with
+# each replaced by the parameter it comes from ("--git-ref" and "WHARF_GIT_REF" both become
+# 'git-ref'), and "pass 'x' or set 'x'" said once.
+in_orb_terms() {
+  jq -rn --arg message "$1" --args '
+    def quoted: "\u0027\(.)\u0027";
+    def variable: "WHARF_\(ascii_upcase | gsub("-"; "_"))";
+    reduce ($ARGS.positional[] | split("=")) as [$parameter, $flag] ($message;
+      gsub("(--\($flag // $parameter)|\($parameter | variable))(?![A-Za-z0-9_-])"; $parameter | quoted))
+    | gsub("pass (?<p>\u0027[a-z-]+\u0027)( [A-Z]+)?(?<or> [(]or [^)]*[)])? or set \\k<p>";
+        "set \(.p)\(.or // "")")' \
+    project service ci-name image git-ref environment release-stream registry external-id \
+    description require-route dry-run control-plane-url=control-plane username
 }
 
 outcome_field() {
@@ -180,8 +177,10 @@ main() {
   local status=0
   run_wharf || status=$?
   if ((status != 0)); then
-    local kind
+    local kind message
     kind=$(outcome_field .error.kind 2>/dev/null) || true
+    message=$(outcome_field .error.message 2>/dev/null) || true
+    [[ -z $message ]] || printf 'wharf/register: %s\n' "$(in_orb_terms "$message")" >&2
     echo "wharf/register: wharf exited with $status${kind:+ ($kind)}; the outcome is in $WHARF_REGISTER_OUTCOME" >&2
     exit "$status"
   fi
