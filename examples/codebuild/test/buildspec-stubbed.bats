@@ -10,9 +10,9 @@ REPO=123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/api
 setup() {
   setup_build_dir
   parameter_store "/wharf/ci-token=$TOKEN"
-  OUTCOME=$BATS_TEST_TMPDIR/outcome.json
-  jq -n --arg image "$REPO:$COMMIT" '{artifactId: "a1b2c3", artifactUri: $image, routedTo: "dev",
-    ruleName: "shop-branches", externalId: "wharf-example:1", classified: true}' >"$OUTCOME"
+  # What wharf prints, written from real values by a Rust test (tests/contract/README.md).
+  OUTCOME=$REPO_ROOT/tests/contract/routed.json
+  ARTIFACT_ID=$(jq -r .artifactId "$OUTCOME")
 }
 
 # wharf as the build image would have it: `--version` for the install phase, then one
@@ -43,13 +43,13 @@ wharf_saw() {
   wharf_saw WHARF_CONTROL_PLANE_URL=https://wharf.example.com
   wharf_saw CODEBUILD_WEBHOOK_HEAD_REF=refs/heads/main
   wharf_saw "CODEBUILD_RESOLVED_SOURCE_VERSION=$COMMIT"
-  assert_line "wharf registered $REPO:$COMMIT as build a1b2c3, routed to dev"
+  assert_line "wharf registered $REPO:$COMMIT as build $ARTIFACT_ID, routed to dev"
   assert_line "[Container] Build SUCCEEDED"
   refute_output --partial "$TOKEN"
   assert_equal "$(exported IMAGE_URI)" "$REPO:$COMMIT"
-  assert_equal "$(exported WHARF_ARTIFACT_ID)" a1b2c3
+  assert_equal "$(exported WHARF_ARTIFACT_ID)" "$ARTIFACT_ID"
   assert_equal "$(exported WHARF_ROUTED_TO)" dev
-  assert_equal "$(jq -r .artifactId "$BATS_TEST_TMPDIR/artifacts/wharf-outcome.json")" a1b2c3
+  assert_equal "$(jq -r .artifactId "$BATS_TEST_TMPDIR/artifacts/wharf-outcome.json")" "$ARTIFACT_ID"
   unstub wharf
   unstub docker
   unstub aws
@@ -64,6 +64,21 @@ wharf_saw() {
 
   assert_success
   assert_equal "$(cat "$BATS_TEST_TMPDIR/wharf.argv")" "$(printf '%s\n' --output json register --image "$image")"
+  unstub wharf
+  unstub docker
+  unstub aws
+}
+
+@test "an unrouted build is registered, and the build says so and exports no route" {
+  stub_aws_and_docker "$REPO:$COMMIT"
+  OUTCOME=$REPO_ROOT/tests/contract/unrouted.json
+  stub_wharf
+
+  run codebuild --branch main
+
+  assert_success
+  assert_line "wharf registered $REPO:$COMMIT as build $(jq -r .artifactId "$OUTCOME"), routed to nothing (unclassified)"
+  assert_equal "$(exported WHARF_ROUTED_TO)" ""
   unstub wharf
   unstub docker
   unstub aws
@@ -87,16 +102,17 @@ wharf_saw() {
 
 @test "a refused registration fails the build, and the error outcome is kept as an artifact" {
   stub_aws_and_docker "$REPO:$COMMIT"
-  jq -n '{error: {kind: "auth", exitCode: 3, message: "the control plane refused the credentials (401)"}}' >"$OUTCOME"
-  stub_wharf 3
+  OUTCOME=$REPO_ROOT/tests/contract/error.json
+  stub_wharf "$(jq -r .error.exitCode "$OUTCOME")"
 
   run codebuild --branch main
 
   assert_failure 1
   assert_line --partial "Command did not exit successfully wharf --output json register"
-  assert_line --partial "exit status 3"
+  assert_line --partial "exit status 2"
   assert_line "[Container] Build FAILED"
-  assert_equal "$(jq -r .error.exitCode "$BATS_TEST_TMPDIR/artifacts/wharf-outcome.json")" 3
+  assert_equal "$(jq -r .error.exitCode "$BATS_TEST_TMPDIR/artifacts/wharf-outcome.json")" 2
+  assert_equal "$(jq -r .error.kind "$BATS_TEST_TMPDIR/artifacts/wharf-outcome.json")" usage
   refute_output --partial "$TOKEN"
   unstub wharf
   unstub docker
