@@ -29,11 +29,7 @@ pub enum RegistrationType {
 
 impl RegistrationType {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Environment => "ENVIRONMENT",
-            Self::ReleaseStream => "RELEASE_STREAM",
-            Self::Hybrid => "HYBRID",
-        }
+        ClosedSet::name(self)
     }
 
     pub fn parse(text: &str) -> Option<Self> {
@@ -57,11 +53,7 @@ pub enum ArtifactRegisterType {
 
 impl ArtifactRegisterType {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::GitRef => "GIT_REF",
-            Self::Environment => "ENVIRONMENT",
-            Self::ReleaseStream => "RELEASE_STREAM",
-        }
+        ClosedSet::name(self)
     }
 }
 
@@ -127,6 +119,16 @@ pub fn classify<'a>(criteria: &'a [Criterion], metadata: &Metadata) -> Option<&'
             .get(&criterion.metadata_key)
             .is_some_and(|actual| criterion.operator.matches(actual, &criterion.value))
     })
+}
+
+/// Which rule and workflow a CI integration follows: none (its builds stay unclassified), the
+/// project's defaults, or its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CiMode {
+    None,
+    Inherited,
+    Custom,
 }
 
 /// The UI shape of a project's CI/CD; one model underneath.
@@ -661,3 +663,6 @@ pub struct Resolved {
 mod tests;
 
 pub mod project_file;
+
+mod names;
+pub use names::{ClosedSet, UnknownValue};

@@ -1,6 +1,5 @@
-//! The control plane's one error type; the HTTP layer turns it into `{"message","code"}`.
-
-use axum::http::StatusCode;
+//! The control plane's one error type; the HTTP layer turns it into `{"message","code"}` and a
+//! status.
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -23,18 +22,6 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "BAD_REQUEST",
@@ -60,15 +47,20 @@ impl Error {
     }
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Internal(format!("store: {error}"))
+impl From<wharf_store::Error> for Error {
+    fn from(error: wharf_store::Error) -> Self {
+        match error {
+            wharf_store::Error::NotPostgres | wharf_store::Error::Connect(_) => {
+                Self::BadRequest(error.to_string())
+            }
+            other => Self::Internal(other.to_string()),
+        }
     }
 }
 
-impl From<sqlx::migrate::MigrateError> for Error {
-    fn from(error: sqlx::migrate::MigrateError) -> Self {
-        Self::Internal(format!("store migration: {error}"))
+impl From<wharf_api::UnknownValue> for Error {
+    fn from(error: wharf_api::UnknownValue) -> Self {
+        Self::BadRequest(error.to_string())
     }
 }
 
@@ -80,4 +72,20 @@ pub fn require(field: &str, value: Option<&str>) -> Result<String> {
             "missing field `{field}`: it is required and must not be empty"
         ))),
     }
+}
+
+/// Refuses a name outside the documented rule: 1 to 128 letters, digits, `-`, `_` or `.`.
+pub fn valid_name(field: &str, name: &str) -> Result<String> {
+    let name = require(field, Some(name))?;
+    let ok = name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !ok {
+        return Err(Error::bad_request(format!(
+            "field `{field}` '{name}' is not a valid name: use 1 to 128 letters, digits, '-', '_' \
+             or '.'"
+        )));
+    }
+    Ok(name)
 }

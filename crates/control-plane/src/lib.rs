@@ -1,64 +1,29 @@
 //! The reference control plane served by `wharf serve`, and embedded by `wharf register` when
 //! no control plane is configured outside CI.
 //!
-//! This crate owns the server side of the Facets API: the domain (routing, registration,
-//! idempotency), the SQLite store, HTTP Basic authentication against hashed tokens, the HTTP
-//! routes, and the declarative project file. It never depends on the client side
-//! (`wharf-registration`, `wharf-ci`); the two meet only in `wharf-api`'s wire types.
+//! Layers point one way: `http` (routes, request parsing, answers) → `domain` (every rule:
+//! permissions, transactions, audit entries, caches) and `registry` (the built-in OCI
+//! registry's operations, on the domain) → `wharf-store` (all SQL, its own crate so the
+//! compiler holds the line) → its model. Nothing below `http` knows HTTP. This crate never
+//! depends on the client side (`wharf-registration`, `wharf-ci`); the two meet only in
+//! `wharf-api`'s wire types.
 
-/// Runs `$body` with `$e` bound to the pool inside `$pool` (a `&store::Pool`), once per
-/// database type: the same query text and binds compile for SQLite and for PostgreSQL.
-macro_rules! on {
-    ($pool:expr, |$e:ident| $body:expr) => {
-        match $pool {
-            $crate::store::Pool::Sqlite($e) => $body,
-            $crate::store::Pool::Postgres($e) => $body,
-        }
-    };
-}
-
-/// Like `on!`, inside a transaction (`$tx` is a `&mut store::Tx`): `$e` is its connection.
-macro_rules! in_tx {
-    ($tx:expr, |$e:ident| $body:expr) => {
-        match $tx {
-            $crate::store::Tx::Sqlite(t) => {
-                let $e = &mut **t;
-                $body
-            }
-            $crate::store::Tx::Postgres(t) => {
-                let $e = &mut **t;
-                $body
-            }
-        }
-    };
-}
-
-pub mod audit;
-pub mod auth;
+pub mod domain;
 pub mod error;
 mod http;
-pub mod permissions;
-pub mod project_file;
-pub mod promotion;
-pub mod registration;
 pub mod registry;
-pub mod routing;
-pub mod store;
-mod views;
 
+pub use domain::access::MIN_TOKEN_LEN;
+pub use domain::{ControlPlane, auth, project_file, promotion};
 pub use error::{Error, Result};
 pub use http::MAX_BODY_BYTES;
-pub use store::{Database, Store};
+pub use wharf_store as store;
+pub use wharf_store::{Database, Store};
 
-use auth::{Authenticator, hash_token};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-
-/// Shortest admin token accepted from the environment.
-pub const MIN_TOKEN_LEN: usize = 16;
 
 /// How to run a control plane.
 #[derive(Debug, Clone)]
@@ -79,7 +44,7 @@ pub struct ServeOptions {
 /// A control plane accepting requests until [`RunningServer::stop`].
 pub struct RunningServer {
     addr: SocketAddr,
-    store: Store,
+    control_plane: ControlPlane,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -94,7 +59,11 @@ impl RunningServer {
     }
 
     pub fn store(&self) -> &Store {
-        &self.store
+        self.control_plane.store()
+    }
+
+    pub fn control_plane(&self) -> &ControlPlane {
+        &self.control_plane
     }
 
     /// Stops accepting, lets in-flight requests finish (each write is committed before its
@@ -106,7 +75,7 @@ impl RunningServer {
             .await
             .map_err(|e| Error::Internal(format!("server task: {e}")))?;
         served.map_err(|e| Error::Internal(format!("server: {e}")))?;
-        self.store.close().await;
+        self.control_plane.store().close().await;
         Ok(())
     }
 }
@@ -114,10 +83,14 @@ impl RunningServer {
 /// Opens the store, bootstraps the admin, applies the project file, and starts serving.
 pub async fn start(options: ServeOptions) -> Result<RunningServer> {
     let store = Store::open(&options.database).await?;
-    bootstrap_admin(&store, &options).await?;
+    let control_plane = ControlPlane::new(store, options.ephemeral_admin.clone());
+    control_plane.seed_roles().await?;
+    control_plane
+        .bootstrap_admin(options.admin.as_ref(), options.ephemeral_admin.is_some())
+        .await?;
     if let Some(path) = &options.project_file {
         let file = project_file::load(path)?;
-        let summary = project_file::apply(&store, &file, "wharf serve --config").await?;
+        let summary = control_plane.apply(&file, "wharf serve --config").await?;
         tracing::info!(project = %summary.project, created = summary.created.len(),
             updated = summary.updated.len(), "project file applied");
     }
@@ -127,7 +100,6 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("listener address: {e}")))?;
-    let authenticator = Authenticator::new(store.clone(), options.ephemeral_admin.clone());
     let blobs = registry::BlobStore::open(&options.blob_dir).map_err(|e| {
         Error::Internal(format!(
             "registry directory {}: {e}",
@@ -135,9 +107,8 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
         ))
     })?;
     let app = http::router(http::AppState {
-        store: store.clone(),
-        auth: Arc::new(authenticator),
-        blobs,
+        registry: registry::Registry::new(control_plane.clone(), blobs),
+        cp: control_plane.clone(),
     });
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -149,32 +120,8 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
     });
     Ok(RunningServer {
         addr,
-        store,
+        control_plane,
         shutdown,
         task,
     })
-}
-
-async fn bootstrap_admin(store: &Store, options: &ServeOptions) -> Result<()> {
-    if let Some((username, token)) = &options.admin {
-        if username.trim().is_empty() {
-            return Err(Error::bad_request(
-                "WHARF_ADMIN_USERNAME is empty; set it to a login",
-            ));
-        }
-        if token.len() < MIN_TOKEN_LEN {
-            return Err(Error::bad_request(format!(
-                "WHARF_ADMIN_TOKEN is too short: use at least {MIN_TOKEN_LEN} random characters"
-            )));
-        }
-        return store
-            .ensure_user_token(username, &hash_token(token), true)
-            .await;
-    }
-    if options.ephemeral_admin.is_none() && store.user_count().await? == 0 {
-        return Err(Error::bad_request(
-            "no users yet: set WHARF_ADMIN_USERNAME and WHARF_ADMIN_TOKEN for the first start",
-        ));
-    }
-    Ok(())
 }

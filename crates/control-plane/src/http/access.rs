@@ -1,24 +1,14 @@
 //! *wharf extension*: users, roles, project members and personal tokens, under `/wharf/v1`.
 
 use super::{AppState, Body};
-use crate::audit::Audit;
-use crate::auth::{AuthUser, hash_token};
-use crate::error::{Error, Result, require};
-use crate::permissions;
-use crate::store::{TokenInfo, format_time};
+use crate::domain::access::{CreatedToken, RoleView, UserView};
+use crate::domain::auth::AuthUser;
+use crate::error::Result;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use rand::RngCore;
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserView {
-    username: String,
-    admin: bool,
-    created_at: String,
-}
+use serde::Deserialize;
+use wharf_store::TokenInfo;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -32,18 +22,7 @@ pub async fn list_users(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
 ) -> Result<Json<Vec<UserView>>> {
-    permissions::require_admin(&user, "listing users")?;
-    let users = state.store.users().await?;
-    Ok(Json(
-        users
-            .into_iter()
-            .map(|(username, admin, created_at)| UserView {
-                username,
-                admin,
-                created_at,
-            })
-            .collect(),
-    ))
+    Ok(Json(state.cp.users(&user).await?))
 }
 
 pub async fn create_user(
@@ -51,39 +30,15 @@ pub async fn create_user(
     Extension(user): Extension<AuthUser>,
     Body(body): Body<NewUser>,
 ) -> Result<StatusCode> {
-    permissions::require_admin(&user, "creating a user")?;
-    let username = require("username", Some(&body.username))?;
-    let audit = Audit::new(&user.username, "USER", "USER_CREATE")
-        .target(&username)
-        .meta("admin", body.admin);
     state
-        .store
-        .create_user(&username, body.admin, audit)
+        .cp
+        .create_user(&user, &body.username, body.admin)
         .await?;
     Ok(StatusCode::CREATED)
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RoleView {
-    name: String,
-    permissions: Vec<String>,
-    #[serde(default)]
-    built_in: bool,
-}
-
 pub async fn list_roles(State(state): State<AppState>) -> Result<Json<Vec<RoleView>>> {
-    let roles = state.store.roles().await?;
-    Ok(Json(
-        roles
-            .into_iter()
-            .map(|(name, permissions, built_in)| RoleView {
-                name,
-                permissions,
-                built_in,
-            })
-            .collect(),
-    ))
+    Ok(Json(state.cp.roles().await?))
 }
 
 pub async fn save_role(
@@ -91,26 +46,7 @@ pub async fn save_role(
     Extension(user): Extension<AuthUser>,
     Body(body): Body<RoleView>,
 ) -> Result<StatusCode> {
-    permissions::require_admin(&user, "defining a role")?;
-    let name = require("name", Some(&body.name))?;
-    if let Some(unknown) = body
-        .permissions
-        .iter()
-        .find(|p| !permissions::ALL.contains(&p.as_str()))
-    {
-        return Err(Error::bad_request(format!(
-            "permissions: '{unknown}' is not a permission; use any of {}",
-            permissions::ALL.join(", ")
-        )));
-    }
-    let audit = Audit::new(&user.username, "ROLE", "ROLE_SAVE")
-        .target(&name)
-        .meta("permissions", &body.permissions);
-    state
-        .store
-        .insert_role(&name, &body.permissions, audit)
-        .await?;
-    state.store.roles_cache().forget_all();
+    state.cp.save_role(&user, &body).await?;
     Ok(StatusCode::OK)
 }
 
@@ -126,7 +62,11 @@ pub async fn set_member(
     Path((project, username)): Path<(String, String)>,
     Body(body): Body<Membership>,
 ) -> Result<StatusCode> {
-    member_change(&state, &user, &project, &username, Some(&body.role)).await
+    state
+        .cp
+        .set_member(&user, &project, &username, Some(&body.role))
+        .await?;
+    Ok(StatusCode::OK)
 }
 
 pub async fn remove_member(
@@ -134,41 +74,10 @@ pub async fn remove_member(
     Extension(user): Extension<AuthUser>,
     Path((project, username)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    member_change(&state, &user, &project, &username, None).await
-}
-
-async fn member_change(
-    state: &AppState,
-    user: &AuthUser,
-    project: &str,
-    username: &str,
-    role: Option<&str>,
-) -> Result<StatusCode> {
-    if project == "*" {
-        permissions::require_admin(user, "a role on every project")?;
-    } else {
-        state.store.project(project).await?;
-        permissions::require(&state.store, user, project, permissions::PROJECT_ADMIN).await?;
-    }
-    if !state.store.user_exists(username).await? {
-        return Err(Error::not_found(format!(
-            "user '{username}' not found; create it first"
-        )));
-    }
-    let action = if role.is_some() {
-        "MEMBER_SET"
-    } else {
-        "MEMBER_REMOVE"
-    };
-    let audit = Audit::new(&user.username, "MEMBER", action)
-        .target(username)
-        .stack(project)
-        .meta("role", role);
     state
-        .store
-        .set_member(username, project, role, audit)
+        .cp
+        .set_member(&user, &project, &username, None)
         .await?;
-    state.store.roles_cache().forget_all();
     Ok(StatusCode::OK)
 }
 
@@ -181,56 +90,21 @@ pub struct NewToken {
     expires_in_days: Option<u32>,
 }
 
-/// The one answer that carries the token itself.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreatedToken {
-    #[serde(flatten)]
-    info: TokenInfo,
-    token: String,
-}
-
 pub async fn create_token(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
     Body(body): Body<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>)> {
-    let owner = body
-        .username
-        .clone()
-        .unwrap_or_else(|| user.username.clone());
-    if owner != user.username {
-        permissions::require_admin(&user, "a token for another user")?;
-    }
-    if body.expires_in_days == Some(0) {
-        return Err(Error::bad_request("`expiresInDays` must be at least 1"));
-    }
-    let expires_at = body.expires_in_days.map(|days| {
-        format_time(time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(days)))
-    });
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = format!("wharf_{}", hex::encode(bytes));
-    let audit = Audit::new(&user.username, "TOKEN", "TOKEN_CREATE")
-        .meta("owner", &owner)
-        .meta("name", &body.name)
-        .meta("expiresAt", &expires_at);
-    let id = state
-        .store
-        .insert_token(
-            &owner,
-            &hash_token(&token),
+    let created = state
+        .cp
+        .create_token(
+            &user,
+            body.username.as_deref(),
             body.name.as_deref(),
-            expires_at.as_deref(),
-            audit,
+            body.expires_in_days,
         )
         .await?;
-    let info = state
-        .store
-        .token_info(&id)
-        .await?
-        .ok_or_else(|| Error::Internal("token vanished".into()))?;
-    Ok((StatusCode::CREATED, Json(CreatedToken { info, token })))
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -243,16 +117,7 @@ pub async fn list_tokens(
     Extension(user): Extension<AuthUser>,
     Query(query): Query<TokenQuery>,
 ) -> Result<Json<Vec<TokenInfo>>> {
-    let whose = match query.username {
-        Some(other) if other != user.username => {
-            permissions::require_admin(&user, "listing another user's tokens")?;
-            Some(other)
-        }
-        Some(own) => Some(own),
-        None if user.admin => None,
-        None => Some(user.username.clone()),
-    };
-    Ok(Json(state.store.tokens_list(whose.as_deref()).await?))
+    Ok(Json(state.cp.tokens(&user, query.username.as_deref()).await?))
 }
 
 pub async fn revoke_token(
@@ -260,18 +125,6 @@ pub async fn revoke_token(
     Extension(user): Extension<AuthUser>,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    let info = state
-        .store
-        .token_info(&id)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("token '{id}' not found")))?;
-    if info.username != user.username {
-        permissions::require_admin(&user, "revoking another user's token")?;
-    }
-    let audit = Audit::new(&user.username, "TOKEN", "TOKEN_REVOKE")
-        .target(&id)
-        .meta("owner", &info.username);
-    state.store.delete_token(&id, audit).await?;
-    state.auth.forget_all();
+    state.cp.revoke_token(&user, &id).await?;
     Ok(StatusCode::OK)
 }

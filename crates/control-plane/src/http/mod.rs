@@ -1,35 +1,46 @@
-//! The HTTP API: Facets paths under `/cc-ui/v1` and `/api/me`, wharf's own under `/wharf/v1`.
+//! The HTTP API: Facets paths under `/cc-ui/v1` and `/api/me`, wharf's own under `/wharf/v1`,
+//! and the built-in registry under `/v2/`. Each handler parses its request and calls one
+//! domain function; the domain checks permissions, writes, audits. Handler modules never
+//! import each other: what they share is here.
 
 mod access;
 mod artifactories;
-mod artifacts;
-mod config;
+mod audit;
+mod builds;
+mod cis;
 mod places;
+mod projects;
 mod push;
 mod register;
+mod registry;
+mod rules;
 mod workflows;
 
-use crate::auth::{AuthUser, Authenticator};
+use crate::domain::ControlPlane;
+use crate::domain::auth::AuthUser;
+use crate::domain::registration::Registered;
 use crate::error::Error;
-use crate::store::Store;
+use crate::registry::Registry;
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{any, delete, get, post, put};
 use axum::{Extension, Json, Router};
+use base64::Engine;
 use serde::de::DeserializeOwned;
-use std::sync::Arc;
 use wharf_api::{ErrorDetails, User};
 
 /// Largest request body accepted; registrations are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Header telling the client the build already existed and nothing was written.
+pub const REPLAYED_HEADER: &str = "wharf-replayed";
+
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
-    pub auth: Arc<Authenticator>,
-    pub blobs: crate::registry::BlobStore,
+    pub cp: ControlPlane,
+    pub registry: Registry,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -47,127 +58,64 @@ pub fn router(state: AppState) -> Router {
         .route("/artifacts/pushCredentialsV3/artifactName/{name}", post(push::credentials_v3))
         .route("/artifacts/push", post(register::push_by_metadata))
         .route("/artifacts/registerV2", post(register::register_v2))
-        .route(
-            "/artifacts/register-by-env",
-            post(register::register_by_env),
-        )
-        .route(
-            "/artifacts/register-by-release-stream",
-            post(register::register_by_stream),
-        )
-        .route(
-            "/artifacts-ci",
-            get(config::list_cis).post(config::create_ci),
-        )
-        .route(
-            "/artifacts-ci/{ci_id}",
-            get(config::get_ci)
-                .put(config::update_ci)
-                .delete(config::delete_ci),
-        )
-        .route("/artifacts-ci/name/{ci_name}", get(config::ci_by_name))
-        .route(
-            "/artifacts-ci/blueprint/{stack}",
-            get(config::cis_of_project),
-        )
-        .route(
-            "/artifacts-ci/{ci_name}/artifacts",
-            get(config::builds_of_ci),
-        )
+        .route("/artifacts/register-by-env", post(register::register_by_env))
+        .route("/artifacts/register-by-release-stream", post(register::register_by_stream))
+        .route("/artifacts-ci", get(cis::list).post(cis::create))
+        .route("/artifacts-ci/{ci_id}", get(cis::get_one).put(cis::update).delete(cis::delete))
+        .route("/artifacts-ci/name/{ci_name}", get(cis::by_name))
+        .route("/artifacts-ci/blueprint/{stack}", get(cis::of_project))
+        .route("/artifacts-ci/{ci_name}/artifacts", get(cis::builds))
+        .route("/artifacts-ci/bulk-edit-workflow", post(cis::bulk_edit))
+        .route("/ci-cd/attach", put(cis::attach))
+        .route("/ci-cd/detach", put(cis::detach))
         .route(
             "/artifact-routing-rule",
-            get(config::list_rules)
-                .post(config::create_rule)
-                .put(config::update_rule),
+            get(rules::list).post(rules::create).put(rules::update),
         )
-        .route("/artifact-routing-rule/operators", get(config::operators))
-        .route("/artifact-routing-rule/test", post(config::test_rule))
-        .route(
-            "/artifact-routing-rule/{rule_id}",
-            get(config::get_rule).delete(config::delete_rule),
-        )
-        .route("/ci-cd", post(config::configure_ci_cd))
-        .route(
-            "/ci-cd/{stack}",
-            get(config::get_ci_cd).delete(config::reset_ci_cd),
-        )
-        .route("/artifacts/promote", post(artifacts::promote_by_name))
-        .route("/artifacts/reclassify", put(artifacts::reclassify))
-        .route(
-            "/artifacts/attach-image-via-register",
-            post(artifacts::attach),
-        )
-        .route(
-            "/artifacts/{id}",
-            get(artifacts::of_cluster).delete(artifacts::delete),
-        )
-        .route(
-            "/artifacts/{id}/promote/{artifact_id}",
-            post(artifacts::promote_by_ci_id),
-        )
+        .route("/artifact-routing-rule/operators", get(rules::operators))
+        .route("/artifact-routing-rule/test", post(rules::test))
+        .route("/artifact-routing-rule/{rule_id}", get(rules::get_one).delete(rules::delete))
+        .route("/ci-cd", post(rules::configure_ci_cd))
+        .route("/ci-cd/{stack}", get(rules::get_ci_cd).delete(rules::reset_ci_cd))
+        .route("/artifacts/promote", post(builds::promote_by_name))
+        .route("/artifacts/reclassify", put(builds::reclassify))
+        .route("/artifacts/attach-image-via-register", post(builds::attach))
+        .route("/artifacts/{id}", get(builds::of_cluster).delete(builds::delete))
+        .route("/artifacts/{id}/promote/{artifact_id}", post(builds::promote_by_ci_id))
         .route(
             "/artifacts/cluster/{cluster_id}/application/{name}",
-            get(artifacts::of_cluster_application),
-        )
-        .route(
-            "/artifacts-ci/bulk-edit-workflow",
-            post(workflows::bulk_edit),
+            get(builds::of_cluster_application),
         )
         .route("/workflow", get(workflows::list).post(workflows::create))
         .route(
             "/workflow/{workflow_id}",
-            get(workflows::get_one)
-                .put(workflows::update)
-                .delete(workflows::delete),
+            get(workflows::get_one).put(workflows::update).delete(workflows::delete),
         )
         .route("/workflow/blueprint/{stack}", get(workflows::of_project))
-        .route(
-            "/workflow/registration-specific",
-            get(workflows::registration_specific),
-        )
+        .route("/workflow/registration-specific", get(workflows::registration_specific))
         .route(
             "/workflow/default-workflow/registration-type/{kind}",
             get(workflows::default_of),
         )
-        .route("/ci-cd/attach", put(workflows::attach))
-        .route("/ci-cd/detach", put(workflows::detach))
-        .route(
-            "/release-stream",
-            get(config::list_streams).post(places::create_stream),
-        )
-        .route(
-            "/release-stream/{name}",
-            axum::routing::delete(places::delete_stream),
-        )
-        .route("/audit-logs", get(config::audit_logs))
-        .route("/clusters/{cluster_id}", get(config::get_cluster))
-        .route("/stacks/{stack}/clusters", get(config::clusters_of_project));
+        .route("/release-stream", get(places::list_streams).post(places::create_stream))
+        .route("/release-stream/{name}", delete(places::delete_stream))
+        .route("/audit-logs", get(audit::audit_logs))
+        .route("/clusters/{cluster_id}", get(places::get_cluster))
+        .route("/stacks/{stack}/clusters", get(places::clusters_of_project));
 
     let authenticated = Router::new()
         .nest("/cc-ui/v1", facets)
         .route("/api/me", get(me))
-        .route("/wharf/v1/projects/{name}", put(config::apply_project_file))
-        .route("/wharf/v1/resolve", get(artifacts::resolve))
-        .route(
-            "/wharf/v1/users",
-            get(access::list_users).post(access::create_user),
-        )
-        .route(
-            "/wharf/v1/roles",
-            get(access::list_roles).post(access::save_role),
-        )
+        .route("/wharf/v1/projects/{name}", put(projects::apply_project_file))
+        .route("/wharf/v1/resolve", get(builds::resolve))
+        .route("/wharf/v1/users", get(access::list_users).post(access::create_user))
+        .route("/wharf/v1/roles", get(access::list_roles).post(access::save_role))
         .route(
             "/wharf/v1/projects/{project}/members/{username}",
             put(access::set_member).delete(access::remove_member),
         )
-        .route(
-            "/wharf/v1/tokens",
-            get(access::list_tokens).post(access::create_token),
-        )
-        .route(
-            "/wharf/v1/tokens/{id}",
-            axum::routing::delete(access::revoke_token),
-        )
+        .route("/wharf/v1/tokens", get(access::list_tokens).post(access::create_token))
+        .route("/wharf/v1/tokens/{id}", delete(access::revoke_token))
         .route(
             "/wharf/v1/projects/{project}/environments/{name}",
             put(places::save_environment).delete(places::delete_environment),
@@ -176,20 +124,54 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/wharf/v1/health", get(|| async { "ok" }))
-        .route("/v2", axum::routing::any(crate::registry::handle))
-        .route("/v2/", axum::routing::any(crate::registry::handle))
-        .route("/v2/{*path}", axum::routing::any(crate::registry::handle))
+        .route("/v2", any(registry::handle))
+        .route("/v2/", any(registry::handle))
+        .route("/v2/{*path}", any(registry::handle))
         .merge(authenticated)
         .fallback(|| async { Error::not_found("no such endpoint") })
         .with_state(state)
 }
 
+/// Username and secret of an `Authorization: Basic …` header, when it holds both.
+pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let header = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = header
+        .strip_prefix("Basic ")
+        .or_else(|| header.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, token) = text.split_once(':')?;
+    (!user.is_empty() && !token.is_empty()).then(|| (user.to_string(), token.to_string()))
+}
+
+/// The registry's host as the caller reached it (`Host`), e.g. `cp.example.com:8080`.
+pub fn host(headers: &HeaderMap) -> Result<String, Error> {
+    headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::bad_request("the request has no Host header to address the registry by")
+        })
+}
+
+/// A registered or promoted build, with the header that says whether it already existed.
+pub fn registered(registered: Registered) -> Response {
+    let mut response = Json(registered.artifact).into_response();
+    let replayed = if registered.replayed { "true" } else { "false" };
+    response
+        .headers_mut()
+        .insert(REPLAYED_HEADER, HeaderValue::from_static(replayed));
+    response
+}
+
 async fn require_auth(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let header = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    match state.auth.verify(header).await {
+    let Some((username, token)) = basic_credentials(request.headers()) else {
+        return Error::Unauthorized.into_response();
+    };
+    match state.cp.authenticate(&username, &token).await {
         Ok(user) => {
             request.extensions_mut().insert(user);
             next.run(request).await
@@ -206,6 +188,18 @@ async fn me(Extension(user): Extension<AuthUser>) -> Json<User> {
     })
 }
 
+fn status(error: &Error) -> StatusCode {
+    match error {
+        Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+        Error::Unauthorized => StatusCode::UNAUTHORIZED,
+        Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         if let Error::Internal(detail) = &self {
@@ -215,7 +209,7 @@ impl IntoResponse for Error {
             message: self.to_string(),
             code: Some(self.code().into()),
         };
-        let mut response = (self.status(), Json(body)).into_response();
+        let mut response = (status(&self), Json(body)).into_response();
         if matches!(self, Error::PayloadTooLarge(_)) {
             // The body was not read: tell the client not to reuse this connection.
             response

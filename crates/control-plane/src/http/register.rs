@@ -1,37 +1,19 @@
-//! The registration endpoints, current and older; all end in [`registration::register`].
+//! The registration endpoints, current and older; all end in `ControlPlane::register`.
 
-use super::{AppState, Body};
-use crate::auth::AuthUser;
+use super::{AppState, Body, registered};
+use crate::domain::auth::AuthUser;
+use crate::domain::registration::{Registration, Target};
 use crate::error::{Error, Result, require};
-use crate::permissions;
-use crate::registration::{self, Registration, Target};
+use axum::Extension;
 use axum::extract::State;
-use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::response::Response;
 use wharf_api::{
     ArtifactRegisterType, ArtifactRequest, RegisterByEnvRequest, RegisterByReleaseStreamRequest,
     SaasArtifactRequest,
 };
 
-/// Header telling the client the build already existed and nothing was written.
-pub const REPLAYED_HEADER: &str = "wharf-replayed";
-
 async fn respond(state: &AppState, request: Registration, user: &AuthUser) -> Result<Response> {
-    permissions::require(
-        &state.store,
-        user,
-        &request.project,
-        permissions::ARTIFACTS_WRITE,
-    )
-    .await?;
-    let registered = registration::register(&state.store, request, &user.username).await?;
-    let mut response = Json(registered.artifact).into_response();
-    response.headers_mut().insert(
-        REPLAYED_HEADER,
-        HeaderValue::from_static(if registered.replayed { "true" } else { "false" }),
-    );
-    Ok(response)
+    Ok(registered(state.cp.register(user, request).await?))
 }
 
 /// `POST /cc-ui/v1/ci-cd/register`.
@@ -122,12 +104,7 @@ pub async fn register_v2(
 ) -> Result<Response> {
     let target = match (&body.cluster_id, &body.release_stream) {
         (Some(id), _) if !id.trim().is_empty() => {
-            let env = state
-                .store
-                .environment_by_id(id)
-                .await?
-                .ok_or_else(|| Error::not_found(format!("environment id '{id}' not found")))?;
-            Target::Environment(env.name)
+            Target::Environment(state.cp.environment_by_id(id).await?.name)
         }
         (_, Some(stream)) if !stream.trim().is_empty() => Target::ReleaseStream(stream.clone()),
         _ => {

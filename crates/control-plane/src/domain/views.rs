@@ -1,34 +1,13 @@
-//! Stored rows as the Facets wire types.
+//! Stored rows as the Facets wire types; pure, no reads.
 
-use crate::registration::parse_type;
-use crate::store::{ArtifactRow, CiRow, EnvironmentRow, RuleRow, StreamRow};
 use wharf_api::{
-    Artifact, ArtifactCI, CiArtifactResponse, CiSystem, Cluster, Metadata, ReleaseStream,
-    RoutingRuleResponse,
+    Artifact, ArtifactCI, AuditEntry, CiArtifactResponse, ClosedSet, Cluster, PromotionWorkflow,
+    ReleaseStream, RoutingRuleResponse,
 };
-
-fn metadata_of(row: &ArtifactRow) -> Metadata {
-    serde_json::from_str(&row.metadata).unwrap_or_default()
-}
-
-/// The bucket's key: the environment id for environment buckets, else the stream name.
-fn registration_value(row: &ArtifactRow) -> Option<String> {
-    row.cluster_id
-        .clone()
-        .or_else(|| row.release_stream.clone())
-}
-
-/// The environment or stream name a classified build sits in.
-pub fn routed_to(row: &ArtifactRow) -> Option<String> {
-    if !row.classified {
-        return None;
-    }
-    row.cluster_name
-        .clone()
-        .or_else(|| row.release_stream.clone())
-}
+use wharf_store::{ArtifactRow, AuditRow, CiRow, EnvironmentRow, RuleRow, StreamRow, WorkflowRow};
 
 pub fn artifact_view(row: &ArtifactRow, ci_name: &str) -> Artifact {
+    let bucket = &row.bucket;
     Artifact {
         id: row.id.clone(),
         created_by: Some(row.created_by.clone()),
@@ -38,29 +17,30 @@ pub fn artifact_view(row: &ArtifactRow, ci_name: &str) -> Artifact {
         build_id: row.external_id.clone(),
         application_name: Some(row.application_name.clone()),
         artifact_uri: Some(row.artifact_uri.clone()),
-        cluster_id: row.cluster_id.clone(),
-        release_stream: row.release_stream.clone(),
+        cluster_id: bucket.cluster_id.clone(),
+        release_stream: bucket.release_stream.clone(),
         artifactory: Some(row.artifactory.clone()),
         build_description: row.description.clone(),
         created_on: Some(row.created_at.clone()),
-        metadata: metadata_of(row),
-        applied_rule_id: row.applied_rule_id.clone(),
-        applied_rule_name: row.applied_rule_name.clone(),
-        applied_rule_version_id: row.applied_rule_id.as_ref().map(|_| "1".to_string()),
+        metadata: row.metadata.0.clone(),
+        applied_rule_id: bucket.applied_rule_id.clone(),
+        applied_rule_name: bucket.applied_rule_name.clone(),
+        applied_rule_version_id: bucket.applied_rule_id.as_ref().map(|_| "1".to_string()),
         repository_name: row.repository_name.clone(),
         tag: row.tag.clone(),
-        registration_type: Some(parse_type(&row.registration_type)),
-        registration_value: registration_value(row),
+        registration_type: Some(row.registration_type),
+        registration_value: bucket.registration_value().map(str::to_string),
         promoted: row.promoted,
-        classified: row.classified,
+        classified: bucket.classified,
         versioning_key: None,
         ci_name: Some(ci_name.to_string()),
         stack_name: Some(row.project.clone()),
-        cluster_name: row.cluster_name.clone(),
+        cluster_name: bucket.cluster_name.clone(),
     }
 }
 
 pub fn ci_artifact_view(row: &ArtifactRow) -> CiArtifactResponse {
+    let bucket = &row.bucket;
     CiArtifactResponse {
         artifact_id: row.id.clone(),
         external_id: row.external_id.clone(),
@@ -69,16 +49,16 @@ pub fn ci_artifact_view(row: &ArtifactRow) -> CiArtifactResponse {
         artifactory: Some(row.artifactory.clone()),
         build_description: row.description.clone(),
         created_on: Some(row.created_at.clone()),
-        registration_type: Some(parse_type(&row.registration_type)),
-        registration_value: registration_value(row),
+        registration_type: Some(row.registration_type),
+        registration_value: bucket.registration_value().map(str::to_string),
         created_by: Some(row.created_by.clone()),
-        metadata: metadata_of(row),
+        metadata: row.metadata.0.clone(),
         repository_name: row.repository_name.clone(),
         tag: row.tag.clone(),
         promoted: row.promoted,
-        classified: row.classified,
-        applied_rule_name: row.applied_rule_name.clone(),
-        routed_to: routed_to(row),
+        classified: bucket.classified,
+        applied_rule_name: bucket.applied_rule_name.clone(),
+        routed_to: bucket.routed_to().map(str::to_string),
     }
 }
 
@@ -87,14 +67,14 @@ pub fn ci_view(row: &CiRow) -> ArtifactCI {
         id: Some(row.id.clone()),
         name: row.name.clone(),
         stack_name: Some(row.project.clone()),
-        registration_type: Some(parse_type(&row.registration_type)),
+        registration_type: Some(row.registration_type),
         description: row.description.clone(),
         artifactory: row.artifactory.clone(),
         created_by: row.created_by.clone(),
         creation_date: Some(row.created_at.clone()),
         routing_rule_id: row.routing_rule_id.clone(),
         workflow_id: row.workflow_id.clone(),
-        mode: Some(row.mode.clone()),
+        mode: Some(row.mode.name().to_string()),
     }
 }
 
@@ -102,11 +82,11 @@ pub fn rule_view(row: &RuleRow) -> RoutingRuleResponse {
     RoutingRuleResponse {
         id: row.id.clone(),
         rule_name: row.rule_name.clone(),
-        registration_type: parse_type(&row.registration_type),
-        criteria: serde_json::from_str(&row.criteria).unwrap_or_default(),
+        registration_type: row.registration_type,
+        criteria: row.criteria.0.clone(),
         stack_name: row.project.clone(),
         default: row.is_default,
-        ci_system: row.ci_system.as_deref().and_then(parse_ci_system),
+        ci_system: row.ci_system,
         created_by: row.created_by.clone(),
         creation_date: Some(row.created_at.clone()),
     }
@@ -132,24 +112,40 @@ pub fn cluster_view(row: &EnvironmentRow) -> Cluster {
     }
 }
 
-pub fn ci_system_name(system: CiSystem) -> String {
-    serde_json::to_value(system)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
-}
-
-pub fn parse_ci_system(text: &str) -> Option<CiSystem> {
-    serde_json::from_value(serde_json::Value::String(text.to_string())).ok()
-}
-
-pub fn workflow_view(row: &crate::store::WorkflowRow) -> wharf_api::PromotionWorkflow {
-    wharf_api::PromotionWorkflow {
+pub fn workflow_view(row: &WorkflowRow) -> PromotionWorkflow {
+    PromotionWorkflow {
         id: Some(row.id.clone()),
         name: Some(row.name.clone()),
         stack_name: row.project.clone(),
-        registration_type: parse_type(&row.registration_type),
-        hierarchies: crate::promotion::stages_of(row),
+        registration_type: row.registration_type,
+        hierarchies: row.hierarchies.0.clone(),
         default: row.is_default,
     }
+}
+
+pub fn audit_view(row: AuditRow) -> AuditEntry {
+    AuditEntry {
+        entity_label: label(&row.entity),
+        entity_action_label: label(&row.entity_action),
+        metadata: row.metadata.0,
+        id: row.id,
+        performed_by: row.performed_by,
+        performed_at: row.performed_at,
+        entity: row.entity,
+        entity_action: row.entity_action,
+        target: row.target,
+        cluster_id: row.cluster_id,
+        cluster_name: row.cluster_name,
+        stack_name: row.stack_name,
+    }
+}
+
+/// Human labels for the entity and action names: `CI_RULE_CREATE` → `Ci rule create`.
+fn label(name: &str) -> String {
+    let lower = name.replace('_', " ").to_lowercase();
+    let mut chars = lower.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

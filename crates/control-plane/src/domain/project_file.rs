@@ -4,17 +4,20 @@
 //! the file no longer names (builds may sit in them). The default routing rule and the default
 //! promotion workflow are replaced whole by the file's, keeping their ids.
 
-use crate::audit::Audit;
-use crate::error::{Error, Result};
-use crate::store::{
-    Change, CiRow, DefaultRule, Store, Tx, bind_role, insert_ci, insert_user, new_id, now,
-    set_default_rule, set_default_workflow,
-};
-use crate::views::ci_system_name;
+use super::access::bind_known_role;
+use super::auth::AuthUser;
+use super::buckets::kind_name;
+use super::cis::new_ci;
+use super::permissions::{self, require_admin};
+use super::rules::{DefaultRule, replace_default_rule};
+use super::workflows::{replace_default_workflow, stages_named};
+use super::ControlPlane;
+use crate::error::{Error, Result, valid_name};
 use std::collections::BTreeSet;
 use std::path::Path;
 use wharf_api::project_file::{ApplySummary, ProjectFile};
-use wharf_api::{Criterion, RegistrationType, WorkflowHierarchy};
+use wharf_api::{Criterion, RegistrationType};
+use wharf_store::{Audit, Change, NewStream, Tx};
 
 /// Streams every project has, as in Facets.
 pub const BUILT_IN_STREAMS: [(&str, bool); 3] =
@@ -31,22 +34,8 @@ pub fn load(path: &Path) -> Result<ProjectFile> {
     Ok(file)
 }
 
-fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 128
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
 fn check_name(field: &str, name: &str) -> Result<(), String> {
-    if is_valid_name(name) {
-        Ok(())
-    } else {
-        Err(format!(
-            "{field} '{name}' is not a valid name: use 1 to 128 letters, digits, '-', '_' or '.'"
-        ))
-    }
+    valid_name(field, name).map(drop).map_err(|e| e.to_string())
 }
 
 fn check_unique<'a>(field: &str, names: impl Iterator<Item = &'a str>) -> Result<(), String> {
@@ -145,11 +134,10 @@ fn join(names: &BTreeSet<&str>) -> String {
     names.iter().copied().collect::<Vec<_>>().join(", ")
 }
 
-fn bucket_kind(registration_type: RegistrationType) -> &'static str {
-    match registration_type {
-        RegistrationType::ReleaseStream => "a release stream",
-        _ => "an environment",
-    }
+fn bucket_kind(registration_type: RegistrationType) -> String {
+    let kind = kind_name(registration_type);
+    let article = if kind.starts_with('e') { "an" } else { "a" };
+    format!("{article} {kind}")
 }
 
 fn stream_names(file: &ProjectFile) -> BTreeSet<&str> {
@@ -168,69 +156,64 @@ fn bucket_names(file: &ProjectFile) -> BTreeSet<&str> {
     }
 }
 
-/// Applies a validated file in one transaction: all of it, or (on any error) none of it.
-pub async fn apply(store: &Store, file: &ProjectFile, user: &str) -> Result<ApplySummary> {
-    validate(file).map_err(Error::BadRequest)?;
-    let mut tx = store.begin().await?;
-    let mut summary = ApplySummary {
-        project: file.project.name.clone(),
-        ..Default::default()
-    };
-    apply_project(&mut tx, file, &mut summary).await?;
-    apply_streams(&mut tx, file, user, &mut summary).await?;
-    apply_environments(&mut tx, file, &mut summary).await?;
-    apply_rule(&mut tx, file, user, &mut summary).await?;
-    apply_workflow(&mut tx, file, &mut summary).await?;
-    apply_cis(&mut tx, file, user, &mut summary).await?;
-    apply_members(&mut tx, file, &mut summary).await?;
-    audit_changes(&mut tx, &summary, &file.members, user).await?;
-    tx.commit().await?;
-    store.roles_cache().forget_all();
-    Ok(summary)
+impl ControlPlane {
+    /// Applies a validated file in one transaction: all of it, or (on any error) none of it.
+    /// A new project needs a server admin; an existing one `PROJECT_ADMIN` there.
+    pub async fn apply_project_file(&self, user: &AuthUser, file: &ProjectFile) -> Result<ApplySummary> {
+        match self.store.project(&file.project.name).await? {
+            Some(_) => {
+                self.require(user, &file.project.name, permissions::PROJECT_ADMIN)
+                    .await?
+            }
+            None => require_admin(user, "creating a project")?,
+        }
+        self.apply(file, &user.username).await
+    }
+
+    /// Applies a file as `user` without a permission check: the server's own `--config` at
+    /// start, before any request is served.
+    pub async fn apply(&self, file: &ProjectFile, user: &str) -> Result<ApplySummary> {
+        validate(file).map_err(Error::BadRequest)?;
+        let mut tx = self.store.begin().await?;
+        let mut summary = ApplySummary {
+            project: file.project.name.clone(),
+            ..Default::default()
+        };
+        apply_project(&mut tx, file, &mut summary).await?;
+        apply_streams(&mut tx, file, user, &mut summary).await?;
+        apply_environments(&mut tx, file, &mut summary).await?;
+        apply_rule(&mut tx, file, user, &mut summary).await?;
+        apply_workflow(&mut tx, file, &mut summary).await?;
+        apply_cis(&mut tx, file, user, &mut summary).await?;
+        apply_members(&mut tx, file, &mut summary).await?;
+        audit_changes(&mut tx, &summary, &file.members, user).await?;
+        tx.commit().await?;
+        self.forget_cached();
+        Ok(summary)
+    }
 }
 
 async fn apply_project(tx: &mut Tx, file: &ProjectFile, summary: &mut ApplySummary) -> Result<()> {
     let name = &file.project.name;
-    let wanted = file.project.registration_type.as_str();
-    let ci_system = file.project.ci_system.map(ci_system_name);
-    let existing: Option<(Option<String>,)> = in_tx!(tx, |e| sqlx::query_as(
-        "SELECT registration_type FROM projects WHERE name = $1"
-    )
-    .bind(name)
-    .fetch_optional(e)
-    .await)?;
-    match existing {
+    let wanted = file.project.registration_type;
+    match tx.project_type(name).await? {
         None => {
-            in_tx!(tx, |e| sqlx::query(
-                "INSERT INTO projects (name, registration_type, ci_system, created_at)
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(name)
-            .bind(wanted)
-            .bind(&ci_system)
-            .bind(now())
-            .execute(e)
-            .await
-            .map(|r| r.rows_affected()))?;
+            tx.insert_project(name, wanted, file.project.ci_system)
+                .await?;
             summary.created.push(format!("project {name}"));
         }
-        Some((Some(current),)) if current != wanted => {
+        Some(Some(current)) if current != wanted => {
             return Err(Error::conflict(format!(
-                "project '{name}' is configured for registration type {current}; the file asks \
-                 for {wanted}. The registration type cannot change without a reset \
-                 (DELETE /cc-ui/v1/ci-cd/{name}), which deletes the default rule and workflow"
+                "project '{name}' is configured for registration type {}; the file asks for {}. \
+                 The registration type cannot change without a reset \
+                 (DELETE /cc-ui/v1/ci-cd/{name}), which deletes the default rule and workflow",
+                current.as_str(),
+                wanted.as_str()
             )));
         }
         Some(_) => {
-            in_tx!(tx, |e| sqlx::query(
-                "UPDATE projects SET registration_type = $1, ci_system = $2 WHERE name = $3"
-            )
-            .bind(wanted)
-            .bind(&ci_system)
-            .bind(name)
-            .execute(e)
-            .await
-            .map(|r| r.rows_affected()))?;
+            tx.set_project_type(name, Some(wanted), file.project.ci_system)
+                .await?;
             summary.unchanged += 1;
         }
     }
@@ -243,30 +226,21 @@ async fn apply_streams(
     user: &str,
     summary: &mut ApplySummary,
 ) -> Result<()> {
-    let built_in = BUILT_IN_STREAMS
-        .iter()
-        .map(|(n, prod)| (n.to_string(), *prod, None));
+    let built_in = BUILT_IN_STREAMS.iter().map(|(n, prod)| (*n, *prod, None));
     let declared = file
         .release_streams
         .iter()
-        .map(|s| (s.name.clone(), s.prod, s.description.clone()));
+        .map(|s| (s.name.as_str(), s.prod, s.description.as_deref()));
     for (name, prod, description) in built_in.chain(declared) {
-        in_tx!(tx, |e| sqlx::query(
-            "INSERT INTO release_streams (project, name, description, prod, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (project, name) DO UPDATE SET
-                 prod = excluded.prod,
-                 description = COALESCE(excluded.description, release_streams.description)",
-        )
-        .bind(&file.project.name)
-        .bind(&name)
-        .bind(&description)
-        .bind(prod)
-        .bind(user)
-        .bind(now())
-        .execute(e)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let stream = NewStream {
+            project: &file.project.name,
+            name,
+            description,
+            prod,
+            created_by: user,
+            update: true,
+        };
+        tx.save_stream(&stream).await?;
     }
     summary.unchanged += 1;
     Ok(())
@@ -277,40 +251,17 @@ async fn apply_environments(
     file: &ProjectFile,
     summary: &mut ApplySummary,
 ) -> Result<()> {
+    let project = &file.project.name;
     for env in &file.environments {
-        let current: Option<(String,)> = in_tx!(tx, |e| sqlx::query_as(
-            "SELECT release_stream FROM environments WHERE project = $1 AND name = $2",
-        )
-        .bind(&file.project.name)
-        .bind(&env.name)
-        .fetch_optional(e)
-        .await)?;
-        match current {
+        match tx.environment_stream(project, &env.name).await? {
             None => {
-                in_tx!(tx, |e| sqlx::query(
-                    "INSERT INTO environments (id, project, name, release_stream, created_at)
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(new_id())
-                .bind(&file.project.name)
-                .bind(&env.name)
-                .bind(&env.release_stream)
-                .bind(now())
-                .execute(e)
-                .await
-                .map(|r| r.rows_affected()))?;
+                tx.insert_environment(project, &env.name, &env.release_stream)
+                    .await?;
                 summary.created.push(format!("environment {}", env.name));
             }
-            Some((stream,)) if stream != env.release_stream => {
-                in_tx!(tx, |e| sqlx::query(
-                    "UPDATE environments SET release_stream = $1 WHERE project = $2 AND name = $3",
-                )
-                .bind(&env.release_stream)
-                .bind(&file.project.name)
-                .bind(&env.name)
-                .execute(e)
-                .await
-                .map(|r| r.rows_affected()))?;
+            Some(stream) if stream != env.release_stream => {
+                tx.move_environment(project, &env.name, &env.release_stream)
+                    .await?;
                 summary.updated.push(format!("environment {}", env.name));
             }
             Some(_) => summary.unchanged += 1,
@@ -347,7 +298,7 @@ async fn apply_rule(
         criteria: &criteria,
         ci_system: file.project.ci_system,
     };
-    let change = set_default_rule(tx, &rule, user).await?;
+    let change = replace_default_rule(tx, &rule, user).await?;
     record(
         summary,
         change,
@@ -360,11 +311,11 @@ async fn apply_workflow(tx: &mut Tx, file: &ProjectFile, summary: &mut ApplySumm
     let Some(promotion) = &file.promotion else {
         return Ok(());
     };
-    let change = set_default_workflow(
+    let change = replace_default_workflow(
         tx,
         &file.project.name,
         file.project.registration_type,
-        &hierarchies(&promotion.order),
+        &stages_named(&promotion.order),
     )
     .await?;
     record(summary, change, "promotion workflow default".to_string());
@@ -378,31 +329,15 @@ async fn apply_cis(
     summary: &mut ApplySummary,
 ) -> Result<()> {
     for ci in &file.ci {
-        let exists: Option<(String,)> = in_tx!(tx, |e| sqlx::query_as(
-            "SELECT id FROM ci_integrations WHERE project = $1 AND name = $2"
-        )
-        .bind(&file.project.name)
-        .bind(&ci.name)
-        .fetch_optional(e)
-        .await)?;
-        if exists.is_some() {
+        if tx.ci_exists(&file.project.name, &ci.name).await? {
             summary.unchanged += 1;
             continue;
         }
-        let row = CiRow {
-            id: new_id(),
-            project: file.project.name.clone(),
-            name: ci.name.clone(),
-            registration_type: file.project.registration_type.as_str().to_string(),
+        let row = wharf_store::CiRow {
             description: ci.description.clone(),
-            artifactory: None,
-            created_by: Some(user.to_string()),
-            created_at: now(),
-            mode: "INHERITED".into(),
-            routing_rule_id: None,
-            workflow_id: None,
+            ..new_ci(&file.project.name, &ci.name, file.project.registration_type, user)
         };
-        insert_ci(tx, &row).await?;
+        tx.insert_ci(&row).await?;
         summary.created.push(format!("CI integration {}", ci.name));
     }
     Ok(())
@@ -410,25 +345,14 @@ async fn apply_cis(
 
 async fn apply_members(tx: &mut Tx, file: &ProjectFile, summary: &mut ApplySummary) -> Result<()> {
     for (i, member) in file.members.iter().enumerate() {
-        if insert_user(tx, &member.user, false).await? {
+        if tx.insert_user(&member.user, false).await? {
             summary.created.push(format!("user {}", member.user));
         }
-        bind_role(tx, &member.user, &file.project.name, &member.role)
+        bind_known_role(tx, &member.user, &file.project.name, &member.role)
             .await
             .map_err(|e| Error::bad_request(format!("members[{i}].role: {e}")))?;
     }
     Ok(())
-}
-
-pub fn hierarchies(order: &[String]) -> Vec<WorkflowHierarchy> {
-    order
-        .iter()
-        .enumerate()
-        .map(|(i, stage)| WorkflowHierarchy {
-            sequence: i as i64 + 1,
-            registration_value: stage.clone(),
-        })
-        .collect()
 }
 
 fn record(summary: &mut ApplySummary, change: Change, label: String) {
@@ -484,18 +408,16 @@ async fn audit_changes(
         else {
             continue;
         };
-        Audit::new(user, entity, if created { create } else { update })
+        let audit = Audit::new(user, entity, if created { create } else { update })
             .target(&label[prefix.len()..])
-            .stack(&summary.project)
-            .record(tx)
-            .await?;
+            .stack(&summary.project);
+        tx.record(&audit).await?;
     }
-    Audit::new(user, "PROJECT", "PROJECT_APPLY")
+    let audit = Audit::new(user, "PROJECT", "PROJECT_APPLY")
         .target(&summary.project)
         .meta("members", members)
         .stack(&summary.project)
         .meta("created", &summary.created)
-        .meta("updated", &summary.updated)
-        .record(tx)
-        .await
+        .meta("updated", &summary.updated);
+    Ok(tx.record(&audit).await?)
 }

@@ -1,9 +1,9 @@
 //! Permissions: Facets' names, carried by roles, held per project. Server admins hold all.
 //! Reads need only a valid token; every write names the permission it needs.
 
-use crate::auth::AuthUser;
+use super::ControlPlane;
+use super::auth::AuthUser;
 use crate::error::{Error, Result};
-use crate::store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -71,16 +71,17 @@ pub fn built_in_roles() -> Vec<(&'static str, Vec<&'static str>)> {
 /// lifetime as verified tokens); a member or role change on this server forgets them at once.
 const CACHE_TTL: Duration = Duration::from_secs(5);
 
+/// A role held: its name and permissions.
 type Held = Vec<(String, Vec<String>)>;
 
-/// Roles recently read from one store: (user, project) → roles, and when they were read.
+/// (user, project).
+type UserProject = (String, String);
+
+/// Roles recently read: (user, project) → roles, and when they were read.
 #[derive(Clone, Default)]
 pub struct RoleCache(Arc<Mutex<HashMap<UserProject, (Held, Instant)>>>);
 
-type UserProject = (String, String);
-
 impl RoleCache {
-    /// Forgets every cached role, after a member or role change.
     pub fn forget_all(&self) {
         if let Ok(mut cache) = self.0.lock() {
             cache.clear();
@@ -100,44 +101,58 @@ impl RoleCache {
     }
 }
 
-async fn held(store: &Store, username: &str, project: &str) -> Result<Held> {
-    let key = (username.to_string(), project.to_string());
-    if let Some(held) = store.roles_cache().get(&key) {
-        return Ok(held);
+impl ControlPlane {
+    /// Writes the built-in roles; their permissions follow the code's list.
+    pub async fn seed_roles(&self) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        for (name, permissions) in built_in_roles() {
+            let permissions: Vec<String> = permissions.iter().map(|p| p.to_string()).collect();
+            tx.save_role(name, &permissions, true).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
-    let held = store.permissions_of(username, project).await?;
-    store.roles_cache().put(key, held.clone());
-    Ok(held)
-}
 
-/// Refuses with 403, naming the missing permission, unless `user` holds `permission` on
-/// `project` (through its role there or its role on every project).
-pub async fn require(
-    store: &Store,
-    user: &AuthUser,
-    project: &str,
-    permission: &str,
-) -> Result<()> {
-    if user.admin {
-        return Ok(());
+    async fn held(&self, username: &str, project: &str) -> Result<Held> {
+        let key = (username.to_string(), project.to_string());
+        if let Some(held) = self.roles.get(&key) {
+            return Ok(held);
+        }
+        let held: Held = self
+            .store
+            .roles_held(username, project)
+            .await?
+            .into_iter()
+            .map(|role| (role.name, role.permissions.0))
+            .collect();
+        self.roles.put(key, held.clone());
+        Ok(held)
     }
-    let held = held(store, &user.username, project).await?;
-    if held
-        .iter()
-        .any(|(_, permissions)| permissions.iter().any(|p| p == permission))
-    {
-        return Ok(());
+
+    /// Refuses with 403, naming the missing permission, unless `user` holds `permission` on
+    /// `project` (through its role there or its role on every project).
+    pub async fn require(&self, user: &AuthUser, project: &str, permission: &str) -> Result<()> {
+        if user.admin {
+            return Ok(());
+        }
+        let held = self.held(&user.username, project).await?;
+        if held
+            .iter()
+            .any(|(_, permissions)| permissions.iter().any(|p| p == permission))
+        {
+            return Ok(());
+        }
+        let roles = if held.is_empty() {
+            "no role there".to_string()
+        } else {
+            let names: Vec<_> = held.iter().map(|(role, _)| format!("'{role}'")).collect();
+            format!("role {}", names.join(" and "))
+        };
+        Err(Error::Forbidden(format!(
+            "permission {permission} is required on project '{project}'; user '{}' has {roles}",
+            user.username
+        )))
     }
-    let roles = if held.is_empty() {
-        "no role there".to_string()
-    } else {
-        let names: Vec<_> = held.iter().map(|(role, _)| format!("'{role}'")).collect();
-        format!("role {}", names.join(" and "))
-    };
-    Err(Error::Forbidden(format!(
-        "permission {permission} is required on project '{project}'; user '{}' has {roles}",
-        user.username
-    )))
 }
 
 /// Server-wide operations (creating projects and users) need a server admin.

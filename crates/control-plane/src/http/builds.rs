@@ -1,30 +1,17 @@
 //! Build endpoints beyond registration: promote, reclassify, delete, per-environment views,
 //! manual attach, and resolve.
 
-use super::{AppState, Body};
-use crate::audit::Audit;
-use crate::auth::AuthUser;
+use super::{AppState, Body, registered};
+use crate::domain::auth::AuthUser;
+use crate::domain::cis::CiKey;
+use crate::domain::promotion::{Attach, Reclassified, Resolved, parse_expression};
 use crate::error::{Error, Result, require};
-use crate::permissions;
-use crate::promotion::{self, Attach, Reclassified, Resolved};
-use crate::registration::Registered;
-use crate::views::artifact_view;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use wharf_api::{Artifact, ArtifactRegisterType, ImageOverrideRequest, RegistrationType};
-
-fn answer(registered: Registered) -> Response {
-    let mut response = Json(registered.artifact).into_response();
-    let replayed = if registered.replayed { "true" } else { "false" };
-    response.headers_mut().insert(
-        super::register::REPLAYED_HEADER,
-        HeaderValue::from_static(replayed),
-    );
-    response
-}
 
 /// `POST /cc-ui/v1/artifacts/{ciId}/promote/{artifactId}`.
 pub async fn promote_by_ci_id(
@@ -32,21 +19,11 @@ pub async fn promote_by_ci_id(
     Extension(user): Extension<AuthUser>,
     Path((ci_id, artifact_id)): Path<(String, String)>,
 ) -> Result<Response> {
-    let ci = state
-        .store
-        .ci_by_id(&ci_id)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("CI integration id '{ci_id}' not found")))?;
-    permissions::require(
-        &state.store,
-        &user,
-        &ci.project,
-        permissions::ARTIFACTS_WRITE,
-    )
-    .await?;
-    Ok(answer(
-        promotion::promote(&state.store, &ci, &artifact_id, &user.username).await?,
-    ))
+    let promoted = state
+        .cp
+        .promote(&user, CiKey::Id(&ci_id), &artifact_id)
+        .await?;
+    Ok(registered(promoted))
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,17 +42,8 @@ pub async fn promote_by_name(
 ) -> Result<Response> {
     let ci_name = require("ciName", query.ci_name.as_deref())?;
     let artifact_id = require("artifactId", query.artifact_id.as_deref())?;
-    let ci = super::config::ci_named(&state, &ci_name, query.stack_name.as_deref()).await?;
-    permissions::require(
-        &state.store,
-        &user,
-        &ci.project,
-        permissions::ARTIFACTS_WRITE,
-    )
-    .await?;
-    Ok(answer(
-        promotion::promote(&state.store, &ci, &artifact_id, &user.username).await?,
-    ))
+    let ci = CiKey::Named(&ci_name, query.stack_name.as_deref());
+    Ok(registered(state.cp.promote(&user, ci, &artifact_id).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,21 +59,7 @@ pub async fn reclassify(
     Query(query): Query<ReclassifyQuery>,
 ) -> Result<Json<Reclassified>> {
     let id = require("artifactCiId", query.artifact_ci_id.as_deref())?;
-    let ci = state
-        .store
-        .ci_by_id(&id)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("CI integration id '{id}' not found")))?;
-    permissions::require(
-        &state.store,
-        &user,
-        &ci.project,
-        permissions::ARTIFACTS_WRITE,
-    )
-    .await?;
-    Ok(Json(
-        promotion::reclassify(&state.store, &ci.project, &ci.name, &user.username).await?,
-    ))
+    Ok(Json(state.cp.reclassify(&user, &id).await?))
 }
 
 /// `DELETE /cc-ui/v1/artifacts/{artifactId}`: the record only; the image stays in its registry.
@@ -114,48 +68,8 @@ pub async fn delete(
     Extension(user): Extension<AuthUser>,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    let build = state
-        .store
-        .artifact(&id)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("build '{id}' not found")))?;
-    permissions::require(
-        &state.store,
-        &user,
-        &build.project,
-        permissions::ARTIFACTS_DELETE,
-    )
-    .await?;
-    let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_DELETE")
-        .target(&id)
-        .stack(&build.project)
-        .cluster(build.cluster_id.as_deref(), build.cluster_name.as_deref())
-        .meta("ciName", &build.application_name)
-        .meta("artifactUri", &build.artifact_uri);
-    if !state.store.delete_artifact(&id, audit).await? {
-        return Err(Error::not_found(format!("build '{id}' not found")));
-    }
+    state.cp.delete_build(&user, &id).await?;
     Ok(StatusCode::OK)
-}
-
-async fn cluster_builds(
-    state: &AppState,
-    cluster_id: &str,
-    application: Option<&str>,
-) -> Result<Vec<Artifact>> {
-    state
-        .store
-        .environment_by_id(cluster_id)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("environment id '{cluster_id}' not found")))?;
-    let rows = state
-        .store
-        .artifacts_in_cluster(cluster_id, application)
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|row| artifact_view(row, &row.application_name))
-        .collect())
 }
 
 /// `GET /cc-ui/v1/artifacts/{clusterId}`: the builds in an environment's own bucket.
@@ -163,7 +77,7 @@ pub async fn of_cluster(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Artifact>>> {
-    Ok(Json(cluster_builds(&state, &id, None).await?))
+    Ok(Json(state.cp.builds_in_environment(&id, None).await?))
 }
 
 /// `GET /cc-ui/v1/artifacts/cluster/{clusterId}/application/{name}`.
@@ -171,7 +85,11 @@ pub async fn of_cluster_application(
     State(state): State<AppState>,
     Path((id, application)): Path<(String, String)>,
 ) -> Result<Json<Vec<Artifact>>> {
-    Ok(Json(cluster_builds(&state, &id, Some(&application)).await?))
+    let builds = state
+        .cp
+        .builds_in_environment(&id, Some(&application))
+        .await?;
+    Ok(Json(builds))
 }
 
 /// `POST /cc-ui/v1/artifacts/attach-image-via-register`.
@@ -183,7 +101,6 @@ pub async fn attach(
     require("resourceName", body.resource_name.as_deref())?;
     require("resourceType", body.resource_type.as_deref())?;
     let project = require("blueprintName", body.blueprint_name.as_deref())?;
-    permissions::require(&state.store, &user, &project, permissions::ARTIFACTS_WRITE).await?;
     let ci_name = body
         .ci_name
         .clone()
@@ -219,9 +136,7 @@ pub async fn attach(
         kind,
         value,
     };
-    Ok(Json(
-        promotion::attach(&state.store, request, &user.username).await?,
-    ))
+    Ok(Json(state.cp.attach(&user, request).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,7 +157,7 @@ pub async fn resolve(
     let environment = require("environment", query.environment.as_deref())?;
     let ci_name = match (&query.ci_name, &query.expression) {
         (Some(name), _) if !name.trim().is_empty() => name.trim().to_string(),
-        (_, Some(expression)) => promotion::parse_expression(expression)?,
+        (_, Some(expression)) => parse_expression(expression)?,
         _ => {
             return Err(Error::bad_request(
                 "missing field `ciName`: give ciName or expression",
@@ -250,6 +165,6 @@ pub async fn resolve(
         }
     };
     Ok(Json(
-        promotion::resolve(&state.store, &project, &environment, &ci_name).await?,
+        state.cp.resolve(&project, &environment, &ci_name).await?,
     ))
 }

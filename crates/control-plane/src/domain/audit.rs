@@ -1,0 +1,29 @@
+//! Reading the audit trail. Entries are written by each change, in its own transaction.
+
+use super::ControlPlane;
+use super::views::audit_view;
+use crate::error::Result;
+use wharf_api::{AuditEntry, Page};
+pub use wharf_store::AuditFilter;
+
+/// A page of audit entries.
+pub type AuditPage = Page<AuditEntry>;
+
+impl ControlPlane {
+    /// One page of the entries matching `filter`, newest first.
+    pub async fn audit_page(&self, filter: &AuditFilter) -> Result<AuditPage> {
+        let (total, rows) = self.store.audit_page(filter).await?;
+        let size = filter.size.max(1);
+        let total_pages = total.saturating_add(size - 1) / size;
+        Ok(AuditPage {
+            empty: rows.is_empty(),
+            content: rows.into_iter().map(audit_view).collect(),
+            total_elements: total,
+            total_pages,
+            number: filter.number,
+            size: filter.size,
+            first: filter.number == 0,
+            last: filter.number.saturating_add(1) >= total_pages,
+        })
+    }
+}

@@ -1,0 +1,86 @@
+//! Names to buckets: the one place a stage, a rule's `routeTo`, an attach target or a
+//! registration's environment becomes the bucket a build sits in.
+
+use super::ControlPlane;
+use crate::error::{Error, Result};
+use wharf_api::{Metadata, RegistrationType, classify};
+use wharf_store::{Bucket, CiRow, EnvironmentRow, RuleRow};
+
+/// What names a bucket of this registration type: a release stream or an environment.
+pub fn kind_name(kind: RegistrationType) -> &'static str {
+    match kind {
+        RegistrationType::ReleaseStream => "release stream",
+        _ => "environment",
+    }
+}
+
+/// An environment's bucket for a CI of type `kind`: its own, or its release stream's when the
+/// CI keeps one bucket per stream.
+pub fn environment_bucket(kind: RegistrationType, environment: &EnvironmentRow) -> Bucket {
+    match kind {
+        RegistrationType::ReleaseStream => Bucket::stream(&environment.release_stream),
+        _ => Bucket::environment(environment),
+    }
+}
+
+impl ControlPlane {
+    /// The bucket `name` names in `project` for buckets of type `kind`, if it exists.
+    pub async fn bucket_named(
+        &self,
+        project: &str,
+        kind: RegistrationType,
+        name: &str,
+    ) -> Result<Option<Bucket>> {
+        if kind == RegistrationType::ReleaseStream {
+            let exists = self.store.stream_exists(project, name).await?;
+            return Ok(exists.then(|| Bucket::stream(name)));
+        }
+        let environment = self.store.environment(project, name).await?;
+        Ok(environment.as_ref().map(Bucket::environment))
+    }
+
+    /// Like [`Self::bucket_named`], refusing a name that is not a bucket of the project.
+    pub async fn require_bucket(
+        &self,
+        project: &str,
+        kind: RegistrationType,
+        name: &str,
+    ) -> Result<Bucket> {
+        self.bucket_named(project, kind, name)
+            .await?
+            .ok_or_else(|| {
+                Error::bad_request(format!(
+                    "'{name}' is not a {} of project '{project}'",
+                    kind_name(kind)
+                ))
+            })
+    }
+
+    /// The bucket `rule` (the rule the CI follows, if any) picks for a build's metadata;
+    /// unclassified when nothing matches or the match names no bucket.
+    pub async fn bucket_by_rule(
+        &self,
+        ci: &CiRow,
+        rule: Option<&RuleRow>,
+        metadata: &Metadata,
+    ) -> Result<Bucket> {
+        let Some(rule) = rule else {
+            return Ok(Bucket::unclassified());
+        };
+        let Some(matched) = classify(&rule.criteria.0, metadata) else {
+            return Ok(Bucket::unclassified());
+        };
+        let found = self
+            .bucket_named(&ci.project, ci.registration_type, &matched.route_to)
+            .await?;
+        let Some(bucket) = found else {
+            tracing::warn!(
+                rule = %rule.rule_name,
+                route_to = %matched.route_to,
+                "rule routes to a bucket that does not exist; build kept unclassified"
+            );
+            return Ok(Bucket::unclassified());
+        };
+        Ok(bucket.by_rule(rule))
+    }
+}

@@ -1,0 +1,65 @@
+//! The domain: every rule of the control plane, as methods of [`ControlPlane`], one module per
+//! concern. Each write checks the caller's permission, runs in one store transaction with its
+//! audit entries, and forgets the caches it invalidates before it answers.
+//!
+//! Lower modules first: `views` (rows as wire types) and `buckets` (names to buckets) use only
+//! the store; the others build on them. Nothing here knows HTTP.
+
+pub mod access;
+pub mod artifactories;
+pub mod audit;
+pub mod auth;
+pub mod buckets;
+pub mod cis;
+pub mod permissions;
+pub mod places;
+pub mod project_file;
+pub mod promotion;
+pub mod push;
+pub mod registration;
+pub mod rules;
+pub mod views;
+pub mod workflows;
+
+use crate::error::Result;
+use auth::Authenticator;
+use permissions::RoleCache;
+use std::sync::Arc;
+use wharf_store::{Audit, Store, Tx};
+
+/// The control plane's domain over one store, with the caches it keeps in front of it.
+#[derive(Clone)]
+pub struct ControlPlane {
+    store: Store,
+    auth: Arc<Authenticator>,
+    roles: RoleCache,
+}
+
+impl ControlPlane {
+    /// `ephemeral_admin` lives only in memory (the embedded control plane's per-run admin).
+    pub fn new(store: Store, ephemeral_admin: Option<(String, String)>) -> Self {
+        Self {
+            auth: Arc::new(Authenticator::new(ephemeral_admin)),
+            roles: RoleCache::default(),
+            store,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Forgets every cached credential and role, after a change to either: this replica stops
+    /// trusting them at once, the others within the caches' lifetime.
+    fn forget_cached(&self) {
+        self.auth.forget_all();
+        self.roles.forget_all();
+    }
+}
+
+/// Writes `audit` and commits: the last step of every audited change.
+async fn commit(mut tx: Tx, audit: &Audit) -> Result<()> {
+    tx.record(audit).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! Projects, release streams and environments (Facets' clusters) one at a time; the project
+//! file applies them whole.
+
+use super::auth::AuthUser;
+use super::views::{cluster_view, stream_view};
+use super::{ControlPlane, commit, permissions};
+use crate::error::{Error, Result, require, valid_name};
+use wharf_api::{Cluster, ReleaseStream};
+use wharf_store::{Audit, EnvironmentRow, NewStream, ProjectRow};
+
+impl ControlPlane {
+    pub async fn project(&self, name: &str) -> Result<ProjectRow> {
+        self.store.project(name).await?.ok_or_else(|| {
+            Error::not_found(format!(
+                "project '{name}' not found; create it with `wharf apply wharf.toml`"
+            ))
+        })
+    }
+
+    pub async fn streams(&self, stack: Option<&str>) -> Result<Vec<ReleaseStream>> {
+        let stack = require("stackName", stack)?;
+        self.project(&stack).await?;
+        Ok(self.store.streams(&stack).await?.iter().map(stream_view).collect())
+    }
+
+    pub async fn create_stream(
+        &self,
+        user: &AuthUser,
+        project: Option<&str>,
+        body: ReleaseStream,
+    ) -> Result<ReleaseStream> {
+        let project = require("stackName", project.or(body.stack_name.as_deref()))?;
+        self.project(&project).await?;
+        self.require(user, &project, permissions::RELEASE_STREAM_WRITE)
+            .await?;
+        let name = valid_name("name", &body.name)?;
+        let stream = NewStream {
+            project: &project,
+            name: &name,
+            description: body.description.as_deref(),
+            prod: body.prod,
+            created_by: &user.username,
+            update: false,
+        };
+        let audit = Audit::new(&user.username, "RELEASE_STREAM", "RELEASE_STREAM_CREATE")
+            .target(&name)
+            .stack(&project)
+            .meta("prod", body.prod);
+        let mut tx = self.store.begin().await?;
+        if !tx.save_stream(&stream).await? {
+            return Err(Error::conflict(format!(
+                "release stream '{name}' already exists in project '{project}'"
+            )));
+        }
+        commit(tx, &audit).await?;
+        let created = self.store.streams(&project).await?;
+        created
+            .iter()
+            .find(|s| s.name == name)
+            .map(stream_view)
+            .ok_or_else(|| Error::Internal("stream vanished".into()))
+    }
+
+    /// Deletes a stream no environment belongs to and no build sits in.
+    pub async fn delete_stream(&self, user: &AuthUser, project: Option<&str>, name: &str) -> Result<()> {
+        let project = require("stackName", project)?;
+        self.project(&project).await?;
+        self.require(user, &project, permissions::RELEASE_STREAM_DELETE)
+            .await?;
+        let mut tx = self.store.begin().await?;
+        let environments = tx.environments_of_stream(&project, name).await?;
+        if !environments.is_empty() {
+            return Err(Error::bad_request(format!(
+                "Cannot delete: release stream '{name}' still has environments {}",
+                environments.join(", ")
+            )));
+        }
+        let builds = tx.builds_in_stream(&project, name).await?;
+        if builds > 0 {
+            return Err(Error::bad_request(format!(
+                "Cannot delete: {builds} builds sit in release stream '{name}'"
+            )));
+        }
+        if !tx.delete_stream(&project, name).await? {
+            return Err(Error::not_found(format!(
+                "release stream '{name}' not found in project '{project}'"
+            )));
+        }
+        let audit = Audit::new(&user.username, "RELEASE_STREAM", "RELEASE_STREAM_DELETE")
+            .target(name)
+            .stack(&project);
+        commit(tx, &audit).await
+    }
+
+    pub async fn environment_by_id(&self, id: &str) -> Result<EnvironmentRow> {
+        self.store
+            .environment_by_id(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("environment id '{id}' not found")))
+    }
+
+    pub async fn cluster(&self, id: &str) -> Result<Cluster> {
+        Ok(cluster_view(&self.environment_by_id(id).await?))
+    }
+
+    pub async fn clusters(&self, stack: &str) -> Result<Vec<Cluster>> {
+        self.project(stack).await?;
+        Ok(self.store.environments(stack).await?.iter().map(cluster_view).collect())
+    }
+
+    /// Creates an environment in `stream`, or moves it there; `true` when created.
+    pub async fn save_environment(
+        &self,
+        user: &AuthUser,
+        project: &str,
+        name: &str,
+        stream: &str,
+    ) -> Result<(bool, Cluster)> {
+        self.project(project).await?;
+        self.require(user, project, permissions::ENVIRONMENT_WRITE)
+            .await?;
+        let name = valid_name("name", name)?;
+        let stream = require("releaseStream", Some(stream))?;
+        if !self.store.stream_exists(project, &stream).await? {
+            return Err(Error::bad_request(format!(
+                "field `releaseStream` '{stream}' is not a release stream of project '{project}'"
+            )));
+        }
+        let mut tx = self.store.begin().await?;
+        let created = tx.environment_stream(project, &name).await?.is_none();
+        let action = if created {
+            tx.insert_environment(project, &name, &stream).await?;
+            "ENVIRONMENT_CREATE"
+        } else {
+            tx.move_environment(project, &name, &stream).await?;
+            "ENVIRONMENT_UPDATE"
+        };
+        let audit = Audit::new(&user.username, "ENVIRONMENT", action)
+            .target(&name)
+            .stack(project)
+            .meta("releaseStream", &stream);
+        commit(tx, &audit).await?;
+        let environment = self.store.environment(project, &name).await?;
+        let environment =
+            environment.ok_or_else(|| Error::Internal("environment vanished".into()))?;
+        Ok((created, cluster_view(&environment)))
+    }
+
+    /// Deletes an environment no build sits in (checked inside the transaction).
+    pub async fn delete_environment(&self, user: &AuthUser, project: &str, name: &str) -> Result<()> {
+        self.project(project).await?;
+        self.require(user, project, permissions::ENVIRONMENT_DELETE)
+            .await?;
+        let environment = self.store.environment(project, name).await?.ok_or_else(|| {
+            Error::not_found(format!(
+                "environment '{name}' not found in project '{project}'"
+            ))
+        })?;
+        let mut tx = self.store.begin().await?;
+        let builds = tx.builds_in_cluster(&environment.id).await?;
+        if builds > 0 {
+            return Err(Error::bad_request(format!(
+                "Cannot delete: {builds} builds sit in this environment"
+            )));
+        }
+        tx.delete_environment(&environment.id).await?;
+        let audit = Audit::new(&user.username, "ENVIRONMENT", "ENVIRONMENT_DELETE")
+            .target(name)
+            .stack(project);
+        commit(tx, &audit).await
+    }
+}

@@ -1,0 +1,371 @@
+//! Promotion (register the build again at the next stage of its workflow), reclassification,
+//! manual attach, and resolving `${blueprint.self.artifacts.<ciName>}` for an environment.
+
+use super::auth::AuthUser;
+use super::cis::CiKey;
+use super::registration::Registered;
+use super::views::artifact_view;
+use super::{ControlPlane, commit, permissions};
+use crate::error::{Error, Result};
+use wharf_api::{Artifact, ArtifactRegisterType, CiMode, RegistrationType, WorkflowHierarchy};
+use wharf_store::{ArtifactRow, Audit, Bucket, CiRow, JsonText, Origin, WorkflowRow, new_id, now};
+
+pub use wharf_api::Resolved;
+
+/// What a reclassification changed.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reclassified {
+    pub ci_name: String,
+    pub moved: Vec<Artifact>,
+    pub unchanged: usize,
+}
+
+/// A manual attach: pins an image to one environment (or stream) without touching the others.
+pub struct Attach {
+    pub project: String,
+    pub ci_name: String,
+    pub artifact_uri: String,
+    pub artifactory: String,
+    pub repository_name: Option<String>,
+    pub tag: Option<String>,
+    pub kind: RegistrationType,
+    pub value: String,
+}
+
+fn ladder(stages: &[WorkflowHierarchy]) -> String {
+    stages
+        .iter()
+        .map(|s| s.registration_value.as_str())
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+/// `${blueprint.self.artifacts.<ciName>}` → the CI name.
+pub fn parse_expression(expression: &str) -> Result<String> {
+    expression
+        .trim()
+        .strip_prefix("${blueprint.self.artifacts.")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .filter(|name| !name.is_empty() && !name.contains(['{', '}', '$']))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::bad_request(format!(
+                "'{expression}' is not an artifact expression: use ${{blueprint.self.artifacts.<ciName>}}"
+            ))
+        })
+}
+
+impl ControlPlane {
+    /// The workflow a CI integration promotes along: its own, the project's default, or none.
+    async fn workflow_of(&self, ci: &CiRow) -> Result<Option<WorkflowRow>> {
+        match (ci.mode, &ci.workflow_id) {
+            (CiMode::None, _) => Ok(None),
+            (CiMode::Custom, Some(id)) => Ok(self.store.workflow(id).await?),
+            _ => Ok(self
+                .store
+                .default_workflow(&ci.project, ci.registration_type)
+                .await?),
+        }
+    }
+
+    /// Registers `artifact_id` again at the next stage. Refused, with the reason, when the CI
+    /// has no workflow, the build is unclassified or of another registration type, or it
+    /// already sits at the last stage. Promoting a build twice answers the first promotion.
+    pub async fn promote(
+        &self,
+        user: &AuthUser,
+        ci: CiKey<'_>,
+        artifact_id: &str,
+    ) -> Result<Registered> {
+        let ci = &self.find_ci(ci).await?;
+        self.require(user, &ci.project, permissions::ARTIFACTS_WRITE)
+            .await?;
+        let source = self
+            .store
+            .artifact(artifact_id)
+            .await?
+            .filter(|a| a.ci_id == ci.id)
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "build '{artifact_id}' not found in CI integration '{}'",
+                    ci.name
+                ))
+            })?;
+        if let Some(done) = self.store.promotion_of(&source.id).await? {
+            return Ok(Registered::new(&done, &ci.name, true));
+        }
+        let workflow = self.workflow_of(ci).await?.ok_or_else(|| {
+            Error::bad_request(format!(
+                "CI integration '{}' has no promotion workflow: set [promotion] order in \
+                 wharf.toml, POST /cc-ui/v1/ci-cd, or give the CI its own workflow",
+                ci.name
+            ))
+        })?;
+        if workflow.registration_type != source.registration_type {
+            return Err(Error::bad_request(format!(
+                "workflow '{}' promotes {} buckets but build '{}' sits in a {} bucket",
+                workflow.name,
+                workflow.registration_type.as_str(),
+                source.id,
+                source.registration_type.as_str()
+            )));
+        }
+        let current = source.bucket.routed_to().ok_or_else(|| {
+            Error::bad_request(format!(
+                "build '{}' is unclassified, so it has no stage to promote from; reclassify it \
+                 after adding a rule, or register it with --environment",
+                source.id
+            ))
+        })?;
+        let stages = &workflow.hierarchies.0;
+        let position = stages
+            .iter()
+            .position(|s| s.registration_value == current)
+            .ok_or_else(|| {
+                Error::bad_request(format!(
+                    "build '{}' sits in '{current}', which is not a stage of workflow '{}' ({})",
+                    source.id,
+                    workflow.name,
+                    ladder(stages)
+                ))
+            })?;
+        let next = stages.get(position + 1).ok_or_else(|| {
+            Error::bad_request(format!(
+                "build '{}' already sits at '{current}', the last stage of workflow '{}' ({})",
+                source.id,
+                workflow.name,
+                ladder(stages)
+            ))
+        })?;
+        let bucket = self
+            .stage_bucket(&ci.project, workflow.registration_type, &next.registration_value)
+            .await?;
+        let register_type = match workflow.registration_type {
+            RegistrationType::ReleaseStream => ArtifactRegisterType::ReleaseStream,
+            _ => ArtifactRegisterType::Environment,
+        };
+        let row = ArtifactRow {
+            id: new_id(),
+            register_type,
+            register_value: next.registration_value.clone(),
+            bucket,
+            promoted: true,
+            origin: Origin::Promote,
+            created_by: user.username.clone(),
+            created_at: now(),
+            promoted_from: Some(source.id.clone()),
+            ..source.clone()
+        };
+        let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_PROMOTE")
+            .target(&row.id)
+            .stack(&ci.project)
+            .bucket(&row.bucket)
+            .meta("ciName", &ci.name)
+            .meta("promotedFrom", &source.id)
+            .meta("from", current)
+            .meta("to", &next.registration_value)
+            .meta("artifactUri", &source.artifact_uri);
+        let mut tx = self.store.begin().await?;
+        match tx.insert_artifact(&row).await {
+            Ok(()) => {
+                commit(tx, &audit).await?;
+                Ok(Registered::new(&row, &ci.name, false))
+            }
+            Err(e) if e.is_duplicate() => {
+                drop(tx);
+                let first = self.store.promotion_of(&source.id).await?.ok_or_else(|| {
+                    Error::Internal("a concurrent promotion vanished".into())
+                })?;
+                Ok(Registered::new(&first, &ci.name, true))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A stage's bucket: the stage must be a bucket of the project.
+    async fn stage_bucket(&self, project: &str, kind: RegistrationType, name: &str) -> Result<Bucket> {
+        self.require_bucket(project, kind, name)
+            .await
+            .map_err(|e| Error::bad_request(format!("stage {e}")))
+    }
+
+    /// Re-runs the CI's current rule over every build a rule placed; moves those whose bucket
+    /// changed, one audit entry each, in one transaction.
+    pub async fn reclassify(&self, user: &AuthUser, ci_id: &str) -> Result<Reclassified> {
+        let ci = self.ci_by_id(ci_id).await?;
+        self.require(user, &ci.project, permissions::ARTIFACTS_WRITE)
+            .await?;
+        let (ci, rule) = self
+            .store
+            .ci_with_rule(&ci.project, &ci.name)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("CI integration '{}' vanished", ci.name)))?;
+        let builds = self.store.rule_routed_builds(&ci.id).await?;
+        let mut tx = self.store.begin().await?;
+        let mut moved = Vec::new();
+        for build in &builds {
+            let to = self
+                .bucket_by_rule(&ci, rule.as_ref(), &build.metadata.0)
+                .await?;
+            if to == build.bucket {
+                continue;
+            }
+            tx.move_build(&build.id, &to).await?;
+            let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_RECLASSIFY")
+                .target(&build.id)
+                .stack(&build.project)
+                .bucket(&to)
+                .meta("from", build.bucket.routed_to())
+                .meta("to", to.routed_to())
+                .meta("ruleName", &to.applied_rule_name);
+            tx.record(&audit).await?;
+            let after = ArtifactRow {
+                bucket: to,
+                ..build.clone()
+            };
+            moved.push(artifact_view(&after, &ci.name));
+        }
+        tx.commit().await?;
+        Ok(Reclassified {
+            ci_name: ci.name,
+            unchanged: builds.len() - moved.len(),
+            moved,
+        })
+    }
+
+    /// The newest build in the environment's bucket, else in its release stream's bucket, else
+    /// an error listing where the CI's builds are.
+    pub async fn resolve(&self, project: &str, environment: &str, ci_name: &str) -> Result<Resolved> {
+        let env = self
+            .store
+            .environment(project, environment)
+            .await?
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "environment '{environment}' not found in project '{project}'"
+                ))
+            })?;
+        let ci = self.ci(project, ci_name).await?;
+        let expression = format!("${{blueprint.self.artifacts.{ci_name}}}");
+        if let Some(found) = self.store.newest_in_cluster(&ci.id, &env.id).await? {
+            return Ok(Resolved {
+                expression,
+                environment: env.name.clone(),
+                resolved_from: "ENVIRONMENT".into(),
+                bucket: env.name,
+                artifact: artifact_view(&found, &ci.name),
+            });
+        }
+        if let Some(found) = self.store.newest_in_stream(&ci.id, &env.release_stream).await? {
+            return Ok(Resolved {
+                expression,
+                environment: env.name,
+                resolved_from: "RELEASE_STREAM".into(),
+                bucket: env.release_stream,
+                artifact: artifact_view(&found, &ci.name),
+            });
+        }
+        let buckets = self.store.buckets_of(&ci.id).await?;
+        let listing = if buckets.is_empty() {
+            "it has no classified builds at all".to_string()
+        } else {
+            let parts: Vec<_> = buckets
+                .iter()
+                .map(|(name, n)| format!("{name} ({n})"))
+                .collect();
+            format!("its builds sit in: {}", parts.join(", "))
+        };
+        Err(Error::not_found(format!(
+            "{expression} has no build for environment '{}': neither its bucket nor release \
+             stream '{}' holds one; {listing}",
+            env.name, env.release_stream
+        )))
+    }
+
+    /// Pins an image to one environment or stream by hand, audited.
+    pub async fn attach(&self, user: &AuthUser, request: Attach) -> Result<Artifact> {
+        self.require(user, &request.project, permissions::ARTIFACTS_WRITE)
+            .await?;
+        let ci = self.ci(&request.project, &request.ci_name).await?;
+        let bucket = self
+            .stage_bucket(&request.project, request.kind, &request.value)
+            .await?;
+        let register_type = match request.kind {
+            RegistrationType::ReleaseStream => ArtifactRegisterType::ReleaseStream,
+            _ => ArtifactRegisterType::Environment,
+        };
+        let row = ArtifactRow {
+            id: new_id(),
+            ci_id: ci.id.clone(),
+            project: request.project.clone(),
+            application_name: ci.name.clone(),
+            artifact_uri: request.artifact_uri,
+            artifactory: request.artifactory,
+            external_id: None,
+            description: Some("attached by hand".into()),
+            metadata: JsonText::default(),
+            register_type,
+            register_value: request.value.clone(),
+            registration_type: request.kind,
+            bucket,
+            promoted: false,
+            origin: Origin::Attach,
+            repository_name: request.repository_name,
+            tag: request.tag,
+            created_by: user.username.clone(),
+            created_at: now(),
+            promoted_from: None,
+        };
+        let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_ATTACH")
+            .target(&row.id)
+            .stack(&row.project)
+            .bucket(&row.bucket)
+            .meta("ciName", &ci.name)
+            .meta("artifactUri", &row.artifact_uri)
+            .meta("to", &request.value);
+        let mut tx = self.store.begin().await?;
+        tx.insert_artifact(&row).await?;
+        commit(tx, &audit).await?;
+        Ok(artifact_view(&row, &ci.name))
+    }
+
+    /// Deletes a build's record (the image stays in its registry), audited.
+    pub async fn delete_build(&self, user: &AuthUser, id: &str) -> Result<()> {
+        let build = self
+            .store
+            .artifact(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("build '{id}' not found")))?;
+        self.require(user, &build.project, permissions::ARTIFACTS_DELETE)
+            .await?;
+        let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_DELETE")
+            .target(id)
+            .stack(&build.project)
+            .bucket(&build.bucket)
+            .meta("ciName", &build.application_name)
+            .meta("artifactUri", &build.artifact_uri);
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_artifact(id).await? {
+            return Err(Error::not_found(format!("build '{id}' not found")));
+        }
+        commit(tx, &audit).await
+    }
+
+    /// The builds in an environment's own bucket, optionally of one service.
+    pub async fn builds_in_environment(
+        &self,
+        cluster_id: &str,
+        application: Option<&str>,
+    ) -> Result<Vec<Artifact>> {
+        self.environment_by_id(cluster_id).await?;
+        let rows = self
+            .store
+            .artifacts_in_cluster(cluster_id, application)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| artifact_view(row, &row.application_name))
+            .collect())
+    }
+}

@@ -1,0 +1,201 @@
+//! Registering a build: pick its bucket (explicitly, or by the rule its CI follows), then
+//! store it once per (CI integration, external id), with its audit entry, in one transaction.
+
+use super::buckets::environment_bucket;
+use super::views::artifact_view;
+use super::{ControlPlane, permissions};
+use crate::domain::auth::AuthUser;
+use crate::error::{Error, Result, require};
+use wharf_api::{Artifact, ArtifactRegisterType, BRANCH_NAME, Metadata, RegistrationType};
+use wharf_store::{ArtifactRow, Audit, Bucket, CiRow, JsonText, Origin, RuleRow, new_id, now};
+
+/// Where the caller asked the build to go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Route by the CI's rule, with `BRANCH_NAME` set to this ref.
+    GitRef(String),
+    /// Route by the CI's rule over the given metadata only (the older `/artifacts/push`).
+    Metadata,
+    Environment(String),
+    ReleaseStream(String),
+}
+
+/// One registration, whichever endpoint it arrived on.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub project: String,
+    pub ci_name: String,
+    pub application_name: Option<String>,
+    pub artifact_uri: String,
+    pub artifactory: Option<String>,
+    pub target: Target,
+    pub external_id: Option<String>,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+    pub repository_name: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// The stored build and whether it already existed (an idempotent replay).
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub artifact: Artifact,
+    pub replayed: bool,
+}
+
+impl Registered {
+    pub fn new(row: &ArtifactRow, ci_name: &str, replayed: bool) -> Self {
+        Self {
+            artifact: artifact_view(row, ci_name),
+            replayed,
+        }
+    }
+}
+
+impl ControlPlane {
+    pub async fn register(&self, user: &AuthUser, mut request: Registration) -> Result<Registered> {
+        let project = require("blueprintName", Some(&request.project))?;
+        let ci_name = require("ciName", Some(&request.ci_name))?;
+        let artifact_uri = require("artifactUri", Some(&request.artifact_uri))?;
+        self.require(user, &project, permissions::ARTIFACTS_WRITE)
+            .await?;
+        let Some((ci, rule)) = self.store.ci_with_rule(&project, &ci_name).await? else {
+            self.project(&project).await?;
+            return Err(Error::not_found(format!(
+                "CI integration '{ci_name}' not found in project '{project}'; add it under \
+                 [[ci]] in wharf.toml and run `wharf apply`, or POST /cc-ui/v1/artifacts-ci"
+            )));
+        };
+        if let Target::GitRef(git_ref) = &request.target {
+            request
+                .metadata
+                .insert(BRANCH_NAME.to_string(), git_ref.clone());
+        }
+        let bucket = self.choose_bucket(&ci, rule.as_ref(), &request).await?;
+        let (register_type, register_value) = describe_target(&request);
+        let row = ArtifactRow {
+            id: new_id(),
+            ci_id: ci.id.clone(),
+            project,
+            application_name: request.application_name.clone().unwrap_or(ci_name),
+            artifact_uri,
+            artifactory: request
+                .artifactory
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            external_id: request
+                .external_id
+                .clone()
+                .filter(|id| !id.trim().is_empty()),
+            description: request.description.clone(),
+            metadata: JsonText(request.metadata.clone()),
+            register_type,
+            register_value,
+            registration_type: ci.registration_type,
+            bucket,
+            promoted: false,
+            origin: Origin::Register,
+            repository_name: request.repository_name.clone(),
+            tag: request.tag.clone(),
+            created_by: user.username.clone(),
+            created_at: now(),
+            promoted_from: None,
+        };
+        self.store_once(row, &ci).await
+    }
+
+    /// Inserts the build unless this CI already registered its external id: the same image is
+    /// a replay, a different image a conflict.
+    async fn store_once(&self, row: ArtifactRow, ci: &CiRow) -> Result<Registered> {
+        let audit = Audit::new(&row.created_by, "ARTIFACT", "ARTIFACT_REGISTER")
+            .target(&row.id)
+            .stack(&row.project)
+            .bucket(&row.bucket)
+            .meta("ciName", &ci.name)
+            .meta("artifactUri", &row.artifact_uri)
+            .meta("externalId", &row.external_id)
+            .meta("routedTo", row.bucket.routed_to())
+            .meta("ruleName", &row.bucket.applied_rule_name);
+        let mut tx = self.store.begin().await?;
+        match tx.insert_artifact(&row).await {
+            Ok(()) => {
+                super::commit(tx, &audit).await?;
+                return Ok(Registered::new(&row, &ci.name, false));
+            }
+            Err(e) if e.is_duplicate() => drop(tx),
+            Err(e) => return Err(e.into()),
+        }
+        let external_id = row.external_id.as_deref().unwrap_or_default();
+        let existing = self
+            .store
+            .registration(&ci.id, external_id)
+            .await?
+            .ok_or_else(|| Error::Internal("a conflicting registration vanished".into()))?;
+        if existing.artifact_uri == row.artifact_uri {
+            return Ok(Registered::new(&existing, &ci.name, true));
+        }
+        Err(Error::conflict(format!(
+            "external id '{external_id}' of CI integration '{}' is already registered with image \
+             '{}'; this request names image '{}'. Register the new image under a new external id \
+             (for a re-built run, include the attempt number)",
+            ci.name, existing.artifact_uri, row.artifact_uri
+        )))
+    }
+
+    async fn choose_bucket(
+        &self,
+        ci: &CiRow,
+        rule: Option<&RuleRow>,
+        request: &Registration,
+    ) -> Result<Bucket> {
+        match &request.target {
+            Target::GitRef(_) | Target::Metadata => {
+                self.bucket_by_rule(ci, rule, &request.metadata).await
+            }
+            Target::Environment(name) => {
+                let environment = self.store.environment(&ci.project, name).await?;
+                let environment = environment.ok_or_else(|| {
+                    Error::not_found(format!(
+                        "environment '{name}' not found in project '{}'",
+                        ci.project
+                    ))
+                })?;
+                Ok(environment_bucket(ci.registration_type, &environment))
+            }
+            Target::ReleaseStream(name) => {
+                if ci.registration_type == RegistrationType::Environment {
+                    return Err(Error::bad_request(format!(
+                        "CI integration '{}' keeps one bucket per environment; register it with \
+                         an environment (--environment) or a git ref (--git-ref), not a release \
+                         stream",
+                        ci.name
+                    )));
+                }
+                self.bucket_named(&ci.project, RegistrationType::ReleaseStream, name)
+                    .await?
+                    .ok_or_else(|| {
+                        Error::not_found(format!(
+                            "release stream '{name}' not found in project '{}'",
+                            ci.project
+                        ))
+                    })
+            }
+        }
+    }
+}
+
+fn describe_target(request: &Registration) -> (ArtifactRegisterType, String) {
+    match &request.target {
+        Target::GitRef(r) => (ArtifactRegisterType::GitRef, r.clone()),
+        Target::Metadata => (
+            ArtifactRegisterType::GitRef,
+            request
+                .metadata
+                .get(BRANCH_NAME)
+                .cloned()
+                .unwrap_or_default(),
+        ),
+        Target::Environment(e) => (ArtifactRegisterType::Environment, e.clone()),
+        Target::ReleaseStream(s) => (ArtifactRegisterType::ReleaseStream, s.clone()),
+    }
+}

@@ -1,0 +1,75 @@
+//! `GET /cc-ui/v1/audit-logs`.
+
+use super::AppState;
+use crate::domain::audit::{AuditFilter, AuditPage};
+use crate::error::{Error, Result, require};
+use axum::Json;
+use axum::extract::{RawQuery, State};
+
+/// `start` and `end` are ISO-8601 times or epoch milliseconds; `entity` and `entityAction` may
+/// repeat (also as `entity[]`).
+pub async fn audit_logs(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<AuditPage>> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    let one = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let many = |key: &str| -> Vec<String> {
+        let bracketed = format!("{key}[]");
+        pairs
+            .iter()
+            .filter(|(k, _)| k == key || *k == bracketed)
+            .flat_map(|(_, v)| v.split(',').map(str::to_string).collect::<Vec<_>>())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    let start = require("start", one("start").as_deref())?;
+    let number = parse_number("number", one("number"), 0)?;
+    let size = parse_number("size", one("size"), 20)?;
+    if !(1..=1000).contains(&size) {
+        return Err(Error::bad_request("`size` must be between 1 and 1000"));
+    }
+    let filter = AuditFilter {
+        start: parse_time("start", &start)?,
+        end: one("end").map(|end| parse_time("end", &end)).transpose()?,
+        stack_name: one("stackName"),
+        cluster_name: one("clusterName"),
+        target: one("target"),
+        performed_by: one("performedBy"),
+        entities: many("entity"),
+        actions: many("entityAction"),
+        number: number.max(0),
+        size,
+    };
+    Ok(Json(state.cp.audit_page(&filter).await?))
+}
+
+fn parse_number(field: &str, value: Option<String>, default: i64) -> Result<i64> {
+    value.map_or(Ok(default), |v| {
+        v.trim()
+            .parse()
+            .map_err(|_| Error::bad_request(format!("`{field}` must be a whole number, not '{v}'")))
+    })
+}
+
+/// Accepts ISO-8601 (`2026-11-23T10:00:00Z`, `2026-11-23`) or epoch milliseconds; answers the
+/// stored form (`…T…​.mmmZ`), which sorts as text.
+fn parse_time(field: &str, value: &str) -> Result<String> {
+    use time::format_description::well_known::Rfc3339;
+    let value = value.trim();
+    let parsed = if let Ok(millis) = value.parse::<i64>() {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()
+    } else if value.len() == 10 {
+        time::OffsetDateTime::parse(&format!("{value}T00:00:00Z"), &Rfc3339).ok()
+    } else {
+        time::OffsetDateTime::parse(value, &Rfc3339).ok()
+    };
+    parsed.map(wharf_store::format_time).ok_or_else(|| {
+        Error::bad_request(format!(
+            "`{field}` '{value}' is not a time: use ISO-8601 (2026-11-23T10:00:00Z) or epoch \
+             milliseconds"
+        ))
+    })
+}

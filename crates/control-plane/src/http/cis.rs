@@ -1,0 +1,127 @@
+//! CI integration endpoints, and how a CI follows the project's rule and workflow
+//! (`/ci-cd/attach`, `/ci-cd/detach`, bulk workflow edits).
+
+use super::{AppState, Body};
+use crate::domain::auth::AuthUser;
+use crate::domain::views::ci_view;
+use crate::error::Result;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use wharf_api::{ArtifactCI, BulkEditWorkflowRequest, CiArtifactResponse, CiAttachRequest, CiMode};
+use wharf_store::BuildFilter;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CiQuery {
+    stack_name: Option<String>,
+    limit: Option<i64>,
+    routed_to: Option<String>,
+    external_id: Option<String>,
+    classified: Option<bool>,
+    promoted: Option<bool>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<CiQuery>,
+) -> Result<Json<Vec<ArtifactCI>>> {
+    Ok(Json(state.cp.cis(query.stack_name.as_deref()).await?))
+}
+
+pub async fn of_project(
+    State(state): State<AppState>,
+    Path(stack): Path<String>,
+) -> Result<Json<Vec<ArtifactCI>>> {
+    Ok(Json(state.cp.cis_of_project(&stack).await?))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Body(body): Body<ArtifactCI>,
+) -> Result<(StatusCode, Json<ArtifactCI>)> {
+    Ok((StatusCode::CREATED, Json(state.cp.create_ci(&user, body).await?)))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ArtifactCI>> {
+    Ok(Json(ci_view(&state.cp.ci_by_id(&id).await?)))
+}
+
+pub async fn by_name(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<CiQuery>,
+) -> Result<Json<ArtifactCI>> {
+    let ci = state.cp.ci_named(&name, query.stack_name.as_deref()).await?;
+    Ok(Json(ci_view(&ci)))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path(id): Path<String>,
+    Body(body): Body<ArtifactCI>,
+) -> Result<Json<ArtifactCI>> {
+    Ok(Json(state.cp.update_ci(&user, &id, body).await?))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    state.cp.delete_ci(&user, &id).await?;
+    Ok(StatusCode::OK)
+}
+
+pub async fn builds(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<CiQuery>,
+) -> Result<Json<Vec<CiArtifactResponse>>> {
+    let filter = BuildFilter {
+        routed_to: query.routed_to,
+        external_id: query.external_id,
+        classified: query.classified,
+        promoted: query.promoted,
+        limit: query.limit.unwrap_or(100).clamp(1, 1000),
+    };
+    let builds = state
+        .cp
+        .builds_of_ci(&name, query.stack_name.as_deref(), &filter)
+        .await?;
+    Ok(Json(builds))
+}
+
+/// `PUT /ci-cd/attach`: the CI follows the project's default rule and workflow; created when
+/// missing.
+pub async fn attach(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Body(body): Body<CiAttachRequest>,
+) -> Result<Json<ArtifactCI>> {
+    Ok(Json(state.cp.follow(&user, &body, CiMode::Inherited).await?))
+}
+
+/// `PUT /ci-cd/detach`: the CI follows no rule (its builds stay unclassified) and no workflow.
+pub async fn detach(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Body(body): Body<CiAttachRequest>,
+) -> Result<Json<ArtifactCI>> {
+    Ok(Json(state.cp.follow(&user, &body, CiMode::None).await?))
+}
+
+/// `POST /artifacts-ci/bulk-edit-workflow`: these CIs promote along this workflow.
+pub async fn bulk_edit(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Body(body): Body<BulkEditWorkflowRequest>,
+) -> Result<Json<Vec<ArtifactCI>>> {
+    Ok(Json(state.cp.bulk_edit_workflow(&user, &body).await?))
+}

@@ -1,0 +1,315 @@
+//! The built-in registry's `/v2/` routes: each request becomes one operation of
+//! [`crate::registry::Registry`], each answer the distribution spec's headers and errors.
+
+use super::{AppState, basic_credentials};
+use crate::registry::{Manifest, RegistryError, Start, Started, Uploaded};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use wharf_oci::Digest;
+
+const MAX_MANIFEST_BYTES: usize = crate::registry::MAX_MANIFEST_BYTES;
+
+/// What a `/v2/…` path names.
+enum Route {
+    Ping,
+    Tags(String),
+    Manifest(String, String),
+    Upload(String, Option<String>),
+    Blob(String, String),
+}
+
+fn route(path: &str) -> Option<Route> {
+    let rest = path.strip_prefix("/v2")?.trim_start_matches('/');
+    if rest.is_empty() {
+        return Some(Route::Ping);
+    }
+    if let Some(name) = rest.strip_suffix("/tags/list") {
+        return Some(Route::Tags(name.into()));
+    }
+    if let Some((name, reference)) = rest.rsplit_once("/manifests/") {
+        return Some(Route::Manifest(name.into(), reference.into()));
+    }
+    if let Some((name, session)) = rest.split_once("/blobs/uploads") {
+        let session = session.trim_matches('/');
+        return Some(Route::Upload(
+            name.into(),
+            (!session.is_empty()).then(|| session.to_string()),
+        ));
+    }
+    if let Some((name, digest)) = rest.rsplit_once("/blobs/") {
+        return Some(Route::Blob(name.into(), digest.into()));
+    }
+    None
+}
+
+struct Failure(RegistryError);
+
+impl From<RegistryError> for Failure {
+    fn from(error: RegistryError) -> Self {
+        Self(error)
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let error = self.0;
+        let status =
+            StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::json!({"errors": [{"code": error.code, "message": error.message}]});
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"wharf registry\""),
+            );
+        }
+        response
+    }
+}
+
+type Answer = Result<Response, Failure>;
+
+fn query_param(request: &Request, key: &str) -> Option<String> {
+    let query = request.uri().query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn with_headers(status: StatusCode, pairs: &[(&'static str, String)]) -> Response {
+    let mut response = status.into_response();
+    for (name, value) in pairs {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response.headers_mut().insert(*name, value);
+        }
+    }
+    response
+}
+
+/// Every `/v2/…` request.
+pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    let answer = dispatch(&state, request).await;
+    let mut response = answer.unwrap_or_else(IntoResponse::into_response);
+    response.headers_mut().insert(
+        "docker-distribution-api-version",
+        HeaderValue::from_static("registry/2.0"),
+    );
+    response
+}
+
+fn unsupported() -> Failure {
+    Failure(RegistryError::new(405, "UNSUPPORTED", "method not allowed here"))
+}
+
+async fn dispatch(state: &AppState, request: Request) -> Answer {
+    let Some(route) = route(request.uri().path()) else {
+        return Err(RegistryError::new(404, "NAME_UNKNOWN", "no such registry path").into());
+    };
+    let registry = &state.registry;
+    let caller = registry.caller(basic_credentials(request.headers())).await?;
+    let method = request.method().clone();
+    match (route, method) {
+        (Route::Ping, _) => Ok(axum::Json(serde_json::json!({})).into_response()),
+        (Route::Tags(name), _) => {
+            let tags = registry.tags(&caller, &name).await?;
+            Ok(axum::Json(serde_json::json!({"name": name, "tags": tags})).into_response())
+        }
+        (Route::Blob(name, digest), method @ (Method::GET | Method::HEAD)) => {
+            let (digest, size, path) = registry.blob(&caller, &name, &digest).await?;
+            blob(&digest, size, &path, method == Method::HEAD).await
+        }
+        (Route::Blob(name, digest), Method::DELETE) => {
+            registry.delete_blob(&caller, &name, &digest).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        (Route::Upload(name, None), Method::POST) => {
+            let mount = query_param(&request, "mount");
+            let from = query_param(&request, "from");
+            let digest = query_param(&request, "digest");
+            let start = Start {
+                mount: mount.as_deref(),
+                from: from.as_deref(),
+                digest: digest.as_deref(),
+            };
+            let body = request.into_body().into_data_stream();
+            match registry.start_upload(&caller, &name, start, body).await? {
+                Started::Created(digest) => Ok(blob_created(&name, &digest)),
+                Started::Session(id) => Ok(upload_answer(StatusCode::ACCEPTED, &name, &id, 0)),
+            }
+        }
+        (Route::Upload(name, Some(id)), Method::PATCH) => {
+            let range_start = request
+                .headers()
+                .get(header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .map(content_range_start);
+            let body = request.into_body().into_data_stream();
+            match registry
+                .patch_upload(&caller, &name, &id, range_start, body)
+                .await?
+            {
+                Uploaded::Accepted(size) => Ok(upload_answer(StatusCode::ACCEPTED, &name, &id, size)),
+                Uploaded::OutOfOrder(size) => Ok(upload_answer(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    &name,
+                    &id,
+                    size,
+                )),
+            }
+        }
+        (Route::Upload(name, Some(id)), Method::PUT) => {
+            let digest = query_param(&request, "digest");
+            let body = request.into_body().into_data_stream();
+            let digest = registry
+                .finish_upload(&caller, &name, &id, digest.as_deref(), body)
+                .await?;
+            Ok(blob_created(&name, &digest))
+        }
+        (Route::Upload(name, Some(id)), Method::GET) => {
+            let size = registry.upload_status(&caller, &name, &id).await?;
+            Ok(upload_answer(StatusCode::NO_CONTENT, &name, &id, size))
+        }
+        (Route::Upload(name, Some(id)), Method::DELETE) => {
+            registry.cancel_upload(&caller, &name, &id).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        (Route::Manifest(name, reference), method @ (Method::GET | Method::HEAD)) => {
+            let with_bytes = method == Method::GET;
+            let manifest = registry
+                .manifest(&caller, &name, &reference, with_bytes)
+                .await?;
+            Ok(manifest_answer(manifest))
+        }
+        (Route::Manifest(name, reference), Method::PUT) => {
+            let media_type = request
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let bytes = axum::body::to_bytes(request.into_body(), MAX_MANIFEST_BYTES)
+                .await
+                .map_err(|_| {
+                    RegistryError::new(413, "SIZE_INVALID", "manifests are at most 4 MiB")
+                })?;
+            let digest = registry
+                .put_manifest(&caller, &name, &reference, &media_type, &bytes)
+                .await?;
+            Ok(with_headers(
+                StatusCode::CREATED,
+                &[
+                    ("location", format!("/v2/{name}/manifests/{digest}")),
+                    ("docker-content-digest", digest.to_string()),
+                    ("content-length", "0".into()),
+                ],
+            ))
+        }
+        (Route::Manifest(name, reference), Method::DELETE) => {
+            registry.delete_manifest(&caller, &name, &reference).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        _ => Err(unsupported()),
+    }
+}
+
+/// The first byte of a `Content-Range` (`bytes 0-99` or `0-99`).
+fn content_range_start(range: &str) -> Option<u64> {
+    range
+        .trim_start_matches("bytes ")
+        .split('-')
+        .next()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+}
+
+async fn blob(digest: &Digest, size: i64, path: &std::path::Path, head_only: bool) -> Answer {
+    let headers = [
+        ("docker-content-digest", digest.to_string()),
+        ("content-length", size.to_string()),
+        ("content-type", "application/octet-stream".to_string()),
+    ];
+    let mut response = with_headers(StatusCode::OK, &headers);
+    if head_only {
+        return Ok(response);
+    }
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(RegistryError::from)?;
+    *response.body_mut() = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+        file,
+        256 * 1024,
+    ));
+    Ok(response)
+}
+
+fn manifest_answer(manifest: Manifest) -> Response {
+    let headers = [
+        ("docker-content-digest", manifest.digest.to_string()),
+        ("content-type", manifest.media_type),
+        ("content-length", manifest.size.to_string()),
+    ];
+    let mut response = with_headers(StatusCode::OK, &headers);
+    if let Some(bytes) = manifest.bytes {
+        *response.body_mut() = Body::from(bytes);
+    }
+    response
+}
+
+fn upload_answer(status: StatusCode, name: &str, id: &str, size: u64) -> Response {
+    let range = match size {
+        0 => "0-0".to_string(),
+        size => format!("0-{}", size - 1),
+    };
+    with_headers(
+        status,
+        &[
+            ("location", format!("/v2/{name}/blobs/uploads/{id}")),
+            ("docker-upload-uuid", id.to_string()),
+            ("range", range),
+            ("content-length", "0".into()),
+        ],
+    )
+}
+
+fn blob_created(name: &str, digest: &Digest) -> Response {
+    with_headers(
+        StatusCode::CREATED,
+        &[
+            ("location", format!("/v2/{name}/blobs/{digest}")),
+            ("docker-content-digest", digest.to_string()),
+            ("content-length", "0".into()),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_paths_with_nested_names() {
+        assert!(matches!(route("/v2/"), Some(Route::Ping)));
+        assert!(matches!(route("/v2/shop/api/tags/list"), Some(Route::Tags(n)) if n == "shop/api"));
+        assert!(
+            matches!(route("/v2/a/b/c/manifests/v1"), Some(Route::Manifest(n, r)) if n == "a/b/c" && r == "v1")
+        );
+        assert!(
+            matches!(route("/v2/a/b/blobs/uploads/"), Some(Route::Upload(n, None)) if n == "a/b")
+        );
+        assert!(
+            matches!(route("/v2/a/b/blobs/uploads/xyz"), Some(Route::Upload(n, Some(s))) if n == "a/b" && s == "xyz")
+        );
+        assert!(
+            matches!(route("/v2/a/blobs/sha256:00"), Some(Route::Blob(n, d)) if n == "a" && d == "sha256:00")
+        );
+        assert!(route("/v3/a").is_none());
+    }
+
+    #[test]
+    fn content_range_starts_with_or_without_the_unit() {
+        assert_eq!(content_range_start("bytes 100-199"), Some(100));
+        assert_eq!(content_range_start("0-99"), Some(0));
+        assert_eq!(content_range_start("x"), None);
+    }
+}

@@ -1,0 +1,186 @@
+//! The built-in registry (Facets' "inbuilt" artifactory, named `default`): the operations of
+//! the OCI distribution API over blobs, upload sessions and manifests, with who may do them.
+//! Bytes live on disk ([`storage`]), the index in the store; nothing here knows HTTP (the
+//! `/v2/` routes in `http::registry` translate requests and answers).
+//!
+//! Repositories are `<project>/<ciName>`. Pushing needs `CLI_ARTIFACT_PUSH` on the project, or
+//! a short-lived credential from `pushCredentials` for exactly that repository; pulling needs
+//! any valid credential (a scoped one: its own repository only).
+
+mod manifests;
+pub mod storage;
+mod uploads;
+
+pub use manifests::{MAX_MANIFEST_BYTES, Manifest};
+pub use storage::BlobStore;
+pub use uploads::{Start, Started, Uploaded};
+
+use crate::domain::ControlPlane;
+use crate::domain::push::{RegistryCaller, require_registry_pull};
+use crate::error::Error;
+use wharf_oci::{Digest, is_valid_repository};
+
+/// A distribution-spec error: its status, code and message.
+#[derive(Debug)]
+pub struct RegistryError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl RegistryError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(401, "UNAUTHORIZED", "authentication required")
+    }
+
+    fn blob_unknown(digest: &Digest) -> Self {
+        Self::new(
+            404,
+            "BLOB_UNKNOWN",
+            format!("blob {digest} is not in this repository"),
+        )
+    }
+
+    fn manifest_unknown(reference: &str) -> Self {
+        Self::new(
+            404,
+            "MANIFEST_UNKNOWN",
+            format!("manifest {reference} is not in this repository"),
+        )
+    }
+
+    fn digest_invalid(message: impl Into<String>) -> Self {
+        Self::new(400, "DIGEST_INVALID", message)
+    }
+}
+
+impl From<Error> for RegistryError {
+    fn from(error: Error) -> Self {
+        let (status, code) = match &error {
+            Error::Unauthorized => (401, "UNAUTHORIZED"),
+            Error::Forbidden(_) => (403, "DENIED"),
+            Error::Conflict(_) => (409, "DENIED"),
+            Error::NotFound(_) => (404, "NAME_UNKNOWN"),
+            Error::BadRequest(_) => (400, "UNSUPPORTED"),
+            Error::PayloadTooLarge(_) => (413, "SIZE_INVALID"),
+            Error::Internal(_) => (500, "UNKNOWN"),
+        };
+        Self::new(status, code, error.to_string())
+    }
+}
+
+impl From<wharf_store::Error> for RegistryError {
+    fn from(error: wharf_store::Error) -> Self {
+        Error::from(error).into()
+    }
+}
+
+impl From<std::io::Error> for RegistryError {
+    fn from(error: std::io::Error) -> Self {
+        tracing::error!(%error, "registry storage");
+        Self::new(500, "UNKNOWN", "registry storage failed")
+    }
+}
+
+pub type Answer<T> = Result<T, RegistryError>;
+
+pub fn parse_digest(text: &str) -> Answer<Digest> {
+    text.parse()
+        .map_err(|e: wharf_oci::DigestError| RegistryError::digest_invalid(e.to_string()))
+}
+
+fn check_name(name: &str) -> Answer<()> {
+    if is_valid_repository(name) {
+        return Ok(());
+    }
+    Err(RegistryError::new(
+        404,
+        "NAME_INVALID",
+        format!("'{name}' is not a valid repository name"),
+    ))
+}
+
+/// The built-in registry over one control plane and one blob directory.
+#[derive(Clone)]
+pub struct Registry {
+    cp: ControlPlane,
+    blobs: BlobStore,
+}
+
+impl Registry {
+    pub fn new(cp: ControlPlane, blobs: BlobStore) -> Self {
+        Self { cp, blobs }
+    }
+
+    /// Who presents these credentials; any failure is the same bare 401.
+    pub async fn caller(&self, credentials: Option<(String, String)>) -> Answer<RegistryCaller> {
+        let (username, password) = credentials.ok_or_else(RegistryError::unauthorized)?;
+        self.cp
+            .registry_caller(&username, &password)
+            .await
+            .map_err(|_| RegistryError::unauthorized())
+    }
+
+    async fn may_push(&self, caller: &RegistryCaller, name: &str) -> Answer<()> {
+        check_name(name)?;
+        Ok(self.cp.require_registry_push(caller, name).await?)
+    }
+
+    fn may_pull(caller: &RegistryCaller, name: &str) -> Answer<()> {
+        check_name(name)?;
+        Ok(require_registry_pull(caller, name)?)
+    }
+
+    pub async fn tags(&self, caller: &RegistryCaller, name: &str) -> Answer<Vec<String>> {
+        Self::may_pull(caller, name)?;
+        Ok(self.cp.store().registry_tags(name).await?)
+    }
+
+    /// A blob's size and file, for GET and HEAD.
+    pub async fn blob(
+        &self,
+        caller: &RegistryCaller,
+        name: &str,
+        digest: &str,
+    ) -> Answer<(Digest, i64, std::path::PathBuf)> {
+        Self::may_pull(caller, name)?;
+        let digest = parse_digest(digest)?;
+        let size = self
+            .cp
+            .store()
+            .registry_blob(name, &digest.to_string())
+            .await?
+            .ok_or_else(|| RegistryError::blob_unknown(&digest))?;
+        let path = self.blobs.blob(&digest);
+        Ok((digest, size, path))
+    }
+
+    /// Forgets a blob in a repository; refused while a manifest there references it.
+    pub async fn delete_blob(&self, caller: &RegistryCaller, name: &str, digest: &str) -> Answer<()> {
+        self.may_push(caller, name).await?;
+        let digest = parse_digest(digest)?;
+        let key = digest.to_string();
+        let mut tx = self.cp.store().begin().await?;
+        let users = tx.registry_referrers(name, &key).await?;
+        if !users.is_empty() {
+            return Err(Error::conflict(format!(
+                "blob {digest} is still referenced by manifest {}",
+                users.join(", ")
+            ))
+            .into());
+        }
+        if !tx.delete_registry_blob(name, &key).await? {
+            return Err(RegistryError::blob_unknown(&digest));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,176 @@
+//! Users, tokens, roles and role bindings.
+
+use crate::{NewToken, Result, RoleRow, Store, TokenInfo, Tx, UserRow, UserToken, new_id, now};
+
+const SELECT_TOKEN_INFO: &str = "SELECT t.id, u.username, t.name, t.created_at, t.expires_at
+     FROM tokens t JOIN users u ON u.id = t.user_id";
+
+impl Store {
+    /// Every token of `username`, with the user's flags.
+    pub async fn tokens_of(&self, username: &str) -> Result<Vec<UserToken>> {
+        Ok(on!(&self.reader, |e| sqlx::query_as(
+            "SELECT u.id AS user_id, u.username, u.admin, t.token_hash, t.expires_at
+             FROM users u JOIN tokens t ON t.user_id = u.id WHERE u.username = $1",
+        )
+        .bind(username)
+        .fetch_all(e)
+        .await)?)
+    }
+
+    pub async fn user_count(&self) -> Result<i64> {
+        Ok(on!(&self.reader, |e| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users"
+        )
+        .fetch_one(e)
+        .await)?)
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserRow>> {
+        Ok(on!(&self.reader, |e| sqlx::query_as(
+            "SELECT username, admin, created_at FROM users ORDER BY username"
+        )
+        .fetch_all(e)
+        .await)?)
+    }
+
+    pub async fn user_exists(&self, username: &str) -> Result<bool> {
+        let found: i64 = on!(&self.reader, |e| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE username = $1"
+        )
+        .bind(username)
+        .fetch_one(e)
+        .await)?;
+        Ok(found > 0)
+    }
+
+    pub async fn roles(&self) -> Result<Vec<RoleRow>> {
+        Ok(on!(&self.reader, |e| sqlx::query_as(
+            "SELECT name, permissions, built_in FROM roles ORDER BY name"
+        )
+        .fetch_all(e)
+        .await)?)
+    }
+
+    /// The roles `username` holds on `project` (or on every project, `*`).
+    pub async fn roles_held(&self, username: &str, project: &str) -> Result<Vec<RoleRow>> {
+        Ok(on!(&self.reader, |e| sqlx::query_as(
+            "SELECT r.name, r.permissions, r.built_in FROM role_bindings b
+             JOIN roles r ON r.name = b.role
+             WHERE b.username = $1 AND (b.project = $2 OR b.project = '*') ORDER BY r.name",
+        )
+        .bind(username)
+        .bind(project)
+        .fetch_all(e)
+        .await)?)
+    }
+
+    /// Tokens, of one user when given, oldest first.
+    pub async fn tokens_list(&self, username: Option<&str>) -> Result<Vec<TokenInfo>> {
+        let sql = format!("{SELECT_TOKEN_INFO} WHERE $1 IS NULL OR u.username = $1 ORDER BY t.created_at");
+        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(username)
+            .fetch_all(e)
+            .await)?)
+    }
+
+    pub async fn token_info(&self, id: &str) -> Result<Option<TokenInfo>> {
+        let sql = format!("{SELECT_TOKEN_INFO} WHERE t.id = $1");
+        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(e)
+            .await)?)
+    }
+}
+
+impl Tx {
+    /// Creates the user unless it exists; `true` when created.
+    pub async fn insert_user(&mut self, username: &str, admin: bool) -> Result<bool> {
+        let done = execute!(
+            self,
+            "INSERT INTO users (id, username, admin, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (username) DO NOTHING",
+            new_id(),
+            username,
+            admin,
+            now(),
+        )?;
+        Ok(done > 0)
+    }
+
+    /// Stores a token's hash for an existing user; answers its id, or `None` when the user
+    /// does not exist or the hash is stored already.
+    pub async fn insert_token(&mut self, token: &NewToken<'_>) -> Result<Option<String>> {
+        let id = new_id();
+        let done = execute!(
+            self,
+            "INSERT INTO tokens (id, user_id, token_hash, name, created_at, expires_at)
+             SELECT $1, id, $2, $3, $4, $5 FROM users WHERE username = $6
+             ON CONFLICT (token_hash) DO NOTHING",
+            &id,
+            token.token_hash,
+            token.name,
+            now(),
+            token.expires_at,
+            token.username,
+        )?;
+        Ok((done > 0).then_some(id))
+    }
+
+    pub async fn delete_token(&mut self, id: &str) -> Result<bool> {
+        Ok(execute!(self, "DELETE FROM tokens WHERE id = $1", id)? > 0)
+    }
+
+    /// Writes a role; a built-in role is rewritten only when `built_in` is set (the server's
+    /// own list at start). `false` when a custom write met a built-in role.
+    pub async fn save_role(
+        &mut self,
+        name: &str,
+        permissions: &[String],
+        built_in: bool,
+    ) -> Result<bool> {
+        let done = execute!(
+            self,
+            "INSERT INTO roles (name, permissions, built_in) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions,
+                 built_in = excluded.built_in
+             WHERE excluded.built_in OR NOT roles.built_in",
+            name,
+            crate::JsonText(permissions),
+            built_in,
+        )?;
+        Ok(done > 0)
+    }
+
+    pub async fn role_exists(&mut self, name: &str) -> Result<bool> {
+        let found: i64 = in_tx!(self, |e| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM roles WHERE name = $1"
+        )
+        .bind(name)
+        .fetch_one(e)
+        .await)?;
+        Ok(found > 0)
+    }
+
+    /// Gives `username` the role `role` on `project` (replacing the one it had there).
+    pub async fn bind_role(&mut self, username: &str, project: &str, role: &str) -> Result<()> {
+        execute!(
+            self,
+            "INSERT INTO role_bindings (username, project, role) VALUES ($1, $2, $3)
+             ON CONFLICT (username, project) DO UPDATE SET role = excluded.role",
+            username,
+            project,
+            role,
+        )?;
+        Ok(())
+    }
+
+    pub async fn unbind_role(&mut self, username: &str, project: &str) -> Result<()> {
+        execute!(
+            self,
+            "DELETE FROM role_bindings WHERE username = $1 AND project = $2",
+            username,
+            project,
+        )?;
+        Ok(())
+    }
+}

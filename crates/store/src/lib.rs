@@ -1,0 +1,274 @@
+//! The control plane's store: every SQL statement of `wharf serve`, on SQLite or PostgreSQL,
+//! and the rows ([`model`]) they read and write.
+//!
+//! One style throughout: reads are methods on [`Store`] (on the readers), and everything that
+//! runs inside a write transaction, reads included, is a method on [`Tx`]. One set of query
+//! texts (`$N` placeholders, which both databases accept) is compiled for each database by the
+//! `on!`/`in_tx!` macros; each database has its own migrations.
+//!
+//! This crate decides nothing: it never checks a permission, writes an audit entry it was not
+//! handed, or words an error for a user. It imports nothing from the control plane above it
+//! (the compiler holds that line); transactions are opened, committed and given meaning by the
+//! domain.
+//!
+//! SQLite: one writer connection (SQLite takes one writer at a time anyway, and a single
+//! connection never meets `SQLITE_BUSY`) and a pool of read-only readers beside it (WAL).
+//! PostgreSQL: one pool for both, so several `wharf serve` processes can share a database;
+//! unique indexes, not in-process locks, keep registrations and promotions single.
+
+/// Runs `$body` with `$e` bound to the pool inside `$pool` (a `&Pool`), once per database: the
+/// same query text and binds compile for SQLite and for PostgreSQL.
+macro_rules! on {
+    ($pool:expr, |$e:ident| $body:expr) => {
+        match $pool {
+            $crate::Pool::Sqlite($e) => $body,
+            $crate::Pool::Postgres($e) => $body,
+        }
+    };
+}
+
+/// Like `on!`, inside a transaction (`$tx` is a `&mut Tx`): `$e` is its connection.
+macro_rules! in_tx {
+    ($tx:expr, |$e:ident| $body:expr) => {
+        match $tx {
+            $crate::Tx::Sqlite(t) => {
+                let $e = &mut **t;
+                $body
+            }
+            $crate::Tx::Postgres(t) => {
+                let $e = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs one statement without results inside a transaction; answers the rows it touched.
+macro_rules! execute {
+    ($tx:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        in_tx!($tx, |e| sqlx::query($sql)
+            $(.bind($bind))*
+            .execute(e)
+            .await
+            .map(|done| done.rows_affected()))
+    };
+}
+
+mod access;
+mod artifactories;
+mod artifacts;
+mod audit;
+mod cis;
+pub mod model;
+mod places;
+mod registry;
+mod rules;
+mod workflows;
+
+pub use audit::AuditFilter;
+pub use places::NewStream;
+pub use rules::RuleChange;
+pub use model::*;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Postgres, Sqlite, Transaction};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What can go wrong below the domain.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("store: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("store migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDirectory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the PostgreSQL database: {0}")]
+    Connect(sqlx::Error),
+    #[error("--database must be a postgres:// URL; for SQLite, pass --data DIR instead")]
+    NotPostgres,
+}
+
+impl Error {
+    /// A unique index refused the write: the thing exists already.
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, Error::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A connection pool of either database.
+#[derive(Clone)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Pool {
+    async fn close(&self) {
+        match self {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A write transaction of either database; dropped without [`Tx::commit`], it rolls back.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// `DIR/wharf.db`.
+    Sqlite(PathBuf),
+    /// A `postgres://` URL.
+    Postgres(String),
+}
+
+impl Database {
+    /// `postgres://…` or `postgresql://…` → PostgreSQL; anything else is an error naming the flag.
+    pub fn parse_url(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_string()));
+        }
+        Err(Error::NotPostgres)
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    writer: Pool,
+    reader: Pool,
+}
+
+/// Current time as the ISO-8601 UTC string Facets uses, millisecond precision.
+pub fn now() -> String {
+    format_time(time::OffsetDateTime::now_utc())
+}
+
+/// `2026-11-23T10:15:30.123Z`: fixed width, so text order is time order.
+pub fn format_time(at: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
+}
+
+/// A new row id: time-ordered, so ids sort as rows were made.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+impl Store {
+    /// Opens the store (creating a SQLite file when missing) and runs the migrations.
+    pub async fn open(database: &Database) -> Result<Self> {
+        match database {
+            Database::Sqlite(dir) => Self::open_sqlite(dir).await,
+            Database::Postgres(url) => Self::open_postgres(url).await,
+        }
+    }
+
+    async fn open_sqlite(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::DataDirectory {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let options = SqliteConnectOptions::new()
+            .filename(dir.join("wharf.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self {
+            writer: Pool::Sqlite(writer),
+            reader: Pool::Sqlite(reader),
+        })
+    }
+
+    async fn open_postgres(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(Error::Connect)?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let pool = Pool::Postgres(pool);
+        Ok(Self {
+            writer: pool.clone(),
+            reader: pool,
+        })
+    }
+
+    /// Runs one SQL statement as written, inside a transaction: for tests and for operators
+    /// inspecting a store, never for request handling.
+    pub async fn raw_execute(&self, sql: &str) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let sql = sql.to_string();
+        let done = execute!(&mut tx, sqlx::AssertSqlSafe(sql))?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// The first column of every row of a query, as text: for tests and inspection.
+    pub async fn raw_strings(&self, sql: &str) -> Result<Vec<String>> {
+        let sql = sql.to_string();
+        Ok(on!(&self.reader, |e| sqlx::query_scalar(
+            sqlx::AssertSqlSafe(sql)
+        )
+        .fetch_all(e)
+        .await)?)
+    }
+
+    /// A write transaction (on SQLite, on the single writer connection).
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match &self.writer {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Closes every connection, checkpointing SQLite's WAL first; used on shutdown.
+    pub async fn close(&self) {
+        if let Pool::Sqlite(writer) = &self.writer {
+            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(writer)
+                .await;
+        }
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}

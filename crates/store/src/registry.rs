@@ -1,0 +1,215 @@
+//! The built-in registry's index: which blobs and manifests each repository has, tags, upload
+//! sessions, and short-lived push credentials. Reads run on the writer, so a push sees what it
+//! just wrote.
+
+use crate::{NewManifest, RegistryCredential, Result, Store, Tx, UploadRow, now};
+
+impl Store {
+    pub async fn registry_blob(&self, repository: &str, digest: &str) -> Result<Option<i64>> {
+        Ok(on!(&self.writer, |e| sqlx::query_scalar(
+            "SELECT size FROM registry_blobs WHERE repository = $1 AND digest = $2"
+        )
+        .bind(repository)
+        .bind(digest)
+        .fetch_optional(e)
+        .await)?)
+    }
+
+    /// The size of `digest` in `from`, or in any repository when `from` is `None` (a mount).
+    pub async fn registry_blob_elsewhere(
+        &self,
+        digest: &str,
+        from: Option<&str>,
+    ) -> Result<Option<i64>> {
+        Ok(on!(&self.writer, |e| sqlx::query_scalar(
+            "SELECT size FROM registry_blobs WHERE digest = $1 AND ($2 IS NULL OR repository = $2)
+             LIMIT 1"
+        )
+        .bind(digest)
+        .bind(from)
+        .fetch_optional(e)
+        .await)?)
+    }
+
+    /// `(media type, size)` of a manifest in a repository.
+    pub async fn registry_manifest(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Option<(String, i64)>> {
+        Ok(on!(&self.writer, |e| sqlx::query_as(
+            "SELECT media_type, size FROM registry_manifests WHERE repository = $1 AND digest = $2"
+        )
+        .bind(repository)
+        .bind(digest)
+        .fetch_optional(e)
+        .await)?)
+    }
+
+    pub async fn registry_tag(&self, repository: &str, tag: &str) -> Result<Option<String>> {
+        Ok(on!(&self.writer, |e| sqlx::query_scalar(
+            "SELECT digest FROM registry_tags WHERE repository = $1 AND tag = $2"
+        )
+        .bind(repository)
+        .bind(tag)
+        .fetch_optional(e)
+        .await)?)
+    }
+
+    pub async fn registry_tags(&self, repository: &str) -> Result<Vec<String>> {
+        Ok(on!(&self.reader, |e| sqlx::query_scalar(
+            "SELECT tag FROM registry_tags WHERE repository = $1 ORDER BY tag"
+        )
+        .bind(repository)
+        .fetch_all(e)
+        .await)?)
+    }
+
+    pub async fn upload(&self, id: &str) -> Result<Option<UploadRow>> {
+        Ok(on!(&self.writer, |e| sqlx::query_as(
+            "SELECT repository, created_at FROM registry_uploads WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(e)
+        .await)?)
+    }
+
+    pub async fn registry_credential(&self, username: &str) -> Result<Option<RegistryCredential>> {
+        Ok(on!(&self.reader, |e| sqlx::query_as(
+            "SELECT username, password_hash, repository, owner, expires_at
+             FROM registry_credentials WHERE username = $1"
+        )
+        .bind(username)
+        .fetch_optional(e)
+        .await)?)
+    }
+}
+
+impl Tx {
+    pub async fn add_registry_blob(&mut self, repository: &str, digest: &str, size: i64) -> Result<()> {
+        execute!(
+            self,
+            "INSERT INTO registry_blobs (repository, digest, size, created_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (repository, digest) DO NOTHING",
+            repository,
+            digest,
+            size,
+            now(),
+        )?;
+        Ok(())
+    }
+
+    /// Records a manifest, what it references, and its tag.
+    pub async fn put_registry_manifest(&mut self, manifest: &NewManifest<'_>) -> Result<()> {
+        let at = now();
+        execute!(
+            self,
+            "INSERT INTO registry_manifests (repository, digest, media_type, size, created_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (repository, digest) DO NOTHING",
+            manifest.repository,
+            manifest.digest,
+            manifest.media_type,
+            manifest.size,
+            &at,
+        )?;
+        for child in manifest.children {
+            execute!(
+                self,
+                "INSERT INTO registry_references (repository, manifest, child) VALUES ($1, $2, $3)
+                 ON CONFLICT (repository, manifest, child) DO NOTHING",
+                manifest.repository,
+                manifest.digest,
+                child,
+            )?;
+        }
+        if let Some(tag) = manifest.tag {
+            execute!(
+                self,
+                "INSERT INTO registry_tags (repository, tag, digest, updated_at)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (repository, tag) DO UPDATE SET digest = excluded.digest,
+                     updated_at = excluded.updated_at",
+                manifest.repository,
+                tag,
+                manifest.digest,
+                &at,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The manifests of a repository that reference `digest`.
+    pub async fn registry_referrers(&mut self, repository: &str, digest: &str) -> Result<Vec<String>> {
+        Ok(in_tx!(self, |e| sqlx::query_scalar(
+            "SELECT manifest FROM registry_references WHERE repository = $1 AND child = $2
+             ORDER BY manifest"
+        )
+        .bind(repository)
+        .bind(digest)
+        .fetch_all(e)
+        .await)?)
+    }
+
+    /// Deletes a manifest with its tags and references; `false` when it was not there.
+    pub async fn delete_registry_manifest(&mut self, repository: &str, digest: &str) -> Result<bool> {
+        let done = execute!(
+            self,
+            "DELETE FROM registry_manifests WHERE repository = $1 AND digest = $2",
+            repository,
+            digest,
+        )?;
+        execute!(
+            self,
+            "DELETE FROM registry_tags WHERE repository = $1 AND digest = $2",
+            repository,
+            digest,
+        )?;
+        execute!(
+            self,
+            "DELETE FROM registry_references WHERE repository = $1 AND manifest = $2",
+            repository,
+            digest,
+        )?;
+        Ok(done > 0)
+    }
+
+    pub async fn delete_registry_blob(&mut self, repository: &str, digest: &str) -> Result<bool> {
+        let done = execute!(
+            self,
+            "DELETE FROM registry_blobs WHERE repository = $1 AND digest = $2",
+            repository,
+            digest,
+        )?;
+        Ok(done > 0)
+    }
+
+    pub async fn create_upload(&mut self, id: &str, repository: &str) -> Result<()> {
+        execute!(
+            self,
+            "INSERT INTO registry_uploads (id, repository, created_at) VALUES ($1, $2, $3)",
+            id,
+            repository,
+            now(),
+        )?;
+        Ok(())
+    }
+
+    pub async fn delete_upload(&mut self, id: &str) -> Result<()> {
+        execute!(self, "DELETE FROM registry_uploads WHERE id = $1", id)?;
+        Ok(())
+    }
+
+    pub async fn insert_registry_credential(&mut self, credential: &RegistryCredential) -> Result<()> {
+        execute!(
+            self,
+            "INSERT INTO registry_credentials (username, password_hash, repository, owner, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            &credential.username,
+            &credential.password_hash,
+            &credential.repository,
+            &credential.owner,
+            &credential.expires_at,
+        )?;
+        Ok(())
+    }
+}
