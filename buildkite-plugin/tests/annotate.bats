@@ -96,7 +96,7 @@ Nothing was written.'
 @test "a dry run by ci-name names the CI integration, and an unrouted one says so" {
   configure '{"project": "shop", "ci-name": "web", "image": "registry.example.com/shop/web:2", "dry-run": true}'
   jq '.request.applicationName = null | .predictedRoute = null | .predictedRule = null' \
-    "$CONTRACT/dry-run.json" >"$BATS_TEST_TMPDIR/dry-run.json"
+    "$(contract_answer dry-run)" >"$BATS_TEST_TMPDIR/dry-run.json"
   stub_wharf 0 "$BATS_TEST_TMPDIR/dry-run.json"
   stub buildkite-agent "$(expect_annotation info wharf-web)"
 

@@ -1,16 +1,15 @@
-# shellcheck shell=bash disable=SC2034 # CONTRACT is for the tests, BATS_MOCK_* for bats-mock
+# shellcheck shell=bash disable=SC2034 # BATS_MOCK_* are for bats-mock
 # Shared setup for the plugin's tests: bats-support, bats-assert and bats-mock, a Buildkite-like
 # environment, and stubs whose plans live in the test's own temporary directory.
 
 PLUGIN_DIR=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 REPO_ROOT=$(cd "$PLUGIN_DIR/.." && pwd)
 WHARF_CI_TOOLS=${WHARF_CI_TOOLS:-$REPO_ROOT/.ci/tools/node_modules}
-# wharf's JSON outcomes, written by a Rust test from real values (tests/contract/README.md).
-CONTRACT=$REPO_ROOT/tests/contract
 
 load "$WHARF_CI_TOOLS/bats-support/load.bash"
 load "$WHARF_CI_TOOLS/bats-assert/load.bash"
 load "$WHARF_CI_TOOLS/bats-mock/stub.bash"
+load "$REPO_ROOT/tests/adapters/contract.bash"
 
 TEST_TOKEN="wharf-test-token-do-not-print-7f3a9c"
 
@@ -55,17 +54,12 @@ stub_wharf() {
   stub wharf ": printf '%s\n' \"\$@\" >'$dir/wharf.argv'; printf '%s' \"\${WHARF_TOKEN-}\" >'$dir/wharf.token'; printf '%s' \"\${WHARF_USERNAME-}\" >'$dir/wharf.username'; cat '$outcome'; exit $status"
 }
 
-# stub_wharf_answering CASE [MESSAGE]: one wharf call answering tests/contract/CASE.json, with
-# the exit code it carries (0 for an outcome). MESSAGE replaces an error's message: another of
-# wharf's refusals, in the contract's shape.
+# stub_wharf_answering CASE [MESSAGE]: one wharf call answering tests/contract/CASE.json (see
+# contract_answer), with the exit code it carries.
 stub_wharf_answering() {
-  local answer=$CONTRACT/$1.json status
-  if [[ -n ${2:-} ]]; then
-    answer=$BATS_TEST_TMPDIR/$1.json
-    jq --arg message "$2" '.error.message = $message' "$CONTRACT/$1.json" >"$answer"
-  fi
-  status=$(jq -r '.error.exitCode // 0' "$answer")
-  stub_wharf "$status" "$answer"
+  local answer
+  answer=$(contract_answer "$@") || return 1
+  stub_wharf "$(contract_exit_code "$answer")" "$answer"
 }
 
 # The stubbed annotate call writes the annotation's Markdown here.

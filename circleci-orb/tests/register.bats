@@ -24,17 +24,13 @@ setup() {
   export PARAM_OUTCOME_FILE=$BATS_TEST_TMPDIR/wharf/outcome.json
 }
 
-# stub_wharf_answering CASE [MESSAGE]: wharf answers tests/contract/CASE.json (the JSON it
-# prints, written from real values by a Rust test) with the exit code it carries; MESSAGE
-# replaces an error's message. It records its argv (one argument a line) and the credentials it
-# found in its environment.
+# stub_wharf_answering CASE [MESSAGE]: wharf answers tests/contract/CASE.json (see
+# contract_answer) with the exit code it carries. It records its argv (one argument a line) and
+# the credentials it found in its environment.
 stub_wharf_answering() {
-  local answer=$REPO_ROOT/tests/contract/$1.json status
-  if [[ -n ${2:-} ]]; then
-    answer=$BATS_TEST_TMPDIR/$1.json
-    jq --arg message "$2" '.error.message = $message' "$REPO_ROOT/tests/contract/$1.json" >"$answer"
-  fi
-  status=$(jq -r '.error.exitCode // 0' "$answer")
+  local answer status
+  answer=$(contract_answer "$@") || return 1
+  status=$(contract_exit_code "$answer")
   stub wharf "* : printf '%s\n' \"\$@\" >'$BATS_TEST_TMPDIR/wharf.argv'; printf 'WHARF_TOKEN=%s\nWHARF_USERNAME=%s\n' \"\${WHARF_TOKEN:-}\" \"\${WHARF_USERNAME:-}\" >'$BATS_TEST_TMPDIR/wharf.env'; cat '$answer'; exit $status"
 }
 

@@ -10,6 +10,7 @@ export ORB_DIR REPO_ROOT WHARF_CI_TOOLS WHARF_CI_PYTHON
 load "$WHARF_CI_TOOLS/bats-support/load.bash"
 load "$WHARF_CI_TOOLS/bats-assert/load.bash"
 load "$WHARF_CI_TOOLS/bats-mock/stub.bash"
+load "$REPO_ROOT/tests/adapters/contract.bash"
 
 # Each test gets its own stub directory, so stubs never leak between tests or runs.
 use_private_stubs() {

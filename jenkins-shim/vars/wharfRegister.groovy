@@ -8,7 +8,7 @@ import io.wharf.jenkins.RegisterParameters
  * the script passed to `sh` is fixed text, so nothing is interpolated into a command line.
  */
 Map call(Map args = [:]) {
-    List<String> problems = RegisterParameters.problems(args, env.WHARF_CONTROL_PLANE_URL)
+    List<String> problems = RegisterParameters.problems(args)
     if (problems) {
         error(RegisterParameters.report(problems))
     }

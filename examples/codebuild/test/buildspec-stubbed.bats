@@ -10,8 +10,7 @@ REPO=123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/api
 setup() {
   setup_build_dir
   parameter_store "/wharf/ci-token=$TOKEN"
-  # What wharf prints, written from real values by a Rust test (tests/contract/README.md).
-  OUTCOME=$REPO_ROOT/tests/contract/routed.json
+  OUTCOME=$(contract_answer routed)
   ARTIFACT_ID=$(jq -r .artifactId "$OUTCOME")
 }
 
@@ -71,7 +70,7 @@ wharf_saw() {
 
 @test "an unrouted build is registered, and the build says so and exports no route" {
   stub_aws_and_docker "$REPO:$COMMIT"
-  OUTCOME=$REPO_ROOT/tests/contract/unrouted.json
+  OUTCOME=$(contract_answer unrouted)
   stub_wharf
 
   run codebuild --branch main
@@ -102,8 +101,8 @@ wharf_saw() {
 
 @test "a refused registration fails the build, and the error outcome is kept as an artifact" {
   stub_aws_and_docker "$REPO:$COMMIT"
-  OUTCOME=$REPO_ROOT/tests/contract/error.json
-  stub_wharf "$(jq -r .error.exitCode "$OUTCOME")"
+  OUTCOME=$(contract_answer error)
+  stub_wharf "$(contract_exit_code "$OUTCOME")"
 
   run codebuild --branch main
 

@@ -13,6 +13,7 @@ export EXAMPLE_DIR REPO_ROOT WHARF_CI_TOOLS WHARF_CI_PYTHON BUILDSPEC RUNNER
 load "$WHARF_CI_TOOLS/bats-support/load.bash"
 load "$WHARF_CI_TOOLS/bats-assert/load.bash"
 load "$WHARF_CI_TOOLS/bats-mock/stub.bash"
+load "$REPO_ROOT/tests/adapters/contract.bash"
 
 # Each test gets its own stub directory and source checkout.
 setup_build_dir() {

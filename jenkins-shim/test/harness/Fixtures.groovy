@@ -1,28 +1,58 @@
 package harness
 
-/** A Jenkins multibranch build of `main`, its credential store, and wharf's canned answers. */
+// The fixtures are files of the repository: java.io is their job.
+/* groovylint-disable JavaIoPackageAccess */
+
+import groovy.json.JsonOutput
+import groovy.json.JsonSlurperClassic
+
+/**
+ * A Jenkins multibranch build of `main`, its credential store, and wharf's answers: the JSON it
+ * prints, read from tests/contract (written from real values by a Rust test), so a field wharf
+ * renames or drops fails these tests.
+ */
 class Fixtures {
 
     static final String TOKEN = 'wharf-token-d9c41f7be2a04c55'
     static final String SECRET_TEXT_TOKEN = 'wharf-secret-text-53a1e0c6'
-    static final String ARTIFACT_ID = '1d5ae04f490b4bf8bbd7cdf300349a2b'
     static final String CREDENTIALS_ID = 'wharf-ci'
+    static final String ROUTED = 'routed'
 
-    static final String REGISTERED = '''{
-  "artifactId": "1d5ae04f490b4bf8bbd7cdf300349a2b",
-  "artifactUri": "registry.example.com/shop/api:1.4.2",
-  "ciName": "api",
-  "classified": true,
-  "controlPlane": "https://wharf.example.com",
-  "externalId": "jenkins-shop-main-7",
-  "project": "shop",
-  "registeredBy": "GIT_REF",
-  "registeredValue": "main",
-  "registrationType": "ENVIRONMENT",
-  "replayed": false,
-  "routedTo": "dev",
-  "ruleName": "shop-branches"
-}'''
+    /** wharf's outcome of a routed registration. */
+    static final String REGISTERED = contract(ROUTED)
+    static final String ARTIFACT_ID = parse(REGISTERED).artifactId
+    /** The contract's error (two targets given, in wharf's flags), as the step words it. */
+    static final String ERROR_IN_STEP_TERMS = "'gitRef' and 'environment' were all given: " +
+        "use only one of 'gitRef', 'environment', 'releaseStream'"
+
+    /** tests/contract/NAME.json: what wharf prints for that case. */
+    static String contract(String name) {
+        File repoRoot = PipelineHarness.shimRoot().parentFile
+        return new File(repoRoot, "tests/contract/${name}.json").text
+    }
+
+    /** A contract document with some of its fields changed; each must be one the contract has. */
+    static String contractWith(String name, Map<String, Object> changes) {
+        Map document = parse(contract(name))
+        assert document.keySet().containsAll(changes.keySet()) : "not in the contract's ${name}.json: " +
+            (changes.keySet() - document.keySet())
+        return JsonOutput.prettyPrint(JsonOutput.toJson(document + changes))
+    }
+
+    /** wharf's error report (tests/contract/error.json) with another message, or as it is. */
+    static String wharfError(String message = null) {
+        Map document = parse(contract('error'))
+        Map error = (Map) document.error
+        assert error.keySet().containsAll(['exitCode', 'kind', 'message'])
+        if (message != null) {
+            error.message = message
+        }
+        return JsonOutput.prettyPrint(JsonOutput.toJson(document))
+    }
+
+    static Map parse(String json) {
+        return (Map) new JsonSlurperClassic().parseText(json)
+    }
 
     static PipelineHarness harness() {
         PipelineHarness harness = new PipelineHarness()
@@ -52,15 +82,9 @@ class Fixtures {
         ] + overrides
     }
 
-    /** wharf's outcome with some fields changed. */
+    /** wharf's routed outcome with some fields changed. */
     static String registeredWith(Map<String, Object> changes) {
-        Map document = new groovy.json.JsonSlurperClassic().parseText(REGISTERED) as Map
-        return groovy.json.JsonOutput.prettyPrint(groovy.json.JsonOutput.toJson(document + changes))
-    }
-
-    static String wharfError(int exitCode, String kind, String message) {
-        return groovy.json.JsonOutput.prettyPrint(groovy.json.JsonOutput.toJson(
-            [error: [exitCode: exitCode, kind: kind, message: message]]))
+        return contractWith(ROUTED, changes)
     }
 
 }

@@ -40,7 +40,7 @@ class CredentialsTest {
     @Test
     void theTokenIsNeverInTheScriptTheLogOrTheDescription() {
         pipeline.runStep('wharfRegister', args())
-        pipeline.replyWith(3, Fixtures.wharfError(3, 'auth', 'the control plane refused the token of ci-bot'))
+        pipeline.replyWith(3, Fixtures.wharfError('the control plane refused the token of ci-bot'))
         pipeline.stepFailure('wharfRegister', args())
 
         assert pipeline.shellCalls.size() == 2

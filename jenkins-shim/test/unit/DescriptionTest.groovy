@@ -45,16 +45,17 @@ class DescriptionTest {
 
     @Test
     void anUnclassifiedBuildSaysSo() {
-        pipeline.replyWith(0, Fixtures.registeredWith(classified: false, routedTo: null, ruleName: null))
+        pipeline.replyWith(0, Fixtures.contract('unrouted'))
 
         pipeline.runStep('wharfRegister', args())
 
-        assert pipeline.currentBuild.description == "wharf: api \u2192 unclassified (artifact ${Fixtures.ARTIFACT_ID})"
+        assert pipeline.currentBuild.description ==
+            'wharf: api \u2192 unclassified (artifact 01a20a6609bc71e685b58f798dce5c7b)'
     }
 
     @Test
     void aReplayedRegistrationSaysSo() {
-        pipeline.replyWith(0, Fixtures.registeredWith(replayed: true))
+        pipeline.replyWith(0, Fixtures.contract('replayed'))
 
         pipeline.runStep('wharfRegister', args())
 
@@ -63,8 +64,7 @@ class DescriptionTest {
 
     @Test
     void aDryRunSaysWhereTheBuildWouldGo() {
-        pipeline.replyWith(0, '{"dryRun": true, "request": {"applicationName": "api", "artifactUri": "r/a:1"}, ' +
-            '"predictedRoute": "dev", "predictedRule": "shop-branches"}')
+        pipeline.replyWith(0, Fixtures.contract('dry-run'))
 
         pipeline.runStep('wharfRegister', args(dryRun: true))
 

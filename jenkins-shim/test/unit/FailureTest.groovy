@@ -18,24 +18,23 @@ class FailureTest {
 
     @Test
     void wharfsJsonErrorBecomesTheStepsError() {
-        pipeline.replyWith(5, Fixtures.wharfError(5, 'conflict',
-            "external id 'jenkins-shop-main-7' is already registered with image 'registry.example.com/shop/api:1.4.1'"))
+        pipeline.replyWith(2, Fixtures.wharfError())
 
-        String message = pipeline.stepFailure('wharfRegister', args())
+        String message = pipeline.stepFailure('wharfRegister', args(gitRef: 'main', environment: 'staging'))
 
-        assert message == 'wharfRegister: wharf register failed with exit code 5 (conflict): ' +
-            "external id 'jenkins-shop-main-7' is already registered with image 'registry.example.com/shop/api:1.4.1'"
+        assert message ==
+            "wharfRegister: wharf register failed with exit code 2 (usage): ${Fixtures.ERROR_IN_STEP_TERMS}"
         assertNothingElseChanged()
     }
 
     @Test
-    void anUnroutedBuildWithRequireRouteFailsWithExitCodeSix() {
-        pipeline.replyWith(6, Fixtures.wharfError(6, 'not_routed', "GIT_REF 'feature/x' matches no routing rule"))
+    void aMessageNamingNoneOfWharfsFlagsOrVariablesIsKeptAsItIs() {
+        String unrouted = "GIT_REF 'feature/x' matches no routing rule of project 'shop'"
+        pipeline.replyWith(2, Fixtures.wharfError(unrouted))
 
         String message = pipeline.stepFailure('wharfRegister', args(requireRoute: true))
 
-        assert message == 'wharfRegister: wharf register failed with exit code 6 (not_routed): ' +
-            "GIT_REF 'feature/x' matches no routing rule"
+        assert message == "wharfRegister: wharf register failed with exit code 2 (usage): ${unrouted}"
         assertNothingElseChanged()
     }
 

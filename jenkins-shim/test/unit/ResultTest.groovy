@@ -32,17 +32,16 @@ class ResultTest {
 
     @Test
     void aPushOutcomeCarriesTheDigestAndPushedUri() {
-        String digest = 'sha256:' + 'ab' * 32
-        pipeline.replyWith(0, Fixtures.registeredWith(digest: digest, pushedUri: "cp.example.com/shop/api@${digest}",
-            artifactUri: "cp.example.com/shop/api@${digest}", blobsUploaded: 3))
+        String digest = 'sha256:754bf3b38cf81ebd93434a33c28e3ca3c0457bdae8fa48ca46ca42ae6c68e5f4'
+        pipeline.replyWith(0, Fixtures.contract('pushed'))
 
         Map outcome = (Map) pipeline.runStep('wharfRegister', args(push: true))
 
         assert outcome.digest == digest
         assert outcome.pushedUri == "cp.example.com/shop/api@${digest}"
-        assert outcome.blobsUploaded == 3
+        assert outcome.blobsUploaded == 1
         assert pipeline.log == ["wharf: cp.example.com/shop/api@${digest} registered as artifact " +
-            "${Fixtures.ARTIFACT_ID}, routed to dev by rule shop-branches"]
+            '01a20a692532761a8626cb2c849edc77, routed to dev by rule shop-branches']
     }
 
     @Test
@@ -75,15 +74,14 @@ class ResultTest {
 
     @Test
     void aDryRunReturnsWhatWouldBeSent() {
-        pipeline.replyWith(0, '{"dryRun": true, "request": {"applicationName": "api", "artifactUri": "r/a:1"}, ' +
-            '"predictedRoute": null, "predictedRule": null}')
+        pipeline.replyWith(0, Fixtures.contractWith('dry-run', [predictedRoute: null, predictedRule: null]))
 
         Map outcome = (Map) pipeline.runStep('wharfRegister', args(dryRun: true))
 
         assert outcome.dryRun == true
-        assert outcome.request.artifactUri == 'r/a:1'
-        assert pipeline.log ==
-            ['wharf dry run: r/a:1 would probably go to no environment (unclassified); nothing was sent']
+        assert outcome.request.artifactUri == 'registry.example.com/shop/api:1.4.2'
+        assert pipeline.log == ['wharf dry run: registry.example.com/shop/api:1.4.2 would probably go to ' +
+            'no environment (unclassified); nothing was sent']
     }
 
 }

@@ -69,13 +69,14 @@ exit "$(cat "$here/status")"
 
     @Test
     void wharfsExitCodeAndMessageSurviveTheShell() {
-        String message = 'control plane https://wharf.example.com failed 5 times; last: connection refused'
+        String message = Fixtures.parse(Fixtures.wharfError()).error.message
         new File(dir, 'stderr').text = "error: ${message}\n"
-        answer(7, Fixtures.wharfError(7, 'unavailable', message))
+        answer(2, Fixtures.wharfError())
 
         String failure = pipeline.stepFailure('wharfRegister', args(wharfPath: fakeWharf.path))
 
-        assert failure == "wharfRegister: wharf register failed with exit code 7 (unavailable): ${message}"
+        assert failure ==
+            "wharfRegister: wharf register failed with exit code 2 (usage): ${Fixtures.ERROR_IN_STEP_TERMS}"
         assert pipeline.log.contains("error: ${message}".toString())
     }
 

@@ -2,10 +2,15 @@ import static harness.Fixtures.args
 
 import harness.Fixtures
 import harness.PipelineHarness
+import io.wharf.jenkins.RegisterParameters
 import org.junit.Before
 import org.junit.Test
 
-/** Bad parameters stop the step with a message naming the parameter and the fix; wharf never runs. */
+/**
+ * What the step cannot map (unknown names, wrong types, the credential it binds) stops it before
+ * wharf runs, naming the parameter and the fix. The rest is wharf's to refuse: its message comes
+ * back in the step's parameter names.
+ */
 class ValidationTest {
 
     private PipelineHarness pipeline
@@ -41,22 +46,32 @@ class ValidationTest {
     }
 
     @Test
-    void noParametersAtAllListsEveryMissingOne() {
+    void noParametersAtAllAsksForTheCredentialTheStepBinds() {
         String message = pipeline.stepFailure('wharfRegister', null)
 
-        assert message.startsWith('wharfRegister: 5 problems with the parameters:\n')
-        ['controlPlaneUrl', 'credentialsId', 'project', 'service', 'image'].each { String name ->
-            assert message.contains("  - '${name}' is required")
-        }
+        assert message.startsWith("wharfRegister: 'credentialsId' is required")
         assert pipeline.shellCalls.empty
     }
 
     @Test
-    void eachRequiredParameterIsReportedAlone() {
-        ['controlPlaneUrl', 'credentialsId', 'project', 'service', 'image'].each { String name ->
-            Map<String, Object> missing = args()
-            missing.remove(name)
-            assert failure(missing).startsWith("wharfRegister: '${name}' is required")
+    void aMissingValueIsWharfsToRefuseInTheStepsTerms() {
+        Map<String, String> missing = [
+            project: 'missing project: pass --project or set WHARF_PROJECT',
+            service: 'missing service: pass --service (or --ci-name) or set WHARF_SERVICE',
+            image: 'missing image: pass --image IMAGE or set WHARF_IMAGE',
+            controlPlaneUrl: 'no control plane set: pass --control-plane URL or set WHARF_CONTROL_PLANE_URL',
+        ]
+        Map<String, String> inStepTerms = [
+            project: "missing project: set 'project'",
+            service: "missing service: set 'service' (or 'ciName')",
+            image: "missing image: set 'image'",
+            controlPlaneUrl: "no control plane set: set 'controlPlaneUrl'",
+        ]
+        missing.each { String name, String message ->
+            Map<String, Object> without = args()
+            without.remove(name)
+            assert wharfRefuses(without, message) == inStepTerms[name]
+            assert !pipeline.lastShellCall().env.containsKey(RegisterParameters.TEXT_VARIABLES[name])
         }
     }
 
@@ -72,12 +87,10 @@ class ValidationTest {
     }
 
     @Test
-    void atMostOneTargetMayBeGiven() {
-        assert failure(args(gitRef: 'main', environment: 'dev')) ==
-            "wharfRegister: give at most one of 'gitRef', 'environment' and 'releaseStream', " +
-            "not 'gitRef' and 'environment'"
-        assert failure(args(environment: 'dev', releaseStream: 'stable', gitRef: 'main'))
-            .endsWith("not 'gitRef' and 'environment' and 'releaseStream'")
+    void twoTargetsAreWharfsToRefuseInTheStepsTerms() {
+        assert wharfRefuses(args(gitRef: 'main', environment: 'staging'), null) == Fixtures.ERROR_IN_STEP_TERMS
+        assert pipeline.lastShellCall().env.subMap('WHARF_GIT_REF', 'WHARF_ENVIRONMENT') ==
+            [WHARF_GIT_REF: 'main', WHARF_ENVIRONMENT: 'staging']
     }
 
     @Test
@@ -104,22 +117,36 @@ class ValidationTest {
     }
 
     @Test
-    void theControlPlaneUrlNeedsAScheme() {
-        assert failure(args(controlPlaneUrl: 'wharf.example.com')) ==
-            "wharfRegister: 'controlPlaneUrl' must start with https:// or http://, got 'wharf.example.com'"
+    void theControlPlaneUrlIsWharfsToCheck() {
+        String refusal = "control plane URL 'wharf.example.com' must start with https:// (or http:// for loopback)"
+
+        assert wharfRefuses(args(controlPlaneUrl: 'wharf.example.com'), refusal) == refusal
+        assert pipeline.lastShellCall().env.WHARF_CONTROL_PLANE_URL == 'wharf.example.com'
     }
 
     @Test
-    void pushOptionsNeedPush() {
-        assert failure(args(tag: 'v1')) ==
-            "wharfRegister: 'tag' goes only with 'push: true': it is about the copy into the control plane's registry"
-        assert failure(args(platform: 'linux/amd64', push: false))
-            .startsWith("wharfRegister: 'platform' goes only with")
+    void pushOptionsWithoutPushAreWharfsToRefuseInTheStepsTerms() {
+        String refusal = '--tag only applies when pushing: add --push, or remove --tag'
+
+        assert wharfRefuses(args(tag: 'v1'), refusal) == "'tag' only applies when pushing: add 'push', or remove 'tag'"
+        assert pipeline.lastShellCall().script.contains('register --tag "$WHARF_PUSH_TAG" ||')
     }
 
     @Test
     void refFromIsSourceOrTarget() {
         assert failure(args(refFrom: 'base')) == "wharfRegister: 'refFrom' must be 'source' or 'target', got 'base'"
+    }
+
+    /**
+     * Runs the step with wharf refusing (the contract's error, with this message); returns wharf's
+     * message as the step words it.
+     */
+    private String wharfRefuses(Map<String, Object> arguments, String message) {
+        pipeline.replyWith(2, Fixtures.wharfError(message))
+        String failure = pipeline.stepFailure('wharfRegister', arguments)
+        String prefix = 'wharfRegister: wharf register failed with exit code 2 (usage): '
+        assert failure.startsWith(prefix)
+        return failure - prefix
     }
 
     private String failure(Map<String, Object> arguments) {

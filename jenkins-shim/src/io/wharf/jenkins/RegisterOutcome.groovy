@@ -41,7 +41,7 @@ class RegisterOutcome {
         if (document.error instanceof Map) {
             Map error = (Map) document.error
             return "${RegisterParameters.STEP}: wharf register failed with exit code ${error.exitCode ?: exitCode} " +
-                "(${error.kind}): ${error.message}"
+                "(${error.kind}): ${RegisterParameters.inStepTerms((String) error.message)}"
         }
         if (exitCode == null) {
             return "${RegisterParameters.STEP}: the register script stopped before wharf's exit code was printed"

@@ -1,10 +1,14 @@
 package io.wharf.jenkins
 
 import com.cloudbees.groovy.cps.NonCPS
+import java.util.regex.Pattern
 
 /**
- * The wharfRegister step's parameters: checked, then turned into environment variables and
- * fixed command-line flags. No user value ever becomes part of the shell script's text.
+ * The wharfRegister step's parameters, turned into environment variables and fixed command-line
+ * flags. No user value ever becomes part of the shell script's text. The step checks only what
+ * it needs to build the script and bind the credential; wharf checks the rest (required values,
+ * at most one of gitRef, environment and releaseStream, push options without push), and
+ * inStepTerms puts its message in the step's parameter names.
  */
 class RegisterParameters {
 
@@ -52,7 +56,6 @@ class RegisterParameters {
 
     static final List<String> NAMES =
         ((TEXT_VARIABLES.keySet() as List) + (SWITCH_FLAGS.keySet() as List)).asImmutable()
-    static final List<String> TARGETS = ['gitRef', 'environment', 'releaseStream'].asImmutable()
     static final String REF_FROM_TARGET = 'target'
     static final List<String> REF_FROM_VALUES = ['source', REF_FROM_TARGET].asImmutable()
     static final String DEFAULT_WHARF_PATH = 'wharf'
@@ -60,17 +63,18 @@ class RegisterParameters {
     /** Names a token might be passed under, by habit from other CI tools: never accepted. */
     static final List<String> TOKEN_NAMES = ['token', 'password', 'wharftoken', 'secret'].asImmutable()
 
-    /** Every problem with the arguments, each a sentence naming the parameter and the fix. */
+    /**
+     * Every problem the step must find before it runs wharf, each a sentence naming the parameter
+     * and the fix: names and types it cannot map, and the credential it binds itself.
+     */
     @NonCPS
-    static List<String> problems(Map args, String controlPlaneUrlFromEnv) {
+    static List<String> problems(Map args) {
         List<String> found = unknownNames(args) + typeProblems(args)
         if (found) {
             return found
         }
         Map<String, Object> given = normalize(args)
-        return requiredProblems(given, controlPlaneUrlFromEnv) +
-            exclusiveProblems(given) +
-            valueProblems(given)
+        return credentialProblems(given) + valueProblems(given)
     }
 
     /** All problems as the one message the step fails with. */
@@ -137,6 +141,21 @@ class RegisterParameters {
         ].join(LINE_BREAK)
     }
 
+    /**
+     * wharf's message in the step's terms: each of wharf's flags (--git-ref) and variables
+     * (WHARF_GIT_REF) becomes the parameter it comes from ('gitRef'), and "pass 'x' or set 'x'"
+     * is said once.
+     */
+    @NonCPS
+    static String inStepTerms(String message) {
+        String translated = message ?: ''
+        wharfNames().each { String wharfName, String parameter ->
+            translated = translated.replaceAll(
+                "(?<![A-Za-z0-9_-])${Pattern.quote(wharfName)}(?![A-Za-z0-9_-])", "'${parameter}'")
+        }
+        return translated.replaceAll(/pass ('[A-Za-z]+')( [A-Z]+)?( \(or [^)]*\))? or set \1/, 'set $1$3')
+    }
+
     @NonCPS
     private static List<String> unknownNames(Map args) {
         return args.keySet().findAll { Object name -> !NAMES.contains(name) }.collect { Object name ->
@@ -161,36 +180,13 @@ class RegisterParameters {
         return found
     }
 
+    /** The step binds the credential itself (withCredentials): wharf never sees its id. */
     @NonCPS
-    private static List<String> requiredProblems(Map<String, Object> given, String controlPlaneUrlFromEnv) {
+    private static List<String> credentialProblems(Map<String, Object> given) {
         List<String> found = []
-        if (!given.controlPlaneUrl && !controlPlaneUrlFromEnv?.trim()) {
-            found << "'controlPlaneUrl' is required: set it to the control plane's URL " +
-                "(e.g. 'https://wharf.example.com'), or set WHARF_CONTROL_PLANE_URL in the job's environment"
-        }
         if (!given.credentialsId && !given.tokenCredentialsId) {
             found << "'credentialsId' is required: the id of a 'Username with password' credential " +
                 "holding the wharf username and token (or use 'tokenCredentialsId' with 'username')"
-        }
-        if (!given.project) {
-            found << "'project' is required: the wharf project (blueprint) the service belongs to"
-        }
-        if (!given.service && !given.ciName) {
-            found << "'service' is required: the service (or give 'ciName', the CI integration's name)"
-        }
-        if (!given.image) {
-            found << "'image' is required: the image reference, e.g. 'registry.example.com/shop/api:1.4.2'"
-        }
-        return found
-    }
-
-    @NonCPS
-    private static List<String> exclusiveProblems(Map<String, Object> given) {
-        List<String> found = []
-        List<String> targets = TARGETS.findAll { String name -> given[name] }
-        if (targets.size() > 1) {
-            found << "give at most one of 'gitRef', 'environment' and 'releaseStream', not " +
-                targets.collect { String name -> "'${name}'" }.join(' and ')
         }
         if (given.credentialsId && given.tokenCredentialsId) {
             found << "give 'credentialsId' (a 'Username with password' credential) or " +
@@ -206,21 +202,26 @@ class RegisterParameters {
         return found
     }
 
+    /** refFrom chooses a fixed flag of the script: a value it does not know would be dropped unseen. */
     @NonCPS
     private static List<String> valueProblems(Map<String, Object> given) {
-        List<String> found = []
-        String url = given.controlPlaneUrl
-        if (url && !(url.startsWith('https://') || url.startsWith('http://'))) {
-            found << "'controlPlaneUrl' must start with https:// or http://, got '${url}'".toString()
+        return given.refFrom && !REF_FROM_VALUES.contains(given.refFrom) ?
+            ["'refFrom' must be 'source' or 'target', got '${given.refFrom}'".toString()] : []
+    }
+
+    /** The names wharf's messages use (its flags and WHARF_* variables), each with its parameter. */
+    @NonCPS
+    private static Map<String, String> wharfNames() {
+        Map<String, String> names = ['--control-plane': 'controlPlaneUrl']
+        TEXT_VARIABLES.each { String name, String variable ->
+            if (variable?.startsWith('WHARF_')) {
+                names[variable] = name
+                names['--' + name.replaceAll(/[A-Z]/) { String upper -> '-' + upper.toLowerCase() }] = name
+            }
         }
-        if (given.refFrom && !REF_FROM_VALUES.contains(given.refFrom)) {
-            found << "'refFrom' must be 'source' or 'target', got '${given.refFrom}'".toString()
-        }
-        PUSH_OPTION_ARGUMENTS.keySet().findAll { String name -> given[name] && !given.push }.each { String name ->
-            found << "'${name}' goes only with 'push: true': it is about the copy into the control plane's registry"
-                .toString()
-        }
-        return found
+        SWITCH_FLAGS.each { String name, String flag -> names[flag] = name }
+        PUSH_OPTION_ARGUMENTS.each { String name, List<String> arguments -> names[arguments[0]] = name }
+        return names
     }
 
     /** The value is never quoted: a token passed by mistake must not reach the log. */
