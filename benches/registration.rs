@@ -107,12 +107,16 @@ fn main() {
         .collect();
     let store = servers[0].store().clone();
     server_runtime.block_on(async {
-        let audit = wharf_control_plane::audit::Audit::new("bench", "TOKEN", "TOKEN_CREATE");
         let hash = wharf_control_plane::auth::hash_token(CI_TOKEN);
-        store
-            .insert_token(CI_USER, &hash, Some("bench"), None, audit)
-            .await
-            .unwrap();
+        let token = wharf_control_plane::store::NewToken {
+            username: CI_USER,
+            token_hash: &hash,
+            name: Some("bench"),
+            expires_at: None,
+        };
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_token(&token).await.unwrap();
+        tx.commit().await.unwrap();
     });
     let urls: Vec<String> = servers.iter().map(RunningServer::url).collect();
 

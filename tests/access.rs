@@ -1,7 +1,7 @@
 //! Permissions, roles and tokens: a CI token that may only register cannot reconfigure rules,
 //! tokens are shown once, stored hashed, revocable and expiring.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -259,18 +259,16 @@ fn tokens_are_listed_without_secrets_revoked_at_once_and_expire() {
     let expired = "wharf_expired_0123456789abcdef0123";
     server.runtime.block_on(async {
         let store = server.server.as_ref().unwrap().store().clone();
-        let audit = wharf_control_plane::audit::Audit::new("test", "TOKEN", "TOKEN_CREATE");
         let hash = wharf_control_plane::auth::hash_token(expired);
-        store
-            .insert_token(
-                "ci-bot",
-                &hash,
-                Some("old"),
-                Some("2001-01-01T00:00:00.000Z"),
-                audit,
-            )
-            .await
-            .unwrap();
+        let token = wharf_control_plane::store::NewToken {
+            username: "ci-bot",
+            token_hash: &hash,
+            name: Some("old"),
+            expires_at: Some("2001-01-01T00:00:00.000Z"),
+        };
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_token(&token).await.unwrap();
+        tx.commit().await.unwrap();
     });
     let mut old = as_user(&server, dir.path(), "ci-bot", expired);
     old.arg("whoami");

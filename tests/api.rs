@@ -1,7 +1,7 @@
 //! The control plane's HTTP API over real loopback HTTP: every path the foundation serves, and
 //! its errors.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

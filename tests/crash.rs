@@ -3,7 +3,7 @@
 //! entry: both are written in one transaction). Runs on SQLite, and on PostgreSQL when
 //! `WHARF_TEST_POSTGRES` is set.
 
-mod support;
+use crate::support;
 
 use std::ffi::OsStr;
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 //! Needs docker-registry, htpasswd (apache2-utils), skopeo and umoci: `.ci/run` installs them
 //! and runs the ignored tests.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};

@@ -2,7 +2,7 @@
 //! reclassification, deletion, per-environment views, manual attach, resolve, and the audit
 //! trail that records all of it.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! `wharf promote`, `wharf resolve`, `wharf audit` and `wharf builds` filters, end to end with
 //! the real binary.
 
-mod support;
+use crate::support;
 
 use support::{TestServer, register, run, wharf};
 

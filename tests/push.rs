@@ -2,7 +2,7 @@
 //! built-in registry, digests kept, then registered by digest. Re-pushing sends nothing;
 //! registry to registry on one host mounts; a corrupt blob is refused; faults are survived.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `wharf register` end to end: the real binary, a real control plane on loopback HTTP, the
 //! shop example's rules.
 
-mod support;
+use crate::support;
 
 use support::proxy::{Fault, Proxy};
 use support::{TOKEN, TestServer, register, run, wharf};

@@ -3,7 +3,7 @@
 //! refused while something still references a blob. `skopeo`, an independent client, copies
 //! an image in and out when it is installed (`.ci/run` installs it).
 
-mod support;
+use crate::support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -308,16 +308,16 @@ async fn corrupted_blobs_foreign_scopes_and_expired_credentials_are_refused() {
     );
     let store = server.store().clone();
     let hash = wharf_control_plane::auth::hash_token("expired-password");
-    store
-        .insert_registry_credential(
-            "wharf-push-old",
-            &hash,
-            "shop/api",
-            "admin",
-            "2001-01-01T00:00:00.000Z",
-        )
-        .await
-        .unwrap();
+    let credential = wharf_control_plane::store::RegistryCredential {
+        username: "wharf-push-old".into(),
+        password_hash: hash,
+        repository: "shop/api".into(),
+        owner: "admin".into(),
+        expires_at: "2001-01-01T00:00:00.000Z".into(),
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_registry_credential(&credential).await.unwrap();
+    tx.commit().await.unwrap();
     let expired = Registry {
         user: "wharf-push-old".into(),
         password: "expired-password".into(),

@@ -2,7 +2,7 @@
 //! registrations and promotions through both lose nothing and promote nothing twice.
 //! Needs `WHARF_TEST_POSTGRES` (`.ci/run` sets it for its PostgreSQL pass).
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! `wharf serve` as a process: start-up, first-start admin, graceful shutdown on SIGTERM and
 //! SIGINT, and data that survives a restart.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

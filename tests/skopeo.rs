@@ -2,7 +2,7 @@
 //! the built-in registry with a `pushCredentials` credential and reads it back; the digests
 //! match. Needs `skopeo` and `umoci` (`.ci/run` installs them and runs ignored tests).
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use std::process::Command;

@@ -1,0 +1,20 @@
+//! Every end-to-end test in one binary, so CI links once (the ripgrep pattern): the real
+//! `wharf` binary and a real control plane over loopback HTTP, one module per behaviour. The
+//! tests that need PostgreSQL, skopeo, umoci or docker-registry are `#[ignore]`d here and run
+//! by `.ci/run` with `--include-ignored`.
+
+mod support;
+
+mod access;
+mod api;
+mod ci_context;
+mod crash;
+mod docker_registry;
+mod lifecycle;
+mod promote;
+mod push;
+mod register;
+mod registry;
+mod replicas;
+mod serve;
+mod skopeo;
