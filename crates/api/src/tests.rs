@@ -163,7 +163,6 @@ fn unknown_enum_values_are_refused_with_the_value_named() {
 
 // ---- classify: which criterion of a rule picks a build's bucket ----
 
-
 fn criterion(op: Operator, value: &str, to: &str, priority: i64) -> Criterion {
     Criterion {
         metadata_key: "BRANCH_NAME".into(),

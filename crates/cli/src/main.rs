@@ -417,7 +417,8 @@ async fn serve(args: args::ServeArgs) -> Outcome {
         _ => None,
     };
     let database = match args.database {
-        Some(url) => wharf_control_plane::Database::parse_url(&url).map_err(wharf_control_plane::Error::from)?,
+        Some(url) => wharf_control_plane::Database::parse_url(&url)
+            .map_err(wharf_control_plane::Error::from)?,
         None => wharf_control_plane::Database::Sqlite(args.data.clone()),
     };
     let options = wharf_control_plane::ServeOptions {

@@ -66,19 +66,25 @@ impl Store {
 
     /// Tokens, of one user when given, oldest first.
     pub async fn tokens_list(&self, username: Option<&str>) -> Result<Vec<TokenInfo>> {
-        let sql = format!("{SELECT_TOKEN_INFO} WHERE $1 IS NULL OR u.username = $1 ORDER BY t.created_at");
-        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(username)
-            .fetch_all(e)
-            .await)?)
+        let sql = format!(
+            "{SELECT_TOKEN_INFO} WHERE $1 IS NULL OR u.username = $1 ORDER BY t.created_at"
+        );
+        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(username)
+        .fetch_all(e)
+        .await)?)
     }
 
     pub async fn token_info(&self, id: &str) -> Result<Option<TokenInfo>> {
         let sql = format!("{SELECT_TOKEN_INFO} WHERE t.id = $1");
-        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(e)
-            .await)?)
+        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(id)
+        .fetch_optional(e)
+        .await)?)
     }
 }
 

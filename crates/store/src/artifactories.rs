@@ -8,17 +8,21 @@ const SELECT_ARTIFACTORIES: &str =
 impl Store {
     pub async fn artifactories(&self) -> Result<Vec<ArtifactoryRow>> {
         let sql = format!("{SELECT_ARTIFACTORIES} ORDER BY name");
-        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_all(e)
-            .await)?)
+        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .fetch_all(e)
+        .await)?)
     }
 
     pub async fn artifactory(&self, name: &str) -> Result<Option<ArtifactoryRow>> {
         let sql = format!("{SELECT_ARTIFACTORIES} WHERE name = $1");
-        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(name)
-            .fetch_optional(e)
-            .await)?)
+        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(name)
+        .fetch_optional(e)
+        .await)?)
     }
 }
 

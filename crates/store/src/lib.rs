@@ -57,18 +57,18 @@ macro_rules! execute {
 mod access;
 mod artifactories;
 mod artifacts;
-mod audit;
 mod cis;
 pub mod model;
 mod places;
 mod registry;
 mod rules;
+mod trail;
 mod workflows;
 
-pub use audit::AuditFilter;
+pub use model::*;
 pub use places::NewStream;
 pub use rules::RuleChange;
-pub use model::*;
+pub use trail::AuditFilter;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{

@@ -28,27 +28,33 @@ impl Store {
 
     pub async fn environment(&self, project: &str, name: &str) -> Result<Option<EnvironmentRow>> {
         let sql = format!("{SELECT_ENVIRONMENTS} WHERE project = $1 AND name = $2");
-        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(project)
-            .bind(name)
-            .fetch_optional(e)
-            .await)?)
+        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(project)
+        .bind(name)
+        .fetch_optional(e)
+        .await)?)
     }
 
     pub async fn environment_by_id(&self, id: &str) -> Result<Option<EnvironmentRow>> {
         let sql = format!("{SELECT_ENVIRONMENTS} WHERE id = $1");
-        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(e)
-            .await)?)
+        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(id)
+        .fetch_optional(e)
+        .await)?)
     }
 
     pub async fn environments(&self, project: &str) -> Result<Vec<EnvironmentRow>> {
         let sql = format!("{SELECT_ENVIRONMENTS} WHERE project = $1 ORDER BY name");
-        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(project)
-            .fetch_all(e)
-            .await)?)
+        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(project)
+        .fetch_all(e)
+        .await)?)
     }
 
     pub async fn streams(&self, project: &str) -> Result<Vec<StreamRow>> {
@@ -154,7 +160,11 @@ impl Tx {
     }
 
     /// The environments of a stream, by name.
-    pub async fn environments_of_stream(&mut self, project: &str, stream: &str) -> Result<Vec<String>> {
+    pub async fn environments_of_stream(
+        &mut self,
+        project: &str,
+        stream: &str,
+    ) -> Result<Vec<String>> {
         Ok(in_tx!(self, |e| sqlx::query_scalar(
             "SELECT name FROM environments WHERE project = $1 AND release_stream = $2 ORDER BY name"
         )
@@ -175,7 +185,11 @@ impl Tx {
     }
 
     /// The stream an environment belongs to, `None` when there is no such environment.
-    pub async fn environment_stream(&mut self, project: &str, name: &str) -> Result<Option<String>> {
+    pub async fn environment_stream(
+        &mut self,
+        project: &str,
+        name: &str,
+    ) -> Result<Option<String>> {
         Ok(in_tx!(self, |e| sqlx::query_scalar(
             "SELECT release_stream FROM environments WHERE project = $1 AND name = $2"
         )
@@ -185,7 +199,12 @@ impl Tx {
         .await)?)
     }
 
-    pub async fn insert_environment(&mut self, project: &str, name: &str, stream: &str) -> Result<()> {
+    pub async fn insert_environment(
+        &mut self,
+        project: &str,
+        name: &str,
+        stream: &str,
+    ) -> Result<()> {
         execute!(
             self,
             "INSERT INTO environments (id, project, name, release_stream, created_at)
@@ -199,7 +218,12 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn move_environment(&mut self, project: &str, name: &str, stream: &str) -> Result<()> {
+    pub async fn move_environment(
+        &mut self,
+        project: &str,
+        name: &str,
+        stream: &str,
+    ) -> Result<()> {
         execute!(
             self,
             "UPDATE environments SET release_stream = $1 WHERE project = $2 AND name = $3",

@@ -86,7 +86,12 @@ impl Store {
 }
 
 impl Tx {
-    pub async fn add_registry_blob(&mut self, repository: &str, digest: &str, size: i64) -> Result<()> {
+    pub async fn add_registry_blob(
+        &mut self,
+        repository: &str,
+        digest: &str,
+        size: i64,
+    ) -> Result<()> {
         execute!(
             self,
             "INSERT INTO registry_blobs (repository, digest, size, created_at)
@@ -139,7 +144,11 @@ impl Tx {
     }
 
     /// The manifests of a repository that reference `digest`.
-    pub async fn registry_referrers(&mut self, repository: &str, digest: &str) -> Result<Vec<String>> {
+    pub async fn registry_referrers(
+        &mut self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Vec<String>> {
         Ok(in_tx!(self, |e| sqlx::query_scalar(
             "SELECT manifest FROM registry_references WHERE repository = $1 AND child = $2
              ORDER BY manifest"
@@ -151,7 +160,11 @@ impl Tx {
     }
 
     /// Deletes a manifest with its tags and references; `false` when it was not there.
-    pub async fn delete_registry_manifest(&mut self, repository: &str, digest: &str) -> Result<bool> {
+    pub async fn delete_registry_manifest(
+        &mut self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<bool> {
         let done = execute!(
             self,
             "DELETE FROM registry_manifests WHERE repository = $1 AND digest = $2",
@@ -199,7 +212,10 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn insert_registry_credential(&mut self, credential: &RegistryCredential) -> Result<()> {
+    pub async fn insert_registry_credential(
+        &mut self,
+        credential: &RegistryCredential,
+    ) -> Result<()> {
         execute!(
             self,
             "INSERT INTO registry_credentials (username, password_hash, repository, owner, expires_at)

@@ -115,12 +115,18 @@ impl ControlPlane {
             created_by: user.username.clone(),
             created_at: now(),
         };
-        let audit = Audit::new(&user.username, "CONTAINER_REGISTRY", "CONTAINER_REGISTRY_CREATE")
-            .target(&name)
-            .meta("uri", &row.uri);
+        let audit = Audit::new(
+            &user.username,
+            "CONTAINER_REGISTRY",
+            "CONTAINER_REGISTRY_CREATE",
+        )
+        .target(&name)
+        .meta("uri", &row.uri);
         let mut tx = self.store.begin().await?;
         if !tx.insert_artifactory(&row).await? {
-            return Err(Error::conflict(format!("artifactory '{name}' already exists")));
+            return Err(Error::conflict(format!(
+                "artifactory '{name}' already exists"
+            )));
         }
         commit(tx, &audit).await?;
         Ok(view(&row))

@@ -167,7 +167,12 @@ impl ControlPlane {
     /// Changes a CI's description, artifactory, and what it follows, in one transaction with
     /// one audit entry: its own rule and workflow (`routingRuleId`/`workflowId`: mode
     /// `CUSTOM`), or `mode` `NONE` or `INHERITED`.
-    pub async fn update_ci(&self, user: &AuthUser, id: &str, body: ArtifactCI) -> Result<ArtifactCI> {
+    pub async fn update_ci(
+        &self,
+        user: &AuthUser,
+        id: &str,
+        body: ArtifactCI,
+    ) -> Result<ArtifactCI> {
         let mut ci = self.ci_by_id(id).await?;
         self.require(user, &ci.project, permissions::ARTIFACT_CI_WRITE)
             .await?;
@@ -188,8 +193,12 @@ impl ControlPlane {
             )));
         }
         if body.routing_rule_id.is_some() || body.workflow_id.is_some() {
-            self.check_own_rule_and_workflow(&ci, body.routing_rule_id.as_deref(), body.workflow_id.as_deref())
-                .await?;
+            self.check_own_rule_and_workflow(
+                &ci,
+                body.routing_rule_id.as_deref(),
+                body.workflow_id.as_deref(),
+            )
+            .await?;
             ci.mode = CiMode::Custom;
             ci.routing_rule_id = body.routing_rule_id;
             ci.workflow_id = body.workflow_id;
@@ -232,7 +241,12 @@ impl ControlPlane {
         }
         if let Some(id) = workflow_id {
             let workflow = self.workflow(id).await?;
-            check_same_scope(ci, &workflow.project, workflow.registration_type, "workflow")?;
+            check_same_scope(
+                ci,
+                &workflow.project,
+                workflow.registration_type,
+                "workflow",
+            )?;
         }
         Ok(())
     }
@@ -318,7 +332,12 @@ impl ControlPlane {
         let mut cis = Vec::new();
         for id in &body.artifact_ci_ids {
             let ci = self.ci_by_id(id).await?;
-            check_same_scope(&ci, &workflow.project, workflow.registration_type, "workflow")?;
+            check_same_scope(
+                &ci,
+                &workflow.project,
+                workflow.registration_type,
+                "workflow",
+            )?;
             cis.push(ci);
         }
         let mut tx = self.store.begin().await?;

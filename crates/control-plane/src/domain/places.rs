@@ -20,7 +20,13 @@ impl ControlPlane {
     pub async fn streams(&self, stack: Option<&str>) -> Result<Vec<ReleaseStream>> {
         let stack = require("stackName", stack)?;
         self.project(&stack).await?;
-        Ok(self.store.streams(&stack).await?.iter().map(stream_view).collect())
+        Ok(self
+            .store
+            .streams(&stack)
+            .await?
+            .iter()
+            .map(stream_view)
+            .collect())
     }
 
     pub async fn create_stream(
@@ -62,7 +68,12 @@ impl ControlPlane {
     }
 
     /// Deletes a stream no environment belongs to and no build sits in.
-    pub async fn delete_stream(&self, user: &AuthUser, project: Option<&str>, name: &str) -> Result<()> {
+    pub async fn delete_stream(
+        &self,
+        user: &AuthUser,
+        project: Option<&str>,
+        name: &str,
+    ) -> Result<()> {
         let project = require("stackName", project)?;
         self.project(&project).await?;
         self.require(user, &project, permissions::RELEASE_STREAM_DELETE)
@@ -105,7 +116,13 @@ impl ControlPlane {
 
     pub async fn clusters(&self, stack: &str) -> Result<Vec<Cluster>> {
         self.project(stack).await?;
-        Ok(self.store.environments(stack).await?.iter().map(cluster_view).collect())
+        Ok(self
+            .store
+            .environments(stack)
+            .await?
+            .iter()
+            .map(cluster_view)
+            .collect())
     }
 
     /// Creates an environment in `stream`, or moves it there; `true` when created.
@@ -147,15 +164,24 @@ impl ControlPlane {
     }
 
     /// Deletes an environment no build sits in (checked inside the transaction).
-    pub async fn delete_environment(&self, user: &AuthUser, project: &str, name: &str) -> Result<()> {
+    pub async fn delete_environment(
+        &self,
+        user: &AuthUser,
+        project: &str,
+        name: &str,
+    ) -> Result<()> {
         self.project(project).await?;
         self.require(user, project, permissions::ENVIRONMENT_DELETE)
             .await?;
-        let environment = self.store.environment(project, name).await?.ok_or_else(|| {
-            Error::not_found(format!(
-                "environment '{name}' not found in project '{project}'"
-            ))
-        })?;
+        let environment = self
+            .store
+            .environment(project, name)
+            .await?
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "environment '{name}' not found in project '{project}'"
+                ))
+            })?;
         let mut tx = self.store.begin().await?;
         let builds = tx.builds_in_cluster(&environment.id).await?;
         if builds > 0 {

@@ -4,6 +4,7 @@
 //! the file no longer names (builds may sit in them). The default routing rule and the default
 //! promotion workflow are replaced whole by the file's, keeping their ids.
 
+use super::ControlPlane;
 use super::access::bind_known_role;
 use super::auth::AuthUser;
 use super::buckets::kind_name;
@@ -11,7 +12,6 @@ use super::cis::new_ci;
 use super::permissions::{self, require_admin};
 use super::rules::{DefaultRule, replace_default_rule};
 use super::workflows::{replace_default_workflow, stages_named};
-use super::ControlPlane;
 use crate::error::{Error, Result, valid_name};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -159,7 +159,11 @@ fn bucket_names(file: &ProjectFile) -> BTreeSet<&str> {
 impl ControlPlane {
     /// Applies a validated file in one transaction: all of it, or (on any error) none of it.
     /// A new project needs a server admin; an existing one `PROJECT_ADMIN` there.
-    pub async fn apply_project_file(&self, user: &AuthUser, file: &ProjectFile) -> Result<ApplySummary> {
+    pub async fn apply_project_file(
+        &self,
+        user: &AuthUser,
+        file: &ProjectFile,
+    ) -> Result<ApplySummary> {
         match self.store.project(&file.project.name).await? {
             Some(_) => {
                 self.require(user, &file.project.name, permissions::PROJECT_ADMIN)
@@ -335,7 +339,12 @@ async fn apply_cis(
         }
         let row = wharf_store::CiRow {
             description: ci.description.clone(),
-            ..new_ci(&file.project.name, &ci.name, file.project.registration_type, user)
+            ..new_ci(
+                &file.project.name,
+                &ci.name,
+                file.project.registration_type,
+                user,
+            )
         };
         tx.insert_ci(&row).await?;
         summary.created.push(format!("CI integration {}", ci.name));

@@ -139,7 +139,11 @@ impl ControlPlane {
             ))
         })?;
         let bucket = self
-            .stage_bucket(&ci.project, workflow.registration_type, &next.registration_value)
+            .stage_bucket(
+                &ci.project,
+                workflow.registration_type,
+                &next.registration_value,
+            )
             .await?;
         let register_type = match workflow.registration_type {
             RegistrationType::ReleaseStream => ArtifactRegisterType::ReleaseStream,
@@ -174,9 +178,11 @@ impl ControlPlane {
             }
             Err(e) if e.is_duplicate() => {
                 drop(tx);
-                let first = self.store.promotion_of(&source.id).await?.ok_or_else(|| {
-                    Error::Internal("a concurrent promotion vanished".into())
-                })?;
+                let first = self
+                    .store
+                    .promotion_of(&source.id)
+                    .await?
+                    .ok_or_else(|| Error::Internal("a concurrent promotion vanished".into()))?;
                 Ok(Registered::new(&first, &ci.name, true))
             }
             Err(e) => Err(e.into()),
@@ -184,7 +190,12 @@ impl ControlPlane {
     }
 
     /// A stage's bucket: the stage must be a bucket of the project.
-    async fn stage_bucket(&self, project: &str, kind: RegistrationType, name: &str) -> Result<Bucket> {
+    async fn stage_bucket(
+        &self,
+        project: &str,
+        kind: RegistrationType,
+        name: &str,
+    ) -> Result<Bucket> {
         self.require_bucket(project, kind, name)
             .await
             .map_err(|e| Error::bad_request(format!("stage {e}")))
@@ -236,7 +247,12 @@ impl ControlPlane {
 
     /// The newest build in the environment's bucket, else in its release stream's bucket, else
     /// an error listing where the CI's builds are.
-    pub async fn resolve(&self, project: &str, environment: &str, ci_name: &str) -> Result<Resolved> {
+    pub async fn resolve(
+        &self,
+        project: &str,
+        environment: &str,
+        ci_name: &str,
+    ) -> Result<Resolved> {
         let env = self
             .store
             .environment(project, environment)
@@ -257,7 +273,11 @@ impl ControlPlane {
                 artifact: artifact_view(&found, &ci.name),
             });
         }
-        if let Some(found) = self.store.newest_in_stream(&ci.id, &env.release_stream).await? {
+        if let Some(found) = self
+            .store
+            .newest_in_stream(&ci.id, &env.release_stream)
+            .await?
+        {
             return Ok(Resolved {
                 expression,
                 environment: env.name,

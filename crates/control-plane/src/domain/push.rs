@@ -23,7 +23,9 @@ pub const BUILT_IN_ARTIFACTORY: &str = "default";
 pub enum RegistryCaller {
     User(AuthUser),
     /// A `pushCredentials` credential: push and pull on one repository only.
-    Scoped { repository: String },
+    Scoped {
+        repository: String,
+    },
 }
 
 /// The older answer: a Docker-style token and the registry's endpoint.
@@ -93,7 +95,9 @@ impl ControlPlane {
         let ci = self.ci(&project, &application).await?;
         let artifactory = body.artifactory.trim();
         if artifactory != BUILT_IN_ARTIFACTORY {
-            return self.other_registry_credentials(user, &ci, artifactory).await;
+            return self
+                .other_registry_credentials(user, &ci, artifactory)
+                .await;
         }
         let (username, password, repository) = self.issue(user, &ci).await?;
         Ok(PushCredentialsResponse {
@@ -168,10 +172,18 @@ impl ControlPlane {
 
     /// Pushing needs `CLI_ARTIFACT_PUSH` on the repository's project, or a credential for
     /// exactly that repository.
-    pub async fn require_registry_push(&self, caller: &RegistryCaller, repository: &str) -> Result<()> {
+    pub async fn require_registry_push(
+        &self,
+        caller: &RegistryCaller,
+        repository: &str,
+    ) -> Result<()> {
         match caller {
-            RegistryCaller::Scoped { repository: allowed } if allowed == repository => Ok(()),
-            RegistryCaller::Scoped { repository: allowed } => Err(denied(format!(
+            RegistryCaller::Scoped {
+                repository: allowed,
+            } if allowed == repository => Ok(()),
+            RegistryCaller::Scoped {
+                repository: allowed,
+            } => Err(denied(format!(
                 "this credential may push to {allowed} only, not {repository}"
             ))),
             RegistryCaller::User(user) => {
@@ -186,9 +198,11 @@ impl ControlPlane {
 /// Pulling needs any valid credential; a scoped one, its own repository.
 pub fn require_registry_pull(caller: &RegistryCaller, repository: &str) -> Result<()> {
     match caller {
-        RegistryCaller::Scoped { repository: allowed } if allowed != repository => Err(denied(
-            format!("this credential may pull from {allowed} only, not {repository}"),
-        )),
+        RegistryCaller::Scoped {
+            repository: allowed,
+        } if allowed != repository => Err(denied(format!(
+            "this credential may pull from {allowed} only, not {repository}"
+        ))),
         _ => Ok(()),
     }
 }

@@ -23,10 +23,18 @@ pub struct DefaultRule<'a> {
 }
 
 /// Replaces the default rule's name and criteria, keeping its id, or creates it.
-pub async fn replace_default_rule(tx: &mut Tx, rule: &DefaultRule<'_>, user: &str) -> Result<Change> {
-    let current = tx.default_rule(rule.project, rule.registration_type).await?;
+pub async fn replace_default_rule(
+    tx: &mut Tx,
+    rule: &DefaultRule<'_>,
+    user: &str,
+) -> Result<Change> {
+    let current = tx
+        .default_rule(rule.project, rule.registration_type)
+        .await?;
     match current {
-        Some(current) if current.rule_name == rule.rule_name && current.criteria.0 == rule.criteria => {
+        Some(current)
+            if current.rule_name == rule.rule_name && current.criteria.0 == rule.criteria =>
+        {
             Ok(Change::Unchanged)
         }
         Some(current) => {
@@ -59,7 +67,10 @@ pub async fn replace_default_rule(tx: &mut Tx, rule: &DefaultRule<'_>, user: &st
 
 /// `POST /artifact-routing-rule/test?metadata=…`: `metadata` is a JSON object of build
 /// metadata, or a plain value taken as `BRANCH_NAME`.
-pub fn test_route(raw_metadata: Option<&str>, criteria: &[Criterion]) -> Result<RoutingTestResponse> {
+pub fn test_route(
+    raw_metadata: Option<&str>,
+    criteria: &[Criterion],
+) -> Result<RoutingTestResponse> {
     let raw = require("metadata", raw_metadata)?;
     let metadata: Metadata = serde_json::from_str(&raw)
         .unwrap_or_else(|_| Metadata::from([(BRANCH_NAME.to_string(), raw.clone())]));
@@ -69,7 +80,9 @@ pub fn test_route(raw_metadata: Option<&str>, criteria: &[Criterion]) -> Result<
 
 fn duplicate_default(error: wharf_store::Error) -> Error {
     if error.is_duplicate() {
-        return Error::conflict("a default rule already exists for this project and registration type");
+        return Error::conflict(
+            "a default rule already exists for this project and registration type",
+        );
     }
     error.into()
 }
@@ -82,10 +95,20 @@ impl ControlPlane {
             .ok_or_else(|| Error::not_found(format!("routing rule '{id}' not found")))
     }
 
-    pub async fn rules(&self, stack: Option<&str>, kind: Option<&str>) -> Result<Vec<RoutingRuleResponse>> {
+    pub async fn rules(
+        &self,
+        stack: Option<&str>,
+        kind: Option<&str>,
+    ) -> Result<Vec<RoutingRuleResponse>> {
         let stack = require("stackName", stack)?;
         let kind = kind.map(RegistrationType::from_name).transpose()?;
-        Ok(self.store.rules(&stack, kind).await?.iter().map(rule_view).collect())
+        Ok(self
+            .store
+            .rules(&stack, kind)
+            .await?
+            .iter()
+            .map(rule_view)
+            .collect())
     }
 
     /// Refuses criteria that route to a bucket the project does not have.
@@ -108,7 +131,11 @@ impl ControlPlane {
         Ok(())
     }
 
-    pub async fn create_rule(&self, user: &AuthUser, body: RoutingRuleRequest) -> Result<RoutingRuleResponse> {
+    pub async fn create_rule(
+        &self,
+        user: &AuthUser,
+        body: RoutingRuleRequest,
+    ) -> Result<RoutingRuleResponse> {
         let project = require("stackName", Some(&body.stack_name))?;
         require("ruleName", Some(&body.rule_name))?;
         self.project(&project).await?;
@@ -117,7 +144,10 @@ impl ControlPlane {
         self.check_criteria(&project, body.registration_type, &body.criteria)
             .await?;
         if body.is_default
-            && let Some(existing) = self.store.default_rule(&project, body.registration_type).await?
+            && let Some(existing) = self
+                .store
+                .default_rule(&project, body.registration_type)
+                .await?
         {
             return Err(Error::conflict(format!(
                 "project '{project}' already has a default {} rule ('{}', id {}); update it \
@@ -149,12 +179,21 @@ impl ControlPlane {
         Ok(rule_view(&row))
     }
 
-    pub async fn update_rule(&self, user: &AuthUser, body: RoutingRuleRequest) -> Result<RoutingRuleResponse> {
+    pub async fn update_rule(
+        &self,
+        user: &AuthUser,
+        body: RoutingRuleRequest,
+    ) -> Result<RoutingRuleResponse> {
         let id = require("id", body.id.as_deref())?;
         let current = self.rule(&id).await?;
-        self.require(user, &current.project, permissions::ARTIFACT_ROUTING_RULE_WRITE)
-            .await?;
-        if current.project != body.stack_name || current.registration_type != body.registration_type {
+        self.require(
+            user,
+            &current.project,
+            permissions::ARTIFACT_ROUTING_RULE_WRITE,
+        )
+        .await?;
+        if current.project != body.stack_name || current.registration_type != body.registration_type
+        {
             return Err(Error::bad_request(
                 "fields `stackName` and `registrationType` of a rule cannot change",
             ));
@@ -173,15 +212,21 @@ impl ControlPlane {
             .meta("ruleName", &body.rule_name)
             .meta("criteria", &body.criteria);
         let mut tx = self.store.begin().await?;
-        tx.update_rule(&id, &change).await.map_err(duplicate_default)?;
+        tx.update_rule(&id, &change)
+            .await
+            .map_err(duplicate_default)?;
         commit(tx, &audit).await?;
         Ok(rule_view(&self.rule(&id).await?))
     }
 
     pub async fn delete_rule(&self, user: &AuthUser, id: &str) -> Result<()> {
         let rule = self.rule(id).await?;
-        self.require(user, &rule.project, permissions::ARTIFACT_ROUTING_RULE_DELETE)
-            .await?;
+        self.require(
+            user,
+            &rule.project,
+            permissions::ARTIFACT_ROUTING_RULE_DELETE,
+        )
+        .await?;
         let audit = Audit::new(&user.username, "CI_RULE", "CI_RULE_DELETE")
             .target(id)
             .stack(&rule.project);

@@ -111,9 +111,13 @@ impl ControlPlane {
                     stage.registration_value
                 )));
             }
-            self.require_bucket(&body.stack_name, body.registration_type, &stage.registration_value)
-                .await
-                .map_err(|e| Error::bad_request(format!("hierarchies[{i}]: {e}")))?;
+            self.require_bucket(
+                &body.stack_name,
+                body.registration_type,
+                &stage.registration_value,
+            )
+            .await
+            .map_err(|e| Error::bad_request(format!("hierarchies[{i}]: {e}")))?;
         }
         Ok(stages)
     }
@@ -136,11 +140,15 @@ impl ControlPlane {
             is_default: body.default,
             hierarchies: JsonText(stages),
         };
-        let audit = Audit::new(&user.username, "PROMOTION_WORKFLOW", "PROMOTION_WORKFLOW_CREATE")
-            .target(&row.id)
-            .stack(&row.project)
-            .meta("name", &row.name)
-            .meta("hierarchies", &row.hierarchies.0);
+        let audit = Audit::new(
+            &user.username,
+            "PROMOTION_WORKFLOW",
+            "PROMOTION_WORKFLOW_CREATE",
+        )
+        .target(&row.id)
+        .stack(&row.project)
+        .meta("name", &row.name)
+        .meta("hierarchies", &row.hierarchies.0);
         let mut tx = self.store.begin().await?;
         tx.insert_workflow(&row).await.map_err(duplicate_default)?;
         commit(tx, &audit).await?;
@@ -161,13 +169,21 @@ impl ControlPlane {
             ));
         }
         let stages = self.checked_stages(&body).await?;
-        self.require(user, &current.project, permissions::PROMOTIONAL_WORKFLOW_WRITE)
-            .await?;
+        self.require(
+            user,
+            &current.project,
+            permissions::PROMOTIONAL_WORKFLOW_WRITE,
+        )
+        .await?;
         let name = body.name.clone().unwrap_or_else(|| "workflow".into());
-        let audit = Audit::new(&user.username, "PROMOTION_WORKFLOW", "PROMOTION_WORKFLOW_UPDATE")
-            .target(id)
-            .stack(&current.project)
-            .meta("hierarchies", &stages);
+        let audit = Audit::new(
+            &user.username,
+            "PROMOTION_WORKFLOW",
+            "PROMOTION_WORKFLOW_UPDATE",
+        )
+        .target(id)
+        .stack(&current.project)
+        .meta("hierarchies", &stages);
         let mut tx = self.store.begin().await?;
         tx.update_workflow(id, &name, &stages, body.default)
             .await
@@ -179,8 +195,12 @@ impl ControlPlane {
     /// Deletes a workflow no CI integration uses as its own (checked inside the transaction).
     pub async fn delete_workflow(&self, user: &AuthUser, id: &str) -> Result<()> {
         let workflow = self.workflow(id).await?;
-        self.require(user, &workflow.project, permissions::PROMOTIONAL_WORKFLOW_DELETE)
-            .await?;
+        self.require(
+            user,
+            &workflow.project,
+            permissions::PROMOTIONAL_WORKFLOW_DELETE,
+        )
+        .await?;
         let mut tx = self.store.begin().await?;
         let users = tx.cis_using_workflow(id).await?;
         if !users.is_empty() {
@@ -192,9 +212,13 @@ impl ControlPlane {
         if !tx.delete_workflow(id).await? {
             return Err(Error::not_found(format!("workflow '{id}' not found")));
         }
-        let audit = Audit::new(&user.username, "PROMOTION_WORKFLOW", "PROMOTION_WORKFLOW_DELETE")
-            .target(id)
-            .stack(&workflow.project);
+        let audit = Audit::new(
+            &user.username,
+            "PROMOTION_WORKFLOW",
+            "PROMOTION_WORKFLOW_DELETE",
+        )
+        .target(id)
+        .stack(&workflow.project);
         commit(tx, &audit).await
     }
 }

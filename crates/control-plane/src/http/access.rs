@@ -117,7 +117,9 @@ pub async fn list_tokens(
     Extension(user): Extension<AuthUser>,
     Query(query): Query<TokenQuery>,
 ) -> Result<Json<Vec<TokenInfo>>> {
-    Ok(Json(state.cp.tokens(&user, query.username.as_deref()).await?))
+    Ok(Json(
+        state.cp.tokens(&user, query.username.as_deref()).await?,
+    ))
 }
 
 pub async fn revoke_token(

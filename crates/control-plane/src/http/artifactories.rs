@@ -22,7 +22,10 @@ pub async fn of_project(
     headers: HeaderMap,
     Path(stack): Path<String>,
 ) -> Result<Json<Vec<Artifactory>>> {
-    let all = state.cp.artifactories(&host(&headers)?, Some(&stack)).await?;
+    let all = state
+        .cp
+        .artifactories(&host(&headers)?, Some(&stack))
+        .await?;
     Ok(Json(all))
 }
 

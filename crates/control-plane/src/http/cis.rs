@@ -42,7 +42,10 @@ pub async fn create(
     Extension(user): Extension<AuthUser>,
     Body(body): Body<ArtifactCI>,
 ) -> Result<(StatusCode, Json<ArtifactCI>)> {
-    Ok((StatusCode::CREATED, Json(state.cp.create_ci(&user, body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.cp.create_ci(&user, body).await?),
+    ))
 }
 
 pub async fn get_one(
@@ -57,7 +60,10 @@ pub async fn by_name(
     Path(name): Path<String>,
     Query(query): Query<CiQuery>,
 ) -> Result<Json<ArtifactCI>> {
-    let ci = state.cp.ci_named(&name, query.stack_name.as_deref()).await?;
+    let ci = state
+        .cp
+        .ci_named(&name, query.stack_name.as_deref())
+        .await?;
     Ok(Json(ci_view(&ci)))
 }
 
@@ -105,7 +111,9 @@ pub async fn attach(
     Extension(user): Extension<AuthUser>,
     Body(body): Body<CiAttachRequest>,
 ) -> Result<Json<ArtifactCI>> {
-    Ok(Json(state.cp.follow(&user, &body, CiMode::Inherited).await?))
+    Ok(Json(
+        state.cp.follow(&user, &body, CiMode::Inherited).await?,
+    ))
 }
 
 /// `PUT /ci-cd/detach`: the CI follows no rule (its builds stay unclassified) and no workflow.

@@ -106,15 +106,27 @@ pub fn router(state: AppState) -> Router {
     let authenticated = Router::new()
         .nest("/cc-ui/v1", facets)
         .route("/api/me", get(me))
-        .route("/wharf/v1/projects/{name}", put(projects::apply_project_file))
+        .route(
+            "/wharf/v1/projects/{name}",
+            put(projects::apply_project_file),
+        )
         .route("/wharf/v1/resolve", get(builds::resolve))
-        .route("/wharf/v1/users", get(access::list_users).post(access::create_user))
-        .route("/wharf/v1/roles", get(access::list_roles).post(access::save_role))
+        .route(
+            "/wharf/v1/users",
+            get(access::list_users).post(access::create_user),
+        )
+        .route(
+            "/wharf/v1/roles",
+            get(access::list_roles).post(access::save_role),
+        )
         .route(
             "/wharf/v1/projects/{project}/members/{username}",
             put(access::set_member).delete(access::remove_member),
         )
-        .route("/wharf/v1/tokens", get(access::list_tokens).post(access::create_token))
+        .route(
+            "/wharf/v1/tokens",
+            get(access::list_tokens).post(access::create_token),
+        )
         .route("/wharf/v1/tokens/{id}", delete(access::revoke_token))
         .route(
             "/wharf/v1/projects/{project}/environments/{name}",

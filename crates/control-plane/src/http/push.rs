@@ -28,7 +28,12 @@ pub async fn credentials_v2(
     Path((name, _kind, _value)): Path<(String, String, String)>,
 ) -> Result<Json<LegacyCredentials>> {
     let host = host(&headers)?;
-    Ok(Json(state.cp.legacy_push_credentials(&user, &name, &host).await?))
+    Ok(Json(
+        state
+            .cp
+            .legacy_push_credentials(&user, &name, &host)
+            .await?,
+    ))
 }
 
 /// `POST /cc-ui/v1/artifacts/pushCredentialsV3/artifactName/{name}?branch_name=`.
@@ -39,5 +44,10 @@ pub async fn credentials_v3(
     Path(name): Path<String>,
 ) -> Result<Json<LegacyCredentials>> {
     let host = host(&headers)?;
-    Ok(Json(state.cp.legacy_push_credentials(&user, &name, &host).await?))
+    Ok(Json(
+        state
+            .cp
+            .legacy_push_credentials(&user, &name, &host)
+            .await?,
+    ))
 }

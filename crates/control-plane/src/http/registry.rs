@@ -100,7 +100,11 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
 }
 
 fn unsupported() -> Failure {
-    Failure(RegistryError::new(405, "UNSUPPORTED", "method not allowed here"))
+    Failure(RegistryError::new(
+        405,
+        "UNSUPPORTED",
+        "method not allowed here",
+    ))
 }
 
 async fn dispatch(state: &AppState, request: Request) -> Answer {
@@ -108,7 +112,9 @@ async fn dispatch(state: &AppState, request: Request) -> Answer {
         return Err(RegistryError::new(404, "NAME_UNKNOWN", "no such registry path").into());
     };
     let registry = &state.registry;
-    let caller = registry.caller(basic_credentials(request.headers())).await?;
+    let caller = registry
+        .caller(basic_credentials(request.headers()))
+        .await?;
     let method = request.method().clone();
     match (route, method) {
         (Route::Ping, _) => Ok(axum::Json(serde_json::json!({})).into_response()),
@@ -150,7 +156,9 @@ async fn dispatch(state: &AppState, request: Request) -> Answer {
                 .patch_upload(&caller, &name, &id, range_start, body)
                 .await?
             {
-                Uploaded::Accepted(size) => Ok(upload_answer(StatusCode::ACCEPTED, &name, &id, size)),
+                Uploaded::Accepted(size) => {
+                    Ok(upload_answer(StatusCode::ACCEPTED, &name, &id, size))
+                }
                 Uploaded::OutOfOrder(size) => Ok(upload_answer(
                     StatusCode::RANGE_NOT_SATISFIABLE,
                     &name,

@@ -26,7 +26,10 @@ pub async fn list(
 ) -> Result<Json<Vec<RoutingRuleResponse>>> {
     let rules = state
         .cp
-        .rules(query.stack_name.as_deref(), query.registration_type.as_deref())
+        .rules(
+            query.stack_name.as_deref(),
+            query.registration_type.as_deref(),
+        )
         .await?;
     Ok(Json(rules))
 }
@@ -36,7 +39,10 @@ pub async fn create(
     Extension(user): Extension<AuthUser>,
     Body(body): Body<RoutingRuleRequest>,
 ) -> Result<(StatusCode, Json<RoutingRuleResponse>)> {
-    Ok((StatusCode::CREATED, Json(state.cp.create_rule(&user, body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.cp.create_rule(&user, body).await?),
+    ))
 }
 
 pub async fn update(
@@ -51,7 +57,9 @@ pub async fn get_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<RoutingRuleResponse>> {
-    Ok(Json(crate::domain::views::rule_view(&state.cp.rule(&id).await?)))
+    Ok(Json(crate::domain::views::rule_view(
+        &state.cp.rule(&id).await?,
+    )))
 }
 
 pub async fn delete(

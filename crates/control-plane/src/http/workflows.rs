@@ -23,7 +23,10 @@ pub async fn list(
 ) -> Result<Json<Vec<PromotionWorkflow>>> {
     let workflows = state
         .cp
-        .workflows(query.stack_name.as_deref(), query.registration_type.as_deref())
+        .workflows(
+            query.stack_name.as_deref(),
+            query.registration_type.as_deref(),
+        )
         .await?;
     Ok(Json(workflows))
 }

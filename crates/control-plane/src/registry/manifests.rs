@@ -125,7 +125,12 @@ impl Registry {
     }
 
     /// Deletes a manifest, its tags and its references; refused while an index references it.
-    pub async fn delete_manifest(&self, caller: &RegistryCaller, name: &str, reference: &str) -> Answer<()> {
+    pub async fn delete_manifest(
+        &self,
+        caller: &RegistryCaller,
+        name: &str,
+        reference: &str,
+    ) -> Answer<()> {
         self.may_push(caller, name).await?;
         let digest = parse_digest(reference)?;
         let key = digest.to_string();

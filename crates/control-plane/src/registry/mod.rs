@@ -164,7 +164,12 @@ impl Registry {
     }
 
     /// Forgets a blob in a repository; refused while a manifest there references it.
-    pub async fn delete_blob(&self, caller: &RegistryCaller, name: &str, digest: &str) -> Answer<()> {
+    pub async fn delete_blob(
+        &self,
+        caller: &RegistryCaller,
+        name: &str,
+        digest: &str,
+    ) -> Answer<()> {
         self.may_push(caller, name).await?;
         let digest = parse_digest(digest)?;
         let key = digest.to_string();

@@ -12,6 +12,22 @@ pub struct BlobStore {
     root: PathBuf,
 }
 
+/// A request body as the registry reads it: chunks of bytes, or the client's failure.
+pub trait BodyStream: Stream<Item = Result<Self::Chunk, Self::Failure>> + Unpin {
+    type Chunk: AsRef<[u8]>;
+    type Failure: std::fmt::Display;
+}
+
+impl<S, B, E> BodyStream for S
+where
+    S: Stream<Item = Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+    E: std::fmt::Display,
+{
+    type Chunk = B;
+    type Failure = E;
+}
+
 /// Why reading an upload's body failed: the client's stream, or the disk.
 #[derive(Debug)]
 pub enum AppendError {
@@ -58,12 +74,7 @@ impl BlobStore {
     }
 
     /// Appends a body to an upload's file; answers the new size.
-    pub async fn append<S, B, E>(&self, id: &str, mut body: S) -> Result<u64, AppendError>
-    where
-        S: Stream<Item = Result<B, E>> + Unpin,
-        B: AsRef<[u8]>,
-        E: std::fmt::Display,
-    {
+    pub async fn append(&self, id: &str, mut body: impl BodyStream) -> Result<u64, AppendError> {
         let mut file = tokio::fs::OpenOptions::new()
             .create(true)
             .append(true)

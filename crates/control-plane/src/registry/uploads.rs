@@ -1,9 +1,9 @@
 //! Blob uploads: mounts, monolithic and chunked sessions, each checked against its digest
 //! before anything is committed.
 
+use super::storage::BodyStream;
 use super::{Answer, Registry, RegistryError, parse_digest};
 use crate::domain::push::RegistryCaller;
-use futures_util::Stream;
 use wharf_oci::Digest;
 use wharf_store::new_id;
 
@@ -48,18 +48,13 @@ fn body_error(error: super::storage::AppendError) -> RegistryError {
 
 impl Registry {
     /// `POST /v2/<name>/blobs/uploads/`: a mount, a whole blob (`digest`), or a new session.
-    pub async fn start_upload<S, B, E>(
+    pub async fn start_upload(
         &self,
         caller: &RegistryCaller,
         name: &str,
         start: Start<'_>,
-        body: S,
-    ) -> Answer<Started>
-    where
-        S: Stream<Item = Result<B, E>> + Unpin,
-        B: AsRef<[u8]>,
-        E: std::fmt::Display,
-    {
+        body: impl BodyStream,
+    ) -> Answer<Started> {
         self.may_push(caller, name).await?;
         let store = self.cp.store();
         if let Some(mount) = start.mount {
@@ -120,19 +115,14 @@ impl Registry {
     }
 
     /// `PATCH`: appends a chunk that starts where the session ends (`range_start`, when given).
-    pub async fn patch_upload<S, B, E>(
+    pub async fn patch_upload(
         &self,
         caller: &RegistryCaller,
         name: &str,
         id: &str,
         range_start: Option<Option<u64>>,
-        body: S,
-    ) -> Answer<Uploaded>
-    where
-        S: Stream<Item = Result<B, E>> + Unpin,
-        B: AsRef<[u8]>,
-        E: std::fmt::Display,
-    {
+        body: impl BodyStream,
+    ) -> Answer<Uploaded> {
         self.may_push(caller, name).await?;
         self.session(name, id).await?;
         let current = self.blobs.upload_size(id).await;
@@ -146,21 +136,17 @@ impl Registry {
     }
 
     /// The final `PUT ?digest=`: the last bytes, then the digest check and the commit.
-    pub async fn finish_upload<S, B, E>(
+    pub async fn finish_upload(
         &self,
         caller: &RegistryCaller,
         name: &str,
         id: &str,
         digest: Option<&str>,
-        body: S,
-    ) -> Answer<Digest>
-    where
-        S: Stream<Item = Result<B, E>> + Unpin,
-        B: AsRef<[u8]>,
-        E: std::fmt::Display,
-    {
+        body: impl BodyStream,
+    ) -> Answer<Digest> {
         self.may_push(caller, name).await?;
-        let digest = digest.ok_or_else(|| RegistryError::digest_invalid("the final PUT needs ?digest="))?;
+        let digest =
+            digest.ok_or_else(|| RegistryError::digest_invalid("the final PUT needs ?digest="))?;
         let digest = parse_digest(digest)?;
         self.session(name, id).await?;
         self.blobs.append(id, body).await.map_err(body_error)?;
@@ -184,13 +170,19 @@ impl Registry {
         };
         self.blobs.commit(id, digest).await?;
         let size = i64::try_from(size).unwrap_or(i64::MAX);
-        tx.add_registry_blob(name, &digest.to_string(), size).await?;
+        tx.add_registry_blob(name, &digest.to_string(), size)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Bytes received so far in a session.
-    pub async fn upload_status(&self, caller: &RegistryCaller, name: &str, id: &str) -> Answer<u64> {
+    pub async fn upload_status(
+        &self,
+        caller: &RegistryCaller,
+        name: &str,
+        id: &str,
+    ) -> Answer<u64> {
         self.may_push(caller, name).await?;
         self.session(name, id).await?;
         Ok(self.blobs.upload_size(id).await)

@@ -1,5 +1,5 @@
-//! The audit log: appended inside the transaction of the change it describes, never edited or
-//! deleted (the store's triggers refuse it).
+//! The audit trail (`audit_log`): appended inside the transaction of the change it describes,
+//! never edited or deleted (the store's triggers refuse it).
 
 use crate::{Audit, AuditRow, Result, Store, Tx, new_id, now};
 use sqlx::QueryBuilder;
