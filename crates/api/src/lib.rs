@@ -109,6 +109,18 @@ impl Operator {
     }
 }
 
+/// Where a build sits, by name: its environment, else its release stream; nothing while it is
+/// unclassified. The one rule for "routed to", on both sides of the wire.
+pub fn routed_to<'a>(
+    classified: bool,
+    cluster_name: Option<&'a str>,
+    release_stream: Option<&'a str>,
+) -> Option<&'a str> {
+    classified
+        .then_some(cluster_name.or(release_stream))
+        .flatten()
+}
+
 /// The first criterion, by ascending priority then position, whose metadata key is present and
 /// whose operator matches; `None` leaves the build unclassified.
 pub fn classify<'a>(criteria: &'a [Criterion], metadata: &Metadata) -> Option<&'a Criterion> {
@@ -305,6 +317,17 @@ pub struct Artifact {
     /// *extension*: the environment's name when the bucket is an environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_name: Option<String>,
+}
+
+impl Artifact {
+    /// The environment or stream the build sits in (see [`routed_to`]).
+    pub fn routed_to(&self) -> Option<&str> {
+        routed_to(
+            self.classified,
+            self.cluster_name.as_deref(),
+            self.release_stream.as_deref(),
+        )
+    }
 }
 
 /// One build in the per-CI listing `GET /artifacts-ci/{ciName}/artifacts`.

@@ -55,11 +55,9 @@ pub async fn register(client: &Client, plan: &Plan, control_plane: &str) -> Resu
         // A Facets control plane answers an empty 200: find the build in the CI's list.
         None => find_registered(client, plan).await?,
     };
-    let routed_to = artifact.as_ref().and_then(|a| {
-        a.classified
-            .then(|| a.cluster_name.clone().or_else(|| a.release_stream.clone()))
-            .flatten()
-    });
+    let routed_to = artifact
+        .as_ref()
+        .and_then(|a| a.routed_to().map(str::to_string));
     Ok(Outcome {
         artifact_id: artifact.as_ref().map(|a| a.id.clone()),
         ci_name: plan.ci_name().to_string(),

@@ -32,13 +32,7 @@ pub struct Promoted {
 }
 
 fn stage_of(artifact: &Artifact) -> Option<String> {
-    if !artifact.classified {
-        return None;
-    }
-    artifact
-        .cluster_name
-        .clone()
-        .or_else(|| artifact.release_stream.clone())
+    artifact.routed_to().map(str::to_string)
 }
 
 /// Most stages a `--to` walk may take; workflows are short, so more means a loop.

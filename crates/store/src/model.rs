@@ -237,15 +237,14 @@ impl Bucket {
         }
     }
 
-    /// The environment or stream name a classified build sits in: the one rule for it. The
-    /// store writes it beside the bucket, so queries filter and group by it without a copy.
+    /// The environment or stream name a classified build sits in (`wharf_api::routed_to`).
+    /// The store writes it beside the bucket, so queries filter and group by it without a copy.
     pub fn routed_to(&self) -> Option<&str> {
-        if !self.classified {
-            return None;
-        }
-        self.cluster_name
-            .as_deref()
-            .or(self.release_stream.as_deref())
+        wharf_api::routed_to(
+            self.classified,
+            self.cluster_name.as_deref(),
+            self.release_stream.as_deref(),
+        )
     }
 
     /// Facets' `registrationValue`: the environment id for environment buckets, else the
