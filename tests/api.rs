@@ -187,18 +187,40 @@ async fn the_older_registration_endpoints_route_the_same_way() {
         .await;
     assert_eq!(by_env["clusterName"], "dev");
 
-    let (status, refused) = api
+    let (status, by_stream) = api
         .post("/cc-ui/v1/artifacts/register-by-release-stream", json!({
-            "applicationName": "web", "artifactUri": "r/w:1", "stackName": "shop", "releaseStream": "QA"
+            "applicationName": "web", "artifactUri": "r/w:2", "stackName": "shop", "releaseStream": "QA"
         }))
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains("one bucket per environment"),
-        "{refused}"
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "an environment CI may register into a stream: {by_stream}"
+    );
+    assert_eq!(by_stream["releaseStream"], "QA");
+    assert_eq!(by_stream["registrationValue"], "QA");
+    let resolve = "/wharf/v1/resolve?stackName=shop&environment=dev&ciName=web";
+    let (_, resolved) = api.get(resolve).await;
+    assert_eq!(
+        (
+            resolved["artifact"]["artifactUri"].as_str(),
+            resolved["resolvedFrom"].as_str()
+        ),
+        (Some("r/w:2"), Some("RELEASE_STREAM")),
+        "every environment of QA takes the stream's build, newer than dev's own: {resolved}"
+    );
+    api.post("/cc-ui/v1/artifacts/register-by-env", json!({
+        "applicationName": "web", "artifactUri": "r/w:3", "stackName": "shop", "clusterName": "dev"
+    }))
+    .await;
+    let (_, resolved) = api.get(resolve).await;
+    assert_eq!(
+        (
+            resolved["artifact"]["artifactUri"].as_str(),
+            resolved["resolvedFrom"].as_str()
+        ),
+        (Some("r/w:3"), Some("ENVIRONMENT")),
+        "until the environment has a newer build of its own: {resolved}"
     );
 
     let (_, builds) = api

@@ -316,7 +316,12 @@ async fn reclassify_delete_views_attach_and_resolve() {
     let (_, in_prod) = api
         .get(&format!("/cc-ui/v1/artifacts/{}", id_of("prod")))
         .await;
-    assert_eq!(in_prod.as_array().unwrap().len(), 1);
+    assert_eq!(
+        in_prod["service"].as_object().unwrap().len(),
+        1,
+        "resource type → application → newest build: {in_prod}"
+    );
+    assert_eq!(in_prod["service"]["api"]["artifactUri"], "r/shop/api:h1");
     let (_, resolved) = api.get("/wharf/v1/resolve?stackName=shop&environment=prod&expression=%24%7Bblueprint.self.artifacts.api%7D").await;
     assert_eq!(resolved["artifact"]["artifactUri"], "r/shop/api:h1");
     assert_eq!(resolved["resolvedFrom"], "ENVIRONMENT");
@@ -336,13 +341,13 @@ async fn reclassify_delete_views_attach_and_resolve() {
             id_of("staging")
         ))
         .await;
-    assert_eq!(in_staging[0]["artifactUri"], "r/shop/api:pinned");
+    assert_eq!(in_staging["artifactUri"], "r/shop/api:pinned");
     let (_, in_dev) = api
         .get(&format!("/cc-ui/v1/artifacts/{}", id_of("dev")))
         .await;
     assert!(
-        in_dev.as_array().unwrap().is_empty(),
-        "attach touches one environment only"
+        in_dev["service"].as_object().unwrap().is_empty(),
+        "attach touches one environment only: {in_dev}"
     );
 
     let (status, missing) = api
@@ -401,15 +406,24 @@ async fn the_audit_trail_records_who_did_what_and_pages_and_filters() {
     assert_eq!(page["first"], true);
     assert_eq!(page["last"], false);
     let newest = &page["content"][0];
-    assert_eq!(newest["entityAction"], "ARTIFACT_PROMOTE");
+    assert_eq!(
+        (newest["entity"].as_str(), newest["entityAction"].as_str()),
+        (Some("CI_INTEGRATION"), Some("UNKNOWN")),
+        "Facets' clients get Facets' enums: {newest}"
+    );
+    assert_eq!(newest["metadata"]["wharfAction"], "ARTIFACT_PROMOTE");
     assert_eq!(newest["performedBy"], "admin");
     assert_eq!(newest["clusterName"], "staging");
     assert_eq!(newest["metadata"]["from"], "dev");
     assert!(newest["performedAt"].as_str().unwrap().ends_with('Z'));
 
     let (_, second) = api
-        .get("/cc-ui/v1/audit-logs?start=2000-01-01&entity=ARTIFACT&size=1&number=1")
+        .get("/wharf/v1/audit-logs?start=2000-01-01&entity=ARTIFACT&size=1&number=1")
         .await;
+    assert_eq!(
+        second["content"][0]["entity"], "ARTIFACT",
+        "wharf's own view"
+    );
     assert_eq!(second["content"][0]["entityAction"], "ARTIFACT_REGISTER");
     assert_eq!(second["last"], true);
 

@@ -377,7 +377,12 @@ pub struct CiArtifactResponse {
 pub struct ArtifactCI {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// wharf's key for the CI's name; Facets' is `ciName`. Read either with [`Self::ci_name`];
+    /// `wharf serve` answers both.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -391,12 +396,44 @@ pub struct ArtifactCI {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_date: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_date: Option<String>,
+    /// wharf's key for the CI's own rule; Facets' is `ruleId` (see [`Self::own_rule`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_rule_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+    /// wharf's key for the CI's own workflow; Facets' is `promotionWorkflowId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion_workflow_id: Option<String>,
     /// `NONE`, `INHERITED` (the project's default rule and workflow) or `CUSTOM`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+}
+
+impl ArtifactCI {
+    /// The CI's name, under Facets' key or wharf's.
+    pub fn ci_name(&self) -> &str {
+        self.ci_name
+            .as_deref()
+            .filter(|name| !name.is_empty())
+            .unwrap_or(&self.name)
+    }
+
+    /// The CI's own routing rule, under either key.
+    pub fn own_rule(&self) -> Option<&str> {
+        self.routing_rule_id.as_deref().or(self.rule_id.as_deref())
+    }
+
+    /// The CI's own promotion workflow, under either key.
+    pub fn own_workflow(&self) -> Option<&str> {
+        self.workflow_id
+            .as_deref()
+            .or(self.promotion_workflow_id.as_deref())
+    }
 }
 
 /// `PUT /ci-cd/attach` and `/ci-cd/detach`.
@@ -512,13 +549,37 @@ pub struct WorkflowHierarchy {
 pub struct PromotionWorkflow {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// wharf's key for the workflow's name; Facets' is `workflowName` (see
+    /// [`Self::workflow_name`]). `wharf serve` answers both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_name: Option<String>,
     pub stack_name: String,
     pub registration_type: RegistrationType,
+    #[serde(default)]
     pub hierarchies: Vec<WorkflowHierarchy>,
+    /// wharf's key; Facets' is `defaultWorkflow` (see [`Self::is_default`]).
     #[serde(default)]
     pub default: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_workflow: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_date: Option<String>,
+}
+
+impl PromotionWorkflow {
+    /// The workflow's name, under Facets' key or wharf's.
+    pub fn workflow_name(&self) -> Option<&str> {
+        self.workflow_name.as_deref().or(self.name.as_deref())
+    }
+
+    /// Whether this is the project's default workflow, under either key.
+    pub fn is_default(&self) -> bool {
+        self.default || self.default_workflow == Some(true)
+    }
 }
 
 /// `POST /cc-ui/v1/ci-cd`: a project's routing and promotion in one call.
@@ -550,6 +611,12 @@ pub struct ReleaseStream {
     pub prod: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack_name: Option<String>,
+    /// The environments of the stream (in lists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapped_cluster_names: Option<Vec<String>>,
+    /// QA, STAGING and PRODUCTION come with every project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built_in: Option<bool>,
 }
 
 /// An environment (cluster) of a project.
@@ -560,6 +627,12 @@ pub struct Cluster {
     pub name: String,
     pub stack_name: String,
     pub release_stream: String,
+    /// Facets' clusters carry a time zone and a cloud; `wharf serve`'s are `UTC` and
+    /// `NO_CLOUD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<String>,
 }
 
 /// `POST /cc-ui/v1/ci-cd/pushCredentials`.
@@ -589,10 +662,16 @@ pub struct Artifactory {
     pub name: String,
     /// `host[:port][/path prefix]`, without a scheme.
     pub uri: String,
-    /// `INBUILT` (the control plane's own registry) or `OTHERS`.
+    /// One of Facets' types (`ECR`, `DOCKER_HUB`, `OTHERS`, …); `wharf serve` answers `OTHERS`
+    /// for every registry, its own built-in one marked by `systemDefined`.
     pub artifactory_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_defined: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// Never the password: a fixed mask where Facets' model requires the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -624,11 +703,27 @@ pub struct ErrorDetails {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
+    /// wharf's key for the login; Facets' is `name` (see [`Self::login`]).
+    #[serde(default)]
     pub username: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     #[serde(default)]
     pub admin: bool,
+}
+
+impl User {
+    /// The login, under either key.
+    pub fn login(&self) -> &str {
+        match self.username.as_str() {
+            "" => self.name.as_deref().unwrap_or_default(),
+            username => username,
+        }
+    }
 }
 
 /// One audit entry (`GET /cc-ui/v1/audit-logs`).
@@ -654,6 +749,27 @@ pub struct AuditEntry {
     pub cluster_name: Option<String>,
     #[serde(default)]
     pub stack_name: Option<String>,
+}
+
+impl AuditEntry {
+    /// The entry under wharf's own names: `wharf serve` answers Facets-shaped clients within
+    /// Facets' enums and keeps its own entity and action in `metadata` (`wharfEntity`,
+    /// `wharfAction`); this puts them back. Entries without them are unchanged.
+    pub fn with_wharf_names(mut self) -> Self {
+        let original = |key: &str| {
+            self.metadata
+                .get(key)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        if let Some(entity) = original("wharfEntity") {
+            self.entity = entity;
+        }
+        if let Some(action) = original("wharfAction") {
+            self.entity_action = action;
+        }
+        self
+    }
 }
 
 /// A page of results, shaped as Facets pages are.

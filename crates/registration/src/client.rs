@@ -168,8 +168,17 @@ impl Client {
             .iter()
             .map(|(k, v)| format!("{k}={}", encode(v)))
             .collect();
-        self.get_json(&format!("/cc-ui/v1/audit-logs?{}", pairs.join("&")))
-            .await
+        let page: Page<AuditEntry> = self
+            .get_json(&format!("/cc-ui/v1/audit-logs?{}", pairs.join("&")))
+            .await?;
+        Ok(Page {
+            content: page
+                .content
+                .into_iter()
+                .map(AuditEntry::with_wharf_names)
+                .collect(),
+            ..page
+        })
     }
 
     /// Creates a personal token (for `username` when given: server admins only); the answer

@@ -183,6 +183,7 @@ pub struct WorkflowRow {
     pub is_default: bool,
     /// Stored in sequence order.
     pub hierarchies: JsonText<Vec<WorkflowHierarchy>>,
+    pub created_at: String,
 }
 
 /// What an upsert did.

@@ -7,7 +7,8 @@ use wharf_api::{RegistrationType, WorkflowHierarchy};
 macro_rules! select_workflows {
     ($rest:literal) => {
         concat!(
-            "SELECT id, project, name, registration_type, is_default, hierarchies FROM workflows ",
+            "SELECT id, project, name, registration_type, is_default, hierarchies, created_at
+             FROM workflows ",
             $rest
         )
     };
@@ -82,7 +83,7 @@ impl Tx {
             workflow.registration_type,
             workflow.is_default,
             &workflow.hierarchies,
-            crate::now(),
+            &workflow.created_at,
         )?;
         Ok(())
     }

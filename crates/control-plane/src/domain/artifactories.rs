@@ -14,8 +14,10 @@ fn built_in(host: &str) -> Artifactory {
     Artifactory {
         name: BUILT_IN_ARTIFACTORY.into(),
         uri: host.to_string(),
-        artifactory_type: "INBUILT".into(),
+        artifactory_type: "OTHERS".into(),
+        system_defined: Some(true),
         username: None,
+        password: None,
         created_by: None,
         creation_date: None,
     }
@@ -26,11 +28,17 @@ fn view(row: &ArtifactoryRow) -> Artifactory {
         name: row.name.clone(),
         uri: row.uri.clone(),
         artifactory_type: "OTHERS".into(),
+        system_defined: Some(false),
         username: Some(row.username.clone()).filter(|u| !u.is_empty()),
+        password: None,
         created_by: Some(row.created_by.clone()),
         creation_date: Some(row.created_at.clone()),
     }
 }
+
+/// Stands where Facets' model requires a registry's password: the password itself is never
+/// answered.
+const PASSWORD_MASK: &str = "********";
 
 fn not_found(name: &str) -> Error {
     Error::not_found(format!(
@@ -129,7 +137,10 @@ impl ControlPlane {
             )));
         }
         commit(tx, &audit).await?;
-        Ok(view(&row))
+        Ok(Artifactory {
+            password: Some(PASSWORD_MASK.into()),
+            ..view(&row)
+        })
     }
 }
 

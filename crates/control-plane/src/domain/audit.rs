@@ -1,7 +1,7 @@
 //! Reading the audit trail. Entries are written by each change, in its own transaction.
 
 use super::ControlPlane;
-use super::views::audit_view;
+use super::views::{audit_view, facets_audit_view};
 use crate::error::Result;
 use wharf_api::{AuditEntry, Page};
 pub use wharf_store::AuditFilter;
@@ -10,14 +10,18 @@ pub use wharf_store::AuditFilter;
 pub type AuditPage = Page<AuditEntry>;
 
 impl ControlPlane {
-    /// One page of the entries matching `filter`, newest first.
-    pub async fn audit_page(&self, filter: &AuditFilter) -> Result<AuditPage> {
+    /// One page of the entries matching `filter`, newest first: as wharf wrote them, or
+    /// (`facets`) in the form Facets' clients accept.
+    pub async fn audit_page(&self, filter: &AuditFilter, facets: bool) -> Result<AuditPage> {
         let (total, rows) = self.store.audit_page(filter).await?;
         let size = filter.size.max(1);
         let total_pages = total.saturating_add(size - 1) / size;
         Ok(AuditPage {
             empty: rows.is_empty(),
-            content: rows.into_iter().map(audit_view).collect(),
+            content: match facets {
+                true => rows.into_iter().map(facets_audit_view).collect(),
+                false => rows.into_iter().map(audit_view).collect(),
+            },
             total_elements: total,
             total_pages,
             number: filter.number,

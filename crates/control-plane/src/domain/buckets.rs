@@ -6,6 +6,10 @@ use crate::error::{Error, Result};
 use wharf_api::{Metadata, RegistrationType, classify};
 use wharf_store::{Bucket, CiRow, EnvironmentRow, RuleRow};
 
+/// Streams every project has, as in Facets: name and whether it is production.
+pub const BUILT_IN_STREAMS: [(&str, bool); 3] =
+    [("QA", false), ("STAGING", false), ("PRODUCTION", true)];
+
 /// What names a bucket of this registration type: a release stream or an environment.
 pub fn kind_name(kind: RegistrationType) -> &'static str {
     match kind {

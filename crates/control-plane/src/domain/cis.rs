@@ -136,7 +136,7 @@ impl ControlPlane {
     /// Creates a CI integration (its registration type defaults to the project's), audited.
     pub async fn create_ci(&self, user: &AuthUser, body: ArtifactCI) -> Result<ArtifactCI> {
         let project = require("stackName", body.stack_name.as_deref())?;
-        let name = valid_name("name", &body.name)?;
+        let name = valid_name("ciName", body.ci_name())?;
         let project_row = self.project(&project).await?;
         self.require(user, &project, permissions::ARTIFACT_CI_WRITE)
             .await?;
@@ -176,10 +176,11 @@ impl ControlPlane {
         let mut ci = self.ci_by_id(id).await?;
         self.require(user, &ci.project, permissions::ARTIFACT_CI_WRITE)
             .await?;
-        if body.name != ci.name {
+        if body.ci_name() != ci.name {
             return Err(Error::bad_request(format!(
-                "field `name` cannot change (is '{}', asked '{}'); create a new CI integration",
-                ci.name, body.name
+                "field `ciName` cannot change (is '{}', asked '{}'); create a new CI integration",
+                ci.name,
+                body.ci_name()
             )));
         }
         if body
@@ -192,16 +193,13 @@ impl ControlPlane {
                 ci.registration_type.as_str()
             )));
         }
-        if body.routing_rule_id.is_some() || body.workflow_id.is_some() {
-            self.check_own_rule_and_workflow(
-                &ci,
-                body.routing_rule_id.as_deref(),
-                body.workflow_id.as_deref(),
-            )
-            .await?;
+        let (own_rule, own_workflow) = (body.own_rule(), body.own_workflow());
+        if own_rule.is_some() || own_workflow.is_some() {
+            self.check_own_rule_and_workflow(&ci, own_rule, own_workflow)
+                .await?;
             ci.mode = CiMode::Custom;
-            ci.routing_rule_id = body.routing_rule_id;
-            ci.workflow_id = body.workflow_id;
+            ci.routing_rule_id = own_rule.map(str::to_string);
+            ci.workflow_id = own_workflow.map(str::to_string);
         } else if let Some(mode) = body.mode.as_deref() {
             let mode = CiMode::from_name(mode)?;
             if mode != ci.mode {
@@ -251,8 +249,9 @@ impl ControlPlane {
         Ok(())
     }
 
-    /// Deletes a CI integration that has no builds (checked inside the transaction).
-    pub async fn delete_ci(&self, user: &AuthUser, id: &str) -> Result<()> {
+    /// Deletes a CI integration that has no builds (checked inside the transaction); answers
+    /// what was deleted, as Facets does.
+    pub async fn delete_ci(&self, user: &AuthUser, id: &str) -> Result<ArtifactCI> {
         let ci = self.ci_by_id(id).await?;
         self.require(user, &ci.project, permissions::ARTIFACT_CI_DELETE)
             .await?;
@@ -267,7 +266,8 @@ impl ControlPlane {
         let audit = Audit::new(&user.username, "CI_INTEGRATION", "CI_INTEGRATION_DELETE")
             .target(&ci.name)
             .stack(&ci.project);
-        commit(tx, &audit).await
+        commit(tx, &audit).await?;
+        Ok(ci_view(&ci))
     }
 
     /// `PUT /ci-cd/attach` (`mode` INHERITED: the project's default rule and workflow; the CI

@@ -20,13 +20,26 @@ impl ControlPlane {
     pub async fn streams(&self, stack: Option<&str>) -> Result<Vec<ReleaseStream>> {
         let stack = require("stackName", stack)?;
         self.project(&stack).await?;
-        Ok(self
-            .store
-            .streams(&stack)
-            .await?
+        self.stream_views(&stack, None).await
+    }
+
+    /// A project's streams (or the one named), each with its environments.
+    async fn stream_views(&self, project: &str, only: Option<&str>) -> Result<Vec<ReleaseStream>> {
+        let environments = self.store.environments(project).await?;
+        let streams = self.store.streams(project).await?;
+        let views = streams
             .iter()
-            .map(stream_view)
-            .collect())
+            .filter(|stream| only.is_none_or(|name| stream.name == name))
+            .map(|stream| {
+                let mapped = environments
+                    .iter()
+                    .filter(|env| env.release_stream == stream.name)
+                    .map(|env| env.name.clone())
+                    .collect();
+                stream_view(stream, mapped)
+            })
+            .collect();
+        Ok(views)
     }
 
     pub async fn create_stream(
@@ -59,11 +72,10 @@ impl ControlPlane {
             )));
         }
         commit(tx, &audit).await?;
-        let created = self.store.streams(&project).await?;
+        let created = self.stream_views(&project, Some(&name)).await?;
         created
-            .iter()
-            .find(|s| s.name == name)
-            .map(stream_view)
+            .into_iter()
+            .next()
             .ok_or_else(|| Error::Internal("stream vanished".into()))
     }
 

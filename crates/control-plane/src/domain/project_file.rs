@@ -7,7 +7,7 @@
 use super::ControlPlane;
 use super::access::bind_known_role;
 use super::auth::AuthUser;
-use super::buckets::kind_name;
+use super::buckets::{BUILT_IN_STREAMS, kind_name};
 use super::cis::new_ci;
 use super::permissions::{self, require_admin};
 use super::rules::{DefaultRule, replace_default_rule};
@@ -18,10 +18,6 @@ use std::path::Path;
 use wharf_api::project_file::{ApplySummary, ProjectFile};
 use wharf_api::{Criterion, RegistrationType};
 use wharf_store::{Audit, Change, NewStream, Tx};
-
-/// Streams every project has, as in Facets.
-pub const BUILT_IN_STREAMS: [(&str, bool); 3] =
-    [("QA", false), ("STAGING", false), ("PRODUCTION", true)];
 
 /// Reads and validates a TOML project file; errors name the file, the key and the fix.
 pub fn load(path: &Path) -> Result<ProjectFile> {

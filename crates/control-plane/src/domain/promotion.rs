@@ -7,10 +7,17 @@ use super::registration::Registered;
 use super::views::artifact_view;
 use super::{ControlPlane, commit, permissions};
 use crate::error::{Error, Result};
+use std::collections::BTreeMap;
 use wharf_api::{Artifact, ArtifactRegisterType, CiMode, RegistrationType, WorkflowHierarchy};
 use wharf_store::{ArtifactRow, Audit, Bucket, CiRow, JsonText, Origin, WorkflowRow, new_id, now};
 
 pub use wharf_api::Resolved;
+
+/// The resource type wharf's builds are, in Facets' words.
+const RESOURCE_TYPE: &str = "service";
+
+/// Resource type → application name → its newest build in an environment.
+pub type EnvironmentBuilds = BTreeMap<String, BTreeMap<String, Artifact>>;
 
 /// What a reclassification changed.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -245,8 +252,8 @@ impl ControlPlane {
         })
     }
 
-    /// The newest build in the environment's bucket, else in its release stream's bucket, else
-    /// an error listing where the CI's builds are.
+    /// The newer of the newest build in the environment's own bucket and the newest in its
+    /// release stream's bucket; else an error listing where the CI's builds are.
     pub async fn resolve(
         &self,
         project: &str,
@@ -264,25 +271,31 @@ impl ControlPlane {
             })?;
         let ci = self.ci(project, ci_name).await?;
         let expression = format!("${{blueprint.self.artifacts.{ci_name}}}");
-        if let Some(found) = self.store.newest_in_cluster(&ci.id, &env.id).await? {
-            return Ok(Resolved {
-                expression,
-                environment: env.name.clone(),
-                resolved_from: "ENVIRONMENT".into(),
-                bucket: env.name,
-                artifact: artifact_view(&found, &ci.name),
-            });
-        }
-        if let Some(found) = self
+        let own = self.store.newest_in_cluster(&ci.id, &env.id).await?;
+        let streamed = self
             .store
             .newest_in_stream(&ci.id, &env.release_stream)
-            .await?
-        {
+            .await?;
+        let newest = match (own, streamed) {
+            (Some(own), Some(streamed))
+                if (&streamed.created_at, &streamed.id) > (&own.created_at, &own.id) =>
+            {
+                Some((streamed, "RELEASE_STREAM"))
+            }
+            (Some(own), _) => Some((own, "ENVIRONMENT")),
+            (None, Some(streamed)) => Some((streamed, "RELEASE_STREAM")),
+            (None, None) => None,
+        };
+        if let Some((found, from)) = newest {
+            let bucket = match from {
+                "ENVIRONMENT" => env.name.clone(),
+                _ => env.release_stream.clone(),
+            };
             return Ok(Resolved {
                 expression,
                 environment: env.name,
-                resolved_from: "RELEASE_STREAM".into(),
-                bucket: env.release_stream,
+                resolved_from: from.into(),
+                bucket,
                 artifact: artifact_view(&found, &ci.name),
             });
         }
@@ -372,20 +385,36 @@ impl ControlPlane {
         commit(tx, &audit).await
     }
 
-    /// The builds in an environment's own bucket, optionally of one service.
-    pub async fn builds_in_environment(
+    /// The newest build of each application in an environment's own bucket, as Facets keys
+    /// them: resource type (`service`) → application name → build.
+    pub async fn builds_in_environment(&self, cluster_id: &str) -> Result<EnvironmentBuilds> {
+        self.environment_by_id(cluster_id).await?;
+        let rows = self.store.artifacts_in_cluster(cluster_id, None).await?;
+        let mut newest = BTreeMap::new();
+        for row in &rows {
+            newest
+                .entry(row.application_name.clone())
+                .or_insert_with(|| artifact_view(row, &row.application_name));
+        }
+        Ok(BTreeMap::from([(RESOURCE_TYPE.to_string(), newest)]))
+    }
+
+    /// The newest build of one application in an environment's own bucket.
+    pub async fn build_in_environment(
         &self,
         cluster_id: &str,
-        application: Option<&str>,
-    ) -> Result<Vec<Artifact>> {
+        application: &str,
+    ) -> Result<Artifact> {
         self.environment_by_id(cluster_id).await?;
         let rows = self
             .store
-            .artifacts_in_cluster(cluster_id, application)
+            .artifacts_in_cluster(cluster_id, Some(application))
             .await?;
-        Ok(rows
-            .iter()
-            .map(|row| artifact_view(row, &row.application_name))
-            .collect())
+        let newest = rows.first().ok_or_else(|| {
+            Error::not_found(format!(
+                "application '{application}' has no build in environment id '{cluster_id}'"
+            ))
+        })?;
+        Ok(artifact_view(newest, &newest.application_name))
     }
 }

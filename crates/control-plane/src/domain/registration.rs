@@ -162,24 +162,18 @@ impl ControlPlane {
                 })?;
                 Ok(environment_bucket(ci.registration_type, &environment))
             }
-            Target::ReleaseStream(name) => {
-                if ci.registration_type == RegistrationType::Environment {
-                    return Err(Error::bad_request(format!(
-                        "CI integration '{}' keeps one bucket per environment; register it with \
-                         an environment (--environment) or a git ref (--git-ref), not a release \
-                         stream",
-                        ci.name
-                    )));
-                }
-                self.bucket_named(&ci.project, RegistrationType::ReleaseStream, name)
-                    .await?
-                    .ok_or_else(|| {
-                        Error::not_found(format!(
-                            "release stream '{name}' not found in project '{}'",
-                            ci.project
-                        ))
-                    })
-            }
+            // Every CI may register into a stream: the build lands in the stream's bucket, and
+            // each environment of the stream resolves to it until it has a newer build of its
+            // own (Facets: "all environments qualified for that release stream").
+            Target::ReleaseStream(name) => self
+                .bucket_named(&ci.project, RegistrationType::ReleaseStream, name)
+                .await?
+                .ok_or_else(|| {
+                    Error::not_found(format!(
+                        "release stream '{name}' not found in project '{}'",
+                        ci.project
+                    ))
+                }),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Stored rows as the Facets wire types; pure, no reads.
 
+use crate::domain::buckets::BUILT_IN_STREAMS;
 use wharf_api::{
     Artifact, ArtifactCI, AuditEntry, CiArtifactResponse, ClosedSet, Cluster, PromotionWorkflow,
     ReleaseStream, RoutingRuleResponse,
@@ -66,14 +67,19 @@ pub fn ci_view(row: &CiRow) -> ArtifactCI {
     ArtifactCI {
         id: Some(row.id.clone()),
         name: row.name.clone(),
+        ci_name: Some(row.name.clone()),
         stack_name: Some(row.project.clone()),
         registration_type: Some(row.registration_type),
         description: row.description.clone(),
         artifactory: row.artifactory.clone(),
         created_by: row.created_by.clone(),
         creation_date: Some(row.created_at.clone()),
+        last_modified_by: None,
+        last_modified_date: None,
         routing_rule_id: row.routing_rule_id.clone(),
+        rule_id: row.routing_rule_id.clone(),
         workflow_id: row.workflow_id.clone(),
+        promotion_workflow_id: row.workflow_id.clone(),
         mode: Some(row.mode.name().to_string()),
     }
 }
@@ -92,7 +98,8 @@ pub fn rule_view(row: &RuleRow) -> RoutingRuleResponse {
     }
 }
 
-pub fn stream_view(row: &StreamRow) -> ReleaseStream {
+/// A release stream; `environments` are the names of those that belong to it.
+pub fn stream_view(row: &StreamRow, environments: Vec<String>) -> ReleaseStream {
     ReleaseStream {
         name: row.name.clone(),
         description: row.description.clone(),
@@ -100,6 +107,8 @@ pub fn stream_view(row: &StreamRow) -> ReleaseStream {
         creation_date: Some(row.created_at.clone()),
         prod: row.prod,
         stack_name: Some(row.project.clone()),
+        mapped_cluster_names: Some(environments),
+        built_in: Some(BUILT_IN_STREAMS.iter().any(|(name, _)| *name == row.name)),
     }
 }
 
@@ -109,6 +118,8 @@ pub fn cluster_view(row: &EnvironmentRow) -> Cluster {
         name: row.name.clone(),
         stack_name: row.project.clone(),
         release_stream: row.release_stream.clone(),
+        tz: Some("UTC".into()),
+        cloud: Some("NO_CLOUD".into()),
     }
 }
 
@@ -116,13 +127,18 @@ pub fn workflow_view(row: &WorkflowRow) -> PromotionWorkflow {
     PromotionWorkflow {
         id: Some(row.id.clone()),
         name: Some(row.name.clone()),
+        workflow_name: Some(row.name.clone()),
         stack_name: row.project.clone(),
         registration_type: row.registration_type,
         hierarchies: row.hierarchies.0.clone(),
         default: row.is_default,
+        default_workflow: Some(row.is_default),
+        created_by: None,
+        creation_date: Some(row.created_at.clone()),
     }
 }
 
+/// An audit entry as wharf wrote it (`/wharf/v1/audit-logs`).
 pub fn audit_view(row: AuditRow) -> AuditEntry {
     AuditEntry {
         entity_label: label(&row.entity),
@@ -138,6 +154,110 @@ pub fn audit_view(row: AuditRow) -> AuditEntry {
         cluster_name: row.cluster_name,
         stack_name: row.stack_name,
     }
+}
+
+/// Facets' audit entities (its SDK refuses any other).
+const FACETS_ENTITIES: [&str; 28] = [
+    "BLUEPRINT",
+    "ENVIRONMENT",
+    "RESOURCE",
+    "CI_INTEGRATION",
+    "CI_RULE",
+    "CI_CD",
+    "PROMOTION_WORKFLOW",
+    "RELEASE_STREAM",
+    "DELIVERY_PIPELINE",
+    "TRASH",
+    "RELEASE_SCHEDULE",
+    "AVAILABILITY_RULES",
+    "TEMPLATE_INPUT",
+    "SETTINGS",
+    "ACCOUNT",
+    "CONTAINER_REGISTRY",
+    "NOTIFICATION_CHANNEL",
+    "NOTIFICATION_SUBSCRIPTION",
+    "OAUTH_INTEGRATION",
+    "GUARDRAIL_POLICY",
+    "USER",
+    "USER_GROUP",
+    "CUSTOM_ROLE",
+    "RESOURCE_GROUP",
+    "PROJECT_TYPE",
+    "MODULE",
+    "WEB_COMPONENT",
+    "UNKNOWN",
+];
+
+/// The actions wharf writes under the names Facets' enum has for them.
+const FACETS_ACTIONS: [&str; 22] = [
+    "CI_INTEGRATION_CREATE",
+    "CI_INTEGRATION_UPDATE",
+    "CI_INTEGRATION_DELETE",
+    "CI_CD_CONFIGURE",
+    "CI_RULE_CREATE",
+    "CI_RULE_UPDATE",
+    "CI_RULE_DELETE",
+    "PROMOTION_WORKFLOW_CREATE",
+    "PROMOTION_WORKFLOW_UPDATE",
+    "PROMOTION_WORKFLOW_DELETE",
+    "RELEASE_STREAM_CREATE",
+    "RELEASE_STREAM_DELETE",
+    "ENVIRONMENT_CREATE",
+    "ENVIRONMENT_UPDATE",
+    "ENVIRONMENT_DELETE",
+    "CONTAINER_REGISTRY_CREATE",
+    "CONTAINER_REGISTRY_UPDATE",
+    "CONTAINER_REGISTRY_DELETE",
+    "USER_CREATE",
+    "USER_UPDATE",
+    "USER_DELETE",
+    "CUSTOM_ROLE_UPDATE",
+];
+
+/// wharf's entity as Facets' enum names it: builds belong to a CI integration, a project is a
+/// blueprint, tokens and memberships are a user's, roles are custom roles.
+fn facets_entity(entity: &str) -> &str {
+    match entity {
+        "ARTIFACT" => "CI_INTEGRATION",
+        "PROJECT" => "BLUEPRINT",
+        "TOKEN" | "MEMBER" => "USER",
+        "ROLE" => "CUSTOM_ROLE",
+        known if FACETS_ENTITIES.contains(&known) => known,
+        _ => "UNKNOWN",
+    }
+}
+
+/// wharf's action as Facets' enum names it, `UNKNOWN` where it has no name for it.
+fn facets_action(action: &str) -> &str {
+    match action {
+        "CI_INTEGRATION_ATTACH" | "CI_INTEGRATION_DETACH" => "CI_INTEGRATION_UPDATE",
+        "PROJECT_CREATE" => "BLUEPRINT_CREATE",
+        "PROJECT_UPDATE" | "PROJECT_APPLY" => "BLUEPRINT_UPDATE",
+        "MEMBER_SET" | "MEMBER_REMOVE" | "TOKEN_CREATE" | "TOKEN_REVOKE" => "USER_UPDATE",
+        "ROLE_SAVE" => "CUSTOM_ROLE_UPDATE",
+        known if FACETS_ACTIONS.contains(&known) => known,
+        _ => "UNKNOWN",
+    }
+}
+
+/// An audit entry in the form Facets' clients accept (`/cc-ui/v1/audit-logs`): entity and
+/// action within Facets' enums; where wharf's differ, the originals in `metadata` as
+/// `wharfEntity` and `wharfAction`, and in the labels.
+pub fn facets_audit_view(row: AuditRow) -> AuditEntry {
+    let mut entry = audit_view(row);
+    let entity = facets_entity(&entry.entity).to_string();
+    let action = facets_action(&entry.entity_action).to_string();
+    if let serde_json::Value::Object(metadata) = &mut entry.metadata {
+        if entity != entry.entity {
+            metadata.insert("wharfEntity".into(), entry.entity.clone().into());
+        }
+        if action != entry.entity_action {
+            metadata.insert("wharfAction".into(), entry.entity_action.clone().into());
+        }
+    }
+    entry.entity = entity;
+    entry.entity_action = action;
+    entry
 }
 
 /// Human labels for the entity and action names: `CI_RULE_CREATE` → `Ci rule create`.

@@ -6,7 +6,7 @@ use super::{ControlPlane, commit, permissions};
 use crate::error::{Error, Result, require};
 use std::collections::BTreeSet;
 use wharf_api::{ClosedSet, PromotionWorkflow, RegistrationType, WorkflowHierarchy};
-use wharf_store::{Audit, Change, JsonText, Tx, WorkflowRow, new_id};
+use wharf_store::{Audit, Change, JsonText, Tx, WorkflowRow, new_id, now};
 
 /// Replaces the default workflow's stages, keeping its id, or creates it.
 pub async fn replace_default_workflow(
@@ -30,6 +30,7 @@ pub async fn replace_default_workflow(
                 registration_type: kind,
                 is_default: true,
                 hierarchies: JsonText(stages.to_vec()),
+                created_at: now(),
             })
             .await?;
             Ok(Change::Created)
@@ -135,10 +136,11 @@ impl ControlPlane {
         let row = WorkflowRow {
             id: new_id(),
             project,
-            name: body.name.clone().unwrap_or_else(|| "workflow".into()),
+            name: body.workflow_name().unwrap_or("workflow").to_string(),
             registration_type: body.registration_type,
-            is_default: body.default,
+            is_default: body.is_default(),
             hierarchies: JsonText(stages),
+            created_at: now(),
         };
         let audit = Audit::new(
             &user.username,
@@ -175,7 +177,7 @@ impl ControlPlane {
             permissions::PROMOTIONAL_WORKFLOW_WRITE,
         )
         .await?;
-        let name = body.name.clone().unwrap_or_else(|| "workflow".into());
+        let name = body.workflow_name().unwrap_or("workflow").to_string();
         let audit = Audit::new(
             &user.username,
             "PROMOTION_WORKFLOW",
@@ -185,15 +187,16 @@ impl ControlPlane {
         .stack(&current.project)
         .meta("hierarchies", &stages);
         let mut tx = self.store.begin().await?;
-        tx.update_workflow(id, &name, &stages, body.default)
+        tx.update_workflow(id, &name, &stages, body.is_default())
             .await
             .map_err(duplicate_default)?;
         commit(tx, &audit).await?;
         Ok(workflow_view(&self.workflow(id).await?))
     }
 
-    /// Deletes a workflow no CI integration uses as its own (checked inside the transaction).
-    pub async fn delete_workflow(&self, user: &AuthUser, id: &str) -> Result<()> {
+    /// Deletes a workflow no CI integration uses as its own (checked inside the transaction);
+    /// answers what was deleted, as Facets does.
+    pub async fn delete_workflow(&self, user: &AuthUser, id: &str) -> Result<PromotionWorkflow> {
         let workflow = self.workflow(id).await?;
         self.require(
             user,
@@ -219,6 +222,7 @@ impl ControlPlane {
         )
         .target(id)
         .stack(&workflow.project);
-        commit(tx, &audit).await
+        commit(tx, &audit).await?;
+        Ok(workflow_view(&workflow))
     }
 }

@@ -6,11 +6,28 @@ use crate::error::{Error, Result, require};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 
-/// `start` and `end` are ISO-8601 times or epoch milliseconds; `entity` and `entityAction` may
-/// repeat (also as `entity[]`).
-pub async fn audit_logs(
+/// `GET /cc-ui/v1/audit-logs`: entries in Facets' enums, wharf's own names in `metadata`.
+pub async fn facets_audit_logs(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
+) -> Result<Json<AuditPage>> {
+    audit_logs(&state, query, true).await
+}
+
+/// `GET /wharf/v1/audit-logs`: entries as wharf wrote them.
+pub async fn wharf_audit_logs(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<AuditPage>> {
+    audit_logs(&state, query, false).await
+}
+
+/// `start` and `end` are ISO-8601 times or epoch milliseconds; `entity` and `entityAction` may
+/// repeat (also as `entity[]`) and filter on wharf's own names.
+async fn audit_logs(
+    state: &AppState,
+    query: Option<String>,
+    facets: bool,
 ) -> Result<Json<AuditPage>> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .into_owned()
@@ -43,7 +60,7 @@ pub async fn audit_logs(
         number: number.max(0),
         size,
     };
-    Ok(Json(state.cp.audit_page(&filter).await?))
+    Ok(Json(state.cp.audit_page(&filter, facets).await?))
 }
 
 fn parse_number(field: &str, value: Option<String>, default: i64) -> Result<i64> {

@@ -4,7 +4,9 @@
 use super::{AppState, Body, registered};
 use crate::domain::auth::AuthUser;
 use crate::domain::cis::CiKey;
-use crate::domain::promotion::{Attach, Reclassified, Resolved, parse_expression};
+use crate::domain::promotion::{
+    Attach, EnvironmentBuilds, Reclassified, Resolved, parse_expression,
+};
 use crate::error::{Error, Result, require};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -72,24 +74,32 @@ pub async fn delete(
     Ok(StatusCode::OK)
 }
 
-/// `GET /cc-ui/v1/artifacts/{clusterId}`: the builds in an environment's own bucket.
+/// `GET /cc-ui/v1/artifacts/{clusterId}`: the newest build of each application in an
+/// environment's own bucket.
 pub async fn of_cluster(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Vec<Artifact>>> {
-    Ok(Json(state.cp.builds_in_environment(&id, None).await?))
+) -> Result<Json<EnvironmentBuilds>> {
+    Ok(Json(state.cp.builds_in_environment(&id).await?))
 }
 
 /// `GET /cc-ui/v1/artifacts/cluster/{clusterId}/application/{name}`.
 pub async fn of_cluster_application(
     State(state): State<AppState>,
     Path((id, application)): Path<(String, String)>,
-) -> Result<Json<Vec<Artifact>>> {
-    let builds = state
-        .cp
-        .builds_in_environment(&id, Some(&application))
-        .await?;
-    Ok(Json(builds))
+) -> Result<Json<Artifact>> {
+    Ok(Json(
+        state.cp.build_in_environment(&id, &application).await?,
+    ))
+}
+
+/// `GET /cc-ui/v1/artifacts/cluster/{clusterId}/resourceType/{type}/resourceName/{name}`: every
+/// build is a `service` here, named after its application.
+pub async fn of_cluster_resource(
+    State(state): State<AppState>,
+    Path((id, _kind, name)): Path<(String, String, String)>,
+) -> Result<Json<Artifact>> {
+    Ok(Json(state.cp.build_in_environment(&id, &name).await?))
 }
 
 /// `POST /cc-ui/v1/artifacts/attach-image-via-register`.

@@ -80,9 +80,8 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
     Path(id): Path<String>,
-) -> Result<StatusCode> {
-    state.cp.delete_ci(&user, &id).await?;
-    Ok(StatusCode::OK)
+) -> Result<Json<ArtifactCI>> {
+    Ok(Json(state.cp.delete_ci(&user, &id).await?))
 }
 
 pub async fn builds(

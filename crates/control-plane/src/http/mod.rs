@@ -86,6 +86,10 @@ pub fn router(state: AppState) -> Router {
             "/artifacts/cluster/{cluster_id}/application/{name}",
             get(builds::of_cluster_application),
         )
+        .route(
+            "/artifacts/cluster/{cluster_id}/resourceType/{kind}/resourceName/{name}",
+            get(builds::of_cluster_resource),
+        )
         .route("/workflow", get(workflows::list).post(workflows::create))
         .route(
             "/workflow/{workflow_id}",
@@ -99,7 +103,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/release-stream", get(places::list_streams).post(places::create_stream))
         .route("/release-stream/{name}", delete(places::delete_stream))
-        .route("/audit-logs", get(audit::audit_logs))
+        .route("/audit-logs", get(audit::facets_audit_logs))
         .route("/clusters/{cluster_id}", get(places::get_cluster))
         .route("/stacks/{stack}/clusters", get(places::clusters_of_project));
 
@@ -111,6 +115,7 @@ pub fn router(state: AppState) -> Router {
             put(projects::apply_project_file),
         )
         .route("/wharf/v1/resolve", get(builds::resolve))
+        .route("/wharf/v1/audit-logs", get(audit::wharf_audit_logs))
         .route(
             "/wharf/v1/users",
             get(access::list_users).post(access::create_user),
@@ -194,7 +199,9 @@ async fn require_auth(State(state): State<AppState>, mut request: Request, next:
 
 async fn me(Extension(user): Extension<AuthUser>) -> Json<User> {
     Json(User {
+        name: Some(user.username.clone()),
         username: user.username,
+        user_id: Some(user.id.clone()),
         id: Some(user.id),
         admin: user.admin,
     })

@@ -87,7 +87,6 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
     Path(id): Path<String>,
-) -> Result<StatusCode> {
-    state.cp.delete_workflow(&user, &id).await?;
-    Ok(StatusCode::OK)
+) -> Result<Json<PromotionWorkflow>> {
+    Ok(Json(state.cp.delete_workflow(&user, &id).await?))
 }
