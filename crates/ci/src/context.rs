@@ -1,13 +1,15 @@
-//! The normalised CI context and its provenance.
+//! The normalised CI context and its provenance: every value with the variable, file or command
+//! it came from, and every value a build of its kind has but the CI does not say, with the reason.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 
 /// The CI systems wharf recognises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
     GithubActions,
+    GiteaActions,
+    ForgejoActions,
     GitlabCi,
     Buildkite,
     Circleci,
@@ -17,13 +19,50 @@ pub enum Provider {
     BitbucketPipelines,
     Drone,
     Woodpecker,
+    HarnessCi,
+    TravisCi,
+    Teamcity,
+    Semaphore,
+    Bitrise,
+    Codefresh,
+    Bamboo,
+    Appveyor,
+    GoogleCloudBuild,
     Git,
 }
 
 impl Provider {
+    /// Every provider, the CIs first and plain git last.
+    pub const ALL: [Provider; 22] = [
+        Self::GithubActions,
+        Self::GiteaActions,
+        Self::ForgejoActions,
+        Self::GitlabCi,
+        Self::Buildkite,
+        Self::Circleci,
+        Self::Jenkins,
+        Self::Codebuild,
+        Self::AzurePipelines,
+        Self::BitbucketPipelines,
+        Self::Drone,
+        Self::Woodpecker,
+        Self::HarnessCi,
+        Self::TravisCi,
+        Self::Teamcity,
+        Self::Semaphore,
+        Self::Bitrise,
+        Self::Codefresh,
+        Self::Bamboo,
+        Self::Appveyor,
+        Self::GoogleCloudBuild,
+        Self::Git,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::GithubActions => "github-actions",
+            Self::GiteaActions => "gitea-actions",
+            Self::ForgejoActions => "forgejo-actions",
             Self::GitlabCi => "gitlab-ci",
             Self::Buildkite => "buildkite",
             Self::Circleci => "circleci",
@@ -33,6 +72,15 @@ impl Provider {
             Self::BitbucketPipelines => "bitbucket-pipelines",
             Self::Drone => "drone",
             Self::Woodpecker => "woodpecker",
+            Self::HarnessCi => "harness-ci",
+            Self::TravisCi => "travis-ci",
+            Self::Teamcity => "teamcity",
+            Self::Semaphore => "semaphore",
+            Self::Bitrise => "bitrise",
+            Self::Codefresh => "codefresh",
+            Self::Bamboo => "bamboo",
+            Self::Appveyor => "appveyor",
+            Self::GoogleCloudBuild => "google-cloud-build",
             Self::Git => "git",
         }
     }
@@ -43,9 +91,13 @@ impl Provider {
     }
 
     /// Whether the local checkout may supply the branch when the variables do not: CIs whose
-    /// variables can lack it (CodeBuild started by hand, Jenkins freestyle), and plain git.
+    /// variables can lack it (CodeBuild started by hand, Jenkins freestyle, TeamCity without its
+    /// parameter files, Cloud Build steps that were passed no substitutions), and plain git.
     pub fn may_ask_git_for_branch(self) -> bool {
-        matches!(self, Self::Git | Self::Codebuild | Self::Jenkins)
+        matches!(
+            self,
+            Self::Git | Self::Codebuild | Self::Jenkins | Self::Teamcity | Self::GoogleCloudBuild
+        )
     }
 
     /// What to set when this CI cannot say which branch a build is for.
@@ -55,12 +107,24 @@ impl Provider {
                 "CodePipeline hands CodeBuild a zip without .git or branch variables: set \
                  WHARF_GIT_REF in the buildspec's env (or pass --git-ref)"
             }
+            Self::GoogleCloudBuild => {
+                "Cloud Build passes a step no build values unless its env lists them: add \
+                 BRANCH_NAME=$BRANCH_NAME and TAG_NAME=$TAG_NAME (see docs/ci-providers.md), or \
+                 set WHARF_GIT_REF or pass --git-ref"
+            }
             _ => "pass --git-ref BRANCH or set WHARF_GIT_REF",
         }
     }
 }
 
-/// For a pull request, which branch becomes `gitRef`.
+/// One spelling, used in JSON, in `CI_PROVIDER` and in messages.
+impl Serialize for Provider {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// For a pull request or a merge-queue build, which branch becomes `gitRef`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RefFrom {
     #[default]
@@ -68,7 +132,7 @@ pub enum RefFrom {
     Target,
 }
 
-/// The fields of a context, named as they appear in JSON and in `sources`.
+/// The fields of a context, named as they appear in JSON, in `sources` and in `unknown`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     Provider,
@@ -78,6 +142,8 @@ pub enum Field {
     HeadSha,
     MergeSha,
     PrNumber,
+    HeadRepository,
+    MergeQueue,
     BuildId,
     BuildNumber,
     BuildUrl,
@@ -87,6 +153,24 @@ pub enum Field {
 }
 
 impl Field {
+    /// Every field that holds a value (all but the provider).
+    pub const VALUES: [Field; 14] = [
+        Self::SourceBranch,
+        Self::TargetBranch,
+        Self::Tag,
+        Self::HeadSha,
+        Self::MergeSha,
+        Self::PrNumber,
+        Self::HeadRepository,
+        Self::MergeQueue,
+        Self::BuildId,
+        Self::BuildNumber,
+        Self::BuildUrl,
+        Self::Attempt,
+        Self::Repository,
+        Self::GitRef,
+    ];
+
     pub fn key(self) -> &'static str {
         match self {
             Self::Provider => "provider",
@@ -96,6 +180,8 @@ impl Field {
             Self::HeadSha => "headSha",
             Self::MergeSha => "mergeSha",
             Self::PrNumber => "prNumber",
+            Self::HeadRepository => "headRepository",
+            Self::MergeQueue => "mergeQueue",
             Self::BuildId => "buildId",
             Self::BuildNumber => "buildNumber",
             Self::BuildUrl => "buildUrl",
@@ -104,6 +190,37 @@ impl Field {
             Self::GitRef => "gitRef",
         }
     }
+
+    fn is_ref(self) -> bool {
+        matches!(
+            self,
+            Self::SourceBranch | Self::TargetBranch | Self::Tag | Self::GitRef
+        )
+    }
+}
+
+/// The slot behind a field, borrowed as the caller says (`[&]` or `[&mut]`); `None` for the
+/// provider, which is not a string.
+macro_rules! slot {
+    ([$($borrow:tt)+] $context:ident, $field:expr) => {
+        match $field {
+            Field::Provider => None,
+            Field::SourceBranch => Some($($borrow)+ $context.source_branch),
+            Field::TargetBranch => Some($($borrow)+ $context.target_branch),
+            Field::Tag => Some($($borrow)+ $context.tag),
+            Field::HeadSha => Some($($borrow)+ $context.head_sha),
+            Field::MergeSha => Some($($borrow)+ $context.merge_sha),
+            Field::PrNumber => Some($($borrow)+ $context.pr_number),
+            Field::HeadRepository => Some($($borrow)+ $context.head_repository),
+            Field::MergeQueue => Some($($borrow)+ $context.merge_queue),
+            Field::BuildId => Some($($borrow)+ $context.build_id),
+            Field::BuildNumber => Some($($borrow)+ $context.build_number),
+            Field::BuildUrl => Some($($borrow)+ $context.build_url),
+            Field::Attempt => Some($($borrow)+ $context.attempt),
+            Field::Repository => Some($($borrow)+ $context.repository),
+            Field::GitRef => Some($($borrow)+ $context.git_ref),
+        }
+    };
 }
 
 /// Everything wharf knows about the build it runs in; every field optional.
@@ -117,6 +234,12 @@ pub struct CiContext {
     pub head_sha: Option<String>,
     pub merge_sha: Option<String>,
     pub pr_number: Option<String>,
+    /// A pull request from a fork: the fork, so that its branches never pass for the base
+    /// repository's branches of the same name (`gitRef` becomes `fork:branch`).
+    pub head_repository: Option<String>,
+    /// A merge-queue or merge-train build: whose queue (`github-merge-queue`,
+    /// `gitlab-merge-train`). `targetBranch` is the branch the queue merges into.
+    pub merge_queue: Option<String>,
     pub build_id: Option<String>,
     pub build_number: Option<String>,
     pub build_url: Option<String>,
@@ -126,44 +249,48 @@ pub struct CiContext {
     pub git_ref: Option<String>,
     /// Field name → the variable, file or command the value came from.
     pub sources: BTreeMap<&'static str, String>,
+    /// Field name → why the value is null although a build of this kind has one.
+    pub unknown: BTreeMap<&'static str, String>,
     /// True when a CI system was detected (or `CI` is set), so the embedded control plane is off.
     #[serde(skip)]
     pub in_ci: bool,
     /// CodeBuild started by CodePipeline: no branch can be known from the build itself.
     #[serde(skip)]
     pub started_by_pipeline: bool,
+    /// The pull request comes from a fork (named in `head_repository` when the CI names it).
+    #[serde(skip)]
+    pub from_fork: bool,
 }
 
 impl CiContext {
+    /// The value of `field`, if known.
+    pub fn get(&self, field: Field) -> Option<&str> {
+        slot!([&] self, field).and_then(|v| v.as_deref())
+    }
+
     /// Sets `field` to `value` (ignored when empty) and records where it came from.
     pub fn set(&mut self, field: Field, value: impl Into<String>, source: impl Into<String>) {
         let value = value.into();
-        let value = match field {
-            Field::SourceBranch | Field::TargetBranch | Field::Tag | Field::GitRef => {
-                crate::normalise_ref(&value)
-            }
-            _ => value.trim().to_string(),
+        let value = if field.is_ref() {
+            crate::normalise_ref(&value)
+        } else {
+            value.trim().to_string()
         };
         if value.is_empty() {
             return;
         }
-        let slot = match field {
-            Field::Provider => return,
-            Field::SourceBranch => &mut self.source_branch,
-            Field::TargetBranch => &mut self.target_branch,
-            Field::Tag => &mut self.tag,
-            Field::HeadSha => &mut self.head_sha,
-            Field::MergeSha => &mut self.merge_sha,
-            Field::PrNumber => &mut self.pr_number,
-            Field::BuildId => &mut self.build_id,
-            Field::BuildNumber => &mut self.build_number,
-            Field::BuildUrl => &mut self.build_url,
-            Field::Attempt => &mut self.attempt,
-            Field::Repository => &mut self.repository,
-            Field::GitRef => &mut self.git_ref,
-        };
-        *slot = Some(value);
-        self.sources.insert(field.key(), source.into());
+        if let Some(slot) = slot!([&mut] self, field) {
+            *slot = Some(value);
+            self.sources.insert(field.key(), source.into());
+        }
+    }
+
+    /// Clears `field` and its source.
+    pub fn clear(&mut self, field: Field) {
+        if let Some(slot) = slot!([&mut] self, field) {
+            *slot = None;
+            self.sources.remove(field.key());
+        }
     }
 
     pub fn set_provider(&mut self, provider: Provider, source: impl Into<String>) {
@@ -171,25 +298,86 @@ impl CiContext {
         self.sources.insert(Field::Provider.key(), source.into());
     }
 
+    /// Says why `field` has no value, unless it has one by the end of detection. The first
+    /// reason given for a field stands.
+    pub fn note_unknown(&mut self, field: Field, reason: impl Into<String>) {
+        if self.get(field).is_none() {
+            self.unknown
+                .entry(field.key())
+                .or_insert_with(|| reason.into());
+        }
+    }
+
+    /// A pull request from a fork: `repository` names the fork when the CI says which it is.
+    pub fn set_fork(&mut self, repository: Option<&str>, source: &str) {
+        self.from_fork = true;
+        match repository {
+            Some(repository) => self.set(Field::HeadRepository, repository, source),
+            None => self.note_unknown(
+                Field::HeadRepository,
+                format!("{source} says the pull request comes from a fork, but not which"),
+            ),
+        }
+    }
+
+    /// Whether the build is for a pull request or a merge-queue entry, with a target branch.
+    fn has_target(&self) -> bool {
+        self.target_branch.is_some() && (self.pr_number.is_some() || self.merge_queue.is_some())
+    }
+
     /// Picks `gitRef`: a pull request's source (or target) branch, else the branch, else the tag.
+    /// A fork's branch is named after the fork (`mallory/shop:main`), never as the base
+    /// repository's branch of the same name.
     pub fn derive_git_ref(&mut self, ref_from: RefFrom) {
-        let is_pull_request = self.pr_number.is_some() && self.target_branch.is_some();
-        let pick = if is_pull_request && ref_from == RefFrom::Target {
+        let pick = if ref_from == RefFrom::Target && self.has_target() {
             Field::TargetBranch
         } else if self.source_branch.is_some() {
             Field::SourceBranch
         } else {
             Field::Tag
         };
-        let value = match pick {
-            Field::TargetBranch => self.target_branch.clone(),
-            Field::SourceBranch => self.source_branch.clone(),
-            _ => self.tag.clone(),
+        let Some(value) = self.get(pick).map(str::to_string) else {
+            return;
         };
-        if let Some(value) = value {
-            let source = self.sources.get(pick.key()).cloned().unwrap_or_default();
-            self.set(Field::GitRef, value, source);
+        let source = self.sources.get(pick.key()).cloned().unwrap_or_default();
+        if pick == Field::SourceBranch && self.from_fork {
+            match self.head_repository.clone() {
+                Some(fork) => {
+                    let fork_source = self.sources[Field::HeadRepository.key()].clone();
+                    self.set(
+                        Field::GitRef,
+                        format!("{fork}:{value}"),
+                        format!("{fork_source} + {source}"),
+                    );
+                }
+                None => self.note_unknown(
+                    Field::GitRef,
+                    format!(
+                        "the pull request comes from a fork the CI does not name, so its branch \
+                         '{value}' cannot be told from the base repository's; pass --git-ref, \
+                         set WHARF_GIT_REF, or use --ref-from target"
+                    ),
+                ),
+            }
+            return;
         }
+        self.set(Field::GitRef, value, source);
+    }
+
+    /// Ends detection: drops reasons for values that were found after all, and says why there
+    /// is no `gitRef` when there is none.
+    pub(crate) fn finish(&mut self) {
+        if self.git_ref.is_none()
+            && let Err(error) = self.require_git_ref()
+        {
+            self.note_unknown(Field::GitRef, error.to_string());
+        }
+        let known: Vec<&str> = Field::VALUES
+            .into_iter()
+            .filter(|f| self.get(*f).is_some())
+            .map(Field::key)
+            .collect();
+        self.unknown.retain(|key, _| !known.contains(key));
     }
 
     /// Build metadata sent with a registration, so rules can match any of it.
@@ -204,6 +392,8 @@ impl CiContext {
         put("TAG", &self.tag);
         put("PR_NUMBER", &self.pr_number);
         put("TARGET_BRANCH", &self.target_branch);
+        put("MERGE_QUEUE", &self.merge_queue);
+        put("HEAD_REPOSITORY", &self.head_repository);
         put("BUILD_URL", &self.build_url);
         put(
             "CI_PROVIDER",
@@ -216,8 +406,15 @@ impl CiContext {
     pub fn require_git_ref(&self) -> Result<&str, CiError> {
         self.git_ref.as_deref().ok_or_else(|| {
             let provider = self.provider.unwrap_or(Provider::Git);
+            let why = match self.unknown.get(Field::GitRef.key()) {
+                Some(reason) if self.from_fork => reason.clone(),
+                _ => "no branch, tag or pull request in its variables, and git reports no \
+                      branch: detached HEAD or no checkout"
+                    .to_string(),
+            };
             CiError::NoGitRef {
                 provider: provider.as_str(),
+                why,
                 hint: provider.git_ref_hint(self.started_by_pipeline),
             }
         })
@@ -227,12 +424,10 @@ impl CiContext {
 /// What can go wrong when the context is not enough.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CiError {
-    #[error(
-        "cannot tell which branch this build is for ({provider}: no branch, tag or pull request \
-         in its variables, and git reports no branch: detached HEAD or no checkout); {hint}"
-    )]
+    #[error("cannot tell which branch this build is for ({provider}: {why}); {hint}")]
     NoGitRef {
         provider: &'static str,
+        why: String,
         hint: &'static str,
     },
 }

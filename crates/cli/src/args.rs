@@ -4,11 +4,19 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::LazyLock;
+
+/// `wharf --version`: the version and the commit, which scripts/dist stamps at build time
+/// (`WHARF_BUILD_COMMIT`); a plain `cargo build` says "unknown".
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    let commit = option_env!("WHARF_BUILD_COMMIT").unwrap_or("unknown");
+    format!("{} (commit {commit})", env!("CARGO_PKG_VERSION"))
+});
 
 #[derive(Debug, Parser)]
 #[command(
     name = "wharf",
-    version,
+    version = VERSION.as_str(),
     about = "Register container images with a Facets-compatible control plane"
 )]
 pub struct Cli {

@@ -20,6 +20,14 @@ use workflow::Files;
 
 #[tokio::main]
 async fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--version") {
+        let commit = option_env!("WHARF_BUILD_COMMIT").unwrap_or("unknown");
+        println!(
+            "wharf-action {} (commit {commit})",
+            env!("CARGO_PKG_VERSION")
+        );
+        return;
+    }
     let env = wharf_ci::process_env();
     let files = Files::from_env(&env);
     mask_secrets(&env);

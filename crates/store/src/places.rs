@@ -57,6 +57,15 @@ impl Store {
         .await)?)
     }
 
+    /// Every project's name, in order.
+    pub async fn project_names(&self) -> Result<Vec<String>> {
+        Ok(on!(&self.reader, |e| sqlx::query_scalar(
+            "SELECT name FROM projects ORDER BY name"
+        )
+        .fetch_all(e)
+        .await)?)
+    }
+
     pub async fn streams(&self, project: &str) -> Result<Vec<StreamRow>> {
         Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT project, name, description, prod, created_by, created_at
@@ -170,6 +179,16 @@ impl Tx {
         )
         .bind(project)
         .bind(stream)
+        .fetch_all(e)
+        .await)?)
+    }
+
+    /// The projects that have a stream named `name`.
+    pub async fn projects_with_stream(&mut self, name: &str) -> Result<Vec<String>> {
+        Ok(in_tx!(self, |e| sqlx::query_scalar(
+            "SELECT project FROM release_streams WHERE name = $1 ORDER BY project"
+        )
+        .bind(name)
         .fetch_all(e)
         .await)?)
     }

@@ -2,11 +2,21 @@
 //! file applies them whole.
 
 use super::auth::AuthUser;
+use super::permissions::require_admin;
 use super::views::{cluster_view, stream_view};
 use super::{ControlPlane, commit, permissions};
 use crate::error::{Error, Result, require, valid_name};
+use std::collections::BTreeMap;
 use wharf_api::{Cluster, ReleaseStream};
 use wharf_store::{Audit, EnvironmentRow, NewStream, ProjectRow};
+
+/// "project 'x'", or every project when no project was named.
+fn scope_name(project: Option<&str>) -> String {
+    match project {
+        Some(project) => format!("project '{project}'"),
+        None => "every project".into(),
+    }
+}
 
 impl ControlPlane {
     pub async fn project(&self, name: &str) -> Result<ProjectRow> {
@@ -17,10 +27,40 @@ impl ControlPlane {
         })
     }
 
+    /// A project's release streams; without a project, every project's merged by name, as
+    /// Facets (whose streams are account-wide) lists them.
     pub async fn streams(&self, stack: Option<&str>) -> Result<Vec<ReleaseStream>> {
-        let stack = require("stackName", stack)?;
-        self.project(&stack).await?;
-        self.stream_views(&stack, None).await
+        let Some(stack) = stack else {
+            return self.account_streams().await;
+        };
+        self.project(stack).await?;
+        self.stream_views(stack, None).await
+    }
+
+    async fn account_streams(&self) -> Result<Vec<ReleaseStream>> {
+        let mut merged: BTreeMap<String, ReleaseStream> = BTreeMap::new();
+        for project in self.store.project_names().await? {
+            for stream in self.stream_views(&project, None).await? {
+                match merged.get_mut(&stream.name) {
+                    None => {
+                        merged.insert(
+                            stream.name.clone(),
+                            ReleaseStream {
+                                stack_name: None,
+                                ..stream
+                            },
+                        );
+                    }
+                    Some(seen) => {
+                        let names = seen.mapped_cluster_names.get_or_insert_default();
+                        names.extend(stream.mapped_cluster_names.unwrap_or_default());
+                        seen.prod |= stream.prod;
+                        seen.description = seen.description.take().or(stream.description);
+                    }
+                }
+            }
+        }
+        Ok(merged.into_values().collect())
     }
 
     /// A project's streams (or the one named), each with its environments.
@@ -42,77 +82,121 @@ impl ControlPlane {
         Ok(views)
     }
 
+    /// The projects a stream call acts on: the one named (which needs `permission` there), or,
+    /// without one, every project (an account-wide call, as Facets' are: server admins only).
+    async fn stream_scope(
+        &self,
+        user: &AuthUser,
+        project: Option<&str>,
+        permission: &str,
+    ) -> Result<Vec<String>> {
+        match project {
+            Some(project) => {
+                self.project(project).await?;
+                self.require(user, project, permission).await?;
+                Ok(vec![project.to_string()])
+            }
+            None => {
+                require_admin(user, "a release stream in every project (no `stackName`)")?;
+                Ok(self.store.project_names().await?)
+            }
+        }
+    }
+
+    /// Creates a stream in a project, or (without one) in every project that lacks it.
     pub async fn create_stream(
         &self,
         user: &AuthUser,
         project: Option<&str>,
         body: ReleaseStream,
     ) -> Result<ReleaseStream> {
-        let project = require("stackName", project.or(body.stack_name.as_deref()))?;
-        self.project(&project).await?;
-        self.require(user, &project, permissions::RELEASE_STREAM_WRITE)
+        let named = project.or(body.stack_name.as_deref());
+        let projects = self
+            .stream_scope(user, named, permissions::RELEASE_STREAM_WRITE)
             .await?;
         let name = valid_name("name", &body.name)?;
-        let stream = NewStream {
-            project: &project,
-            name: &name,
-            description: body.description.as_deref(),
-            prod: body.prod,
-            created_by: &user.username,
-            update: false,
-        };
-        let audit = Audit::new(&user.username, "RELEASE_STREAM", "RELEASE_STREAM_CREATE")
-            .target(&name)
-            .stack(&project)
-            .meta("prod", body.prod);
         let mut tx = self.store.begin().await?;
-        if !tx.save_stream(&stream).await? {
+        let mut created = Vec::new();
+        for project in &projects {
+            let stream = NewStream {
+                project,
+                name: &name,
+                description: body.description.as_deref(),
+                prod: body.prod,
+                created_by: &user.username,
+                update: false,
+            };
+            if tx.save_stream(&stream).await? {
+                let audit = Audit::new(&user.username, "RELEASE_STREAM", "RELEASE_STREAM_CREATE")
+                    .target(&name)
+                    .stack(project)
+                    .meta("prod", body.prod);
+                tx.record(&audit).await?;
+                created.push(project.clone());
+            }
+        }
+        if created.is_empty() {
             return Err(Error::conflict(format!(
-                "release stream '{name}' already exists in project '{project}'"
+                "release stream '{name}' already exists in {}",
+                scope_name(named)
             )));
         }
-        commit(tx, &audit).await?;
-        let created = self.stream_views(&project, Some(&name)).await?;
-        created
+        tx.commit().await?;
+        let views = self.stream_views(&created[0], Some(&name)).await?;
+        let mut view = views
             .into_iter()
             .next()
-            .ok_or_else(|| Error::Internal("stream vanished".into()))
+            .ok_or_else(|| Error::Internal("stream vanished".into()))?;
+        if named.is_none() {
+            view.stack_name = None;
+        }
+        Ok(view)
     }
 
-    /// Deletes a stream no environment belongs to and no build sits in.
+    /// Deletes a stream from a project, or (without one) from every project that has it; each
+    /// must have no environment in it and no build sitting in it.
     pub async fn delete_stream(
         &self,
         user: &AuthUser,
         project: Option<&str>,
         name: &str,
     ) -> Result<()> {
-        let project = require("stackName", project)?;
-        self.project(&project).await?;
-        self.require(user, &project, permissions::RELEASE_STREAM_DELETE)
+        let projects = self
+            .stream_scope(user, project, permissions::RELEASE_STREAM_DELETE)
             .await?;
         let mut tx = self.store.begin().await?;
-        let environments = tx.environments_of_stream(&project, name).await?;
-        if !environments.is_empty() {
-            return Err(Error::bad_request(format!(
-                "Cannot delete: release stream '{name}' still has environments {}",
-                environments.join(", ")
-            )));
-        }
-        let builds = tx.builds_in_stream(&project, name).await?;
-        if builds > 0 {
-            return Err(Error::bad_request(format!(
-                "Cannot delete: {builds} builds sit in release stream '{name}'"
-            )));
-        }
-        if !tx.delete_stream(&project, name).await? {
+        let holders = tx.projects_with_stream(name).await?;
+        let targets: Vec<&String> = projects.iter().filter(|p| holders.contains(p)).collect();
+        if targets.is_empty() {
             return Err(Error::not_found(format!(
-                "release stream '{name}' not found in project '{project}'"
+                "release stream '{name}' not found in {}",
+                scope_name(project)
             )));
         }
-        let audit = Audit::new(&user.username, "RELEASE_STREAM", "RELEASE_STREAM_DELETE")
-            .target(name)
-            .stack(&project);
-        commit(tx, &audit).await
+        for project in targets {
+            let environments = tx.environments_of_stream(project, name).await?;
+            if !environments.is_empty() {
+                return Err(Error::bad_request(format!(
+                    "Cannot delete: release stream '{name}' still has environments {} in \
+                     project '{project}'",
+                    environments.join(", ")
+                )));
+            }
+            let builds = tx.builds_in_stream(project, name).await?;
+            if builds > 0 {
+                return Err(Error::bad_request(format!(
+                    "Cannot delete: {builds} builds sit in release stream '{name}' of project \
+                     '{project}'"
+                )));
+            }
+            tx.delete_stream(project, name).await?;
+            let audit = Audit::new(&user.username, "RELEASE_STREAM", "RELEASE_STREAM_DELETE")
+                .target(name)
+                .stack(project);
+            tx.record(&audit).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn environment_by_id(&self, id: &str) -> Result<EnvironmentRow> {
