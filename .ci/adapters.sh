@@ -81,6 +81,17 @@ groovy_suite() {
 groovy_suite
 check "npm-groovy-lint: jenkins-shim" "$npm_bin/npm-groovy-lint" --noserver --failon info --path jenkins-shim
 
+step "Facets' own SDK (facets-control-plane-sdk) against wharf serve"
+pytest_suite() {
+  local out
+  out=$(mktemp)
+  "$venv/python" -m pytest -v -p no:cacheprovider "$@" 2>&1 | tee "$out" || failed=$((failed + 1))
+  sed -nE 's/^[^ ]*::(test_[a-z0-9_]+) PASSED.*/ok - \1/p; s/^[^ ]*::(test_[a-z0-9_]+) (FAILED|ERROR).*/not ok - \1/p' \
+    "$out" >>"$tap_log"
+  rm -f "$out"
+}
+pytest_suite tests/facets_sdk
+
 step "shellcheck: every script"
 mapfile -t scripts < <(git ls-files '*.sh' '*.bash' 'buildkite-plugin/hooks/*' | sort)
 check "shellcheck: ${#scripts[@]} scripts" "$venv/shellcheck" -x "${scripts[@]}"
