@@ -187,6 +187,14 @@ def test_registration_calls(client):
     )
     by_stream = registered(client, "web", "r.example/shop/web:sdk2")
     assert by_stream.registration_value == "QA", "an environment CI registers into a stream"
+    ci_cd.register_artifact_saas(
+        sdk.SaasArtifactRequest(
+            blueprint_name=PROJECT, application_name="web", artifact_uri="r.example/shop/web:sdk3",
+            external_id="sdk-web-3", artifactory="default", artifact_register_type="RELEASE_STREAM",
+            artifact_register_value="STAGING",
+        )
+    )
+    assert registered(client, "web", "r.example/shop/web:sdk3").registration_value == "STAGING"
 
 
 def test_builds_per_environment(client):
