@@ -10,6 +10,7 @@ mod api;
 mod ci_context;
 mod crash;
 mod docker_registry;
+mod facets;
 mod lifecycle;
 mod promote;
 mod push;

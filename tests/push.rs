@@ -24,7 +24,7 @@ fn blob(dir: &Path, media_type: &str, bytes: &[u8], extra: &str) -> (Digest, Str
 }
 
 /// A one-platform image manifest with a config and two layers; answers (digest, descriptor).
-fn image(dir: &Path, seed: &str, platform: &str) -> (Digest, String, Vec<u8>) {
+pub(crate) fn image(dir: &Path, seed: &str, platform: &str) -> (Digest, String, Vec<u8>) {
     let (_, config) = blob(
         dir,
         "application/vnd.oci.image.config.v1+json",
@@ -50,7 +50,7 @@ fn image(dir: &Path, seed: &str, platform: &str) -> (Digest, String, Vec<u8>) {
     (digest, descriptor, manifest.into_bytes())
 }
 
-fn index_json(dir: &Path, descriptor: &str, tag: &str) {
+pub(crate) fn index_json(dir: &Path, descriptor: &str, tag: &str) {
     let with_name = descriptor.replacen(
         '{',
         &format!(r#"{{"annotations":{{"org.opencontainers.image.ref.name":"{tag}"}},"#),

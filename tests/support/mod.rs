@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod facets;
 pub mod proxy;
 
 use std::path::{Path, PathBuf};

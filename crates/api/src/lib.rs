@@ -261,12 +261,21 @@ pub struct RegisterByReleaseStreamRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Artifact {
+    #[serde(deserialize_with = "lenient::id")]
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub creation_date: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_modified_date: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified_by: Option<String>,
@@ -276,7 +285,11 @@ pub struct Artifact {
     pub application_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::optional_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cluster_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_stream: Option<String>,
@@ -284,7 +297,11 @@ pub struct Artifact {
     pub artifactory: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created_on: Option<String>,
     #[serde(default)]
     pub metadata: Metadata,
@@ -300,7 +317,11 @@ pub struct Artifact {
     pub tag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_type: Option<RegistrationType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::optional_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub registration_value: Option<String>,
     #[serde(default)]
     pub promoted: bool,
@@ -334,6 +355,7 @@ impl Artifact {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CiArtifactResponse {
+    #[serde(deserialize_with = "lenient::id")]
     pub artifact_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
@@ -345,11 +367,19 @@ pub struct CiArtifactResponse {
     pub artifactory: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created_on: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_type: Option<RegistrationType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::optional_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub registration_value: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -375,7 +405,11 @@ pub struct CiArtifactResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactCI {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::optional_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<String>,
     /// wharf's key for the CI's name; Facets' is `ciName`. Read either with [`Self::ci_name`];
     /// `wharf serve` answers both.
@@ -393,11 +427,19 @@ pub struct ArtifactCI {
     pub artifactory: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub creation_date: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_modified_date: Option<String>,
     /// wharf's key for the CI's own rule; Facets' is `ruleId` (see [`Self::own_rule`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -513,6 +555,7 @@ pub struct RoutingRuleRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RoutingRuleResponse {
+    #[serde(deserialize_with = "lenient::id")]
     pub id: String,
     pub rule_name: String,
     pub registration_type: RegistrationType,
@@ -524,7 +567,11 @@ pub struct RoutingRuleResponse {
     pub ci_system: Option<CiSystem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub creation_date: Option<String>,
 }
 
@@ -547,7 +594,11 @@ pub struct WorkflowHierarchy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PromotionWorkflow {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::optional_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<String>,
     /// wharf's key for the workflow's name; Facets' is `workflowName` (see
     /// [`Self::workflow_name`]). `wharf serve` answers both.
@@ -566,7 +617,11 @@ pub struct PromotionWorkflow {
     pub default_workflow: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub creation_date: Option<String>,
 }
 
@@ -605,7 +660,11 @@ pub struct ReleaseStream {
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub creation_date: Option<String>,
     #[serde(default)]
     pub prod: bool,
@@ -623,6 +682,7 @@ pub struct ReleaseStream {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Cluster {
+    #[serde(deserialize_with = "lenient::id")]
     pub id: String,
     pub name: String,
     pub stack_name: String,
@@ -708,9 +768,17 @@ pub struct User {
     pub username: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::optional_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::optional_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub user_id: Option<String>,
     #[serde(default)]
     pub admin: bool,
@@ -730,8 +798,10 @@ impl User {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
+    #[serde(deserialize_with = "lenient::id")]
     pub id: String,
     pub performed_by: String,
+    #[serde(deserialize_with = "lenient::required_time")]
     pub performed_at: String,
     pub entity: String,
     #[serde(default)]
@@ -805,3 +875,4 @@ pub mod project_file;
 
 mod names;
 pub use names::{ClosedSet, UnknownValue};
+pub mod lenient;

@@ -66,7 +66,14 @@ pub fn registered(output: Output, outcome: &Outcome, pushed: Option<&Pushed>) {
         outcome.registered_by.as_str(),
         outcome.registered_value
     );
-    match (&outcome.routed_to, &outcome.rule_name) {
+    let said_as_id = outcome
+        .routed_to_id
+        .as_ref()
+        .map(|id| format!("environment id {id} (its name could not be read)"));
+    match (
+        outcome.routed_to.as_ref().or(said_as_id.as_ref()),
+        &outcome.rule_name,
+    ) {
         (Some(to), Some(rule)) => println!("  routed to  {to} (rule {rule})"),
         (Some(to), None) => println!("  routed to  {to}"),
         (None, _) if outcome.classified == Some(false) => {
@@ -78,6 +85,9 @@ pub fn registered(output: Output, outcome: &Outcome, pushed: Option<&Pushed>) {
         println!("  external   {id}");
     }
     println!("  control    {}", outcome.control_plane);
+    for warning in &outcome.warnings {
+        eprintln!("warning: {warning}");
+    }
 }
 
 pub fn preview(output: Output, preview: &Preview) {

@@ -98,6 +98,9 @@ async fn run(env: &EnvMap, files: &Files) -> Result<()> {
     });
     let registered =
         registration::register_image(&client, plan, &url, push, inputs.require_route).await?;
+    for warning in &registered.outcome.warnings {
+        workflow::warning("wharf: registered, with a gap", warning);
+    }
     if let Some(warning) = &registered.unrouted_warning {
         workflow::warning("wharf: build unclassified", &in_action_terms(warning));
     }

@@ -19,6 +19,11 @@ use tempfile::TempDir;
 use wharf_control_plane::{RunningServer, ServeOptions};
 use wharf_registration::{BuildQuery, Client, RetryPolicy, Secret};
 
+/// A Facets-shaped control plane (a double: Facets is hosted), shared with the end-to-end tests.
+#[allow(dead_code)]
+#[path = "../../../tests/support/facets.rs"]
+mod facets;
+
 const ADMIN_TOKEN: &str = "admin-secret-token-0001";
 const GITHUB_TOKEN: &str = "ghs_secret_github_token_0003";
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -504,4 +509,32 @@ async fn an_unclassified_build_warns_and_creates_no_deployment() {
     assert_eq!(done.outputs["routed-to"], "");
     assert!(recorded.lock().unwrap().calls.is_empty());
     assert!(done.summary.contains("_unclassified_"));
+}
+
+/// Against a Facets-shaped control plane: the outputs name the environment from its id, and a
+/// name that cannot be read is a warning, not a failure.
+#[tokio::test(flavor = "multi_thread")]
+async fn against_facets_the_outputs_name_the_environment() {
+    let (github, _) = start_fake_github(false).await;
+    for clusters_fail in [false, true] {
+        let double = facets::FacetsServer::serve(facets::Behaviour {
+            clusters_fail,
+            ..Default::default()
+        })
+        .await;
+        let job = Job::new(&double.url, facets::TOKEN, &github).set("WHARF_USERNAME", facets::USER);
+        let done = job.run().await;
+        assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
+        assert_eq!(done.outputs["artifact-id"], "1001", "{:?}", done.outputs);
+        if clusters_fail {
+            assert_eq!(done.outputs["routed-to"], "");
+            assert!(
+                done.stdout.contains("::warning") && done.stdout.contains("e-101"),
+                "{}",
+                done.stdout
+            );
+        } else {
+            assert_eq!(done.outputs["routed-to"], "dev", "{:?}", done.outputs);
+        }
+    }
 }

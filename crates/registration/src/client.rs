@@ -5,11 +5,13 @@ use crate::secret::Secret;
 use reqwest::{Method, StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 use wharf_api::project_file::{ApplySummary, ProjectFile};
 use wharf_api::{
-    Artifact, ArtifactCI, AuditEntry, CiArtifactResponse, ErrorDetails, Page, RegistrationType,
-    Resolved, RoutingRuleResponse, SaasArtifactRequest, User,
+    Artifact, ArtifactCI, AuditEntry, CiArtifactResponse, Cluster, ErrorDetails, Page,
+    RegistrationType, Resolved, RoutingRuleResponse, SaasArtifactRequest, User,
 };
 use wharf_http_client::{
     Attempt, Replay, RetryPolicy, describe_transport, encode, is_retryable, retry_after,
@@ -28,12 +30,42 @@ pub struct BuildQuery {
 /// Header with which wharf's control plane says a registration already existed.
 const REPLAYED_HEADER: &str = "wharf-replayed";
 
+/// What a registration call answered.
+#[derive(Debug, Clone)]
+pub struct RegisterAnswer {
+    pub artifact: Option<Artifact>,
+    /// The control plane already had this build and wrote nothing.
+    pub replayed: bool,
+    /// Why the answer of a registration that was made could not be read.
+    pub unreadable: Option<String>,
+}
+
+/// Where a build sits: its bucket's name, or, when only an environment's id is known, the id
+/// and why its name is not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placement {
+    pub name: Option<String>,
+    pub environment_id: Option<String>,
+    pub unreadable: Option<String>,
+}
+
+impl Placement {
+    fn named(name: &str) -> Self {
+        Self {
+            name: Some(name.to_string()),
+            ..Self::default()
+        }
+    }
+}
+
 pub struct Client {
     http: reqwest::Client,
     base: String,
     username: String,
     token: Secret,
     retry: RetryPolicy,
+    /// Environment id → name, read once per run.
+    environment_names: Mutex<HashMap<String, String>>,
 }
 
 impl Client {
@@ -50,6 +82,7 @@ impl Client {
             username: username.to_string(),
             token,
             retry,
+            environment_names: Mutex::default(),
         })
     }
 
@@ -63,10 +96,10 @@ impl Client {
 
     /// Registers; answers the stored build (`None` from a Facets server, which answers an empty
     /// 200) and whether the server already had it.
-    pub async fn register(
-        &self,
-        request: &SaasArtifactRequest,
-    ) -> Result<(Option<Artifact>, bool)> {
+    /// Sends a registration. A 2xx is a registration made, whatever its body: an empty 200
+    /// (Facets) or an answer this client cannot read leaves `artifact` empty, and an unreadable
+    /// one says why in `unreadable`, so the caller can still report the build as registered.
+    pub async fn register(&self, request: &SaasArtifactRequest) -> Result<RegisterAnswer> {
         let replay = if request.external_id.is_some() {
             Replay::Safe
         } else {
@@ -84,16 +117,25 @@ impl Client {
             .headers()
             .get(REPLAYED_HEADER)
             .is_some_and(|v| v.as_bytes() == b"true");
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| Error::Unavailable(format!("reading the registration answer: {e}")))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok((None, replayed));
-        }
-        let artifact = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Internal(format!("unreadable registration answer: {e}")))?;
-        Ok((Some(artifact), replayed))
+        let read = match response.bytes().await {
+            Err(e) => Err(format!("reading it failed: {e}")),
+            Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(None),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| format!("its answer was unreadable: {e}")),
+        };
+        Ok(match read {
+            Ok(artifact) => RegisterAnswer {
+                artifact,
+                replayed,
+                unreadable: None,
+            },
+            Err(why) => RegisterAnswer {
+                artifact: None,
+                replayed,
+                unreadable: Some(why),
+            },
+        })
     }
 
     pub async fn builds(
@@ -119,7 +161,76 @@ impl Client {
                 path.push_str(&format!("&{key}={}", encode(&value)));
             }
         }
-        self.get_json(&path).await
+        let mut builds: Vec<CiArtifactResponse> = self.get_json(&path).await?;
+        for build in &mut builds {
+            if build.routed_to.is_none() {
+                let placed = self
+                    .placement(
+                        build.classified,
+                        build.registration_type,
+                        build.registration_value.as_deref(),
+                        None,
+                    )
+                    .await;
+                build.routed_to = placed.name;
+            }
+        }
+        Ok(builds)
+    }
+
+    /// An environment's name from its id (`GET /cc-ui/v1/clusters/{id}`), read once per id
+    /// for the life of this client.
+    pub async fn environment_name(&self, id: &str) -> Result<String> {
+        if let Some(name) = self.lock_names().get(id) {
+            return Ok(name.clone());
+        }
+        let cluster: Cluster = self
+            .get_json(&format!("/cc-ui/v1/clusters/{}", encode(id)))
+            .await?;
+        self.lock_names()
+            .insert(id.to_string(), cluster.name.clone());
+        Ok(cluster.name)
+    }
+
+    fn lock_names(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.environment_names
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Where a build sits, by name. `named` is the name when the answer gave one (wharf
+    /// serve's do); else a stream bucket's value is its name, and an environment bucket's is
+    /// the environment's id (Facets'), turned into its name through the clusters endpoint.
+    /// When that read fails, the id is kept and the reason said.
+    pub async fn placement(
+        &self,
+        classified: bool,
+        kind: Option<RegistrationType>,
+        value: Option<&str>,
+        named: Option<&str>,
+    ) -> Placement {
+        if !classified {
+            return Placement::default();
+        }
+        if let Some(name) = named {
+            return Placement::named(name);
+        }
+        let Some(value) = value else {
+            return Placement::default();
+        };
+        if kind == Some(RegistrationType::ReleaseStream) {
+            return Placement::named(value);
+        }
+        match self.environment_name(value).await {
+            Ok(name) => Placement::named(&name),
+            Err(e) => Placement {
+                name: None,
+                environment_id: Some(value.to_string()),
+                unreadable: Some(format!(
+                    "the name of environment id '{value}' could not be read: {e}"
+                )),
+            },
+        }
     }
 
     /// Promotes one build to the next stage (the server promotes each build once, so a retry
@@ -216,6 +327,9 @@ impl Client {
         Ok(())
     }
 
+    /// What an environment deploys: `wharf serve`'s answer; against a control plane without
+    /// `/wharf/v1/resolve` (Facets), the newest build of the CI in the environment, found
+    /// through the environment's id.
     pub async fn resolve(
         &self,
         project: &str,
@@ -228,7 +342,61 @@ impl Client {
             encode(environment),
             encode(ci_name)
         );
+        if !self.is_wharf_serve().await {
+            return self.resolve_on_facets(project, environment, ci_name).await;
+        }
         self.get_json(&path).await
+    }
+
+    /// Whether the control plane is a `wharf serve` (it answers `/wharf/v1/health`; Facets
+    /// does not).
+    async fn is_wharf_serve(&self) -> bool {
+        let url = format!("{}/wharf/v1/health", self.base);
+        match self.http.get(url).send().await {
+            Ok(response) => response.status().is_success(),
+            Err(_) => false,
+        }
+    }
+
+    async fn resolve_on_facets(
+        &self,
+        project: &str,
+        environment: &str,
+        ci_name: &str,
+    ) -> Result<Resolved> {
+        let clusters: Vec<Cluster> = self
+            .get_json(&format!("/cc-ui/v1/stacks/{}/clusters", encode(project)))
+            .await?;
+        let cluster = clusters
+            .into_iter()
+            .find(|c| c.name == environment)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "environment '{environment}' not found in project '{project}'"
+                ))
+            })?;
+        let artifact: Artifact = self
+            .get_json(&format!(
+                "/cc-ui/v1/artifacts/cluster/{}/application/{}",
+                encode(&cluster.id),
+                encode(ci_name)
+            ))
+            .await?;
+        let stream = artifact
+            .release_stream
+            .clone()
+            .filter(|_| artifact.cluster_id.is_none());
+        let (resolved_from, bucket) = match stream {
+            Some(stream) => ("RELEASE_STREAM", stream),
+            None => ("ENVIRONMENT", cluster.name.clone()),
+        };
+        Ok(Resolved {
+            expression: format!("${{blueprint.self.artifacts.{ci_name}}}"),
+            environment: cluster.name,
+            resolved_from: resolved_from.into(),
+            bucket,
+            artifact,
+        })
     }
 
     pub async fn ci(&self, project: &str, ci_name: &str) -> Result<ArtifactCI> {

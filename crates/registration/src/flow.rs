@@ -3,7 +3,7 @@
 //! control plane answers an empty 200), and describe the result as an [`Outcome`], saying what
 //! happened to an unrouted build.
 
-use crate::client::{BuildQuery, Client};
+use crate::client::{BuildQuery, Client, Placement};
 use crate::error::{Error, Result};
 use crate::push::{PushRequest, Pushed, push};
 use crate::settings::Plan;
@@ -24,6 +24,10 @@ pub struct Outcome {
     pub registration_type: Option<RegistrationType>,
     pub classified: Option<bool>,
     pub routed_to: Option<String>,
+    /// The environment's id when its name could not be read (a Facets control plane keys
+    /// environment buckets by id); see `warnings`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routed_to_id: Option<String>,
     pub rule_name: Option<String>,
     pub control_plane: String,
     /// How the build was addressed: `GIT_REF`, `ENVIRONMENT` or `RELEASE_STREAM`, and the value.
@@ -31,6 +35,9 @@ pub struct Outcome {
     pub registered_value: String,
     /// True when the control plane already had this build and wrote nothing.
     pub replayed: bool,
+    /// What could not be learned after the registration was made: the step still succeeds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// What `--dry-run` prints: the request that would be sent and where it would probably land.
@@ -46,18 +53,46 @@ pub struct Preview {
     pub sources: BTreeMap<&'static str, String>,
 }
 
-/// Sends the registration and reads back where the build went.
+/// Sends the registration and reads back where the build went. Once the control plane has
+/// taken the registration, nothing that fails to be read back fails the step: the outcome says
+/// the build was registered and `warnings` names what could not be learned.
 pub async fn register(client: &Client, plan: &Plan, control_plane: &str) -> Result<Outcome> {
     let request = &plan.request;
-    let (answer, replayed) = client.register(request).await?;
-    let artifact = match answer {
+    let answer = client.register(request).await?;
+    let mut warnings = Vec::new();
+    if let Some(why) = answer.unreadable {
+        warnings.push(format!("the build was registered, but {why}"));
+    }
+    let artifact = match answer.artifact {
         Some(artifact) => Some(artifact),
         // A Facets control plane answers an empty 200: find the build in the CI's list.
-        None => find_registered(client, plan).await?,
+        None => match find_registered(client, plan).await {
+            Ok(found) => found,
+            Err(e) => {
+                warnings.push(format!(
+                    "the build was registered, but reading it back from the CI's builds failed: {e}"
+                ));
+                None
+            }
+        },
     };
-    let routed_to = artifact
-        .as_ref()
-        .and_then(|a| a.routed_to().map(str::to_string));
+    if artifact.is_none() && warnings.is_empty() {
+        warnings.push("the build was registered, but it is not in the CI's builds yet".into());
+    }
+    let placement = match &artifact {
+        Some(a) => {
+            client
+                .placement(
+                    a.classified,
+                    a.registration_type,
+                    a.registration_value.as_deref().or(a.cluster_id.as_deref()),
+                    a.routed_to(),
+                )
+                .await
+        }
+        None => Placement::default(),
+    };
+    warnings.extend(placement.unreadable);
     Ok(Outcome {
         artifact_id: artifact.as_ref().map(|a| a.id.clone()),
         ci_name: plan.ci_name().to_string(),
@@ -66,15 +101,19 @@ pub async fn register(client: &Client, plan: &Plan, control_plane: &str) -> Resu
         external_id: request.external_id.clone(),
         registration_type: artifact.as_ref().and_then(|a| a.registration_type),
         classified: artifact.as_ref().map(|a| a.classified),
-        routed_to,
+        routed_to: placement.name,
+        routed_to_id: placement.environment_id,
         rule_name: artifact.as_ref().and_then(|a| a.applied_rule_name.clone()),
         control_plane: control_plane.to_string(),
         registered_by: request.artifact_register_type,
         registered_value: request.artifact_register_value.clone(),
-        replayed,
+        replayed: answer.replayed,
+        warnings,
     })
 }
 
+/// The registered build in the CI's list (what a Facets control plane offers after its empty
+/// 200), as an `Artifact`.
 async fn find_registered(client: &Client, plan: &Plan) -> Result<Option<wharf_api::Artifact>> {
     let query = BuildQuery {
         external_id: plan.request.external_id.clone(),
@@ -93,6 +132,7 @@ async fn find_registered(client: &Client, plan: &Plan) -> Result<Option<wharf_ap
         classified: b.classified,
         registration_type: b.registration_type,
         release_stream: b.routed_to.clone(),
+        registration_value: b.registration_value,
         applied_rule_name: b.applied_rule_name,
         ..Default::default()
     }))

@@ -31,8 +31,21 @@ pub struct Promoted {
     pub control_plane: String,
 }
 
-fn stage_of(artifact: &Artifact) -> Option<String> {
-    artifact.routed_to().map(str::to_string)
+/// The stage a promoted build sits at, by name (an environment's id when its name cannot be
+/// read).
+async fn stage_of(client: &Client, artifact: &Artifact) -> Option<String> {
+    let placement = client
+        .placement(
+            artifact.classified,
+            artifact.registration_type,
+            artifact
+                .registration_value
+                .as_deref()
+                .or(artifact.cluster_id.as_deref()),
+            artifact.routed_to(),
+        )
+        .await;
+    placement.name.or(placement.environment_id)
 }
 
 /// Most stages a `--to` walk may take; workflows are short, so more means a loop.
@@ -91,7 +104,7 @@ pub async fn promote(
                 (e, _) => e,
             })?;
         all_replayed &= replayed;
-        let stage = stage_of(&artifact);
+        let stage = stage_of(client, &artifact).await;
         steps.push(stage.clone().unwrap_or_default());
         current_id = artifact.id.clone();
         let arrived = match to {

@@ -80,11 +80,13 @@ mod tests {
             registration_type: Some(RegistrationType::Environment),
             classified: Some(true),
             routed_to: Some("dev".into()),
+            routed_to_id: None,
             rule_name: Some("shop-branches".into()),
             control_plane: "https://cp.example.com".into(),
             registered_by: ArtifactRegisterType::GitRef,
             registered_value: "main".into(),
             replayed: false,
+            warnings: Vec::new(),
         }
     }
 
