@@ -131,6 +131,7 @@ pin_of() {
 # Leaves a verified copy of ASSET in the cache, downloading it unless the cached one matches.
 fetch_verified() {
   local asset=$1 pin=$2 cache=$3 url=$4 cached=$3/$1 partial actual
+  mkdir -p "$cache"
   if [[ -f $cached ]]; then
     if [[ $(sha256_of "$cached") == "$pin" ]]; then
       say "using the cached $asset ($cache)"
@@ -191,6 +192,7 @@ install_from_source() {
     fail "version source builds $binary with cargo, which is not installed: install a Rust toolchain first, or use a release"
   package=$(package_of "$binary")
   source=$(expand_home "$source")
+  mkdir -p "$cache"
   if [[ -d $source ]]; then
     say "building $binary from source in $source"
     cargo build --release --locked --quiet --package "$package" \
@@ -216,7 +218,6 @@ main() {
   version=$(read_version)
   binary=$(read_binary)
   cache=$(cache_dir)
-  mkdir -p "$cache"
   if [[ $version == source ]]; then
     install_from_source "$binary" "$cache"
   else

@@ -4,10 +4,13 @@
 
 WHARF_STRING_OPTIONS=(
   control-plane-url username token-env project service ci-name image git-ref environment
-  release-stream registry external-id description platform tag wharf-path
+  release-stream registry external-id description platform tag wharf-path version
 )
 WHARF_BOOLEAN_OPTIONS=(push require-route dry-run skip-without-credentials)
-WHARF_PLUGIN_REF="wharf-dev/wharf#v1.0.0"
+# The plugin's own release: the wharf it installs unless `version` says otherwise. It moves
+# with the workspace's version, the action's and the orb's (install/tests/versions.bats).
+WHARF_PLUGIN_RELEASE=v0.1.0
+WHARF_PLUGIN_REF="wharf-dev/wharf#$WHARF_PLUGIN_RELEASE"
 
 config_error() {
   printf 'wharf plugin: %s\n' "$*" >&2

@@ -1,5 +1,8 @@
 # shellcheck shell=bash
-# Maps the configuration to wharf's command line and runs wharf.
+# Installs wharf (or takes the one wharf-path names), maps the configuration to wharf's command
+# line and runs wharf.
+
+WHARF_PLUGIN_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Options whose name is also wharf's flag (`--<option>=VALUE`, or `--<option>` for the switches).
 WHARF_REGISTER_OPTIONS=(
@@ -8,17 +11,27 @@ WHARF_REGISTER_OPTIONS=(
 )
 WHARF_REGISTER_SWITCHES=(push require-route dry-run)
 
+# The wharf to run: the one wharf-path names, or the release `version` names (default: the
+# plugin's own), installed by the installer the plugin shares with the action and the orb. It
+# checks the archive against the plugin's checksums.txt and keeps it in ~/.cache/wharf.
 wharf_binary() {
-  local path
+  local path version
   path=$(config_string wharf-path)
+  version=$(config_string version)
   if [[ -n $path ]]; then
+    [[ -z $version ]] ||
+      config_error "give wharf-path or version, not both: wharf-path runs a wharf already on the agent"
     [[ -x $path && ! -d $path ]] ||
-      config_error "wharf-path '$path' is not an executable file: fix wharf-path or remove it to use wharf from PATH"
+      config_error "wharf-path '$path' is not an executable file: fix wharf-path, or remove it to install wharf $WHARF_PLUGIN_RELEASE"
     echo "$path"
-  else
-    command -v wharf 2>/dev/null ||
-      config_error "wharf is not on PATH: install the wharf binary on the agent, or point wharf-path at it"
+    return
   fi
+  version=${version:-$WHARF_PLUGIN_RELEASE}
+  echo "--- :package: wharf: installing wharf $version" >&2
+  WHARF_INSTALL_VERSION=$version WHARF_INSTALL_BINARY=wharf \
+    WHARF_INSTALL_CHECKSUMS=$WHARF_PLUGIN_DIR/checksums.txt \
+    WHARF_INSTALL_SOURCE="https://github.com/wharf-dev/wharf#$WHARF_PLUGIN_RELEASE" \
+    "$WHARF_PLUGIN_DIR/lib/install.sh"
 }
 
 # Fills WHARF_ARGS. Values go as `--flag=VALUE` so one starting with '-' stays a value.

@@ -79,7 +79,7 @@ for markdown in markdown_files:
             Path(work, "pipelines", f"{name}.json").write_text(json.dumps(document))
         for number, (key, config) in enumerate(plugin_entries(document), start=1):
             if not PLUGIN_REF.match(key):
-                errors.append(f"{where}: plugin reference '{key}' should be like wharf-dev/wharf#v1.0.0")
+                errors.append(f"{where}: plugin reference '{key}' should be like wharf-dev/wharf#v0.1.0")
                 continue
             count += 1
             Path(work, "examples", f"{name}-example{number}.json").write_text(json.dumps(config))

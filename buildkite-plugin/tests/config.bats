@@ -110,7 +110,7 @@ register
   assert_output "api-ci"
 }
 
-@test "wharf-path names the binary instead of wharf on PATH" {
+@test "wharf-path names the binary to run instead of installing one" {
   printf '#!/bin/sh\n' >"$BATS_TEST_TMPDIR/my-wharf"
   chmod +x "$BATS_TEST_TMPDIR/my-wharf"
   configure "{\"project\": \"shop\", \"service\": \"api\", \"image\": \"i:1\", \"wharf-path\": \"$BATS_TEST_TMPDIR/my-wharf\"}"

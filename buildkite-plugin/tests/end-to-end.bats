@@ -1,29 +1,40 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2030,SC2031 # each @test is a subshell: its exports are its own
 # The plugin as Buildkite runs it: the job's environment as the agent sets it, the hook, the
-# real wharf binary and a real `wharf serve`. Only buildkite-agent (the CI's own tool) is a stub;
-# it records what it was asked to do.
+# wharf it installs through the shared installer from a fixture release (made by scripts/dist,
+# served on loopback, pinned in the plugin's checksums.txt), and a real `wharf serve`. Only
+# buildkite-agent (the CI's own tool) is a stub; it records what it was asked to do.
 
 load helpers
 load "$REPO_ROOT/tests/adapters/control-plane.bash"
 load "$REPO_ROOT/tests/adapters/oci-layout.bash"
+load "$REPO_ROOT/tests/adapters/release.bash"
 
 setup_file() {
   start_control_plane
   CI_BOT_TOKEN=$(ci_bot_token)
-  export CI_BOT_TOKEN
+  make_fixture_release "$BATS_FILE_TMPDIR/releases"
+  serve_releases "$BATS_FILE_TMPDIR/releases"
+  # The plugin as its release repository holds it (links resolved), pinning the fixture.
+  cp -rL "$PLUGIN_DIR" "$BATS_FILE_TMPDIR/plugin"
+  fixture_pins "$BATS_FILE_TMPDIR/plugin/checksums.txt"
+  HOOK=$BATS_FILE_TMPDIR/plugin/hooks/command
+  export CI_BOT_TOKEN HOOK
 }
 
 teardown_file() {
+  stop_releases
   stop_control_plane
 }
 
 setup() {
   plugin_setup
   unset WHARF_TOKEN
-  PATH="$(dirname "$WHARF_BIN"):$PATH"
   cd "$BATS_TEST_TMPDIR" || return 1
   buildkite_job_environment
+  # A long-lived agent: one cache for the whole file.
+  export WHARF_INSTALL_RELEASES=$RELEASES_URL WHARF_INSTALL_TARGET=$FIXTURE_TARGET
+  export WHARF_INSTALL_CACHE=$BATS_FILE_TMPDIR/agent-cache
 }
 
 # The variables the agent sets for a job of a branch build of pipeline `shop`.
@@ -105,7 +116,7 @@ refute_token_leaked() {
     "meta-data set wharf-image-api registry.example.com/shop/api:$BUILDKITE_BUILD_NUMBER" \
     "meta-data set wharf-routed-to-api dev"
 
-  run "$PLUGIN_DIR/hooks/command"
+  run "$HOOK"
 
   assert_success
   unstub buildkite-agent
@@ -138,7 +149,7 @@ refute_token_leaked() {
     "meta-data set wharf-routed-to-web staging" \
     "meta-data set wharf-digest-web $digest"
 
-  run "$PLUGIN_DIR/hooks/command"
+  run "$HOOK"
 
   assert_success
   unstub buildkite-agent
@@ -161,7 +172,7 @@ refute_token_leaked() {
     export BUILDKITE_RETRY_COUNT=$attempt
     stub_agent "annotate --style success --context wharf-api" "meta-data set wharf-artifact-id-api *" \
       "meta-data set wharf-image-api *" "meta-data set wharf-routed-to-api dev"
-    run "$PLUGIN_DIR/hooks/command"
+    run "$HOOK"
     assert_success
     unstub buildkite-agent
     cp "$BATS_TEST_TMPDIR/meta-data/wharf-artifact-id-api" "$BATS_TEST_TMPDIR/artifact-id-$attempt"
@@ -180,7 +191,7 @@ refute_token_leaked() {
     \"require-route\": true}"
   stub_agent "annotate --style error --context wharf-api"
 
-  run "$PLUGIN_DIR/hooks/command"
+  run "$HOOK"
 
   assert_failure 6
   unstub buildkite-agent
@@ -194,7 +205,7 @@ refute_token_leaked() {
     \"project\": \"shop\", \"service\": \"api\", \"image\": \"registry.example.com/shop/api:bad\"}"
   stub_agent "annotate --style error --context wharf-api"
 
-  run "$PLUGIN_DIR/hooks/command"
+  run "$HOOK"
 
   assert_failure 3
   unstub buildkite-agent
@@ -211,9 +222,49 @@ refute_token_leaked() {
     \"skip-without-credentials\": true}"
   stub_agent "annotate --style warning --context wharf-api"
 
-  run "$PLUGIN_DIR/hooks/command"
+  run "$HOOK"
 
   assert_success
   unstub buildkite-agent
+  refute_recorded
+}
+
+@test "the plugin installs its own release, verified, once per agent" {
+  export WHARF_TOKEN=$CI_BOT_TOKEN
+  rm -rf "$WHARF_INSTALL_CACHE"
+  local archive=/$FIXTURE_VERSION/wharf-$FIXTURE_VERSION-$FIXTURE_TARGET.tar.gz downloads
+  downloads=$(release_downloads "$archive")
+  plugin_configuration "{\"control-plane-url\": \"$WHARF_TEST_URL\", \"username\": \"ci-bot\",
+    \"project\": \"shop\", \"service\": \"api\", \"image\": \"registry.example.com/shop/api:1\", \"dry-run\": true}"
+  stub_agent "annotate --style info --context wharf-api"
+
+  run "$HOOK"
+
+  assert_success
+  unstub buildkite-agent
+  assert_line "--- :package: wharf: installing wharf $FIXTURE_VERSION"
+  assert_line "wharf install: installed wharf $FIXTURE_VERSION ($FIXTURE_TARGET, SHA-256 verified) in $WHARF_INSTALL_CACHE/wharf-$FIXTURE_VERSION-$FIXTURE_TARGET"
+  assert_line --partial "Running: $WHARF_INSTALL_CACHE/wharf-$FIXTURE_VERSION-$FIXTURE_TARGET/wharf --output json"
+
+  stub_agent "annotate --style info --context wharf-api"
+  run "$HOOK"
+  assert_success
+  unstub buildkite-agent
+  assert_line "wharf install: using the cached wharf-$FIXTURE_VERSION-$FIXTURE_TARGET.tar.gz ($WHARF_INSTALL_CACHE)"
+  assert_equal "$(release_downloads "$archive")" "$((downloads + 1))"
+}
+
+@test "an archive that does not match the plugin's pin is refused, and nothing is registered" {
+  export WHARF_TOKEN=$CI_BOT_TOKEN
+  rm -rf "$WHARF_INSTALL_CACHE"
+  cp -r "$BATS_FILE_TMPDIR/plugin" "$BATS_TEST_TMPDIR/plugin"
+  sed -i "s/^[0-9a-f]\{64\}  wharf-v/$(printf '%064d' 0)  wharf-v/" "$BATS_TEST_TMPDIR/plugin/checksums.txt"
+  plugin_configuration "{\"control-plane-url\": \"$WHARF_TEST_URL\", \"username\": \"ci-bot\",
+    \"project\": \"shop\", \"service\": \"api\", \"image\": \"registry.example.com/shop/api:1\"}"
+
+  run "$BATS_TEST_TMPDIR/plugin/hooks/command"
+
+  assert_failure 1
+  assert_line --regexp "^wharf install: wharf-$FIXTURE_VERSION-$FIXTURE_TARGET\.tar\.gz has SHA-256 [0-9a-f]{64}, but the pins say 0{64}: refusing it, nothing was installed$"
   refute_recorded
 }

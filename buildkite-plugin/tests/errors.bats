@@ -14,23 +14,13 @@ teardown() {
   if [[ -L $BATS_MOCK_BINDIR/wharf ]]; then unstub wharf; fi
 }
 
-# PATH without the stub's directory, nor any other directory that has a wharf.
-without_wharf_on_path() {
-  local dir kept=()
-  IFS=: read -r -a dirs <<<"$PATH"
-  for dir in "${dirs[@]}"; do
-    [[ $dir == "$BATS_MOCK_BINDIR" || -x $dir/wharf ]] || kept+=("$dir")
-  done
-  (IFS=:; echo "${kept[*]}")
-}
-
 @test "no BUILDKITE_PLUGIN_CONFIGURATION: not run as a plugin" {
   unset BUILDKITE_PLUGIN_CONFIGURATION
 
   run "$PLUGIN_DIR/hooks/command"
 
   assert_failure 2
-  assert_output "wharf plugin: BUILDKITE_PLUGIN_CONFIGURATION is not set: run this hook as a Buildkite plugin (- wharf-dev/wharf#v1.0.0: with project, service and image under it)"
+  assert_output "wharf plugin: BUILDKITE_PLUGIN_CONFIGURATION is not set: run this hook as a Buildkite plugin (- wharf-dev/wharf#v0.1.0: with project, service and image under it)"
 }
 
 @test "a configuration that is not a mapping" {
@@ -115,12 +105,32 @@ wharf_refuses() {
   unstub buildkite-agent
 }
 
-@test "wharf missing from PATH" {
-  unstub wharf
-  PATH=$(without_wharf_on_path) run "$PLUGIN_DIR/hooks/command"
+@test "without wharf-path the plugin installs wharf, and refuses a version it does not pin" {
+  configure '{"project": "shop", "service": "api", "image": "i:1", "version": "v9.9.9"}'
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_failure 1
+  assert_line "--- :package: wharf: installing wharf v9.9.9"
+  assert_line --regexp "^wharf install: wharf-v9.9.9-[a-z0-9_]+-[a-z0-9_-]+\.tar\.gz is not pinned in the checksums file: use a version this adapter's release pins, or source$"
+}
+
+@test "a version that is no exact release is refused" {
+  configure '{"project": "shop", "service": "api", "image": "i:1", "version": "latest"}'
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_failure 1
+  assert_line --partial "wharf install: version 'latest' is not a pinned release"
+}
+
+@test "wharf-path and version together" {
+  configure '{"project": "shop", "service": "api", "image": "i:1", "wharf-path": "/opt/wharf", "version": "v0.1.0"}'
+
+  run "$PLUGIN_DIR/hooks/command"
 
   assert_failure 2
-  assert_output "wharf plugin: wharf is not on PATH: install the wharf binary on the agent, or point wharf-path at it"
+  assert_output "wharf plugin: give wharf-path or version, not both: wharf-path runs a wharf already on the agent"
 }
 
 @test "a wharf-path that is not an executable file" {
@@ -129,7 +139,7 @@ wharf_refuses() {
   run "$PLUGIN_DIR/hooks/command"
 
   assert_failure 2
-  assert_output "wharf plugin: wharf-path '/nonexistent/wharf' is not an executable file: fix wharf-path or remove it to use wharf from PATH"
+  assert_output "wharf plugin: wharf-path '/nonexistent/wharf' is not an executable file: fix wharf-path, or remove it to install wharf v0.1.0"
 }
 
 @test "wharf's exit code is the step's exit code" {

@@ -13,7 +13,7 @@ setup() {
 example_page() {
   local page=$BATS_TEST_TMPDIR/page.md line
   {
-    printf '# Example\n\n```yaml\nsteps:\n  - label: register\n    plugins:\n      - wharf-dev/wharf#v1.0.0:\n'
+    printf '# Example\n\n```yaml\nsteps:\n  - label: register\n    plugins:\n      - wharf-dev/wharf#v0.1.0:\n'
     for line in "$@"; do printf '          %s\n' "$line"; done
     printf '```\n'
   } >"$page"
@@ -66,13 +66,13 @@ example_page() {
 }
 
 @test "an example naming the plugin differently fails" {
-  sed 's|wharf-dev/wharf#v1.0.0|acme/wharf#main|' "$(example_page "project: shop" "service: api" "image: i:1")" \
+  sed 's|wharf-dev/wharf#v0.1.0|acme/wharf#main|' "$(example_page "project: shop" "service: api" "image: i:1")" \
     >"$BATS_TEST_TMPDIR/renamed.md"
 
   run "$CHECK" "$BATS_TEST_TMPDIR/renamed.md"
 
   assert_failure
-  assert_output --partial "plugin reference 'acme/wharf#main' should be like wharf-dev/wharf#v1.0.0"
+  assert_output --partial "plugin reference 'acme/wharf#main' should be like wharf-dev/wharf#v0.1.0"
 }
 
 @test "an example pipeline Buildkite would reject fails" {

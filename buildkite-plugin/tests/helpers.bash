@@ -33,8 +33,14 @@ clear_wharf_environment() {
   done
 }
 
+# configure JSON: the step's configuration. Unless it says which wharf to run (wharf-path or
+# version), the unit tests run the stubbed wharf, so wharf-path names it.
 configure() {
-  export BUILDKITE_PLUGIN_CONFIGURATION=$1
+  BUILDKITE_PLUGIN_CONFIGURATION=$(jq -c --arg stub "$BATS_MOCK_BINDIR/wharf" \
+    'if type == "object" and (has("wharf-path") or has("version") | not)
+     then . + {"wharf-path": $stub} else . end' <<<"$1" 2>/dev/null) ||
+    BUILDKITE_PLUGIN_CONFIGURATION=$1
+  export BUILDKITE_PLUGIN_CONFIGURATION
 }
 
 # Loads the libraries for unit tests of single functions.

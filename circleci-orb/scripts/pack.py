@@ -5,10 +5,13 @@
 
 src/@orb.yml comes first; each directory (commands, jobs, executors, examples) becomes a map
 keyed by file name without extension; a string value that is exactly `<<include(PATH)>>` is
-replaced by the contents of PATH, relative to src/. Writes to stdout unless -o is given.
+replaced by the contents of PATH, relative to src/. A file in src/ may be a link to one the
+orb shares with the other adapters (scripts/install.sh is install/install.sh); like
+`circleci orb pack`, packing reads through it. Writes to stdout unless -o is given.
 """
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -43,8 +46,9 @@ def make_yaml():
 
 
 def read_include(src, target, where):
-    path = (src / target).resolve()
-    if src.resolve() not in path.parents:
+    # Where the include points, not where a link there leads: a link is the orb's own choice.
+    path = Path(os.path.normpath(os.path.abspath(src / target)))
+    if Path(os.path.abspath(src)) not in path.parents:
         raise PackError(f"{where}: include({target}) points outside {src}")
     if not path.is_file():
         raise PackError(f"{where}: include({target}): no such file {src / target}")

@@ -8,25 +8,23 @@
 load test_helper
 # shellcheck source=/dev/null
 source "$REPO_ROOT/tests/adapters/control-plane.bash"
+# shellcheck source=/dev/null
+source "$REPO_ROOT/tests/adapters/release.bash"
 
 setup_file() {
   start_control_plane
-  ORB_YML=$BATS_FILE_TMPDIR/orb.yml
-  "$WHARF_CI_PYTHON" "$ORB_DIR/scripts/pack.py" -o "$ORB_YML"
   CI_BOT_TOKEN=$(ci_bot_token)
-  # A release of the binary under test, laid out like the published ones, for the job's
-  # install step (the archive is built once: the binary is large).
-  RELEASES=$BATS_FILE_TMPDIR/releases
-  local archive
-  archive=wharf-v0.1.0-$(uname -m)-unknown-linux-musl.tar.gz
-  mkdir -p "$RELEASES/v0.1.0" "$BATS_FILE_TMPDIR/release"
-  cp "$WHARF_BIN" "$BATS_FILE_TMPDIR/release/wharf"
-  tar -czf "$RELEASES/v0.1.0/$archive" -C "$BATS_FILE_TMPDIR/release" wharf
-  (cd "$RELEASES/v0.1.0" && sha256sum "$archive" >"$archive.sha256")
-  export ORB_YML CI_BOT_TOKEN RELEASES
+  # A fixture release (scripts/dist) on loopback, for the job's install step, and the orb
+  # packed with its pins.
+  make_fixture_release "$BATS_FILE_TMPDIR/releases"
+  serve_releases "$BATS_FILE_TMPDIR/releases"
+  ORB_YML=$BATS_FILE_TMPDIR/orb.yml
+  pack_orb_pinning_fixture "$ORB_YML"
+  export ORB_YML CI_BOT_TOKEN
 }
 
 teardown_file() {
+  stop_releases
   stop_control_plane
 }
 
@@ -50,6 +48,7 @@ circleci() {
     CIRCLE_PROJECT_USERNAME=acme CIRCLE_PROJECT_REPONAME=shop \
     CIRCLE_REPOSITORY_URL=git@github.com:acme/shop.git CIRCLE_WORKING_DIRECTORY='~/project' \
     BASH_ENV="$BASH_ENV_FILE" WHARF_TOKEN="${CONTEXT_TOKEN-$CI_BOT_TOKEN}" \
+    WHARF_INSTALL_TARGET="$FIXTURE_TARGET" \
     "$WHARF_CI_PYTHON" "$ORB_DIR/tests/helpers/circleci_sim.py" "$ORB_YML" "$@"
 }
 
@@ -92,14 +91,14 @@ builds_of_this_workflow() {
 
 @test "the register job installs the release, registers, and stores the outcome as an artifact" {
   JOB_PATH=/nonexistent run circleci --job register \
-    --param base-url="file://$RELEASES" --param install-dir='~/bin' \
+    --param version="$FIXTURE_VERSION" --param base-url="$RELEASES_URL" --param install-dir='~/bin' \
     --param control-plane-url="$WHARF_TEST_URL" --param username=ci-bot \
     --param project=shop --param service=api --param require-route=true \
     --param 'image=registry.example.com/shop/api:${CIRCLE_SHA1}' \
     --artifacts "$BATS_TEST_TMPDIR/artifacts"
 
   assert_success
-  assert_line --partial "installed wharf 0.1.0"
+  assert_line "wharf install: installed wharf $FIXTURE_VERSION ($FIXTURE_TARGET, SHA-256 verified) in $BATS_TEST_TMPDIR/home/bin"
   refute_output --partial "$CI_BOT_TOKEN"
   run builds_of_this_workflow
   assert_equal "$(jq -r '.[0].routedTo' <<<"$output")" dev

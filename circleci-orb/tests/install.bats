@@ -1,185 +1,93 @@
 #!/usr/bin/env bats
-# src/scripts/install.sh against a release directory served over file:// (or a stubbed curl
-# for the default URL): the checksum is checked before anything is installed.
-# The install-dir parameter holds a literal ~ for the script to expand.
-# shellcheck disable=SC2088
+# The orb's `install` command, run as a CircleCI agent would (helpers/circleci_sim.py), through
+# the installer it shares with the action and the Buildkite plugin, from a fixture release
+# (made by scripts/dist) served on loopback and pinned in the packed orb.
+# shellcheck disable=SC2016,SC2088 # parameters hold a literal ~ and ${…} for the step to expand
 
 load test_helper
+load "$REPO_ROOT/tests/adapters/release.bash"
 
-SCRIPT="$ORB_DIR/src/scripts/install.sh"
+setup_file() {
+  SERVED=$BATS_FILE_TMPDIR/served
+  make_fixture_release "$SERVED/good"
+  cp -r "$SERVED/good" "$SERVED/flipped"
+  python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0x01; open(p, "wb").write(b)' \
+    "$SERVED/flipped/$FIXTURE_VERSION/wharf-$FIXTURE_VERSION-$FIXTURE_TARGET.tar.gz"
+  serve_releases "$SERVED"
+  ORB_YML=$BATS_FILE_TMPDIR/orb.yml
+  pack_orb_pinning_fixture "$ORB_YML"
+  export ORB_YML
+}
+
+teardown_file() {
+  stop_releases
+}
 
 setup() {
   use_private_stubs
   circleci_env
-  RELEASES=$BATS_TEST_TMPDIR/releases
-  export PARAM_VERSION=0.1.0 PARAM_INSTALL_DIR=$BATS_TEST_TMPDIR/bin PARAM_BASE_URL=file://$RELEASES PARAM_SHA256=""
+  export HOME=$BATS_TEST_TMPDIR/home WHARF_INSTALL_TARGET=$FIXTURE_TARGET
+  ARCHIVE=wharf-$FIXTURE_VERSION-$FIXTURE_TARGET.tar.gz
 }
 
-# The machine the step runs on, as `uname -s` and `uname -m` tell it.
-stub_machine() {
-  stub uname "-s : echo $1" "-m : echo $2"
+# install PARAM=VALUE…: the orb's install command, with CircleCI's cache kept in the test's
+# directory.
+install() {
+  local params=() param
+  for param in "$@"; do params+=(--param "$param"); done
+  run "$WHARF_CI_PYTHON" "$ORB_DIR/tests/helpers/circleci_sim.py" "$ORB_YML" \
+    --command install --cache "$BATS_TEST_TMPDIR/circleci-cache" "${params[@]}"
 }
 
-# Publishes a release like the real ones: a tarball holding `wharf`, and its .sha256.
-publish_release() {
-  local version=$1 target=${2:-x86_64-unknown-linux-musl}
-  local dir=$RELEASES/v$version staging=$BATS_TEST_TMPDIR/staging
-  local name=wharf-v$version-$target.tar.gz
-  mkdir -p "$dir" "$staging"
-  printf '#!/bin/sh\necho "wharf %s"\n' "$version" >"$staging/wharf"
-  chmod +x "$staging/wharf"
-  tar -czf "$dir/$name" -C "$staging" wharf
-  (cd "$dir" && sha256sum "$name" >"$name.sha256")
-}
-
-@test "installs the release after its checksum matches, and puts it on PATH" {
-  stub_machine Linux x86_64
-  publish_release 0.1.0
-
-  run "$BASH" "$SCRIPT"
-
+@test "installs the pinned release, puts it on PATH and caches the verified archive" {
+  install version="$FIXTURE_VERSION" base-url="$RELEASES_URL/good"
   assert_success
-  assert_line "installed wharf 0.1.0 (x86_64-unknown-linux-musl) in $PARAM_INSTALL_DIR"
-  assert_line "wharf 0.1.0"
+  assert_line "wharf install: installed wharf $FIXTURE_VERSION ($FIXTURE_TARGET, SHA-256 verified) in $HOME/bin"
+  assert_line --regexp "^wharf ${FIXTURE_VERSION#v} \(commit "
+  assert_line "==> save_cache: wharf-arch1-linux-$(uname -m)-$FIXTURE_VERSION"
   # shellcheck disable=SC1090
   source "$BASH_ENV"
-  assert_equal "$(command -v wharf)" "$PARAM_INSTALL_DIR/wharf"
-  unstub uname
+  assert_equal "$(command -v wharf)" "$HOME/bin/wharf"
 }
 
-@test "a checksum mismatch installs nothing" {
-  stub_machine Linux x86_64
-  publish_release 0.1.0
-  echo "0000000000000000000000000000000000000000000000000000000000000000  wharf-v0.1.0-x86_64-unknown-linux-musl.tar.gz" \
-    >"$RELEASES/v0.1.0/wharf-v0.1.0-x86_64-unknown-linux-musl.tar.gz.sha256"
-
-  run "$BASH" "$SCRIPT"
-
-  assert_failure 1
-  assert_output --regexp "^wharf/install: checksum mismatch for wharf-v0.1.0-x86_64-unknown-linux-musl.tar.gz: wharf-v0.1.0-x86_64-unknown-linux-musl.tar.gz.sha256 says 0{64}, the download is [0-9a-f]{64}; nothing was installed$"
-  assert [ ! -e "$PARAM_INSTALL_DIR/wharf" ]
-  assert_equal "$(cat "$BASH_ENV")" ""
-  unstub uname
-}
-
-@test "a pinned sha256 must match too, so a tampered server cannot pass its own checksum" {
-  stub_machine Linux x86_64
-  publish_release 0.1.0
-  local archive=$RELEASES/v0.1.0/wharf-v0.1.0-x86_64-unknown-linux-musl.tar.gz
-  export PARAM_SHA256
-  PARAM_SHA256=$(printf '%064d' 1)
-
-  run "$BASH" "$SCRIPT"
-
-  assert_failure 1
-  assert_output --regexp "parameter 'sha256' pins 0{63}1, the download is [0-9a-f]{64}; nothing was installed$"
-  assert [ ! -e "$PARAM_INSTALL_DIR/wharf" ]
-  unstub uname
-
-  stub_machine Linux x86_64
-  PARAM_SHA256=$(sha256sum "$archive" | cut -d' ' -f1 | tr a-f A-F)
-  run "$BASH" "$SCRIPT"
+@test "the next job restores the cache, checks it and downloads nothing" {
+  install version="$FIXTURE_VERSION" base-url="$RELEASES_URL/good"
   assert_success
-  assert [ -x "$PARAM_INSTALL_DIR/wharf" ]
-  unstub uname
-}
-
-@test "a checksum file without a checksum is refused" {
-  stub_machine Linux x86_64
-  publish_release 0.1.0
-  echo "<html>not found</html>" >"$RELEASES/v0.1.0/wharf-v0.1.0-x86_64-unknown-linux-musl.tar.gz.sha256"
-
-  run "$BASH" "$SCRIPT"
-
-  assert_failure 1
-  assert_output "wharf/install: the checksum file wharf-v0.1.0-x86_64-unknown-linux-musl.tar.gz.sha256 holds no SHA-256"
-  assert [ ! -e "$PARAM_INSTALL_DIR/wharf" ]
-  unstub uname
-}
-
-@test "a missing release names the parameters to check" {
-  stub_machine Linux x86_64
-  run "$BASH" "$SCRIPT"
-
-  assert_failure 1
-  assert_output --partial "wharf/install: could not download file://$RELEASES/v0.1.0/wharf-v0.1.0-x86_64-unknown-linux-musl.tar.gz (check parameters 'version' and 'base-url')"
-  unstub uname
-}
-
-@test "downloads from the default release URL for the machine's OS and architecture" {
-  stub_machine Darwin arm64
-  publish_release 0.1.0 aarch64-apple-darwin
-  local base=https://github.com/wharf-dev/wharf/releases/download/v0.1.0/wharf-v0.1.0-aarch64-apple-darwin.tar.gz
-  local published=$RELEASES/v0.1.0/wharf-v0.1.0-aarch64-apple-darwin.tar.gz
-  stub curl \
-    "--fail --silent --show-error --location --retry 3 --output * $base : [ \$# -eq 9 ] && cp '$published' \"\$8\"" \
-    "--fail --silent --show-error --location --retry 3 --output * $base.sha256 : [ \$# -eq 9 ] && cp '$published.sha256' \"\$8\""
-  export PARAM_BASE_URL=https://github.com/wharf-dev/wharf/releases/download/
-
-  run "$BASH" "$SCRIPT"
-
+  local downloads
+  downloads=$(release_downloads "/good/$FIXTURE_VERSION/$ARCHIVE")
+  rm -rf "$HOME"
+  : >"$BASH_ENV"
+  install version="$FIXTURE_VERSION" install-dir='~/tools' base-url="$RELEASES_URL/good"
   assert_success
-  assert_line "installed wharf 0.1.0 (aarch64-apple-darwin) in $PARAM_INSTALL_DIR"
-  unstub curl
-  unstub uname
-}
-
-@test "an install of the same version is kept, and nothing is downloaded" {
-  mkdir -p "$PARAM_INSTALL_DIR"
-  printf '#!/bin/sh\necho "wharf 0.1.0"\n' >"$PARAM_INSTALL_DIR/wharf"
-  chmod +x "$PARAM_INSTALL_DIR/wharf"
-  stub curl
-
-  run "$BASH" "$SCRIPT"
-
-  assert_success
-  assert_line "wharf 0.1.0 is already installed in $PARAM_INSTALL_DIR"
-  run cat "$BASH_ENV"
-  assert_output "export PATH=$PARAM_INSTALL_DIR:\"\$PATH\""
-  unstub curl
-}
-
-@test "a v prefix on the version and a ~ in the install directory are understood" {
-  stub_machine Linux x86_64
-  publish_release 0.2.0
-  export PARAM_VERSION=v0.2.0 PARAM_INSTALL_DIR='~/tools' HOME=$BATS_TEST_TMPDIR/home
-
-  run "$BASH" "$SCRIPT"
-
-  assert_success
+  assert_line "==> restore_cache: wharf-arch1-linux-$(uname -m)-$FIXTURE_VERSION"
+  assert_line "wharf install: using the cached $ARCHIVE ($HOME/.cache/wharf)"
   assert [ -x "$HOME/tools/wharf" ]
-  assert_line "wharf 0.2.0"
-  unstub uname
+  assert_equal "$(release_downloads "/good/$FIXTURE_VERSION/$ARCHIVE")" "$downloads"
 }
 
-@test "an unsupported OS or architecture is named" {
-  stub_machine FreeBSD x86_64
-  run "$BASH" "$SCRIPT"
+@test "a release with one byte flipped installs nothing and fails the step" {
+  install version="$FIXTURE_VERSION" base-url="$RELEASES_URL/flipped"
   assert_failure 1
-  assert_output "wharf/install: no wharf release for the OS 'FreeBSD' (Linux and macOS have one)"
-  unstub uname
-
-  stub_machine Linux riscv64
-  run "$BASH" "$SCRIPT"
-  assert_failure 1
-  assert_output "wharf/install: no wharf release for the architecture 'riscv64' (x86_64 and arm64 have one)"
-  unstub uname
+  assert_line --regexp "^wharf install: $ARCHIVE has SHA-256 [0-9a-f]{64}, but the pins say [0-9a-f]{64}: refusing it, nothing was installed$"
+  assert [ ! -e "$HOME/bin/wharf" ]
+  assert_equal "$(cat "$BASH_ENV")" ""
 }
 
-@test "bad parameters are errors that name them" {
-  PARAM_VERSION=latest run "$BASH" "$SCRIPT"
+@test "a version the orb does not pin is refused" {
+  install version=v9.9.9 base-url="$RELEASES_URL/good"
   assert_failure 1
-  assert_output "wharf/install: parameter 'version' must be a release version like 1.2.3, got 'latest'"
+  assert_line "wharf install: wharf-v9.9.9-$FIXTURE_TARGET.tar.gz is not pinned in the checksums file: use a version this adapter's release pins, or source"
+  install version=latest
+  assert_failure 1
+  assert_line --partial "wharf install: version 'latest' is not a pinned release"
+}
 
-  PARAM_INSTALL_DIR="" run "$BASH" "$SCRIPT"
-  assert_failure 1
-  assert_output "wharf/install: parameter 'install-dir' is empty: give a directory for the wharf binary"
-
-  PARAM_BASE_URL="" run "$BASH" "$SCRIPT"
-  assert_failure 1
-  assert_output "wharf/install: parameter 'base-url' is empty: give where wharf releases are downloaded from"
-
-  PARAM_SHA256=abc123 run "$BASH" "$SCRIPT"
-  assert_failure 1
-  assert_output "wharf/install: parameter 'sha256' must be 64 hex digits (or empty), got 'abc123'"
+@test "version source builds the orb's own release tag with cargo" {
+  local root=$HOME/.cache/wharf/source
+  stub cargo "install --locked --quiet --root $root --git https://github.com/wharf-dev/wharf --tag $FIXTURE_VERSION wharf : mkdir -p $root/bin && printf '#!/bin/sh\necho wharf built\n' >$root/bin/wharf && chmod +x $root/bin/wharf"
+  install version=source
+  assert_success
+  assert_line "wharf install: installed wharf (built from source) in $HOME/bin"
+  assert_line "wharf built"
+  unstub cargo
 }

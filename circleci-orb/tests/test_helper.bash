@@ -25,3 +25,13 @@ circleci_env() {
   export BASH_ENV=$BATS_TEST_TMPDIR/bash_env
   : >"$BASH_ENV"
 }
+
+# pack_orb_pinning_fixture ORB_YML: packs the orb as its release would be packed, but with the
+# fixture release's pins (tests/adapters/release.bash) in place of install/checksums.txt.
+pack_orb_pinning_fixture() {
+  local src
+  src=$(mktemp -d "${BATS_FILE_TMPDIR:-${BATS_TMPDIR:-/tmp}}/orb-src.XXXXXX")
+  cp -rL "$ORB_DIR/src/." "$src/"
+  fixture_pins "$src/scripts/checksums.txt"
+  "$WHARF_CI_PYTHON" "$ORB_DIR/scripts/pack.py" "$src" -o "$1"
+}

@@ -74,12 +74,22 @@ class PackedOrb(unittest.TestCase):
         self.assertEqual(sorted(self.orb["jobs"]), ["register"])
         self.assertEqual(sorted(self.orb["executors"]), ["default"])
 
+    def script_step(self, command):
+        """The command's `run` step whose command is its script."""
+        runs = [step["run"] for step in self.orb["commands"][command]["steps"] if "run" in step]
+        return next(run for run in runs if run["command"].startswith("#!/usr/bin/env bash\n"))
+
     def test_includes_are_replaced_by_the_scripts(self):
         for command in ("install", "register"):
             with self.subTest(command=command):
-                run = self.orb["commands"][command]["steps"][0]["run"]
+                run = self.script_step(command)
                 self.assertEqual(run["command"], (SRC / "scripts" / f"{command}.sh").read_text())
         self.assertNotIn("include(", self.text)
+
+    def test_install_is_the_installer_the_adapters_share_with_the_pins(self):
+        run = self.script_step("install")
+        self.assertEqual(run["command"], (REPO / "install" / "install.sh").read_text())
+        self.assertEqual(run["environment"]["WHARF_INSTALL_PINS"], (REPO / "install" / "checksums.txt").read_text())
 
     def test_scripts_are_kept_readable_as_literal_blocks(self):
         self.assertEqual(self.text.count("command: |\n            #!/usr/bin/env bash\n"), 2)
@@ -110,11 +120,14 @@ class PackedOrb(unittest.TestCase):
                     self.assertEqual(used, declared)
 
     def test_the_scripts_get_every_param_variable_they_read(self):
-        for name in ("install", "register"):
-            with self.subTest(command=name):
-                run = self.orb["commands"][name]["steps"][0]["run"]
-                read = set(re.findall(r"\bPARAM_[A-Z0-9_]+", run["command"]))
-                self.assertEqual(read, set(run["environment"]))
+        run = self.script_step("register")
+        read = set(re.findall(r"\bPARAM_[A-Z0-9_]+", run["command"]))
+        self.assertEqual(read, set(run["environment"]))
+
+    def test_the_installer_reads_every_variable_the_command_sets(self):
+        run = self.script_step("install")
+        read = set(re.findall(r"\bWHARF_INSTALL_[A-Z0-9_]+", run["command"]))
+        self.assertLessEqual(set(run["environment"]), read)
 
 
 class SchemaValidation(unittest.TestCase):
@@ -142,7 +155,7 @@ class SchemaValidation(unittest.TestCase):
     def test_every_example_usage_is_a_valid_config(self):
         for name, example in load(packed_text())["examples"].items():
             with self.subTest(example=name):
-                self.assertEqual(example["usage"]["orbs"]["wharf"], "wharf-dev/wharf@1.0.0")
+                self.assertEqual(example["usage"]["orbs"]["wharf"], "wharf-dev/wharf@0.1.0")
                 result = self.validate(example["usage"])
                 self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 

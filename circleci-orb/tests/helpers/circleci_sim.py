@@ -2,20 +2,24 @@
 """Runs a job or command of a packed orb.yml the way a CircleCI build agent would.
 
     circleci_sim.py ORB_YML (--job NAME | --command NAME) [--param NAME=VALUE]...
-                    [--artifacts DIR]
+                    [--artifacts DIR] [--cache DIR]
 
 A test double for CircleCI, which cannot run here. It does what the agent does with the orb's
 steps and nothing more: fills in parameter defaults, checks required parameters and types,
 replaces `<< parameters.x >>`, expands the orb's own commands, and runs each `run` step with
 `/bin/bash -eo pipefail` in the caller's environment plus the step's `environment:`. BASH_ENV
 carries exports from one step to the next, as on CircleCI. `store_artifacts` copies the path
-into --artifacts. The first failing step stops the job with its exit status.
+into --artifacts. `save_cache` keeps its paths in --cache under the key (`{{ arch }}` filled
+in), unless the key is there already; `restore_cache` restores the newest entry whose key
+starts with one of its keys, in order; without --cache both do nothing. The first failing step
+stops the job with its exit status.
 """
 
 import argparse
 import os
 import re
 import shutil
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +28,7 @@ from ruamel.yaml import YAML
 
 PARAMETER = re.compile(r"<<\s*parameters\.([A-Za-z0-9_-]+)\s*>>")
 ENV_VAR_NAME = re.compile(r"^[a-zA-Z][\w]*$")
+CACHE_TEMPLATE = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
 
 
 class ConfigError(Exception):
@@ -87,9 +92,10 @@ def bind_parameters(definition, given, what):
 
 
 class Agent:
-    def __init__(self, orb, artifacts):
+    def __init__(self, orb, artifacts, cache=None):
         self.orb = orb
         self.artifacts = artifacts
+        self.cache = Path(cache) if cache else None
 
     def run_job(self, name, given):
         job = self.orb["jobs"][name]
@@ -116,6 +122,10 @@ class Agent:
             return self.run_shell(args)
         if kind == "store_artifacts":
             return self.store_artifacts(args)
+        if kind == "save_cache":
+            return self.save_cache(args)
+        if kind == "restore_cache":
+            return self.restore_cache(args)
         if kind in self.orb.get("commands", {}):
             return self.run_command(kind, {k: v for k, v in (args or {}).items()})
         raise ConfigError(f"step {kind!r} is not supported by this simulator")
@@ -142,6 +152,39 @@ class Agent:
         return 0
 
 
+    def cache_key(self, template):
+        def one(match):
+            if match.group(1) != "arch":
+                raise ConfigError(f"cache key template {match.group(0)!r} is not supported by this simulator")
+            return f"arch1-{platform.system().lower()}-{platform.machine()}"
+
+        return CACHE_TEMPLATE.sub(one, template)
+
+    def save_cache(self, args):
+        key = self.cache_key(args["key"])
+        if self.cache is None or (self.cache / key).exists():
+            print(f"==> save_cache: {key} not saved", flush=True)
+            return 0
+        for path in args["paths"]:
+            source = Path(os.path.expanduser(path))
+            if source.exists():
+                shutil.copytree(source, self.cache / key / source.relative_to("/"), symlinks=True)
+        print(f"==> save_cache: {key}", flush=True)
+        return 0
+
+    def restore_cache(self, args):
+        keys = [self.cache_key(key) for key in args.get("keys") or [args["key"]]]
+        saved = sorted(self.cache.iterdir(), key=lambda entry: entry.stat().st_mtime) if self.cache and self.cache.is_dir() else []
+        for prefix in keys:
+            found = [entry for entry in saved if entry.name.startswith(prefix)]
+            if found:
+                shutil.copytree(found[-1], "/", symlinks=True, dirs_exist_ok=True)
+                print(f"==> restore_cache: {found[-1].name}", flush=True)
+                return 0
+        print(f"==> restore_cache: no cache for {keys}", flush=True)
+        return 0
+
+
 def parse_params(pairs):
     params = {}
     for pair in pairs:
@@ -160,9 +203,10 @@ def main(argv=None):
     which.add_argument("--command")
     parser.add_argument("--param", action="append", default=[])
     parser.add_argument("--artifacts")
+    parser.add_argument("--cache")
     args = parser.parse_args(argv)
     orb = YAML(typ="safe").load(Path(args.orb))
-    agent = Agent(orb, args.artifacts)
+    agent = Agent(orb, args.artifacts, args.cache)
     try:
         params = parse_params(args.param)
         if args.job:

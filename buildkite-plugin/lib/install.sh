@@ -1,0 +1,1 @@
+../../install/install.sh
