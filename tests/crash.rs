@@ -7,7 +7,8 @@ use crate::support;
 
 use std::ffi::OsStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 use support::client::{Api, saas};
 use support::{Served, shop_file, store_args};
 use tokio::sync::{Mutex, Notify};
@@ -27,14 +28,25 @@ fn sigkill_under_load_loses_no_acknowledged_registration() {
     let served = Served::start(&args);
 
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    // Anything but a success before the kill is a failure of the server under test; after the
+    // kill, a refused or dropped connection ends a worker.
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let killed = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicUsize::new(0));
     let enough = Arc::new(Notify::new());
     let next = Arc::new(AtomicUsize::new(0));
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
     let tasks: Vec<_> = (0..8)
         .map(|_| {
-            let (api, acknowledged, count, enough, next) = (
-                Api::new(served.url.clone()),
+            let (http, url, acknowledged, failures, killed, count, enough, next) = (
+                http.clone(),
+                served.url.clone(),
                 acknowledged.clone(),
+                failures.clone(),
+                killed.clone(),
                 count.clone(),
                 enough.clone(),
                 next.clone(),
@@ -44,9 +56,8 @@ fn sigkill_under_load_loses_no_acknowledged_registration() {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let id = format!("crash-{i}");
                     let body = saas("main", "GIT_REF", &id, &format!("r/shop/api:{i}"));
-                    let sent = api
-                        .http
-                        .post(format!("{}/cc-ui/v1/ci-cd/register", api.base))
+                    let sent = http
+                        .post(format!("{url}/cc-ui/v1/ci-cd/register"))
                         .basic_auth(support::ADMIN, Some(support::TOKEN))
                         .json(&body)
                         .send()
@@ -58,17 +69,39 @@ fn sigkill_under_load_loses_no_acknowledged_registration() {
                                 enough.notify_one();
                             }
                         }
-                        _ => break,
+                        _ if killed.load(Ordering::SeqCst) => break,
+                        Ok(response) => {
+                            failures
+                                .lock()
+                                .await
+                                .push(format!("{id}: {}", response.status()));
+                            enough.notify_one();
+                            break;
+                        }
+                        Err(e) => {
+                            failures.lock().await.push(format!("{id}: {e}"));
+                            enough.notify_one();
+                            break;
+                        }
                     }
                 }
             })
         })
         .collect();
-    runtime.block_on(enough.notified());
+    let reached = runtime.block_on(async {
+        tokio::time::timeout(Duration::from_secs(300), enough.notified()).await
+    });
+    assert!(
+        reached.is_ok(),
+        "300 registrations were not acknowledged within 5 minutes"
+    );
+    killed.store(true, Ordering::SeqCst);
     served.signal(libc::SIGKILL);
     for task in tasks {
         runtime.block_on(task).unwrap();
     }
+    let failures = runtime.block_on(failures.lock()).clone();
+    assert!(failures.is_empty(), "refused before the kill: {failures:?}");
     drop(served);
     let acknowledged = runtime.block_on(acknowledged.lock()).clone();
     assert!(acknowledged.len() >= 300);

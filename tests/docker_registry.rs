@@ -26,16 +26,9 @@ impl DockerRegistry {
         let dir = tempfile::tempdir().unwrap();
         let htpasswd = tool("htpasswd", &["-Bbn", user, password], dir.path());
         std::fs::write(dir.path().join("htpasswd"), htpasswd).unwrap();
-        // The registry cannot report a port it picked, so take a free one and hand it over.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address = format!("127.0.0.1:{port}");
         let config = format!(
             "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
-             http:\n  addr: {address}\n  secret: wharf-test\nauth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+             http:\n  addr: 127.0.0.1:0\n  secret: wharf-test\nauth:\n  htpasswd:\n    realm: test\n    path: {}\n",
             dir.path().join("data").display(),
             dir.path().join("htpasswd").display()
         );
@@ -48,17 +41,18 @@ impl DockerRegistry {
             .spawn()
             .expect("docker-registry");
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        // It binds port 0 and says which port it got: no port is picked and released here.
         let mut seen = Vec::new();
-        loop {
+        let address = loop {
             let line = lines
                 .next()
                 .unwrap_or_else(|| panic!("docker-registry exited: {seen:#?}"))
                 .unwrap();
-            if line.contains("listening on") {
-                break;
+            if let Some((_, rest)) = line.split_once("listening on ") {
+                break rest.split(['"', ' ']).next().unwrap().to_string();
             }
             seen.push(line);
-        }
+        };
         // Keep draining its log so it never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
         Self {

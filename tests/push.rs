@@ -376,11 +376,27 @@ fn blobs_too_large_for_a_proxy_in_front_of_the_registry_go_in_chunks() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.json()["digest"], digest.to_string());
-    let patches = proxy.count("PATCH");
-    // The 300 kB layer: 413 for the whole, then 8 MiB halved down to 64 KiB chunks.
+    // The 300 kB layer: its 4 MiB first chunk is the whole layer, refused (413) until the
+    // chunk size halves below it, then halved on each 413 (256 KiB, 128 KiB) down to 64 KiB,
+    // which the proxy takes; it never goes below the 64 KiB floor.
+    let limit = 100 * 1024;
+    let sizes = proxy.bodies("PATCH");
+    let refused: Vec<usize> = sizes.iter().copied().filter(|s| *s > limit).collect();
+    assert_eq!(
+        refused[refused.len() - 2..],
+        [256 * 1024, 128 * 1024],
+        "each 413 halves the chunk: {sizes:?}"
+    );
+    let accepted: Vec<usize> = sizes.iter().copied().filter(|s| *s <= limit).collect();
+    let (last, whole) = accepted.split_last().unwrap();
     assert!(
-        patches >= 5,
-        "the big layer went in 64 KiB chunks: {patches} PATCHes"
+        whole.iter().all(|s| *s == 64 * 1024) && *last <= 64 * 1024,
+        "64 KiB chunks, the floor, and the remainder: {sizes:?}"
+    );
+    assert_eq!(
+        accepted.iter().sum::<usize>(),
+        refused[0],
+        "the chunks add up to the layer the first PATCH tried whole: {sizes:?}"
     );
     // The refused first attempt does not count twice in the progress.
     let last = out
@@ -638,7 +654,11 @@ fn a_docker_daemon_image_is_exported_over_its_socket_and_pushed() {
         "main",
     ]);
     let refused = run(&mut missing);
-    assert_eq!(refused.code, 7, "{}", refused.stderr);
+    assert_eq!(
+        refused.code, 2,
+        "an image the daemon does not have is an input error: {}",
+        refused.stderr
+    );
     assert!(
         refused.stderr.contains("No such image"),
         "{}",

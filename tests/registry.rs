@@ -1,7 +1,7 @@
 //! The built-in registry over real loopback HTTP: the distribution endpoints, digests checked
 //! before a blob is committed, scoped and expiring push credentials, mounts, and deletion
-//! refused while something still references a blob. `skopeo`, an independent client, copies
-//! an image in and out when it is installed (`.ci/run` installs it).
+//! refused while something still references a blob. An independent client (`skopeo`) copies
+//! images in and out in `tests/skopeo.rs`.
 
 use crate::support;
 

@@ -3,14 +3,8 @@
 
 use crate::support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use support::{ADMIN, TOKEN, register, run, shop_file, wharf};
-
-struct Served {
-    child: Child,
-    url: String,
-}
+use std::process::{Command, Stdio};
+use support::{ADMIN, Served, TOKEN, register, run, shop_file, wharf};
 
 fn serve_command(data: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wharf"));
@@ -25,7 +19,7 @@ fn serve_command(data: &std::path::Path) -> Command {
     command
 }
 
-/// Starts `wharf serve` and reads stderr until it says where it listens (no sleeping).
+/// Starts `wharf serve` as the test admin over `data` (and the shop example when `config`).
 fn serve(data: &std::path::Path, config: bool) -> Served {
     let mut command = serve_command(data);
     command
@@ -34,23 +28,7 @@ fn serve(data: &std::path::Path, config: bool) -> Served {
     if config {
         command.arg("--config").arg(shop_file());
     }
-    let mut child = command.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let url = loop {
-        let line = lines.next().expect("serve printed its address").unwrap();
-        assert!(!line.contains(TOKEN), "token in the server log: {line}");
-        if let Some(url) = line.strip_prefix("wharf serve: listening on ") {
-            break url.to_string();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(|line| assert!(!line.unwrap().contains(TOKEN))));
-    Served { child, url }
-}
-
-fn signal(child: &Child, signal: i32) {
-    let pid = i32::try_from(child.id()).unwrap();
-    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    Served::launch(command)
 }
 
 #[test]
@@ -68,8 +46,8 @@ fn sigterm_stops_gracefully_and_every_acknowledged_write_survives_a_restart() {
         );
         assert_eq!(outcome.code, 0, "{}", outcome.stderr);
     }
-    signal(&served.child, libc::SIGTERM);
-    let status = served.child.wait().unwrap();
+    served.signal(libc::SIGTERM);
+    let status = served.wait();
     assert_eq!(status.code(), Some(0), "graceful exit");
 
     let mut again = serve(data.path(), false);
@@ -87,8 +65,8 @@ fn sigterm_stops_gracefully_and_every_acknowledged_write_survives_a_restart() {
     ]);
     let listed = run(&mut builds).json();
     assert_eq!(listed.as_array().unwrap().len(), 20);
-    signal(&again.child, libc::SIGINT);
-    assert_eq!(again.child.wait().unwrap().code(), Some(0));
+    again.signal(libc::SIGINT);
+    assert_eq!(again.wait().code(), Some(0));
 }
 
 #[test]

@@ -44,7 +44,6 @@ setup() {
 }
 
 teardown() {
-  unstub cargo 2>/dev/null || true
   stop_control_plane
 }
 

@@ -76,7 +76,10 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(server) = self.server.take() {
-            let _ = self.runtime.block_on(server.stop());
+            let stopped = self.runtime.block_on(server.stop());
+            if !std::thread::panicking() {
+                stopped.expect("the test server stops cleanly");
+            }
         }
     }
 }
@@ -211,25 +214,34 @@ fn uuid_like() -> String {
     )
 }
 
-/// A `wharf serve` process and the URL it printed.
+/// A `wharf serve` process and the URL it printed. Its stderr is drained into a log that is
+/// checked for the token when the process ends: in [`Served::wait`], or when it is dropped, on
+/// the test's own thread, so a leak fails the test.
 pub struct Served {
     pub child: std::process::Child,
     pub url: String,
+    log: Option<std::thread::JoinHandle<Vec<String>>>,
 }
 
 impl Served {
-    /// Starts `wharf serve --listen 127.0.0.1:0 <args>` as the test admin and reads its stderr
-    /// until it says where it listens (no sleeping); the rest of stderr is drained and checked
-    /// for the token.
+    /// Starts `wharf serve --listen 127.0.0.1:0 <args>` as the test admin.
     pub fn start(args: &[&std::ffi::OsStr]) -> Self {
-        use std::io::{BufRead, BufReader};
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wharf"))
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wharf"));
+        command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("WHARF_ADMIN_USERNAME", ADMIN)
             .env("WHARF_ADMIN_TOKEN", TOKEN)
             .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
+            .args(args);
+        Self::launch(command)
+    }
+
+    /// Runs `command` (a `wharf serve`) and reads its stderr until it says where it listens
+    /// (no sleeping); the rest is kept for [`Self::wait`].
+    pub fn launch(mut command: std::process::Command) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut child = command
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
@@ -246,15 +258,31 @@ impl Served {
                 break url.to_string();
             }
         };
-        std::thread::spawn(move || {
-            lines.for_each(|line| assert!(!line.unwrap_or_default().contains(TOKEN)))
-        });
-        Self { child, url }
+        let log = std::thread::spawn(move || lines.map_while(Result::ok).collect());
+        Self {
+            child,
+            url,
+            log: Some(log),
+        }
     }
 
     pub fn signal(&self, signal: i32) {
         let pid = i32::try_from(self.child.id()).unwrap();
         assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    }
+
+    /// Waits for the process to end; answers its status, after checking the whole log.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        let status = self.child.wait().unwrap();
+        self.check_log();
+        status
+    }
+
+    fn check_log(&mut self) {
+        let Some(log) = self.log.take() else { return };
+        let lines = log.join().expect("the log reader ends with the process");
+        let leaked: Vec<_> = lines.iter().filter(|l| l.contains(TOKEN)).collect();
+        assert!(leaked.is_empty(), "token in the server log: {leaked:?}");
     }
 }
 
@@ -262,6 +290,9 @@ impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !std::thread::panicking() {
+            self.check_log();
+        }
     }
 }
 

@@ -3,7 +3,8 @@
 //! It reads one request at a time (head plus `Content-Length` body), records its method and
 //! path, then applies the next scripted fault, or forwards it to the upstream over a fresh
 //! connection and relays the answer. Enough HTTP for wharf's client and server, which always
-//! send `Content-Length`; anything else fails the test loudly.
+//! send `Content-Length`; anything else is recorded, and fails the test on its own thread: in
+//! [`Proxy::seen`] and when the last handle is dropped.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -25,14 +26,20 @@ pub enum Fault {
 struct Shared {
     faults: VecDeque<Fault>,
     seen: Vec<(String, String)>,
+    /// The body size of every request seen, by method.
+    sizes: Vec<(String, usize)>,
     /// Requests with a larger body get 413, as from nginx's `client_max_body_size`.
     body_limit: Option<usize>,
+    /// What the proxy could not relay (a test bug, not a fault under test).
+    unrelayable: Vec<String>,
 }
 
 #[derive(Clone)]
 pub struct Proxy {
     pub addr: SocketAddr,
     shared: Arc<Mutex<Shared>>,
+    /// Counts the test's handles (the proxy's own tasks hold `shared`, not this).
+    handles: Arc<()>,
 }
 
 impl Proxy {
@@ -51,7 +58,11 @@ impl Proxy {
                 tokio::spawn(serve_connection(client, upstream, state.clone()));
             }
         });
-        Self { addr, shared }
+        Self {
+            addr,
+            shared,
+            handles: Arc::new(()),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -63,9 +74,26 @@ impl Proxy {
         self.shared.lock().unwrap().body_limit = Some(bytes);
     }
 
-    /// Every request seen, as (method, path).
+    /// Every request seen, as (method, path); fails the test if any could not be relayed.
     pub fn seen(&self) -> Vec<(String, String)> {
-        self.shared.lock().unwrap().seen.clone()
+        let shared = self.shared.lock().unwrap();
+        assert!(
+            shared.unrelayable.is_empty(),
+            "the proxy could not relay: {:?}",
+            shared.unrelayable
+        );
+        shared.seen.clone()
+    }
+
+    /// The body sizes of the `method` requests seen, in order.
+    pub fn bodies(&self, method: &str) -> Vec<usize> {
+        let shared = self.shared.lock().unwrap();
+        shared
+            .sizes
+            .iter()
+            .filter(|(m, _)| m == method)
+            .map(|(_, size)| *size)
+            .collect()
     }
 
     pub fn count(&self, method: &str) -> usize {
@@ -73,15 +101,37 @@ impl Proxy {
     }
 }
 
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        // The last handle: the test is over, and nothing may have gone unrelayed.
+        if Arc::strong_count(&self.handles) == 1 && !std::thread::panicking() {
+            let unrelayable = self.shared.lock().unwrap().unrelayable.clone();
+            assert!(
+                unrelayable.is_empty(),
+                "the proxy could not relay: {unrelayable:?}"
+            );
+        }
+    }
+}
+
 async fn serve_connection(client: TcpStream, upstream: SocketAddr, shared: Arc<Mutex<Shared>>) {
     let mut client = BufReader::new(client);
-    while let Some((head, body)) = read_message(&mut client, true).await {
+    loop {
+        let (head, body) = match read_message(&mut client, true).await {
+            Ok(Some(message)) => message,
+            Ok(None) => return,
+            Err(why) => {
+                shared.lock().unwrap().unrelayable.push(why);
+                return;
+            }
+        };
         let mut request_line = head.lines().next().unwrap_or_default().split_whitespace();
         let method = request_line.next().unwrap_or_default().to_string();
         let path = request_line.next().unwrap_or_default().to_string();
         let fault = {
             let mut state = shared.lock().unwrap();
             state.seen.push((method.clone(), path));
+            state.sizes.push((method.clone(), body.len()));
             match state.body_limit {
                 Some(limit) if body.len() > limit => Some(Fault::Status(413, None)),
                 _ => state.faults.pop_front(),
@@ -108,40 +158,59 @@ async fn serve_connection(client: TcpStream, upstream: SocketAddr, shared: Arc<M
                 return;
             }
             None => match forward(upstream, &head, &body, &method).await {
-                Some(answer) => {
+                Ok(Some(answer)) => {
                     if client.get_mut().write_all(&answer).await.is_err() {
                         return;
                     }
                 }
-                None => return,
+                Ok(None) => return,
+                Err(why) => {
+                    shared.lock().unwrap().unrelayable.push(why);
+                    return;
+                }
             },
         }
     }
 }
 
 /// Sends one request upstream and answers its whole response, bytes as received (a HEAD
-/// answer has a `Content-Length` but no body).
-async fn forward(upstream: SocketAddr, head: &str, body: &[u8], method: &str) -> Option<Vec<u8>> {
-    let stream = TcpStream::connect(upstream).await.ok()?;
+/// answer has a `Content-Length` but no body); `None` when the upstream went away.
+async fn forward(
+    upstream: SocketAddr,
+    head: &str,
+    body: &[u8],
+    method: &str,
+) -> Result<Option<Vec<u8>>, String> {
+    let Ok(stream) = TcpStream::connect(upstream).await else {
+        return Ok(None);
+    };
     let mut stream = BufReader::new(stream);
-    stream.get_mut().write_all(head.as_bytes()).await.ok()?;
-    stream.get_mut().write_all(body).await.ok()?;
-    let (response_head, response_body) = read_message(&mut stream, method != "HEAD").await?;
+    if stream.get_mut().write_all(head.as_bytes()).await.is_err()
+        || stream.get_mut().write_all(body).await.is_err()
+    {
+        return Ok(None);
+    }
+    let Some((response_head, response_body)) = read_message(&mut stream, method != "HEAD").await?
+    else {
+        return Ok(None);
+    };
     let mut answer = response_head.into_bytes();
     answer.extend_from_slice(&response_body);
-    Some(answer)
+    Ok(Some(answer))
 }
 
-/// Reads a head (through the blank line) and, when `with_body`, its `Content-Length` body.
+/// Reads a head (through the blank line) and, when `with_body`, its `Content-Length` body;
+/// `None` when the peer closed; an error for what this proxy cannot relay.
 async fn read_message(
     stream: &mut BufReader<TcpStream>,
     with_body: bool,
-) -> Option<(String, Vec<u8>)> {
+) -> Result<Option<(String, Vec<u8>)>, String> {
     let mut head = String::new();
     loop {
         let mut line = String::new();
-        if stream.read_line(&mut line).await.ok()? == 0 {
-            return None;
+        match stream.read_line(&mut line).await {
+            Ok(0) | Err(_) => return Ok(None),
+            Ok(_) => {}
         }
         head.push_str(&line);
         if line == "\r\n" {
@@ -149,17 +218,26 @@ async fn read_message(
         }
     }
     let lower = head.to_ascii_lowercase();
-    assert!(
-        !lower.contains("transfer-encoding: chunked"),
-        "proxy cannot relay chunked bodies"
-    );
-    let length = lower
+    if lower.contains("transfer-encoding: chunked") {
+        return Err(format!(
+            "a chunked body: {}",
+            head.lines().next().unwrap_or_default()
+        ));
+    }
+    let length = match lower
         .lines()
         .find_map(|l| l.strip_prefix("content-length:"))
-        .map(|v| v.trim().parse::<usize>().unwrap())
-        .unwrap_or(0);
+    {
+        None => 0,
+        Some(value) => value
+            .trim()
+            .parse::<usize>()
+            .map_err(|_| format!("a bad Content-Length: {value}"))?,
+    };
     let length = if with_body { length } else { 0 };
     let mut body = vec![0; length];
-    stream.read_exact(&mut body).await.ok()?;
-    Some((head, body))
+    if stream.read_exact(&mut body).await.is_err() {
+        return Ok(None);
+    }
+    Ok(Some((head, body)))
 }

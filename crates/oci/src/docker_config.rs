@@ -158,7 +158,7 @@ mod tests {
         let helper = dir.path().join("docker-credential-wharftest");
         std::fs::write(
             &helper,
-            "#!/bin/sh\nread host\nif [ \"$host\" = ecr.example.com ]; then echo '{\"Username\":\"AWS\",\"Secret\":\"tok\"}'; else exit 1; fi\n",
+            "#!/bin/sh\nread host\nif [ \"$host\" = ecr.example.com ]; then echo '{\"Username\":\"AWS\",\"Secret\":\"tok\"}'; else echo 'half-written {\"Secret\":\"hunter2-leak\"' ; echo 'Secret hunter2-leak' >&2; exit 1; fi\n",
         )
         .unwrap();
         use std::os::unix::fs::PermissionsExt;
@@ -177,6 +177,10 @@ mod tests {
         );
         let error = credentials_for(&path, "other.example.com").unwrap_err();
         assert!(error.contains("has no credentials"), "{error}");
+        assert!(
+            !error.contains("hunter2-leak"),
+            "what a failing helper printed never reaches the error: {error}"
+        );
         let error = credentials_for(&path, "ghcr.io").unwrap_err();
         assert!(error.contains("docker-credential-missingstore"), "{error}");
         unsafe { std::env::set_var("PATH", old_path) };

@@ -83,9 +83,11 @@ async fn source_of(request: &PushRequest, retry: &RetryPolicy) -> Result<Prepare
         let archive = work.path().join("export.tar");
         let socket = wharf_oci::daemon::daemon_socket(request.docker_host.as_deref())
             .map_err(Error::Usage)?;
+        // The source is the caller's input, not the control plane: an image the daemon does
+        // not have (or a daemon that cannot be reached) is a usage error, exit 2.
         wharf_oci::daemon::export_image(&socket, name, &archive)
             .await
-            .map_err(Error::Unavailable)?;
+            .map_err(|e| Error::Usage(format!("--image {}: {e}", request.source)))?;
         let layout =
             wharf_oci::layout_from_docker_archive(&archive, work.path(), request.layer_compression)
                 .map_err(Error::Usage)?;
