@@ -85,6 +85,34 @@ impl Provider {
         }
     }
 
+    /// The name people know it by, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::GithubActions => "GitHub Actions",
+            Self::GiteaActions => "Gitea Actions",
+            Self::ForgejoActions => "Forgejo Actions",
+            Self::GitlabCi => "GitLab CI",
+            Self::Buildkite => "Buildkite",
+            Self::Circleci => "CircleCI",
+            Self::Jenkins => "Jenkins",
+            Self::Codebuild => "AWS CodeBuild",
+            Self::AzurePipelines => "Azure Pipelines",
+            Self::BitbucketPipelines => "Bitbucket Pipelines",
+            Self::Drone => "Drone",
+            Self::Woodpecker => "Woodpecker",
+            Self::HarnessCi => "Harness CI",
+            Self::TravisCi => "Travis CI",
+            Self::Teamcity => "TeamCity",
+            Self::Semaphore => "Semaphore",
+            Self::Bitrise => "Bitrise",
+            Self::Codefresh => "Codefresh",
+            Self::Bamboo => "Bamboo",
+            Self::Appveyor => "AppVeyor",
+            Self::GoogleCloudBuild => "Google Cloud Build",
+            Self::Git => "git",
+        }
+    }
+
     /// Whether this provider is a CI system (plain git is a laptop or an unknown CI).
     pub fn is_ci(self) -> bool {
         !matches!(self, Self::Git)

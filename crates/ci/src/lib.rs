@@ -32,22 +32,35 @@ pub fn process_env() -> EnvMap {
 /// Detects the CI context from `env`, falling back to `git` for what the CI does not say.
 pub fn detect(env: &EnvMap, git: &dyn GitProbe, ref_from: RefFrom) -> CiContext {
     let mut context = providers::detect_provider(env);
-    if context.head_sha.is_none()
-        && let Some(sha) = git.head_sha()
-    {
-        context.set(Field::HeadSha, sha, "git rev-parse HEAD");
+    // When the CI names a merge commit, the checkout is that merge: git's HEAD is not the head.
+    if context.head_sha.is_none() && context.merge_sha.is_none() {
+        match git.head_sha() {
+            Some(sha) => context.set(Field::HeadSha, sha, "git rev-parse HEAD"),
+            None => context.note_unknown(
+                Field::HeadSha,
+                "no variable names the commit, and git rev-parse HEAD finds none (no checkout)",
+            ),
+        }
     }
     let knows_a_ref = context.source_branch.is_some() || context.tag.is_some();
     if !knows_a_ref
         && context
             .provider
             .is_some_and(Provider::may_ask_git_for_branch)
-        && let Some(branch) = git.branch()
     {
-        context.set(Field::SourceBranch, branch, "git symbolic-ref HEAD");
+        match git.branch() {
+            Some(branch) => context.set(Field::SourceBranch, branch, "git symbolic-ref HEAD"),
+            None => context.note_unknown(
+                Field::SourceBranch,
+                "no variable names the branch, and git symbolic-ref HEAD finds none (detached \
+                 HEAD or no checkout)",
+            ),
+        }
     }
+    providers::merge_queue_from_branch(&mut context);
     context.derive_git_ref(ref_from);
     providers::apply_explicit_overrides(&mut context, env);
+    context.finish();
     context
 }
 

@@ -6,27 +6,22 @@ mod fixture_cases;
 use wharf_ci::{RefFrom, SystemGit};
 
 #[test]
-fn there_are_at_least_forty_cases_covering_every_provider() {
+fn every_provider_has_five_cases_each_with_its_vendor_documentation() {
     let cases = fixture_cases::load_all();
-    assert!(cases.len() >= 40, "{} cases", cases.len());
-    for provider in [
-        "github-actions",
-        "gitlab-ci",
-        "buildkite",
-        "circleci",
-        "jenkins",
-        "codebuild",
-        "azure-pipelines",
-        "bitbucket-pipelines",
-        "drone",
-        "woodpecker",
-        "git",
-    ] {
+    assert!(cases.len() >= 150, "{} cases", cases.len());
+    for provider in wharf_ci::Provider::ALL.map(wharf_ci::Provider::as_str) {
+        let count = cases
+            .iter()
+            .filter(|c| c.expect.get("provider").map(String::as_str) == Some(provider))
+            .count();
+        assert!(count >= 5, "{count} cases for {provider}");
+    }
+    for case in &cases {
+        let doc = case.doc.as_deref().unwrap_or_default();
         assert!(
-            cases
-                .iter()
-                .any(|c| c.expect.get("provider").map(String::as_str) == Some(provider)),
-            "no case for {provider}"
+            doc.starts_with("https://"),
+            "{}: no vendor doc link",
+            case.name
         );
     }
 }

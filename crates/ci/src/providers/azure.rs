@@ -1,13 +1,13 @@
 //! Azure Pipelines: `BUILD_SOURCEBRANCH` is the full ref; `BUILD_SOURCEBRANCHNAME` keeps only the
-//! last path segment (`feature/x` → `x`) and is never used.
+//! last path segment (`feature/x` → `x`) and is never used. A pull request build's
+//! `BUILD_SOURCEVERSION` is the merge commit; `SYSTEM_PULLREQUEST_ISFORK` marks forks.
 
-use super::{get, take, take_branch, take_full_ref};
+use super::{get, is_true, repo_path, start, take, take_branch, take_env_template, take_full_ref};
 use crate::refs::pull_request_number;
 use crate::{CiContext, EnvMap, Field, Provider};
 
 pub(crate) fn detect(env: &EnvMap) -> CiContext {
-    let mut context = CiContext::default();
-    context.set_provider(Provider::AzurePipelines, "TF_BUILD");
+    let mut context = start(Provider::AzurePipelines, "TF_BUILD");
     let full_ref = get(env, "BUILD_SOURCEBRANCH").unwrap_or_default();
     let pr_id = get(env, "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER")
         .map(|n| (n, "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER"))
@@ -39,6 +39,10 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
             );
             take(&mut context, env, Field::MergeSha, "BUILD_SOURCEVERSION");
         }
+        if is_true(env, "SYSTEM_PULLREQUEST_ISFORK") {
+            const FORK_URI: &str = "SYSTEM_PULLREQUEST_SOURCEREPOSITORYURI";
+            context.set_fork(get(env, FORK_URI).map(repo_path), FORK_URI);
+        }
     } else {
         take_full_ref(&mut context, full_ref, "BUILD_SOURCEBRANCH");
     }
@@ -54,20 +58,11 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
         Field::Repository,
         "BUILD_REPOSITORY_NAME",
     );
-    if let (Some(collection), Some(project), Some(id)) = (
-        get(env, "SYSTEM_COLLECTIONURI"),
-        get(env, "SYSTEM_TEAMPROJECT"),
-        get(env, "BUILD_BUILDID"),
-    ) {
-        let url = format!(
-            "{}/{project}/_build/results?buildId={id}",
-            collection.trim_end_matches('/')
-        );
-        context.set(
-            Field::BuildUrl,
-            url,
-            "SYSTEM_COLLECTIONURI/SYSTEM_TEAMPROJECT/BUILD_BUILDID",
-        );
-    }
+    take_env_template(
+        &mut context,
+        env,
+        Field::BuildUrl,
+        "{SYSTEM_COLLECTIONURI}/{SYSTEM_TEAMPROJECT}/_build/results?buildId={BUILD_BUILDID}",
+    );
     context
 }

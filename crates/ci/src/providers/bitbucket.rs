@@ -1,46 +1,26 @@
-//! Bitbucket Pipelines.
+//! Bitbucket Pipelines: `BITBUCKET_BRANCH` is the branch, or a pull request's source branch.
 
-use super::{get, take, take_branch};
-use crate::{CiContext, EnvMap, Field, Provider};
+use super::{Gap, Spec};
+use crate::{CiContext, EnvMap, Provider};
 
 pub(crate) fn detect(env: &EnvMap) -> CiContext {
-    let mut context = CiContext::default();
-    context.set_provider(Provider::BitbucketPipelines, "BITBUCKET_BUILD_NUMBER");
-    take_branch(&mut context, env, Field::SourceBranch, "BITBUCKET_BRANCH");
-    take(&mut context, env, Field::Tag, "BITBUCKET_TAG");
-    if get(env, "BITBUCKET_PR_ID").is_some() {
-        take(&mut context, env, Field::PrNumber, "BITBUCKET_PR_ID");
-        take_branch(
-            &mut context,
-            env,
-            Field::TargetBranch,
-            "BITBUCKET_PR_DESTINATION_BRANCH",
-        );
+    Spec {
+        provider: Provider::BitbucketPipelines,
+        marker: "BITBUCKET_BUILD_NUMBER",
+        pr_number: &["BITBUCKET_PR_ID"],
+        pr_source: &["BITBUCKET_BRANCH"],
+        pr_target: &["BITBUCKET_PR_DESTINATION_BRANCH"],
+        pr_head: &[],
+        tag: &["BITBUCKET_TAG"],
+        branch: &["BITBUCKET_BRANCH"],
+        commit: &["BITBUCKET_COMMIT"],
+        build_id: &["BITBUCKET_PIPELINE_UUID"],
+        build_number: &["BITBUCKET_BUILD_NUMBER"],
+        build_url: "https://bitbucket.org/{BITBUCKET_REPO_FULL_NAME}/pipelines/results/\
+                    {BITBUCKET_BUILD_NUMBER}",
+        repository: "{BITBUCKET_REPO_FULL_NAME}",
+        fork: None,
+        gaps: &[Gap::MergeCommit, Gap::Fork],
     }
-    take(&mut context, env, Field::HeadSha, "BITBUCKET_COMMIT");
-    take(&mut context, env, Field::BuildId, "BITBUCKET_PIPELINE_UUID");
-    take(
-        &mut context,
-        env,
-        Field::BuildNumber,
-        "BITBUCKET_BUILD_NUMBER",
-    );
-    take(
-        &mut context,
-        env,
-        Field::Repository,
-        "BITBUCKET_REPO_FULL_NAME",
-    );
-    if let (Some(repo), Some(number)) = (
-        get(env, "BITBUCKET_REPO_FULL_NAME"),
-        get(env, "BITBUCKET_BUILD_NUMBER"),
-    ) {
-        let url = format!("https://bitbucket.org/{repo}/pipelines/results/{number}");
-        context.set(
-            Field::BuildUrl,
-            url,
-            "BITBUCKET_REPO_FULL_NAME/BITBUCKET_BUILD_NUMBER",
-        );
-    }
-    context
+    .read(env)
 }

@@ -1,23 +1,48 @@
 //! Buildkite: `BUILDKITE_COMMIT` may be the symbolic `HEAD` (git resolves it later),
-//! `BUILDKITE_PULL_REQUEST` is the string `false` outside pull requests, and a tag build's
-//! `BUILDKITE_BRANCH` is the tag.
+//! `BUILDKITE_PULL_REQUEST` is the string `false` outside pull requests, a tag build's
+//! `BUILDKITE_BRANCH` is the tag, and a merge-queue build names its base in
+//! `BUILDKITE_MERGE_QUEUE_BASE_BRANCH`.
 
-use super::{drop_branch_equal_to_tag, get, take, take_branch};
+use super::{
+    GITHUB_MERGE_QUEUE, Gap, Gaps, drop_branch_equal_to_tag, explain, fork_if_repos_differ, get,
+    start, take, take_branch, take_pr_number,
+};
 use crate::{CiContext, EnvMap, Field, Provider};
 
+const GAPS: Gaps = &[Gap::MergeCommit];
+
 pub(crate) fn detect(env: &EnvMap) -> CiContext {
-    let mut context = CiContext::default();
-    context.set_provider(Provider::Buildkite, "BUILDKITE");
+    let mut context = start(Provider::Buildkite, "BUILDKITE");
     take_branch(&mut context, env, Field::SourceBranch, "BUILDKITE_BRANCH");
     take(&mut context, env, Field::Tag, "BUILDKITE_TAG");
     drop_branch_equal_to_tag(&mut context);
-    if let Some(number) = get(env, "BUILDKITE_PULL_REQUEST").filter(|v| *v != "false") {
-        context.set(Field::PrNumber, number, "BUILDKITE_PULL_REQUEST");
+    if take_pr_number(&mut context, env, &["BUILDKITE_PULL_REQUEST"]) {
         take_branch(
             &mut context,
             env,
             Field::TargetBranch,
             "BUILDKITE_PULL_REQUEST_BASE_BRANCH",
+        );
+        fork_if_repos_differ(
+            &mut context,
+            env,
+            "BUILDKITE_PULL_REQUEST_REPO",
+            "BUILDKITE_REPO",
+        );
+    }
+    // A merge-queue build (Buildkite's own GitHub merge queue support): the branch is the
+    // queue's temporary branch, and the base branch has a variable of its own.
+    if get(env, "BUILDKITE_MERGE_QUEUE_BASE_BRANCH").is_some() {
+        context.set(
+            Field::MergeQueue,
+            GITHUB_MERGE_QUEUE,
+            "BUILDKITE_MERGE_QUEUE_BASE_BRANCH",
+        );
+        take_branch(
+            &mut context,
+            env,
+            Field::TargetBranch,
+            "BUILDKITE_MERGE_QUEUE_BASE_BRANCH",
         );
     }
     if get(env, "BUILDKITE_COMMIT").is_some_and(|c| !c.eq_ignore_ascii_case("HEAD")) {
@@ -39,6 +64,7 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
         );
     }
     take(&mut context, env, Field::Repository, "BUILDKITE_REPO");
+    explain(&mut context, GAPS);
     context
 }
 

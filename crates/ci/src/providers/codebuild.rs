@@ -1,12 +1,21 @@
 //! AWS CodeBuild: webhook variables first, then `CODEBUILD_SOURCE_VERSION`, then git. Under
 //! CodePipeline the source is a zip with no `.git` and no webhook variables.
 
-use super::{get, take, take_full_ref};
+use super::{Gap, Gaps, When, explain, get, start, take, take_full_ref};
 use crate::{CiContext, EnvMap, Field, Provider};
 
+const GAPS: Gaps = &[
+    Gap::Other(
+        Field::MergeSha,
+        When::PullRequest,
+        "CodeBuild names a merge commit only for a Bitbucket pull request merged by squashing \
+         (CODEBUILD_WEBHOOK_MERGE_COMMIT)",
+    ),
+    Gap::Fork,
+];
+
 pub(crate) fn detect(env: &EnvMap) -> CiContext {
-    let mut context = CiContext::default();
-    context.set_provider(Provider::Codebuild, "CODEBUILD_BUILD_ID");
+    let mut context = start(Provider::Codebuild, "CODEBUILD_BUILD_ID");
     from_trigger(&mut context, env);
     if context.source_branch.is_none()
         && context.tag.is_none()
@@ -32,6 +41,12 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
         Field::HeadSha,
         "CODEBUILD_RESOLVED_SOURCE_VERSION",
     );
+    take(
+        &mut context,
+        env,
+        Field::MergeSha,
+        "CODEBUILD_WEBHOOK_MERGE_COMMIT",
+    );
     take(&mut context, env, Field::BuildId, "CODEBUILD_BUILD_ID");
     take(
         &mut context,
@@ -48,6 +63,14 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
     );
     context.started_by_pipeline =
         get(env, "CODEBUILD_INITIATOR").is_some_and(|i| i.starts_with("codepipeline/"));
+    if context.started_by_pipeline {
+        context.note_unknown(
+            Field::SourceBranch,
+            "CODEBUILD_INITIATOR is codepipeline/…: CodePipeline hands CodeBuild a zip without \
+             .git and without webhook variables, so no branch can be known from the build",
+        );
+    }
+    explain(&mut context, GAPS);
     context
 }
 

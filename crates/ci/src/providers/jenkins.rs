@@ -1,16 +1,23 @@
 //! Jenkins: multibranch jobs name a pull request's branch `PR-24` (the real one is
-//! `CHANGE_BRANCH`); freestyle jobs have only the git plugin's `GIT_BRANCH`, prefixed `origin/`.
+//! `CHANGE_BRANCH`, and `CHANGE_FORK` names a fork); freestyle jobs have only the git plugin's
+//! `GIT_BRANCH`, prefixed `origin/`.
 
-use super::{drop_branch_equal_to_tag, get, take, take_branch, take_first};
+use super::{
+    Gap, Gaps, drop_branch_equal_to_tag, explain, get, start, take, take_branch, take_first,
+};
 use crate::{CiContext, EnvMap, Field, Provider};
 
+const GAPS: Gaps = &[Gap::MergeCommit];
+
 pub(crate) fn detect(env: &EnvMap) -> CiContext {
-    let mut context = CiContext::default();
-    context.set_provider(Provider::Jenkins, "JENKINS_URL");
+    let mut context = start(Provider::Jenkins, "JENKINS_URL");
     if let Some(change) = get(env, "CHANGE_ID") {
         context.set(Field::PrNumber, change, "CHANGE_ID");
         take_branch(&mut context, env, Field::SourceBranch, "CHANGE_BRANCH");
         take_branch(&mut context, env, Field::TargetBranch, "CHANGE_TARGET");
+        if let Some(fork) = get(env, "CHANGE_FORK") {
+            context.set_fork(Some(fork), "CHANGE_FORK");
+        }
     } else {
         take(&mut context, env, Field::Tag, "TAG_NAME");
         if get(env, "BRANCH_NAME").is_some() {
@@ -37,5 +44,6 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
     take(&mut context, env, Field::BuildNumber, "BUILD_NUMBER");
     take(&mut context, env, Field::BuildUrl, "BUILD_URL");
     take(&mut context, env, Field::Repository, "GIT_URL");
+    explain(&mut context, GAPS);
     context
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Every field of a context; a case lists the ones it expects set, all others must be null.
-pub const FIELDS: [&str; 13] = [
+pub const FIELDS: [&str; 15] = [
     "provider",
     "sourceBranch",
     "targetBranch",
@@ -17,6 +17,8 @@ pub const FIELDS: [&str; 13] = [
     "headSha",
     "mergeSha",
     "prNumber",
+    "headRepository",
+    "mergeQueue",
     "buildId",
     "buildNumber",
     "buildUrl",
@@ -34,16 +36,26 @@ struct File {
 #[serde(deny_unknown_fields)]
 pub struct Case {
     pub name: String,
+    /// The vendor's documentation of the variables (and events) the case sets.
+    #[serde(default)]
+    pub doc: Option<String>,
     /// `branch:NAME`, `detached`, or absent for no checkout.
     #[serde(default)]
     pub git: Option<String>,
     /// An event file's JSON; `{event}` in the environment becomes its path.
     #[serde(default)]
     pub event: Option<String>,
+    /// More files the CI writes, by name; `{dir}` in the environment and in these files becomes
+    /// the directory they are written to.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
     pub env: BTreeMap<String, String>,
     pub expect: BTreeMap<String, String>,
     #[serde(default)]
     pub sources: BTreeMap<String, String>,
+    /// Field → a part of the reason the context must give for the field being null.
+    #[serde(default)]
+    pub unknown: BTreeMap<String, String>,
 }
 
 pub fn fixtures_dir() -> PathBuf {
@@ -75,20 +87,22 @@ pub fn load_all() -> Vec<Case> {
     cases
 }
 
-/// The case's environment, with its event file written into `dir`.
+/// The case's environment, with its event file and other files written into `dir`.
 pub fn environment(case: &Case, dir: &Path) -> BTreeMap<String, String> {
     let event_path = dir.join("event.json");
+    let place = |text: &str| {
+        text.replace("{event}", &event_path.to_string_lossy())
+            .replace("{dir}", &dir.to_string_lossy())
+    };
     if let Some(event) = &case.event {
         std::fs::write(&event_path, event).unwrap();
     }
+    for (name, text) in &case.files {
+        std::fs::write(dir.join(name), place(text)).unwrap();
+    }
     case.env
         .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                v.replace("{event}", &event_path.to_string_lossy()),
-            )
-        })
+        .map(|(k, v)| (k.clone(), place(v)))
         .collect()
 }
 
@@ -118,12 +132,26 @@ pub fn check(case: &Case, actual: &Value, git_sha: Option<&str>) {
             case.name
         );
     }
+    for (field, reason) in &case.unknown {
+        let given = actual["unknown"][field].as_str().unwrap_or_default();
+        assert!(
+            given.contains(reason.as_str()),
+            "{}: the reason {field} is unknown should mention {reason:?}\nwhole context: \
+             {actual:#}",
+            case.name
+        );
+    }
     for field in FIELDS {
         let set = !actual[field].is_null();
         assert_eq!(
             set,
             actual["sources"].get(field).is_some(),
             "{}: {field} set without a source",
+            case.name
+        );
+        assert!(
+            !(set && actual["unknown"].get(field).is_some()),
+            "{}: {field} is set and said to be unknown",
             case.name
         );
     }
