@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The adapters' suites and linters: bats (with bats-mock), the Groovy tests, actionlint,
-# action-validator, check-jsonschema, zizmor, shellcheck and npm-groovy-lint.
+# action-validator, check-jsonschema, zizmor, shellcheck and npm-groovy-lint; the shared
+# installer and the release scripts.
 # Needs the tools .ci/run installs (.ci/venv, .ci/tools/node_modules) and a built
-# target/debug/wharf and target/debug/wharf-action. Appends "ok"/"not ok" TAP lines to the
-# file named by $1 (default: stdout only), so .ci/run can count them.
+# target/debug/wharf and target/debug/wharf-action. The installer's tests and the adapters'
+# suites install from a fixture release: WHARF_TEST_RELEASE names the directory scripts/dist
+# filled (.ci/run packs the release build there); without it, one is packed here from the debug
+# build. Appends "ok"/"not ok" TAP lines to the file named by $1 (default: stdout only), so
+# .ci/run can count them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +41,22 @@ bats_suite() {
   grep -E '^(ok|not ok) ' "$out" >>"$tap_log" || true
   rm -f "$out"
 }
+
+if [[ -z ${WHARF_TEST_RELEASE:-} ]]; then
+  step "fixture release: scripts/dist --prebuilt target/debug"
+  WHARF_TEST_RELEASE=$PWD/target/fixture-release
+  rm -rf "$WHARF_TEST_RELEASE"
+  scripts/dist --prebuilt target/debug --out "$WHARF_TEST_RELEASE"
+fi
+export WHARF_TEST_RELEASE
+
+step "Installer and release"
+bats_suite install/tests scripts/tests
+check "actionlint: release workflow" "$venv/actionlint" .github/workflows/release.yml
+check "check-jsonschema: release workflow" "$venv/check-jsonschema" --builtin-schema vendor.github-workflows .github/workflows/release.yml
+# action-validator 0.6.0's schema predates the `attestations` permission, so it is not run on
+# the release workflow.
+check "zizmor: release workflow" "$venv/zizmor" --offline --config .ci/zizmor.yml .github/workflows/release.yml
 
 step "GitHub Action"
 bats_suite action/tests
@@ -93,7 +113,7 @@ pytest_suite() {
 pytest_suite tests/facets_sdk
 
 step "shellcheck: every script"
-mapfile -t scripts < <(git ls-files '*.sh' '*.bash' 'buildkite-plugin/hooks/*' | sort)
+mapfile -t scripts < <(git ls-files '*.sh' '*.bash' 'buildkite-plugin/hooks/*' 'scripts/*' ':!*.bats' | sort)
 check "shellcheck: ${#scripts[@]} scripts" "$venv/shellcheck" -x "${scripts[@]}"
 mapfile -t bats_files < <(git ls-files '*.bats')
 check "shellcheck: ${#bats_files[@]} bats files" "$venv/shellcheck" -s bash -x "${bats_files[@]}"
