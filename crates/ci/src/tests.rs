@@ -188,23 +188,30 @@ fn system_git_reads_a_real_checkout() {
 }
 
 /// Variables detection reads, so arbitrary maps reach every provider's code.
-const MARKERS: [&str; 32] = [
+const MARKERS: [&str; 52] = [
     "CI",
     "GITHUB_ACTIONS",
+    "GITEA_ACTIONS",
+    "FORGEJO_ACTIONS",
+    "GITHUB_EVENT_NAME",
     "GITHUB_REF",
     "GITHUB_HEAD_REF",
     "GITHUB_EVENT_PATH",
     "GIT_REF",
     "GITLAB_CI",
     "CI_MERGE_REQUEST_IID",
+    "CI_MERGE_REQUEST_EVENT_TYPE",
+    "CI_EXTERNAL_PULL_REQUEST_IID",
     "CI_COMMIT_TAG",
     "BUILDKITE",
     "BUILDKITE_BRANCH",
     "BUILDKITE_PULL_REQUEST",
+    "BUILDKITE_MERGE_QUEUE_BASE_BRANCH",
     "BUILDKITE_PLUGIN_CONFIGURATION",
     "BUILDKITE_RETRY_COUNT",
     "CIRCLECI",
     "CIRCLE_PULL_REQUEST",
+    "CIRCLE_PR_NUMBER",
     "JENKINS_URL",
     "CHANGE_ID",
     "GIT_BRANCH",
@@ -214,14 +221,98 @@ const MARKERS: [&str; 32] = [
     "TF_BUILD",
     "BUILD_SOURCEBRANCH",
     "SYSTEM_PULLREQUEST_PULLREQUESTID",
+    "SYSTEM_PULLREQUEST_ISFORK",
     "BITBUCKET_BUILD_NUMBER",
     "BITBUCKET_PR_ID",
     "DRONE",
     "DRONE_BUILD_EVENT",
+    "HARNESS_BUILD_ID",
     "CI_PIPELINE_EVENT",
+    "TRAVIS",
+    "TRAVIS_PULL_REQUEST",
+    "TEAMCITY_VERSION",
+    "TEAMCITY_BUILD_PROPERTIES_FILE",
+    "SEMAPHORE",
+    "BITRISE_IO",
+    "CF_BUILD_ID",
+    "CF_BASE_BRANCH",
+    "bamboo_buildKey",
+    "APPVEYOR",
+    "BUILDER_OUTPUT",
     "WHARF_GIT_REF",
     "RUN_ID",
 ];
+
+#[test]
+fn merge_queue_branches_name_their_base_and_pull_request() {
+    use crate::refs::merge_queue_branch;
+    let sha = "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567";
+    assert_eq!(
+        merge_queue_branch(&format!("gh-readonly-queue/main/pr-42-{sha}")),
+        Some(("main", "42"))
+    );
+    assert_eq!(
+        merge_queue_branch(&format!("gh-readonly-queue/release/2.x/pr-7-{sha}")),
+        Some(("release/2.x", "7"))
+    );
+    for other in [
+        "main",
+        "gh-readonly-queue/main",
+        "gh-readonly-queue//pr-1-abc",
+        "gh-readonly-queue/main/pr-x-abc",
+        "gh-readonly-queue/main/pr-1-",
+        "feature/gh-readonly-queue/main/pr-1-abc",
+    ] {
+        assert_eq!(merge_queue_branch(other), None, "{other}");
+    }
+}
+
+#[test]
+fn repositories_compare_by_owner_and_name_whatever_the_url() {
+    use crate::providers::repo_path;
+    for url in [
+        "https://github.com/acme/shop.git",
+        "git@github.com:acme/shop.git",
+        "ssh://git@github.com/acme/shop",
+        "https://github.com/acme/shop/",
+        "acme/shop",
+    ] {
+        assert_eq!(repo_path(url), "acme/shop", "{url}");
+    }
+}
+
+#[test]
+fn a_fork_the_ci_flags_but_does_not_name_gives_no_git_ref() {
+    let vars = env(&[
+        ("CF_BUILD_ID", "1"),
+        ("CF_BRANCH", "main"),
+        ("CF_PULL_REQUEST_NUMBER", "3"),
+        ("CF_PULL_REQUEST_TARGET", "main"),
+        ("CF_PULL_REQUEST_IS_FORK", "true"),
+    ]);
+    let context = detect(&vars, &NoGit, RefFrom::Source);
+    assert_eq!(context.git_ref, None);
+    let error = context.require_git_ref().unwrap_err().to_string();
+    assert!(error.contains("comes from a fork"), "{error}");
+    let target = detect(&vars, &NoGit, RefFrom::Target);
+    assert_eq!(target.git_ref.as_deref(), Some("main"));
+}
+
+#[test]
+fn merge_queue_builds_route_by_target_on_request() {
+    let vars = github(&[
+        ("GITHUB_EVENT_NAME", "merge_group"),
+        (
+            "GITHUB_REF",
+            "refs/heads/gh-readonly-queue/main/pr-9-0a1b2c3d4e5f60718293a4b5c6d7e8f901234567",
+        ),
+    ]);
+    let context = detect(&vars, &NoGit, RefFrom::Target);
+    assert_eq!(context.git_ref.as_deref(), Some("main"));
+    let metadata = context.registration_metadata();
+    assert_eq!(metadata["TARGET_BRANCH"], "main");
+    assert_eq!(metadata["MERGE_QUEUE"], "github-merge-queue");
+}
 
 proptest! {
     #[test]
@@ -244,6 +335,11 @@ proptest! {
         let context = detect(&vars, &NoGit, RefFrom::Source);
         if let Some(git_ref) = &context.git_ref {
             prop_assert_eq!(&normalise_ref(git_ref), git_ref);
+        }
+        for field in Field::VALUES {
+            let set = context.get(field).is_some();
+            prop_assert_eq!(set, context.sources.contains_key(field.key()), "{:?}", field);
+            prop_assert!(!(set && context.unknown.contains_key(field.key())), "{:?}", field);
         }
     }
 }

@@ -170,7 +170,9 @@ pub fn ci_context(output: Output, context: &CiContext) {
     }
     let value = serde_json::to_value(context).unwrap_or_default();
     for (key, field) in value.as_object().into_iter().flatten() {
-        if key == "sources" || field.is_null() {
+        // Beside each value, where it came from; beside a null, why it cannot be known.
+        let why = context.unknown.get(key.as_str());
+        if key == "sources" || key == "unknown" || (field.is_null() && why.is_none()) {
             continue;
         }
         let shown = field
@@ -180,9 +182,10 @@ pub fn ci_context(output: Output, context: &CiContext) {
         let source = context
             .sources
             .get(key.as_str())
+            .or(why)
             .map(String::as_str)
             .unwrap_or("");
-        println!("{key:<13} {shown:<45} {source}");
+        println!("{key:<14} {shown:<45} {source}");
     }
 }
 

@@ -81,6 +81,22 @@ pub(crate) fn take_pr_number(context: &mut CiContext, env: &EnvMap, vars: &[&str
     context.pr_number.is_some()
 }
 
+/// The tag from the first of `vars` that names one: a tag name, or a full ref `refs/tags/…`
+/// (other full refs name no tag).
+pub(crate) fn take_tag(context: &mut CiContext, env: &EnvMap, vars: &[&str]) {
+    for var in vars {
+        let Some(value) = get(env, var) else { continue };
+        let tag = match value.strip_prefix("refs/") {
+            Some(rest) => rest.strip_prefix("tags/"),
+            None => Some(value),
+        };
+        if let Some(tag) = tag {
+            context.set(Field::Tag, tag, *var);
+            return;
+        }
+    }
+}
+
 /// Reads a full ref (`refs/heads/…`, `refs/tags/…`) into the branch or the tag.
 pub(crate) fn take_full_ref(context: &mut CiContext, full_ref: &str, source: &str) {
     if let Some(tag) = full_ref.strip_prefix("refs/tags/") {
@@ -217,6 +233,7 @@ pub(crate) struct Spec {
     pub pr_target: &'static [&'static str],
     /// A pull request's head commit, where `commit` is then a merge commit.
     pub pr_head: &'static [&'static str],
+    /// Tag variables; one holding a full ref counts only when it is `refs/tags/…`.
     pub tag: &'static [&'static str],
     pub branch: &'static [&'static str],
     pub commit: &'static [&'static str],
@@ -238,7 +255,7 @@ impl Spec {
             self.read_pull_request(&mut context, env);
         } else {
             // A tag build has no branch, whatever the branch variable says then.
-            take_first(&mut context, env, Field::Tag, self.tag);
+            take_tag(&mut context, env, self.tag);
             if context.tag.is_none()
                 && let Some(var) = self.branch.iter().find(|v| get(env, v).is_some())
             {
@@ -333,9 +350,9 @@ pub(crate) fn detect_provider(env: &EnvMap) -> CiContext {
 fn unknown_ci() -> CiContext {
     let mut context = start(
         Provider::Git,
-        "CI is set, but no variable of a CI wharf knows is: fell back to the local git \
-         checkout (branch from git symbolic-ref HEAD, commit from git rev-parse HEAD), \
-         WHARF_GIT_REF or GIT_REF for the ref, and RUN_ID for the build",
+        "CI is set, but no CI wharf knows is detected: it fell back to the local git checkout \
+         (branch from git symbolic-ref HEAD, commit from git rev-parse HEAD), to WHARF_GIT_REF \
+         or GIT_REF for the ref, and to RUN_ID for the build",
     );
     const UNKNOWN: &str = "an unknown CI names no build in variables wharf reads";
     explain(
