@@ -12,6 +12,7 @@ mod crash;
 mod docker_registry;
 mod facets;
 mod lifecycle;
+mod promises;
 mod promote;
 mod push;
 mod register;

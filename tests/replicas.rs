@@ -132,3 +132,60 @@ fn two_replicas_on_one_database_lose_nothing_and_promote_once() {
             .all(|b| b["routedTo"] == "staging")
     );
 }
+
+#[test]
+#[ignore = "needs a PostgreSQL server in WHARF_TEST_POSTGRES"]
+fn a_token_revoked_on_one_replica_is_refused_by_the_other_within_five_seconds() {
+    let base = std::env::var(POSTGRES_VAR).expect("WHARF_TEST_POSTGRES is set");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = runtime.block_on(fresh_postgres_database(&base));
+    let shared = tempfile::tempdir().unwrap();
+    let args = [
+        OsStr::new("--data"),
+        shared.path().as_os_str(),
+        OsStr::new("--database"),
+        OsStr::new(&url),
+    ];
+    let first = Served::start(&args);
+    let second = Served::start(&args);
+    let (one, two) = (Api::new(first.url.clone()), Api::new(second.url.clone()));
+    runtime.block_on(async {
+        let (_, created) = one
+            .post("/wharf/v1/tokens", json!({"name": "short-lived"}))
+            .await;
+        let (id, token) = (
+            created["id"].as_str().unwrap().to_string(),
+            created["token"].as_str().unwrap().to_string(),
+        );
+        let me = |api: &Api| {
+            api.http
+                .get(format!("{}/api/me", api.base))
+                .basic_auth(support::ADMIN, Some(token.clone()))
+                .send()
+        };
+        assert_eq!(
+            me(&two).await.unwrap().status(),
+            StatusCode::OK,
+            "cached on the other"
+        );
+        let (status, _) = one.delete(&format!("/wharf/v1/tokens/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        let revoked = std::time::Instant::now();
+        loop {
+            let status = me(&two).await.unwrap().status();
+            if status == StatusCode::UNAUTHORIZED {
+                break;
+            }
+            assert!(
+                revoked.elapsed() < std::time::Duration::from_secs(6),
+                "the other replica still honoured a revoked token after 6 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(revoked.elapsed() <= std::time::Duration::from_millis(5500));
+    });
+}

@@ -122,6 +122,24 @@ impl Tx {
         Ok((done > 0).then_some(id))
     }
 
+    /// Deletes `username`'s tokens named `name` except the one with hash `keep`; answers how
+    /// many went.
+    pub async fn delete_named_tokens_except(
+        &mut self,
+        username: &str,
+        name: &str,
+        keep: &str,
+    ) -> Result<u64> {
+        Ok(execute!(
+            self,
+            "DELETE FROM tokens WHERE name = $1 AND token_hash <> $2
+             AND user_id IN (SELECT id FROM users WHERE username = $3)",
+            name,
+            keep,
+            username,
+        )?)
+    }
+
     pub async fn delete_token(&mut self, id: &str) -> Result<bool> {
         Ok(execute!(self, "DELETE FROM tokens WHERE id = $1", id)? > 0)
     }

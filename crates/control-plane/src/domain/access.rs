@@ -9,6 +9,9 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use wharf_store::{Audit, NewToken, TokenInfo, format_time};
 
+/// The name of the token `WHARF_ADMIN_TOKEN` brings.
+const BOOTSTRAP: &str = "bootstrap";
+
 /// Shortest admin token accepted from the environment.
 pub const MIN_TOKEN_LEN: usize = 16;
 
@@ -71,11 +74,22 @@ impl ControlPlane {
         let bootstrap = NewToken {
             username,
             token_hash: &hash,
-            name: Some("bootstrap"),
+            name: Some(BOOTSTRAP),
             expires_at: None,
         };
         tx.insert_token(&bootstrap).await?;
+        // Rotation: a new WHARF_ADMIN_TOKEN replaces the one the last start brought.
+        let rotated = tx
+            .delete_named_tokens_except(username, BOOTSTRAP, &hash)
+            .await?;
+        if rotated > 0 {
+            let audit = Audit::new(username, "TOKEN", "TOKEN_REVOKE")
+                .target(username.as_str())
+                .meta("reason", "WHARF_ADMIN_TOKEN rotated");
+            tx.record(&audit).await?;
+        }
         tx.commit().await?;
+        self.forget_cached();
         Ok(())
     }
 
