@@ -21,14 +21,15 @@ failed=0
 
 step() { printf '\n--> %s\n' "$*"; }
 
-# Runs one check; a failure is counted, and the next check still runs.
+# Runs one check (a linter, or a tool run that is not a test); a failure is counted, and the
+# next check still runs. Its TAP line says `[check]`, so the closing line reports it apart.
 check() {
   local name=$1
   shift
   if "$@"; then
-    echo "ok - $name" | tee -a "$tap_log"
+    echo "ok - [check] $name" | tee -a "$tap_log"
   else
-    echo "not ok - $name" | tee -a "$tap_log"
+    echo "not ok - [check] $name" | tee -a "$tap_log"
     failed=$((failed + 1))
   fi
 }
