@@ -288,6 +288,9 @@ pub struct CiContext {
     /// The pull request comes from a fork (named in `head_repository` when the CI names it).
     #[serde(skip)]
     pub from_fork: bool,
+    /// Why there is no `gitRef`, when the usual reason (nothing names a ref) is not it.
+    #[serde(skip)]
+    pub git_ref_gap: Option<String>,
 }
 
 impl CiContext {
@@ -378,14 +381,12 @@ impl CiContext {
                         format!("{fork_source} + {source}"),
                     );
                 }
-                None => self.note_unknown(
-                    Field::GitRef,
-                    format!(
-                        "the pull request comes from a fork the CI does not name, so its branch \
-                         '{value}' cannot be told from the base repository's; pass --git-ref, \
-                         set WHARF_GIT_REF, or use --ref-from target"
-                    ),
-                ),
+                None => {
+                    self.git_ref_gap = Some(format!(
+                        "the pull request comes from a fork it does not name, so its branch \
+                         '{value}' cannot be told from the base repository's"
+                    ));
+                }
             }
             return;
         }
@@ -434,16 +435,19 @@ impl CiContext {
     pub fn require_git_ref(&self) -> Result<&str, CiError> {
         self.git_ref.as_deref().ok_or_else(|| {
             let provider = self.provider.unwrap_or(Provider::Git);
-            let why = match self.unknown.get(Field::GitRef.key()) {
-                Some(reason) if self.from_fork => reason.clone(),
-                _ => "no branch, tag or pull request in its variables, and git reports no \
-                      branch: detached HEAD or no checkout"
-                    .to_string(),
+            let why = self.git_ref_gap.clone().unwrap_or_else(|| {
+                "no branch, tag or pull request in its variables, and git reports no branch: \
+                 detached HEAD or no checkout"
+                    .to_string()
+            });
+            let hint = match self.git_ref_gap {
+                Some(_) => "pass --git-ref BRANCH, set WHARF_GIT_REF, or use --ref-from target",
+                None => provider.git_ref_hint(self.started_by_pipeline),
             };
             CiError::NoGitRef {
                 provider: provider.as_str(),
                 why,
-                hint: provider.git_ref_hint(self.started_by_pipeline),
+                hint,
             }
         })
     }

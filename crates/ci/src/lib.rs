@@ -1,12 +1,14 @@
 //! Where am I? CI detection and git ref normalisation.
 //!
-//! This crate owns turning a CI job's environment (a map of variables, the event file some CIs
-//! write, and the local git checkout as a last resort) into a [`CiContext`]: provider, branches,
-//! tag, commits, pull request and build, plus `gitRef`, the one value routing rules see, and for
-//! every field the variable or file it came from.
+//! This crate owns turning a CI job's environment (a map of variables, the event or parameter
+//! files some CIs write, and the local git checkout as a last resort) into a [`CiContext`]:
+//! provider, branches, tag, commits, pull request (and its fork), merge queue and build, plus
+//! `gitRef`, the one value routing rules see; for every value the variable, file or command it
+//! came from, and for every value the build has but the CI does not give, why it is unknown.
 //!
-//! It is pure apart from reading the event file and asking git through [`GitProbe`]; it never
-//! reads the process environment itself (callers pass it in) and never talks to the network.
+//! It is pure apart from reading those files and asking git through [`GitProbe`]; it never
+//! reads the process environment itself (callers pass it in), never talks to the network, and
+//! never guesses a value.
 
 mod context;
 mod git;

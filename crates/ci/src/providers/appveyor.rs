@@ -3,7 +3,7 @@
 //! `APPVEYOR_PULL_REQUEST_HEAD_REPO_BRANCH` at `APPVEYOR_PULL_REQUEST_HEAD_COMMIT`, in
 //! `APPVEYOR_PULL_REQUEST_HEAD_REPO_NAME`.
 
-use super::Spec;
+use super::{Gap, Spec};
 use crate::{CiContext, EnvMap, Provider};
 
 pub(crate) fn detect(env: &EnvMap) -> CiContext {
@@ -23,7 +23,7 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
                     {APPVEYOR_BUILD_ID}",
         repository: "{APPVEYOR_REPO_NAME}",
         fork: Some(("APPVEYOR_PULL_REQUEST_HEAD_REPO_NAME", "APPVEYOR_REPO_NAME")),
-        gaps: &[],
+        gaps: &[Gap::MergeCommit],
     }
     .read(env)
 }

@@ -2,7 +2,7 @@
 //! `SEMAPHORE_GIT_PR_BRANCH` at `SEMAPHORE_GIT_PR_SHA`, and `SEMAPHORE_GIT_SHA` is what the job
 //! checks out. A tag build has `SEMAPHORE_GIT_TAG_NAME` and no working branch.
 
-use super::Spec;
+use super::{Gap, Spec};
 use crate::{CiContext, EnvMap, Provider};
 
 pub(crate) fn detect(env: &EnvMap) -> CiContext {
@@ -21,7 +21,7 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
         build_url: "{SEMAPHORE_ORGANIZATION_URL}/workflows/{SEMAPHORE_WORKFLOW_ID}",
         repository: "{SEMAPHORE_GIT_REPO_SLUG}",
         fork: Some(("SEMAPHORE_GIT_PR_SLUG", "SEMAPHORE_GIT_REPO_SLUG")),
-        gaps: &[],
+        gaps: &[Gap::MergeCommit],
     }
     .read(env)
 }

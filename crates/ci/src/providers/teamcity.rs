@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 const BUILD_FILE: &str = "TEAMCITY_BUILD_PROPERTIES_FILE";
 const CONFIG_FILE: &str = "teamcity.configuration.properties.file";
 
-const GAPS: Gaps = &[Gap::Fork];
+const GAPS: Gaps = &[Gap::MergeCommit, Gap::Fork];
 
 /// One parameter file: its parameters, and the name its values are sourced by.
 struct Parameters {

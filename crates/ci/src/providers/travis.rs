@@ -2,7 +2,7 @@
 //! merge commit; the head is `TRAVIS_PULL_REQUEST_BRANCH` at `TRAVIS_PULL_REQUEST_SHA`, and
 //! `TRAVIS_PULL_REQUEST` is `false` on other builds. A tag build's `TRAVIS_BRANCH` is the tag.
 
-use super::Spec;
+use super::{Gap, Spec};
 use crate::{CiContext, EnvMap, Provider};
 
 pub(crate) fn detect(env: &EnvMap) -> CiContext {
@@ -21,7 +21,7 @@ pub(crate) fn detect(env: &EnvMap) -> CiContext {
         build_url: "{TRAVIS_BUILD_WEB_URL}",
         repository: "{TRAVIS_REPO_SLUG}",
         fork: Some(("TRAVIS_PULL_REQUEST_SLUG", "TRAVIS_REPO_SLUG")),
-        gaps: &[],
+        gaps: &[Gap::MergeCommit],
     }
     .read(env)
 }
