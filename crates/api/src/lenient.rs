@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer};
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Text {
-    Text(String),
+    String(String),
     Integer(i64),
     Float(f64),
 }
@@ -25,7 +25,7 @@ pub fn iso_from_millis(millis: i64) -> Option<String> {
 
 fn time_text(value: Text) -> String {
     match value {
-        Text::Text(text) => text,
+        Text::String(text) => text,
         Text::Integer(millis) => iso_from_millis(millis).unwrap_or_else(|| millis.to_string()),
         Text::Float(millis) => iso_from_millis(millis as i64).unwrap_or_else(|| millis.to_string()),
     }
@@ -33,7 +33,7 @@ fn time_text(value: Text) -> String {
 
 fn id_text(value: Text) -> String {
     match value {
-        Text::Text(text) => text,
+        Text::String(text) => text,
         Text::Integer(id) => id.to_string(),
         Text::Float(id) => id.to_string(),
     }
