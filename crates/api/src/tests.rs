@@ -215,3 +215,24 @@ fn every_operator_routes() {
         "prod"
     );
 }
+
+// ---- routed_to: where a build sits, by name ----
+
+#[test]
+fn routed_to_is_the_environment_then_the_stream_and_nothing_unclassified() {
+    assert_eq!(routed_to(true, Some("dev"), Some("QA")), Some("dev"));
+    assert_eq!(routed_to(true, None, Some("QA")), Some("QA"));
+    assert_eq!(routed_to(false, Some("dev"), Some("QA")), None);
+    assert_eq!(routed_to(true, None, None), None);
+    let artifact = Artifact {
+        classified: true,
+        cluster_name: Some("staging".into()),
+        ..Default::default()
+    };
+    assert_eq!(artifact.routed_to(), Some("staging"));
+    let unclassified = Artifact {
+        release_stream: Some("QA".into()),
+        ..Default::default()
+    };
+    assert_eq!(unclassified.routed_to(), None);
+}

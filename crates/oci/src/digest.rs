@@ -156,6 +156,32 @@ mod tests {
     }
 
     #[test]
+    fn names_its_algorithm_and_hex_apart() {
+        let digest: Digest = EMPTY.parse().unwrap();
+        assert_eq!(digest.algorithm(), "sha256");
+        assert_eq!(digest.hex(), &EMPTY["sha256:".len()..]);
+    }
+
+    #[test]
+    fn hex_lengths_are_checked_per_algorithm_from_32_digits_up() {
+        // sha256 wants exactly 64 digits and sha512 exactly 128; another algorithm any
+        // length from 32 up.
+        for bad in [
+            format!("sha256:{}", "a".repeat(128)),
+            format!("sha512:{}", "a".repeat(64)),
+            format!("custom:{}", "a".repeat(31)),
+        ] {
+            assert!(bad.parse::<Digest>().is_err(), "{bad}");
+        }
+        for good in [
+            format!("sha512:{}", "a".repeat(128)),
+            format!("custom:{}", "a".repeat(32)),
+        ] {
+            assert!(good.parse::<Digest>().is_ok(), "{good}");
+        }
+    }
+
+    #[test]
     fn refuses_malformed_digests_with_the_fix() {
         for bad in [
             "sha256",
@@ -177,7 +203,9 @@ mod tests {
         let expected = Digest::sha256_of(b"hello world");
         let mut ok = Verifier::new(&expected).unwrap();
         ok.update(b"hello ");
+        assert_eq!(ok.size(), 6);
         ok.update(b"world");
+        assert_eq!(ok.size(), 11);
         assert_eq!(ok.finish().unwrap(), 11);
 
         let mut bad = Verifier::new(&expected).unwrap();
