@@ -27,13 +27,7 @@ pub async fn credentials_v2(
     headers: HeaderMap,
     Path((name, _kind, _value)): Path<(String, String, String)>,
 ) -> Result<Json<LegacyCredentials>> {
-    let host = host(&headers)?;
-    Ok(Json(
-        state
-            .cp
-            .legacy_push_credentials(&user, &name, &host)
-            .await?,
-    ))
+    credentials_v3(State(state), Extension(user), headers, Path(name)).await
 }
 
 /// `POST /cc-ui/v1/artifacts/pushCredentialsV3/artifactName/{name}?branch_name=`.
