@@ -8,12 +8,7 @@ load test_helper
 load "$REPO_ROOT/tests/adapters/release.bash"
 
 setup_file() {
-  SERVED=$BATS_FILE_TMPDIR/served
-  make_fixture_release "$SERVED/good"
-  cp -r "$SERVED/good" "$SERVED/flipped"
-  python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0x01; open(p, "wb").write(b)' \
-    "$SERVED/flipped/$FIXTURE_VERSION/wharf-$FIXTURE_VERSION-$FIXTURE_TARGET.tar.gz"
-  serve_releases "$SERVED"
+  serve_fixture_and_a_flipped_copy "$BATS_FILE_TMPDIR/served"
   ORB_YML=$BATS_FILE_TMPDIR/orb.yml
   pack_orb_pinning_fixture "$ORB_YML"
   export ORB_YML

@@ -16,16 +16,10 @@ load "$WHARF_CI_TOOLS/bats-mock/stub.bash"
 load "$REPO_ROOT/tests/adapters/release.bash"
 
 setup_file() {
-  SERVED=$BATS_FILE_TMPDIR/served
-  make_fixture_release "$SERVED/good"
-  # The same release with one byte of the wharf archive flipped.
-  cp -r "$SERVED/good" "$SERVED/flipped"
-  python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0x01; open(p, "wb").write(b)' \
-    "$SERVED/flipped/$FIXTURE_VERSION/wharf-$FIXTURE_VERSION-$FIXTURE_TARGET.tar.gz"
-  serve_releases "$SERVED"
+  serve_fixture_and_a_flipped_copy "$BATS_FILE_TMPDIR/served"
   PINS=$BATS_FILE_TMPDIR/checksums.txt
   fixture_pins "$PINS"
-  export SERVED PINS
+  export PINS
 }
 
 teardown_file() {

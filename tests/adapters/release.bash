@@ -6,6 +6,7 @@
 #   make_fixture_release DIR   # DIR/vVERSION/{archives, SHA256SUMS}; sets FIXTURE_VERSION,
 #                              # FIXTURE_TARGET and FIXTURE_SUMS (the SHA256SUMS file)
 #   serve_releases DIR         # sets RELEASES_URL (http://127.0.0.1:PORT), RELEASES_LOG
+#   serve_fixture_and_a_flipped_copy DIR   # both: RELEASES_URL/good and RELEASES_URL/flipped
 #   fixture_pins FILE          # writes a checksums file pinning the fixture's archives
 #   stop_releases
 #
@@ -39,39 +40,42 @@ fixture_pins() {
   } >"$1"
 }
 
-# Serves DIR; known to be up when the server says where it listens (no sleeping).
+# Serves DIR; known to be up when the server prints its port (no sleeping). Its request log
+# is RELEASES_LOG.
 serve_releases() {
-  local dir=$1 line
-  RELEASES_RUN=$(mktemp -d "${BATS_TMPDIR:-/tmp}/wharf-releases.XXXXXX")
-  RELEASES_LOG=$RELEASES_RUN/requests.log
-  mkfifo "$RELEASES_RUN/stdout"
-  python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$dir" \
-    >"$RELEASES_RUN/stdout" 2>"$RELEASES_LOG" </dev/null &
+  local dir=$1 port
+  RELEASES_LOG=$(mktemp "${BATS_TMPDIR:-/tmp}/wharf-releases.XXXXXX")
+  exec {RELEASES_FD}< <(exec python3 -u -c '
+import functools, http.server, sys
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+print(server.server_address[1])
+server.serve_forever()' "$dir" 2>"$RELEASES_LOG" </dev/null)
   RELEASES_PID=$!
-  exec {RELEASES_FD}<"$RELEASES_RUN/stdout"
-  while IFS= read -r -u "$RELEASES_FD" line; do
-    if [[ $line =~ ^Serving\ HTTP\ on\ 127\.0\.0\.1\ port\ ([0-9]+) ]]; then
-      RELEASES_URL=http://127.0.0.1:${BASH_REMATCH[1]}
-      break
-    fi
-  done
-  if [[ -z ${RELEASES_URL:-} ]]; then
+  if ! read -r -u "$RELEASES_FD" port; then
     echo "the release server did not start:" >&2
     cat "$RELEASES_LOG" >&2
     return 1
   fi
-  cat <&"$RELEASES_FD" >/dev/null &
-  RELEASES_DRAIN_PID=$!
+  RELEASES_URL=http://127.0.0.1:$port
   export RELEASES_URL RELEASES_LOG
+}
+
+# serve_fixture_and_a_flipped_copy DIR: the fixture release as RELEASES_URL/good, and the same
+# release with one byte of the wharf archive flipped as RELEASES_URL/flipped.
+serve_fixture_and_a_flipped_copy() {
+  make_fixture_release "$1/good"
+  cp -r "$1/good" "$1/flipped"
+  python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0x01; open(p, "wb").write(b)' \
+    "$1/flipped/$FIXTURE_VERSION/wharf-$FIXTURE_VERSION-$FIXTURE_TARGET.tar.gz"
+  serve_releases "$1"
 }
 
 stop_releases() {
   [[ -n ${RELEASES_PID:-} ]] || return 0
   kill "$RELEASES_PID" 2>/dev/null || true
-  wait "$RELEASES_PID" 2>/dev/null || true
-  wait "${RELEASES_DRAIN_PID:-}" 2>/dev/null || true
   exec {RELEASES_FD}<&- 2>/dev/null || true
-  rm -rf "$RELEASES_RUN"
+  rm -f "$RELEASES_LOG"
   unset RELEASES_PID RELEASES_URL
 }
 
