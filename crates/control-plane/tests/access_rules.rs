@@ -1,0 +1,308 @@
+//! The rules where a silent bug costs most, tested on the domain over a real SQLite store:
+//! who is authenticated, which role may do what on which project, and what a push credential
+//! may touch. (The end-to-end tests cover the same rules through HTTP and the CLI; these are
+//! the ones a mutation run of `domain/{auth,permissions,push}.rs` leans on.)
+
+use wharf_api::PushCredentialsRequest;
+use wharf_control_plane::domain::auth::{AuthUser, hash_token, same_hash};
+use wharf_control_plane::domain::permissions::{self, built_in_roles, require_admin};
+use wharf_control_plane::domain::push::{RegistryCaller, require_registry_pull};
+use wharf_control_plane::store::{NewToken, RegistryCredential};
+use wharf_control_plane::{ControlPlane, Database, Error, Store};
+
+const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
+
+struct Plane {
+    cp: ControlPlane,
+    admin: AuthUser,
+    _dir: tempfile::TempDir,
+}
+
+async fn plane() -> Plane {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&Database::Sqlite(dir.path().to_path_buf()))
+        .await
+        .unwrap();
+    let cp = ControlPlane::new(
+        store,
+        Some(("ephemeral".into(), "ephemeral-token-0123456789".into())),
+    );
+    cp.seed_roles().await.unwrap();
+    cp.bootstrap_admin(Some(&("admin".into(), ADMIN_TOKEN.into())), false)
+        .await
+        .unwrap();
+    let file = wharf_control_plane::project_file::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/shop/wharf.toml"),
+    )
+    .unwrap();
+    cp.apply(&file, "test").await.unwrap();
+    let admin = cp.authenticate("admin", ADMIN_TOKEN).await.unwrap();
+    Plane {
+        cp,
+        admin,
+        _dir: dir,
+    }
+}
+
+/// A user with `role` on `project`, and its token.
+async fn member(plane: &Plane, user: &str, project: &str, role: &str) -> (AuthUser, String) {
+    plane
+        .cp
+        .create_user(&plane.admin, user, false)
+        .await
+        .unwrap();
+    plane
+        .cp
+        .set_member(&plane.admin, project, user, Some(role))
+        .await
+        .unwrap();
+    let created = plane
+        .cp
+        .create_token(&plane.admin, Some(user), None, None)
+        .await
+        .unwrap();
+    let user = plane.cp.authenticate(user, &created.token).await.unwrap();
+    (user, created.token)
+}
+
+fn forbidden(result: Result<impl std::fmt::Debug, Error>) -> String {
+    match result {
+        Err(Error::Forbidden(message)) => message,
+        other => panic!("expected 403, got {other:?}"),
+    }
+}
+
+#[test]
+fn hashes_are_sha256_and_compared_whole() {
+    assert_eq!(hash_token("abc").len(), 64);
+    assert_ne!(hash_token("abc"), hash_token("abd"));
+    assert!(same_hash(&hash_token("x"), &hash_token("x")));
+    assert!(!same_hash(&hash_token("x"), &hash_token("y")));
+}
+
+#[tokio::test]
+async fn only_the_right_unexpired_token_authenticates() {
+    let plane = plane().await;
+    let cp = &plane.cp;
+    assert!(plane.admin.admin && plane.admin.username == "admin");
+    assert!(matches!(
+        cp.authenticate("admin", "wrong").await,
+        Err(Error::Unauthorized)
+    ));
+    assert!(matches!(
+        cp.authenticate("nobody", ADMIN_TOKEN).await,
+        Err(Error::Unauthorized)
+    ));
+    let ephemeral = cp
+        .authenticate("ephemeral", "ephemeral-token-0123456789")
+        .await
+        .unwrap();
+    assert!(ephemeral.admin, "the in-memory admin is an admin");
+    assert!(matches!(
+        cp.authenticate("ephemeral", "wrong").await,
+        Err(Error::Unauthorized)
+    ));
+
+    let (_, token) = member(&plane, "builder", "shop", "ci").await;
+    let bot = cp.authenticate("builder", &token).await.unwrap();
+    assert!(!bot.admin);
+    let hash = hash_token("expired-token-value-0001");
+    let mut tx = cp.store().begin().await.unwrap();
+    tx.insert_token(&NewToken {
+        username: "builder",
+        token_hash: &hash,
+        name: Some("old"),
+        expires_at: Some("2001-01-01T00:00:00.000Z"),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(matches!(
+        cp.authenticate("builder", "expired-token-value-0001").await,
+        Err(Error::Unauthorized)
+    ));
+
+    let tokens = cp.tokens(&bot, None).await.unwrap();
+    let id = tokens.iter().find(|t| t.name.is_none()).unwrap().id.clone();
+    cp.revoke_token(&bot, &id).await.unwrap();
+    assert!(
+        matches!(
+            cp.authenticate("builder", &token).await,
+            Err(Error::Unauthorized)
+        ),
+        "a revoked token stops at once on this server, cached or not"
+    );
+}
+
+#[tokio::test]
+async fn each_role_holds_exactly_its_permissions_on_its_project() {
+    let plane = plane().await;
+    let cp = &plane.cp;
+    for (role, held) in built_in_roles() {
+        let (user, _) = member(&plane, &format!("user-{role}"), "shop", role).await;
+        for permission in permissions::ALL {
+            let allowed = cp.require(&user, "shop", permission).await;
+            assert_eq!(
+                allowed.is_ok(),
+                held.contains(&permission),
+                "{role} / {permission}: {allowed:?}"
+            );
+        }
+        let elsewhere = forbidden(
+            cp.require(&user, "other", permissions::ARTIFACTS_WRITE)
+                .await,
+        );
+        assert!(elsewhere.contains("no role there"), "{elsewhere}");
+    }
+    for permission in permissions::ALL {
+        assert!(
+            cp.require(&plane.admin, "anything", permission)
+                .await
+                .is_ok()
+        );
+    }
+    let (viewer, _) = member(&plane, "watcher", "shop", "viewer").await;
+    let message = forbidden(
+        cp.require(&viewer, "shop", permissions::ARTIFACTS_WRITE)
+            .await,
+    );
+    assert!(
+        message.contains("ARTIFACTS_WRITE")
+            && message.contains("'viewer'")
+            && message.contains("watcher"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_role_on_every_project_holds_everywhere_and_changes_take_effect_at_once() {
+    let plane = plane().await;
+    let cp = &plane.cp;
+    let (roamer, _) = member(&plane, "roamer", "*", "ci").await;
+    assert!(
+        cp.require(&roamer, "shop", permissions::ARTIFACTS_WRITE)
+            .await
+            .is_ok()
+    );
+    assert!(
+        cp.require(&roamer, "any", permissions::CLI_ARTIFACT_PUSH)
+            .await
+            .is_ok()
+    );
+    forbidden(
+        cp.require(&roamer, "shop", permissions::PROJECT_ADMIN)
+            .await,
+    );
+
+    cp.set_member(&plane.admin, "*", "roamer", None)
+        .await
+        .unwrap();
+    forbidden(
+        cp.require(&roamer, "shop", permissions::ARTIFACTS_WRITE)
+            .await,
+    );
+
+    let (user, _) = member(&plane, "plain", "shop", "viewer").await;
+    assert!(require_admin(&plane.admin, "x").is_ok());
+    let message = forbidden(require_admin(&user, "creating a user"));
+    assert!(
+        message.contains("creating a user") && message.contains("plain"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_push_credential_reaches_its_own_repository_only() {
+    let plane = plane().await;
+    let cp = &plane.cp;
+    let (bot, _) = member(&plane, "builder", "shop", "ci").await;
+    let (viewer, _) = member(&plane, "watcher", "shop", "viewer").await;
+    let request = PushCredentialsRequest {
+        blueprint_name: "shop".into(),
+        artifactory: "default".into(),
+        application_name: "api".into(),
+    };
+    forbidden(
+        cp.push_credentials(&viewer, &request, "cp.example:8080")
+            .await,
+    );
+    let issued = cp
+        .push_credentials(&bot, &request, "cp.example:8080")
+        .await
+        .unwrap();
+    assert_eq!(issued.repository_uri, "cp.example:8080/shop/api");
+    assert_eq!(issued.artifactory_uri, "cp.example:8080");
+    assert!(issued.username.starts_with("wharf-push-"));
+
+    let caller = cp
+        .registry_caller(&issued.username, &issued.password)
+        .await
+        .unwrap();
+    assert!(matches!(&caller, RegistryCaller::Scoped { repository } if repository == "shop/api"));
+    assert!(cp.require_registry_push(&caller, "shop/api").await.is_ok());
+    let refused = forbidden(cp.require_registry_push(&caller, "shop/web").await);
+    assert!(refused.contains("shop/api only"), "{refused}");
+    assert!(require_registry_pull(&caller, "shop/api").is_ok());
+    forbidden(require_registry_pull(&caller, "shop/web"));
+    assert!(matches!(
+        cp.registry_caller(&issued.username, "wrong").await,
+        Err(Error::Unauthorized)
+    ));
+
+    let expired = RegistryCredential {
+        username: "wharf-push-expired".into(),
+        password_hash: hash_token("expired-password"),
+        repository: "shop/api".into(),
+        owner: "builder".into(),
+        expires_at: "2001-01-01T00:00:00.000Z".into(),
+    };
+    let mut tx = cp.store().begin().await.unwrap();
+    tx.insert_registry_credential(&expired).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(matches!(
+        cp.registry_caller("wharf-push-expired", "expired-password")
+            .await,
+        Err(Error::Unauthorized)
+    ));
+    assert!(matches!(
+        cp.registry_caller("wharf-push-unknown", "x").await,
+        Err(Error::Unauthorized)
+    ));
+
+    let as_user = cp.registry_caller("admin", ADMIN_TOKEN).await.unwrap();
+    assert!(matches!(as_user, RegistryCaller::User(ref user) if user.admin));
+    let bot_token = cp
+        .create_token(&plane.admin, Some("builder"), None, None)
+        .await
+        .unwrap();
+    let bot_caller = cp
+        .registry_caller("builder", &bot_token.token)
+        .await
+        .unwrap();
+    assert!(
+        cp.require_registry_push(&bot_caller, "shop/web")
+            .await
+            .is_ok()
+    );
+    forbidden(cp.require_registry_push(&bot_caller, "other/web").await);
+    let viewer_token = cp
+        .create_token(&plane.admin, Some("watcher"), None, None)
+        .await
+        .unwrap();
+    let viewer_caller = cp
+        .registry_caller("watcher", &viewer_token.token)
+        .await
+        .unwrap();
+    forbidden(cp.require_registry_push(&viewer_caller, "shop/api").await);
+    assert!(
+        require_registry_pull(&viewer_caller, "shop/api").is_ok(),
+        "any user may pull"
+    );
+
+    let legacy = cp
+        .legacy_push_credentials(&bot, "api", "cp.example:8080")
+        .await
+        .unwrap();
+    assert_eq!(legacy.repository_uri, "cp.example:8080/shop/api");
+    assert_eq!(legacy.proxy_endpoint, "http://cp.example:8080");
+}
