@@ -343,3 +343,165 @@ proptest! {
         }
     }
 }
+
+// ---- what the mutation run showed untested (see TESTING.md) ----
+
+#[test]
+fn the_process_environment_is_read() {
+    assert!(
+        process_env().contains_key("CARGO_MANIFEST_DIR"),
+        "cargo runs tests with its variables set"
+    );
+}
+
+#[test]
+fn git_is_asked_for_a_branch_only_when_no_ref_is_known_and_the_ci_may_lack_one() {
+    let probe = FakeGit {
+        branch: Some("from-git"),
+        sha: Some("2222222222222222222222222222222222222222"),
+    };
+    // Jenkins may lack the branch, but a tag build knows its ref: git is not asked.
+    let tag = env(&[
+        ("JENKINS_URL", "https://ci.example"),
+        ("TAG_NAME", "v1.2.0"),
+    ]);
+    let context = detect(&tag, &probe, RefFrom::Source);
+    assert_eq!(context.tag.as_deref(), Some("v1.2.0"));
+    assert_eq!(context.source_branch, None, "a known tag keeps git out");
+    // GitHub always says its ref: git is never asked, even when the ref is missing.
+    let bare = github(&[("GITHUB_EVENT_NAME", "push")]);
+    let context = detect(&bare, &probe, RefFrom::Source);
+    assert_eq!(context.source_branch, None, "GitHub's own variables only");
+    // Jenkins without any ref: git answers.
+    let freestyle = env(&[("JENKINS_URL", "https://ci.example")]);
+    let context = detect(&freestyle, &probe, RefFrom::Source);
+    assert_eq!(context.source_branch.as_deref(), Some("from-git"));
+    assert_eq!(context.sources["sourceBranch"], "git symbolic-ref HEAD");
+}
+
+#[test]
+fn a_known_ci_is_ci_without_the_ci_variable_and_no_variables_is_plain_git() {
+    let mut vars = github(&[
+        ("GITHUB_EVENT_NAME", "push"),
+        ("GITHUB_REF", "refs/heads/main"),
+    ]);
+    vars.remove("CI");
+    assert!(detect(&vars, &NoGit, RefFrom::Source).in_ci);
+    let plain = detect(&EnvMap::new(), &NoGit, RefFrom::Source);
+    assert_eq!(plain.provider, Some(Provider::Git));
+    assert!(!plain.in_ci);
+    assert_eq!(plain.sources["provider"], "no CI variables");
+    let unknown = detect(&env(&[("CI", "true")]), &NoGit, RefFrom::Source);
+    assert!(unknown.in_ci);
+    assert_ne!(unknown.sources["provider"], "no CI variables");
+}
+
+#[test]
+fn the_hint_for_a_missing_ref_fits_how_the_build_started() {
+    let by_hand = env(&[
+        ("CODEBUILD_BUILD_ID", "shop:1"),
+        ("CODEBUILD_INITIATOR", "alice"),
+    ]);
+    let error = detect(&by_hand, &NoGit, RefFrom::Source)
+        .require_git_ref()
+        .unwrap_err()
+        .to_string();
+    assert!(!error.contains("CodePipeline"), "{error}");
+    let piped = env(&[
+        ("CODEBUILD_BUILD_ID", "shop:1"),
+        ("CODEBUILD_INITIATOR", "codepipeline/shop"),
+    ]);
+    let error = detect(&piped, &NoGit, RefFrom::Source)
+        .require_git_ref()
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("CodePipeline"), "{error}");
+}
+
+#[test]
+fn only_ref_fields_are_normalised() {
+    let mut context = CiContext::default();
+    context.set(Field::Repository, "refs/heads/odd-name", "test");
+    assert_eq!(context.repository.as_deref(), Some("refs/heads/odd-name"));
+    context.set(Field::SourceBranch, "refs/heads/main", "test");
+    assert_eq!(context.source_branch.as_deref(), Some("main"));
+}
+
+#[test]
+fn the_target_becomes_the_ref_only_for_a_pull_request_or_a_merge_queue() {
+    let mut branch = CiContext::default();
+    branch.set(Field::SourceBranch, "feature/x", "test");
+    branch.set(Field::TargetBranch, "main", "test");
+    branch.derive_git_ref(RefFrom::Target);
+    assert_eq!(
+        branch.git_ref.as_deref(),
+        Some("feature/x"),
+        "no pull request: the branch"
+    );
+
+    let mut pull = CiContext::default();
+    pull.set(Field::SourceBranch, "feature/x", "test");
+    pull.set(Field::PrNumber, "7", "test");
+    pull.derive_git_ref(RefFrom::Target);
+    assert_eq!(
+        pull.git_ref.as_deref(),
+        Some("feature/x"),
+        "a pull request without a target"
+    );
+}
+
+#[test]
+fn no_git_knows_nothing() {
+    assert_eq!(NoGit.branch(), None);
+    assert_eq!(NoGit.head_sha(), None);
+}
+
+#[test]
+fn pull_request_refs_are_neither_branches_nor_tags() {
+    for full in ["refs/pull/7/merge", "refs/merge-requests/3/head"] {
+        let mut context = CiContext::default();
+        providers::take_full_ref(&mut context, full, "test");
+        assert_eq!((context.source_branch, context.tag), (None, None), "{full}");
+    }
+    let mut context = CiContext::default();
+    providers::take_full_ref(&mut context, "refs/heads/release/1", "test");
+    assert_eq!(context.source_branch.as_deref(), Some("release/1"));
+}
+
+#[test]
+fn a_branch_is_dropped_only_when_it_is_the_tag() {
+    let mut both = CiContext::default();
+    both.set(Field::Tag, "v1", "test");
+    both.set(Field::SourceBranch, "main", "test");
+    providers::drop_branch_equal_to_tag(&mut both);
+    assert_eq!(both.source_branch.as_deref(), Some("main"));
+    both.set(Field::SourceBranch, "v1", "test");
+    providers::drop_branch_equal_to_tag(&mut both);
+    assert_eq!(both.source_branch, None);
+}
+
+#[test]
+fn gaps_are_explained_for_pull_requests_and_always_gaps_always() {
+    use providers::{Gap, When, explain};
+    let gaps: &'static [Gap] = &[
+        Gap::MergeCommit,
+        Gap::Fork,
+        Gap::Other(
+            Field::Attempt,
+            When::PullRequest,
+            "pull requests have no attempt",
+        ),
+        Gap::Other(Field::BuildUrl, When::Always, "no build URL"),
+    ];
+    let mut branch = CiContext::default();
+    explain(&mut branch, gaps);
+    assert_eq!(
+        branch.unknown.keys().copied().collect::<Vec<_>>(),
+        ["buildUrl"],
+        "a branch build: only the always-gap"
+    );
+    let mut pull = CiContext::default();
+    pull.set(Field::PrNumber, "7", "test");
+    explain(&mut pull, gaps);
+    assert_eq!(pull.unknown.len(), 4, "{:?}", pull.unknown);
+}
