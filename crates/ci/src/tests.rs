@@ -505,3 +505,132 @@ fn gaps_are_explained_for_pull_requests_and_always_gaps_always() {
     explain(&mut pull, gaps);
     assert_eq!(pull.unknown.len(), 4, "{:?}", pull.unknown);
 }
+
+#[test]
+fn only_numbered_pull_request_refs_name_a_pull_request() {
+    assert_eq!(refs::pull_request_number("refs/pull/7/merge"), Some("7"));
+    assert_eq!(refs::pull_request_number("refs/pull/7/head"), Some("7"));
+    for not in [
+        "refs/pull/abc/merge",
+        "refs/pull//merge",
+        "refs/pull/7/files",
+    ] {
+        assert_eq!(refs::pull_request_number(not), None, "{not}");
+    }
+}
+
+#[test]
+fn circleci_reads_the_number_at_the_end_of_the_pull_request_url() {
+    let circle = |url: &str| {
+        let vars = env(&[
+            ("CIRCLECI", "true"),
+            ("CIRCLE_BRANCH", "feature/x"),
+            ("CIRCLE_PULL_REQUEST", url),
+        ]);
+        detect(&vars, &NoGit, RefFrom::Source).pr_number
+    };
+    assert_eq!(
+        circle("https://github.com/o/r/pull/42").as_deref(),
+        Some("42")
+    );
+    assert_eq!(circle("https://github.com/o/r/pull/latest"), None);
+}
+
+#[test]
+fn codebuild_reads_its_source_version_only_when_the_webhook_named_nothing() {
+    let branch = env(&[
+        ("CODEBUILD_BUILD_ID", "shop:1"),
+        ("CODEBUILD_WEBHOOK_HEAD_REF", "refs/heads/feature/x"),
+        ("CODEBUILD_SOURCE_VERSION", "refs/heads/other"),
+    ]);
+    let context = detect(&branch, &NoGit, RefFrom::Source);
+    assert_eq!(context.source_branch.as_deref(), Some("feature/x"));
+    let tag = env(&[
+        ("CODEBUILD_BUILD_ID", "shop:1"),
+        ("CODEBUILD_WEBHOOK_TRIGGER", "tag/v1.0.0"),
+        ("CODEBUILD_SOURCE_VERSION", "refs/heads/other"),
+    ]);
+    let context = detect(&tag, &NoGit, RefFrom::Source);
+    assert_eq!(context.tag.as_deref(), Some("v1.0.0"));
+    assert_eq!(
+        context.source_branch, None,
+        "the tag, not the source version's branch"
+    );
+    let pull = env(&[
+        ("CODEBUILD_BUILD_ID", "shop:1"),
+        ("CODEBUILD_WEBHOOK_TRIGGER", "pr/12"),
+        ("CODEBUILD_SOURCE_VERSION", "refs/heads/other"),
+    ]);
+    let context = detect(&pull, &NoGit, RefFrom::Source);
+    assert_eq!(context.pr_number.as_deref(), Some("12"));
+    assert_ne!(context.source_branch.as_deref(), Some("other"));
+}
+
+/// A GitHub pull_request event whose head repository is `head`.
+fn github_pull_request(dir: &std::path::Path, head: &str) -> CiContext {
+    let event = dir.join("event.json");
+    std::fs::write(
+        &event,
+        serde_json::json!({"pull_request": {"number": 7,
+            "head": {"ref": "feature/x", "repo": {"full_name": head}},
+            "base": {"ref": "main", "repo": {"full_name": "acme/shop"}}}})
+        .to_string(),
+    )
+    .unwrap();
+    let vars = github(&[
+        ("GITHUB_EVENT_NAME", "pull_request"),
+        ("GITHUB_REF", "refs/pull/7/merge"),
+        ("GITHUB_HEAD_REF", "feature/x"),
+        ("GITHUB_BASE_REF", "main"),
+        ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
+    ]);
+    detect(&vars, &NoGit, RefFrom::Source)
+}
+
+#[test]
+fn a_same_repository_pull_request_is_no_fork_and_an_empty_head_is_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let same = github_pull_request(dir.path(), "acme/shop");
+    assert!(!same.from_fork);
+    assert!(
+        !same.unknown.contains_key("headRepository"),
+        "{:?}",
+        same.unknown
+    );
+    assert_eq!(same.git_ref.as_deref(), Some("feature/x"));
+    let blank = github_pull_request(dir.path(), "");
+    assert!(!blank.from_fork, "an empty name is no name");
+    assert!(
+        blank.unknown.contains_key("headRepository"),
+        "{:?}",
+        blank.unknown
+    );
+    let fork = github_pull_request(dir.path(), "mallory/shop");
+    assert!(fork.from_fork);
+    assert_eq!(fork.git_ref.as_deref(), Some("mallory/shop:feature/x"));
+}
+
+#[test]
+fn teamcity_takes_its_branch_parameter_unless_it_is_the_default_placeholder() {
+    let dir = tempfile::tempdir().unwrap();
+    let teamcity = |branch: &str| {
+        let config = dir.path().join("config.properties");
+        std::fs::write(&config, format!("teamcity.build.branch={branch}\n")).unwrap();
+        let build = dir.path().join("build.properties");
+        std::fs::write(
+            &build,
+            format!(
+                "teamcity.configuration.properties.file={}\n",
+                config.display()
+            ),
+        )
+        .unwrap();
+        let vars = env(&[
+            ("TEAMCITY_VERSION", "2025.03"),
+            ("TEAMCITY_BUILD_PROPERTIES_FILE", build.to_str().unwrap()),
+        ]);
+        detect(&vars, &NoGit, RefFrom::Source).source_branch
+    };
+    assert_eq!(teamcity("release/2").as_deref(), Some("release/2"));
+    assert_eq!(teamcity("<default>"), None);
+}
