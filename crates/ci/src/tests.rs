@@ -634,3 +634,29 @@ fn teamcity_takes_its_branch_parameter_unless_it_is_the_default_placeholder() {
     assert_eq!(teamcity("release/2").as_deref(), Some("release/2"));
     assert_eq!(teamcity("<default>"), None);
 }
+
+#[test]
+fn teamcity_parameter_files_continue_lines_ending_in_one_backslash() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.properties");
+    std::fs::write(
+        &config,
+        "# written by the agent\nteamcity.build.branch=release/\\\n    2\nteamcity.serverUrl=https://tc.example\\\\\n",
+    )
+    .unwrap();
+    let build = dir.path().join("build.properties");
+    std::fs::write(
+        &build,
+        format!(
+            "teamcity.configuration.properties.file={}\n",
+            config.display()
+        ),
+    )
+    .unwrap();
+    let vars = env(&[
+        ("TEAMCITY_VERSION", "2025.03"),
+        ("TEAMCITY_BUILD_PROPERTIES_FILE", build.to_str().unwrap()),
+    ]);
+    let context = detect(&vars, &NoGit, RefFrom::Source);
+    assert_eq!(context.source_branch.as_deref(), Some("release/2"));
+}
