@@ -306,3 +306,42 @@ async fn a_push_credential_reaches_its_own_repository_only() {
     assert_eq!(legacy.repository_uri, "cp.example:8080/shop/api");
     assert_eq!(legacy.proxy_endpoint, "http://cp.example:8080");
 }
+
+#[tokio::test]
+async fn a_token_with_a_future_expiry_works_until_then() {
+    let plane = plane().await;
+    let created = plane
+        .cp
+        .create_token(&plane.admin, Some("admin"), Some("day"), Some(1))
+        .await
+        .unwrap();
+    assert!(plane.cp.authenticate("admin", &created.token).await.is_ok());
+}
+
+/// What this replica learned in the last few seconds, it trusts without the store: a change
+/// made on another replica (here: straight in the store) reaches it within the caches'
+/// lifetime, not at once. (A change made through this replica is seen at once.)
+#[tokio::test]
+async fn verified_tokens_and_held_roles_are_cached_for_a_few_seconds() {
+    let plane = plane().await;
+    let cp = &plane.cp;
+    let (user, token) = member(&plane, "cached", "shop", "ci").await;
+    cp.require(&user, "shop", permissions::ARTIFACTS_WRITE)
+        .await
+        .unwrap();
+    let store = cp.store().clone();
+    let mut tx = store.begin().await.unwrap();
+    tx.unbind_role("cached", "shop").await.unwrap();
+    tx.commit().await.unwrap();
+    store.raw_execute("DELETE FROM tokens WHERE name IS NULL AND user_id IN (SELECT id FROM users WHERE username = 'cached')").await.unwrap();
+    assert!(
+        cp.authenticate("cached", &token).await.is_ok(),
+        "a token verified a moment ago is trusted from the cache"
+    );
+    assert!(
+        cp.require(&user, "shop", permissions::ARTIFACTS_WRITE)
+            .await
+            .is_ok(),
+        "a role read a moment ago is trusted from the cache"
+    );
+}
