@@ -430,20 +430,25 @@ async fn serve(args: args::ServeArgs) -> Outcome {
         ephemeral_admin: None,
     };
     let server = wharf_control_plane::start(options).await?;
+    // Hooked before the address is announced: a SIGTERM right after it is a graceful stop.
+    let shutdown = shutdown_signals();
     eprintln!("wharf serve: listening on {}", server.url());
-    wait_for_shutdown_signal().await;
+    shutdown.await;
     eprintln!("wharf serve: shutting down");
     server.stop().await?;
     eprintln!("wharf serve: stopped");
     Ok(())
 }
 
-async fn wait_for_shutdown_signal() {
+/// Hooks SIGTERM and SIGINT now; the future ends at the first of them.
+fn shutdown_signals() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
     let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
+    async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
     }
 }
