@@ -200,7 +200,9 @@ fn only_an_admin_revokes_another_users_token() {
 fn the_health_check_answers_without_credentials() {
     let server = TestServer::shop();
     let answer = server.runtime.block_on(async {
-        let response = reqwest::get(format!("{}/wharf/v1/health", server.url()))
+        let response = support::http()
+            .get(format!("{}/wharf/v1/health", server.url()))
+            .send()
             .await
             .unwrap();
         (response.status(), response.text().await.unwrap())
@@ -213,7 +215,7 @@ fn an_abandoned_upload_session_expires() {
     let server = TestServer::shop();
     let store = server.server.as_ref().unwrap().store().clone();
     let (status, location) = server.runtime.block_on(async {
-        let response = reqwest::Client::new()
+        let response = support::http()
             .post(format!("{}/v2/shop/api/blobs/uploads/", server.url()))
             .basic_auth(ADMIN, Some(TOKEN))
             .send()
@@ -232,7 +234,7 @@ fn an_abandoned_upload_session_expires() {
         .unwrap();
     assert_eq!(aged, 1);
     let (status, body) = server.runtime.block_on(async {
-        let response = reqwest::Client::new()
+        let response = support::http()
             .patch(format!("{}{location}", server.url()))
             .basic_auth(ADMIN, Some(TOKEN))
             .body("late bytes")

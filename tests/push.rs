@@ -128,7 +128,7 @@ fn an_oci_layout_is_pushed_registered_by_digest_and_a_re_push_sends_nothing() {
 
     let host = pushed.split('/').next().unwrap();
     let fetched = server.runtime.block_on(async {
-        reqwest::Client::new()
+        support::http()
             .get(format!("http://{host}/v2/shop/api/manifests/v1"))
             .basic_auth(support::ADMIN, Some(support::TOKEN))
             .send()
@@ -412,7 +412,7 @@ fn blobs_too_large_for_a_proxy_in_front_of_the_registry_go_in_chunks() {
             server.url(),
             pushed.rsplit('@').next().unwrap()
         );
-        reqwest::Client::new()
+        support::http()
             .get(url)
             .basic_auth(support::ADMIN, Some(support::TOKEN))
             .header("accept", wharf_oci::OCI_MANIFEST)

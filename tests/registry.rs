@@ -85,7 +85,7 @@ async fn blobs_manifests_and_indexes_round_trip_verbatim() {
             .ends_with("/shop/api")
     );
     let registry = Registry {
-        http: reqwest::Client::new(),
+        http: support::http(),
         base: server.url(),
         user: creds["username"].as_str().unwrap().into(),
         password: creds["password"].as_str().unwrap().into(),
@@ -251,7 +251,7 @@ async fn corrupted_blobs_foreign_scopes_and_expired_credentials_are_refused() {
     let api = Api::new(server.url());
     let creds = credentials(&api, "api").await;
     let registry = Registry {
-        http: reqwest::Client::new(),
+        http: support::http(),
         base: server.url(),
         user: creds["username"].as_str().unwrap().into(),
         password: creds["password"].as_str().unwrap().into(),
@@ -340,7 +340,7 @@ async fn mounts_sessions_and_who_may_push() {
     let (server, _data) = start_shop().await;
     let api = Api::new(server.url());
     let admin = Registry {
-        http: reqwest::Client::new(),
+        http: support::http(),
         base: server.url(),
         user: support::ADMIN.into(),
         password: support::TOKEN.into(),
@@ -531,7 +531,7 @@ async fn external_artifactories_are_added_by_admins_listed_without_passwords_and
     let (_, token) = api
         .post("/wharf/v1/tokens", json!({"username": "release-lead"}))
         .await;
-    let lead = reqwest::Client::new()
+    let lead = support::http()
         .post(format!("{}/cc-ui/v1/artifactories/others", server.url()))
         .basic_auth("release-lead", token["token"].as_str())
         .json(&json!({"name": "z", "uri": "r.example.com"}))

@@ -12,7 +12,7 @@ pub struct Api {
 impl Api {
     pub fn new(base: String) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            http: super::http(),
             base,
         }
     }

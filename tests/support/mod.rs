@@ -13,6 +13,12 @@ use tempfile::TempDir;
 use wharf_control_plane::{RunningServer, ServeOptions};
 
 pub const ADMIN: &str = "admin";
+
+/// An HTTP client for the tests' own calls, on the TLS provider wharf installs.
+pub fn http() -> reqwest::Client {
+    wharf_http_client::install_tls_provider();
+    reqwest::Client::new()
+}
 /// Distinctive, so a leak into any output is easy to find.
 pub const TOKEN: &str = "tok-e2e-SECRET-4f7c2a9d1b";
 

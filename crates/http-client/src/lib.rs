@@ -11,3 +11,14 @@ mod retry;
 
 pub use encode::{COMPONENT, encode};
 pub use retry::{Attempt, Replay, RetryPolicy, describe_transport, is_retryable, retry_after};
+
+/// Makes ring the process's TLS provider, once, before any HTTP client is built: reqwest is
+/// built without a provider of its own (its default, aws-lc-rs, would double the binaries'
+/// crypto). Every client of wharf, and every test that builds one, calls this first.
+pub fn install_tls_provider() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        // An error means another provider is installed already; that one serves.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}

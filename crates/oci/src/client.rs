@@ -97,6 +97,7 @@ impl Registry {
         transport: &Transport,
         credentials: Option<Credentials>,
     ) -> Result<Self, RegistryError> {
+        wharf_http_client::install_tls_provider();
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(15))
             .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")));

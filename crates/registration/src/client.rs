@@ -70,6 +70,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: &str, username: &str, token: Secret, retry: RetryPolicy) -> Result<Self> {
+        wharf_http_client::install_tls_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
