@@ -490,3 +490,101 @@ async fn a_project_file_with_a_mistake_is_refused_whole() {
     );
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closed_sets_and_account_wide_calls_refuse_what_they_cannot_take() {
+    let (server, _data) = start_shop().await;
+    let api = Api::new(server.url());
+    let message = |body: &Value| body["message"].as_str().unwrap_or_default().to_string();
+
+    for path in [
+        "/cc-ui/v1/artifact-routing-rule?stackName=shop&registrationType=CLUSTER",
+        "/cc-ui/v1/workflow?stackName=shop&registrationType=CLUSTER",
+        "/cc-ui/v1/workflow/default-workflow/registration-type/CLUSTER?stackName=shop",
+    ] {
+        let (status, body) = api.get(path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert!(
+            message(&body).contains("`registrationType` 'CLUSTER' is not one of ENVIRONMENT"),
+            "{path}: {body}"
+        );
+    }
+
+    let (_, api_ci) = api
+        .get("/cc-ui/v1/artifacts-ci/name/api?stackName=shop")
+        .await;
+    let id = api_ci["id"].as_str().unwrap();
+    let (status, body) = api
+        .put(
+            &format!("/cc-ui/v1/artifacts-ci/{id}"),
+            json!({"ciName": "api", "stackName": "shop", "mode": "SOMETIMES"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        message(&body).contains("`mode` 'SOMETIMES' is not one of NONE"),
+        "{body}"
+    );
+    let (status, body) = api
+        .put(
+            &format!("/cc-ui/v1/artifacts-ci/{id}"),
+            json!({"ciName": "api", "stackName": "shop", "mode": "CUSTOM"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        message(&body).contains("routingRuleId or workflowId"),
+        "{body}"
+    );
+
+    // Without stackName a stream call acts on every project: a server admin's call only.
+    api.post("/wharf/v1/users", json!({"username": "lead"}))
+        .await;
+    api.put(
+        "/wharf/v1/projects/shop/members/lead",
+        json!({"role": "admin"}),
+    )
+    .await;
+    let (_, token) = api
+        .post("/wharf/v1/tokens", json!({"username": "lead"}))
+        .await;
+    let lead = reqwest_json(
+        &api,
+        "lead",
+        token["token"].as_str().unwrap(),
+        "/cc-ui/v1/release-stream",
+        json!({"name": "EVERYWHERE"}),
+    )
+    .await;
+    assert_eq!(lead.0, StatusCode::FORBIDDEN, "{}", lead.1);
+    assert!(message(&lead.1).contains("every project"), "{}", lead.1);
+    let (status, body) = api
+        .post(
+            "/cc-ui/v1/release-stream?stackName=shop",
+            json!({"name": "bad name"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(message(&body).contains("field `name`"), "{body}");
+    server.stop().await.unwrap();
+}
+
+/// A POST as another user.
+async fn reqwest_json(
+    api: &Api,
+    user: &str,
+    token: &str,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let response = api
+        .http
+        .post(format!("{}{path}", api.base))
+        .basic_auth(user, Some(token))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}

@@ -31,15 +31,6 @@ impl RegistrationType {
     pub fn as_str(self) -> &'static str {
         ClosedSet::name(self)
     }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.trim().to_ascii_uppercase().replace('-', "_").as_str() {
-            "ENVIRONMENT" => Some(Self::Environment),
-            "RELEASE_STREAM" => Some(Self::ReleaseStream),
-            "HYBRID" => Some(Self::Hybrid),
-            _ => None,
-        }
-    }
 }
 
 /// What `artifactRegisterValue` names in a `SaasArtifactRequest`.

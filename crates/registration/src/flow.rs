@@ -131,7 +131,6 @@ async fn find_registered(client: &Client, plan: &Plan) -> Result<Option<wharf_ap
         id: b.artifact_id,
         classified: b.classified,
         registration_type: b.registration_type,
-        release_stream: b.routed_to.clone(),
         registration_value: b.registration_value,
         applied_rule_name: b.applied_rule_name,
         ..Default::default()

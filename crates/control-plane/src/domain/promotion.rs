@@ -40,6 +40,14 @@ pub struct Attach {
     pub value: String,
 }
 
+/// How a build placed in a bucket of type `kind` by name (a stage, an attach) is addressed.
+fn addressed_as(kind: RegistrationType) -> ArtifactRegisterType {
+    match kind {
+        RegistrationType::ReleaseStream => ArtifactRegisterType::ReleaseStream,
+        _ => ArtifactRegisterType::Environment,
+    }
+}
+
 fn ladder(stages: &[WorkflowHierarchy]) -> String {
     stages
         .iter()
@@ -152,10 +160,7 @@ impl ControlPlane {
                 &next.registration_value,
             )
             .await?;
-        let register_type = match workflow.registration_type {
-            RegistrationType::ReleaseStream => ArtifactRegisterType::ReleaseStream,
-            _ => ArtifactRegisterType::Environment,
-        };
+        let register_type = addressed_as(workflow.registration_type);
         let row = ArtifactRow {
             id: new_id(),
             register_type,
@@ -276,26 +281,24 @@ impl ControlPlane {
             .store
             .newest_in_stream(&ci.id, &env.release_stream)
             .await?;
+        let from_stream = (RegistrationType::ReleaseStream, &env.release_stream);
+        let from_own = (RegistrationType::Environment, &env.name);
         let newest = match (own, streamed) {
             (Some(own), Some(streamed))
                 if (&streamed.created_at, &streamed.id) > (&own.created_at, &own.id) =>
             {
-                Some((streamed, "RELEASE_STREAM"))
+                Some((streamed, from_stream))
             }
-            (Some(own), _) => Some((own, "ENVIRONMENT")),
-            (None, Some(streamed)) => Some((streamed, "RELEASE_STREAM")),
+            (Some(own), _) => Some((own, from_own)),
+            (None, Some(streamed)) => Some((streamed, from_stream)),
             (None, None) => None,
         };
-        if let Some((found, from)) = newest {
-            let bucket = match from {
-                "ENVIRONMENT" => env.name.clone(),
-                _ => env.release_stream.clone(),
-            };
+        if let Some((found, (from, bucket))) = newest {
             return Ok(Resolved {
                 expression,
-                environment: env.name,
-                resolved_from: from.into(),
-                bucket,
+                resolved_from: from.as_str().into(),
+                bucket: bucket.clone(),
+                environment: env.name.clone(),
                 artifact: artifact_view(&found, &ci.name),
             });
         }
@@ -324,10 +327,7 @@ impl ControlPlane {
         let bucket = self
             .stage_bucket(&request.project, request.kind, &request.value)
             .await?;
-        let register_type = match request.kind {
-            RegistrationType::ReleaseStream => ArtifactRegisterType::ReleaseStream,
-            _ => ArtifactRegisterType::Environment,
-        };
+        let register_type = addressed_as(request.kind);
         let row = ArtifactRow {
             id: new_id(),
             ci_id: ci.id.clone(),

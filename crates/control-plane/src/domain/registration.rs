@@ -1,10 +1,10 @@
 //! Registering a build: pick its bucket (explicitly, or by the rule its CI follows), then
 //! store it once per (CI integration, external id), with its audit entry, in one transaction.
 
+use super::auth::AuthUser;
 use super::buckets::environment_bucket;
 use super::views::artifact_view;
 use super::{ControlPlane, permissions};
-use crate::domain::auth::AuthUser;
 use crate::error::{Error, Result, require};
 use wharf_api::{Artifact, ArtifactRegisterType, BRANCH_NAME, Metadata, RegistrationType};
 use wharf_store::{ArtifactRow, Audit, Bucket, CiRow, JsonText, Origin, RuleRow, new_id, now};
