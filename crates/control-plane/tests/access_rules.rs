@@ -138,6 +138,10 @@ async fn only_the_right_unexpired_token_authenticates() {
 async fn each_role_holds_exactly_its_permissions_on_its_project() {
     let plane = plane().await;
     let cp = &plane.cp;
+    let other: wharf_api::project_file::ProjectFile =
+        toml::from_str("[project]\nname = \"other\"\nregistration_type = \"ENVIRONMENT\"\n")
+            .unwrap();
+    cp.apply(&other, "test").await.unwrap();
     for (role, held) in built_in_roles() {
         let (user, _) = member(&plane, &format!("user-{role}"), "shop", role).await;
         for permission in permissions::ALL {
@@ -153,6 +157,13 @@ async fn each_role_holds_exactly_its_permissions_on_its_project() {
                 .await,
         );
         assert!(elsewhere.contains("no role there"), "{elsewhere}");
+        let mistyped = cp
+            .require(&user, "shpo", permissions::ARTIFACTS_WRITE)
+            .await;
+        assert!(
+            matches!(mistyped, Err(Error::NotFound(ref m)) if m.contains("'shpo' not found")),
+            "a mistyped project is a 404, not a missing role: {mistyped:?}"
+        );
     }
     for permission in permissions::ALL {
         assert!(
@@ -238,7 +249,7 @@ async fn a_push_credential_reaches_its_own_repository_only() {
         .registry_caller(&issued.username, &issued.password)
         .await
         .unwrap();
-    assert!(matches!(&caller, RegistryCaller::Scoped { repository } if repository == "shop/api"));
+    assert!(matches!(&caller, RegistryCaller::Scoped { repository, owner, .. } if repository == "shop/api" && owner == "builder"));
     assert!(cp.require_registry_push(&caller, "shop/api").await.is_ok());
     let refused = forbidden(cp.require_registry_push(&caller, "shop/web").await);
     assert!(refused.contains("shop/api only"), "{refused}");
@@ -255,6 +266,7 @@ async fn a_push_credential_reaches_its_own_repository_only() {
         repository: "shop/api".into(),
         owner: "builder".into(),
         expires_at: "2001-01-01T00:00:00.000Z".into(),
+        token_id: None,
     };
     let mut tx = cp.store().begin().await.unwrap();
     tx.insert_registry_credential(&expired).await.unwrap();
@@ -284,7 +296,17 @@ async fn a_push_credential_reaches_its_own_repository_only() {
             .await
             .is_ok()
     );
-    forbidden(cp.require_registry_push(&bot_caller, "other/web").await);
+    assert!(matches!(
+        cp.require_registry_push(&bot_caller, "other/web").await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(
+        matches!(
+            cp.require_registry_push(&bot_caller, "shop/not-a-ci/deeper/x").await,
+            Err(Error::NotFound(_))
+        ),
+        "a push outside <project>/<ciName> is refused"
+    );
     let viewer_token = cp
         .create_token(&plane.admin, Some("watcher"), None, None)
         .await
@@ -300,7 +322,7 @@ async fn a_push_credential_reaches_its_own_repository_only() {
     );
 
     let legacy = cp
-        .legacy_push_credentials(&bot, "api", "cp.example:8080")
+        .legacy_push_credentials(&bot, "api", Some("shop"), "cp.example:8080")
         .await
         .unwrap();
     assert_eq!(legacy.repository_uri, "cp.example:8080/shop/api");

@@ -26,4 +26,6 @@ pub use media::{
     ACCEPTED, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, Descriptor, MediaKind, OCI_INDEX,
     OCI_MANIFEST, Platform, media_kind, referenced_descriptors,
 };
-pub use reference::{DEFAULT_REGISTRY, ImageReference, ReferenceError, is_valid_repository};
+pub use reference::{
+    DEFAULT_REGISTRY, ImageReference, ReferenceError, is_valid_repository, is_valid_tag,
+};

@@ -190,6 +190,11 @@ fn is_alnum(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit()
 }
 
+/// Whether `text` is a valid tag: `[\w][\w.-]{0,127}` (the distribution grammar).
+pub fn is_valid_tag(text: &str) -> bool {
+    is_tag(text)
+}
+
 /// `[\w][\w.-]{0,127}`
 fn is_tag(text: &str) -> bool {
     let bytes = text.as_bytes();

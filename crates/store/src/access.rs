@@ -9,7 +9,7 @@ impl Store {
     /// Every token of `username`, with the user's flags.
     pub async fn tokens_of(&self, username: &str) -> Result<Vec<UserToken>> {
         Ok(on!(&self.reader, |e| sqlx::query_as(
-            "SELECT u.id AS user_id, u.username, u.admin, t.token_hash, t.expires_at
+            "SELECT t.id AS token_id, u.id AS user_id, u.username, u.admin, t.token_hash, t.expires_at
              FROM users u JOIN tokens t ON t.user_id = u.id WHERE u.username = $1",
         )
         .bind(username)
@@ -89,6 +89,27 @@ impl Store {
 }
 
 impl Tx {
+    /// Whether `username` is a server admin; `None` when there is no such user.
+    pub async fn user_admin(&mut self, username: &str) -> Result<Option<bool>> {
+        Ok(in_tx!(self, |e| sqlx::query_scalar(
+            "SELECT admin FROM users WHERE username = $1"
+        )
+        .bind(username)
+        .fetch_optional(e)
+        .await)?)
+    }
+
+    /// Who holds the token with hash `token_hash`, if anyone.
+    pub async fn token_holder(&mut self, token_hash: &str) -> Result<Option<String>> {
+        Ok(in_tx!(self, |e| sqlx::query_scalar(
+            "SELECT u.username FROM tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = $1"
+        )
+        .bind(token_hash)
+        .fetch_optional(e)
+        .await)?)
+    }
+
     /// Creates the user unless it exists; `true` when created.
     pub async fn insert_user(&mut self, username: &str, admin: bool) -> Result<bool> {
         let done = execute!(

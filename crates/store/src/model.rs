@@ -80,6 +80,7 @@ wharf_api::stored_as_text!(Origin);
 
 #[derive(Debug, Clone, FromRow)]
 pub struct UserToken {
+    pub token_id: String,
     pub user_id: String,
     pub username: String,
     pub admin: bool,
@@ -313,6 +314,17 @@ pub struct RegistryCredential {
     pub repository: String,
     pub owner: String,
     pub expires_at: String,
+    /// The token that obtained it; `None` for the in-memory admin.
+    pub token_id: Option<String>,
+}
+
+/// A push credential as checked: its row, and whether its owner is a server admin. Found
+/// only while the token that obtained it still works.
+#[derive(Debug, Clone, FromRow)]
+pub struct LiveCredential {
+    #[sqlx(flatten)]
+    pub credential: RegistryCredential,
+    pub owner_admin: bool,
 }
 
 /// An upload session of the built-in registry.

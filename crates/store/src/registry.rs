@@ -2,7 +2,7 @@
 //! sessions, and short-lived push credentials. Reads run on the writer, so a push sees what it
 //! just wrote.
 
-use crate::{NewManifest, RegistryCredential, Result, Store, Tx, UploadRow, now};
+use crate::{LiveCredential, NewManifest, RegistryCredential, Result, Store, Tx, UploadRow, now};
 
 impl Store {
     pub async fn registry_blob(&self, repository: &str, digest: &str) -> Result<Option<i64>> {
@@ -11,22 +11,6 @@ impl Store {
         )
         .bind(repository)
         .bind(digest)
-        .fetch_optional(e)
-        .await)?)
-    }
-
-    /// The size of `digest` in `from`, or in any repository when `from` is `None` (a mount).
-    pub async fn registry_blob_elsewhere(
-        &self,
-        digest: &str,
-        from: Option<&str>,
-    ) -> Result<Option<i64>> {
-        Ok(on!(&self.writer, |e| sqlx::query_scalar(
-            "SELECT size FROM registry_blobs WHERE digest = $1 AND ($2 IS NULL OR repository = $2)
-             LIMIT 1"
-        )
-        .bind(digest)
-        .bind(from)
         .fetch_optional(e)
         .await)?)
     }
@@ -74,13 +58,45 @@ impl Store {
         .await)?)
     }
 
-    pub async fn registry_credential(&self, username: &str) -> Result<Option<RegistryCredential>> {
-        Ok(on!(&self.reader, |e| sqlx::query_as(
-            "SELECT username, password_hash, repository, owner, expires_at
-             FROM registry_credentials WHERE username = $1"
+    /// The push credential `username`, unless it expired or the token that obtained it was
+    /// revoked or expired.
+    pub async fn live_registry_credential(&self, username: &str) -> Result<Option<LiveCredential>> {
+        Ok(on!(&self.writer, |e| sqlx::query_as(
+            "SELECT c.username, c.password_hash, c.repository, c.owner, c.expires_at, c.token_id,
+                    CASE WHEN c.token_id IS NULL THEN TRUE ELSE u.admin END AS owner_admin
+             FROM registry_credentials c
+             LEFT JOIN tokens t ON t.id = c.token_id
+             LEFT JOIN users u ON u.id = t.user_id
+             WHERE c.username = $1 AND c.expires_at > $2
+               AND (c.token_id IS NULL
+                    OR (t.id IS NOT NULL AND (t.expires_at IS NULL OR t.expires_at > $2)))"
         )
         .bind(username)
+        .bind(now())
         .fetch_optional(e)
+        .await)?)
+    }
+
+    /// Unexpired push credentials, of one owner or all; oldest first.
+    pub async fn registry_credentials(&self, owner: Option<&str>) -> Result<Vec<RegistryCredential>> {
+        Ok(on!(&self.reader, |e| sqlx::query_as(
+            "SELECT username, password_hash, repository, owner, expires_at, token_id
+             FROM registry_credentials WHERE expires_at > $1 AND ($2 IS NULL OR owner = $2)
+             ORDER BY expires_at, username"
+        )
+        .bind(now())
+        .bind(owner)
+        .fetch_all(e)
+        .await)?)
+    }
+
+    /// Upload sessions started before `cutoff` (RFC 3339): abandoned.
+    pub async fn uploads_started_before(&self, cutoff: &str) -> Result<Vec<String>> {
+        Ok(on!(&self.writer, |e| sqlx::query_scalar(
+            "SELECT id FROM registry_uploads WHERE created_at < $1 ORDER BY created_at"
+        )
+        .bind(cutoff)
+        .fetch_all(e)
         .await)?)
     }
 }
@@ -218,14 +234,53 @@ impl Tx {
     ) -> Result<()> {
         execute!(
             self,
-            "INSERT INTO registry_credentials (username, password_hash, repository, owner, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO registry_credentials
+                 (username, password_hash, repository, owner, expires_at, token_id)
+             VALUES ($1, $2, $3, $4, $5, $6)",
             &credential.username,
             &credential.password_hash,
             &credential.repository,
             &credential.owner,
             &credential.expires_at,
+            &credential.token_id,
         )?;
         Ok(())
+    }
+
+    /// Revokes push credentials: one by username, or every one of `owner`; answers how many.
+    pub async fn delete_registry_credentials(
+        &mut self,
+        username: Option<&str>,
+        owner: Option<&str>,
+    ) -> Result<u64> {
+        Ok(execute!(
+            self,
+            "DELETE FROM registry_credentials
+             WHERE ($1 IS NULL OR username = $1) AND ($2 IS NULL OR owner = $2)",
+            username,
+            owner,
+        )?)
+    }
+
+    /// A tag's digest, read inside the transaction that moves it.
+    pub async fn registry_tag_in_tx(&mut self, repository: &str, tag: &str) -> Result<Option<String>> {
+        Ok(in_tx!(self, |e| sqlx::query_scalar(
+            "SELECT digest FROM registry_tags WHERE repository = $1 AND tag = $2"
+        )
+        .bind(repository)
+        .bind(tag)
+        .fetch_optional(e)
+        .await)?)
+    }
+
+    /// The tags pointing at a manifest, read before deleting it.
+    pub async fn registry_tags_of(&mut self, repository: &str, digest: &str) -> Result<Vec<String>> {
+        Ok(in_tx!(self, |e| sqlx::query_scalar(
+            "SELECT tag FROM registry_tags WHERE repository = $1 AND digest = $2 ORDER BY tag"
+        )
+        .bind(repository)
+        .bind(digest)
+        .fetch_all(e)
+        .await)?)
     }
 }

@@ -4,13 +4,16 @@
 use super::auth::{AuthUser, hash_token};
 use super::permissions::{self, require_admin};
 use super::{ControlPlane, commit};
-use crate::error::{Error, Result, require};
+use crate::error::{Error, Result, require, valid_username};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use wharf_store::{Audit, NewToken, TokenInfo, format_time};
 
 /// The name of the token `WHARF_ADMIN_TOKEN` brings.
 const BOOTSTRAP: &str = "bootstrap";
+
+/// Longest a personal token may last, in days.
+pub const MAX_TOKEN_DAYS: u32 = 3650;
 
 /// Shortest admin token accepted from the environment.
 pub const MIN_TOKEN_LEN: usize = 16;
@@ -69,8 +72,22 @@ impl ControlPlane {
             )));
         }
         let mut tx = self.store.begin().await?;
+        if tx.user_admin(username).await? == Some(false) {
+            return Err(Error::bad_request(format!(
+                "WHARF_ADMIN_USERNAME names '{username}', a user who is not a server admin: name \
+                 an admin or a new user (an existing user is never made admin by a restart)"
+            )));
+        }
         tx.insert_user(username, true).await?;
         let hash = hash_token(token);
+        if let Some(holder) = tx.token_holder(&hash).await?
+            && holder != *username
+        {
+            return Err(Error::bad_request(
+                "WHARF_ADMIN_TOKEN is already another user's token: generate a new random one \
+                 (e.g. `openssl rand -hex 32`)",
+            ));
+        }
         let bootstrap = NewToken {
             username,
             token_hash: &hash,
@@ -108,7 +125,7 @@ impl ControlPlane {
 
     pub async fn create_user(&self, user: &AuthUser, username: &str, admin: bool) -> Result<()> {
         require_admin(user, "creating a user")?;
-        let username = require("username", Some(username))?;
+        let username = valid_username("username", username)?;
         let mut tx = self.store.begin().await?;
         if !tx.insert_user(&username, admin).await? {
             return Err(Error::conflict(format!("user '{username}' already exists")));
@@ -213,8 +230,12 @@ impl ControlPlane {
         if owner != user.username {
             require_admin(user, "a token for another user")?;
         }
-        if expires_in_days == Some(0) {
-            return Err(Error::bad_request("`expiresInDays` must be at least 1"));
+        if let Some(days) = expires_in_days
+            && !(1..=MAX_TOKEN_DAYS).contains(&days)
+        {
+            return Err(Error::bad_request(format!(
+                "`expiresInDays` must be between 1 and {MAX_TOKEN_DAYS} (ten years), not {days}"
+            )));
         }
         let expires_at = expires_in_days.map(|days| {
             format_time(time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(days)))

@@ -14,6 +14,9 @@ pub struct AuthUser {
     pub id: String,
     pub username: String,
     pub admin: bool,
+    /// The token presented; `None` for the in-memory admin. What it obtains (push
+    /// credentials) ends with it.
+    pub token_id: Option<String>,
 }
 
 pub fn hash_token(token: &str) -> String {
@@ -74,6 +77,7 @@ impl ControlPlane {
                 id: "ephemeral".into(),
                 username: username.to_string(),
                 admin: true,
+                token_id: None,
             });
         }
         let key = (username.to_string(), presented.clone());
@@ -92,6 +96,7 @@ impl ControlPlane {
                 id: t.user_id,
                 username: t.username,
                 admin: t.admin,
+                token_id: Some(t.token_id),
             });
         let user = found.ok_or(Error::Unauthorized)?;
         self.auth.remember(key, &user);

@@ -4,7 +4,7 @@
 use super::auth::AuthUser;
 use super::views::{ci_artifact_view, ci_view};
 use super::{ControlPlane, commit, permissions};
-use crate::error::{Error, Result, require, valid_name};
+use crate::error::{Error, Result, require, valid_component};
 use wharf_api::{
     ArtifactCI, BulkEditWorkflowRequest, CiArtifactResponse, CiAttachRequest, CiMode, ClosedSet,
     RegistrationType,
@@ -136,7 +136,7 @@ impl ControlPlane {
     /// Creates a CI integration (its registration type defaults to the project's), audited.
     pub async fn create_ci(&self, user: &AuthUser, body: ArtifactCI) -> Result<ArtifactCI> {
         let project = require("stackName", body.stack_name.as_deref())?;
-        let name = valid_name("ciName", body.ci_name())?;
+        let name = valid_component("ciName", body.ci_name())?;
         let project_row = self.project(&project).await?;
         self.require(user, &project, permissions::ARTIFACT_CI_WRITE)
             .await?;
@@ -279,7 +279,7 @@ impl ControlPlane {
         mode: CiMode,
     ) -> Result<ArtifactCI> {
         let project = require("blueprintName", Some(&body.blueprint_name))?;
-        let name = require("ciName", Some(&body.ci_name))?;
+        let name = valid_component("ciName", &body.ci_name)?;
         self.project(&project).await?;
         self.require(user, &project, permissions::CI_CD_CONFIGURE)
             .await?;

@@ -142,6 +142,10 @@ impl ControlPlane {
         {
             return Ok(());
         }
+        if held.is_empty() {
+            // A mistyped project is a 404, not a missing role.
+            self.project(project).await?;
+        }
         let roles = if held.is_empty() {
             "no role there".to_string()
         } else {

@@ -12,7 +12,7 @@ use super::cis::new_ci;
 use super::permissions::{self, require_admin};
 use super::rules::{DefaultRule, replace_default_rule};
 use super::workflows::{replace_default_workflow, stages_named};
-use crate::error::{Error, Result, valid_name};
+use crate::error::{Error, Result, valid_component, valid_name, valid_username};
 use std::collections::BTreeSet;
 use std::path::Path;
 use wharf_api::project_file::{ApplySummary, ProjectFile};
@@ -31,7 +31,15 @@ pub fn load(path: &Path) -> Result<ProjectFile> {
 }
 
 fn check_name(field: &str, name: &str) -> Result<(), String> {
-    valid_name(field, name).map(drop).map_err(|e| e.to_string())
+    check_with(valid_name, field, name)
+}
+
+fn check_with(
+    rule: fn(&str, &str) -> Result<String>,
+    field: &str,
+    name: &str,
+) -> Result<(), String> {
+    rule(field, name).map(drop).map_err(|e| e.to_string())
 }
 
 fn check_unique<'a>(field: &str, names: impl Iterator<Item = &'a str>) -> Result<(), String> {
@@ -46,7 +54,7 @@ fn check_unique<'a>(field: &str, names: impl Iterator<Item = &'a str>) -> Result
 
 /// Checks names, references between sections, and that rules and promotion name real buckets.
 pub fn validate(file: &ProjectFile) -> Result<(), String> {
-    check_name("project.name", &file.project.name)?;
+    check_with(valid_component, "project.name", &file.project.name)?;
     if file.project.registration_type == RegistrationType::Hybrid {
         return Err(
             "project.registration_type HYBRID is not supported; use ENVIRONMENT or \
@@ -113,11 +121,11 @@ pub fn validate(file: &ProjectFile) -> Result<(), String> {
         )?;
     }
     for (i, ci) in file.ci.iter().enumerate() {
-        check_name(&format!("ci[{i}].name"), &ci.name)?;
+        check_with(valid_component, &format!("ci[{i}].name"), &ci.name)?;
     }
     check_unique("CI integration", file.ci.iter().map(|c| c.name.as_str()))?;
     for (i, member) in file.members.iter().enumerate() {
-        check_name(&format!("members[{i}].user"), &member.user)?;
+        check_with(valid_username, &format!("members[{i}].user"), &member.user)?;
     }
     check_unique("member", file.members.iter().map(|m| m.user.as_str()))?;
     Ok(())
@@ -167,12 +175,23 @@ impl ControlPlane {
             }
             None => require_admin(user, "creating a project")?,
         }
-        self.apply(file, &user.username).await
+        self.apply_with(file, &user.username, user.admin).await
     }
 
     /// Applies a file as `user` without a permission check: the server's own `--config` at
     /// start, before any request is served.
     pub async fn apply(&self, file: &ProjectFile, user: &str) -> Result<ApplySummary> {
+        self.apply_with(file, user, true).await
+    }
+
+    /// `creates_users`: whether `[[members]]` may name users who do not exist yet (only a
+    /// server admin creates users, here as through `POST /wharf/v1/users`).
+    async fn apply_with(
+        &self,
+        file: &ProjectFile,
+        user: &str,
+        creates_users: bool,
+    ) -> Result<ApplySummary> {
         validate(file).map_err(Error::BadRequest)?;
         let mut tx = self.store.begin().await?;
         let mut summary = ApplySummary {
@@ -185,7 +204,7 @@ impl ControlPlane {
         apply_rule(&mut tx, file, user, &mut summary).await?;
         apply_workflow(&mut tx, file, &mut summary).await?;
         apply_cis(&mut tx, file, user, &mut summary).await?;
-        apply_members(&mut tx, file, &mut summary).await?;
+        apply_members(&mut tx, file, creates_users, &mut summary).await?;
         audit_changes(&mut tx, &summary, &file.members, user).await?;
         tx.commit().await?;
         self.forget_cached();
@@ -348,8 +367,20 @@ async fn apply_cis(
     Ok(())
 }
 
-async fn apply_members(tx: &mut Tx, file: &ProjectFile, summary: &mut ApplySummary) -> Result<()> {
+async fn apply_members(
+    tx: &mut Tx,
+    file: &ProjectFile,
+    creates_users: bool,
+    summary: &mut ApplySummary,
+) -> Result<()> {
     for (i, member) in file.members.iter().enumerate() {
+        if !creates_users && tx.user_admin(&member.user).await?.is_none() {
+            return Err(Error::Forbidden(format!(
+                "members[{i}].user: user '{}' does not exist, and only a server admin creates \
+                 users: ask one to create it (POST /wharf/v1/users, or apply this file)",
+                member.user
+            )));
+        }
         if tx.insert_user(&member.user, false).await? {
             summary.created.push(format!("user {}", member.user));
         }

@@ -6,7 +6,7 @@ use super::cis::CiKey;
 use super::registration::Registered;
 use super::views::artifact_view;
 use super::{ControlPlane, commit, permissions};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, valid_image_uri};
 use std::collections::BTreeMap;
 use wharf_api::{Artifact, ArtifactRegisterType, CiMode, RegistrationType, WorkflowHierarchy};
 use wharf_store::{ArtifactRow, Audit, Bucket, CiRow, JsonText, Origin, WorkflowRow, new_id, now};
@@ -323,6 +323,7 @@ impl ControlPlane {
     pub async fn attach(&self, user: &AuthUser, request: Attach) -> Result<Artifact> {
         self.require(user, &request.project, permissions::ARTIFACTS_WRITE)
             .await?;
+        let artifact_uri = valid_image_uri("artifactUri", &request.artifact_uri)?;
         let ci = self.ci(&request.project, &request.ci_name).await?;
         let bucket = self
             .stage_bucket(&request.project, request.kind, &request.value)
@@ -333,7 +334,7 @@ impl ControlPlane {
             ci_id: ci.id.clone(),
             project: request.project.clone(),
             application_name: ci.name.clone(),
-            artifact_uri: request.artifact_uri,
+            artifact_uri,
             artifactory: request.artifactory,
             external_id: None,
             description: Some("attached by hand".into()),

@@ -4,6 +4,7 @@
 //! together. Registries an admin added hand out their own credentials.
 
 use super::auth::{AuthUser, hash_token, same_hash};
+use super::permissions::require_admin;
 use super::{ControlPlane, commit, permissions};
 use crate::error::{Error, Result, require};
 use rand::RngCore;
@@ -22,10 +23,49 @@ pub const BUILT_IN_ARTIFACTORY: &str = "default";
 #[derive(Debug, Clone)]
 pub enum RegistryCaller {
     User(AuthUser),
-    /// A `pushCredentials` credential: push and pull on one repository only.
+    /// A `pushCredentials` credential: push and pull on one repository only, for as long as
+    /// the token and the role that obtained it last.
     Scoped {
         repository: String,
+        /// The credential's username (`wharf-push-…`).
+        credential: String,
+        /// Who obtained it.
+        owner: String,
     },
+}
+
+impl RegistryCaller {
+    /// Who the audit trail names for what this caller does.
+    pub fn actor(&self) -> &str {
+        match self {
+            Self::User(user) => &user.username,
+            Self::Scoped { owner, .. } => owner,
+        }
+    }
+
+    /// The push credential used, if any.
+    pub fn credential(&self) -> Option<&str> {
+        match self {
+            Self::User(_) => None,
+            Self::Scoped { credential, .. } => Some(credential),
+        }
+    }
+}
+
+/// A push credential as an admin sees it (never its password).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushCredentialInfo {
+    pub username: String,
+    pub repository: String,
+    pub owner: String,
+    pub expires_at: String,
+}
+
+/// `<project>/<ciName>`: the only repositories of the built-in registry.
+fn project_and_ci(repository: &str) -> Option<(&str, &str)> {
+    let (project, ci) = repository.split_once('/')?;
+    (!project.is_empty() && !ci.is_empty() && !ci.contains('/')).then_some((project, ci))
 }
 
 /// The older answer: a Docker-style token and the registry's endpoint.
@@ -72,6 +112,7 @@ impl ControlPlane {
             repository: repository.clone(),
             owner: user.username.clone(),
             expires_at: format_time(time::OffsetDateTime::now_utc() + CREDENTIAL_LIFETIME),
+            token_id: user.token_id.clone(),
         };
         let audit = issue_audit(user, ci, &repository)
             .meta("username", &credential.username)
@@ -119,26 +160,29 @@ impl ControlPlane {
         let registry = self.artifactory_row(name).await?;
         self.require(user, &ci.project, permissions::CLI_ARTIFACT_PUSH)
             .await?;
+        let password = self.registry_password(&registry)?;
         let repository_uri = format!("{}/{}/{}", registry.uri, ci.project, ci.name);
         let audit = issue_audit(user, ci, &repository_uri).meta("artifactory", name);
         commit(self.store.begin().await?, &audit).await?;
         Ok(PushCredentialsResponse {
             username: registry.username,
-            password: registry.password,
+            password,
             artifactory_uri: registry.uri.split('/').next().unwrap_or_default().into(),
             repository_uri,
         })
     }
 
-    /// The older `pushCredentialsV2`/`V3`: a Docker-style token for the CI named `name`.
+    /// The older `pushCredentialsV2`/`V3`: a Docker-style token for the CI named `name`, of
+    /// project `stack` when two projects have a CI of that name.
     pub async fn legacy_push_credentials(
         &self,
         user: &AuthUser,
         name: &str,
+        stack: Option<&str>,
         host: &str,
     ) -> Result<LegacyCredentials> {
         use base64::Engine;
-        let ci = self.ci_named(name, None).await?;
+        let ci = self.ci_named(name, stack).await?;
         let (username, password, repository) = self.issue(user, &ci).await?;
         Ok(LegacyCredentials {
             authorization_token: base64::engine::general_purpose::STANDARD
@@ -149,29 +193,42 @@ impl ControlPlane {
     }
 
     /// Who presents `username`/`password` to the built-in registry: a push credential, or a
-    /// user with a token. Any failure is the same bare `Unauthorized`.
+    /// user with a token. Any failure is the same bare `Unauthorized`. A push credential works
+    /// only while the token that obtained it does, and while its owner may still push for the
+    /// project (both as fresh as the token and role caches: 5 s).
     pub async fn registry_caller(&self, username: &str, password: &str) -> Result<RegistryCaller> {
         if !username.starts_with(CREDENTIAL_PREFIX) {
             let user = self.authenticate(username, password).await?;
             return Ok(RegistryCaller::User(user));
         }
-        let credential = self
+        let live = self
             .store
-            .registry_credential(username)
+            .live_registry_credential(username)
             .await?
             .ok_or(Error::Unauthorized)?;
-        let valid = same_hash(&credential.password_hash, &hash_token(password))
-            && credential.expires_at.as_str() > wharf_store::now().as_str();
-        if !valid {
+        let credential = live.credential;
+        if !same_hash(&credential.password_hash, &hash_token(password)) {
             return Err(Error::Unauthorized);
         }
+        let owner = AuthUser {
+            id: String::new(),
+            username: credential.owner.clone(),
+            admin: live.owner_admin,
+            token_id: credential.token_id.clone(),
+        };
+        let project = credential.repository.split('/').next().unwrap_or_default();
+        self.require(&owner, project, permissions::CLI_ARTIFACT_PUSH)
+            .await
+            .map_err(|_| Error::Unauthorized)?;
         Ok(RegistryCaller::Scoped {
             repository: credential.repository,
+            credential: credential.username,
+            owner: credential.owner,
         })
     }
 
-    /// Pushing needs `CLI_ARTIFACT_PUSH` on the repository's project, or a credential for
-    /// exactly that repository.
+    /// Pushing needs a credential for exactly that repository, or `CLI_ARTIFACT_PUSH` on the
+    /// project of a repository named `<project>/<ciName>` after one of its CIs.
     pub async fn require_registry_push(
         &self,
         caller: &RegistryCaller,
@@ -180,18 +237,82 @@ impl ControlPlane {
         match caller {
             RegistryCaller::Scoped {
                 repository: allowed,
+                ..
             } if allowed == repository => Ok(()),
             RegistryCaller::Scoped {
                 repository: allowed,
+                ..
             } => Err(denied(format!(
                 "this credential may push to {allowed} only, not {repository}"
             ))),
             RegistryCaller::User(user) => {
-                let project = repository.split('/').next().unwrap_or_default();
+                let not_a_ci = || {
+                    Error::not_found(format!(
+                        "repository '{repository}' is not <project>/<ciName> of a CI integration: \
+                         the built-in registry holds one repository per CI; create the CI first"
+                    ))
+                };
+                let (project, ci) = project_and_ci(repository).ok_or_else(not_a_ci)?;
                 self.require(user, project, permissions::CLI_ARTIFACT_PUSH)
-                    .await
+                    .await?;
+                if self.store.ci(project, ci).await?.is_none() {
+                    return Err(not_a_ci());
+                }
+                Ok(())
             }
         }
+    }
+
+    /// Unexpired push credentials, of one owner or all (server admins only).
+    pub async fn push_credentials_list(
+        &self,
+        user: &AuthUser,
+        owner: Option<&str>,
+    ) -> Result<Vec<PushCredentialInfo>> {
+        require_admin(user, "listing push credentials")?;
+        Ok(self
+            .store
+            .registry_credentials(owner)
+            .await?
+            .into_iter()
+            .map(|c| PushCredentialInfo {
+                username: c.username,
+                repository: c.repository,
+                owner: c.owner,
+                expires_at: c.expires_at,
+            })
+            .collect())
+    }
+
+    /// Revokes push credentials at once: one by its username, or all of `owner`, or (neither
+    /// given) every one (server admins only). Answers how many.
+    pub async fn revoke_push_credentials(
+        &self,
+        user: &AuthUser,
+        username: Option<&str>,
+        owner: Option<&str>,
+    ) -> Result<u64> {
+        require_admin(user, "revoking push credentials")?;
+        let mut tx = self.store.begin().await?;
+        let revoked = tx.delete_registry_credentials(username, owner).await?;
+        if username.is_some() && revoked == 0 {
+            return Err(Error::not_found(format!(
+                "push credential '{}' is not known (or already expired)",
+                username.unwrap_or_default()
+            )));
+        }
+        let mut audit = Audit::new(
+            &user.username,
+            "CONTAINER_REGISTRY",
+            "CONTAINER_REGISTRY_CREDENTIALS_REVOKE",
+        )
+        .target(username.or(owner).unwrap_or("all"))
+        .meta("revoked", &revoked.to_string());
+        if let Some(owner) = owner {
+            audit = audit.meta("owner", owner);
+        }
+        commit(tx, &audit).await?;
+        Ok(revoked)
     }
 }
 
@@ -200,6 +321,7 @@ pub fn require_registry_pull(caller: &RegistryCaller, repository: &str) -> Resul
     match caller {
         RegistryCaller::Scoped {
             repository: allowed,
+            ..
         } if allowed != repository => Err(denied(format!(
             "this credential may pull from {allowed} only, not {repository}"
         ))),

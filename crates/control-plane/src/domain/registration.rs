@@ -5,7 +5,7 @@ use super::auth::AuthUser;
 use super::buckets::environment_bucket;
 use super::views::artifact_view;
 use super::{ControlPlane, permissions};
-use crate::error::{Error, Result, require};
+use crate::error::{Error, Result, require, valid_image_uri, valid_text};
 use wharf_api::{Artifact, ArtifactRegisterType, BRANCH_NAME, Metadata, RegistrationType};
 use wharf_store::{ArtifactRow, Audit, Bucket, CiRow, JsonText, Origin, RuleRow, new_id, now};
 
@@ -56,7 +56,9 @@ impl ControlPlane {
     pub async fn register(&self, user: &AuthUser, mut request: Registration) -> Result<Registered> {
         let project = require("blueprintName", Some(&request.project))?;
         let ci_name = require("ciName", Some(&request.ci_name))?;
-        let artifact_uri = require("artifactUri", Some(&request.artifact_uri))?;
+        let artifact_uri = valid_image_uri("artifactUri", &request.artifact_uri)?;
+        valid_text("description", request.description.as_deref(), 4096)?;
+        valid_text("externalId", request.external_id.as_deref(), 256)?;
         self.require(user, &project, permissions::ARTIFACTS_WRITE)
             .await?;
         let Some((ci, rule)) = self.store.ci_with_rule(&project, &ci_name).await? else {

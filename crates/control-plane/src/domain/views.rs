@@ -235,6 +235,8 @@ fn facets_action(action: &str) -> &str {
         "PROJECT_UPDATE" | "PROJECT_APPLY" => "BLUEPRINT_UPDATE",
         "MEMBER_SET" | "MEMBER_REMOVE" | "TOKEN_CREATE" | "TOKEN_REVOKE" => "USER_UPDATE",
         "ROLE_SAVE" => "CUSTOM_ROLE_UPDATE",
+        "REGISTRY_MANIFEST_PUSH" | "REGISTRY_TAG_MOVE" => "CONTAINER_REGISTRY_UPDATE",
+        "REGISTRY_MANIFEST_DELETE" | "REGISTRY_BLOB_DELETE" => "CONTAINER_REGISTRY_DELETE",
         known if FACETS_ACTIONS.contains(&known) => known,
         _ => "UNKNOWN",
     }

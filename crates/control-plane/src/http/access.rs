@@ -1,10 +1,10 @@
 //! *wharf extension*: users, roles, project members and personal tokens, under `/wharf/v1`.
 
-use super::{AppState, Body};
+use super::{AppState, Body, Path, Query};
 use crate::domain::access::{CreatedToken, RoleView, UserView};
 use crate::domain::auth::AuthUser;
 use crate::error::Result;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;

@@ -1,9 +1,9 @@
 //! Container registries (Facets' artifactories).
 
-use super::{AppState, Body, host};
+use super::{AppState, Body, host, Path};
 use crate::domain::auth::AuthUser;
 use crate::error::Result;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use wharf_api::{Artifactory, OtherArtifactoryRequest};

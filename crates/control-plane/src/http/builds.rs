@@ -1,14 +1,14 @@
 //! Build endpoints beyond registration: promote, reclassify, delete, per-environment views,
 //! manual attach, and resolve.
 
-use super::{AppState, Body, registered};
+use super::{AppState, Body, registered, Path, Query};
 use crate::domain::auth::AuthUser;
 use crate::domain::cis::CiKey;
 use crate::domain::promotion::{
     Attach, EnvironmentBuilds, Reclassified, Resolved, parse_expression,
 };
 use crate::error::{Error, Result, require};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::{Extension, Json};

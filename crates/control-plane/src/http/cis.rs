@@ -1,11 +1,11 @@
 //! CI integration endpoints, and how a CI follows the project's rule and workflow
 //! (`/ci-cd/attach`, `/ci-cd/detach`, bulk workflow edits).
 
-use super::{AppState, Body};
+use super::{AppState, Body, Path, Query};
 use crate::domain::auth::AuthUser;
 use crate::domain::views::ci_view;
 use crate::error::Result;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;

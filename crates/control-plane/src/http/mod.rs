@@ -21,7 +21,8 @@ use crate::domain::auth::AuthUser;
 use crate::domain::registration::Registered;
 use crate::error::Error;
 use crate::registry::Registry;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -134,6 +135,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/wharf/v1/tokens/{id}", delete(access::revoke_token))
         .route(
+            "/wharf/v1/push-credentials",
+            get(push::list).delete(push::revoke_all),
+        )
+        .route("/wharf/v1/push-credentials/{username}", delete(push::revoke_one))
+        .route(
             "/wharf/v1/projects/{project}/environments/{name}",
             put(places::save_environment).delete(places::delete_environment),
         )
@@ -146,7 +152,38 @@ pub fn router(state: AppState) -> Router {
         .route("/v2/{*path}", any(registry::handle))
         .merge(authenticated)
         .fallback(|| async { Error::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            Error::MethodNotAllowed("this endpoint does not answer that method".into())
+        })
         .with_state(state)
+}
+
+/// A query string whose errors are `{"message","code"}`, like every other error.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(|e| Error::bad_request(format!("invalid query string: {}", e.body_text())))
+    }
+}
+
+/// Path parameters whose errors are `{"message","code"}`.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|e| Error::bad_request(format!("invalid path: {}", e.body_text())))
+    }
 }
 
 /// Username and secret of an `Authorization: Basic …` header, when it holds both.
@@ -184,6 +221,10 @@ pub fn registered(registered: Registered) -> Response {
     response
 }
 
+/// Who a request authenticated as, for the request's log line (on the response).
+#[derive(Clone)]
+pub struct LoggedUser(pub String);
+
 async fn require_auth(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let Some((username, token)) = basic_credentials(request.headers()) else {
         return Error::Unauthorized.into_response();
@@ -191,7 +232,9 @@ async fn require_auth(State(state): State<AppState>, mut request: Request, next:
     match state.cp.authenticate(&username, &token).await {
         Ok(user) => {
             request.extensions_mut().insert(user);
-            next.run(request).await
+            let mut response = next.run(request).await;
+            response.extensions_mut().insert(LoggedUser(username));
+            response
         }
         Err(error) => error.into_response(),
     }
@@ -215,6 +258,7 @@ fn status(error: &Error) -> StatusCode {
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -1,10 +1,10 @@
 //! Release streams (Facets paths), environments (*wharf extension*, since Facets creates
 //! environments through its cloud calls) and Facets' cluster reads.
 
-use super::{AppState, Body};
+use super::{AppState, Body, Path, Query};
 use crate::domain::auth::AuthUser;
 use crate::error::Result;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;

@@ -1,9 +1,9 @@
 //! *wharf extension*: the declarative project file, applied whole.
 
-use super::{AppState, Body};
+use super::{AppState, Body, Path};
 use crate::domain::auth::AuthUser;
 use crate::error::{Error, Result};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 use wharf_api::project_file::{ApplySummary, ProjectFile};
 

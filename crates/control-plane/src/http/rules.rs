@@ -1,10 +1,10 @@
 //! Routing rules and a project's CI/CD endpoints.
 
-use super::{AppState, Body};
+use super::{AppState, Body, Path, Query};
 use crate::domain::auth::AuthUser;
 use crate::domain::rules::test_route;
 use crate::error::Result;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;

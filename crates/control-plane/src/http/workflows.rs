@@ -1,10 +1,10 @@
 //! Promotion workflow endpoints.
 
-use super::{AppState, Body};
+use super::{AppState, Body, Path, Query};
 use crate::domain::auth::AuthUser;
 use crate::domain::views::workflow_view;
 use crate::error::{Result, require};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;

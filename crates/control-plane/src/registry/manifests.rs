@@ -3,8 +3,9 @@
 
 use super::{Answer, Registry, RegistryError, parse_digest};
 use crate::domain::push::RegistryCaller;
-use crate::error::Error;
-use wharf_oci::{Digest, MediaKind, referenced_descriptors};
+use super::registry_audit;
+use crate::error::{Error, quoted};
+use wharf_oci::{Digest, MediaKind, is_valid_tag, referenced_descriptors};
 use wharf_store::{NewManifest, new_id};
 
 /// Manifests larger than this are refused, as the distribution spec allows.
@@ -82,16 +83,30 @@ impl Registry {
                 "the manifest's digest is {digest}, not {reference}"
             )));
         }
+        let tag = (!is_digest(reference)).then_some(reference);
+        if let Some(tag) = tag
+            && !is_valid_tag(tag)
+        {
+            return Err(RegistryError::new(
+                400,
+                "TAG_INVALID",
+                format!(
+                    "tag {} is not valid: 1 to 128 letters, digits, '_', '.' or '-', not \
+                     starting with '.' or '-'",
+                    quoted(tag)
+                ),
+            ));
+        }
         let (kind, children) = referenced_descriptors(media_type, bytes)
             .map_err(|e| RegistryError::new(400, "MANIFEST_INVALID", e))?;
         let store = self.cp.store();
         for child in &children {
             let key = child.digest.to_string();
-            let present = match kind {
-                MediaKind::Manifest => store.registry_blob(name, &key).await?.is_some(),
-                MediaKind::Index => store.registry_manifest(name, &key).await?.is_some(),
+            let stored = match kind {
+                MediaKind::Manifest => store.registry_blob(name, &key).await?,
+                MediaKind::Index => store.registry_manifest(name, &key).await?.map(|(_, size)| size),
             };
-            if !present {
+            let Some(stored) = stored else {
                 let code = match kind {
                     MediaKind::Manifest => "MANIFEST_BLOB_UNKNOWN",
                     MediaKind::Index => "MANIFEST_UNKNOWN",
@@ -100,6 +115,17 @@ impl Registry {
                     400,
                     code,
                     format!("{key} is not in {name}: push it first"),
+                ));
+            };
+            if u64::try_from(stored).ok() != Some(child.size) {
+                return Err(RegistryError::new(
+                    400,
+                    "MANIFEST_INVALID",
+                    format!(
+                        "the descriptor of {key} says {} bytes, but {name} holds {stored}: fix \
+                         the manifest's size field",
+                        child.size
+                    ),
                 ));
             }
         }
@@ -116,10 +142,29 @@ impl Registry {
             media_type,
             size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
             children: &children,
-            tag: (!is_digest(reference)).then_some(reference),
+            tag,
         };
+        let existed = store.registry_manifest(name, &key).await?.is_some();
         let mut tx = store.begin().await?;
+        let previous = match tag {
+            Some(tag) => tx.registry_tag_in_tx(name, tag).await?,
+            None => None,
+        };
         tx.put_registry_manifest(&manifest).await?;
+        let moved = previous.as_deref().is_some_and(|old| old != key);
+        let unchanged = existed && (tag.is_none() || previous.as_deref() == Some(key.as_str()));
+        if !unchanged {
+            let action = if moved {
+                "REGISTRY_TAG_MOVE"
+            } else {
+                "REGISTRY_MANIFEST_PUSH"
+            };
+            let audit = registry_audit(caller, action, name)
+                .meta("digest", &key)
+                .meta("tag", tag)
+                .meta("previousDigest", previous.filter(|_| moved));
+            tx.record(&audit).await?;
+        }
         tx.commit().await?;
         Ok(digest)
     }
@@ -143,9 +188,14 @@ impl Registry {
             ))
             .into());
         }
+        let tags = tx.registry_tags_of(name, &key).await?;
         if !tx.delete_registry_manifest(name, &key).await? {
             return Err(RegistryError::manifest_unknown(reference));
         }
+        let audit = registry_audit(caller, "REGISTRY_MANIFEST_DELETE", name)
+            .meta("digest", &key)
+            .meta("tags", &tags);
+        tx.record(&audit).await?;
         tx.commit().await?;
         Ok(())
     }

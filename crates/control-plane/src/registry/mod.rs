@@ -19,6 +19,7 @@ use crate::domain::ControlPlane;
 use crate::domain::push::{RegistryCaller, require_registry_pull};
 use crate::error::Error;
 use wharf_oci::{Digest, is_valid_repository};
+use wharf_store::Audit;
 
 /// A distribution-spec error: its status, code and message.
 #[derive(Debug)]
@@ -71,6 +72,7 @@ impl From<Error> for RegistryError {
             Error::NotFound(_) => (404, "NAME_UNKNOWN"),
             Error::BadRequest(_) => (400, "UNSUPPORTED"),
             Error::PayloadTooLarge(_) => (413, "SIZE_INVALID"),
+            Error::MethodNotAllowed(_) => (405, "UNSUPPORTED"),
             Error::Internal(_) => (500, "UNKNOWN"),
         };
         Self::new(status, code, error.to_string())
@@ -106,6 +108,16 @@ fn check_name(name: &str) -> Answer<()> {
         "NAME_INVALID",
         format!("'{name}' is not a valid repository name"),
     ))
+}
+
+/// The audit entry of a change to repository `name` of the built-in registry: who (the
+/// user, or the owner of the push credential used), in the repository's project.
+fn registry_audit(caller: &RegistryCaller, action: &'static str, name: &str) -> Audit {
+    let project = name.split('/').next().unwrap_or_default();
+    Audit::new(caller.actor(), "CONTAINER_REGISTRY", action)
+        .target(name)
+        .stack(project)
+        .meta("credential", caller.credential())
 }
 
 /// The built-in registry over one control plane and one blob directory.
@@ -185,6 +197,8 @@ impl Registry {
         if !tx.delete_registry_blob(name, &key).await? {
             return Err(RegistryError::blob_unknown(&digest));
         }
+        let audit = registry_audit(caller, "REGISTRY_BLOB_DELETE", name).meta("digest", &key);
+        tx.record(&audit).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -3,12 +3,16 @@
 
 use super::storage::BodyStream;
 use super::{Answer, Registry, RegistryError, parse_digest};
-use crate::domain::push::RegistryCaller;
+use crate::domain::push::{RegistryCaller, require_registry_pull};
+use wharf_oci::is_valid_repository;
 use wharf_oci::Digest;
 use wharf_store::new_id;
 
-/// Upload sessions older than this are gone.
-const UPLOAD_TTL_SECS: i64 = 3600;
+/// Upload sessions older than this are gone (documented in docs/control-plane.md).
+pub const UPLOAD_TTL_SECS: i64 = 3600;
+
+/// How often a running server sweeps abandoned upload sessions.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// How a `POST /blobs/uploads/` ended.
 #[derive(Debug)]
@@ -57,15 +61,10 @@ impl Registry {
     ) -> Answer<Started> {
         self.may_push(caller, name).await?;
         let store = self.cp.store();
-        if let Some(mount) = start.mount {
-            let digest = parse_digest(mount)?;
-            let key = digest.to_string();
-            if let Some(size) = store.registry_blob_elsewhere(&key, start.from).await? {
-                let mut tx = store.begin().await?;
-                tx.add_registry_blob(name, &key, size).await?;
-                tx.commit().await?;
-                return Ok(Started::Created(digest));
-            }
+        if let Some(mount) = start.mount
+            && let Some(digest) = self.mountable(caller, name, mount, start.from).await?
+        {
+            return Ok(Started::Created(digest));
         }
         let id = new_id();
         let mut tx = store.begin().await?;
@@ -78,6 +77,34 @@ impl Registry {
         self.blobs.append(&id, body).await.map_err(body_error)?;
         self.commit_upload(name, &id, &digest).await?;
         Ok(Started::Created(digest))
+    }
+
+    /// Mounts `mount` from `from` into `name` when the caller may pull from `from` and the
+    /// blob is there; answers the digest mounted. Anything else (no pull rights, no `from`,
+    /// a blob not there) is `None`: the caller uploads as usual (202), as distribution does,
+    /// and learns nothing about other repositories. Without `from`, only a blob already in
+    /// `name` counts.
+    async fn mountable(
+        &self,
+        caller: &RegistryCaller,
+        name: &str,
+        mount: &str,
+        from: Option<&str>,
+    ) -> Answer<Option<Digest>> {
+        let digest = parse_digest(mount)?;
+        let source = from.unwrap_or(name);
+        if !is_valid_repository(source) || require_registry_pull(caller, source).is_err() {
+            return Ok(None);
+        }
+        let store = self.cp.store();
+        let key = digest.to_string();
+        let Some(size) = store.registry_blob(source, &key).await? else {
+            return Ok(None);
+        };
+        let mut tx = store.begin().await?;
+        tx.add_registry_blob(name, &key, size).await?;
+        tx.commit().await?;
+        Ok(Some(digest))
     }
 
     /// The session `id` of repository `name`, unless unknown or expired (an expired one is
@@ -104,6 +131,42 @@ impl Registry {
             return Err(unknown());
         }
         Ok(())
+    }
+
+    /// Removes upload sessions older than [`UPLOAD_TTL_SECS`], and upload files no session
+    /// owns that are as old (left by a crash); answers how many sessions went.
+    pub async fn sweep_uploads(&self) -> Answer<usize> {
+        let cutoff = time::OffsetDateTime::now_utc() - time::Duration::seconds(UPLOAD_TTL_SECS);
+        let expired = self
+            .cp
+            .store()
+            .uploads_started_before(&wharf_store::format_time(cutoff))
+            .await?;
+        for id in &expired {
+            self.forget_session(id).await?;
+        }
+        let age = std::time::Duration::from_secs(UPLOAD_TTL_SECS.unsigned_abs());
+        for id in self.blobs.uploads_older_than(age).await? {
+            if self.cp.store().upload(&id).await?.is_none() {
+                self.blobs.discard_upload(&id).await;
+            }
+        }
+        Ok(expired.len())
+    }
+
+    /// Sweeps now, then every [`SWEEP_EVERY`], until the runtime stops.
+    pub fn spawn_sweeper(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(SWEEP_EVERY);
+            loop {
+                every.tick().await;
+                match self.sweep_uploads().await {
+                    Ok(0) => {}
+                    Ok(swept) => tracing::info!(swept, "expired upload sessions removed"),
+                    Err(error) => tracing::warn!(message = %error.message, "upload sweep failed"),
+                }
+            }
+        })
     }
 
     async fn forget_session(&self, id: &str) -> Answer<()> {
