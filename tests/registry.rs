@@ -11,21 +11,21 @@ use support::client::Api;
 use support::start_shop;
 use wharf_oci::Digest;
 
-struct Registry {
-    http: reqwest::Client,
-    base: String,
-    user: String,
-    password: String,
+pub(crate) struct Registry {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) user: String,
+    pub(crate) password: String,
 }
 
 impl Registry {
-    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.http
             .request(method, format!("{}{path}", self.base))
             .basic_auth(&self.user, Some(&self.password))
     }
 
-    async fn push_blob(&self, repo: &str, bytes: &[u8]) -> Digest {
+    pub(crate) async fn push_blob(&self, repo: &str, bytes: &[u8]) -> Digest {
         let digest = Digest::sha256_of(bytes);
         let response = self
             .request(
@@ -40,7 +40,7 @@ impl Registry {
         digest
     }
 
-    async fn put_manifest(
+    pub(crate) async fn put_manifest(
         &self,
         repo: &str,
         reference: &str,
@@ -56,7 +56,7 @@ impl Registry {
     }
 }
 
-async fn credentials(api: &Api, application: &str) -> Value {
+pub(crate) async fn credentials(api: &Api, application: &str) -> Value {
     let (status, body) = api
         .post("/cc-ui/v1/ci-cd/pushCredentials", json!({"blueprintName": "shop", "artifactory": "default", "applicationName": application}))
         .await;
@@ -64,7 +64,7 @@ async fn credentials(api: &Api, application: &str) -> Value {
     body
 }
 
-fn manifest(config: &Digest, layer: &Digest, sizes: (usize, usize)) -> String {
+pub(crate) fn manifest(config: &Digest, layer: &Digest, sizes: (usize, usize)) -> String {
     format!(
         r#"{{"schemaVersion":2,"mediaType":"{m}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer}","size":{}}}]}}"#,
         sizes.0,
@@ -287,7 +287,7 @@ async fn corrupted_blobs_foreign_scopes_and_expired_credentials_are_refused() {
         .unwrap();
     assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
     let pull_foreign = registry
-        .request(Method::GET, "/v2/shop/web/tags/list")
+        .request(Method::GET, "/v2/other/web/tags/list")
         .send()
         .await
         .unwrap();
@@ -314,6 +314,7 @@ async fn corrupted_blobs_foreign_scopes_and_expired_credentials_are_refused() {
         repository: "shop/api".into(),
         owner: "admin".into(),
         expires_at: "2001-01-01T00:00:00.000Z".into(),
+        token_id: None,
     };
     let mut tx = store.begin().await.unwrap();
     tx.insert_registry_credential(&credential).await.unwrap();

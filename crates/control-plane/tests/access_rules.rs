@@ -249,12 +249,18 @@ async fn a_push_credential_reaches_its_own_repository_only() {
         .registry_caller(&issued.username, &issued.password)
         .await
         .unwrap();
-    assert!(matches!(&caller, RegistryCaller::Scoped { repository, owner, .. } if repository == "shop/api" && owner == "builder"));
+    assert!(
+        matches!(&caller, RegistryCaller::Scoped { repository, owner, .. } if repository == "shop/api" && owner == "builder")
+    );
     assert!(cp.require_registry_push(&caller, "shop/api").await.is_ok());
     let refused = forbidden(cp.require_registry_push(&caller, "shop/web").await);
     assert!(refused.contains("shop/api only"), "{refused}");
     assert!(require_registry_pull(&caller, "shop/api").is_ok());
-    forbidden(require_registry_pull(&caller, "shop/web"));
+    assert!(
+        require_registry_pull(&caller, "shop/web").is_ok(),
+        "a push credential reads its own project"
+    );
+    forbidden(require_registry_pull(&caller, "other/web"));
     assert!(matches!(
         cp.registry_caller(&issued.username, "wrong").await,
         Err(Error::Unauthorized)
@@ -302,7 +308,8 @@ async fn a_push_credential_reaches_its_own_repository_only() {
     ));
     assert!(
         matches!(
-            cp.require_registry_push(&bot_caller, "shop/not-a-ci/deeper/x").await,
+            cp.require_registry_push(&bot_caller, "shop/not-a-ci/deeper/x")
+                .await,
             Err(Error::NotFound(_))
         ),
         "a push outside <project>/<ciName> is refused"

@@ -13,7 +13,7 @@ use wharf_store::{Audit, NewToken, TokenInfo, format_time};
 const BOOTSTRAP: &str = "bootstrap";
 
 /// Longest a personal token may last, in days.
-pub const MAX_TOKEN_DAYS: u32 = 3650;
+pub const MAX_TOKEN_DAYS: u64 = 3650;
 
 /// Shortest admin token accepted from the environment.
 pub const MIN_TOKEN_LEN: usize = 16;
@@ -224,7 +224,7 @@ impl ControlPlane {
         user: &AuthUser,
         owner: Option<&str>,
         name: Option<&str>,
-        expires_in_days: Option<u32>,
+        expires_in_days: Option<u64>,
     ) -> Result<CreatedToken> {
         let owner = owner.unwrap_or(&user.username);
         if owner != user.username {
@@ -238,7 +238,10 @@ impl ControlPlane {
             )));
         }
         let expires_at = expires_in_days.map(|days| {
-            format_time(time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(days)))
+            format_time(
+                time::OffsetDateTime::now_utc()
+                    + time::Duration::days(i64::try_from(days).unwrap_or_default()),
+            )
         });
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);

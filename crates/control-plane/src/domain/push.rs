@@ -316,15 +316,21 @@ impl ControlPlane {
     }
 }
 
-/// Pulling needs any valid credential; a scoped one, its own repository.
+/// Pulling needs any valid credential; a push credential, a repository of its own project
+/// (its owner may push there, so it may read its siblings; other projects stay closed).
 pub fn require_registry_pull(caller: &RegistryCaller, repository: &str) -> Result<()> {
     match caller {
         RegistryCaller::Scoped {
             repository: allowed,
             ..
-        } if allowed != repository => Err(denied(format!(
-            "this credential may pull from {allowed} only, not {repository}"
+        } if project_of(allowed) != project_of(repository) => Err(denied(format!(
+            "this credential may pull from project '{}' only, not {repository}",
+            project_of(allowed)
         ))),
         _ => Ok(()),
     }
+}
+
+fn project_of(repository: &str) -> &str {
+    repository.split('/').next().unwrap_or_default()
 }

@@ -87,7 +87,7 @@ pub struct NewToken {
     name: Option<String>,
     /// Another user's token (server admins only).
     username: Option<String>,
-    expires_in_days: Option<u32>,
+    expires_in_days: Option<u64>,
 }
 
 pub async fn create_token(

@@ -4,8 +4,8 @@
 use super::storage::BodyStream;
 use super::{Answer, Registry, RegistryError, parse_digest};
 use crate::domain::push::{RegistryCaller, require_registry_pull};
-use wharf_oci::is_valid_repository;
 use wharf_oci::Digest;
+use wharf_oci::is_valid_repository;
 use wharf_store::new_id;
 
 /// Upload sessions older than this are gone (documented in docs/control-plane.md).
@@ -154,10 +154,12 @@ impl Registry {
         Ok(expired.len())
     }
 
-    /// Sweeps now, then every [`SWEEP_EVERY`], until the runtime stops.
+    /// Sweeps every [`SWEEP_EVERY`] (the start sweeps once itself, before serving), until
+    /// aborted.
     pub fn spawn_sweeper(self) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(SWEEP_EVERY);
+            let first = tokio::time::Instant::now() + SWEEP_EVERY;
+            let mut every = tokio::time::interval_at(first, SWEEP_EVERY);
             loop {
                 every.tick().await;
                 match self.sweep_uploads().await {
