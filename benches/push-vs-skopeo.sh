@@ -132,7 +132,10 @@ head -c $((3 << 30)) /dev/zero >"$work/warm-up" && rm -f "$work/warm-up"
 log "starting wharf serve"
 admin_token=bench-admin-$RANDOM$RANDOM
 mkfifo "$work/serve.log"
-WHARF_ADMIN_USERNAME=admin WHARF_ADMIN_TOKEN=$admin_token "$wharf" serve --listen 127.0.0.1:0 \
+# The target registries' passwords are stored encrypted, under a key made for this run.
+openssl rand -base64 32 >"$work/secret.key"
+WHARF_SECRET_KEY_FILE=$work/secret.key \
+  WHARF_ADMIN_USERNAME=admin WHARF_ADMIN_TOKEN=$admin_token "$wharf" serve --listen 127.0.0.1:0 \
   --data "$work/serve" --config examples/shop/wharf.toml 2>"$work/serve.log" &
 pids+=($!)
 exec {serve_fd}<"$work/serve.log"

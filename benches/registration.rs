@@ -99,6 +99,7 @@ fn main() {
                 project_file: (i == 0).then(|| shop.clone()),
                 admin: Some((ADMIN.into(), TOKEN.into())),
                 ephemeral_admin: None,
+                secrets: None,
             };
             server_runtime
                 .block_on(wharf_control_plane::start(options))

@@ -18,5 +18,6 @@ mod push;
 mod register;
 mod registry;
 mod replicas;
+mod secrets;
 mod serve;
 mod skopeo;

@@ -57,6 +57,7 @@ impl TestServer {
             project_file,
             admin: Some((ADMIN.into(), TOKEN.into())),
             ephemeral_admin: None,
+            secrets: Some(test_secret_keys()),
         };
         let server = runtime
             .block_on(wharf_control_plane::start(options))
@@ -163,6 +164,12 @@ pub fn register(control_plane: &str, dir: &Path, image: &str, extra: &[&str]) ->
     run(&mut command)
 }
 
+/// The secret key of the in-process test servers (registry passwords are sealed with it).
+pub fn test_secret_keys() -> wharf_control_plane::domain::secrets::SecretKeys {
+    use wharf_control_plane::domain::secrets::{SecretKey, SecretKeys};
+    SecretKeys::new(SecretKey::from_bytes([0x5e; 32]), None)
+}
+
 /// For async tests: the shop control plane on the test's own runtime.
 pub async fn start_shop() -> (RunningServer, TempDir) {
     let data = tempfile::tempdir().unwrap();
@@ -173,6 +180,7 @@ pub async fn start_shop() -> (RunningServer, TempDir) {
         project_file: Some(shop_file()),
         admin: Some((ADMIN.into(), TOKEN.into())),
         ephemeral_admin: None,
+        secrets: Some(test_secret_keys()),
     };
     (wharf_control_plane::start(options).await.unwrap(), data)
 }
@@ -254,6 +262,7 @@ impl Served {
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut start_up = Vec::new();
         let url = loop {
             let line = lines
                 .next()
@@ -263,8 +272,14 @@ impl Served {
             if let Some(url) = line.strip_prefix("wharf serve: listening on ") {
                 break url.to_string();
             }
+            start_up.push(line);
         };
-        let log = std::thread::spawn(move || lines.map_while(Result::ok).collect());
+        let log = std::thread::spawn(move || {
+            start_up
+                .into_iter()
+                .chain(lines.map_while(Result::ok))
+                .collect()
+        });
         Self {
             child,
             url,
@@ -284,11 +299,20 @@ impl Served {
         status
     }
 
-    fn check_log(&mut self) {
-        let Some(log) = self.log.take() else { return };
+    /// Like [`Self::wait`]; also answers the whole log, from the start.
+    pub fn wait_with_log(&mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let status = self.child.wait().unwrap();
+        (status, self.check_log())
+    }
+
+    fn check_log(&mut self) -> Vec<String> {
+        let Some(log) = self.log.take() else {
+            return Vec::new();
+        };
         let lines = log.join().expect("the log reader ends with the process");
         let leaked: Vec<_> = lines.iter().filter(|l| l.contains(TOKEN)).collect();
         assert!(leaked.is_empty(), "token in the server log: {leaked:?}");
+        lines
     }
 }
 

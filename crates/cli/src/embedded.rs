@@ -31,6 +31,7 @@ pub async fn start(dir: &Path, project_file: Option<&Path>) -> Result<Embedded> 
         project_file,
         admin: None,
         ephemeral_admin: Some((USERNAME.to_string(), token.expose().to_string())),
+        secrets: None,
     };
     let server = wharf_control_plane::start(options).await?;
     tracing::info!(url = %server.url(), "embedded control plane started over .wharf/");

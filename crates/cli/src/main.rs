@@ -428,6 +428,10 @@ async fn serve(args: args::ServeArgs) -> Outcome {
         project_file: args.config,
         admin,
         ephemeral_admin: None,
+        secrets: wharf_control_plane::domain::secrets::SecretKeys::from_vars(|v| {
+            std::env::var(v).ok()
+        })
+        .map_err(|e| registration::Error::Usage(e.to_string()))?,
     };
     let server = wharf_control_plane::start(options).await?;
     // Hooked before the address is announced: a SIGTERM right after it is a graceful stop.

@@ -39,6 +39,9 @@ pub struct ServeOptions {
     pub admin: Option<(String, String)>,
     /// An admin held only in memory (the embedded control plane's per-run credential).
     pub ephemeral_admin: Option<(String, String)>,
+    /// The keys registry passwords are sealed with (`WHARF_SECRET_KEY`, and
+    /// `WHARF_SECRET_KEY_PREVIOUS` during a rotation); `None` refuses to store passwords.
+    pub secrets: Option<domain::secrets::SecretKeys>,
 }
 
 /// A control plane accepting requests until [`RunningServer::stop`].
@@ -85,6 +88,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
     let store = Store::open(&options.database).await?;
     let control_plane = ControlPlane::new(store, options.ephemeral_admin.clone());
     control_plane.seed_roles().await?;
+    control_plane.open_secrets(options.secrets.clone()).await?;
     control_plane
         .bootstrap_admin(options.admin.as_ref(), options.ephemeral_admin.is_some())
         .await?;

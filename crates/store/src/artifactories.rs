@@ -1,4 +1,5 @@
-//! Registries other than the built-in one ("others" in Facets' words).
+//! Registries other than the built-in one ("others" in Facets' words). A password is stored as
+//! the domain hands it over: sealed (`v1:…`), tagged `plain:` (from before 0009), or empty.
 
 use crate::{ArtifactoryRow, Result, Store, Tx};
 
@@ -39,6 +40,34 @@ impl Tx {
             &row.password,
             &row.created_by,
             &row.created_at,
+        )?;
+        Ok(done > 0)
+    }
+}
+
+impl Tx {
+    /// Every registry with a password, as stored (the domain decides what to reseal).
+    pub async fn artifactories_with_password(&mut self) -> Result<Vec<ArtifactoryRow>> {
+        let sql = format!("{SELECT_ARTIFACTORIES} WHERE password <> '' ORDER BY name");
+        Ok(in_tx!(self, |e| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(e)
+            .await)?)
+    }
+
+    /// Replaces a registry's stored password with `new` if it is still `old`; `false` when it
+    /// was not (changed meanwhile, or the registry is gone).
+    pub async fn replace_artifactory_password(
+        &mut self,
+        name: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<bool> {
+        let done = execute!(
+            self,
+            "UPDATE artifactories SET password = $3 WHERE name = $1 AND password = $2",
+            name,
+            old,
+            new,
         )?;
         Ok(done > 0)
     }

@@ -116,10 +116,10 @@ impl ControlPlane {
             ));
         }
         let row = ArtifactoryRow {
+            password: self.seal_registry_password(&name, &password)?,
             name: name.clone(),
             uri,
             username,
-            password,
             created_by: user.username.clone(),
             created_at: now(),
         };

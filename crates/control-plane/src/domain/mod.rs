@@ -18,6 +18,7 @@ pub mod promotion;
 pub mod push;
 pub mod registration;
 pub mod rules;
+pub mod secrets;
 pub mod views;
 pub mod workflows;
 
@@ -33,6 +34,8 @@ pub struct ControlPlane {
     store: Store,
     auth: Arc<Authenticator>,
     roles: RoleCache,
+    /// The keys registry passwords are sealed with, set once on start ([`secrets`]).
+    secrets: Arc<std::sync::OnceLock<secrets::SecretKeys>>,
 }
 
 impl ControlPlane {
@@ -41,6 +44,7 @@ impl ControlPlane {
         Self {
             auth: Arc::new(Authenticator::new(ephemeral_admin)),
             roles: RoleCache::default(),
+            secrets: Arc::default(),
             store,
         }
     }

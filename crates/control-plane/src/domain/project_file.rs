@@ -39,7 +39,14 @@ fn check_with(
     field: &str,
     name: &str,
 ) -> Result<(), String> {
-    rule(field, name).map(drop).map_err(|e| e.to_string())
+    let checked = rule(field, name).map_err(|e| e.to_string())?;
+    // The rules trim; applying uses the name as written, so it must be the trimmed one.
+    if checked != name {
+        return Err(format!(
+            "field `{field}` {name:?} has spaces around it; write it without them"
+        ));
+    }
+    Ok(())
 }
 
 fn check_unique<'a>(field: &str, names: impl Iterator<Item = &'a str>) -> Result<(), String> {

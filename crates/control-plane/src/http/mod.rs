@@ -8,6 +8,8 @@ mod artifactories;
 mod audit;
 mod builds;
 mod cis;
+#[cfg(test)]
+mod fuzz;
 mod places;
 mod projects;
 mod push;
