@@ -9,6 +9,7 @@ mod access;
 mod api;
 mod ci_context;
 mod crash;
+mod cli_errors;
 mod docker_registry;
 mod facets;
 mod lifecycle;

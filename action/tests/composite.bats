@@ -92,7 +92,7 @@ run_action() {
     git-ref=main release-stream=QA
   run_action
   assert_failure 2
-  assert_output --partial "the 'git-ref' input and the 'release-stream' input were all given"
+  assert_output --partial "the 'git-ref' input and the 'release-stream' input were both given"
   run wharf_admin builds --project shop --service api
   assert_output "[]"
 }

@@ -119,7 +119,7 @@ Nothing was written.'
   assert_failure 2
   assert_equal "$(cat "$(annotation_file)")" '#### wharf: registering `api` failed (exit 2)
 ```
-'"'git-ref' and 'environment' were all given: use only one of 'git-ref', 'environment', 'release-stream'"'
+'"'git-ref' and 'environment' were both given: use only one of 'git-ref', 'environment', 'release-stream'"'
 ```'
   unstub wharf
   unstub buildkite-agent

@@ -147,7 +147,7 @@ register
 
 @test "wharf's flags and variables become the plugin's option names" {
   run in_plugin_terms "$(jq -r .error.message "$(contract_answer error)")"
-  assert_output "'git-ref' and 'environment' were all given: use only one of 'git-ref', 'environment', 'release-stream'"
+  assert_output "'git-ref' and 'environment' were both given: use only one of 'git-ref', 'environment', 'release-stream'"
 
   run in_plugin_terms "missing service: pass --service (or --ci-name) or set WHARF_SERVICE"
   assert_output "missing service: set 'service' (or 'ci-name')"

@@ -75,7 +75,7 @@ wharf_refuses() {
   run "$PLUGIN_DIR/hooks/command"
 
   assert_failure 2
-  assert_line "wharf plugin: 'git-ref' and 'environment' were all given: use only one of 'git-ref', 'environment', 'release-stream'"
+  assert_line "wharf plugin: 'git-ref' and 'environment' were both given: use only one of 'git-ref', 'environment', 'release-stream'"
   assert grep -qx -e --git-ref=main "$BATS_TEST_TMPDIR/wharf.argv"
   assert grep -qx -e --environment=staging "$BATS_TEST_TMPDIR/wharf.argv"
   assert grep -qF "use only one of 'git-ref'" "$(annotation_file)"

@@ -172,7 +172,7 @@ assert_no_token_anywhere() {
   run "$BASH" "$SCRIPT"
 
   assert_failure 2
-  assert_line "wharf/register: 'git-ref' and 'environment' were all given: use only one of 'git-ref', 'environment', 'release-stream'"
+  assert_line "wharf/register: 'git-ref' and 'environment' were both given: use only one of 'git-ref', 'environment', 'release-stream'"
   assert_output --partial "wharf exited with 2 (usage)"
   run jq -r .error.kind "$PARAM_OUTCOME_FILE"
   assert_output usage

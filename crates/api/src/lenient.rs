@@ -23,6 +23,24 @@ pub fn iso_from_millis(millis: i64) -> Option<String> {
         .ok()
 }
 
+/// A time as a query takes it (the audit log's `start` and `end`): ISO-8601 with an offset
+/// (`2026-11-23T10:00:00Z`), a date (`2026-11-23`, midnight UTC), or epoch milliseconds; as
+/// ISO-8601 UTC with milliseconds. `None` when it is none of these, or out of range.
+pub fn query_time(value: &str) -> Option<String> {
+    use time::format_description::well_known::Rfc3339;
+    let value = value.trim();
+    if let Ok(millis) = value.parse::<i64>() {
+        return iso_from_millis(millis);
+    }
+    let parsed = if value.len() == 10 {
+        time::OffsetDateTime::parse(&format!("{value}T00:00:00Z"), &Rfc3339)
+    } else {
+        time::OffsetDateTime::parse(value, &Rfc3339)
+    };
+    let millis = parsed.ok()?.unix_timestamp_nanos() / 1_000_000;
+    iso_from_millis(i64::try_from(millis).ok()?)
+}
+
 fn time_text(value: Text) -> String {
     match value {
         Text::String(text) => text,
@@ -89,6 +107,32 @@ mod tests {
         );
         assert_eq!(read(r#"{"id": "a", "at": null}"#).at, None);
         assert_eq!(read(r#"{"id": "a"}"#).at, None);
+    }
+
+    #[test]
+    fn query_times_are_iso_dates_or_epoch_milliseconds() {
+        use super::query_time;
+        assert_eq!(
+            query_time("1764495330123").as_deref(),
+            Some("2025-11-30T09:35:30.123Z")
+        );
+        assert_eq!(
+            query_time("2026-11-23").as_deref(),
+            Some("2026-11-23T00:00:00.000Z")
+        );
+        assert_eq!(
+            query_time(" 2026-11-23T12:00:00+02:00 ").as_deref(),
+            Some("2026-11-23T10:00:00.000Z")
+        );
+        for bad in [
+            "yesterday",
+            "",
+            "2026-02-30",
+            "2026-11-23 10:00",
+            "9223372036854775807",
+        ] {
+            assert_eq!(query_time(bad), None, "{bad}");
+        }
     }
 
     #[test]

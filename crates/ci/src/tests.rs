@@ -397,6 +397,23 @@ fn a_known_ci_is_ci_without_the_ci_variable_and_no_variables_is_plain_git() {
 }
 
 #[test]
+fn the_ci_variable_counts_as_true_in_any_case_or_1_and_nothing_else() {
+    // docs/ci-providers.md, "Unknown CIs", says exactly this.
+    for value in ["true", "True", "TRUE", "1", "woodpecker"] {
+        assert!(
+            detect(&env(&[("CI", value)]), &NoGit, RefFrom::Source).in_ci,
+            "CI={value}"
+        );
+    }
+    for value in ["false", "0", "yes", ""] {
+        assert!(
+            !detect(&env(&[("CI", value)]), &NoGit, RefFrom::Source).in_ci,
+            "CI={value}"
+        );
+    }
+}
+
+#[test]
 fn the_hint_for_a_missing_ref_fits_how_the_build_started() {
     let by_hand = env(&[
         ("CODEBUILD_BUILD_ID", "shop:1"),

@@ -1,7 +1,7 @@
 //! The command line, as clap reads it. Secrets have no flags: they come from the environment
 //! or `--token-file`.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, value_parser};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::LazyLock;
@@ -176,8 +176,8 @@ pub struct BuildsArgs {
     /// Only builds that were promoted into their stage.
     #[arg(long)]
     pub promoted: bool,
-    /// At most this many builds.
-    #[arg(long, default_value_t = 20)]
+    /// At most this many builds, 1 to 1000.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = value_parser!(u32).range(1..=1000))]
     pub limit: u32,
 }
 
@@ -226,11 +226,12 @@ pub struct AuditArgs {
     /// Only entries of this project.
     #[arg(long)]
     pub project: Option<String>,
-    /// From this time: ISO-8601 or epoch milliseconds [default: 24 hours ago].
-    #[arg(long, value_name = "TIME")]
+    /// From this time: ISO-8601 (2026-11-23T10:00:00Z), a date (2026-11-23, UTC) or epoch
+    /// milliseconds [default: 24 hours ago].
+    #[arg(long, value_name = "TIME", value_parser = audit_time)]
     pub since: Option<String>,
-    /// Until this time.
-    #[arg(long, value_name = "TIME")]
+    /// Until this time, in the same forms.
+    #[arg(long, value_name = "TIME", value_parser = audit_time)]
     pub until: Option<String>,
     /// Only these entities (ARTIFACT, CI_RULE, CI_INTEGRATION, …); repeatable.
     #[arg(long)]
@@ -245,10 +246,24 @@ pub struct AuditArgs {
     #[arg(long, value_name = "ENV")]
     pub environment: Option<String>,
     /// Page number, from 0.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0)]
     pub page: u32,
-    #[arg(long, default_value_t = 50)]
+    /// Entries per page, 1 to 1000.
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = value_parser!(u32).range(1..=1000))]
     pub size: u32,
+}
+
+/// `--since` and `--until`: the forms the control plane reads, checked here so the error names
+/// the flag; the value is sent as given.
+fn audit_time(value: &str) -> Result<String, String> {
+    match wharf_api::lenient::query_time(value) {
+        Some(_) => Ok(value.trim().to_string()),
+        None => Err(
+            "not a time: use ISO-8601 (2026-11-23T10:00:00Z), a date (2026-11-23) or \
+                     epoch milliseconds"
+                .into(),
+        ),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -296,8 +311,8 @@ pub enum TokenCommand {
         /// Create it for another user (server admins only).
         #[arg(long, value_name = "USER")]
         user: Option<String>,
-        /// The token stops working after this many days.
-        #[arg(long, value_name = "DAYS")]
+        /// The token stops working after this many days, 1 to 3650 [default: never].
+        #[arg(long, value_name = "DAYS", value_parser = value_parser!(u32).range(1..=3650))]
         expires_in_days: Option<u32>,
     },
     /// List tokens (yours; an admin sees all, or one user's with --user). Never their values.

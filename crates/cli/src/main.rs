@@ -61,7 +61,10 @@ impl From<anyhow::Error> for Failure {
 type Outcome<T = ()> = Result<T, Failure>;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(&error),
+    };
     init_logging(matches!(cli.command, Command::Serve(_)));
     let output = cli.global.output;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -70,11 +73,23 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
+            let message = format!("cannot start the async runtime: {error}");
+            output::failure(output, "internal", exit::INTERNAL, &message);
             return ExitCode::from(exit::INTERNAL as u8);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime
+        .block_on(run(cli))
+        .and_then(|()| match output::stdout_failure() {
+            // The results did not all reach stdout (a full disk, say; a closed pipe is fine).
+            Some(why) => Err(Failure {
+                code: exit::INTERNAL,
+                kind: "internal",
+                message: why.to_string(),
+            }),
+            None => Ok(()),
+        });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             output::failure(output, failure.kind, failure.code, &failure.message);
@@ -84,6 +99,53 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(serving: bool) {
+/// What clap could not parse. `--help` and `--version` print as clap prints them; a usage
+/// error goes to stderr as clap words it and, when `--output json` was asked for, also to
+/// stdout as the JSON error document every other failure prints. Exit 2.
+fn usage_error(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        error.exit();
+    }
+    let _ = error.print();
+    if asked_for_json(std::env::args_os().skip(1)) {
+        output::failure_json("usage", exit::USAGE, &clap_message(error));
+    }
+    ExitCode::from(exit::USAGE as u8)
+}
+
+/// Whether the command line asked for `--output json` (its last `--output` wins, as in clap),
+/// read without clap, which could not parse it.
+fn asked_for_json(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let mut json = false;
+    let mut args = args.map(|a| a.to_string_lossy().into_owned());
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            break;
+        }
+        if arg == "--output" {
+            json = args.next().as_deref() == Some("json");
+        } else if let Some(value) = arg.strip_prefix("--output=") {
+            json = value == "json";
+        }
+    }
+    json
+}
+
+/// Clap's message without its `error: ` prefix, usage and help hint: its first paragraph, on
+/// one line.
+fn clap_message(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let first = rendered.split("\n\n").next().unwrap_or_default().trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    first.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
     let default = if serving { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("WHARF_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

@@ -1,29 +1,102 @@
 //! Printing: results on stdout (one JSON document with `--output json`), warnings and errors
 //! on stderr.
+//!
+//! Every line goes through [`stdout_line`] or [`stderr_line`] (the `out!` and `note!` macros):
+//! human text has its control characters shown as escapes ([`printable`]), since much of it
+//! comes from the control plane, and JSON is written as serde wrote it. A closed stdout (`wharf
+//! audit | head -1`) is not an error: once a write finds it closed, nothing more is written
+//! there and the command ends as it would have. Any other write failure is kept for
+//! [`stdout_failure`], so the command does not claim success.
 
 use crate::args::Output;
 use serde::Serialize;
+use std::io::{ErrorKind, Write};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use wharf_api::project_file::ApplySummary;
 use wharf_api::{AuditEntry, CiArtifactResponse, Page, Resolved, User};
 use wharf_ci::CiContext;
-use wharf_registration::{Outcome, Preview, Promoted, Pushed, report};
+use wharf_registration::{Outcome, Preview, Promoted, Pushed, printable, report};
+
+/// One line of human text on stdout, control characters escaped.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::output::stdout_line(&format!($($arg)*)) };
+}
+
+/// One line of human text on stderr, control characters escaped.
+macro_rules! note {
+    ($($arg:tt)*) => { $crate::output::stderr_line(&format!($($arg)*)) };
+}
+
+/// Set once stdout is found closed, or failing: nothing more is written there.
+static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
+/// Why stdout failed, when not because its reader went away.
+static STDOUT_FAILED: OnceLock<String> = OnceLock::new();
+
+/// Writes `text` and a newline to stdout, control characters escaped.
+pub fn stdout_line(text: &str) {
+    write_stdout(&printable(text));
+}
+
+/// Writes `text` and a newline to stderr, control characters escaped. A closed or failing
+/// stderr is ignored: there is nowhere left to say so.
+pub fn stderr_line(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{}", printable(text));
+}
+
+/// Writes `text` as it is, and a newline, to stdout.
+fn write_stdout(text: &str) {
+    if STDOUT_GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Err(error) = write_line(&mut std::io::stdout().lock(), text) {
+        STDOUT_GONE.store(true, Ordering::Relaxed);
+        if let Some(why) = write_failure(&error) {
+            let _ = STDOUT_FAILED.set(why);
+        }
+    }
+}
+
+fn write_line(sink: &mut impl Write, text: &str) -> std::io::Result<()> {
+    writeln!(sink, "{text}")?;
+    sink.flush()
+}
+
+/// What a failed write to stdout means: nothing for a closed pipe (its reader wanted no more),
+/// else why the results are incomplete.
+fn write_failure(error: &std::io::Error) -> Option<String> {
+    (error.kind() != ErrorKind::BrokenPipe)
+        .then(|| format!("cannot write the results to stdout: {error}"))
+}
+
+/// Why the results could not all be written to stdout, if they could not (a closed pipe
+/// excepted: its reader wanted no more).
+pub fn stdout_failure() -> Option<&'static str> {
+    STDOUT_FAILED.get().map(String::as_str)
+}
 
 fn json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
-        Err(error) => eprintln!("error: cannot print JSON: {error}"),
+        Ok(text) => write_stdout(&text),
+        Err(error) => note!("error: cannot print JSON: {error}"),
     }
 }
 
 pub fn failure(output: Output, kind: &str, code: i32, message: &str) {
-    eprintln!("error: {message}");
+    note!("error: {message}");
     if output == Output::Json {
-        json(&report::failure(kind, code, message));
+        failure_json(kind, code, message);
     }
 }
 
+/// The JSON error document alone, on stdout (for a failure already told on stderr).
+pub fn failure_json(kind: &str, code: i32, message: &str) {
+    json(&report::failure(kind, code, message));
+}
+
 pub fn warning(_output: Output, message: &str) {
-    eprintln!("warning: {message}");
+    note!("warning: {message}");
 }
 
 pub fn registered(output: Output, outcome: &Outcome, pushed: Option<&Pushed>) {
@@ -36,7 +109,7 @@ pub fn registered(output: Output, outcome: &Outcome, pushed: Option<&Pushed>) {
         } else {
             "pushed"
         };
-        println!(
+        out!(
             "{what} {} ({} uploaded in {} blobs, {} skipped, {} mounted, {} ms)",
             pushed.pushed_uri,
             human_bytes(pushed.bytes_uploaded),
@@ -51,7 +124,7 @@ pub fn registered(output: Output, outcome: &Outcome, pushed: Option<&Pushed>) {
     } else {
         "registered"
     };
-    println!(
+    out!(
         "{verb} {} build {} in project {}",
         outcome.ci_name,
         outcome
@@ -60,8 +133,8 @@ pub fn registered(output: Output, outcome: &Outcome, pushed: Option<&Pushed>) {
             .unwrap_or("(id not reported)"),
         outcome.project
     );
-    println!("  image      {}", outcome.artifact_uri);
-    println!(
+    out!("  image      {}", outcome.artifact_uri);
+    out!(
         "  by         {} {}",
         outcome.registered_by.as_str(),
         outcome.registered_value
@@ -74,19 +147,19 @@ pub fn registered(output: Output, outcome: &Outcome, pushed: Option<&Pushed>) {
         outcome.routed_to.as_ref().or(said_as_id.as_ref()),
         &outcome.rule_name,
     ) {
-        (Some(to), Some(rule)) => println!("  routed to  {to} (rule {rule})"),
-        (Some(to), None) => println!("  routed to  {to}"),
+        (Some(to), Some(rule)) => out!("  routed to  {to} (rule {rule})"),
+        (Some(to), None) => out!("  routed to  {to}"),
         (None, _) if outcome.classified == Some(false) => {
-            println!("  routed to  nothing (unclassified)")
+            out!("  routed to  nothing (unclassified)")
         }
-        (None, _) => println!("  routed to  unknown (the control plane did not say)"),
+        (None, _) => out!("  routed to  unknown (the control plane did not say)"),
     }
     if let Some(id) = &outcome.external_id {
-        println!("  external   {id}");
+        out!("  external   {id}");
     }
-    println!("  control    {}", outcome.control_plane);
+    out!("  control    {}", outcome.control_plane);
     for warning in &outcome.warnings {
-        eprintln!("warning: {warning}");
+        note!("warning: {warning}");
     }
 }
 
@@ -95,24 +168,25 @@ pub fn preview(output: Output, preview: &Preview) {
         return json(preview);
     }
     let request = &preview.request;
-    println!("dry run: nothing was sent that writes");
-    println!(
+    out!("dry run: nothing was sent that writes");
+    out!(
         "  would register {} into project {}",
-        request.artifact_uri, request.blueprint_name
+        request.artifact_uri,
+        request.blueprint_name
     );
-    println!(
+    out!(
         "  by             {} {}",
         request.artifact_register_type.as_str(),
         request.artifact_register_value
     );
     match (&preview.predicted_route, &preview.predicted_rule) {
-        (Some(to), Some(rule)) => println!("  would route to {to} (rule {rule})"),
-        (Some(to), None) => println!("  would route to {to}"),
-        (None, _) => println!("  would route to nothing (unclassified)"),
+        (Some(to), Some(rule)) => out!("  would route to {to} (rule {rule})"),
+        (Some(to), None) => out!("  would route to {to}"),
+        (None, _) => out!("  would route to nothing (unclassified)"),
     }
-    println!("  control plane  {}", preview.control_plane);
+    out!("  control plane  {}", preview.control_plane);
     for (setting, source) in &preview.sources {
-        println!("  {setting:<14} from {source}");
+        out!("  {setting:<14} from {source}");
     }
 }
 
@@ -123,7 +197,7 @@ pub fn whoami(output: Output, user: &User, control_plane: &str) {
             "controlPlane": control_plane}),
         );
     }
-    println!("{} on {control_plane}", user.username);
+    out!("{} on {control_plane}", user.username);
 }
 
 pub fn builds(output: Output, builds: &[CiArtifactResponse]) {
@@ -131,15 +205,18 @@ pub fn builds(output: Output, builds: &[CiArtifactResponse]) {
         return json(&builds);
     }
     if builds.is_empty() {
-        println!("no builds");
+        out!("no builds");
         return;
     }
-    println!(
+    out!(
         "{:<34} {:<14} {:<12} {:<25} IMAGE",
-        "ID", "EXTERNAL ID", "ROUTED TO", "CREATED"
+        "ID",
+        "EXTERNAL ID",
+        "ROUTED TO",
+        "CREATED"
     );
     for build in builds {
-        println!(
+        out!(
             "{:<34} {:<14} {:<12} {:<25} {}",
             build.artifact_id,
             build.external_id.as_deref().unwrap_or("-"),
@@ -154,14 +231,14 @@ pub fn applied(output: Output, summary: &ApplySummary, control_plane: &str) {
     if output == Output::Json {
         return json(summary);
     }
-    println!("applied project {} to {control_plane}", summary.project);
+    out!("applied project {} to {control_plane}", summary.project);
     for item in &summary.created {
-        println!("  created  {item}");
+        out!("  created  {item}");
     }
     for item in &summary.updated {
-        println!("  updated  {item}");
+        out!("  updated  {item}");
     }
-    println!("  {} unchanged", summary.unchanged);
+    out!("  {} unchanged", summary.unchanged);
 }
 
 pub fn ci_context(output: Output, context: &CiContext) {
@@ -185,7 +262,7 @@ pub fn ci_context(output: Output, context: &CiContext) {
             .or(why)
             .map(String::as_str)
             .unwrap_or("");
-        println!("{key:<14} {shown:<45} {source}");
+        out!("{key:<14} {shown:<45} {source}");
     }
 }
 
@@ -198,19 +275,19 @@ pub fn promoted(output: Output, promoted: &Promoted) {
     } else {
         "promoted"
     };
-    println!(
+    out!(
         "{verb} {} build to {} (build {})",
         promoted.ci_name,
         promoted.routed_to.as_deref().unwrap_or("?"),
         promoted.artifact_id
     );
     if !promoted.steps.is_empty() {
-        println!("  through   {}", promoted.steps.join(" → "));
+        out!("  through   {}", promoted.steps.join(" → "));
     }
     if let Some(uri) = &promoted.artifact_uri {
-        println!("  image     {uri}");
+        out!("  image     {uri}");
     }
-    println!("  control   {}", promoted.control_plane);
+    out!("  control   {}", promoted.control_plane);
 }
 
 pub fn resolved(output: Output, resolved: &Resolved) {
@@ -218,8 +295,8 @@ pub fn resolved(output: Output, resolved: &Resolved) {
         return json(resolved);
     }
     let artifact = &resolved.artifact;
-    println!("{}", artifact.artifact_uri.as_deref().unwrap_or("?"));
-    eprintln!(
+    out!("{}", artifact.artifact_uri.as_deref().unwrap_or("?"));
+    note!(
         "{} in {} → build {} from the {} bucket '{}'",
         resolved.expression,
         resolved.environment,
@@ -234,12 +311,15 @@ pub fn audit(output: Output, page: &Page<AuditEntry>) {
         return json(page);
     }
     if page.empty {
-        println!("no audit entries");
+        out!("no audit entries");
         return;
     }
-    println!(
+    out!(
         "{:<25} {:<14} {:<28} {:<34} WHERE",
-        "WHEN", "WHO", "ACTION", "TARGET"
+        "WHEN",
+        "WHO",
+        "ACTION",
+        "TARGET"
     );
     for entry in &page.content {
         let place = [entry.stack_name.as_deref(), entry.cluster_name.as_deref()]
@@ -247,7 +327,7 @@ pub fn audit(output: Output, page: &Page<AuditEntry>) {
             .flatten()
             .collect::<Vec<_>>()
             .join("/");
-        println!(
+        out!(
             "{:<25} {:<14} {:<28} {:<34} {}",
             entry.performed_at,
             entry.performed_by,
@@ -256,7 +336,7 @@ pub fn audit(output: Output, page: &Page<AuditEntry>) {
             place
         );
     }
-    println!(
+    out!(
         "page {} of {} ({} entries)",
         page.number + 1,
         page.total_pages.max(1),
@@ -269,8 +349,8 @@ pub fn token_created(output: Output, created: &serde_json::Value) {
     if output == Output::Json {
         return json(created);
     }
-    println!("{}", created["token"].as_str().unwrap_or_default());
-    eprintln!(
+    out!("{}", created["token"].as_str().unwrap_or_default());
+    note!(
         "token {} for {} created{}; it is shown only this once, store it in your CI's secrets",
         created["id"].as_str().unwrap_or("?"),
         created["username"].as_str().unwrap_or("?"),
@@ -285,13 +365,16 @@ pub fn tokens(output: Output, tokens: &serde_json::Value) {
     if output == Output::Json {
         return json(tokens);
     }
-    println!(
+    out!(
         "{:<34} {:<16} {:<20} {:<25} EXPIRES",
-        "ID", "USER", "NAME", "CREATED"
+        "ID",
+        "USER",
+        "NAME",
+        "CREATED"
     );
     for token in tokens.as_array().into_iter().flatten() {
         let field = |key: &str| token[key].as_str().unwrap_or("-").to_string();
-        println!(
+        out!(
             "{:<34} {:<16} {:<20} {:<25} {}",
             field("id"),
             field("username"),
@@ -306,7 +389,7 @@ pub fn revoked(output: Output, id: &str) {
     if output == Output::Json {
         return json(&serde_json::json!({"revoked": id}));
     }
-    println!("revoked token {id}");
+    out!("revoked token {id}");
 }
 
 pub fn human_bytes(bytes: u64) -> String {
@@ -321,5 +404,49 @@ pub fn human_bytes(bytes: u64) -> String {
         format!("{bytes} B")
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sink that refuses every write with `kind`.
+    struct Refusing(ErrorKind);
+
+    impl Write for Refusing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(self.0.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_no_failure_other_write_errors_are() {
+        let closed = write_line(&mut Refusing(ErrorKind::BrokenPipe), "x").unwrap_err();
+        assert_eq!(write_failure(&closed), None);
+        let full = write_line(&mut Refusing(ErrorKind::StorageFull), "x").unwrap_err();
+        let why = write_failure(&full).expect("a full disk fails the command");
+        assert!(
+            why.starts_with("cannot write the results to stdout: "),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn human_lines_show_control_characters_as_escapes_json_keeps_them_as_json() {
+        let uri = "ghcr.io/acme/api:1\u{1b}]0;owned\u{7}\n\u{1b}[2Jfake";
+        let mut human = Vec::new();
+        write_line(&mut human, &printable(&format!("  image      {uri}"))).unwrap();
+        assert_eq!(
+            String::from_utf8(human).unwrap(),
+            "  image      ghcr.io/acme/api:1\\x1b]0;owned\\x07\\n\\x1b[2Jfake\n"
+        );
+        let json = serde_json::to_string(&serde_json::json!({ "artifactUri": uri })).unwrap();
+        assert!(!json.chars().any(char::is_control), "{json}");
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back["artifactUri"], uri);
     }
 }

@@ -42,6 +42,11 @@ struct Counters {
     planned_bytes: AtomicU64,
     done_blobs: AtomicU64,
     done_bytes: AtomicU64,
+    /// Blobs the destination already had (skipped) or linked from another repository
+    /// (mounted): done without a byte sent.
+    present_blobs: AtomicU64,
+    /// Bytes actually sent, what the rate is of.
+    sent_bytes: AtomicU64,
 }
 
 struct Sink {
@@ -65,13 +70,12 @@ impl Progress for Sink {
     }
 
     fn transferred(&self, bytes: u64) {
-        self.counters.done_bytes.fetch_add(bytes, Ordering::Relaxed);
-        if let Some(bar) = &self.bar {
-            bar.inc(bytes);
-        }
+        self.counters.sent_bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.done(bytes);
     }
 
     fn restarted(&self, bytes: u64) {
+        self.counters.sent_bytes.fetch_sub(bytes, Ordering::Relaxed);
         let done = self.counters.done_bytes.fetch_sub(bytes, Ordering::Relaxed) - bytes;
         if let Some(bar) = &self.bar {
             bar.set_position(done);
@@ -82,7 +86,18 @@ impl Progress for Sink {
         self.counters.done_blobs.fetch_add(1, Ordering::Relaxed);
         // Skipped and mounted blobs are done without a byte sent.
         if !matches!(stat.action, BlobAction::Uploaded) {
-            self.transferred(stat.size);
+            self.counters.present_blobs.fetch_add(1, Ordering::Relaxed);
+            self.done(stat.size);
+        }
+    }
+}
+
+impl Sink {
+    /// `bytes` more of the planned total are where they must be, sent or not.
+    fn done(&self, bytes: u64) {
+        self.counters.done_bytes.fetch_add(bytes, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
         }
     }
 }
@@ -123,7 +138,7 @@ impl Reporter {
                 interval.tick().await;
                 loop {
                     interval.tick().await;
-                    eprintln!("{}", line(&sink.counters, started.elapsed()));
+                    crate::output::stderr_line(&line(&sink.counters, started.elapsed()));
                 }
             })
         });
@@ -148,23 +163,46 @@ impl Reporter {
             bar.finish_and_clear();
         }
         if self.mode == Mode::Lines {
-            eprintln!("{}", line(&self.sink.counters, self.started.elapsed()));
+            crate::output::stderr_line(&line(&self.sink.counters, self.started.elapsed()));
         }
     }
 }
 
+/// Where the push stands. Blobs the destination already had are counted as done but not
+/// as sent: the rate is of the bytes sent, and a push that sent nothing says so.
 fn line(counters: &Counters, elapsed: Duration) -> String {
-    let done = counters.done_bytes.load(Ordering::Relaxed);
-    let total = counters.planned_bytes.load(Ordering::Relaxed);
+    let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+    let done = load(&counters.done_bytes);
+    let total = load(&counters.planned_bytes);
+    let (done_blobs, planned_blobs) = (load(&counters.done_blobs), load(&counters.planned_blobs));
+    let present = load(&counters.present_blobs);
+    let sent = load(&counters.sent_bytes);
+    let human = crate::output::human_bytes;
+    if planned_blobs == 0 {
+        // The destination had the image under its tag, or the push stopped before its blobs.
+        return format!("wharf push: no blobs copied, {}s", elapsed.as_secs());
+    }
+    if present == planned_blobs {
+        return format!(
+            "wharf push: {present} of {planned_blobs} blobs already there ({}), nothing \
+             uploaded, {}s",
+            human(total),
+            elapsed.as_secs()
+        );
+    }
     let percent = (done * 100).checked_div(total).unwrap_or(100);
-    let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
+    let rate = sent as f64 / elapsed.as_secs_f64().max(0.001);
+    let already = match present {
+        0 => String::new(),
+        n => format!(" ({n} already there)"),
+    };
     format!(
-        "wharf push: {} of {} ({percent}%), {} of {} blobs, {}/s, {}s",
-        crate::output::human_bytes(done),
-        crate::output::human_bytes(total),
-        counters.done_blobs.load(Ordering::Relaxed),
-        counters.planned_blobs.load(Ordering::Relaxed),
-        crate::output::human_bytes(rate as u64),
+        "wharf push: {} of {} ({percent}%), {done_blobs} of {planned_blobs} blobs{already}, \
+         {} sent at {}/s, {}s",
+        human(done),
+        human(total),
+        human(sent),
+        human(rate as u64),
         elapsed.as_secs()
     )
 }
@@ -189,7 +227,63 @@ mod tests {
         });
         assert_eq!(
             line(&sink.counters, Duration::from_secs(2)),
-            "wharf push: 3.0 MiB of 3.0 MiB (100%), 1 of 2 blobs, 1.5 MiB/s, 2s"
+            "wharf push: 3.0 MiB of 3.0 MiB (100%), 1 of 2 blobs (1 already there), 1.0 MiB \
+             sent at 512.0 KiB/s, 2s"
+        );
+    }
+
+    #[test]
+    fn a_push_that_sent_nothing_says_the_blobs_were_already_there() {
+        let sink = Sink {
+            counters: Counters::default(),
+            bar: None,
+        };
+        sink.planned(2, 3 * 1024 * 1024 + 300 * 1024);
+        for (action, size) in [
+            (BlobAction::Skipped, 3 * 1024 * 1024),
+            (BlobAction::Mounted, 300 * 1024),
+        ] {
+            sink.finished(&BlobStat {
+                digest: "sha256:00".into(),
+                size,
+                action,
+                millis: 0,
+            });
+        }
+        let shown = line(&sink.counters, Duration::from_millis(900));
+        assert_eq!(
+            shown,
+            "wharf push: 2 of 2 blobs already there (3.3 MiB), nothing uploaded, 0s"
+        );
+        assert!(!shown.contains("/s"), "no rate for nothing sent: {shown}");
+    }
+
+    #[test]
+    fn a_push_with_no_blobs_to_copy_claims_no_rate() {
+        let counters = Counters::default();
+        assert_eq!(
+            line(&counters, Duration::from_secs(1)),
+            "wharf push: no blobs copied, 1s"
+        );
+    }
+
+    #[test]
+    fn the_rate_is_of_the_bytes_sent() {
+        let sink = Sink {
+            counters: Counters::default(),
+            bar: None,
+        };
+        sink.planned(2, 4 * 1024 * 1024);
+        sink.transferred(2 * 1024 * 1024);
+        sink.finished(&BlobStat {
+            digest: "sha256:01".into(),
+            size: 2 * 1024 * 1024,
+            action: BlobAction::Uploaded,
+            millis: 0,
+        });
+        assert_eq!(
+            line(&sink.counters, Duration::from_secs(1)),
+            "wharf push: 2.0 MiB of 4.0 MiB (50%), 1 of 2 blobs, 2.0 MiB sent at 2.0 MiB/s, 1s"
         );
     }
 

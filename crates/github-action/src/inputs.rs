@@ -85,9 +85,27 @@ pub fn input_name(variable: &str) -> Option<&'static str> {
 }
 
 /// Rewrites wharf's messages, which speak of flags and variables, in the Action's terms:
-/// each `WHARF_*` variable named becomes its input.
+/// each `WHARF_*` variable named becomes its input. Text inside a `${{ … }}` expression is an
+/// example to copy into a workflow (`${{ secrets.WHARF_TOKEN }}`) and is left as it is.
 pub fn in_action_terms(message: &str) -> String {
-    let mut message = message.to_string();
+    let mut rewritten = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(open) = rest.find("${{") {
+        rewritten.push_str(&variables_as_inputs(&rest[..open]));
+        let expression = match rest[open..].find("}}") {
+            Some(close) => &rest[open..open + close + 2],
+            None => &rest[open..],
+        };
+        rewritten.push_str(expression);
+        rest = &rest[open + expression.len()..];
+    }
+    rewritten.push_str(&variables_as_inputs(rest));
+    rewritten
+}
+
+/// Each `WHARF_*` variable named in `text` (as a whole word) becomes its input.
+fn variables_as_inputs(text: &str) -> String {
+    let mut message = text.to_string();
     // Longest first, so WHARF_TOKEN_FILE is not half-replaced by WHARF_TOKEN.
     let mut pairs: Vec<_> = INPUT_VARIABLES.to_vec();
     pairs.sort_by_key(|(var, _)| std::cmp::Reverse(var.len()));
@@ -153,9 +171,26 @@ mod tests {
             "missing project: pass --project or set the 'project' input"
         );
         assert_eq!(
-            in_action_terms("WHARF_GIT_REF and WHARF_ENVIRONMENT were all given"),
-            "the 'git-ref' input and the 'environment' input were all given"
+            in_action_terms("WHARF_GIT_REF and WHARF_ENVIRONMENT were both given"),
+            "the 'git-ref' input and the 'environment' input were both given"
         );
         assert_eq!(in_action_terms("WHARF_TOKEN_FILE"), "WHARF_TOKEN_FILE");
+    }
+
+    #[test]
+    fn examples_inside_expressions_are_left_as_they_are() {
+        assert_eq!(
+            in_action_terms(
+                "WHARF_TOKEN is empty: pass token: ${{ secrets.WHARF_TOKEN }} (a secret), \
+                 or set WHARF_PROJECT from ${{ vars.WHARF_PROJECT }}"
+            ),
+            "the 'token' input is empty: pass token: ${{ secrets.WHARF_TOKEN }} (a secret), \
+             or set the 'project' input from ${{ vars.WHARF_PROJECT }}"
+        );
+        // An expression left open is still not rewritten.
+        assert_eq!(
+            in_action_terms("WHARF_IMAGE ${{ env.WHARF_IMAGE"),
+            "the 'image' input ${{ env.WHARF_IMAGE"
+        );
     }
 }

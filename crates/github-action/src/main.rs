@@ -158,17 +158,22 @@ fn announce(registered: &Registered) {
         .routed_to
         .as_deref()
         .map_or("unclassified".to_string(), |to| format!("routed to {to}"));
+    // The image, names and id come from the control plane: shown with control characters
+    // escaped, so none can forge a workflow command or a terminal sequence in the log.
     println!(
-        "wharf: {}/{} registered {} as {}, {place}{}",
-        outcome.project,
-        outcome.ci_name,
-        outcome.artifact_uri,
-        outcome.artifact_id.as_deref().unwrap_or("?"),
-        if outcome.replayed {
-            " (already registered: nothing written)"
-        } else {
-            ""
-        }
+        "{}",
+        registration::printable(&format!(
+            "wharf: {}/{} registered {} as {}, {place}{}",
+            outcome.project,
+            outcome.ci_name,
+            outcome.artifact_uri,
+            outcome.artifact_id.as_deref().unwrap_or("?"),
+            if outcome.replayed {
+                " (already registered: nothing written)"
+            } else {
+                ""
+            }
+        ))
     );
 }
 

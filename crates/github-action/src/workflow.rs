@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use wharf_registration::printable;
 
 /// Escapes a command's message, as the runner unescapes it.
 pub fn escape_data(value: &str) -> String {
@@ -37,12 +38,18 @@ pub fn notice(title: &str, message: &str) {
     annotate("notice", title, message);
 }
 
+/// An annotation. Its text may hold a control plane's words, so control characters are shown
+/// as escapes first (an ESC would reach the log viewer as a terminal sequence).
 fn annotate(level: &str, title: &str, message: &str) {
-    println!(
+    println!("{}", annotation(level, title, message));
+}
+
+fn annotation(level: &str, title: &str, message: &str) -> String {
+    format!(
         "::{level} title={}::{}",
-        escape_property(title),
-        escape_data(message)
-    );
+        escape_property(&printable(title)),
+        escape_data(&printable(message))
+    )
 }
 
 /// The runner's files for step outputs and the job summary; absent outside a runner.
@@ -107,6 +114,18 @@ mod tests {
             "50%25 done%0A::error::x"
         );
         assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+    }
+
+    #[test]
+    fn annotations_show_control_characters_as_escapes() {
+        assert_eq!(
+            annotation(
+                "error",
+                "wharf: \u{1b}]0;x\u{7}",
+                "image a\u{1b}[2Jb\n::error::c"
+            ),
+            "::error title=wharf%3A \\x1b]0;x\\x07::image a\\x1b[2Jb\\n::error::c"
+        );
     }
 
     #[test]

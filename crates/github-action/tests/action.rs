@@ -432,6 +432,26 @@ async fn a_bad_boolean_input_is_refused() {
 }
 
 fn forked_pull_request(job: Job) -> Job {
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_token_on_a_push_shows_the_secret_expression_untouched() {
+    let plane = ControlPlane::start().await;
+    let (github, _) = start_fake_github(false).await;
+    let done = plane.job(&github).set("WHARF_TOKEN", "").run().await;
+    assert_eq!(done.code, 2, "{}", done.stdout);
+    // The example a user copies into the workflow keeps the secret's name; only the words
+    // around it speak of inputs.
+    assert!(
+        done.stdout.contains(
+            "::error title=wharf%3A usage (exit 2)::the 'token' input is empty: pass token: \
+             ${{ secrets.WHARF_TOKEN }} (a secret, never a literal)"
+        ),
+        "{}",
+        done.stdout
+    );
+    assert!(!done.stdout.contains("secrets.the"), "{}", done.stdout);
+    assert!(plane.builds().await.is_empty());
+}
+
     let event = job.dir.path().join("event.json");
     std::fs::write(
         &event,

@@ -102,9 +102,12 @@ impl Client {
     /// one says why in `unreadable`, so the caller can still report the build as registered.
     pub async fn register(&self, request: &SaasArtifactRequest) -> Result<RegisterAnswer> {
         let replay = if request.external_id.is_some() {
-            Replay::Safe
+            Resend::Safe
         } else {
-            Replay::Unsafe
+            Resend::Unsafe(
+                "it carries no external id to deduplicate it: pass --external-id to make a \
+                 retry safe, and see with `wharf builds` whether it was registered",
+            )
         };
         let response = self
             .send(
@@ -249,7 +252,7 @@ impl Client {
             encode(artifact_id)
         );
         let response = self
-            .send::<()>(Method::POST, &path, None, Replay::Safe)
+            .send::<()>(Method::POST, &path, None, Resend::Safe)
             .await?;
         let replayed = response
             .headers()
@@ -268,7 +271,7 @@ impl Client {
                 Method::POST,
                 "/cc-ui/v1/ci-cd/pushCredentials",
                 Some(request),
-                Replay::Safe,
+                Resend::Safe,
             )
             .await?;
         decode(response).await
@@ -307,7 +310,11 @@ impl Client {
                 Method::POST,
                 "/wharf/v1/tokens",
                 Some(&body),
-                Replay::Unsafe,
+                Resend::Unsafe(
+                    "a token may have been created, and its value is shown only once: see \
+                     with `wharf token list` whether it was, revoke it with `wharf token revoke \
+                     ID` if so, and create another",
+                ),
             )
             .await?;
         decode(response).await
@@ -323,7 +330,7 @@ impl Client {
 
     pub async fn revoke_token(&self, id: &str) -> Result<()> {
         let path = format!("/wharf/v1/tokens/{}", encode(id));
-        self.send::<()>(Method::DELETE, &path, None, Replay::Safe)
+        self.send::<()>(Method::DELETE, &path, None, Resend::Safe)
             .await?;
         Ok(())
     }
@@ -425,14 +432,14 @@ impl Client {
     pub async fn apply(&self, file: &ProjectFile) -> Result<ApplySummary> {
         let path = format!("/wharf/v1/projects/{}", encode(&file.project.name));
         let response = self
-            .send(Method::PUT, &path, Some(file), Replay::Safe)
+            .send(Method::PUT, &path, Some(file), Resend::Safe)
             .await?;
         decode(response).await
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         let response = self
-            .send::<()>(Method::GET, path, None, Replay::Safe)
+            .send::<()>(Method::GET, path, None, Resend::Safe)
             .await?;
         decode(response).await
     }
@@ -449,7 +456,7 @@ impl Client {
         method: Method,
         path: &str,
         body: Option<&B>,
-        replay: Replay,
+        replay: Resend,
     ) -> Result<reqwest::Response> {
         let url = format!("{}{path}", self.base);
         self.retry
@@ -463,7 +470,7 @@ impl Client {
         method: Method,
         url: &str,
         body: Option<&B>,
-        replay: Replay,
+        replay: Resend,
         made: u32,
     ) -> Attempt<reqwest::Response, Error> {
         let retry = |why: String, after| Attempt::Retry {
@@ -497,26 +504,50 @@ impl Client {
         }
         let after = retry_after(response.headers());
         let message = error_message(response).await;
-        if is_retryable(status, replay) {
+        if is_retryable(status, replay.replay()) {
             return retry(format!("HTTP {status}: {message}"), after);
         }
         Attempt::Done(Err(classify(status, message)))
     }
 }
 
+/// Whether a request may be sent again when its answer is lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resend {
+    /// A read, or a write the control plane deduplicates.
+    Safe,
+    /// A write that could be applied twice; says what to do when its fate is unknown, in the
+    /// terms of the command that sent it.
+    Unsafe(&'static str),
+}
+
+impl Resend {
+    fn replay(self) -> Replay {
+        match self {
+            Self::Safe => Replay::Safe,
+            Self::Unsafe(_) => Replay::Unsafe,
+        }
+    }
+}
+
 /// Why to try again after a failed request, or the error when a retry could apply a write
 /// twice.
-fn transport_failure(error: &reqwest::Error, replay: Replay) -> Result<String> {
+fn transport_failure(error: &reqwest::Error, replay: Resend) -> Result<String> {
     // Never echo the URL's query or anything else from reqwest beyond its kind and cause.
     let why = describe_transport(error);
-    if error.is_connect() || replay == Replay::Safe {
-        Ok(why)
-    } else {
-        Err(Error::Unavailable(format!(
-            "{why}; not retried because the request may have reached the control plane and it \
-             carries no external id to deduplicate it (pass --external-id to make it safe)"
-        )))
+    match replay {
+        Resend::Unsafe(advice) if !error.is_connect() => {
+            Err(Error::Unavailable(not_resent(&why, advice)))
+        }
+        _ => Ok(why),
     }
+}
+
+/// The message of a write not sent again because it may have reached the control plane.
+fn not_resent(why: &str, advice: &str) -> String {
+    format!(
+        "{why}; not retried because the request may have reached the control plane and {advice}"
+    )
 }
 
 async fn error_message(response: reqwest::Response) -> String {

@@ -9,12 +9,14 @@
 //! The modules, in the order one registration passes through them: `settings` resolves the
 //! [`Plan`]; `flow` runs it (push when asked, the route check, the registration, the
 //! [`Outcome`]); `push` copies an image into the control plane's registry; `client` speaks to the
-//! control plane. `promote` moves a build along its workflow. This file only wires and
+//! control plane. `promote` moves a build along its workflow. `printable` makes a control plane's
+//! text safe for a terminal, for every front end's human output. This file only wires and
 //! re-exports.
 
 mod client;
 mod error;
 mod flow;
+mod printable;
 mod promote;
 mod push;
 pub mod report;
@@ -27,6 +29,7 @@ pub use flow::{
     Outcome, Preview, PushOptions, Registered, preview, push_request, register, register_image,
     unrouted_message,
 };
+pub use printable::printable;
 pub use promote::{PromoteTarget, Promoted, promote};
 pub use push::{PushRequest, Pushed, push};
 pub use secret::Secret;

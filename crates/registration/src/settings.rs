@@ -149,9 +149,13 @@ pub fn credentials(env: &WharfEnv, token_file: Option<&Path>) -> Result<(String,
         .username
         .clone()
         .ok_or_else(|| Error::Usage("missing username: set WHARF_USERNAME".into()))?;
-    let token_file = token_file.or(env.token_file.as_deref());
+    let token_file = match (token_file, env.token_file.as_deref()) {
+        (Some(path), _) => Some((path, "--token-file")),
+        (None, Some(path)) => Some((path, "WHARF_TOKEN_FILE")),
+        (None, None) => None,
+    };
     let token = match (token_file, &env.token) {
-        (Some(path), _) => read_token_file(path)?,
+        (Some((path, from)), _) => read_token_file(path, from)?,
         (None, Some(token)) => Secret::new(token.trim()),
         (None, None) => {
             return Err(Error::Usage(
@@ -164,18 +168,31 @@ pub fn credentials(env: &WharfEnv, token_file: Option<&Path>) -> Result<(String,
     Ok((username, token))
 }
 
-fn read_token_file(path: &Path) -> Result<Secret> {
+/// Why a file cannot be read, in words (an `io::ErrorKind` alone says "entity not found").
+fn unreadable_because(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::NotFound => "no such file".into(),
+        ErrorKind::PermissionDenied => "permission denied".into(),
+        ErrorKind::IsADirectory => "it is a directory".into(),
+        ErrorKind::InvalidData => "it is not UTF-8 text".into(),
+        _ => error.to_string(),
+    }
+}
+
+/// The token in `path`, which `from` (the flag or the variable) named.
+fn read_token_file(path: &Path, from: &str) -> Result<Secret> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::Usage(format!(
-            "cannot read --token-file {}: {}",
+            "cannot read the token file {} ({from}): {}",
             path.display(),
-            e.kind()
+            unreadable_because(&e)
         ))
     })?;
     let token = text.trim();
     if token.is_empty() {
         return Err(Error::Usage(format!(
-            "--token-file {} is empty",
+            "the token file {} ({from}) is empty",
             path.display()
         )));
     }
@@ -352,9 +369,14 @@ fn targets(
     .collect();
     if given.len() > 1 {
         let named: Vec<_> = given.iter().map(|(_, _, name)| *name).collect();
+        let (listed, quantifier) = match named.as_slice() {
+            [one, two] => (format!("{one} and {two}"), "both"),
+            [rest @ .., last] => (format!("{} and {last}", rest.join(", ")), "all"),
+            [] => unreachable!("more than one was given"),
+        };
         return Err(Error::Usage(format!(
-            "{} were all given: use only one of --git-ref, --environment, --release-stream",
-            named.join(" and ")
+            "{listed} were {quantifier} given: use only one of --git-ref, --environment, \
+             --release-stream"
         )));
     }
     Ok(given.into_iter().next())
@@ -497,7 +519,51 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(error.contains("--git-ref and --environment"), "{error}");
+        assert!(
+            error.starts_with("--git-ref and --environment were both given: "),
+            "{error}"
+        );
+        let error = plan(
+            RegisterFlags {
+                git_ref: Some("main".into()),
+                environment: Some("dev".into()),
+                release_stream: Some("qa".into()),
+                ..flags()
+            },
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.starts_with("--git-ref, --environment and --release-stream were all given: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_token_file_is_named_with_why() {
+        let env = WharfEnv::from_map(&env_of(&[("WHARF_USERNAME", "ci")])).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nonexist");
+        let error = credentials(&env, Some(&missing)).unwrap_err();
+        assert_eq!(error.exit_code(), crate::exit::USAGE);
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "cannot read the token file {} (--token-file): no such file",
+                missing.display()
+            )
+        );
+        let env = WharfEnv::from_map(&env_of(&[
+            ("WHARF_USERNAME", "ci"),
+            ("WHARF_TOKEN_FILE", &dir.path().display().to_string()),
+        ]))
+        .unwrap();
+        let error = credentials(&env, None).unwrap_err().to_string();
+        assert!(
+            error.ends_with("(WHARF_TOKEN_FILE): it is a directory"),
+            "{error}"
+        );
     }
 
     #[test]

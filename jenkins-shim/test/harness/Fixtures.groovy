@@ -22,7 +22,7 @@ class Fixtures {
     static final String REGISTERED = contract(ROUTED)
     static final String ARTIFACT_ID = parse(REGISTERED).artifactId
     /** The contract's error (two targets given, in wharf's flags), as the step words it. */
-    static final String ERROR_IN_STEP_TERMS = "'gitRef' and 'environment' were all given: " +
+    static final String ERROR_IN_STEP_TERMS = "'gitRef' and 'environment' were both given: " +
         "use only one of 'gitRef', 'environment', 'releaseStream'"
 
     /** tests/contract/NAME.json: what wharf prints for that case. */
