@@ -99,6 +99,7 @@ fn main() {
                 project_file: (i == 0).then(|| shop.clone()),
                 admin: Some((ADMIN.into(), TOKEN.into())),
                 ephemeral_admin: None,
+                listener: Default::default(),
                 secrets: None,
             };
             server_runtime

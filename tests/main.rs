@@ -21,4 +21,5 @@ mod registry;
 mod replicas;
 mod secrets;
 mod serve;
+mod serving;
 mod skopeo;

@@ -57,6 +57,7 @@ impl TestServer {
             project_file,
             admin: Some((ADMIN.into(), TOKEN.into())),
             ephemeral_admin: None,
+            listener: Default::default(),
             secrets: Some(test_secret_keys()),
         };
         let server = runtime
@@ -180,6 +181,7 @@ pub async fn start_shop() -> (RunningServer, TempDir) {
         project_file: Some(shop_file()),
         admin: Some((ADMIN.into(), TOKEN.into())),
         ephemeral_admin: None,
+        listener: Default::default(),
         secrets: Some(test_secret_keys()),
     };
     (wharf_control_plane::start(options).await.unwrap(), data)

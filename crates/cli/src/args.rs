@@ -281,14 +281,14 @@ pub struct CiContextArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free one (printed on stderr).
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Directory of the server's state: the SQLite store (unless --database) and the
-    /// built-in registry's blobs; created when missing.
+    /// Directory of the server's state, created 0700 when missing: the SQLite store (unless
+    /// --database) and the built-in registry's blobs.
     #[arg(long, value_name = "DIR")]
     pub data: PathBuf,
-    /// A PostgreSQL database instead (postgres://…), so several servers can share it
-    /// [env: WHARF_DATABASE_URL].
+    /// A PostgreSQL database instead of SQLite in --data (postgres://…), so several servers
+    /// can share it.
     #[arg(
         long,
         value_name = "URL",
@@ -299,6 +299,57 @@ pub struct ServeArgs {
     /// A project file applied on start.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (and --tls-key); SIGHUP reloads both.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "WHARF_TLS_CERT",
+        hide_env_values = true,
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "WHARF_TLS_KEY",
+        hide_env_values = true,
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Close a connection that takes longer to send a request's head (or sits idle between
+    /// requests); e.g. 500ms, 30s, 5m.
+    #[arg(long, value_name = "DURATION", env = "WHARF_HEADER_TIMEOUT", hide_env_values = true, default_value = "30s",
+        value_parser = crate::serve::duration)]
+    pub header_timeout: std::time::Duration,
+    /// Fail a request whose body sends nothing for this long (per piece, not the whole body).
+    #[arg(long, value_name = "DURATION", env = "WHARF_BODY_TIMEOUT", hide_env_values = true, default_value = "60s",
+        value_parser = crate::serve::duration)]
+    pub body_timeout: std::time::Duration,
+    /// Connections served at once; more wait to be accepted.
+    #[arg(long, value_name = "N", env = "WHARF_MAX_CONNECTIONS", hide_env_values = true, default_value_t = 1024,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// On SIGTERM, requests in flight get this long to finish before they are dropped.
+    #[arg(long, value_name = "DURATION", env = "WHARF_SHUTDOWN_TIMEOUT", hide_env_values = true, default_value = "30s",
+        value_parser = crate::serve::duration)]
+    pub shutdown_timeout: std::time::Duration,
+    /// The client's global flags, accepted here as everywhere but hidden: they mean nothing to
+    /// a server.
+    #[command(flatten)]
+    pub client_flags: HiddenClientFlags,
+}
+
+/// [`GlobalArgs`] under the same ids, hidden: a subcommand's own argument keeps clap from
+/// copying the global one (and its help) into it.
+#[derive(Debug, Args)]
+pub struct HiddenClientFlags {
+    #[arg(long, hide = true)]
+    control_plane: Option<String>,
+    #[arg(long, hide = true)]
+    token_file: Option<PathBuf>,
+    #[arg(long, hide = true, value_enum, default_value_t = Output::Human)]
+    output: Output,
 }
 
 #[derive(Debug, Subcommand)]

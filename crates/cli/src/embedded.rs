@@ -31,6 +31,7 @@ pub async fn start(dir: &Path, project_file: Option<&Path>) -> Result<Embedded> 
         project_file,
         admin: None,
         ephemeral_admin: Some((USERNAME.to_string(), token.expose().to_string())),
+        listener: Default::default(),
         secrets: None,
     };
     let server = wharf_control_plane::start(options).await?;

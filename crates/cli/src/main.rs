@@ -5,6 +5,7 @@ mod args;
 mod embedded;
 mod output;
 mod progress;
+mod serve;
 
 use anyhow::Context;
 use args::{Cli, Command, GlobalArgs, Output, RefFromArg, RegisterArgs};
@@ -149,9 +150,14 @@ fn clap_message(error: &clap::Error) -> String {
     let default = if serving { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("WHARF_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only for a person at a terminal who has not said NO_COLOR; never in files or
+    // pipes.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_target(false)
         .init();
 }
@@ -160,7 +166,7 @@ async fn run(cli: Cli) -> Outcome {
     let env = wharf_ci::process_env();
     let is_push = matches!(cli.command, Command::Push(_));
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve::serve(args).await,
         Command::CiContext(args) => {
             let context = detect(&env, args.ref_from)?;
             output::ci_context(cli.global.output, &context);
@@ -462,59 +468,4 @@ async fn register(
     }
     output::registered(output, &registered.outcome, registered.pushed.as_ref());
     Ok(())
-}
-
-async fn serve(args: args::ServeArgs) -> Outcome {
-    let admin = match (
-        std::env::var("WHARF_ADMIN_USERNAME"),
-        std::env::var("WHARF_ADMIN_TOKEN"),
-    ) {
-        (Ok(user), Ok(token)) => Some((user, token)),
-        (Ok(_), Err(_)) | (Err(_), Ok(_)) => {
-            return Err(registration::Error::Usage(
-                "set both WHARF_ADMIN_USERNAME and WHARF_ADMIN_TOKEN, or neither".into(),
-            )
-            .into());
-        }
-        _ => None,
-    };
-    let database = match args.database {
-        Some(url) => wharf_control_plane::Database::parse_url(&url)
-            .map_err(wharf_control_plane::Error::from)?,
-        None => wharf_control_plane::Database::Sqlite(args.data.clone()),
-    };
-    let options = wharf_control_plane::ServeOptions {
-        listen: args.listen,
-        database,
-        blob_dir: args.data.join("registry"),
-        project_file: args.config,
-        admin,
-        ephemeral_admin: None,
-        secrets: wharf_control_plane::domain::secrets::SecretKeys::from_vars(|v| {
-            std::env::var(v).ok()
-        })
-        .map_err(|e| registration::Error::Usage(e.to_string()))?,
-    };
-    let server = wharf_control_plane::start(options).await?;
-    // Hooked before the address is announced: a SIGTERM right after it is a graceful stop.
-    let shutdown = shutdown_signals();
-    eprintln!("wharf serve: listening on {}", server.url());
-    shutdown.await;
-    eprintln!("wharf serve: shutting down");
-    server.stop().await?;
-    eprintln!("wharf serve: stopped");
-    Ok(())
-}
-
-/// Hooks SIGTERM and SIGINT now; the future ends at the first of them.
-fn shutdown_signals() -> impl std::future::Future<Output = ()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    async move {
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = int.recv() => {},
-        }
-    }
 }

@@ -11,17 +11,20 @@
 pub mod domain;
 pub mod error;
 mod http;
+mod listener;
 pub mod registry;
 
 pub use domain::access::MIN_TOKEN_LEN;
 pub use domain::{ControlPlane, auth, project_file, promotion};
 pub use error::{Error, Result};
 pub use http::MAX_BODY_BYTES;
+pub use listener::{ListenerOptions, TlsFiles};
 pub use wharf_store as store;
 pub use wharf_store::{Database, Store};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -39,6 +42,8 @@ pub struct ServeOptions {
     pub admin: Option<(String, String)>,
     /// An admin held only in memory (the embedded control plane's per-run credential).
     pub ephemeral_admin: Option<(String, String)>,
+    /// TLS, timeouts, the connection cap and the shutdown deadline.
+    pub listener: ListenerOptions,
     /// The keys registry passwords are sealed with (`WHARF_SECRET_KEY`, and
     /// `WHARF_SECRET_KEY_PREVIOUS` during a rotation); `None` refuses to store passwords.
     pub secrets: Option<domain::secrets::SecretKeys>,
@@ -49,7 +54,8 @@ pub struct RunningServer {
     addr: SocketAddr,
     control_plane: ControlPlane,
     shutdown: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
+    task: JoinHandle<()>,
+    tls: Option<Arc<listener::Tls>>,
 }
 
 impl RunningServer {
@@ -58,7 +64,17 @@ impl RunningServer {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Reads the TLS certificate and key again (SIGHUP); new connections get them. On an
+    /// error the pair in force stays. Answers false when the server does not serve TLS.
+    pub fn reload_tls(&self) -> Result<bool> {
+        match &self.tls {
+            Some(tls) => tls.reload().map(|()| true),
+            None => Ok(false),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -70,62 +86,87 @@ impl RunningServer {
     }
 
     /// Stops accepting, lets in-flight requests finish (each write is committed before its
-    /// answer is sent), then checkpoints and closes the store.
+    /// answer is sent) for up to the shutdown deadline, drops what is left, then checkpoints
+    /// and closes the store.
     pub async fn stop(self) -> Result<()> {
         let _ = self.shutdown.send(());
-        let served = self
-            .task
+        self.task
             .await
             .map_err(|e| Error::Internal(format!("server task: {e}")))?;
-        served.map_err(|e| Error::Internal(format!("server: {e}")))?;
         self.control_plane.store().close().await;
         Ok(())
     }
 }
 
 /// Opens the store, bootstraps the admin, applies the project file, and starts serving.
+/// What can be checked without the store (the project file, the TLS pair, the address) is
+/// checked before the store is opened, so a bad first start leaves no database behind.
 pub async fn start(options: ServeOptions) -> Result<RunningServer> {
-    let store = Store::open(&options.database).await?;
-    let control_plane = ControlPlane::new(store, options.ephemeral_admin.clone());
-    control_plane.seed_roles().await?;
-    control_plane.open_secrets(options.secrets.clone()).await?;
-    control_plane
-        .bootstrap_admin(options.admin.as_ref(), options.ephemeral_admin.is_some())
-        .await?;
-    if let Some(path) = &options.project_file {
-        let file = project_file::load(path)?;
-        let summary = control_plane.apply(&file, "wharf serve --config").await?;
-        tracing::info!(project = %summary.project, created = summary.created.len(),
-            updated = summary.updated.len(), "project file applied");
-    }
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
-        .map_err(|e| Error::bad_request(format!("cannot listen on {}: {e}", options.listen)))?;
-    let addr = listener
+    let project = options
+        .project_file
+        .as_deref()
+        .map(project_file::load)
+        .transpose()?;
+    let tls = options
+        .listener
+        .tls
+        .as_ref()
+        .map(listener::Tls::load)
+        .transpose()?
+        .map(Arc::new);
+    let tcp = listener::bind(options.listen, tls.is_some()).await?;
+    let addr = tcp
         .local_addr()
         .map_err(|e| Error::Internal(format!("listener address: {e}")))?;
+    let store = Store::open(&options.database).await?;
+    let control_plane = ControlPlane::new(store, options.ephemeral_admin.clone());
+    if let Err(error) = prepare(&control_plane, &options, project.as_ref()).await {
+        control_plane.store().close().await;
+        return Err(error);
+    }
     let blobs = registry::BlobStore::open(&options.blob_dir).map_err(|e| {
         Error::Internal(format!(
             "registry directory {}: {e}",
             options.blob_dir.display()
         ))
     })?;
-    let app = http::router(http::AppState {
-        registry: registry::Registry::new(control_plane.clone(), blobs),
+    let registry = registry::Registry::new(control_plane.clone(), blobs);
+    let app = listener::app(http::router(http::AppState {
+        registry,
         cp: control_plane.clone(),
-    });
+    }));
     let (shutdown, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let task = tokio::spawn(listener::serve(
+        tcp,
+        app,
+        options.listener.clone(),
+        tls.clone(),
+        stopped,
+    ));
     Ok(RunningServer {
         addr,
         control_plane,
         shutdown,
         task,
+        tls,
     })
+}
+
+/// Seeds the roles, bootstraps the admin and applies the project file.
+async fn prepare(
+    control_plane: &ControlPlane,
+    options: &ServeOptions,
+    project: Option<&wharf_api::project_file::ProjectFile>,
+) -> Result<()> {
+    control_plane.seed_roles().await?;
+    control_plane.open_secrets(options.secrets.clone()).await?;
+    control_plane
+        .bootstrap_admin(options.admin.as_ref(), options.ephemeral_admin.is_some())
+        .await?;
+    if let Some(file) = project {
+        let summary = control_plane.apply(file, "wharf serve --config").await?;
+        tracing::info!(project = %summary.project, created = summary.created.len(),
+            updated = summary.updated.len(), "project file applied");
+    }
+    Ok(())
 }

@@ -49,6 +49,7 @@ impl ControlPlane {
             project_file: Some(repo_root().join("examples/shop/wharf.toml")),
             admin: Some(("admin".into(), ADMIN_TOKEN.into())),
             ephemeral_admin: None,
+            listener: Default::default(),
             secrets: None,
         };
         let server = wharf_control_plane::start(options).await.unwrap();
