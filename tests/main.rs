@@ -7,14 +7,16 @@ mod support;
 
 mod access;
 mod api;
+mod attacker;
 mod ci_context;
-mod crash;
 mod cli_errors;
+mod crash;
 mod docker_registry;
 mod facets;
 mod lifecycle;
 mod promises;
 mod promote;
+mod protection;
 mod push;
 mod register;
 mod registry;

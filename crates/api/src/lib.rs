@@ -867,3 +867,59 @@ pub mod project_file;
 mod names;
 pub use names::{ClosedSet, UnknownValue};
 pub mod lenient;
+
+/// *extension*: a promotion (or rollback) into a protected stage, waiting for approvals
+/// (`GET /wharf/v1/approvals`), or closed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromotionRequest {
+    /// The request's id (also `id`, as listings name it).
+    pub request_id: String,
+    pub id: String,
+    pub project: String,
+    pub ci_name: String,
+    /// `PROMOTE` or `ROLLBACK`.
+    pub kind: String,
+    /// The build the request places in `stage`.
+    pub source_id: String,
+    pub artifact_uri: String,
+    /// The image digest the request is pinned to; approvals given for another lapse.
+    pub digest: String,
+    pub stage: String,
+    /// `PENDING`, `COMPLETED`, `REJECTED` or `LAPSED`.
+    pub status: String,
+    /// Distinct approvals needed.
+    pub required: u32,
+    /// Approvals that count now.
+    #[serde(default)]
+    pub approvals: Vec<Approval>,
+    /// Roles whose members may approve.
+    #[serde(default)]
+    pub approvers: Vec<String>,
+    /// Members who may still approve (not the requester or the registrant unless allowed,
+    /// nor those who approved already).
+    #[serde(default)]
+    pub eligible_approvers: Vec<String>,
+    pub requested_by: String,
+    pub requested_at: String,
+    pub updated_at: String,
+    /// Why it was rejected or lapsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The build it made, once completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_id: Option<String>,
+}
+
+/// One approval that counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Approval {
+    pub username: String,
+    pub approved_at: String,
+    pub digest: String,
+}
+
+/// Header of a promotion answered 202: the id of the request it made (Facets' clients see the
+/// source build, unchanged, in the body).
+pub const PROMOTION_REQUEST_HEADER: &str = "wharf-promotion-request";

@@ -7,6 +7,7 @@
 
 use crate::{CiSystem, Operator, RegistrationType};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,6 +26,60 @@ pub struct ProjectFile {
     /// Who may do what in the project; users are created when missing (without a token).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberEntry>,
+    /// Protected stages, by environment or release stream name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub protection: BTreeMap<String, Protection>,
+}
+
+/// `[protection.<stage>]`: who may write straight into a stage, and what a promotion into it
+/// needs. A stage without one is unprotected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Protection {
+    /// Distinct approvals a promotion into the stage needs (0: none).
+    #[serde(default)]
+    pub approvals: u32,
+    /// Roles whose members may approve.
+    #[serde(default = "only_admins")]
+    pub approvers: Vec<String>,
+    /// Roles that may register or attach straight into the stage.
+    #[serde(default = "only_admins")]
+    pub direct: Vec<String>,
+    /// Roles that may ask for a promotion into the stage; none given: any role that may
+    /// promote (`ARTIFACTS_WRITE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoters: Option<Vec<String>>,
+    /// Whether whoever asked for the promotion may approve it.
+    #[serde(default)]
+    pub requester_may_approve: bool,
+    /// Whether whoever registered the build may approve its promotion.
+    #[serde(default)]
+    pub registrant_may_approve: bool,
+    /// How long an approval counts.
+    #[serde(default = "day")]
+    pub approval_ttl_hours: u32,
+}
+
+impl Default for Protection {
+    fn default() -> Self {
+        Self {
+            approvals: 0,
+            approvers: only_admins(),
+            direct: only_admins(),
+            promoters: None,
+            requester_may_approve: false,
+            registrant_may_approve: false,
+            approval_ttl_hours: day(),
+        }
+    }
+}
+
+fn only_admins() -> Vec<String> {
+    vec!["admin".into()]
+}
+
+fn day() -> u32 {
+    24
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

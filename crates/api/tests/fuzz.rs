@@ -122,6 +122,7 @@ fn project_file() -> impl Strategy<Value = ProjectFile> {
                     promotion,
                     ci,
                     members,
+                    protection: Default::default(),
                 }
             },
         )

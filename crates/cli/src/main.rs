@@ -99,7 +99,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(serving: bool) {
 /// What clap could not parse. `--help` and `--version` print as clap prints them; a usage
 /// error goes to stderr as clap words it and, when `--output json` was asked for, also to
 /// stdout as the JSON error document every other failure prints. Exit 2.
@@ -147,6 +146,7 @@ fn clap_message(error: &clap::Error) -> String {
     first.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+fn init_logging(serving: bool) {
     let default = if serving { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("WHARF_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

@@ -81,7 +81,11 @@ pub fn require(field: &str, value: Option<&str>) -> Result<String> {
 /// never carries a terminal escape or a 100,000-character echo.
 pub fn quoted(value: &str) -> String {
     const SHOWN: usize = 64;
-    let mut shown: String = value.chars().take(SHOWN).flat_map(char::escape_debug).collect();
+    let mut shown: String = value
+        .chars()
+        .take(SHOWN)
+        .flat_map(char::escape_debug)
+        .collect();
     if value.chars().nth(SHOWN).is_some() {
         shown.push('…');
     }
@@ -115,7 +119,9 @@ pub const MAX_COMPONENT_LEN: usize = 63;
 /// at most 63 characters.
 pub fn valid_component(field: &str, name: &str) -> Result<String> {
     let name = require(field, Some(name))?;
-    if name.len() > MAX_COMPONENT_LEN || !wharf_oci::is_valid_repository(&name) || name.contains('/')
+    if name.len() > MAX_COMPONENT_LEN
+        || !wharf_oci::is_valid_repository(&name)
+        || name.contains('/')
     {
         return Err(Error::bad_request(format!(
             "field `{field}` {} is not a valid name: it names a registry repository, so use \
@@ -165,7 +171,9 @@ pub fn valid_image_uri(field: &str, raw: &str) -> Result<String> {
         ))
     };
     if uri.len() > MAX_IMAGE_URI_LEN {
-        return Err(refused(format!("it is longer than {MAX_IMAGE_URI_LEN} bytes")));
+        return Err(refused(format!(
+            "it is longer than {MAX_IMAGE_URI_LEN} bytes"
+        )));
     }
     if uri.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(refused("it holds whitespace or control characters".into()));
@@ -184,7 +192,10 @@ pub fn valid_text(field: &str, value: Option<&str>, max: usize) -> Result<()> {
             "field `{field}` is longer than {max} bytes"
         )));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(Error::bad_request(format!(
             "field `{field}` {} holds control characters; remove them",
             quoted(value)

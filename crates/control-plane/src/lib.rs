@@ -56,6 +56,8 @@ pub struct RunningServer {
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<()>,
     tls: Option<Arc<listener::Tls>>,
+    /// Removes abandoned upload sessions, on start and periodically.
+    sweeper: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -90,6 +92,7 @@ impl RunningServer {
     /// and closes the store.
     pub async fn stop(self) -> Result<()> {
         let _ = self.shutdown.send(());
+        self.sweeper.abort();
         self.task
             .await
             .map_err(|e| Error::Internal(format!("server task: {e}")))?;
@@ -131,6 +134,12 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
         ))
     })?;
     let registry = registry::Registry::new(control_plane.clone(), blobs);
+    match registry.sweep_uploads().await {
+        Ok(0) => {}
+        Ok(swept) => tracing::info!(swept, "expired upload sessions removed"),
+        Err(error) => tracing::warn!(message = %error.message, "upload sweep failed"),
+    }
+    let sweeper = registry.clone().spawn_sweeper();
     let app = listener::app(http::router(http::AppState {
         registry,
         cp: control_plane.clone(),
@@ -149,6 +158,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
         shutdown,
         task,
         tls,
+        sweeper,
     })
 }
 

@@ -158,6 +158,7 @@ fn valid_file() -> impl Strategy<Value = ProjectFile> {
                             role: "ci".into(),
                         })
                         .collect(),
+                    protection: Default::default(),
                 }
             },
         )

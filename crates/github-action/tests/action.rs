@@ -432,7 +432,6 @@ async fn a_bad_boolean_input_is_refused() {
     );
 }
 
-fn forked_pull_request(job: Job) -> Job {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_empty_token_on_a_push_shows_the_secret_expression_untouched() {
     let plane = ControlPlane::start().await;
@@ -453,6 +452,7 @@ async fn an_empty_token_on_a_push_shows_the_secret_expression_untouched() {
     assert!(plane.builds().await.is_empty());
 }
 
+fn forked_pull_request(job: Job) -> Job {
     let event = job.dir.path().join("event.json");
     std::fs::write(
         &event,

@@ -8,13 +8,15 @@ const SELECT_TOKEN_INFO: &str = "SELECT t.id, u.username, t.name, t.created_at, 
 impl Store {
     /// Every token of `username`, with the user's flags.
     pub async fn tokens_of(&self, username: &str) -> Result<Vec<UserToken>> {
-        Ok(on!(&self.reader, |e| sqlx::query_as(
+        Ok(on!(&self.reader, |e| {
+            sqlx::query_as(
             "SELECT t.id AS token_id, u.id AS user_id, u.username, u.admin, t.token_hash, t.expires_at
              FROM users u JOIN tokens t ON t.user_id = u.id WHERE u.username = $1",
         )
         .bind(username)
         .fetch_all(e)
-        .await)?)
+        .await
+        })?)
     }
 
     pub async fn user_count(&self) -> Result<i64> {
@@ -84,6 +86,31 @@ impl Store {
         ))
         .bind(id)
         .fetch_optional(e)
+        .await)?)
+    }
+}
+
+impl Store {
+    /// Whether `username` is a server admin (`false` when there is no such user).
+    pub async fn is_admin(&self, username: &str) -> Result<bool> {
+        let admin: Option<bool> = on!(&self.reader, |e| sqlx::query_scalar(
+            "SELECT admin FROM users WHERE username = $1"
+        )
+        .bind(username)
+        .fetch_optional(e)
+        .await)?;
+        Ok(admin.unwrap_or(false))
+    }
+
+    /// `(user, role)` of every member of `project`, with those holding a role on every
+    /// project (`*`).
+    pub async fn members_of(&self, project: &str) -> Result<Vec<(String, String)>> {
+        Ok(on!(&self.reader, |e| sqlx::query_as(
+            "SELECT username, role FROM role_bindings WHERE project = $1 OR project = '*'
+             ORDER BY username, role"
+        )
+        .bind(project)
+        .fetch_all(e)
         .await)?)
     }
 }

@@ -56,10 +56,12 @@ macro_rules! execute {
 
 mod access;
 mod artifactories;
+#[macro_use]
 mod artifacts;
 mod cis;
 pub mod model;
 mod places;
+mod protection;
 mod registry;
 mod rules;
 mod trail;

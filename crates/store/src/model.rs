@@ -60,18 +60,21 @@ pub enum Origin {
     Promote,
     /// Pinned to one environment or stream by hand.
     Attach,
+    /// An environment pointed back at an earlier build.
+    Rollback,
 }
 
 impl ClosedSet for Origin {
     const FIELD: &'static str = "origin";
-    const ALL: &'static [Self] = &[Self::Register, Self::Promote, Self::Attach];
-    const NAMES: &'static [&'static str] = &["register", "promote", "attach"];
+    const ALL: &'static [Self] = &[Self::Register, Self::Promote, Self::Attach, Self::Rollback];
+    const NAMES: &'static [&'static str] = &["register", "promote", "attach", "rollback"];
 
     fn name(self) -> &'static str {
         match self {
             Self::Register => "register",
             Self::Promote => "promote",
             Self::Attach => "attach",
+            Self::Rollback => "rollback",
         }
     }
 }
@@ -448,4 +451,43 @@ mod tests {
         );
         assert_eq!(Bucket::stream("QA").registration_value(), Some("QA"));
     }
+}
+
+/// A protected stage of a project and its rules.
+#[derive(Debug, Clone, FromRow)]
+pub struct ProtectionRow {
+    pub project: String,
+    pub stage: String,
+    pub rules: JsonText<wharf_api::project_file::Protection>,
+}
+
+/// A promotion (or rollback) into a protected stage, as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct RequestRow {
+    pub id: String,
+    pub project: String,
+    pub ci_id: String,
+    /// `PROMOTE` or `ROLLBACK`.
+    pub kind: String,
+    /// The build to place in `stage`.
+    pub source_id: String,
+    pub stage: String,
+    pub digest: String,
+    pub required: i64,
+    /// `PENDING`, `COMPLETED`, `REJECTED` or `LAPSED`.
+    pub status: String,
+    pub requested_by: String,
+    pub requested_at: String,
+    pub updated_at: String,
+    pub reason: Option<String>,
+    pub result_id: Option<String>,
+}
+
+/// One approval of a request.
+#[derive(Debug, Clone, FromRow)]
+pub struct ApprovalRow {
+    pub request_id: String,
+    pub username: String,
+    pub digest: String,
+    pub approved_at: String,
 }

@@ -78,7 +78,10 @@ impl Store {
     }
 
     /// Unexpired push credentials, of one owner or all; oldest first.
-    pub async fn registry_credentials(&self, owner: Option<&str>) -> Result<Vec<RegistryCredential>> {
+    pub async fn registry_credentials(
+        &self,
+        owner: Option<&str>,
+    ) -> Result<Vec<RegistryCredential>> {
         Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT username, password_hash, repository, owner, expires_at, token_id
              FROM registry_credentials WHERE expires_at > $1 AND ($2 IS NULL OR owner = $2)
@@ -263,7 +266,11 @@ impl Tx {
     }
 
     /// A tag's digest, read inside the transaction that moves it.
-    pub async fn registry_tag_in_tx(&mut self, repository: &str, tag: &str) -> Result<Option<String>> {
+    pub async fn registry_tag_in_tx(
+        &mut self,
+        repository: &str,
+        tag: &str,
+    ) -> Result<Option<String>> {
         Ok(in_tx!(self, |e| sqlx::query_scalar(
             "SELECT digest FROM registry_tags WHERE repository = $1 AND tag = $2"
         )
@@ -274,7 +281,11 @@ impl Tx {
     }
 
     /// The tags pointing at a manifest, read before deleting it.
-    pub async fn registry_tags_of(&mut self, repository: &str, digest: &str) -> Result<Vec<String>> {
+    pub async fn registry_tags_of(
+        &mut self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Vec<String>> {
         Ok(in_tx!(self, |e| sqlx::query_scalar(
             "SELECT tag FROM registry_tags WHERE repository = $1 AND digest = $2 ORDER BY tag"
         )

@@ -15,6 +15,7 @@ pub mod permissions;
 pub mod places;
 pub mod project_file;
 pub mod promotion;
+pub mod protection;
 pub mod push;
 pub mod registration;
 pub mod rules;

@@ -129,6 +129,17 @@ impl ControlPlane {
         Ok(held)
     }
 
+    /// The names of the roles `username` holds on `project` (through its role there or on
+    /// every project).
+    pub(super) async fn role_names(&self, username: &str, project: &str) -> Result<Vec<String>> {
+        Ok(self
+            .held(username, project)
+            .await?
+            .into_iter()
+            .map(|(role, _)| role)
+            .collect())
+    }
+
     /// Refuses with 403, naming the missing permission, unless `user` holds `permission` on
     /// `project` (through its role there or its role on every project).
     pub async fn require(&self, user: &AuthUser, project: &str, permission: &str) -> Result<()> {

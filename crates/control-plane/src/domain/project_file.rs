@@ -13,7 +13,7 @@ use super::permissions::{self, require_admin};
 use super::rules::{DefaultRule, replace_default_rule};
 use super::workflows::{replace_default_workflow, stages_named};
 use crate::error::{Error, Result, valid_component, valid_name, valid_username};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use wharf_api::project_file::{ApplySummary, ProjectFile};
 use wharf_api::{Criterion, RegistrationType};
@@ -135,6 +135,50 @@ pub fn validate(file: &ProjectFile) -> Result<(), String> {
         check_with(valid_username, &format!("members[{i}].user"), &member.user)?;
     }
     check_unique("member", file.members.iter().map(|m| m.user.as_str()))?;
+    for (stage, rules) in &file.protection {
+        check_protection(stage, rules, &buckets, &kind, &file.project.name)?;
+    }
+    Ok(())
+}
+
+/// Most approvals a stage may ask for.
+const MAX_APPROVALS: u32 = 10;
+/// Longest an approval may count: a year.
+const MAX_APPROVAL_TTL_HOURS: u32 = 8760;
+
+fn check_protection(
+    stage: &str,
+    rules: &wharf_api::project_file::Protection,
+    buckets: &BTreeSet<&str>,
+    kind: &str,
+    project: &str,
+) -> Result<(), String> {
+    if !buckets.contains(stage) {
+        return Err(format!(
+            "protection.{stage}: '{stage}' is not {kind} of project '{project}' (builds of this \
+             project live there); use one of: {}",
+            join(buckets)
+        ));
+    }
+    if rules.approvals > MAX_APPROVALS {
+        return Err(format!(
+            "protection.{stage}.approvals is {}: at most {MAX_APPROVALS}",
+            rules.approvals
+        ));
+    }
+    if rules.approvals > 0 && rules.approvers.is_empty() {
+        return Err(format!(
+            "protection.{stage}.approvers is empty but approvals = {}: name the roles whose \
+             members may approve, e.g. approvers = [\"release-manager\"]",
+            rules.approvals
+        ));
+    }
+    if !(1..=MAX_APPROVAL_TTL_HOURS).contains(&rules.approval_ttl_hours) {
+        return Err(format!(
+            "protection.{stage}.approval_ttl_hours is {}: use 1 to {MAX_APPROVAL_TTL_HOURS}",
+            rules.approval_ttl_hours
+        ));
+    }
     Ok(())
 }
 
@@ -212,6 +256,7 @@ impl ControlPlane {
         apply_workflow(&mut tx, file, &mut summary).await?;
         apply_cis(&mut tx, file, user, &mut summary).await?;
         apply_members(&mut tx, file, creates_users, &mut summary).await?;
+        apply_protection(&mut tx, file, &mut summary).await?;
         audit_changes(&mut tx, &summary, &file.members, user).await?;
         tx.commit().await?;
         self.forget_cached();
@@ -371,6 +416,51 @@ async fn apply_cis(
         tx.insert_ci(&row).await?;
         summary.created.push(format!("CI integration {}", ci.name));
     }
+    Ok(())
+}
+
+/// Replaces the project's protected stages with the file's, after checking each role named.
+async fn apply_protection(
+    tx: &mut Tx,
+    file: &ProjectFile,
+    summary: &mut ApplySummary,
+) -> Result<()> {
+    let project = &file.project.name;
+    let before: BTreeMap<String, wharf_api::project_file::Protection> = tx
+        .protections_in_tx(project)
+        .await?
+        .into_iter()
+        .map(|row| (row.stage, row.rules.0))
+        .collect();
+    for (stage, rules) in &file.protection {
+        let named = rules
+            .approvers
+            .iter()
+            .chain(&rules.direct)
+            .chain(rules.promoters.iter().flatten());
+        for role in named {
+            if !tx.role_exists(role).await? {
+                return Err(Error::bad_request(format!(
+                    "protection.{stage}: role '{role}' does not exist; built-in roles are admin, \
+                     release-manager, ci, viewer"
+                )));
+            }
+        }
+        match before.get(stage) {
+            None => summary.created.push(format!("protection {stage}")),
+            Some(old) if old != rules => summary.updated.push(format!("protection {stage}")),
+            Some(_) => summary.unchanged += 1,
+        }
+    }
+    for stage in before.keys().filter(|s| !file.protection.contains_key(*s)) {
+        summary.updated.push(format!("protection {stage} removed"));
+    }
+    let stages: Vec<_> = file
+        .protection
+        .iter()
+        .map(|(stage, rules)| (stage.clone(), rules.clone()))
+        .collect();
+    tx.replace_protections(project, &stages).await?;
     Ok(())
 }
 

@@ -3,12 +3,15 @@
 
 use super::auth::AuthUser;
 use super::cis::CiKey;
+use super::protection::RequestKind;
 use super::registration::Registered;
 use super::views::artifact_view;
 use super::{ControlPlane, commit, permissions};
 use crate::error::{Error, Result, valid_image_uri};
 use std::collections::BTreeMap;
-use wharf_api::{Artifact, ArtifactRegisterType, CiMode, RegistrationType, WorkflowHierarchy};
+use wharf_api::{
+    Artifact, ArtifactRegisterType, CiMode, PromotionRequest, RegistrationType, WorkflowHierarchy,
+};
 use wharf_store::{ArtifactRow, Audit, Bucket, CiRow, JsonText, Origin, WorkflowRow, new_id, now};
 
 pub use wharf_api::Resolved;
@@ -38,6 +41,41 @@ pub struct Attach {
     pub tag: Option<String>,
     pub kind: RegistrationType,
     pub value: String,
+}
+
+/// What a promotion (or rollback) did: placed the build, or (a protected stage) asked for
+/// approvals.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one per request, moved straight into the answer
+pub enum Promoted {
+    Done(Registered),
+    /// The request, and the source build as Facets' clients see it meanwhile.
+    Pending(PromotionRequest, Artifact),
+}
+
+/// `source` placed again in `stage` (a bucket of type `kind`) by `actor`: a promotion, or a
+/// rollback. A promotion names its source, which the store allows once per source.
+pub fn placed(
+    source: &ArtifactRow,
+    bucket: Bucket,
+    kind: RegistrationType,
+    stage: &str,
+    origin: Origin,
+    actor: &str,
+) -> ArtifactRow {
+    ArtifactRow {
+        id: new_id(),
+        register_type: addressed_as(kind),
+        register_value: stage.to_string(),
+        registration_type: kind,
+        bucket,
+        promoted: origin == Origin::Promote,
+        origin,
+        created_by: actor.to_string(),
+        created_at: now(),
+        promoted_from: (origin == Origin::Promote).then(|| source.id.clone()),
+        ..source.clone()
+    }
 }
 
 /// How a build placed in a bucket of type `kind` by name (a stage, an attach) is addressed.
@@ -87,12 +125,13 @@ impl ControlPlane {
     /// Registers `artifact_id` again at the next stage. Refused, with the reason, when the CI
     /// has no workflow, the build is unclassified or of another registration type, or it
     /// already sits at the last stage. Promoting a build twice answers the first promotion.
+    /// Into a stage protected with approvals, it makes a pending request instead.
     pub async fn promote(
         &self,
         user: &AuthUser,
         ci: CiKey<'_>,
         artifact_id: &str,
-    ) -> Result<Registered> {
+    ) -> Result<Promoted> {
         let ci = &self.find_ci(ci).await?;
         self.require(user, &ci.project, permissions::ARTIFACTS_WRITE)
             .await?;
@@ -108,7 +147,7 @@ impl ControlPlane {
                 ))
             })?;
         if let Some(done) = self.store.promotion_of(&source.id).await? {
-            return Ok(Registered::new(&done, &ci.name, true));
+            return Ok(Promoted::Done(Registered::new(&done, &ci.name, true)));
         }
         let workflow = self.workflow_of(ci).await?.ok_or_else(|| {
             Error::bad_request(format!(
@@ -153,26 +192,26 @@ impl ControlPlane {
                 ladder(stages)
             ))
         })?;
-        let bucket = self
-            .stage_bucket(
-                &ci.project,
-                workflow.registration_type,
-                &next.registration_value,
-            )
-            .await?;
-        let register_type = addressed_as(workflow.registration_type);
-        let row = ArtifactRow {
-            id: new_id(),
-            register_type,
-            register_value: next.registration_value.clone(),
+        let stage = &next.registration_value;
+        let kind = workflow.registration_type;
+        let bucket = self.stage_bucket(&ci.project, kind, stage).await?;
+        if let Some(rules) = self.protection_of(&ci.project, stage).await? {
+            self.require_promoter(user, &ci.project, stage, &rules)
+                .await?;
+            if rules.approvals > 0 {
+                return self
+                    .request_placement(user, ci, &source, stage, RequestKind::Promote, &rules)
+                    .await;
+            }
+        }
+        let row = placed(
+            &source,
             bucket,
-            promoted: true,
-            origin: Origin::Promote,
-            created_by: user.username.clone(),
-            created_at: now(),
-            promoted_from: Some(source.id.clone()),
-            ..source.clone()
-        };
+            kind,
+            stage,
+            Origin::Promote,
+            &user.username,
+        );
         let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_PROMOTE")
             .target(&row.id)
             .stack(&ci.project)
@@ -186,7 +225,7 @@ impl ControlPlane {
         match tx.insert_artifact(&row).await {
             Ok(()) => {
                 commit(tx, &audit).await?;
-                Ok(Registered::new(&row, &ci.name, false))
+                Ok(Promoted::Done(Registered::new(&row, &ci.name, false)))
             }
             Err(e) if e.is_duplicate() => {
                 drop(tx);
@@ -195,14 +234,14 @@ impl ControlPlane {
                     .promotion_of(&source.id)
                     .await?
                     .ok_or_else(|| Error::Internal("a concurrent promotion vanished".into()))?;
-                Ok(Registered::new(&first, &ci.name, true))
+                Ok(Promoted::Done(Registered::new(&first, &ci.name, true)))
             }
             Err(e) => Err(e.into()),
         }
     }
 
     /// A stage's bucket: the stage must be a bucket of the project.
-    async fn stage_bucket(
+    pub(super) async fn stage_bucket(
         &self,
         project: &str,
         kind: RegistrationType,
@@ -328,6 +367,10 @@ impl ControlPlane {
         let bucket = self
             .stage_bucket(&request.project, request.kind, &request.value)
             .await?;
+        if let Some(stage) = bucket.routed_to() {
+            self.require_direct(user, &request.project, stage, "attach an image")
+                .await?;
+        }
         let register_type = addressed_as(request.kind);
         let row = ArtifactRow {
             id: new_id(),

@@ -307,7 +307,7 @@ impl ControlPlane {
             "CONTAINER_REGISTRY_CREDENTIALS_REVOKE",
         )
         .target(username.or(owner).unwrap_or("all"))
-        .meta("revoked", &revoked.to_string());
+        .meta("revoked", revoked.to_string());
         if let Some(owner) = owner {
             audit = audit.meta("owner", owner);
         }

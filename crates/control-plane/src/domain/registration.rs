@@ -74,6 +74,10 @@ impl ControlPlane {
                 .insert(BRANCH_NAME.to_string(), git_ref.clone());
         }
         let bucket = self.choose_bucket(&ci, rule.as_ref(), &request).await?;
+        if let Some(stage) = bucket.routed_to() {
+            self.require_direct(user, &project, stage, "register")
+                .await?;
+        }
         let (register_type, register_value) = describe_target(&request);
         let row = ArtifactRow {
             id: new_id(),

@@ -1,6 +1,6 @@
 //! Container registries (Facets' artifactories).
 
-use super::{AppState, Body, host, Path};
+use super::{AppState, Body, Path, host};
 use crate::domain::auth::AuthUser;
 use crate::error::Result;
 use axum::extract::State;

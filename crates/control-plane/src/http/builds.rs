@@ -1,7 +1,7 @@
 //! Build endpoints beyond registration: promote, reclassify, delete, per-environment views,
 //! manual attach, and resolve.
 
-use super::{AppState, Body, registered, Path, Query};
+use super::{AppState, Body, Path, Query, promoted};
 use crate::domain::auth::AuthUser;
 use crate::domain::cis::CiKey;
 use crate::domain::promotion::{
@@ -21,11 +21,11 @@ pub async fn promote_by_ci_id(
     Extension(user): Extension<AuthUser>,
     Path((ci_id, artifact_id)): Path<(String, String)>,
 ) -> Result<Response> {
-    let promoted = state
+    let promoted_build = state
         .cp
         .promote(&user, CiKey::Id(&ci_id), &artifact_id)
         .await?;
-    Ok(registered(promoted))
+    Ok(promoted(promoted_build))
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,7 +45,7 @@ pub async fn promote_by_name(
     let ci_name = require("ciName", query.ci_name.as_deref())?;
     let artifact_id = require("artifactId", query.artifact_id.as_deref())?;
     let ci = CiKey::Named(&ci_name, query.stack_name.as_deref());
-    Ok(registered(state.cp.promote(&user, ci, &artifact_id).await?))
+    Ok(promoted(state.cp.promote(&user, ci, &artifact_id).await?))
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,6 +4,7 @@
 //! import each other: what they share is here.
 
 mod access;
+mod approvals;
 mod artifactories;
 mod audit;
 mod builds;
@@ -20,6 +21,7 @@ mod workflows;
 
 use crate::domain::ControlPlane;
 use crate::domain::auth::AuthUser;
+use crate::domain::promotion::Promoted;
 use crate::domain::registration::Registered;
 use crate::error::Error;
 use crate::registry::Registry;
@@ -136,11 +138,23 @@ pub fn router(state: AppState) -> Router {
             get(access::list_tokens).post(access::create_token),
         )
         .route("/wharf/v1/tokens/{id}", delete(access::revoke_token))
+        .route("/wharf/v1/approvals", get(approvals::pending))
+        .route("/wharf/v1/approvals/{id}", get(approvals::one))
+        .route("/wharf/v1/approvals/{id}/approve", post(approvals::approve))
+        .route("/wharf/v1/approvals/{id}/reject", post(approvals::reject))
+        .route("/wharf/v1/rollback", post(approvals::rollback))
+        .route(
+            "/wharf/v1/projects/{project}/protection",
+            get(approvals::protection),
+        )
         .route(
             "/wharf/v1/push-credentials",
             get(push::list).delete(push::revoke_all),
         )
-        .route("/wharf/v1/push-credentials/{username}", delete(push::revoke_one))
+        .route(
+            "/wharf/v1/push-credentials/{username}",
+            delete(push::revoke_one),
+        )
         .route(
             "/wharf/v1/projects/{project}/environments/{name}",
             put(places::save_environment).delete(places::delete_environment),
@@ -211,6 +225,23 @@ pub fn host(headers: &HeaderMap) -> Result<String, Error> {
         .ok_or_else(|| {
             Error::bad_request("the request has no Host header to address the registry by")
         })
+}
+
+/// A promotion's answer: the build it made, or (a protected stage) 202 with the source build,
+/// unchanged, and the pending request's id in a header.
+pub fn promoted(promoted: Promoted) -> Response {
+    match promoted {
+        Promoted::Done(done) => registered(done),
+        Promoted::Pending(request, source) => {
+            let mut response = (StatusCode::ACCEPTED, Json(source)).into_response();
+            if let Ok(id) = HeaderValue::from_str(&request.request_id) {
+                response
+                    .headers_mut()
+                    .insert(wharf_api::PROMOTION_REQUEST_HEADER, id);
+            }
+            response
+        }
+    }
 }
 
 /// A registered or promoted build, with the header that says whether it already existed.

@@ -5,9 +5,9 @@ use crate::domain::auth::AuthUser;
 use crate::domain::push::{LegacyCredentials, PushCredentialInfo};
 use crate::error::Result;
 use axum::extract::State;
-use serde::Deserialize;
 use axum::http::HeaderMap;
 use axum::{Extension, Json};
+use serde::Deserialize;
 use wharf_api::{PushCredentialsRequest, PushCredentialsResponse};
 
 /// `POST /cc-ui/v1/ci-cd/pushCredentials`.

@@ -1,9 +1,9 @@
 //! Manifests and indexes: stored verbatim once everything they reference is in the
 //! repository; tags point at them.
 
+use super::registry_audit;
 use super::{Answer, Registry, RegistryError, parse_digest};
 use crate::domain::push::RegistryCaller;
-use super::registry_audit;
 use crate::error::{Error, quoted};
 use wharf_oci::{Digest, MediaKind, is_valid_tag, referenced_descriptors};
 use wharf_store::{NewManifest, new_id};
@@ -104,7 +104,10 @@ impl Registry {
             let key = child.digest.to_string();
             let stored = match kind {
                 MediaKind::Manifest => store.registry_blob(name, &key).await?,
-                MediaKind::Index => store.registry_manifest(name, &key).await?.map(|(_, size)| size),
+                MediaKind::Index => store
+                    .registry_manifest(name, &key)
+                    .await?
+                    .map(|(_, size)| size),
             };
             let Some(stored) = stored else {
                 let code = match kind {

@@ -69,6 +69,27 @@ impl BlobStore {
             .unwrap_or(0)
     }
 
+    /// Upload files last written longer than `age` ago.
+    pub async fn uploads_older_than(
+        &self,
+        age: std::time::Duration,
+    ) -> std::io::Result<Vec<String>> {
+        let mut found = Vec::new();
+        let mut entries = tokio::fs::read_dir(self.root.join("uploads")).await?;
+        while let Some(entry) = entries.next_entry().await? {
+            let stale = entry
+                .metadata()
+                .await?
+                .modified()?
+                .elapsed()
+                .is_ok_and(|elapsed| elapsed > age);
+            if stale && let Some(name) = entry.file_name().to_str() {
+                found.push(name.to_string());
+            }
+        }
+        Ok(found)
+    }
+
     pub async fn discard_upload(&self, id: &str) {
         let _ = tokio::fs::remove_file(self.upload(id)).await;
     }

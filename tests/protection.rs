@@ -1,0 +1,637 @@
+//! Protected environments (issue 13): who may write straight into a protected stage, promotion
+//! requests pinned to a digest and completed by approvals, the ways an approval lapses,
+//! concurrent approvals completing once, and rollback.
+
+use crate::support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::client::{Api, saas};
+use wharf_control_plane::RunningServer;
+
+/// `prod` needs two approvals from release managers; only admins write straight into it.
+const PROTECTION: &str = r#"
+[protection.prod]
+approvals = 2
+approvers = ["release-manager"]
+direct = ["admin"]
+approval_ttl_hours = 24
+"#;
+
+fn digest(n: u8) -> String {
+    format!("sha256:{}", format!("{n:02x}").repeat(32))
+}
+
+fn image(n: u8) -> String {
+    format!("r.example/shop/api@{}", digest(n))
+}
+
+/// The shop project with `prod` protected, on `database`.
+async fn start_protected(
+    database: &wharf_control_plane::Database,
+    data: &std::path::Path,
+) -> RunningServer {
+    let file = data.join("wharf.toml");
+    let shop = std::fs::read_to_string(support::shop_file()).unwrap();
+    std::fs::write(&file, shop + PROTECTION).unwrap();
+    let options = wharf_control_plane::ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: database.clone(),
+        blob_dir: data.join("registry"),
+        project_file: Some(file),
+        admin: Some((support::ADMIN.into(), support::TOKEN.into())),
+        ephemeral_admin: None,
+        listener: Default::default(),
+        secrets: Some(support::test_secret_keys()),
+    };
+    wharf_control_plane::start(options).await.unwrap()
+}
+
+struct Shop {
+    server: RunningServer,
+    api: Api,
+    _data: tempfile::TempDir,
+}
+
+async fn shop() -> Shop {
+    let data = tempfile::tempdir().unwrap();
+    let database = support::test_database(data.path()).await;
+    let server = start_protected(&database, data.path()).await;
+    let api = Api::new(server.url());
+    Shop {
+        server,
+        api,
+        _data: data,
+    }
+}
+
+/// A user with `role` on shop, and a client for them.
+async fn member(api: &Api, user: &str, role: &str) -> As {
+    let (status, body) = api.post("/wharf/v1/users", json!({"username": user})).await;
+    assert!(
+        status.is_success() || status == StatusCode::CONFLICT,
+        "{body}"
+    );
+    let (status, body) = api
+        .put(
+            &format!("/wharf/v1/projects/shop/members/{user}"),
+            json!({"role": role}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, token) = api
+        .post("/wharf/v1/tokens", json!({"username": user}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    As {
+        http: support::http(),
+        base: api.base.clone(),
+        user: user.into(),
+        token: token["token"].as_str().unwrap().into(),
+    }
+}
+
+struct As {
+    http: reqwest::Client,
+    base: String,
+    user: String,
+    token: String,
+}
+
+impl As {
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .basic_auth(&self.user, Some(&self.token));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let request_id = response
+            .headers()
+            .get(wharf_api::PROMOTION_REQUEST_HEADER)
+            .map(|v| v.to_str().unwrap().to_string());
+        let text = response.text().await.unwrap();
+        Answer {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            request_id,
+        }
+    }
+
+    async fn register(&self, stage: &str, n: u8) -> Answer {
+        let body = saas(stage, "ENVIRONMENT", &format!("{stage}-{n}"), &image(n));
+        self.call(Method::POST, "/cc-ui/v1/ci-cd/register", Some(body))
+            .await
+    }
+
+    async fn promote(&self, build: &str) -> Answer {
+        let path =
+            format!("/cc-ui/v1/artifacts/promote?ciName=api&stackName=shop&artifactId={build}");
+        self.call(Method::POST, &path, None).await
+    }
+
+    async fn approve(&self, request: &str) -> Answer {
+        let path = format!("/wharf/v1/approvals/{request}/approve");
+        self.call(Method::POST, &path, None).await
+    }
+}
+
+#[derive(Debug)]
+struct Answer {
+    status: StatusCode,
+    body: Value,
+    request_id: Option<String>,
+}
+
+fn admin_as(api: &Api) -> As {
+    As {
+        http: support::http(),
+        base: api.base.clone(),
+        user: support::ADMIN.into(),
+        token: support::TOKEN.into(),
+    }
+}
+
+/// A build of image `n` in staging, registered by the admin; answers its id.
+async fn staging_build(api: &Api, n: u8) -> String {
+    let answer = admin_as(api).register("staging", n).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    answer.body["id"].as_str().unwrap().to_string()
+}
+
+async fn resolve_prod(api: &Api) -> (StatusCode, Value) {
+    api.get("/wharf/v1/resolve?stackName=shop&environment=prod&ciName=api")
+        .await
+}
+
+async fn audit_actions(api: &Api) -> Vec<String> {
+    let (_, page) = api
+        .get("/wharf/v1/audit-logs?start=2000-01-01&size=1000&entity=PROMOTION_REQUEST")
+        .await;
+    page["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["entityAction"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_role_against_each_write_path_into_protected_and_unprotected_stages() {
+    let shop = shop().await;
+    let api = &shop.api;
+    let writers = ["admin", "release-manager", "ci"];
+    for role in ["admin", "release-manager", "ci", "viewer"] {
+        let caller = member(api, &format!("as-{role}"), role).await;
+        let n = 10 + writers.iter().position(|r| *r == role).unwrap_or(3) as u8 * 10;
+        let writes = writers.contains(&role);
+
+        let answer = caller.register("dev", n).await;
+        assert_eq!(
+            answer.status.is_success(),
+            writes,
+            "{role} → dev: {:?}",
+            answer.body
+        );
+
+        let answer = caller.register("prod", n + 1).await;
+        let direct = role == "admin";
+        assert_eq!(
+            answer.status.is_success(),
+            direct,
+            "{role} → prod: {:?}",
+            answer.body
+        );
+        if writes && !direct {
+            assert_eq!(answer.status, StatusCode::FORBIDDEN);
+            let message = answer.body["message"].as_str().unwrap();
+            assert!(
+                message.contains("'prod'") && message.contains("'admin'"),
+                "names the stage and who may: {message}"
+            );
+        }
+
+        let attach = |stage: &str, n: u8| {
+            json!({"resourceName": "api", "resourceType": "service", "blueprintName": "shop",
+                   "ciName": "api", "artifactUri": image(n), "registrationType": "ENVIRONMENT",
+                   "registrationValue": stage})
+        };
+        let path = "/cc-ui/v1/artifacts/attach-image-via-register";
+        let answer = caller
+            .call(Method::POST, path, Some(attach("dev", n + 2)))
+            .await;
+        assert_eq!(
+            answer.status.is_success(),
+            writes,
+            "{role} attach dev: {:?}",
+            answer.body
+        );
+        let answer = caller
+            .call(Method::POST, path, Some(attach("prod", n + 3)))
+            .await;
+        assert_eq!(
+            answer.status.is_success(),
+            direct,
+            "{role} attach prod: {:?}",
+            answer.body
+        );
+
+        let to_staging = admin_as(api).register("dev", n + 4).await;
+        let answer = caller
+            .promote(to_staging.body["id"].as_str().unwrap())
+            .await;
+        assert_eq!(
+            answer.status == StatusCode::OK,
+            writes,
+            "{role} dev→staging: {:?}",
+            answer.body
+        );
+
+        let build = staging_build(api, n + 5).await;
+        let answer = caller.promote(&build).await;
+        if writes {
+            assert_eq!(
+                answer.status,
+                StatusCode::ACCEPTED,
+                "{role} staging→prod: {:?}",
+                answer.body
+            );
+            assert!(
+                answer.request_id.is_some(),
+                "the request's id in the header"
+            );
+            assert_eq!(
+                answer.body["id"],
+                build.as_str(),
+                "Facets' clients see the source build"
+            );
+        } else {
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "{role} staging→prod");
+        }
+    }
+    shop.server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_approvals_from_release_managers_complete_a_promotion_once() {
+    let shop = shop().await;
+    let api = &shop.api;
+    let pipeline = member(api, "pipeline", "ci").await;
+    let lead = member(api, "lead", "release-manager").await;
+    let second = member(api, "second", "release-manager").await;
+    let build = staging_build(api, 1).await;
+
+    let asked = pipeline.promote(&build).await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED);
+    let id = asked.request_id.unwrap();
+    let (status, listed) = api.get("/wharf/v1/approvals?project=shop").await;
+    assert_eq!(status, StatusCode::OK);
+    let request = &listed[0];
+    assert_eq!(request["id"], id.as_str());
+    assert_eq!(request["requestId"], id.as_str());
+    assert_eq!(request["status"], "PENDING");
+    assert_eq!(request["digest"], digest(1));
+    assert_eq!(request["required"], 2);
+    assert_eq!(request["approvers"], json!(["release-manager"]));
+    // `release-lead` is a release manager in examples/shop/wharf.toml.
+    assert_eq!(
+        request["eligibleApprovers"],
+        json!(["lead", "release-lead", "second"])
+    );
+    let again = pipeline.promote(&build).await;
+    assert_eq!(
+        again.request_id.as_deref(),
+        Some(id.as_str()),
+        "asking twice: one request"
+    );
+
+    let refused = pipeline.approve(&id).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "a ci member is no approver"
+    );
+    let one = lead.approve(&id).await;
+    assert_eq!(one.status, StatusCode::OK, "{:?}", one.body);
+    assert_eq!(one.body["status"], "PENDING");
+    let twice = lead.approve(&id).await;
+    assert_eq!(
+        twice.body["approvals"].as_array().unwrap().len(),
+        1,
+        "twice counts once"
+    );
+    assert_eq!(
+        resolve_prod(api).await.0,
+        StatusCode::NOT_FOUND,
+        "nothing in prod yet"
+    );
+
+    let done = second.approve(&id).await;
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+    assert_eq!(done.body["status"], "COMPLETED");
+    let result = done.body["resultId"].as_str().unwrap();
+    let (status, resolved) = resolve_prod(api).await;
+    assert_eq!(status, StatusCode::OK, "{resolved}");
+    assert_eq!(resolved["artifact"]["id"], result);
+    assert_eq!(resolved["artifact"]["artifactUri"], image(1));
+    let late = lead.approve(&id).await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "closed: {:?}", late.body);
+    let replay = pipeline.promote(&build).await;
+    assert_eq!(
+        replay.status,
+        StatusCode::OK,
+        "promoting again answers the promotion"
+    );
+    assert_eq!(replay.body["id"], result);
+
+    let actions = audit_actions(api).await;
+    for action in [
+        "PROMOTION_REQUESTED",
+        "PROMOTION_APPROVED",
+        "PROMOTION_COMPLETED",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "PROMOTION_APPROVED")
+            .count(),
+        2
+    );
+    shop.server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_requester_and_the_registrant_may_not_approve() {
+    let shop = shop().await;
+    let api = &shop.api;
+    let lead = member(api, "lead", "release-manager").await;
+    let author = member(api, "author", "release-manager").await;
+    let answer = author.register("staging", 2).await;
+    let build = answer.body["id"].as_str().unwrap().to_string();
+    let asked = lead.promote(&build).await;
+    let id = asked.request_id.unwrap();
+    let own = lead.approve(&id).await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN);
+    assert!(
+        own.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("asked for this promotion")
+    );
+    let registrant = author.approve(&id).await;
+    assert_eq!(registrant.status, StatusCode::FORBIDDEN);
+    assert!(
+        registrant.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("registrant")
+    );
+    let (_, request) = api.get(&format!("/wharf/v1/approvals/{id}")).await;
+    assert_eq!(
+        request["eligibleApprovers"],
+        json!(["release-lead"]),
+        "neither the requester nor the registrant: {request}"
+    );
+    shop.server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn approvals_lapse_on_expiry_a_lost_role_and_a_new_digest() {
+    let shop = shop().await;
+    let api = &shop.api;
+    let lead = member(api, "lead", "release-manager").await;
+    let second = member(api, "second", "release-manager").await;
+    let third = member(api, "third", "release-manager").await;
+    let pipeline = member(api, "pipeline", "ci").await;
+
+    // Expiry: an approval older than approval_ttl_hours no longer counts.
+    let first_build = staging_build(api, 3).await;
+    let id = pipeline.promote(&first_build).await.request_id.unwrap();
+    assert_eq!(lead.approve(&id).await.status, StatusCode::OK);
+    shop.server
+        .store()
+        .raw_execute("UPDATE approvals SET approved_at = '2000-01-01T00:00:00.000Z'")
+        .await
+        .unwrap();
+    let after = second.approve(&id).await;
+    assert_eq!(
+        after.body["status"], "PENDING",
+        "the expired one lapsed: {:?}",
+        after.body
+    );
+    assert_eq!(after.body["approvals"].as_array().unwrap().len(), 1);
+
+    // A lost role: second's approval stops counting when second leaves the project.
+    let (status, _) = api.delete("/wharf/v1/projects/shop/members/second").await;
+    assert_eq!(status, StatusCode::OK);
+    let after = third.approve(&id).await;
+    assert_eq!(after.body["status"], "PENDING", "{:?}", after.body);
+    assert_eq!(after.body["approvals"][0]["username"], "third");
+
+    // A new digest: promoting another build supersedes the request and its approvals.
+    let newer = staging_build(api, 4).await;
+    let asked = pipeline.promote(&newer).await;
+    let new_id = asked.request_id.unwrap();
+    assert_ne!(new_id, id);
+    let (_, old) = api.get(&format!("/wharf/v1/approvals/{id}")).await;
+    assert_eq!(old["status"], "LAPSED");
+    assert!(
+        old["reason"].as_str().unwrap().contains("superseded"),
+        "{old}"
+    );
+    let (_, new) = api.get(&format!("/wharf/v1/approvals/{new_id}")).await;
+    assert_eq!(new["digest"], digest(4));
+    assert_eq!(
+        new["approvals"],
+        json!([]),
+        "no approval carries to another digest"
+    );
+    assert_eq!(resolve_prod(api).await.0, StatusCode::NOT_FOUND);
+
+    let actions = audit_actions(api).await;
+    assert!(
+        actions.iter().filter(|a| *a == "APPROVAL_LAPSED").count() >= 2,
+        "{actions:?}"
+    );
+    assert!(
+        actions.iter().any(|a| a == "PROMOTION_LAPSED"),
+        "{actions:?}"
+    );
+    shop.server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejection_closes_the_request_and_a_tag_only_image_waits_for_its_digest() {
+    let shop = shop().await;
+    let api = &shop.api;
+    let lead = member(api, "lead", "release-manager").await;
+    let pipeline = member(api, "pipeline", "ci").await;
+    let build = staging_build(api, 5).await;
+    let id = pipeline.promote(&build).await.request_id.unwrap();
+    let path = format!("/wharf/v1/approvals/{id}/reject");
+    let empty = lead
+        .call(Method::POST, &path, Some(json!({"reason": " "})))
+        .await;
+    assert_eq!(
+        empty.status,
+        StatusCode::BAD_REQUEST,
+        "a reason is required"
+    );
+    let rejected = lead
+        .call(
+            Method::POST,
+            &path,
+            Some(json!({"reason": "fails the load test"})),
+        )
+        .await;
+    assert_eq!(rejected.status, StatusCode::OK, "{:?}", rejected.body);
+    assert_eq!(rejected.body["status"], "REJECTED");
+    assert_eq!(rejected.body["reason"], "fails the load test");
+    assert_eq!(lead.approve(&id).await.status, StatusCode::CONFLICT);
+    assert!(
+        audit_actions(api)
+            .await
+            .contains(&"PROMOTION_REJECTED".to_string())
+    );
+
+    let body = saas("staging", "ENVIRONMENT", "tagged", "r.example/shop/api:1.0");
+    let (_, tagged) = api.post("/cc-ui/v1/ci-cd/register", body).await;
+    let answer = pipeline.promote(tagged["id"].as_str().unwrap()).await;
+    assert_eq!(answer.status, StatusCode::CONFLICT, "{:?}", answer.body);
+    let message = answer.body["message"].as_str().unwrap();
+    assert!(
+        message.contains("by digest") && message.contains("wharf push"),
+        "{message}"
+    );
+    shop.server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_approvals_on_two_replicas_complete_once() {
+    let data = tempfile::tempdir().unwrap();
+    let database = support::test_database(data.path()).await;
+    let one = start_protected(&database, data.path()).await;
+    let two = start_protected(&database, data.path()).await;
+    let api = Api::new(one.url());
+    let pipeline = member(&api, "pipeline", "ci").await;
+    let mut leads = Vec::new();
+    for (i, name) in ["l1", "l2", "l3"].into_iter().enumerate() {
+        let mut lead = member(&api, name, "release-manager").await;
+        if i % 2 == 1 {
+            lead.base = two.url();
+        }
+        leads.push(lead);
+    }
+    for round in 0..3u8 {
+        let build = staging_build(&api, 20 + round).await;
+        let id = pipeline.promote(&build).await.request_id.unwrap();
+        let (a, b, c) = tokio::join!(
+            leads[0].approve(&id),
+            leads[1].approve(&id),
+            leads[2].approve(&id)
+        );
+        let answers = [a, b, c];
+        let completed = answers
+            .iter()
+            .filter(|a| a.body["status"] == "COMPLETED")
+            .count();
+        assert!(completed >= 1, "{answers:?}");
+        for answer in &answers {
+            assert!(
+                answer.status == StatusCode::OK || answer.status == StatusCode::CONFLICT,
+                "{answer:?}"
+            );
+        }
+        let (_, request) = api.get(&format!("/wharf/v1/approvals/{id}")).await;
+        assert_eq!(request["status"], "COMPLETED");
+        let (_, builds) = api
+            .get("/cc-ui/v1/artifacts-ci/api/artifacts?stackName=shop&limit=1000")
+            .await;
+        let in_prod = builds
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["artifactUri"] == image(20 + round) && b["promoted"] == true)
+            .count();
+        assert_eq!(in_prod, 1, "round {round}: placed in prod exactly once");
+    }
+    two.stop().await.unwrap();
+    one.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_points_an_environment_back_audited_and_protected_like_a_promotion() {
+    let shop = shop().await;
+    let api = &shop.api;
+    let admin = admin_as(api);
+    for n in [30, 31] {
+        assert_eq!(admin.register("dev", n).await.status, StatusCode::OK);
+    }
+    let resolve_dev = || api.get("/wharf/v1/resolve?stackName=shop&environment=dev&ciName=api");
+    assert_eq!(resolve_dev().await.1["artifact"]["artifactUri"], image(31));
+    let back = admin
+        .call(
+            Method::POST,
+            "/wharf/v1/rollback",
+            Some(json!({"project": "shop", "service": "api", "environment": "dev"})),
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{:?}", back.body);
+    assert_eq!(resolve_dev().await.1["artifact"]["artifactUri"], image(30));
+    let (_, page) = api
+        .get("/wharf/v1/audit-logs?start=2000-01-01&entityAction=ARTIFACT_ROLLBACK")
+        .await;
+    let entry = &page["content"][0];
+    assert_eq!(entry["performedBy"], support::ADMIN);
+    assert_eq!(entry["metadata"]["artifactUri"], image(30));
+    assert_eq!(entry["metadata"]["fromUri"], image(31));
+
+    let viewer = member(api, "watcher", "viewer").await;
+    let refused = viewer
+        .call(
+            Method::POST,
+            "/wharf/v1/rollback",
+            Some(json!({"project": "shop", "service": "api", "environment": "dev"})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    for n in [32, 33] {
+        assert_eq!(
+            admin.register("prod", n).await.status,
+            StatusCode::OK,
+            "admins: direct"
+        );
+    }
+    let pipeline = member(api, "pipeline", "ci").await;
+    let pending = pipeline
+        .call(
+            Method::POST,
+            "/wharf/v1/rollback",
+            Some(json!({"project": "shop", "service": "api", "environment": "prod"})),
+        )
+        .await;
+    assert_eq!(pending.status, StatusCode::ACCEPTED, "{:?}", pending.body);
+    let id = pending.request_id.unwrap();
+    let (_, request) = api.get(&format!("/wharf/v1/approvals/{id}")).await;
+    assert_eq!(request["kind"], "ROLLBACK");
+    assert_eq!(request["artifactUri"], image(32));
+    let l1 = member(api, "l1", "release-manager").await;
+    let l2 = member(api, "l2", "release-manager").await;
+    l1.approve(&id).await;
+    let done = l2.approve(&id).await;
+    assert_eq!(done.body["status"], "COMPLETED", "{:?}", done.body);
+    assert_eq!(
+        resolve_prod(api).await.1["artifact"]["artifactUri"],
+        image(32)
+    );
+    shop.server.stop().await.unwrap();
+}
