@@ -61,6 +61,14 @@ pub enum Command {
     Promote(PromoteArgs),
     /// Show which build an environment deploys for a service.
     Resolve(ResolveArgs),
+    /// List promotions (and rollbacks) into protected stages that wait for approvals.
+    Approvals(ApprovalsArgs),
+    /// Approve a pending promotion request; the last approval needed completes it.
+    Approve(ApproveArgs),
+    /// Reject a pending promotion request, with the reason; it closes.
+    Reject(RejectArgs),
+    /// Point an environment back at its previous build of a service (or at --to).
+    Rollback(RollbackArgs),
     /// Show the audit trail: who changed what, when.
     Audit(AuditArgs),
     /// Apply a declarative project file (wharf.toml) to the control plane.
@@ -200,6 +208,42 @@ pub struct PromoteArgs {
     pub external_id: Option<String>,
     /// Keep promoting, one stage at a time, until the build reaches this stage.
     #[arg(long, value_name = "STAGE")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApprovalsArgs {
+    /// Only this project's requests [env: WHARF_PROJECT].
+    #[arg(long)]
+    pub project: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The request's id (`requestId` in `wharf promote --output json`).
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RejectArgs {
+    /// The request's id.
+    pub id: String,
+    /// Why: kept on the request and in the audit trail.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[arg(long)]
+    pub project: Option<String>,
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The environment to point back.
+    #[arg(long, value_name = "ENV")]
+    pub environment: String,
+    /// The build to point it at; none: the newest earlier build with another image.
+    #[arg(long, value_name = "ARTIFACT_ID")]
     pub to: Option<String>,
 }
 

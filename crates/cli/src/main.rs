@@ -267,6 +267,46 @@ async fn run(cli: Cli) -> Outcome {
             })
             .await
         }
+        Command::Approvals(args) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            let project = args.project.or_else(|| env.get("WHARF_PROJECT").cloned());
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                let pending = client.pending_approvals(project.as_deref()).await?;
+                output::approvals(cli.global.output, &pending);
+                Ok(())
+            })
+            .await
+        }
+        Command::Approve(args) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                let request = client.approve(&args.id).await?;
+                output::decided(cli.global.output, "approved", &request);
+                Ok(())
+            })
+            .await
+        }
+        Command::Reject(args) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                let request = client.reject(&args.id, &args.reason).await?;
+                output::decided(cli.global.output, "rejected", &request);
+                Ok(())
+            })
+            .await
+        }
+        Command::Rollback(args) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            let (project, service) = project_and_service(&env, args.project, args.service)?;
+            with_control_plane(&cli.global, &env, &ci, None, |client, label| async move {
+                let answer = client
+                    .rollback(&project, &service, &args.environment, args.to.as_deref())
+                    .await?;
+                output::rolled_back(cli.global.output, &args.environment, &answer, &label);
+                Ok(())
+            })
+            .await
+        }
         Command::Token(command) => {
             let ci = detect(&env, RefFromArg::Source)?;
             with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {

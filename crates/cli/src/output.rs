@@ -14,9 +14,9 @@ use std::io::{ErrorKind, Write};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use wharf_api::project_file::ApplySummary;
-use wharf_api::{AuditEntry, CiArtifactResponse, Page, Resolved, User};
+use wharf_api::{AuditEntry, CiArtifactResponse, Page, PromotionRequest, Resolved, User};
 use wharf_ci::CiContext;
-use wharf_registration::{Outcome, Preview, Promoted, Pushed, printable, report};
+use wharf_registration::{Outcome, Preview, PromoteAnswer, Promoted, Pushed, printable, report};
 
 /// One line of human text on stdout, control characters escaped.
 macro_rules! out {
@@ -267,6 +267,9 @@ pub fn ci_context(output: Output, context: &CiContext) {
 }
 
 pub fn promoted(output: Output, promoted: &Promoted) {
+    if let Some(request) = &promoted.pending {
+        return pending(output, request, &promoted.steps, &promoted.control_plane);
+    }
     if output == Output::Json {
         return json(promoted);
     }
@@ -288,6 +291,129 @@ pub fn promoted(output: Output, promoted: &Promoted) {
         out!("  image     {uri}");
     }
     out!("  control   {}", promoted.control_plane);
+}
+
+/// A promotion (or rollback) that waits for approvals: the request (`requestId`), with the
+/// stages passed on the way and the control plane.
+fn pending(output: Output, request: &PromotionRequest, steps: &[String], control_plane: &str) {
+    if output == Output::Json {
+        let mut value = serde_json::to_value(request).unwrap_or_default();
+        if let serde_json::Value::Object(fields) = &mut value {
+            fields.insert("pending".into(), true.into());
+            fields.insert("steps".into(), steps.into());
+            fields.insert("controlPlane".into(), control_plane.into());
+        }
+        return json(&value);
+    }
+    let what = match request.kind.as_str() {
+        "ROLLBACK" => "rollback",
+        _ => "promotion",
+    };
+    out!(
+        "{what} of {} into {} waits for {} approval(s): request {}",
+        request.ci_name,
+        request.stage,
+        request.required,
+        request.request_id
+    );
+    if !steps.is_empty() {
+        out!("  through   {}", steps.join(" → "));
+    }
+    out!("  image     {} ({})", request.artifact_uri, request.digest);
+    request_approvers(request);
+    out!("  approve   wharf approve {}", request.request_id);
+    out!("  control   {control_plane}");
+}
+
+fn request_approvers(request: &PromotionRequest) {
+    let given: Vec<&str> = request
+        .approvals
+        .iter()
+        .map(|a| a.username.as_str())
+        .collect();
+    out!(
+        "  approved  {} of {}{}",
+        given.len(),
+        request.required,
+        if given.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", given.join(", "))
+        }
+    );
+    let who = if request.eligible_approvers.is_empty() {
+        "nobody yet: give a member one of those roles".to_string()
+    } else {
+        request.eligible_approvers.join(", ")
+    };
+    out!("  approvers role {}: {who}", request.approvers.join(" or "));
+}
+
+pub fn approvals(output: Output, requests: &[PromotionRequest]) {
+    if output == Output::Json {
+        return json(&requests);
+    }
+    if requests.is_empty() {
+        return note!("no promotion waits for approval");
+    }
+    for request in requests {
+        out!(
+            "{}  {} {} → {}  {} of {} approvals  asked by {} at {}",
+            request.request_id,
+            request.kind.to_lowercase(),
+            request.ci_name,
+            request.stage,
+            request.approvals.len(),
+            request.required,
+            request.requested_by,
+            request.requested_at
+        );
+    }
+}
+
+/// A request after `wharf approve` or `wharf reject`.
+pub fn decided(output: Output, verb: &str, request: &PromotionRequest) {
+    if output == Output::Json {
+        return json(request);
+    }
+    out!(
+        "{verb} request {}: {} of {} into {} is {}",
+        request.request_id,
+        request.ci_name,
+        request.artifact_uri,
+        request.stage,
+        request.status.to_lowercase()
+    );
+    match request.status.as_str() {
+        "COMPLETED" => out!(
+            "  build     {} now in {}",
+            request.result_id.as_deref().unwrap_or("?"),
+            request.stage
+        ),
+        "PENDING" => request_approvers(request),
+        _ => {
+            if let Some(reason) = &request.reason {
+                out!("  reason    {reason}");
+            }
+        }
+    }
+}
+
+pub fn rolled_back(output: Output, environment: &str, answer: &PromoteAnswer, control_plane: &str) {
+    match answer {
+        PromoteAnswer::Pending(request) => pending(output, request, &[], control_plane),
+        PromoteAnswer::Placed(artifact, _) => {
+            if output == Output::Json {
+                return json(artifact);
+            }
+            out!(
+                "rolled {environment} back to {} (build {})",
+                artifact.artifact_uri.as_deref().unwrap_or("?"),
+                artifact.id
+            );
+            out!("  control   {control_plane}");
+        }
+    }
 }
 
 pub fn resolved(output: Output, resolved: &Resolved) {

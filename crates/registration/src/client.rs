@@ -11,7 +11,7 @@ use std::time::Duration;
 use wharf_api::project_file::{ApplySummary, ProjectFile};
 use wharf_api::{
     Artifact, ArtifactCI, AuditEntry, CiArtifactResponse, Cluster, ErrorDetails, Page,
-    RegistrationType, Resolved, RoutingRuleResponse, SaasArtifactRequest, User,
+    PromotionRequest, RegistrationType, Resolved, RoutingRuleResponse, SaasArtifactRequest, User,
 };
 use wharf_http_client::{
     Attempt, Replay, RetryPolicy, describe_transport, encode, is_retryable, retry_after,
@@ -29,6 +29,15 @@ pub struct BuildQuery {
 
 /// Header with which wharf's control plane says a registration already existed.
 const REPLAYED_HEADER: &str = "wharf-replayed";
+
+/// What a promotion or rollback call answered.
+#[derive(Debug, Clone)]
+pub enum PromoteAnswer {
+    /// The build placed, and whether it already was.
+    Placed(Box<Artifact>, bool),
+    /// A protected stage: the request waiting for approvals.
+    Pending(Box<PromotionRequest>),
+}
 
 /// What a registration call answered.
 #[derive(Debug, Clone)]
@@ -238,13 +247,14 @@ impl Client {
     }
 
     /// Promotes one build to the next stage (the server promotes each build once, so a retry
-    /// answers the same promotion).
+    /// answers the same promotion). Into a protected stage the server answers 202 with the
+    /// pending request's id instead.
     pub async fn promote(
         &self,
         project: &str,
         ci_name: &str,
         artifact_id: &str,
-    ) -> Result<(Artifact, bool)> {
+    ) -> Result<PromoteAnswer> {
         let path = format!(
             "/cc-ui/v1/artifacts/promote?ciName={}&stackName={}&artifactId={}",
             encode(ci_name),
@@ -254,11 +264,88 @@ impl Client {
         let response = self
             .send::<()>(Method::POST, &path, None, Resend::Safe)
             .await?;
+        self.placed_or_pending(response).await
+    }
+
+    /// A 200 with the build placed, or a 202 naming the request that waits for approvals.
+    async fn placed_or_pending(&self, response: reqwest::Response) -> Result<PromoteAnswer> {
+        let pending = response
+            .headers()
+            .get(wharf_api::PROMOTION_REQUEST_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        if let Some(id) = pending.filter(|_| response.status() == reqwest::StatusCode::ACCEPTED) {
+            return Ok(PromoteAnswer::Pending(Box::new(
+                self.promotion_request(&id).await?,
+            )));
+        }
         let replayed = response
             .headers()
             .get(REPLAYED_HEADER)
             .is_some_and(|v| v.as_bytes() == b"true");
-        Ok((decode(response).await?, replayed))
+        Ok(PromoteAnswer::Placed(
+            Box::new(decode(response).await?),
+            replayed,
+        ))
+    }
+
+    /// One promotion request, in whatever state.
+    pub async fn promotion_request(&self, id: &str) -> Result<PromotionRequest> {
+        self.get_json(&format!("/wharf/v1/approvals/{}", encode(id)))
+            .await
+    }
+
+    /// Pending promotion requests, of one project or all.
+    pub async fn pending_approvals(&self, project: Option<&str>) -> Result<Vec<PromotionRequest>> {
+        let path = match project {
+            Some(project) => format!("/wharf/v1/approvals?project={}", encode(project)),
+            None => "/wharf/v1/approvals".to_string(),
+        };
+        self.get_json(&path).await
+    }
+
+    /// Approves a request (approving twice counts once, so a retry is safe).
+    pub async fn approve(&self, id: &str) -> Result<PromotionRequest> {
+        let path = format!("/wharf/v1/approvals/{}/approve", encode(id));
+        let response = self
+            .send::<()>(Method::POST, &path, None, Resend::Safe)
+            .await?;
+        decode(response).await
+    }
+
+    /// Rejects a request with the reason; it closes.
+    pub async fn reject(&self, id: &str, reason: &str) -> Result<PromotionRequest> {
+        let path = format!("/wharf/v1/approvals/{}/reject", encode(id));
+        let body = serde_json::json!({ "reason": reason });
+        let response = self
+            .send(Method::POST, &path, Some(&body), Resend::Safe)
+            .await?;
+        decode(response).await
+    }
+
+    /// Points an environment back at its previous build (or `to`).
+    pub async fn rollback(
+        &self,
+        project: &str,
+        service: &str,
+        environment: &str,
+        to: Option<&str>,
+    ) -> Result<PromoteAnswer> {
+        let body = serde_json::json!({
+            "project": project, "service": service, "environment": environment, "to": to
+        });
+        let response = self
+            .send(
+                Method::POST,
+                "/wharf/v1/rollback",
+                Some(&body),
+                Resend::Unsafe(
+                    "the rollback may have been made: see with `wharf resolve` what the \
+                     environment deploys now before asking again",
+                ),
+            )
+            .await?;
+        self.placed_or_pending(response).await
     }
 
     /// Short-lived credentials for the project's registry repository of `application`.

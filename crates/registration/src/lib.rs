@@ -23,7 +23,7 @@ pub mod report;
 mod secret;
 mod settings;
 
-pub use client::{BuildQuery, Client, Placement, RegisterAnswer};
+pub use client::{BuildQuery, Client, Placement, PromoteAnswer, RegisterAnswer};
 pub use error::{Error, Result, exit};
 pub use flow::{
     Outcome, Preview, PushOptions, Registered, preview, push_request, register, register_image,

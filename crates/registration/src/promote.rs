@@ -1,9 +1,9 @@
 //! `wharf promote`: move a build up its workflow, one stage or up to a named stage.
 
-use crate::client::{BuildQuery, Client};
+use crate::client::{BuildQuery, Client, PromoteAnswer};
 use crate::error::{Error, Result};
 use serde::Serialize;
-use wharf_api::Artifact;
+use wharf_api::{Artifact, PromotionRequest};
 
 /// Which build to promote.
 #[derive(Debug, Clone)]
@@ -29,6 +29,10 @@ pub struct Promoted {
     /// True when nothing new was written (already promoted, or already at `--to`).
     pub replayed: bool,
     pub control_plane: String,
+    /// The stage ahead is protected: the request waiting for approvals (its id is
+    /// `requestId`), and the walk stopped there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PromotionRequest>,
 }
 
 /// The stage a promoted build sits at, by name (an environment's id when its name cannot be
@@ -87,12 +91,13 @@ pub async fn promote(
             steps: Vec::new(),
             replayed: true,
             control_plane: control_plane.into(),
+            pending: None,
         });
     }
     let mut steps = Vec::new();
     let mut all_replayed = true;
     loop {
-        let (artifact, replayed) = client
+        let answer = client
             .promote(project, ci_name, &current_id)
             .await
             .map_err(|e| match (e, to) {
@@ -103,6 +108,24 @@ pub async fn promote(
                 }
                 (e, _) => e,
             })?;
+        let (artifact, replayed) = match answer {
+            PromoteAnswer::Placed(artifact, replayed) => (*artifact, replayed),
+            PromoteAnswer::Pending(request) => {
+                return Ok(Promoted {
+                    project: project.into(),
+                    ci_name: ci_name.into(),
+                    artifact_id: current_id,
+                    artifact_uri: Some(request.artifact_uri.clone()),
+                    external_id: None,
+                    from,
+                    routed_to: steps.last().cloned().filter(|s: &String| !s.is_empty()),
+                    steps,
+                    replayed: false,
+                    control_plane: control_plane.into(),
+                    pending: Some(*request),
+                });
+            }
+        };
         all_replayed &= replayed;
         let stage = stage_of(client, &artifact).await;
         steps.push(stage.clone().unwrap_or_default());
@@ -123,6 +146,7 @@ pub async fn promote(
                 steps,
                 replayed: all_replayed,
                 control_plane: control_plane.into(),
+                pending: None,
             });
         }
     }
