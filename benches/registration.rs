@@ -96,6 +96,7 @@ fn main() {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 database: database.clone(),
                 blob_dir: data.path().join("registry"),
+                blob_store: None,
                 project_file: (i == 0).then(|| shop.clone()),
                 admin: Some((ADMIN.into(), TOKEN.into())),
                 ephemeral_admin: None,

@@ -811,6 +811,7 @@ fn shop_options(
         listen: "127.0.0.1:0".parse().unwrap(),
         database: database.clone(),
         blob_dir: data.join("registry"),
+        blob_store: None,
         project_file: Some(support::shop_file()),
         admin: Some((admin.0.into(), admin.1.into())),
         ephemeral_admin: None,

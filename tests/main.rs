@@ -14,6 +14,7 @@ mod crash;
 mod docker_registry;
 mod facets;
 mod lifecycle;
+mod object_storage;
 mod promises;
 mod promote;
 mod protection;

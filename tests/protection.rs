@@ -38,6 +38,7 @@ async fn start_protected(
         listen: "127.0.0.1:0".parse().unwrap(),
         database: database.clone(),
         blob_dir: data.join("registry"),
+        blob_store: None,
         project_file: Some(file),
         admin: Some((support::ADMIN.into(), support::TOKEN.into())),
         ephemeral_admin: None,

@@ -80,6 +80,21 @@ pub enum Command {
     CiContext(CiContextArgs),
     /// Run the reference control plane.
     Serve(ServeArgs),
+    /// Remove the built-in registry's blobs that no manifest references and expired uploads
+    /// (a server admin; the server also does it on its own every 6 hours).
+    Gc(GcArgs),
+}
+
+/// `wharf gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Print what would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Spare blobs used more recently than this (a push in progress uploads its blobs before
+    /// its manifest) [default: 1h, the life of an upload session].
+    #[arg(long, value_name = "DURATION", value_parser = crate::serve::duration_or_zero)]
+    pub grace: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -328,9 +343,23 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Directory of the server's state, created 0700 when missing: the SQLite store (unless
-    /// --database) and the built-in registry's blobs.
+    /// --database) and the built-in registry's blobs (unless --blob-store). Not needed with
+    /// both --database and --blob-store.
     #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
+    /// Keep the built-in registry's blobs in object storage: s3://BUCKET/PREFIX (credentials
+    /// and region from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION).
+    #[arg(long, value_name = "URL", env = "WHARF_BLOB_STORE", hide_env_values = true)]
+    pub blob_store: Option<String>,
+    /// The URL of an S3-compatible server for --blob-store (MinIO, Ceph, …).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "WHARF_BLOB_STORE_ENDPOINT",
+        hide_env_values = true,
+        requires = "blob_store"
+    )]
+    pub blob_store_endpoint: Option<String>,
     /// A PostgreSQL database instead of SQLite in --data (postgres://…), so several servers
     /// can share it.
     #[arg(

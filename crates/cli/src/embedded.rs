@@ -28,6 +28,7 @@ pub async fn start(dir: &Path, project_file: Option<&Path>) -> Result<Embedded> 
         listen: "127.0.0.1:0".parse().expect("loopback address"),
         database: wharf_control_plane::Database::Sqlite(dir.join(DATA_DIR)),
         blob_dir: dir.join(DATA_DIR).join("registry"),
+        blob_store: None,
         project_file,
         admin: None,
         ephemeral_admin: Some((USERNAME.to_string(), token.expose().to_string())),

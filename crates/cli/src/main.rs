@@ -3,6 +3,7 @@
 
 mod args;
 mod embedded;
+mod gc;
 mod output;
 mod progress;
 mod serve;
@@ -304,6 +305,13 @@ async fn run(cli: Cli) -> Outcome {
                     .await?;
                 output::rolled_back(cli.global.output, &args.environment, &answer, &label);
                 Ok(())
+            })
+            .await
+        }
+        Command::Gc(args) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                gc::gc(&client, args, cli.global.output).await
             })
             .await
         }

@@ -28,14 +28,41 @@ pub async fn serve(args: ServeArgs) -> Outcome {
         }
         _ => None,
     };
+    let data = match (&args.data, &args.database, &args.blob_store) {
+        (Some(data), _, _) => data.clone(),
+        (None, Some(_), Some(_)) => PathBuf::new(),
+        (None, None, _) => {
+            return Err(registration::Error::Usage(
+                "--data DIR is needed for the SQLite store; or give --database postgres://… \
+                 and --blob-store s3://BUCKET/PREFIX for a server with no local state"
+                    .into(),
+            )
+            .into());
+        }
+        (None, Some(_), None) => {
+            return Err(registration::Error::Usage(
+                "--data DIR is needed for the registry's blobs; or give --blob-store \
+                 s3://BUCKET/PREFIX to keep them in object storage"
+                    .into(),
+            )
+            .into());
+        }
+    };
+    let stateless = args.data.is_none();
     let database = match args.database {
         Some(url) => Database::parse_url(&url).map_err(wharf_control_plane::Error::from)?,
-        None => Database::Sqlite(args.data.clone()),
+        None => Database::Sqlite(data.clone()),
     };
     let options = ServeOptions {
         listen: args.listen,
         database,
-        blob_dir: args.data.join("registry"),
+        blob_dir: data.join("registry"),
+        blob_store: args
+            .blob_store
+            .map(|url| wharf_control_plane::registry::ObjectStoreOptions {
+                url,
+                endpoint: args.blob_store_endpoint,
+            }),
         project_file: args.config,
         admin,
         ephemeral_admin: None,
@@ -57,17 +84,21 @@ pub async fn serve(args: ServeArgs) -> Outcome {
     // Everything this process creates (the store, its WAL, blobs, uploads) is the owner's alone.
     // SAFETY: umask has no preconditions; it only sets the process's file-creation mask.
     unsafe { libc::umask(0o077) };
-    let fresh = Fresh::note(&args.data, matches!(options.database, Database::Sqlite(_)));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&args.data)
-        .map_err(|e| registration::Error::Usage(format!("--data {}: {e}", args.data.display())))?;
-    warn_if_open(&args.data);
+    let fresh = Fresh::note(&data, matches!(options.database, Database::Sqlite(_)));
+    if !stateless {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&data)
+            .map_err(|e| registration::Error::Usage(format!("--data {}: {e}", data.display())))?;
+        warn_if_open(&data);
+    }
     let server = match wharf_control_plane::start(options).await {
         Ok(server) => server,
         Err(error) => {
-            fresh.undo();
+            if !stateless {
+                fresh.undo();
+            }
             return Err(error.into());
         }
     };
@@ -170,6 +201,14 @@ impl Signals {
             _ = self.int.recv() => Signal::Stop,
             _ = self.hup.recv() => Signal::Reload,
         }
+    }
+}
+
+/// Like [`duration`], and `0` is allowed (`wharf gc --grace`).
+pub fn duration_or_zero(value: &str) -> Result<Duration, String> {
+    match value.trim().trim_end_matches(['s', 'm']) {
+        "0" => Ok(Duration::ZERO),
+        _ => duration(value),
     }
 }
 

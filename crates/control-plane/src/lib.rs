@@ -33,8 +33,10 @@ use tokio::task::JoinHandle;
 pub struct ServeOptions {
     pub listen: SocketAddr,
     pub database: Database,
-    /// Where the built-in registry keeps blobs and manifests.
+    /// Where the built-in registry keeps blobs and manifests (unless `blob_store`).
     pub blob_dir: PathBuf,
+    /// Object storage for the built-in registry's blobs instead of `blob_dir` (issue 15).
+    pub blob_store: Option<registry::ObjectStoreOptions>,
     /// A project file applied on start, before the first request is served.
     pub project_file: Option<PathBuf>,
     /// The admin from `WHARF_ADMIN_USERNAME`/`WHARF_ADMIN_TOKEN`: created on first start, and
@@ -127,16 +129,28 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
         control_plane.store().close().await;
         return Err(error);
     }
-    let blobs = registry::BlobStore::open(&options.blob_dir).map_err(|e| {
-        Error::Internal(format!(
-            "registry directory {}: {e}",
-            options.blob_dir.display()
-        ))
-    })?;
+    let blobs = match &options.blob_store {
+        None => registry::BlobStore::open(&options.blob_dir).map_err(|e| {
+            Error::Internal(format!(
+                "registry directory {}: {e}",
+                options.blob_dir.display()
+            ))
+        }),
+        Some(object) => registry::object_store::ObjectBlobStore::open(object)
+            .map(registry::BlobStore::Object)
+            .map_err(Error::BadRequest),
+    };
+    let blobs = match blobs {
+        Ok(blobs) => blobs,
+        Err(error) => {
+            control_plane.store().close().await;
+            return Err(error);
+        }
+    };
     let registry = registry::Registry::new(control_plane.clone(), blobs);
     match registry.sweep_uploads().await {
-        Ok(0) => {}
-        Ok(swept) => tracing::info!(swept, "expired upload sessions removed"),
+        Ok((0, _)) => {}
+        Ok((swept, _)) => tracing::info!(swept, "expired upload sessions removed"),
         Err(error) => tracing::warn!(message = %error.message, "upload sweep failed"),
     }
     let sweeper = registry.clone().spawn_sweeper();

@@ -46,6 +46,7 @@ impl ControlPlane {
             listen: "127.0.0.1:0".parse().unwrap(),
             database: wharf_control_plane::Database::Sqlite(data.path().to_path_buf()),
             blob_dir: data.path().join("registry"),
+            blob_store: None,
             project_file: Some(repo_root().join("examples/shop/wharf.toml")),
             admin: Some(("admin".into(), ADMIN_TOKEN.into())),
             ephemeral_admin: None,

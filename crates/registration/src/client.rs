@@ -407,6 +407,19 @@ impl Client {
         decode(response).await
     }
 
+    /// Collects the built-in registry's garbage (`wharf gc`); answers what went, or (a dry
+    /// run) would go: objects and bytes.
+    pub async fn gc(&self, dry_run: bool, grace_secs: Option<u64>) -> Result<serde_json::Value> {
+        let mut path = format!("/wharf/v1/gc?dryRun={dry_run}");
+        if let Some(grace) = grace_secs {
+            path.push_str(&format!("&graceSeconds={grace}"));
+        }
+        let response = self
+            .send::<()>(Method::POST, &path, None, Resend::Safe)
+            .await?;
+        decode(response).await
+    }
+
     pub async fn list_tokens(&self, username: Option<&str>) -> Result<serde_json::Value> {
         let path = match username {
             Some(user) => format!("/wharf/v1/tokens?username={}", encode(user)),

@@ -491,3 +491,40 @@ pub struct ApprovalRow {
     pub digest: String,
     pub approved_at: String,
 }
+
+/// An upload session's whole state (issue 15): any replica can continue it from here.
+#[derive(Debug, Clone, Default, FromRow)]
+pub struct UploadSession {
+    pub id: String,
+    pub repository: String,
+    pub created_at: String,
+    /// Bytes received and accounted for (hashed, and written or held in `pending`).
+    pub size: i64,
+    /// The running SHA-256 state, hex; `None` before the first byte.
+    pub hash_state: Option<String>,
+    /// Where the bytes go in the blob store (object storage: the multipart upload's key).
+    pub object_key: Option<String>,
+    /// The object store's multipart upload, once the first part is due.
+    pub multipart_id: Option<String>,
+    /// The parts sent so far, as a JSON list of the store's part ids.
+    pub parts: String,
+    /// Bytes received but not yet sent as a part (under the store's minimum part size).
+    pub pending: Option<Vec<u8>>,
+    pub updated_at: Option<String>,
+}
+
+/// A blob's bytes in the blob store, by digest.
+#[derive(Debug, Clone, FromRow)]
+pub struct StoredObject {
+    pub digest: String,
+    pub object_key: String,
+    pub size: i64,
+}
+
+/// A repository's blob that no manifest there references.
+#[derive(Debug, Clone, FromRow)]
+pub struct LooseBlob {
+    pub repository: String,
+    pub digest: String,
+    pub size: i64,
+}

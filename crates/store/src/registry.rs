@@ -2,7 +2,10 @@
 //! sessions, and short-lived push credentials. Reads run on the writer, so a push sees what it
 //! just wrote.
 
-use crate::{LiveCredential, NewManifest, RegistryCredential, Result, Store, Tx, UploadRow, now};
+use crate::{
+    LiveCredential, LooseBlob, NewManifest, RegistryCredential, Result, Store, StoredObject, Tx,
+    UploadRow, UploadSession, now,
+};
 
 impl Store {
     pub async fn registry_blob(&self, repository: &str, digest: &str) -> Result<Option<i64>> {
@@ -114,7 +117,8 @@ impl Tx {
         execute!(
             self,
             "INSERT INTO registry_blobs (repository, digest, size, created_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (repository, digest) DO NOTHING",
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (repository, digest) DO UPDATE SET used_at = excluded.created_at",
             repository,
             digest,
             size,
@@ -292,6 +296,245 @@ impl Tx {
         .bind(repository)
         .bind(digest)
         .fetch_all(e)
+        .await)?)
+    }
+}
+
+const SESSION_COLUMNS: &str = "id, repository, created_at, size, hash_state, object_key, \
+     multipart_id, parts, pending, updated_at";
+
+impl Store {
+    pub async fn upload_session(&self, id: &str) -> Result<Option<UploadSession>> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM registry_uploads WHERE id = $1");
+        Ok(on!(&self.writer, |e| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
+        .bind(id)
+        .fetch_optional(e)
+        .await)?)
+    }
+
+    /// Sessions with no activity since `cutoff` (RFC 3339): expired.
+    pub async fn upload_sessions_idle_since(&self, cutoff: &str) -> Result<Vec<UploadSession>> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM registry_uploads
+             WHERE COALESCE(updated_at, created_at) < $1 ORDER BY created_at"
+        );
+        Ok(on!(&self.writer, |e| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
+        .bind(cutoff)
+        .fetch_all(e)
+        .await)?)
+    }
+
+    /// Object keys live sessions write to: garbage collection leaves them alone.
+    pub async fn upload_object_keys(&self) -> Result<Vec<String>> {
+        Ok(on!(&self.writer, |e| sqlx::query_scalar(
+            "SELECT object_key FROM registry_uploads WHERE object_key IS NOT NULL"
+        )
+        .fetch_all(e)
+        .await)?)
+    }
+
+    pub async fn registry_object(&self, digest: &str) -> Result<Option<StoredObject>> {
+        Ok(on!(&self.writer, |e| sqlx::query_as(
+            "SELECT digest, object_key, size FROM registry_objects WHERE digest = $1"
+        )
+        .bind(digest)
+        .fetch_optional(e)
+        .await)?)
+    }
+
+    pub async fn registry_object_keys(&self) -> Result<Vec<String>> {
+        Ok(on!(&self.writer, |e| sqlx::query_scalar(
+            "SELECT object_key FROM registry_objects"
+        )
+        .fetch_all(e)
+        .await)?)
+    }
+
+    /// Blob rows no manifest of their repository references, last used before `cutoff`.
+    pub async fn loose_registry_blobs(&self, cutoff: &str) -> Result<Vec<LooseBlob>> {
+        Ok(on!(&self.writer, |e| sqlx::query_as(
+            "SELECT b.repository, b.digest, b.size FROM registry_blobs b
+             WHERE COALESCE(b.used_at, b.created_at) < $1
+               AND NOT EXISTS (SELECT 1 FROM registry_references r
+                               WHERE r.repository = b.repository AND r.child = b.digest)
+             ORDER BY b.repository, b.digest"
+        )
+        .bind(cutoff)
+        .fetch_all(e)
+        .await)?)
+    }
+}
+
+impl Tx {
+    /// Creates a session with its object key (object storage) or none (a local file).
+    pub async fn create_upload_session(
+        &mut self,
+        id: &str,
+        repository: &str,
+        object_key: Option<&str>,
+    ) -> Result<()> {
+        let at = now();
+        execute!(
+            self,
+            "INSERT INTO registry_uploads (id, repository, created_at, updated_at, object_key)
+             VALUES ($1, $2, $3, $3, $4)",
+            id,
+            repository,
+            &at,
+            object_key,
+        )?;
+        Ok(())
+    }
+
+    /// Saves a session's state after a PATCH, unless another request moved it on since it
+    /// was read at `read_size` bytes (then `false`, and nothing changes).
+    pub async fn save_upload_session(
+        &mut self,
+        session: &UploadSession,
+        read_size: i64,
+    ) -> Result<bool> {
+        let done = execute!(
+            self,
+            "UPDATE registry_uploads SET size = $2, hash_state = $3, multipart_id = $4,
+                 parts = $5, pending = $6, updated_at = $7
+             WHERE id = $1 AND size = $8",
+            &session.id,
+            session.size,
+            &session.hash_state,
+            &session.multipart_id,
+            &session.parts,
+            &session.pending,
+            now(),
+            read_size,
+        )?;
+        Ok(done > 0)
+    }
+
+    /// Records the multipart upload a session's parts go to; `false` when it already has one.
+    pub async fn set_upload_multipart(&mut self, id: &str, multipart_id: &str) -> Result<bool> {
+        let done = execute!(
+            self,
+            "UPDATE registry_uploads SET multipart_id = $2
+             WHERE id = $1 AND multipart_id IS NULL",
+            id,
+            multipart_id,
+        )?;
+        Ok(done > 0)
+    }
+
+    /// Deletes a session idle since `cutoff`; answers it when it was deleted.
+    pub async fn delete_idle_upload(&mut self, id: &str, cutoff: &str) -> Result<bool> {
+        let done = execute!(
+            self,
+            "DELETE FROM registry_uploads WHERE id = $1 AND COALESCE(updated_at, created_at) < $2",
+            id,
+            cutoff,
+        )?;
+        Ok(done > 0)
+    }
+
+    /// Commits a digest's object: the row that exists wins (its key is answered); otherwise
+    /// `object_key` becomes it. Either way the row counts as used now, under a row lock that
+    /// a concurrent garbage collection waits for.
+    pub async fn use_registry_object(
+        &mut self,
+        digest: &str,
+        object_key: &str,
+        size: i64,
+    ) -> Result<String> {
+        let at = now();
+        Ok(in_tx!(self, |e| sqlx::query_scalar(
+            "INSERT INTO registry_objects (digest, object_key, size, created_at, used_at)
+             VALUES ($1, $2, $3, $4, $4)
+             ON CONFLICT (digest) DO UPDATE SET used_at = excluded.used_at
+             RETURNING object_key"
+        )
+        .bind(digest)
+        .bind(object_key)
+        .bind(size)
+        .bind(&at)
+        .fetch_one(e)
+        .await)?)
+    }
+
+    /// Marks a digest's object used now; `false` when there is none (it was collected).
+    pub async fn touch_registry_object(&mut self, digest: &str) -> Result<bool> {
+        let done = execute!(
+            self,
+            "UPDATE registry_objects SET used_at = $2 WHERE digest = $1",
+            digest,
+            now(),
+        )?;
+        Ok(done > 0)
+    }
+
+    /// Marks a repository's blob used now (a manifest is about to reference it); `false`
+    /// when the repository no longer has it.
+    pub async fn touch_registry_blob(&mut self, repository: &str, digest: &str) -> Result<bool> {
+        let done = execute!(
+            self,
+            "UPDATE registry_blobs SET used_at = $3 WHERE repository = $1 AND digest = $2",
+            repository,
+            digest,
+            now(),
+        )?;
+        Ok(done > 0)
+    }
+
+    /// Deletes a repository's blob row if still unreferenced and unused since `cutoff`.
+    pub async fn delete_loose_registry_blob(
+        &mut self,
+        repository: &str,
+        digest: &str,
+        cutoff: &str,
+    ) -> Result<bool> {
+        let done = execute!(
+            self,
+            "DELETE FROM registry_blobs
+             WHERE repository = $1 AND digest = $2 AND COALESCE(used_at, created_at) < $3
+               AND NOT EXISTS (SELECT 1 FROM registry_references r
+                               WHERE r.repository = $1 AND r.child = $2)",
+            repository,
+            digest,
+            cutoff,
+        )?;
+        Ok(done > 0)
+    }
+
+    /// Objects no repository's blob or manifest names, last used before `cutoff`.
+    pub async fn unused_registry_objects(&mut self, cutoff: &str) -> Result<Vec<StoredObject>> {
+        Ok(in_tx!(self, |e| sqlx::query_as(
+            "SELECT o.digest, o.object_key, o.size FROM registry_objects o
+             WHERE o.used_at < $1
+               AND NOT EXISTS (SELECT 1 FROM registry_blobs b WHERE b.digest = o.digest)
+               AND NOT EXISTS (SELECT 1 FROM registry_manifests m WHERE m.digest = o.digest)
+             ORDER BY o.digest"
+        )
+        .bind(cutoff)
+        .fetch_all(e)
+        .await)?)
+    }
+
+    /// Deletes a digest's object row if still unnamed and unused since `cutoff`; answers it.
+    pub async fn delete_unused_registry_object(
+        &mut self,
+        digest: &str,
+        cutoff: &str,
+    ) -> Result<Option<StoredObject>> {
+        Ok(in_tx!(self, |e| sqlx::query_as(
+            "DELETE FROM registry_objects
+             WHERE digest = $1 AND used_at < $2
+               AND NOT EXISTS (SELECT 1 FROM registry_blobs b WHERE b.digest = $1)
+               AND NOT EXISTS (SELECT 1 FROM registry_manifests m WHERE m.digest = $1)
+             RETURNING digest, object_key, size"
+        )
+        .bind(digest)
+        .bind(cutoff)
+        .fetch_optional(e)
         .await)?)
     }
 }

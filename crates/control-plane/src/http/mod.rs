@@ -138,6 +138,7 @@ pub fn router(state: AppState) -> Router {
             get(access::list_tokens).post(access::create_token),
         )
         .route("/wharf/v1/tokens/{id}", delete(access::revoke_token))
+        .route("/wharf/v1/gc", post(registry::gc))
         .route("/wharf/v1/approvals", get(approvals::pending))
         .route("/wharf/v1/approvals/{id}", get(approvals::one))
         .route("/wharf/v1/approvals/{id}/approve", post(approvals::approve))

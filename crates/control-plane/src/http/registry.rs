@@ -123,8 +123,21 @@ async fn dispatch(state: &AppState, request: Request) -> Answer {
             Ok(axum::Json(serde_json::json!({"name": name, "tags": tags})).into_response())
         }
         (Route::Blob(name, digest), method @ (Method::GET | Method::HEAD)) => {
-            let (digest, size, path) = registry.blob(&caller, &name, &digest).await?;
-            blob(&digest, size, &path, method == Method::HEAD).await
+            let (digest, size, key) = registry.blob(&caller, &name, &digest).await?;
+            let range = request
+                .headers()
+                .get(header::RANGE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            blob(
+                registry,
+                &digest,
+                size,
+                &key,
+                range.as_deref(),
+                method == Method::HEAD,
+            )
+            .await
         }
         (Route::Blob(name, digest), Method::DELETE) => {
             registry.delete_blob(&caller, &name, &digest).await?;
@@ -231,24 +244,98 @@ fn content_range_start(range: &str) -> Option<u64> {
         .and_then(|s| s.trim().parse::<u64>().ok())
 }
 
-async fn blob(digest: &Digest, size: i64, path: &std::path::Path, head_only: bool) -> Answer {
-    let headers = [
+/// A blob, whole or one byte range (`Range: bytes=first-last`, `first-` or `-suffix`, 206);
+/// a HEAD answers from the index alone and reads nothing.
+async fn blob(
+    registry: &crate::registry::Registry,
+    digest: &Digest,
+    size: i64,
+    key: &str,
+    range: Option<&str>,
+    head_only: bool,
+) -> Answer {
+    let total = u64::try_from(size).unwrap_or(0);
+    let range = match range.map(|r| byte_range(r, total)) {
+        None => None,
+        Some(Some(range)) => Some(range),
+        Some(None) => {
+            return Ok(with_headers(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                &[("content-range", format!("bytes */{total}"))],
+            ));
+        }
+    };
+    let (status, length) = match range {
+        Some((first, last)) => (StatusCode::PARTIAL_CONTENT, last - first + 1),
+        None => (StatusCode::OK, total),
+    };
+    let mut headers = vec![
         ("docker-content-digest", digest.to_string()),
-        ("content-length", size.to_string()),
+        ("content-length", length.to_string()),
         ("content-type", "application/octet-stream".to_string()),
+        ("accept-ranges", "bytes".to_string()),
     ];
-    let mut response = with_headers(StatusCode::OK, &headers);
+    if let Some((first, last)) = range {
+        headers.push(("content-range", format!("bytes {first}-{last}/{total}")));
+    }
+    let mut response = with_headers(status, &headers);
     if head_only {
         return Ok(response);
     }
-    let file = tokio::fs::File::open(path)
-        .await
-        .map_err(RegistryError::from)?;
-    *response.body_mut() = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
-        file,
-        256 * 1024,
-    ));
+    let stream = registry.read_blob(key, range).await?;
+    *response.body_mut() = Body::from_stream(stream);
     Ok(response)
+}
+
+/// One byte range of a `Range` header within `total` bytes: (first, last), inclusive; `None`
+/// when it cannot be satisfied (several ranges are not served).
+fn byte_range(header: &str, total: u64) -> Option<(u64, u64)> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') || total == 0 {
+        return None;
+    }
+    let (first, last) = spec.split_once('-')?;
+    let (first, last) = match (first.trim(), last.trim()) {
+        ("", suffix) => {
+            let suffix: u64 = suffix.parse().ok()?;
+            (total.checked_sub(suffix.min(total))?, total - 1)
+        }
+        (first, "") => (first.parse().ok()?, total - 1),
+        (first, last) => (
+            first.parse().ok()?,
+            last.parse::<u64>().ok()?.min(total - 1),
+        ),
+    };
+    (first <= last && first < total).then_some((first, last))
+}
+
+/// `POST /wharf/v1/gc?dryRun=true&graceSeconds=N`: a server admin collects the built-in
+/// registry's garbage (see `registry::gc`).
+pub async fn gc(
+    State(state): State<AppState>,
+    axum::Extension(user): axum::Extension<crate::domain::auth::AuthUser>,
+    super::Query(query): super::Query<GcQuery>,
+) -> Result<axum::Json<crate::registry::GcReport>, crate::error::Error> {
+    crate::domain::permissions::require_admin(&user, "garbage collection")?;
+    let grace = query
+        .grace_seconds
+        .unwrap_or(crate::registry::gc::DEFAULT_GRACE_SECS);
+    let report = state
+        .registry
+        .collect_garbage(&user.username, query.dry_run.unwrap_or(false), grace)
+        .await
+        .map_err(|e| match e.status {
+            500 => crate::error::Error::Internal(e.message),
+            _ => crate::error::Error::bad_request(e.message),
+        })?;
+    Ok(axum::Json(report))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GcQuery {
+    dry_run: Option<bool>,
+    grace_seconds: Option<u64>,
 }
 
 fn manifest_answer(manifest: Manifest) -> Response {
@@ -312,6 +399,19 @@ mod tests {
             matches!(route("/v2/a/blobs/sha256:00"), Some(Route::Blob(n, d)) if n == "a" && d == "sha256:00")
         );
         assert!(route("/v3/a").is_none());
+    }
+
+    #[test]
+    fn byte_ranges_within_the_blob() {
+        assert_eq!(byte_range("bytes=0-9", 100), Some((0, 9)));
+        assert_eq!(byte_range("bytes=90-", 100), Some((90, 99)));
+        assert_eq!(byte_range("bytes=-10", 100), Some((90, 99)));
+        assert_eq!(byte_range("bytes=-200", 100), Some((0, 99)));
+        assert_eq!(byte_range("bytes=95-200", 100), Some((95, 99)));
+        assert_eq!(byte_range("bytes=100-", 100), None);
+        assert_eq!(byte_range("bytes=5-1", 100), None);
+        assert_eq!(byte_range("bytes=0-1,4-5", 100), None);
+        assert_eq!(byte_range("items=0-1", 100), None);
     }
 
     #[test]

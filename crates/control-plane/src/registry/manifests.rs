@@ -6,7 +6,7 @@ use super::{Answer, Registry, RegistryError, parse_digest};
 use crate::domain::push::RegistryCaller;
 use crate::error::{Error, quoted};
 use wharf_oci::{Digest, MediaKind, is_valid_tag, referenced_descriptors};
-use wharf_store::{NewManifest, new_id};
+use wharf_store::NewManifest;
 
 /// Manifests larger than this are refused, as the distribution spec allows.
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
@@ -55,7 +55,15 @@ impl Registry {
             .await?
             .ok_or_else(|| RegistryError::manifest_unknown(reference))?;
         let bytes = match with_bytes {
-            true => Some(tokio::fs::read(self.blobs.blob(&digest)).await?),
+            true => {
+                let object = self
+                    .cp
+                    .store()
+                    .registry_object(&digest.to_string())
+                    .await?
+                    .ok_or_else(|| RegistryError::manifest_unknown(reference))?;
+                Some(self.blobs.read_all(&object.object_key).await?)
+            }
             false => None,
         };
         Ok(Manifest {
@@ -132,7 +140,7 @@ impl Registry {
                 ));
             }
         }
-        self.blobs.put(&new_id(), bytes, &digest).await?;
+        let staged = self.blobs.stage_bytes(bytes, &digest).await?;
         let media_type = match media_type {
             "" => wharf_oci::OCI_MANIFEST,
             given => given,
@@ -148,14 +156,52 @@ impl Registry {
             tag,
         };
         let existed = store.registry_manifest(name, &key).await?.is_some();
-        let mut tx = store.begin().await?;
+        let committed = self
+            .commit_manifest(caller, name, &manifest, kind, existed, &staged)
+            .await;
+        if committed.is_err() {
+            self.blobs.unstage(&staged).await;
+        }
+        committed?;
+        Ok(digest)
+    }
+
+    /// Names the manifest's object and records the manifest, in one transaction that also
+    /// marks the blobs it references as used (a garbage collection running at the same time
+    /// either spares them or removed them first, and then the push is refused).
+    async fn commit_manifest(
+        &self,
+        caller: &RegistryCaller,
+        name: &str,
+        manifest: &NewManifest<'_>,
+        kind: MediaKind,
+        existed: bool,
+        staged: &super::storage::Staged,
+    ) -> Answer<()> {
+        let (key, tag) = (manifest.digest, manifest.tag);
+        let mut tx = self.cp.store().begin().await?;
+        if kind == MediaKind::Manifest {
+            for child in manifest.children {
+                if !tx.touch_registry_blob(name, child).await? {
+                    return Err(RegistryError::new(
+                        400,
+                        "MANIFEST_BLOB_UNKNOWN",
+                        format!("{child} is not in {name}: push it first"),
+                    ));
+                }
+            }
+        }
+        let winner = tx
+            .use_registry_object(key, &staged.key, manifest.size)
+            .await?;
+        self.blobs.settle(staged, &winner).await?;
         let previous = match tag {
             Some(tag) => tx.registry_tag_in_tx(name, tag).await?,
             None => None,
         };
-        tx.put_registry_manifest(&manifest).await?;
+        tx.put_registry_manifest(manifest).await?;
         let moved = previous.as_deref().is_some_and(|old| old != key);
-        let unchanged = existed && (tag.is_none() || previous.as_deref() == Some(key.as_str()));
+        let unchanged = existed && (tag.is_none() || previous.as_deref() == Some(key));
         if !unchanged {
             let action = if moved {
                 "REGISTRY_TAG_MOVE"
@@ -163,13 +209,13 @@ impl Registry {
                 "REGISTRY_MANIFEST_PUSH"
             };
             let audit = registry_audit(caller, action, name)
-                .meta("digest", &key)
+                .meta("digest", key)
                 .meta("tag", tag)
                 .meta("previousDigest", previous.filter(|_| moved));
             tx.record(&audit).await?;
         }
         tx.commit().await?;
-        Ok(digest)
+        Ok(())
     }
 
     /// Deletes a manifest, its tags and its references; refused while an index references it.

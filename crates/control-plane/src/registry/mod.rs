@@ -1,18 +1,23 @@
 //! The built-in registry (Facets' "inbuilt" artifactory, named `default`): the operations of
 //! the OCI distribution API over blobs, upload sessions and manifests, with who may do them.
-//! Bytes live on disk ([`storage`]), the index in the store; nothing here knows HTTP (the
-//! `/v2/` routes in `http::registry` translate requests and answers).
+//! Bytes live in a blob store ([`storage`]: a local directory, or S3 through
+//! [`object_store`]), the index and upload sessions in the database; nothing here knows HTTP
+//! (the `/v2/` routes in `http::registry` translate requests and answers).
 //!
 //! Repositories are `<project>/<ciName>`. Pushing needs `CLI_ARTIFACT_PUSH` on the project, or
 //! a short-lived credential from `pushCredentials` for exactly that repository; pulling needs
 //! any valid credential (a scoped one: its own repository only).
 
+pub mod gc;
 mod manifests;
+pub mod object_store;
 pub mod storage;
 mod uploads;
 
+pub use gc::GcReport;
 pub use manifests::{MAX_MANIFEST_BYTES, Manifest};
-pub use storage::BlobStore;
+pub use object_store::ObjectStoreOptions;
+pub use storage::{BlobStore, ByteStream};
 pub use uploads::{Start, Started, Uploaded};
 
 use crate::domain::ControlPlane;
@@ -120,7 +125,7 @@ fn registry_audit(caller: &RegistryCaller, action: &'static str, name: &str) -> 
         .meta("credential", caller.credential())
 }
 
-/// The built-in registry over one control plane and one blob directory.
+/// The built-in registry over one control plane and one blob store.
 #[derive(Clone)]
 pub struct Registry {
     cp: ControlPlane,
@@ -130,6 +135,10 @@ pub struct Registry {
 impl Registry {
     pub fn new(cp: ControlPlane, blobs: BlobStore) -> Self {
         Self { cp, blobs }
+    }
+
+    pub fn blob_store(&self) -> &BlobStore {
+        &self.blobs
     }
 
     /// Who presents these credentials; any failure is the same bare 401.
@@ -156,23 +165,31 @@ impl Registry {
         Ok(self.cp.store().registry_tags(name).await?)
     }
 
-    /// A blob's size and file, for GET and HEAD.
+    /// A blob's size and where its bytes are, for GET and HEAD (which reads nothing more).
     pub async fn blob(
         &self,
         caller: &RegistryCaller,
         name: &str,
         digest: &str,
-    ) -> Answer<(Digest, i64, std::path::PathBuf)> {
+    ) -> Answer<(Digest, i64, String)> {
         Self::may_pull(caller, name)?;
         let digest = parse_digest(digest)?;
-        let size = self
-            .cp
-            .store()
-            .registry_blob(name, &digest.to_string())
+        let key = digest.to_string();
+        let store = self.cp.store();
+        let size = store
+            .registry_blob(name, &key)
             .await?
             .ok_or_else(|| RegistryError::blob_unknown(&digest))?;
-        let path = self.blobs.blob(&digest);
-        Ok((digest, size, path))
+        let object = store
+            .registry_object(&key)
+            .await?
+            .ok_or_else(|| RegistryError::blob_unknown(&digest))?;
+        Ok((digest, size, object.object_key))
+    }
+
+    /// A blob's bytes, or a range of them (first and last byte), as found by [`Self::blob`].
+    pub async fn read_blob(&self, key: &str, range: Option<(u64, u64)>) -> Answer<ByteStream> {
+        Ok(self.blobs.read(key, range).await?)
     }
 
     /// Forgets a blob in a repository; refused while a manifest there references it.

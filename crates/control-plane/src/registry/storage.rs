@@ -1,34 +1,41 @@
-//! Where the registry's bytes live: `blobs/sha256/<hex>` and `uploads/<session>`, on disk.
-//! Blobs are written to an upload file first and renamed into place only once their digest
-//! checks out.
+//! Where the registry's bytes live, behind one interface with two implementations: a local
+//! directory ([`LocalStore`]: `blobs/sha256/<hex>` and `uploads/<session>`, the default for one
+//! machine) and object storage ([`super::object_store::ObjectBlobStore`]: S3 and S3-compatible,
+//! for replicas that share nothing but PostgreSQL and a bucket).
+//!
+//! Every byte of an upload is hashed as it arrives; the running SHA-256 state is kept with the
+//! session in the database ([`Upload`]), so any replica can continue a session and no blob is
+//! ever read back to be hashed. A blob becomes visible only through its `registry_objects` row,
+//! written once its bytes are whole and verified ([`Staged`] → the row → [`BlobStore::settle`]).
 
+use super::object_store::ObjectBlobStore;
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
+use sha2::digest::common::hazmat::{SerializableState, SerializedState};
+use sha2::{Digest as _, Sha256};
 use std::path::{Path, PathBuf};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wharf_oci::{Digest, Verifier};
-
-#[derive(Debug, Clone)]
-pub struct BlobStore {
-    root: PathBuf,
-}
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use wharf_oci::Digest;
+use wharf_store::UploadSession;
 
 /// A request body as the registry reads it: chunks of bytes, or the client's failure.
-pub trait BodyStream: Stream<Item = Result<Self::Chunk, Self::Failure>> + Unpin {
-    type Chunk: AsRef<[u8]>;
+pub trait BodyStream: Stream<Item = Result<Self::Chunk, Self::Failure>> + Unpin + Send {
+    type Chunk: AsRef<[u8]> + Send;
     type Failure: std::fmt::Display;
 }
 
 impl<S, B, E> BodyStream for S
 where
-    S: Stream<Item = Result<B, E>> + Unpin,
-    B: AsRef<[u8]>,
+    S: Stream<Item = Result<B, E>> + Unpin + Send,
+    B: AsRef<[u8]> + Send,
     E: std::fmt::Display,
 {
     type Chunk = B;
     type Failure = E;
 }
 
-/// Why reading an upload's body failed: the client's stream, or the disk.
+/// Why reading an upload's body failed: the client's stream, or the storage.
 #[derive(Debug)]
 pub enum AppendError {
     Body(String),
@@ -41,7 +48,250 @@ impl From<std::io::Error> for AppendError {
     }
 }
 
+/// A blob's bytes as a stream.
+pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
+
+/// An object the store holds, as listed for garbage collection.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    /// Seconds since it was last written.
+    pub age_secs: u64,
+}
+
+/// An upload session as one request works on it: the row, and the hasher it restores.
+pub struct Upload {
+    pub row: UploadSession,
+    pub hasher: Sha256,
+}
+
+impl Upload {
+    /// Restores the hasher saved with the session (`None`: nothing hashed yet).
+    pub fn load(row: UploadSession) -> std::io::Result<Self> {
+        let hasher = match row.hash_state.as_deref() {
+            None | Some("") => Sha256::new(),
+            Some(state) => restore_hasher(state)?,
+        };
+        Ok(Self { row, hasher })
+    }
+
+    /// The hasher's state, for the row.
+    pub fn save_hasher(&mut self) {
+        self.row.hash_state = Some(hex::encode(self.hasher.serialize().as_slice()));
+    }
+
+    pub fn size(&self) -> u64 {
+        u64::try_from(self.row.size).unwrap_or(0)
+    }
+
+    /// The digest of everything received.
+    pub fn digest(&self) -> String {
+        format!("sha256:{}", hex::encode(self.hasher.clone().finalize()))
+    }
+}
+
+fn restore_hasher(state: &str) -> std::io::Result<Sha256> {
+    let invalid = |what: &str| std::io::Error::other(format!("upload hash state: {what}"));
+    let bytes = hex::decode(state).map_err(|_| invalid("not hex"))?;
+    let serialized =
+        SerializedState::<Sha256>::try_from(&bytes[..]).map_err(|_| invalid("wrong length"))?;
+    Sha256::deserialize(&serialized).map_err(|_| invalid("not a SHA-256 state"))
+}
+
+/// A verified blob written where the store keeps it, not yet named by a row.
+#[derive(Debug, Clone)]
+pub struct Staged {
+    /// The key the row will name.
+    pub key: String,
+    /// Local store: the upload file to move to `key` once the row is written.
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub enum BlobStore {
+    Local(LocalStore),
+    Object(ObjectBlobStore),
+}
+
 impl BlobStore {
+    /// The local directory `root` (today's layout).
+    pub fn open(root: &Path) -> std::io::Result<Self> {
+        LocalStore::open(root).map(Self::Local)
+    }
+
+    /// Where a new session writes: object storage names its object now, a local session is
+    /// a file named after it.
+    pub fn session_key(&self, id: &str) -> Option<String> {
+        match self {
+            Self::Local(_) => None,
+            Self::Object(store) => Some(store.session_key(id)),
+        }
+    }
+
+    /// Hashes and stores a body after what the session holds; updates `upload` (its size,
+    /// hash state and parts) for the caller to save. Nothing of a failed body counts.
+    pub async fn append(
+        &self,
+        upload: &mut Upload,
+        body: impl BodyStream,
+        index: &wharf_store::Store,
+    ) -> Result<(), AppendError> {
+        match self {
+            Self::Local(store) => store.append(upload, body).await,
+            Self::Object(store) => store.append(upload, body, index).await,
+        }?;
+        upload.save_hasher();
+        Ok(())
+    }
+
+    /// Makes a verified session's bytes one whole object (object storage: completes the
+    /// multipart upload, or puts a small blob at once).
+    pub async fn seal(&self, upload: &Upload, digest: &Digest) -> std::io::Result<Staged> {
+        match self {
+            Self::Local(store) => {
+                let file = store.upload_path(&upload.row.id);
+                // An empty blob never had a file.
+                tokio::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&file)
+                    .await?;
+                Ok(Staged {
+                    key: LocalStore::key(digest),
+                    file: Some(file),
+                })
+            }
+            Self::Object(store) => store.seal(upload).await,
+        }
+    }
+
+    /// Writes bytes already verified (a manifest).
+    pub async fn stage_bytes(&self, bytes: &[u8], digest: &Digest) -> std::io::Result<Staged> {
+        let id = wharf_store::new_id();
+        match self {
+            Self::Local(store) => {
+                let file = store.upload_path(&id);
+                tokio::fs::write(&file, bytes).await?;
+                Ok(Staged {
+                    key: LocalStore::key(digest),
+                    file: Some(file),
+                })
+            }
+            Self::Object(store) => store.put_new(&id, Bytes::copy_from_slice(bytes)).await,
+        }
+    }
+
+    /// After the row is written (inside its transaction): `winner` is the key the row names.
+    /// A local upload moves into place; an object that lost to an earlier one is deleted.
+    pub async fn settle(&self, staged: &Staged, winner: &str) -> std::io::Result<()> {
+        match self {
+            Self::Local(store) => {
+                let Some(file) = &staged.file else {
+                    return Ok(());
+                };
+                let target = store.path(winner);
+                if let Some(parent) = target.parent() {
+                    tokio::fs::create_dir_all(parent).await?;
+                }
+                match tokio::fs::rename(file, &target).await {
+                    // Another request finished the same session first.
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::NotFound
+                            && tokio::fs::try_exists(&target).await.unwrap_or(false) =>
+                    {
+                        Ok(())
+                    }
+                    done => done,
+                }
+            }
+            Self::Object(store) if staged.key != winner => store.delete(&staged.key).await,
+            Self::Object(_) => Ok(()),
+        }
+    }
+
+    /// Throws away a staged blob the row never named (a failed commit).
+    pub async fn unstage(&self, staged: &Staged) {
+        match (self, &staged.file) {
+            (Self::Local(_), Some(file)) => {
+                let _ = tokio::fs::remove_file(file).await;
+            }
+            (Self::Local(_), None) => {}
+            (Self::Object(store), _) => {
+                let _ = store.delete(&staged.key).await;
+            }
+        }
+    }
+
+    /// Removes what a session wrote: its file, or its multipart upload and pending object.
+    pub async fn discard_upload(&self, session: &UploadSession) {
+        match self {
+            Self::Local(store) => {
+                let _ = tokio::fs::remove_file(store.upload_path(&session.id)).await;
+            }
+            Self::Object(store) => store.discard(session).await,
+        }
+    }
+
+    /// A blob's bytes, or `range` of them (first and last byte, inclusive).
+    pub async fn read(&self, key: &str, range: Option<(u64, u64)>) -> std::io::Result<ByteStream> {
+        match self {
+            Self::Local(store) => store.read(key, range).await,
+            Self::Object(store) => store.read(key, range).await,
+        }
+    }
+
+    pub async fn read_all(&self, key: &str) -> std::io::Result<Vec<u8>> {
+        let mut stream = self.read(key, None).await?;
+        let mut all = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            all.extend_from_slice(&chunk?);
+        }
+        Ok(all)
+    }
+
+    pub async fn delete(&self, key: &str) -> std::io::Result<()> {
+        match self {
+            Self::Local(store) => match tokio::fs::remove_file(store.path(key)).await {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                done => done,
+            },
+            Self::Object(store) => store.delete(key).await,
+        }
+    }
+
+    /// Every blob object the store holds (not sessions' files), for the orphan sweep.
+    pub async fn list_blobs(&self) -> std::io::Result<Vec<Listed>> {
+        match self {
+            Self::Local(store) => store.list("blobs").await,
+            Self::Object(store) => store.list_blobs().await,
+        }
+    }
+
+    /// Local upload files (a crash can leave one without its session).
+    pub async fn list_upload_files(&self) -> std::io::Result<Vec<Listed>> {
+        match self {
+            Self::Local(store) => store.list("uploads").await,
+            Self::Object(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// What the store is, for logs: never a credential.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Local(store) => format!("directory {}", store.root.display()),
+            Self::Object(store) => store.describe(),
+        }
+    }
+}
+
+/// The local directory: `blobs/<alg>/<hex>` and `uploads/<session>`.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+impl LocalStore {
     pub fn open(root: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(root.join("blobs/sha256"))?;
         std::fs::create_dir_all(root.join("uploads"))?;
@@ -50,106 +300,115 @@ impl BlobStore {
         })
     }
 
-    pub fn blob(&self, digest: &Digest) -> PathBuf {
-        self.root
-            .join("blobs")
-            .join(digest.algorithm())
-            .join(digest.hex())
+    fn key(digest: &Digest) -> String {
+        format!("blobs/{}/{}", digest.algorithm(), digest.hex())
     }
 
-    pub fn upload(&self, id: &str) -> PathBuf {
+    fn path(&self, key: &str) -> PathBuf {
+        self.root.join(key)
+    }
+
+    fn upload_path(&self, id: &str) -> PathBuf {
         self.root.join("uploads").join(id)
     }
 
-    /// The bytes in an upload so far.
-    pub async fn upload_size(&self, id: &str) -> u64 {
-        tokio::fs::metadata(self.upload(id))
-            .await
-            .map(|m| m.len())
-            .unwrap_or(0)
+    async fn append(
+        &self,
+        upload: &mut Upload,
+        mut body: impl BodyStream,
+    ) -> Result<(), AppendError> {
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(self.upload_path(&upload.row.id))
+            .await?;
+        // Bytes past the saved size are a failed request's: they never counted.
+        let start = upload.size();
+        file.set_len(start).await?;
+        file.seek(std::io::SeekFrom::Start(start)).await?;
+        let mut size = start;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| AppendError::Body(e.to_string()))?;
+            let chunk = chunk.as_ref();
+            upload.hasher.update(chunk);
+            file.write_all(chunk).await?;
+            size += chunk.len() as u64;
+        }
+        file.flush().await?;
+        file.sync_all().await?;
+        upload.row.size = i64::try_from(size).unwrap_or(i64::MAX);
+        Ok(())
     }
 
-    /// Upload files last written longer than `age` ago.
-    pub async fn uploads_older_than(
-        &self,
-        age: std::time::Duration,
-    ) -> std::io::Result<Vec<String>> {
+    async fn read(&self, key: &str, range: Option<(u64, u64)>) -> std::io::Result<ByteStream> {
+        use tokio::io::AsyncReadExt;
+        let mut file = tokio::fs::File::open(self.path(key)).await?;
+        let stream = match range {
+            None => tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).boxed(),
+            Some((first, last)) => {
+                file.seek(std::io::SeekFrom::Start(first)).await?;
+                let part = file.take(last - first + 1);
+                tokio_util::io::ReaderStream::with_capacity(part, 256 * 1024).boxed()
+            }
+        };
+        Ok(stream)
+    }
+
+    async fn list(&self, under: &str) -> std::io::Result<Vec<Listed>> {
         let mut found = Vec::new();
-        let mut entries = tokio::fs::read_dir(self.root.join("uploads")).await?;
-        while let Some(entry) = entries.next_entry().await? {
-            let stale = entry
-                .metadata()
-                .await?
-                .modified()?
-                .elapsed()
-                .is_ok_and(|elapsed| elapsed > age);
-            if stale && let Some(name) = entry.file_name().to_str() {
-                found.push(name.to_string());
+        let mut dirs = vec![self.root.join(under)];
+        while let Some(dir) = dirs.pop() {
+            let mut entries = match tokio::fs::read_dir(&dir).await {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            while let Some(entry) = entries.next_entry().await? {
+                let meta = entry.metadata().await?;
+                if meta.is_dir() {
+                    dirs.push(entry.path());
+                    continue;
+                }
+                let Ok(relative) = entry.path().strip_prefix(&self.root).map(Path::to_path_buf)
+                else {
+                    continue;
+                };
+                let age_secs = meta.modified()?.elapsed().map(|e| e.as_secs()).unwrap_or(0);
+                found.push(Listed {
+                    key: relative.to_string_lossy().into_owned(),
+                    size: meta.len(),
+                    age_secs,
+                });
             }
         }
         Ok(found)
     }
+}
 
-    pub async fn discard_upload(&self, id: &str) {
-        let _ = tokio::fs::remove_file(self.upload(id)).await;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_hash_state_continues_where_it_stopped() {
+        let mut first = Upload::load(UploadSession::default()).unwrap();
+        first.hasher.update(b"hello, ");
+        first.save_hasher();
+        let mut second = Upload::load(first.row.clone()).unwrap();
+        second.hasher.update(b"world");
+        assert_eq!(
+            second.digest(),
+            wharf_oci::Digest::sha256_of(b"hello, world").to_string()
+        );
     }
 
-    /// Appends a body to an upload's file; answers the new size.
-    pub async fn append(&self, id: &str, mut body: impl BodyStream) -> Result<u64, AppendError> {
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.upload(id))
-            .await?;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| AppendError::Body(e.to_string()))?;
-            file.write_all(chunk.as_ref()).await?;
-        }
-        file.flush().await?;
-        file.sync_all().await?;
-        Ok(file.metadata().await?.len())
-    }
-
-    /// Hashes an upload's bytes against `digest`; answers the size when they match. A missing
-    /// upload file is an empty blob.
-    pub async fn verify(&self, id: &str, digest: &Digest) -> std::io::Result<Result<u64, String>> {
-        let mut verifier = match Verifier::new(digest) {
-            Ok(verifier) => verifier,
-            Err(e) => return Ok(Err(e.to_string())),
+    #[test]
+    fn a_damaged_hash_state_is_an_error() {
+        let row = UploadSession {
+            hash_state: Some("abcd".into()),
+            ..Default::default()
         };
-        let path = self.upload(id);
-        let mut file = match tokio::fs::File::open(&path).await {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                tokio::fs::File::create(&path).await?;
-                tokio::fs::File::open(&path).await?
-            }
-            Err(e) => return Err(e),
-        };
-        let mut buffer = vec![0u8; 256 * 1024];
-        loop {
-            let read = file.read(&mut buffer).await?;
-            if read == 0 {
-                break;
-            }
-            verifier.update(&buffer[..read]);
-        }
-        Ok(verifier.finish().map_err(|e| e.to_string()))
-    }
-
-    /// Moves a verified upload into place (an atomic rename on one file system).
-    pub async fn commit(&self, id: &str, digest: &Digest) -> std::io::Result<()> {
-        let upload = self.upload(id);
-        let target = self.blob(digest);
-        if tokio::fs::try_exists(&target).await? {
-            return tokio::fs::remove_file(upload).await;
-        }
-        tokio::fs::rename(upload, target).await
-    }
-
-    /// Stores bytes already verified (a manifest) under their digest.
-    pub async fn put(&self, id: &str, bytes: &[u8], digest: &Digest) -> std::io::Result<()> {
-        tokio::fs::write(self.upload(id), bytes).await?;
-        self.commit(id, digest).await
+        assert!(Upload::load(row).is_err());
     }
 }

@@ -1,14 +1,16 @@
 //! Blob uploads: mounts, monolithic and chunked sessions, each checked against its digest
-//! before anything is committed.
+//! before anything is committed. A session's state is a database row (bytes so far, the
+//! running SHA-256 state, the multipart upload's parts), so any replica continues it; each
+//! PATCH counts whole or not at all.
 
-use super::storage::BodyStream;
+use super::storage::{BodyStream, Upload};
 use super::{Answer, Registry, RegistryError, parse_digest};
 use crate::domain::push::{RegistryCaller, require_registry_pull};
 use wharf_oci::Digest;
 use wharf_oci::is_valid_repository;
-use wharf_store::new_id;
+use wharf_store::{UploadSession, new_id};
 
-/// Upload sessions older than this are gone (documented in docs/control-plane.md).
+/// Upload sessions idle longer than this are gone (documented in docs/control-plane.md).
 pub const UPLOAD_TTL_SECS: i64 = 3600;
 
 /// How often a running server sweeps abandoned upload sessions.
@@ -68,14 +70,16 @@ impl Registry {
         }
         let id = new_id();
         let mut tx = store.begin().await?;
-        tx.create_upload(&id, name).await?;
+        tx.create_upload_session(&id, name, self.blobs.session_key(&id).as_deref())
+            .await?;
         tx.commit().await?;
         let Some(digest) = start.digest else {
             return Ok(Started::Session(id));
         };
         let digest = parse_digest(digest)?;
-        self.blobs.append(&id, body).await.map_err(body_error)?;
-        self.commit_upload(name, &id, &digest).await?;
+        let session = self.session(name, &id).await?;
+        let upload = self.append(session, body).await?;
+        self.commit_upload(name, upload, &digest).await?;
         Ok(Started::Created(digest))
     }
 
@@ -102,6 +106,11 @@ impl Registry {
             return Ok(None);
         };
         let mut tx = store.begin().await?;
+        // Used now, under the row's lock: a garbage collection running at the same time
+        // either finished before (nothing to mount) or spares it.
+        if !tx.touch_registry_object(&key).await? {
+            return Ok(None);
+        }
         tx.add_registry_blob(name, &key, size).await?;
         tx.commit().await?;
         Ok(Some(digest))
@@ -109,7 +118,7 @@ impl Registry {
 
     /// The session `id` of repository `name`, unless unknown or expired (an expired one is
     /// removed).
-    async fn session(&self, name: &str, id: &str) -> Answer<()> {
+    async fn session(&self, name: &str, id: &str) -> Answer<UploadSession> {
         let unknown = || {
             RegistryError::new(
                 404,
@@ -117,66 +126,121 @@ impl Registry {
                 format!("upload {id} is unknown or expired"),
             )
         };
-        let upload = self.cp.store().upload(id).await?.ok_or_else(unknown)?;
-        let expired = time::OffsetDateTime::parse(
-            &upload.created_at,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .map(|at| (time::OffsetDateTime::now_utc() - at).whole_seconds() > UPLOAD_TTL_SECS)
-        .unwrap_or(true);
+        let upload = self
+            .cp
+            .store()
+            .upload_session(id)
+            .await?
+            .ok_or_else(unknown)?;
+        let last = upload.updated_at.as_deref().unwrap_or(&upload.created_at);
+        let expired =
+            time::OffsetDateTime::parse(last, &time::format_description::well_known::Rfc3339)
+                .map(|at| (time::OffsetDateTime::now_utc() - at).whole_seconds() > UPLOAD_TTL_SECS)
+                .unwrap_or(true);
         if expired {
-            self.forget_session(id).await?;
+            self.forget_session(&upload).await?;
         }
         if upload.repository != name || expired {
             return Err(unknown());
         }
-        Ok(())
+        Ok(upload)
     }
 
-    /// Removes upload sessions older than [`UPLOAD_TTL_SECS`], and upload files no session
-    /// owns that are as old (left by a crash); answers how many sessions went.
-    pub async fn sweep_uploads(&self) -> Answer<usize> {
-        let cutoff = time::OffsetDateTime::now_utc() - time::Duration::seconds(UPLOAD_TTL_SECS);
-        let expired = self
-            .cp
-            .store()
-            .uploads_started_before(&wharf_store::format_time(cutoff))
-            .await?;
-        for id in &expired {
-            self.forget_session(id).await?;
+    /// Removes upload sessions idle for [`UPLOAD_TTL_SECS`] (with their files or multipart
+    /// uploads), and upload files no session owns that are as old (left by a crash); answers
+    /// how many sessions went and the bytes they held.
+    pub async fn sweep_uploads(&self) -> Answer<(usize, u64)> {
+        self.sweep_uploads_older_than(UPLOAD_TTL_SECS, false).await
+    }
+
+    pub(super) async fn sweep_uploads_older_than(
+        &self,
+        ttl_secs: i64,
+        dry_run: bool,
+    ) -> Answer<(usize, u64)> {
+        let cutoff = wharf_store::format_time(
+            time::OffsetDateTime::now_utc() - time::Duration::seconds(ttl_secs),
+        );
+        let store = self.cp.store();
+        let expired = store.upload_sessions_idle_since(&cutoff).await?;
+        let (mut count, mut bytes) = (0, 0u64);
+        for session in &expired {
+            if !dry_run {
+                let mut tx = store.begin().await?;
+                if !tx.delete_idle_upload(&session.id, &cutoff).await? {
+                    continue;
+                }
+                tx.commit().await?;
+                self.blobs.discard_upload(session).await;
+            }
+            count += 1;
+            bytes += u64::try_from(session.size).unwrap_or(0);
         }
-        let age = std::time::Duration::from_secs(UPLOAD_TTL_SECS.unsigned_abs());
-        for id in self.blobs.uploads_older_than(age).await? {
-            if self.cp.store().upload(&id).await?.is_none() {
-                self.blobs.discard_upload(&id).await;
+        let age = ttl_secs.unsigned_abs();
+        for file in self.blobs.list_upload_files().await? {
+            let id = file.key.rsplit('/').next().unwrap_or_default();
+            if file.age_secs > age && store.upload_session(id).await?.is_none() {
+                if !dry_run {
+                    let _ = self.blobs.delete(&file.key).await;
+                }
+                bytes += file.size;
             }
         }
-        Ok(expired.len())
+        Ok((count, bytes))
     }
 
-    /// Sweeps every [`SWEEP_EVERY`] (the start sweeps once itself, before serving), until
-    /// aborted.
+    /// Sweeps every [`SWEEP_EVERY`] (the start sweeps once itself, before serving), and
+    /// collects garbage every [`super::gc::GC_EVERY`], until aborted.
     pub fn spawn_sweeper(self) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let first = tokio::time::Instant::now() + SWEEP_EVERY;
             let mut every = tokio::time::interval_at(first, SWEEP_EVERY);
+            let mut last_gc = tokio::time::Instant::now();
             loop {
                 every.tick().await;
                 match self.sweep_uploads().await {
-                    Ok(0) => {}
-                    Ok(swept) => tracing::info!(swept, "expired upload sessions removed"),
+                    Ok((0, _)) => {}
+                    Ok((swept, bytes)) => {
+                        tracing::info!(swept, bytes, "expired upload sessions removed")
+                    }
                     Err(error) => tracing::warn!(message = %error.message, "upload sweep failed"),
+                }
+                if last_gc.elapsed() >= super::gc::GC_EVERY {
+                    last_gc = tokio::time::Instant::now();
+                    self.scheduled_gc().await;
                 }
             }
         })
     }
 
-    async fn forget_session(&self, id: &str) -> Answer<()> {
+    async fn forget_session(&self, session: &UploadSession) -> Answer<()> {
         let mut tx = self.cp.store().begin().await?;
-        tx.delete_upload(id).await?;
+        tx.delete_upload(&session.id).await?;
         tx.commit().await?;
-        self.blobs.discard_upload(id).await;
+        self.blobs.discard_upload(session).await;
         Ok(())
+    }
+
+    /// Hashes and stores a body after what the session holds, then saves the session, unless
+    /// another request moved it on meanwhile (416 then, as for a chunk out of order).
+    async fn append(&self, session: UploadSession, body: impl BodyStream) -> Answer<Upload> {
+        let read_size = session.size;
+        let mut upload = Upload::load(session)?;
+        let store = self.cp.store();
+        self.blobs
+            .append(&mut upload, body, store)
+            .await
+            .map_err(body_error)?;
+        let mut tx = store.begin().await?;
+        if !tx.save_upload_session(&upload.row, read_size).await? {
+            return Err(RegistryError::new(
+                416,
+                "BLOB_UPLOAD_INVALID",
+                "another request wrote to this upload session at the same time",
+            ));
+        }
+        tx.commit().await?;
+        Ok(upload)
     }
 
     /// `PATCH`: appends a chunk that starts where the session ends (`range_start`, when given).
@@ -189,15 +253,15 @@ impl Registry {
         body: impl BodyStream,
     ) -> Answer<Uploaded> {
         self.may_push(caller, name).await?;
-        self.session(name, id).await?;
-        let current = self.blobs.upload_size(id).await;
+        let session = self.session(name, id).await?;
+        let current = u64::try_from(session.size).unwrap_or(0);
         if let Some(start) = range_start
             && start != Some(current)
         {
             return Ok(Uploaded::OutOfOrder(current));
         }
-        let size = self.blobs.append(id, body).await.map_err(body_error)?;
-        Ok(Uploaded::Accepted(size))
+        let upload = self.append(session, body).await?;
+        Ok(Uploaded::Accepted(upload.size()))
     }
 
     /// The final `PUT ?digest=`: the last bytes, then the digest check and the commit.
@@ -213,30 +277,48 @@ impl Registry {
         let digest =
             digest.ok_or_else(|| RegistryError::digest_invalid("the final PUT needs ?digest="))?;
         let digest = parse_digest(digest)?;
-        self.session(name, id).await?;
-        self.blobs.append(id, body).await.map_err(body_error)?;
-        self.commit_upload(name, id, &digest).await?;
+        let session = self.session(name, id).await?;
+        let upload = self.append(session, body).await?;
+        self.commit_upload(name, upload, &digest).await?;
         Ok(digest)
     }
 
-    /// Checks the uploaded bytes against `digest`, then moves them into place and indexes
-    /// them; a mismatch deletes the upload and commits nothing.
-    async fn commit_upload(&self, name: &str, id: &str, digest: &Digest) -> Answer<()> {
-        let verified = self.blobs.verify(id, digest).await?;
-        let mut tx = self.cp.store().begin().await?;
-        tx.delete_upload(id).await?;
-        let size = match verified {
-            Ok(size) => size,
-            Err(mismatch) => {
+    /// Checks the bytes' running hash against `digest` (nothing is read back), then makes the
+    /// object whole and names it in one transaction with the repository's blob row; a
+    /// mismatch deletes the session and commits nothing. When the digest is stored already,
+    /// this upload's bytes are dropped and the stored object serves.
+    async fn commit_upload(&self, name: &str, upload: Upload, digest: &Digest) -> Answer<()> {
+        let actual = upload.digest();
+        let key = digest.to_string();
+        if actual != key {
+            self.forget_session(&upload.row).await?;
+            let mismatch = match digest.algorithm() {
+                "sha256" => format!(
+                    "the upload's {} bytes hash to {actual}, not {key}",
+                    upload.size()
+                ),
+                other => format!("digest algorithm {other} is not supported: use sha256"),
+            };
+            return Err(RegistryError::digest_invalid(mismatch));
+        }
+        let size = upload.row.size;
+        let store = self.cp.store();
+        if store.registry_object(&key).await?.is_some() {
+            let mut tx = store.begin().await?;
+            if tx.touch_registry_object(&key).await? {
+                tx.delete_upload(&upload.row.id).await?;
+                tx.add_registry_blob(name, &key, size).await?;
                 tx.commit().await?;
-                self.blobs.discard_upload(id).await;
-                return Err(RegistryError::digest_invalid(mismatch));
+                self.blobs.discard_upload(&upload.row).await;
+                return Ok(());
             }
-        };
-        self.blobs.commit(id, digest).await?;
-        let size = i64::try_from(size).unwrap_or(i64::MAX);
-        tx.add_registry_blob(name, &digest.to_string(), size)
-            .await?;
+        }
+        let staged = self.blobs.seal(&upload, digest).await?;
+        let mut tx = store.begin().await?;
+        tx.delete_upload(&upload.row.id).await?;
+        let winner = tx.use_registry_object(&key, &staged.key, size).await?;
+        self.blobs.settle(&staged, &winner).await?;
+        tx.add_registry_blob(name, &key, size).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -249,13 +331,13 @@ impl Registry {
         id: &str,
     ) -> Answer<u64> {
         self.may_push(caller, name).await?;
-        self.session(name, id).await?;
-        Ok(self.blobs.upload_size(id).await)
+        let session = self.session(name, id).await?;
+        Ok(u64::try_from(session.size).unwrap_or(0))
     }
 
     pub async fn cancel_upload(&self, caller: &RegistryCaller, name: &str, id: &str) -> Answer<()> {
         self.may_push(caller, name).await?;
-        self.session(name, id).await?;
-        self.forget_session(id).await
+        let session = self.session(name, id).await?;
+        self.forget_session(&session).await
     }
 }

@@ -1,0 +1,587 @@
+//! The built-in registry's blobs on an S3-compatible store, with replicas that share nothing
+//! but PostgreSQL and the bucket (issue 15): a push through one replica pulled through the
+//! other, an upload session moved between them, the same blob through both at once stored
+//! once, a replica killed mid-upload, and `wharf gc` freeing exactly what no manifest
+//! references. The replicas are real `wharf serve` processes; the S3 server is `.ci/run`'s
+//! (`WHARF_TEST_S3`, moto) and the database its PostgreSQL (`WHARF_TEST_POSTGRES`). The
+//! garbage collection also runs on the local store, with no S3 server.
+
+use crate::registry::{Registry, credentials, manifest};
+use crate::support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::ffi::OsString;
+use support::client::Api;
+use support::{POSTGRES_VAR, Served, TOKEN, fresh_postgres_database, shop_file};
+use wharf_oci::Digest;
+
+/// The S3-compatible server the tests use (`.ci/run` starts moto and sets it).
+const S3_VAR: &str = "WHARF_TEST_S3";
+const MIB: usize = 1024 * 1024;
+
+/// A fresh bucket on the test server, and its endpoint.
+async fn fresh_bucket() -> (String, String) {
+    let endpoint = std::env::var(S3_VAR).expect("WHARF_TEST_S3 is set");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let bucket = format!("wharf-{}-{nanos}", std::process::id());
+    let created = support::http()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        created.status().is_success(),
+        "bucket: {}",
+        created.status()
+    );
+    (endpoint, bucket)
+}
+
+/// Keys under `prefix` in `bucket` (ListObjectsV2, anonymous: the test server allows it).
+async fn bucket_keys(endpoint: &str, bucket: &str, prefix: &str) -> Vec<String> {
+    let listing = support::http()
+        .get(format!(
+            "{endpoint}/{bucket}?list-type=2&max-keys=1000&prefix={prefix}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    listing
+        .split("<Key>")
+        .skip(1)
+        .filter_map(|s| s.split("</Key>").next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Replicas of one control plane on a fresh PostgreSQL database and a fresh bucket, with no
+/// `--data` at all.
+struct Cluster {
+    runtime_db: String,
+    endpoint: String,
+    bucket: String,
+}
+
+impl Cluster {
+    async fn new() -> Self {
+        let base = std::env::var(POSTGRES_VAR).expect("WHARF_TEST_POSTGRES is set");
+        let (endpoint, bucket) = fresh_bucket().await;
+        Self {
+            runtime_db: fresh_postgres_database(&base).await,
+            endpoint,
+            bucket,
+        }
+    }
+
+    /// A `wharf serve` replica; the first one applies the shop project. The AWS secret holds
+    /// the test token, so `Served`'s leak check covers it too.
+    fn replica(&self, with_config: bool) -> Served {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wharf"));
+        let mut args: Vec<OsString> = vec![
+            "serve".into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--database".into(),
+            self.runtime_db.clone().into(),
+            "--blob-store".into(),
+            format!("s3://{}/wharf", self.bucket).into(),
+        ];
+        if with_config {
+            args.extend([OsString::from("--config"), shop_file().into_os_string()]);
+        }
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("WHARF_ADMIN_USERNAME", support::ADMIN)
+            .env("WHARF_ADMIN_TOKEN", TOKEN)
+            .env("WHARF_BLOB_STORE_ENDPOINT", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "wharf-test")
+            .env("AWS_SECRET_ACCESS_KEY", format!("{TOKEN}-aws"))
+            .env("AWS_REGION", "us-east-1")
+            .args(&args);
+        Served::launch(command)
+    }
+
+    async fn blob_objects(&self) -> Vec<String> {
+        bucket_keys(&self.endpoint, &self.bucket, "wharf/blobs/").await
+    }
+}
+
+async fn registry_for(api: &Api, base: &str) -> Registry {
+    let creds = credentials(api, "api").await;
+    Registry {
+        http: support::http(),
+        base: base.to_string(),
+        user: creds["username"].as_str().unwrap().into(),
+        password: creds["password"].as_str().unwrap().into(),
+    }
+}
+
+/// The same credential against another replica.
+fn same_login(registry: &Registry, base: &str) -> Registry {
+    Registry {
+        http: support::http(),
+        base: base.to_string(),
+        user: registry.user.clone(),
+        password: registry.password.clone(),
+    }
+}
+
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as u8
+        })
+        .collect()
+}
+
+async fn start_session(registry: &Registry, repo: &str) -> String {
+    let started = registry
+        .request(Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), StatusCode::ACCEPTED);
+    started.headers()["location"].to_str().unwrap().to_string()
+}
+
+async fn patch(registry: &Registry, location: &str, start: usize, chunk: &[u8]) -> StatusCode {
+    registry
+        .request(Method::PATCH, location)
+        .header(
+            "content-range",
+            format!("{start}-{}", start + chunk.len() - 1),
+        )
+        .body(chunk.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn finish(registry: &Registry, location: &str, digest: &Digest, last: &[u8]) -> StatusCode {
+    registry
+        .request(Method::PUT, &format!("{location}?digest={digest}"))
+        .body(last.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn get_blob(registry: &Registry, repo: &str, digest: &Digest) -> (StatusCode, Vec<u8>) {
+    let response = registry
+        .request(Method::GET, &format!("/v2/{repo}/blobs/{digest}"))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs WHARF_TEST_S3 and WHARF_TEST_POSTGRES, skopeo and umoci (.ci/run)"]
+async fn a_push_through_one_replica_is_pulled_through_the_other() {
+    let cluster = Cluster::new().await;
+    let (first, second) = (cluster.replica(true), cluster.replica(false));
+    let api = Api::new(first.url.clone());
+    let creds = credentials(&api, "api").await;
+    let login = format!(
+        "{}:{}",
+        creds["username"].as_str().unwrap(),
+        creds["password"].as_str().unwrap()
+    );
+    let (one, two) = (
+        first.url.trim_start_matches("http://").to_string(),
+        second.url.trim_start_matches("http://").to_string(),
+    );
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().to_path_buf();
+    let (source, pushed, pulled) = tokio::task::spawn_blocking(move || {
+        let digest_of = |inspect: &str| -> String {
+            let json: Value = serde_json::from_str(inspect).unwrap();
+            json["Digest"].as_str().unwrap().to_string()
+        };
+        support::tool("umoci", &["init", "--layout", "img"], &dir);
+        support::tool("umoci", &["new", "--image", "img:v1"], &dir);
+        support::tool(
+            "umoci",
+            &["unpack", "--rootless", "--image", "img:v1", "bundle"],
+            &dir,
+        );
+        // Random bytes do not compress: a layer of several multipart parts.
+        std::fs::write(dir.join("bundle/rootfs/big.bin"), random_bytes(19 * MIB, 7)).unwrap();
+        std::fs::write(
+            dir.join("bundle/rootfs/hello.txt"),
+            "hello from a replica\n",
+        )
+        .unwrap();
+        support::tool("umoci", &["repack", "--image", "img:v1", "bundle"], &dir);
+        let source = digest_of(&support::tool("skopeo", &["inspect", "oci:img:v1"], &dir));
+        support::tool(
+            "skopeo",
+            &[
+                "copy",
+                "--dest-tls-verify=false",
+                "--dest-creds",
+                &login,
+                "oci:img:v1",
+                &format!("docker://{one}/shop/api:v1"),
+            ],
+            &dir,
+        );
+        let through_second = format!("docker://{two}/shop/api:v1");
+        let pushed = digest_of(&support::tool(
+            "skopeo",
+            &[
+                "inspect",
+                "--tls-verify=false",
+                "--creds",
+                &login,
+                &through_second,
+            ],
+            &dir,
+        ));
+        support::tool(
+            "skopeo",
+            &[
+                "copy",
+                "--src-tls-verify=false",
+                "--src-creds",
+                &login,
+                &through_second,
+                "oci:out:v1",
+            ],
+            &dir,
+        );
+        let pulled = digest_of(&support::tool("skopeo", &["inspect", "oci:out:v1"], &dir));
+        (source, pushed, pulled)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        pushed, source,
+        "the second replica serves the manifest the first stored"
+    );
+    assert_eq!(pulled, source, "and every blob, byte for byte");
+    assert!(
+        !cluster.blob_objects().await.is_empty(),
+        "the blobs are in the bucket"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs WHARF_TEST_S3 and WHARF_TEST_POSTGRES (.ci/run)"]
+async fn an_upload_session_started_on_one_replica_is_finished_on_the_other() {
+    let cluster = Cluster::new().await;
+    let (first, second) = (cluster.replica(true), cluster.replica(false));
+    let one = registry_for(&Api::new(first.url.clone()), &first.url).await;
+    let two = same_login(&one, &second.url);
+    let bytes = random_bytes(19 * MIB + 12_345, 11);
+    let digest = Digest::sha256_of(&bytes);
+    // Chunks of every kind: a part at once (6 MiB), small ones gathered until a part is due,
+    // one longer than a part, and the last bytes with the final PUT; alternating replicas.
+    let cuts = [6 * MIB, 3 * MIB, MIB, 9 * MIB];
+    let location = start_session(&one, "shop/api").await;
+    let mut offset = 0;
+    for (i, len) in cuts.iter().enumerate() {
+        let replica = if i % 2 == 0 { &one } else { &two };
+        let status = patch(replica, &location, offset, &bytes[offset..offset + len]).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "chunk {i}");
+        offset += len;
+    }
+    // A chunk that does not start where the session ends is refused, on either replica.
+    assert_eq!(
+        patch(&one, &location, offset + 1, b"x").await,
+        StatusCode::RANGE_NOT_SATISFIABLE
+    );
+    let status = two.request(Method::GET, &location).send().await.unwrap();
+    assert_eq!(status.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        status.headers()["range"].to_str().unwrap(),
+        format!("0-{}", offset - 1)
+    );
+    assert_eq!(
+        finish(&two, &location, &digest, &bytes[offset..]).await,
+        StatusCode::CREATED
+    );
+
+    let (status, read) = get_blob(&one, "shop/api", &digest).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(read == bytes, "the blob reads back whole through the first");
+    let ranged = two
+        .request(Method::GET, &format!("/v2/shop/api/blobs/{digest}"))
+        .header("range", "bytes=8388600-8388700")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ranged.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        ranged.headers()["content-range"].to_str().unwrap(),
+        format!("bytes 8388600-8388700/{}", bytes.len())
+    );
+    assert_eq!(
+        ranged.bytes().await.unwrap().to_vec(),
+        bytes[8388600..=8388700].to_vec(),
+        "a range across a part boundary"
+    );
+    let head = two
+        .request(Method::HEAD, &format!("/v2/shop/api/blobs/{digest}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(
+        head.headers()["content-length"].to_str().unwrap(),
+        bytes.len().to_string()
+    );
+    assert_eq!(cluster.blob_objects().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs WHARF_TEST_S3 and WHARF_TEST_POSTGRES (.ci/run)"]
+async fn the_same_blob_pushed_through_both_replicas_at_once_is_stored_once() {
+    let cluster = Cluster::new().await;
+    let (first, second) = (cluster.replica(true), cluster.replica(false));
+    let one = registry_for(&Api::new(first.url.clone()), &first.url).await;
+    let two = same_login(&one, &second.url);
+    for (len, seed) in [(7 * MIB, 21), (1000, 22), (13 * MIB, 23)] {
+        let bytes = random_bytes(len, seed);
+        let digest = Digest::sha256_of(&bytes);
+        // Chunked through each replica, so both hold a session when the first finishes.
+        let (a, b) = tokio::join!(
+            async {
+                let at = start_session(&one, "shop/api").await;
+                assert_eq!(patch(&one, &at, 0, &bytes).await, StatusCode::ACCEPTED);
+                finish(&one, &at, &digest, b"").await
+            },
+            async {
+                let at = start_session(&two, "shop/api").await;
+                assert_eq!(patch(&two, &at, 0, &bytes).await, StatusCode::ACCEPTED);
+                finish(&two, &at, &digest, b"").await
+            }
+        );
+        assert_eq!((a, b), (StatusCode::CREATED, StatusCode::CREATED));
+        let (status, read) = get_blob(&two, "shop/api", &digest).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(read == bytes);
+    }
+    let objects = cluster.blob_objects().await;
+    assert_eq!(objects.len(), 3, "one object per blob: {objects:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs WHARF_TEST_S3 and WHARF_TEST_POSTGRES (.ci/run)"]
+async fn an_upload_on_a_replica_killed_mid_request_is_finished_on_the_other() {
+    let cluster = Cluster::new().await;
+    let (mut first, second) = (cluster.replica(true), cluster.replica(false));
+    let one = registry_for(&Api::new(first.url.clone()), &first.url).await;
+    let two = same_login(&one, &second.url);
+    let bytes = random_bytes(17 * MIB, 31);
+    let digest = Digest::sha256_of(&bytes);
+    let location = start_session(&one, "shop/api").await;
+    assert_eq!(
+        patch(&one, &location, 0, &bytes[..6 * MIB]).await,
+        StatusCode::ACCEPTED
+    );
+    // The next chunk is on its way (9 MiB announced, 3 MiB sent) when the first replica dies.
+    tokio::task::block_in_place(|| {
+        use base64::Engine;
+        use std::io::{Read, Write};
+        let address = first.url.trim_start_matches("http://").to_string();
+        let mut connection = std::net::TcpStream::connect(&address).unwrap();
+        let login = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", one.user, one.password));
+        write!(
+            connection,
+            "PATCH {location} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Basic {login}\r\n\
+             Content-Range: {}-{}\r\nContent-Length: {}\r\n\r\n",
+            6 * MIB,
+            15 * MIB - 1,
+            9 * MIB
+        )
+        .unwrap();
+        connection.write_all(&bytes[6 * MIB..9 * MIB]).unwrap();
+        first.signal(libc::SIGKILL);
+        first.wait();
+        let mut answer = Vec::new();
+        let _ = connection.read_to_end(&mut answer);
+        assert!(answer.is_empty(), "the request got no answer");
+    });
+
+    let status = two.request(Method::GET, &location).send().await.unwrap();
+    assert_eq!(status.status(), StatusCode::NO_CONTENT);
+    let range = status.headers()["range"].to_str().unwrap().to_string();
+    assert_eq!(
+        range,
+        format!("0-{}", 6 * MIB - 1),
+        "only the whole PATCH counts"
+    );
+    assert_eq!(
+        patch(&two, &location, 6 * MIB, &bytes[6 * MIB..]).await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        finish(&two, &location, &digest, b"").await,
+        StatusCode::CREATED
+    );
+    let (status, read) = get_blob(&two, "shop/api", &digest).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(read == bytes, "the blob is whole");
+}
+
+/// `wharf gc --output json` (plus `extra`) against `url`.
+fn gc(url: &str, extra: &[&str]) -> Value {
+    tokio::task::block_in_place(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = support::wharf(url, dir.path());
+        command.args(["gc", "--output", "json"]).args(extra);
+        let run = support::run(&mut command);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.json()
+    })
+}
+
+/// Pushes an image, an unreferenced blob and a manifest deleted again, with an upload in
+/// progress; `wharf gc` frees exactly the unreferenced blob, the deleted manifest and the
+/// blob only it referenced, and only once they are past the grace period. Answers the bytes.
+async fn gc_frees_exactly_the_unreferenced(one: &Registry, two: &Registry, url: &str) -> u64 {
+    let repo = "shop/api";
+    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+    let layer = random_bytes(6 * MIB + 3, 41);
+    let (c, l) = (
+        one.push_blob(repo, &config).await,
+        two.push_blob(repo, &layer).await,
+    );
+    let kept = manifest(&c, &l, (config.len(), layer.len()));
+    assert_eq!(
+        one.put_manifest(repo, "v1", wharf_oci::OCI_MANIFEST, &kept)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let loose = random_bytes(MIB + 5, 42);
+    let o = two.push_blob(repo, &loose).await;
+    let only_deleted = random_bytes(5000, 43);
+    let p = one.push_blob(repo, &only_deleted).await;
+    let deleted = manifest(&c, &p, (config.len(), only_deleted.len()));
+    let deleted_digest = Digest::sha256_of(deleted.as_bytes());
+    assert_eq!(
+        two.put_manifest(repo, "v2", wharf_oci::OCI_MANIFEST, &deleted)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let removed = one
+        .request(
+            Method::DELETE,
+            &format!("/v2/{repo}/manifests/{deleted_digest}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::ACCEPTED);
+    // An upload in progress.
+    let pending = random_bytes(2 * MIB, 44);
+    let session = start_session(one, repo).await;
+    assert_eq!(
+        patch(one, &session, 0, &pending[..MIB]).await,
+        StatusCode::ACCEPTED
+    );
+
+    let fresh = gc(url, &["--dry-run"]);
+    assert_eq!(
+        fresh["objects"], 0,
+        "everything is within the grace period: {fresh}"
+    );
+    let expected = (loose.len() + only_deleted.len() + deleted.len()) as u64;
+    let dry = gc(url, &["--dry-run", "--grace", "0"]);
+    assert_eq!(dry["blobObjects"], 3, "{dry}");
+    assert_eq!(dry["blobBytes"], expected, "{dry}");
+    assert_eq!(dry["uploadSessions"], 0, "{dry}");
+    assert_eq!(dry["dryRun"], true);
+    let (status, _) = get_blob(two, repo, &o).await;
+    assert_eq!(status, StatusCode::OK, "a dry run removes nothing");
+
+    let done = gc(url, &["--grace", "0"]);
+    assert_eq!(done["objects"], 3, "{done}");
+    assert_eq!(done["bytes"], expected, "{done}");
+    assert_eq!(done["repositoryBlobs"], 2, "{done}");
+    for gone in [&o, &p] {
+        let (status, _) = get_blob(one, repo, gone).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    for (kept, bytes) in [(&c, &config), (&l, &layer)] {
+        let (status, read) = get_blob(two, repo, kept).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(&read == bytes, "a referenced blob is whole");
+    }
+    let pulled = one
+        .request(Method::GET, &format!("/v2/{repo}/manifests/v1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pulled.status(), StatusCode::OK);
+    assert_eq!(pulled.text().await.unwrap(), kept);
+    // The upload in progress goes on.
+    assert_eq!(
+        patch(two, &session, MIB, &pending[MIB..]).await,
+        StatusCode::ACCEPTED
+    );
+    let digest = Digest::sha256_of(&pending);
+    assert_eq!(
+        finish(one, &session, &digest, b"").await,
+        StatusCode::CREATED
+    );
+    let again = gc(url, &["--grace", "0"]);
+    assert_eq!(
+        again["objects"], 1,
+        "only the finished upload, unreferenced: {again}"
+    );
+
+    let (_, audit) = Api::new(url.to_string())
+        .get("/wharf/v1/audit-logs?start=2000-01-01T00:00:00Z&entityAction=REGISTRY_GC")
+        .await;
+    let entries = audit["content"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "each run that freed something: {audit}");
+    expected
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs WHARF_TEST_S3 and WHARF_TEST_POSTGRES (.ci/run)"]
+async fn gc_on_object_storage_frees_what_no_manifest_references() {
+    let cluster = Cluster::new().await;
+    let (first, second) = (cluster.replica(true), cluster.replica(false));
+    let one = registry_for(&Api::new(first.url.clone()), &first.url).await;
+    let two = same_login(&one, &second.url);
+    let before = cluster.blob_objects().await.len();
+    assert_eq!(before, 0);
+    gc_frees_exactly_the_unreferenced(&one, &two, &second.url).await;
+    // Kept: config, layer, the kept manifest (the finished upload went in the last run).
+    assert_eq!(cluster.blob_objects().await.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gc_on_the_local_store_frees_what_no_manifest_references() {
+    let (server, data) = support::start_shop().await;
+    let one = registry_for(&Api::new(server.url()), &server.url()).await;
+    let two = same_login(&one, &server.url());
+    let url = server.url();
+    gc_frees_exactly_the_unreferenced(&one, &two, &url).await;
+    let files = std::fs::read_dir(data.path().join("registry/blobs/sha256"))
+        .unwrap()
+        .count();
+    assert_eq!(files, 3, "config, layer and the kept manifest stay on disk");
+    server.stop().await.unwrap();
+}
