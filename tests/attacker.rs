@@ -808,15 +808,8 @@ fn shop_options(
     admin: (&str, &str),
 ) -> wharf_control_plane::ServeOptions {
     wharf_control_plane::ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: database.clone(),
-        blob_dir: data.join("registry"),
-        blob_store: None,
-        project_file: Some(support::shop_file()),
         admin: Some((admin.0.into(), admin.1.into())),
-        ephemeral_admin: None,
-        listener: Default::default(),
-        secrets: Some(support::test_secret_keys()),
+        ..support::serve_options(database, data, Some(support::shop_file()))
     }
 }
 

@@ -34,17 +34,7 @@ async fn start_protected(
     let file = data.join("wharf.toml");
     let shop = std::fs::read_to_string(support::shop_file()).unwrap();
     std::fs::write(&file, shop + PROTECTION).unwrap();
-    let options = wharf_control_plane::ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: database.clone(),
-        blob_dir: data.join("registry"),
-        blob_store: None,
-        project_file: Some(file),
-        admin: Some((support::ADMIN.into(), support::TOKEN.into())),
-        ephemeral_admin: None,
-        listener: Default::default(),
-        secrets: Some(support::test_secret_keys()),
-    };
+    let options = support::serve_options(database, data, Some(file));
     wharf_control_plane::start(options).await.unwrap()
 }
 
@@ -634,5 +624,206 @@ async fn rollback_points_an_environment_back_audited_and_protected_like_a_promot
         resolve_prod(api).await.1["artifact"]["artifactUri"],
         image(32)
     );
+    shop.server.stop().await.unwrap();
+}
+
+/// Runs the real `wharf` as `user` off the test's runtime; answers the run.
+async fn cli(server: &str, user: &As, args: &[&str]) -> support::Run {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = support::wharf(server, dir.path());
+    command
+        .env("WHARF_USERNAME", &user.user)
+        .env("WHARF_TOKEN", &user.token)
+        .args(args);
+    let run = tokio::task::spawn_blocking(move || support::run(&mut command))
+        .await
+        .unwrap();
+    assert!(!run.stdout.contains(&user.token) && !run.stderr.contains(&user.token));
+    run
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_asks_lists_approves_rejects_and_rolls_back() {
+    let shop = shop().await;
+    let api = &shop.api;
+    let url = shop.server.url();
+    let pipeline = member(api, "pipeline", "ci").await;
+    let lead = member(api, "lead", "release-manager").await;
+    let second = member(api, "second", "release-manager").await;
+
+    let refused = cli(
+        &url,
+        &pipeline,
+        &[
+            "register",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--image",
+            &image(40),
+            "--environment",
+            "prod",
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(
+        refused.code, 3,
+        "a write the role may not make: {}",
+        refused.stdout
+    );
+    let message = refused.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+        + &refused.stdout;
+    assert!(
+        message.contains("'prod'") && message.contains("'admin'"),
+        "{message}"
+    );
+
+    let build = staging_build(api, 41).await;
+    let asked = cli(
+        &url,
+        &pipeline,
+        &[
+            "promote",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--artifact-id",
+            &build,
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(asked.code, 0, "{}{}", asked.stdout, asked.stderr);
+    let asked = asked.json();
+    let id = asked["requestId"].as_str().unwrap().to_string();
+    assert_eq!(asked["pending"], true);
+    assert_eq!(asked["stage"], "prod");
+
+    let human = cli(
+        &url,
+        &pipeline,
+        &[
+            "promote",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--artifact-id",
+            &build,
+        ],
+    )
+    .await;
+    assert!(
+        human.stdout.contains("waits for 2 approval(s)"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human.stdout.contains("lead"),
+        "who may approve: {}",
+        human.stdout
+    );
+    assert!(human.stdout.contains(&format!("wharf approve {id}")));
+
+    let listed = cli(
+        &url,
+        &lead,
+        &["approvals", "--project", "shop", "--output", "json"],
+    )
+    .await;
+    assert_eq!(listed.code, 0);
+    assert_eq!(listed.json()[0]["id"], id.as_str());
+
+    let not_approver = cli(&url, &pipeline, &["approve", &id]).await;
+    assert_eq!(not_approver.code, 3, "{}", not_approver.stderr);
+    let one = cli(&url, &lead, &["approve", &id, "--output", "json"]).await;
+    assert_eq!(one.json()["status"], "PENDING");
+    let two = cli(&url, &second, &["approve", &id]).await;
+    assert_eq!(two.code, 0, "{}", two.stderr);
+    assert!(two.stdout.contains("completed"), "{}", two.stdout);
+
+    let newer = staging_build(api, 42).await;
+    let asked = cli(
+        &url,
+        &pipeline,
+        &[
+            "promote",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--artifact-id",
+            &newer,
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    let id = asked.json()["requestId"].as_str().unwrap().to_string();
+    let rejected = cli(
+        &url,
+        &lead,
+        &[
+            "reject",
+            &id,
+            "--reason",
+            "breaks checkout",
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(rejected.code, 0, "{}", rejected.stderr);
+    assert_eq!(rejected.json()["status"], "REJECTED");
+    let again = cli(&url, &second, &["approve", &id]).await;
+    assert_eq!(
+        again.code, 5,
+        "a closed request is a conflict: {}",
+        again.stderr
+    );
+
+    let admin = admin_as(api);
+    for n in [43, 44] {
+        admin.register("dev", n).await;
+    }
+    let back = cli(
+        &url,
+        &pipeline,
+        &[
+            "rollback",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--environment",
+            "dev",
+        ],
+    )
+    .await;
+    assert_eq!(back.code, 0, "{}", back.stderr);
+    assert!(back.stdout.contains(&image(43)), "{}", back.stdout);
+    let resolved = cli(
+        &url,
+        &pipeline,
+        &[
+            "resolve",
+            "--project",
+            "shop",
+            "--environment",
+            "dev",
+            "--service",
+            "api",
+        ],
+    )
+    .await;
+    assert!(resolved.stdout.contains(&image(43)), "{}", resolved.stdout);
     shop.server.stop().await.unwrap();
 }

@@ -17,6 +17,10 @@ pub struct DeploymentRequest<'a> {
     pub environment: &'a str,
     pub outcome: &'a Outcome,
     pub run_url: Option<&'a str>,
+    /// `success`, or `pending` while a promotion into the environment waits for approvals.
+    pub state: &'a str,
+    /// The status's description; none: "<project>/<ci> registered with wharf".
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -25,8 +29,9 @@ pub struct Deployment {
     pub url: String,
 }
 
-/// Creates the deployment, then marks it successful: the control plane has the build, and
-/// what happens next is the control plane's to report.
+/// Creates the deployment, then gives it its status: `success` once the control plane has
+/// the build there (what happens next is the control plane's to report), `pending` while a
+/// promotion into it waits for approvals.
 pub async fn create(request: &DeploymentRequest<'_>) -> Result<Deployment> {
     let github = Octocrab::builder()
         .base_uri(request.api_url)
@@ -35,10 +40,12 @@ pub async fn create(request: &DeploymentRequest<'_>) -> Result<Deployment> {
         .build()
         .map_err(|e| Error::Internal(format!("GitHub client: {e}")))?;
     let outcome = request.outcome;
-    let description = format!(
-        "{}/{} registered with wharf",
-        outcome.project, outcome.ci_name
-    );
+    let description = request.description.clone().unwrap_or_else(|| {
+        format!(
+            "{}/{} registered with wharf",
+            outcome.project, outcome.ci_name
+        )
+    });
     let deployment: Deployment = github
         .post(
             format!("/repos/{}/deployments", request.repository),
@@ -67,7 +74,7 @@ pub async fn create(request: &DeploymentRequest<'_>) -> Result<Deployment> {
                 request.repository, deployment.id
             ),
             Some(&json!({
-                "state": "success",
+                "state": request.state,
                 "environment": request.environment,
                 "description": description,
                 "log_url": request.run_url,

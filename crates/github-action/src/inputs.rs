@@ -36,6 +36,8 @@ pub struct Inputs {
     pub tag: Option<String>,
     pub platform: Option<String>,
     pub require_route: bool,
+    /// Promote the registered build up to this stage.
+    pub promote_to: Option<String>,
     pub deployment: bool,
     pub github_token: Option<Secret>,
     pub github_api_url: String,
@@ -49,6 +51,7 @@ impl Inputs {
             tag: text(env, "WHARF_PUSH_TAG"),
             platform: text(env, "WHARF_PLATFORM"),
             require_route: flag(env, "WHARF_REQUIRE_ROUTE")?,
+            promote_to: text(env, "WHARF_PROMOTE_TO"),
             deployment: flag(env, "WHARF_DEPLOYMENT")?,
             github_token: text(env, "WHARF_GITHUB_TOKEN").map(Secret::new),
             github_api_url: text(env, "WHARF_GITHUB_API_URL")

@@ -106,12 +106,17 @@ async fn run(env: &EnvMap, files: &Files) -> Result<()> {
     }
     write_outputs(files, &registered);
     announce(&registered);
+    let promoted = match &inputs.promote_to {
+        Some(to) => Some(promote(&client, &registered, to, &url, files).await?),
+        None => None,
+    };
     let mut links = summary::Links {
         run: ci.build_url.clone(),
         deployment: None,
     };
     let deployed = if inputs.deployment {
-        deploy(&inputs, env, &ci, &registered).await
+        let target = deployment_target(&registered, promoted.as_ref());
+        deploy(&inputs, env, &ci, &registered, target).await
     } else {
         Ok(None)
     };
@@ -177,14 +182,98 @@ fn announce(registered: &Registered) {
     );
 }
 
-/// With `deployment: true`: a GitHub deployment for the routed environment.
+/// With `promote-to`: promotes the registered build up to `to`; a protected stage leaves a
+/// pending request, which is reported, not failed.
+async fn promote(
+    client: &Client,
+    registered: &Registered,
+    to: &str,
+    url: &str,
+    files: &Files,
+) -> Result<registration::Promoted> {
+    let outcome = &registered.outcome;
+    let id = outcome.artifact_id.clone().ok_or_else(|| {
+        Error::Rejected(
+            "the control plane answered no build id, so there is nothing to promote".into(),
+        )
+    })?;
+    let target = registration::PromoteTarget::ArtifactId(id);
+    let promoted = registration::promote(
+        client,
+        &outcome.project,
+        &outcome.ci_name,
+        &target,
+        Some(to),
+        url,
+    )
+    .await?;
+    match &promoted.pending {
+        Some(request) => {
+            report_io(files.set_outputs(&[("promotion-request", request.request_id.clone())]));
+            workflow::notice(
+                "wharf: promotion waits for approval",
+                &format!(
+                    "promotion into {} waits for {} approval(s) from role {}: wharf approve {}",
+                    request.stage,
+                    request.required,
+                    request.approvers.join(" or "),
+                    request.request_id
+                ),
+            );
+        }
+        None => {
+            let reached = promoted.routed_to.clone().unwrap_or_default();
+            report_io(files.set_outputs(&[("promoted-to", reached.clone())]));
+            workflow::notice("wharf: promoted", &format!("promoted to {reached}"));
+        }
+    }
+    Ok(promoted)
+}
+
+/// Where the GitHub deployment goes, in which state, with which description.
+struct DeploymentTarget {
+    environment: Option<String>,
+    state: &'static str,
+    description: Option<String>,
+}
+
+fn deployment_target(
+    registered: &Registered,
+    promoted: Option<&registration::Promoted>,
+) -> DeploymentTarget {
+    match promoted {
+        Some(promoted) => match &promoted.pending {
+            Some(request) => DeploymentTarget {
+                environment: Some(request.stage.clone()),
+                state: "pending",
+                description: Some(format!(
+                    "waits for {} approval(s): wharf approve {}",
+                    request.required, request.request_id
+                )),
+            },
+            None => DeploymentTarget {
+                environment: promoted.routed_to.clone(),
+                state: "success",
+                description: None,
+            },
+        },
+        None => DeploymentTarget {
+            environment: registered.outcome.routed_to.clone(),
+            state: "success",
+            description: None,
+        },
+    }
+}
+
+/// With `deployment: true`: a GitHub deployment for the routed (or promoted-to) environment.
 async fn deploy(
     inputs: &Inputs,
     env: &EnvMap,
     ci: &CiContext,
     registered: &Registered,
+    target: DeploymentTarget,
 ) -> Result<Option<deployment::Deployment>> {
-    let Some(environment) = registered.outcome.routed_to.as_deref() else {
+    let Some(environment) = target.environment.as_deref() else {
         workflow::warning(
             "wharf: no deployment",
             "the build is unclassified, so there is no environment to create a GitHub \
@@ -215,11 +304,16 @@ async fn deploy(
         environment,
         outcome: &registered.outcome,
         run_url: ci.build_url.as_deref(),
+        state: target.state,
+        description: target.description,
     })
     .await?;
     workflow::notice(
         "wharf: GitHub deployment",
-        &format!("deployment {} created for {environment}", deployment.id),
+        &format!(
+            "deployment {} created for {environment} ({})",
+            deployment.id, target.state
+        ),
     );
     Ok(Some(deployment))
 }

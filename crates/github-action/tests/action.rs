@@ -41,13 +41,21 @@ struct ControlPlane {
 
 impl ControlPlane {
     async fn start() -> Self {
+        Self::start_with("").await
+    }
+
+    /// The shop project with `extra` appended to its project file.
+    async fn start_with(extra: &str) -> Self {
         let data = tempfile::tempdir().unwrap();
+        let file = data.path().join("wharf.toml");
+        let shop = std::fs::read_to_string(repo_root().join("examples/shop/wharf.toml")).unwrap();
+        std::fs::write(&file, shop + extra).unwrap();
         let options = ServeOptions {
             listen: "127.0.0.1:0".parse().unwrap(),
             database: wharf_control_plane::Database::Sqlite(data.path().to_path_buf()),
             blob_dir: data.path().join("registry"),
             blob_store: None,
-            project_file: Some(repo_root().join("examples/shop/wharf.toml")),
+            project_file: Some(file),
             admin: Some(("admin".into(), ADMIN_TOKEN.into())),
             ephemeral_admin: None,
             listener: Default::default(),
@@ -560,4 +568,62 @@ async fn against_facets_the_outputs_name_the_environment() {
             assert_eq!(done.outputs["routed-to"], "dev", "{:?}", done.outputs);
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_promotion_into_a_protected_stage_is_a_pending_deployment() {
+    let plane = ControlPlane::start_with(
+        "\n[protection.prod]\napprovals = 2\napprovers = [\"release-manager\"]\n",
+    )
+    .await;
+    let (github, recorded) = start_fake_github(false).await;
+    let image = format!("ghcr.io/acme/shop-api@sha256:{}", "ab".repeat(32));
+    let job = plane
+        .job(&github)
+        .set("WHARF_IMAGE", &image)
+        .set("WHARF_PROMOTE_TO", "prod")
+        .set("WHARF_DEPLOYMENT", "true");
+
+    let done = job.run().await;
+    assert_eq!(
+        done.code, 0,
+        "a pending promotion is no failure: {}\n{}",
+        done.stdout, done.stderr
+    );
+    let request = &done.outputs["promotion-request"];
+    assert!(!request.is_empty(), "{:?}", done.outputs);
+    assert!(!done.outputs.contains_key("promoted-to"));
+    assert!(
+        done.stdout.contains("waits for 2 approval(s)"),
+        "{}",
+        done.stdout
+    );
+    assert!(done.stdout.contains(&format!("wharf approve {request}")));
+
+    let calls = &recorded.lock().unwrap().calls;
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0].1["environment"], "prod");
+    assert_eq!(calls[1].1["state"], "pending");
+    assert!(
+        calls[1].1["description"]
+            .as_str()
+            .unwrap()
+            .contains(request.as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_promotion_into_an_open_stage_deploys_it() {
+    let plane = ControlPlane::start().await;
+    let (github, recorded) = start_fake_github(false).await;
+    let job = plane
+        .job(&github)
+        .set("WHARF_PROMOTE_TO", "staging")
+        .set("WHARF_DEPLOYMENT", "true");
+    let done = job.run().await;
+    assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
+    assert_eq!(done.outputs["promoted-to"], "staging");
+    let calls = &recorded.lock().unwrap().calls;
+    assert_eq!(calls[0].1["environment"], "staging");
+    assert_eq!(calls[1].1["state"], "success");
 }

@@ -65,12 +65,14 @@ mod protection;
 mod registry;
 mod rules;
 mod trail;
+mod trust;
 mod workflows;
 
 pub use model::*;
 pub use places::NewStream;
 pub use rules::RuleChange;
 pub use trail::AuditFilter;
+pub use trust::TrustRow;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{

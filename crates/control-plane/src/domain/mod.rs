@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod buckets;
 pub mod cis;
+pub mod oidc;
 pub mod permissions;
 pub mod places;
 pub mod project_file;
@@ -20,6 +21,7 @@ pub mod push;
 pub mod registration;
 pub mod rules;
 pub mod secrets;
+pub mod trust;
 pub mod views;
 pub mod workflows;
 
@@ -37,6 +39,8 @@ pub struct ControlPlane {
     roles: RoleCache,
     /// The keys registry passwords are sealed with, set once on start ([`secrets`]).
     secrets: Arc<std::sync::OnceLock<secrets::SecretKeys>>,
+    /// OIDC issuers' keys, for keyless CI login ([`oidc`]).
+    oidc: Arc<oidc::IssuerKeys>,
 }
 
 impl ControlPlane {
@@ -46,6 +50,7 @@ impl ControlPlane {
             auth: Arc::new(Authenticator::new(ephemeral_admin)),
             roles: RoleCache::default(),
             secrets: Arc::default(),
+            oidc: Arc::default(),
             store,
         }
     }

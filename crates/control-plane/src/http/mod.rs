@@ -11,6 +11,7 @@ mod builds;
 mod cis;
 #[cfg(test)]
 mod fuzz;
+mod oidc;
 mod places;
 mod projects;
 mod push;
@@ -148,6 +149,7 @@ pub fn router(state: AppState) -> Router {
             "/wharf/v1/projects/{project}/protection",
             get(approvals::protection),
         )
+        .route("/wharf/v1/projects/{project}/trust", get(oidc::policies))
         .route(
             "/wharf/v1/push-credentials",
             get(push::list).delete(push::revoke_all),
@@ -164,6 +166,8 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/wharf/v1/health", get(|| async { "ok" }))
+        // Keyless CI login: how a job without a token gets one.
+        .route(wharf_api::oidc::OIDC_TOKEN_PATH, post(oidc::exchange))
         .route("/v2", any(registry::handle))
         .route("/v2/", any(registry::handle))
         .route("/v2/{*path}", any(registry::handle))
