@@ -862,6 +862,7 @@ pub struct Resolved {
 #[cfg(test)]
 mod tests;
 
+pub mod oidc;
 pub mod project_file;
 
 mod names;

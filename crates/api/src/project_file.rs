@@ -29,6 +29,65 @@ pub struct ProjectFile {
     /// Protected stages, by environment or release stream name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub protection: BTreeMap<String, Protection>,
+    /// Keyless CI login (`[[trust]]`): which CI identity tokens may trade for a short-lived
+    /// token with a role on this project.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trust: Vec<TrustPolicy>,
+}
+
+/// `[[trust]]`: an OIDC issuer whose identity tokens, when every listed claim matches, are
+/// traded (`POST /wharf/v1/oidc/token`) for a wharf token with `role` on this project that
+/// lasts at most 15 minutes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustPolicy {
+    /// Names the policy in audit entries and in the user its tokens belong to
+    /// (`oidc+<project>+<name>`); default `trust-<position>` (1, 2, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The token's `iss`, exactly: `https://…` (plain HTTP only on loopback, for tests).
+    pub issuer: String,
+    /// A value the token's `aud` must hold.
+    #[serde(default = "default_audience")]
+    pub audience: String,
+    /// The role the token gets on this project.
+    pub role: String,
+    /// Claim name → the value it must have; `*` matches any run of characters. Every listed
+    /// claim must match. Numbers and booleans are compared as their text.
+    #[serde(default, deserialize_with = "claim_conditions")]
+    pub claims: BTreeMap<String, String>,
+}
+
+/// The audience wharf's clients ask for unless `WHARF_OIDC_AUDIENCE` says otherwise.
+pub const DEFAULT_AUDIENCE: &str = "wharf";
+
+fn default_audience() -> String {
+    DEFAULT_AUDIENCE.to_string()
+}
+
+/// `[trust.claims]` values: text, or a number or boolean written bare (kept as its text).
+fn claim_conditions<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Integer(i64),
+        Boolean(bool),
+    }
+    let raw = BTreeMap::<String, Scalar>::deserialize(deserializer)?;
+    Ok(raw
+        .into_iter()
+        .map(|(claim, value)| {
+            let text = match value {
+                Scalar::Text(text) => text,
+                Scalar::Integer(n) => n.to_string(),
+                Scalar::Boolean(b) => b.to_string(),
+            };
+            (claim, text)
+        })
+        .collect())
 }
 
 /// `[protection.<stage>]`: who may write straight into a stage, and what a promotion into it

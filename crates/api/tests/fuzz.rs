@@ -123,6 +123,7 @@ fn project_file() -> impl Strategy<Value = ProjectFile> {
                     ci,
                     members,
                     protection: Default::default(),
+                    trust: Default::default(),
                 }
             },
         )

@@ -275,6 +275,9 @@ pub struct CiContext {
     pub repository: Option<String>,
     /// The value routing rules see: the branch, the PR's source branch, or the tag.
     pub git_ref: Option<String>,
+    /// `available` when the CI offers this job an OIDC identity token (keyless login); its
+    /// source says from where, `unknown` why not. Never the token itself.
+    pub identity_token: Option<String>,
     /// Field name → the variable, file or command the value came from.
     pub sources: BTreeMap<&'static str, String>,
     /// Field name → why the value is null although a build of this kind has one.

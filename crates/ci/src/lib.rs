@@ -12,11 +12,16 @@
 
 mod context;
 mod git;
+mod identity;
 mod providers;
 mod refs;
 
 pub use context::{CiContext, CiError, Field, Provider, RefFrom};
 pub use git::{GitProbe, NoGit, SystemGit};
+pub use identity::{
+    CIRCLECI_VARIABLE, DEFAULT_GITLAB_VARIABLE, GITHUB_REQUEST_TOKEN, GITHUB_REQUEST_URL,
+    IdentitySource, identity_source,
+};
 pub use refs::normalise_ref;
 
 use std::collections::BTreeMap;
@@ -62,6 +67,7 @@ pub fn detect(env: &EnvMap, git: &dyn GitProbe, ref_from: RefFrom) -> CiContext 
     providers::merge_queue_from_branch(&mut context);
     context.derive_git_ref(ref_from);
     providers::apply_explicit_overrides(&mut context, env);
+    identity::note(&mut context, env);
     context.finish();
     context
 }

@@ -38,6 +38,10 @@ pub struct GlobalArgs {
     /// Print results as human text or as one JSON document.
     #[arg(long, global = true, value_enum, default_value_t = Output::Human)]
     pub output: Output,
+    /// The project a keyless login (the CI's identity token, no WHARF_TOKEN) logs in to: the
+    /// command's --project, else WHARF_PROJECT. Set by `main`, never parsed.
+    #[arg(skip)]
+    pub keyless_project: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -349,7 +353,12 @@ pub struct ServeArgs {
     pub data: Option<PathBuf>,
     /// Keep the built-in registry's blobs in object storage: s3://BUCKET/PREFIX (credentials
     /// and region from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION).
-    #[arg(long, value_name = "URL", env = "WHARF_BLOB_STORE", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "WHARF_BLOB_STORE",
+        hide_env_values = true
+    )]
     pub blob_store: Option<String>,
     /// The URL of an S3-compatible server for --blob-store (MinIO, Ceph, …).
     #[arg(

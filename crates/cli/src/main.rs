@@ -163,8 +163,9 @@ fn init_logging(serving: bool) {
         .init();
 }
 
-async fn run(cli: Cli) -> Outcome {
+async fn run(mut cli: Cli) -> Outcome {
     let env = wharf_ci::process_env();
+    cli.global.keyless_project = keyless_project(&cli.command, &env);
     let is_push = matches!(cli.command, Command::Push(_));
     match cli.command {
         Command::Serve(args) => serve::serve(args).await,
@@ -404,6 +405,21 @@ fn audit_query(args: args::AuditArgs) -> Vec<(&'static str, String)> {
     query
 }
 
+/// The project a keyless login logs in to: the command's `--project`, else `WHARF_PROJECT`.
+fn keyless_project(command: &Command, env: &EnvMap) -> Option<String> {
+    let flag = match command {
+        Command::Register(args) | Command::Push(args) => args.project.clone(),
+        Command::Builds(args) => args.project.clone(),
+        Command::Promote(args) => args.project.clone(),
+        Command::Resolve(args) => args.project.clone(),
+        Command::Approvals(args) => args.project.clone(),
+        Command::Rollback(args) => args.project.clone(),
+        _ => None,
+    };
+    flag.or_else(|| env.get("WHARF_PROJECT").cloned())
+        .filter(|p| !p.trim().is_empty())
+}
+
 fn detect(env: &EnvMap, ref_from: RefFromArg) -> Outcome<CiContext> {
     let dir = std::env::current_dir().context("reading the working directory")?;
     let ref_from = match ref_from {
@@ -430,8 +446,15 @@ where
     let retry = RetryPolicy::from_env(env);
     match registration::resolve_endpoint(global.control_plane.as_deref(), &wharf_env, ci)? {
         Endpoint::Remote(url) => {
-            let (username, token) =
-                registration::credentials(&wharf_env, global.token_file.as_deref())?;
+            let (username, token) = registration::connect_credentials(
+                &url,
+                global.keyless_project.as_deref(),
+                env,
+                &wharf_env,
+                global.token_file.as_deref(),
+                ci,
+            )
+            .await?;
             let client = Client::new(&url, &username, token, retry)?;
             work(client, url).await
         }

@@ -16,6 +16,7 @@
 mod client;
 mod error;
 mod flow;
+pub mod keyless;
 mod printable;
 mod promote;
 mod push;
@@ -29,6 +30,7 @@ pub use flow::{
     Outcome, Preview, PushOptions, Registered, preview, push_request, register, register_image,
     unrouted_message,
 };
+pub use keyless::connect_credentials;
 pub use printable::printable;
 pub use promote::{PromoteTarget, Promoted, promote};
 pub use push::{PushRequest, Pushed, push};

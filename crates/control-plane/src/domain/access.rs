@@ -227,6 +227,13 @@ impl ControlPlane {
         expires_in_days: Option<u64>,
     ) -> Result<CreatedToken> {
         let owner = owner.unwrap_or(&user.username);
+        if super::trust::is_keyless_user(&user.username) || super::trust::is_keyless_user(owner) {
+            return Err(Error::Forbidden(
+                "a keyless login (OIDC) cannot create tokens, and no one creates tokens for its \
+                 user: it gets a new short-lived one from POST /wharf/v1/oidc/token"
+                    .into(),
+            ));
+        }
         if owner != user.username {
             require_admin(user, "a token for another user")?;
         }
@@ -314,6 +321,7 @@ pub async fn bind_known_role(
     project: &str,
     role: &str,
 ) -> Result<()> {
+    super::oidc::refuse_keyless_member(username)?;
     if !tx.role_exists(role).await? {
         return Err(Error::bad_request(format!(
             "role '{role}' does not exist; built-in roles are admin, release-manager, ci, viewer"

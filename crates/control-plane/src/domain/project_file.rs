@@ -138,6 +138,7 @@ pub fn validate(file: &ProjectFile) -> Result<(), String> {
     for (stage, rules) in &file.protection {
         check_protection(stage, rules, &buckets, &kind, &file.project.name)?;
     }
+    super::trust::check_policies(file)?;
     Ok(())
 }
 
@@ -257,6 +258,7 @@ impl ControlPlane {
         apply_cis(&mut tx, file, user, &mut summary).await?;
         apply_members(&mut tx, file, creates_users, &mut summary).await?;
         apply_protection(&mut tx, file, &mut summary).await?;
+        super::trust::apply_trust(&mut tx, file, &mut summary).await?;
         audit_changes(&mut tx, &summary, &file.members, user).await?;
         tx.commit().await?;
         self.forget_cached();

@@ -12,6 +12,7 @@ mod cis;
 #[cfg(test)]
 mod fuzz;
 mod oidc;
+mod oidc;
 mod places;
 mod projects;
 mod push;
@@ -150,6 +151,7 @@ pub fn router(state: AppState) -> Router {
             get(approvals::protection),
         )
         .route("/wharf/v1/projects/{project}/trust", get(oidc::policies))
+        .route("/wharf/v1/projects/{project}/trust", get(oidc::policies))
         .route(
             "/wharf/v1/push-credentials",
             get(push::list).delete(push::revoke_all),
@@ -166,6 +168,8 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/wharf/v1/health", get(|| async { "ok" }))
+        // Keyless CI login: how a job without a token gets one.
+        .route(wharf_api::oidc::OIDC_TOKEN_PATH, post(oidc::exchange))
         // Keyless CI login: how a job without a token gets one.
         .route(wharf_api::oidc::OIDC_TOKEN_PATH, post(oidc::exchange))
         .route("/v2", any(registry::handle))

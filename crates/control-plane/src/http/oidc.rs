@@ -1,0 +1,57 @@
+//! *wharf extension*: keyless CI login. `POST /wharf/v1/oidc/token` trades a CI's identity
+//! token for a short-lived wharf token; it is served without authentication (it is how a job
+//! gets a token). `GET /wharf/v1/projects/{project}/trust` lists a project's trust policies.
+
+use super::{AppState, Body, Path};
+use crate::domain::oidc::ExchangeError;
+use crate::domain::trust::TrustView;
+use crate::error::Result;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use wharf_api::ErrorDetails;
+use wharf_api::oidc::{OidcTokenRequest, OidcTokenResponse};
+
+/// A refusal is 401 with the check that failed; anything else answers as every error does.
+impl IntoResponse for ExchangeError {
+    fn into_response(self) -> Response {
+        match self {
+            ExchangeError::Refused(message) => {
+                let body = ErrorDetails {
+                    message: format!("keyless login refused: {message}"),
+                    code: Some("UNAUTHORIZED".into()),
+                };
+                (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+            }
+            ExchangeError::Failed(error) => error.into_response(),
+        }
+    }
+}
+
+/// `POST /wharf/v1/oidc/token` with `{project, token}`.
+pub async fn exchange(
+    State(state): State<AppState>,
+    Body(request): Body<OidcTokenRequest>,
+) -> Result<Json<OidcTokenResponse>, ExchangeError> {
+    match state
+        .cp
+        .exchange_identity_token(&request.project, &request.token)
+        .await
+    {
+        Ok(answer) => Ok(Json(answer)),
+        Err(ExchangeError::Refused(reason)) => {
+            tracing::info!(project = %request.project, %reason, "keyless login refused");
+            Err(ExchangeError::Refused(reason))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// `GET /wharf/v1/projects/{project}/trust`.
+pub async fn policies(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+) -> Result<Json<Vec<TrustView>>> {
+    Ok(Json(state.cp.trust_policies(&project).await?))
+}
