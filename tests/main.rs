@@ -26,3 +26,4 @@ mod secrets;
 mod serve;
 mod serving;
 mod skopeo;
+mod ui;

@@ -6,6 +6,7 @@
 pub mod client;
 pub mod facets;
 pub mod proxy;
+pub mod ui;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -157,6 +157,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
     let app = listener::app(http::router(http::AppState {
         registry,
         cp: control_plane.clone(),
+        tls: tls.is_some(),
     }));
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(listener::serve(

@@ -12,6 +12,7 @@ mod copy;
 pub mod daemon;
 mod digest;
 pub mod docker_config;
+mod listing;
 mod media;
 mod reference;
 

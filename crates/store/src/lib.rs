@@ -66,6 +66,7 @@ mod registry;
 mod rules;
 mod trail;
 mod trust;
+mod ui;
 mod workflows;
 
 pub use model::*;
@@ -73,6 +74,7 @@ pub use places::NewStream;
 pub use rules::RuleChange;
 pub use trail::AuditFilter;
 pub use trust::TrustRow;
+pub use ui::{NewSession, SessionRow, TagRow};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{

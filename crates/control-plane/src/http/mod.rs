@@ -12,13 +12,13 @@ mod cis;
 #[cfg(test)]
 mod fuzz;
 mod oidc;
-mod oidc;
 mod places;
 mod projects;
 mod push;
 mod register;
 mod registry;
 mod rules;
+mod ui;
 mod workflows;
 
 use crate::domain::ControlPlane;
@@ -48,6 +48,8 @@ pub const REPLAYED_HEADER: &str = "wharf-replayed";
 pub struct AppState {
     pub cp: ControlPlane,
     pub registry: Registry,
+    /// The server serves TLS itself (the web UI's cookies are then `Secure`).
+    pub tls: bool,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -151,7 +153,6 @@ pub fn router(state: AppState) -> Router {
             get(approvals::protection),
         )
         .route("/wharf/v1/projects/{project}/trust", get(oidc::policies))
-        .route("/wharf/v1/projects/{project}/trust", get(oidc::policies))
         .route(
             "/wharf/v1/push-credentials",
             get(push::list).delete(push::revoke_all),
@@ -170,11 +171,14 @@ pub fn router(state: AppState) -> Router {
         .route("/wharf/v1/health", get(|| async { "ok" }))
         // Keyless CI login: how a job without a token gets one.
         .route(wharf_api::oidc::OIDC_TOKEN_PATH, post(oidc::exchange))
-        // Keyless CI login: how a job without a token gets one.
-        .route(wharf_api::oidc::OIDC_TOKEN_PATH, post(oidc::exchange))
         .route("/v2", any(registry::handle))
         .route("/v2/", any(registry::handle))
         .route("/v2/{*path}", any(registry::handle))
+        .route(
+            "/ui/",
+            get(|| async { axum::response::Redirect::to("/ui/projects") }),
+        )
+        .nest("/ui", ui::router())
         .merge(authenticated)
         .fallback(|| async { Error::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
