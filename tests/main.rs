@@ -13,6 +13,7 @@ mod cli_errors;
 mod crash;
 mod docker_registry;
 mod facets;
+mod keyless;
 mod lifecycle;
 mod object_storage;
 mod promises;
