@@ -863,7 +863,7 @@ async fn a_restart_never_makes_an_admin_of_a_user_or_of_another_users_token() {
 /// Ages every upload session of the store by two hours, as if the server had been away.
 async fn age_upload_sessions(database: &wharf_control_plane::Database) {
     let two_hours_ago = "2000-01-01T00:00:00.000Z";
-    let sql = "UPDATE registry_uploads SET created_at = $1";
+    let sql = "UPDATE registry_uploads SET created_at = $1, updated_at = $1";
     match database {
         wharf_control_plane::Database::Sqlite(dir) => {
             let url = format!("sqlite://{}", dir.join("wharf.db").display());
