@@ -4,9 +4,9 @@
 
 WHARF_STRING_OPTIONS=(
   control-plane-url username token-env project service ci-name image git-ref environment
-  release-stream registry external-id description platform tag wharf-path version
+  release-stream registry external-id description platform tag wharf-path version oidc-audience
 )
-WHARF_BOOLEAN_OPTIONS=(push require-route dry-run skip-without-credentials)
+WHARF_BOOLEAN_OPTIONS=(push require-route dry-run skip-without-credentials keyless)
 # The plugin's own release: the wharf it installs unless `version` says otherwise. It moves
 # with the workspace's version, the action's and the orb's (install/tests/versions.bats).
 WHARF_PLUGIN_RELEASE=v0.1.0

@@ -8,8 +8,11 @@ wharf_plugin_main() {
   local service
   service=$(service_name)
   if ! has_token; then
-    skip_or_fail_without_token "$service"
-    return 0
+    if ! config_flag keyless; then
+      skip_or_fail_without_token "$service"
+      return 0
+    fi
+    echo "--- :key: wharf: no token in $(token_variable): logging in keyless with this job's OIDC identity token"
   fi
   local wharf
   wharf=$(wharf_binary)

@@ -51,13 +51,17 @@ build_wharf_args() {
 }
 
 # run_wharf WHARF: runs it with WHARF_ARGS; stdout is wharf's JSON outcome, stderr its log.
+# Without a token (keyless), wharf asks `buildkite-agent oidc request-token` for an identity
+# token with the audience oidc-audience (default wharf) and trades it for a short-lived one.
 run_wharf() {
-  local wharf=$1 token_variable username
+  local wharf=$1 token_variable username audience
   token_variable=$(token_variable)
   username=$(config_string username)
+  audience=$(config_string oidc-audience)
   (
     export WHARF_TOKEN="${!token_variable:-}"
     if [[ -n $username ]]; then export WHARF_USERNAME="$username"; fi
+    if [[ -n $audience ]]; then export WHARF_OIDC_AUDIENCE="$audience"; fi
     exec "$wharf" "${WHARF_ARGS[@]}"
   )
 }

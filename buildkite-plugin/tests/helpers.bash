@@ -53,11 +53,11 @@ load_plugin_libs() {
 }
 
 # stub_wharf EXIT_CODE [OUTCOME_FILE]: one wharf call that records its argv (one per line) to
-# $BATS_TEST_TMPDIR/wharf.argv and its token and username to wharf.token and wharf.username,
+# $BATS_TEST_TMPDIR/wharf.argv and its token and username to wharf.token and wharf.username (and WHARF_OIDC_AUDIENCE to wharf.audience),
 # prints OUTCOME_FILE and exits EXIT_CODE.
 stub_wharf() {
   local status=$1 outcome=${2:-/dev/null} dir=$BATS_TEST_TMPDIR
-  stub wharf ": printf '%s\n' \"\$@\" >'$dir/wharf.argv'; printf '%s' \"\${WHARF_TOKEN-}\" >'$dir/wharf.token'; printf '%s' \"\${WHARF_USERNAME-}\" >'$dir/wharf.username'; cat '$outcome'; exit $status"
+  stub wharf ": printf '%s\n' \"\$@\" >'$dir/wharf.argv'; printf '%s' \"\${WHARF_TOKEN-}\" >'$dir/wharf.token'; printf '%s' \"\${WHARF_USERNAME-}\" >'$dir/wharf.username'; printf '%s' \"\${WHARF_OIDC_AUDIENCE-}\" >'$dir/wharf.audience'; cat '$outcome'; exit $status"
 }
 
 # stub_wharf_answering CASE [MESSAGE]: one wharf call answering tests/contract/CASE.json (see

@@ -126,3 +126,19 @@ Builds of forks get no secrets; any other build should have the token: check the
   refute_output --partial "wt-7f3a9c"
   unstub wharf
 }
+
+@test "keyless: without a token wharf runs with none, and oidc-audience reaches it" {
+  unset WHARF_TOKEN
+  configure '{"project": "shop", "service": "api", "image": "i:1", "keyless": true, "oidc-audience": "https://cp.example.com"}'
+  stub_wharf_answering routed
+  stub_agent_for_registered
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_success
+  assert_output --partial "no token in WHARF_TOKEN: logging in keyless"
+  assert_equal "$(cat "$BATS_TEST_TMPDIR/wharf.token")" ""
+  assert_equal "$(cat "$BATS_TEST_TMPDIR/wharf.audience")" "https://cp.example.com"
+  unstub wharf
+  unstub buildkite-agent
+}

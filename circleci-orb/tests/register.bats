@@ -187,7 +187,21 @@ assert_no_token_anywhere() {
   run "$BASH" "$SCRIPT"
 
   assert_failure 2
-  assert_output "wharf/register: parameter 'token' names the variable 'WHARF_TOKEN', which is not set: add it to a context or the project's environment variables"
+  assert_output "wharf/register: parameter 'token' names the variable 'WHARF_TOKEN', which is not set: add it to a context or the project's environment variables (or run the job with a context, so CircleCI sets CIRCLE_OIDC_TOKEN_V2 for a keyless login)"
+  unstub wharf
+}
+
+@test "without the token variable, CIRCLE_OIDC_TOKEN_V2 makes wharf log in keyless" {
+  unset WHARF_TOKEN
+  export CIRCLE_OIDC_TOKEN_V2=eyJhbGciOiJSUzI1NiJ9.oidc-SECRET.sig
+  stub_wharf_answering routed
+
+  run "$BASH" "$SCRIPT"
+
+  assert_success
+  assert_output --partial "'WHARF_TOKEN' is not set: logging in keyless with the job's identity token (CIRCLE_OIDC_TOKEN_V2)"
+  assert_equal "$(cat "$BATS_TEST_TMPDIR/wharf.env")" "$(printf 'WHARF_TOKEN=\nWHARF_USERNAME=ci-bot')"
+  refute_output --partial "oidc-SECRET"
   unstub wharf
 }
 

@@ -52,13 +52,20 @@ describe_variable() {
 
 # The orb reads the variable `token` names itself (wharf never sees the name), so it checks it
 # before running wharf: a value that is no variable name is most likely the token pasted in.
+# When that variable is not set but CircleCI gave the job an identity token
+# (CIRCLE_OIDC_TOKEN_V2, in jobs with a context), wharf logs in keyless with it.
 read_token() {
   local name=${PARAM_TOKEN_ENV:-}
   [[ -n $name ]] || fail "parameter 'token' is empty: give the name of the variable holding the token, e.g. WHARF_TOKEN"
   [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] ||
     fail "parameter 'token' must be the NAME of an environment variable (e.g. WHARF_TOKEN), not the token itself"
+  if [[ -z ${!name:-} && -n ${CIRCLE_OIDC_TOKEN_V2:-} ]]; then
+    echo "wharf/register: $(describe_variable "$name") is not set: logging in keyless with the job's identity token (CIRCLE_OIDC_TOKEN_V2)"
+    WHARF_REGISTER_TOKEN=""
+    return 0
+  fi
   [[ -n ${!name:-} ]] ||
-    fail "parameter 'token' names the variable $(describe_variable "$name"), which is not set: add it to a context or the project's environment variables"
+    fail "parameter 'token' names the variable $(describe_variable "$name"), which is not set: add it to a context or the project's environment variables (or run the job with a context, so CircleCI sets CIRCLE_OIDC_TOKEN_V2 for a keyless login)"
   WHARF_REGISTER_TOKEN=${!name}
 }
 

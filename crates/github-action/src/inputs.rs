@@ -10,6 +10,7 @@ pub const INPUT_VARIABLES: &[(&str, &str)] = &[
     ("WHARF_CONTROL_PLANE_URL", "control-plane-url"),
     ("WHARF_USERNAME", "username"),
     ("WHARF_TOKEN", "token"),
+    ("WHARF_OIDC_AUDIENCE", "oidc-audience"),
     ("WHARF_PROJECT", "project"),
     ("WHARF_SERVICE", "service"),
     ("WHARF_CI_NAME", "ci-name"),

@@ -63,7 +63,10 @@ async fn run(env: &EnvMap, files: &Files) -> Result<()> {
         .map_err(|e| Error::Internal(format!("reading the working directory: {e}")))?;
     let ci = wharf_ci::detect(env, &SystemGit::new(cwd), RefFrom::Source);
     let wharf_env = WharfEnv::from_map(env)?;
-    if wharf_env.token.is_none() && wharf_env.token_file.is_none() {
+    // No token: a keyless login with the job's identity token when GitHub offers one
+    // (`permissions: id-token: write`); otherwise the token is missing.
+    let keyless = matches!(wharf_ci::identity_source(env, ci.provider), Some(Ok(_)));
+    if wharf_env.token.is_none() && wharf_env.token_file.is_none() && !keyless {
         return match credentials::missing_token(env, inputs.skip_without_credentials) {
             credentials::Missing::Skip(warning) => {
                 workflow::warning("wharf: skipped", &warning);
@@ -82,7 +85,17 @@ async fn run(env: &EnvMap, files: &Files) -> Result<()> {
             ));
         }
     };
-    let (username, token) = registration::credentials(&wharf_env, None)?;
+    let (username, token) = registration::connect_credentials(
+        &url,
+        wharf_env.project.as_deref(),
+        env,
+        &wharf_env,
+        None,
+        &ci,
+    )
+    .await?;
+    // A keyless login's token is new to GitHub: masked before anything could print it.
+    workflow::add_mask(token.expose());
     let client = Client::new(&url, &username, token, RetryPolicy::from_env(env))?;
     let plan = registration::resolve(&Default::default(), env, &wharf_env, &ci)?;
     let push = inputs.push.then(|| {

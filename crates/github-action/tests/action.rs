@@ -461,6 +461,35 @@ async fn an_empty_token_on_a_push_shows_the_secret_expression_untouched() {
     assert!(plane.builds().await.is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_token_with_id_token_write_logs_in_keyless() {
+    // The keyless login itself (exchange, registration) is tested end to end in
+    // tests/keyless.rs; here: the action takes that path when GitHub offers an identity token,
+    // and a refused token request says why without showing the request token.
+    let plane = ControlPlane::start().await;
+    let (github, _) = start_fake_github(false).await;
+    let done = plane
+        .job(&github)
+        .set("WHARF_TOKEN", "")
+        .set("WHARF_USERNAME", "")
+        .set(
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            &format!("{github}/no-token-here?api-version=2.0"),
+        )
+        .set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-SECRET-0004")
+        .run()
+        .await;
+    assert_eq!(done.code, 3, "{}", done.stdout);
+    assert!(
+        done.stdout.contains("identity token request") && done.stdout.contains("id-token: write"),
+        "{}",
+        done.stdout
+    );
+    assert!(!done.stdout.contains("request-SECRET"), "{}", done.stdout);
+    assert!(!done.stderr.contains("request-SECRET"), "{}", done.stderr);
+    assert!(plane.builds().await.is_empty());
+}
+
 fn forked_pull_request(job: Job) -> Job {
     let event = job.dir.path().join("event.json");
     std::fs::write(
