@@ -6,7 +6,7 @@
 import { createRequire } from "node:module";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,20 +50,23 @@ async function member(username, role) {
   return token;
 }
 
-/** `wharf register` (the real binary) as the admin; the token goes in the environment. */
-function register(service, image, gitRef) {
+/** The real `wharf` binary as the admin, JSON out; the token goes in the environment. */
+function wharf(args) {
   return new Promise((resolve, reject) => {
     const home = mkdtempSync(path.join(tmpdir(), "wharf-ui-cli-"));
-    execFile(WHARF, ["register", "--project", "shop", "--service", service, "--image", image, "--git-ref", gitRef, "--output", "json"], {
+    execFile(WHARF, [...args, "--output", "json"], {
       cwd: home,
       env: { PATH: process.env.PATH, HOME: home, WHARF_CONTROL_PLANE_URL: BASE, WHARF_USERNAME: ADMIN, WHARF_TOKEN: ADMIN_TOKEN },
     }, (error, stdout, stderr) => {
       rmSync(home, { recursive: true, force: true });
-      if (error) reject(new Error(`wharf register failed: ${stderr}`));
+      if (error) reject(new Error(`wharf ${args[0]} failed: ${stderr}`));
       else resolve(JSON.parse(stdout));
     });
   });
 }
+
+const register = (service, image, gitRef) =>
+  wharf(["register", "--project", "shop", "--service", service, "--image", image, "--git-ref", gitRef]);
 
 const sha256 = (bytes) => "sha256:" + createHash("sha256").update(bytes).digest("hex");
 
@@ -199,10 +202,44 @@ test("attach an image by picking registry, repository and tag", async () => {
   await prod.getByText("2.0.0").waitFor();
   assert((await prod.textContent()).includes(digest.slice(7, 19)), "the cell shows the short digest");
   assert((await prod.textContent()).includes("attached by hand"), "the cell says it was attached");
+});
+
+test("a promotion into a protected stage waits on its arrow until an approver approves it there", async () => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "wharf-ui-project-")), "wharf.toml");
+  writeFileSync(file, readFileSync(path.join(root, "examples/shop/wharf.toml"), "utf8") +
+    '\n[protection.prod]\napprovals = 1\napprovers = ["release-manager"]\ndirect = ["admin"]\n');
+  await wharf(["apply", file]);
+  const digest = "sha256:" + createHash("sha256").update("web 2.1.0").digest("hex");
+  await wharf(["register", "--project", "shop", "--service", "web", "--image", `registry.example.com/shop/web@${digest}`, "--environment", "staging"]);
+  await page.goto(BASE + "/ui/projects/shop");
+  const staging = cellOf(page, "web", "staging");
+  await Promise.all([page.waitForURL(/done=requested/), staging.getByRole("button", { name: "Request promotion to prod" }).click()]);
+  const webRow = page.locator("table.flow tbody tr").filter({ has: page.locator('th a:text-is("web")') });
+  const pending = webRow.locator("td.arrowcol").nth(1).locator(".pending");
+  await pending.getByText("Waiting for approval").waitFor();
+  assert(await pending.getByRole("button", { name: "Approve" }).isDisabled(), "the requester may not approve");
+  assert((await pending.textContent()).includes("release-lead"), "the pending box names who may approve");
+  await clean(page, "flow with a pending approval");
+  await accessible(page, "flow with a pending approval");
   if (SHOTS) {
     mkdirSync(SHOTS, { recursive: true });
-    await page.setViewportSize({ width: 1360, height: 760 });
     await page.screenshot({ path: path.join(SHOTS, "ui-flow.png"), fullPage: true });
+  }
+  const token = (await (await api("POST", "/wharf/v1/tokens", { username: "release-lead", name: "browser" })).json()).token;
+  secrets.push(token);
+  const lead = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  const p = await lead.newPage();
+  try {
+    await signIn(p, "release-lead", token);
+    await p.goto(BASE + "/ui/projects/shop");
+    const row = p.locator("table.flow tbody tr").filter({ has: p.locator('th a:text-is("web")') });
+    const box = row.locator("td.arrowcol").nth(1).locator(".pending");
+    await Promise.all([p.waitForURL(/done=approved-completed/), box.getByRole("button", { name: "Approve" }).click()]);
+    await cellOf(p, "web", "prod").getByText(digest.slice(7, 19)).waitFor();
+    assert((await p.locator("td.arrowcol .pending").count()) === 0, "no request is pending any more");
+    await clean(p, "flow after approval");
+  } finally {
+    await lead.close();
   }
 });
 
@@ -220,9 +257,16 @@ test("a service's builds filter by environment and branch; a build shows its pro
 
 test("the audit trail filters and pages", async () => {
   await visit(page, "/ui/audit", "audit");
+  const total = parseInt(await page.getByRole("status").textContent(), 10);
+  assert(total > 25, `more than one page of entries (${total})`);
+  assert((await page.locator("table.list tbody tr").count()) === 25, "25 entries a page");
+  await Promise.all([page.waitForURL(/page=2/), page.getByRole("link", { name: "Older →" }).click()]);
+  assert((await page.getByRole("status").textContent()).includes("page 2 of"), "the second page");
+  await accessible(page, "audit, page 2");
   await page.getByLabel("Action (e.g. ARTIFACT_PROMOTE)").fill("ARTIFACT_PROMOTE");
   await Promise.all([page.waitForURL(/action=ARTIFACT_PROMOTE/), page.getByRole("button", { name: "Filter" }).click()]);
-  assert((await page.locator("table.list tbody tr").count()) === 1, "one promotion in the trail");
+  assert((await page.locator("table.list tbody tr").count()) === 2, "two promotions in the trail: one promoted, one approved");
+  assert(new URL(page.url()).searchParams.get("page") === null, "a new filter starts at the first page");
   await accessible(page, "audit, filtered");
 });
 

@@ -115,15 +115,13 @@ impl ControlPlane {
         }
     }
 
-    /// `None` when `user` may approve `request` now; else why not.
+    /// `None` when `user` may approve `request` now; else why not (the checks of
+    /// [`ControlPlane::approve`], in its order).
     pub async fn approval_refusal(
         &self,
         user: &AuthUser,
         request: &PromotionRequest,
     ) -> Result<Option<String>> {
-        if user.admin || request.eligible_approvers.contains(&user.username) {
-            return Ok(None);
-        }
         if request
             .approvals
             .iter()
@@ -132,7 +130,7 @@ impl ControlPlane {
             return Ok(Some(format!("user '{}' approved already", user.username)));
         }
         let held = self.role_names(&user.username, &request.project).await?;
-        if !held.iter().any(|r| request.approvers.contains(r)) {
+        if !user.admin && !held.iter().any(|r| request.approvers.contains(r)) {
             let wanted: Vec<String> = request.approvers.iter().map(|r| format!("'{r}'")).collect();
             return Ok(Some(format!(
                 "approving a promotion into '{}' needs role {} on project '{}'; user '{}' has {}",
@@ -151,11 +149,30 @@ impl ControlPlane {
                 }
             )));
         }
-        Ok(Some(format!(
-            "stage '{}' does not let whoever asked for or registered this build approve it: \
-             another approver must",
-            request.stage
-        )))
+        let rules = self
+            .protection_of(&request.project, &request.stage)
+            .await?
+            .unwrap_or_default();
+        if user.username == request.requested_by && !rules.requester_may_approve {
+            return Ok(Some(format!(
+                "user '{}' asked for this promotion, and stage '{}' does not let the requester \
+                 approve: another approver must",
+                user.username, request.stage
+            )));
+        }
+        let registrant = self
+            .store
+            .artifact(&request.source_id)
+            .await?
+            .map(|b| b.created_by);
+        if registrant.as_deref() == Some(user.username.as_str()) && !rules.registrant_may_approve {
+            return Ok(Some(format!(
+                "user '{}' placed the build being promoted, and stage '{}' does not let its \
+                 registrant approve: another approver must",
+                user.username, request.stage
+            )));
+        }
+        Ok(None)
     }
 
     /// `None` when `user` may reject `request` (its requester always may).

@@ -62,7 +62,7 @@ fn short_digest(digest: &str) -> String {
     hex.chars().take(12).collect()
 }
 
-/// The tag an image URI names (after the last `:` of its last path part), if any.
+/// The tag an image URI names (after the last `:` of its last path part), or "by digest".
 fn tag_of(build: &ArtifactRow) -> String {
     if let Some(tag) = &build.tag {
         return tag.clone();
@@ -71,7 +71,7 @@ fn tag_of(build: &ArtifactRow) -> String {
     let last = uri.rsplit('/').next().unwrap_or_default();
     last.split_once(':')
         .map(|(_, tag)| tag.to_string())
-        .unwrap_or_else(|| "—".into())
+        .unwrap_or_else(|| "by digest".into())
 }
 
 /// "5 min ago", from a stored time (`…T…Z`).
