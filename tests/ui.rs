@@ -464,7 +464,7 @@ async fn signing_out_or_revoking_the_token_ends_the_session() {
     );
     let audit = server
         .store()
-        .raw_strings("SELECT entity_action FROM audit_log WHERE entity = 'SESSION'")
+        .raw_strings("SELECT entity_action FROM audit_log WHERE entity = 'SESSION' ORDER BY performed_at, id")
         .await
         .unwrap();
     assert_eq!(
