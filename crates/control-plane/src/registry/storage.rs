@@ -328,6 +328,9 @@ impl LocalStore {
         file.set_len(start).await?;
         file.seek(std::io::SeekFrom::Start(start)).await?;
         let mut size = start;
+        // Network chunks are small and each tokio file write is a trip to the blocking pool:
+        // gather 1 MiB per write.
+        let mut file = tokio::io::BufWriter::with_capacity(1024 * 1024, file);
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| AppendError::Body(e.to_string()))?;
             let chunk = chunk.as_ref();
@@ -336,7 +339,7 @@ impl LocalStore {
             size += chunk.len() as u64;
         }
         file.flush().await?;
-        file.sync_all().await?;
+        file.get_ref().sync_all().await?;
         upload.row.size = i64::try_from(size).unwrap_or(i64::MAX);
         Ok(())
     }
