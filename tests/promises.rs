@@ -229,7 +229,7 @@ fn an_abandoned_upload_session_expires() {
         .runtime
         .block_on(
             store
-                .raw_execute("UPDATE registry_uploads SET created_at = '2001-01-01T00:00:00.000Z'"),
+                .raw_execute("UPDATE registry_uploads SET created_at = '2001-01-01T00:00:00.000Z', updated_at = '2001-01-01T00:00:00.000Z'"),
         )
         .unwrap();
     assert_eq!(aged, 1);
