@@ -691,7 +691,11 @@ fn serve_help_names_each_variable_once_and_no_client_flags() {
         assert!(!serve.contains(flag), "{flag} in serve's help:\n{serve}");
     }
     assert!(serve.contains("Usage: wharf serve [OPTIONS]"), "{serve}");
-    assert_eq!(serve.matches("WHARF_BLOB_STORE ").count() + serve.matches("WHARF_BLOB_STORE]").count(), 1, "{serve}");
+    assert_eq!(
+        serve.matches("WHARF_BLOB_STORE ").count() + serve.matches("WHARF_BLOB_STORE]").count(),
+        1,
+        "{serve}"
+    );
     for flag in [
         "--tls-cert",
         "--tls-key",
