@@ -176,18 +176,29 @@ pub fn test_secret_keys() -> wharf_control_plane::domain::secrets::SecretKeys {
 /// For async tests: the shop control plane on the test's own runtime.
 pub async fn start_shop() -> (RunningServer, TempDir) {
     let data = tempfile::tempdir().unwrap();
-    let options = ServeOptions {
+    let database = test_database(data.path()).await;
+    let options = serve_options(&database, data.path(), Some(shop_file()));
+    (wharf_control_plane::start(options).await.unwrap(), data)
+}
+
+/// The options of an in-process test server: `database`, blobs under `data`, the test admin
+/// and secret key, and `project_file` applied on start.
+pub fn serve_options(
+    database: &wharf_control_plane::Database,
+    data: &Path,
+    project_file: Option<PathBuf>,
+) -> ServeOptions {
+    ServeOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database: test_database(data.path()).await,
-        blob_dir: data.path().join("registry"),
+        database: database.clone(),
+        blob_dir: data.join("registry"),
         blob_store: None,
-        project_file: Some(shop_file()),
+        project_file,
         admin: Some((ADMIN.into(), TOKEN.into())),
         ephemeral_admin: None,
         listener: Default::default(),
         secrets: Some(test_secret_keys()),
-    };
-    (wharf_control_plane::start(options).await.unwrap(), data)
+    }
 }
 
 /// The variable that points the store tests at a PostgreSQL server (`.ci/run` sets it for the
