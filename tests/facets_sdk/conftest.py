@@ -38,6 +38,8 @@ def server():
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "WHARF_ADMIN_USERNAME": ADMIN,
         "WHARF_ADMIN_TOKEN": token,
+        # Registry passwords are sealed at rest: a fresh key for this run.
+        "WHARF_SECRET_KEY": secrets.token_hex(32),
     }
     process = subprocess.Popen(
         [binary, "serve", "--listen", "127.0.0.1:0", "--data", data + "/data",

@@ -94,8 +94,11 @@ async fn run(env: &EnvMap, files: &Files) -> Result<()> {
         &ci,
     )
     .await?;
-    // A keyless login's token is new to GitHub: masked before anything could print it.
-    workflow::add_mask(token.expose());
+    // A keyless login's token (or one read from a file) is new to GitHub: masked before
+    // anything could print it. WHARF_TOKEN's was masked first thing.
+    if inputs::text(env, "WHARF_TOKEN").as_deref() != Some(token.expose()) {
+        workflow::add_mask(token.expose());
+    }
     let client = Client::new(&url, &username, token, RetryPolicy::from_env(env))?;
     let plan = registration::resolve(&Default::default(), env, &wharf_env, &ci)?;
     let push = inputs.push.then(|| {
