@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum, value_parser};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::LazyLock;
+use std::time::Duration;
 
 /// `wharf --version`: the version and the commit, which scripts/dist stamps at build time
 /// (`WHARF_BUILD_COMMIT`); a plain `cargo build` says "unknown".
@@ -97,7 +98,7 @@ pub struct GcArgs {
     pub dry_run: bool,
     /// Spare blobs used more recently than this (a push in progress uploads its blobs before
     /// its manifest) [default: 1h, the life of an upload session].
-    #[arg(long, value_name = "DURATION", value_parser = crate::serve::duration_or_zero)]
+    #[arg(long, value_name = "DURATION", value_parser = duration_or_zero)]
     pub grace: Option<std::time::Duration>,
 }
 
@@ -402,11 +403,11 @@ pub struct ServeArgs {
     /// Close a connection that takes longer to send a request's head (or sits idle between
     /// requests); e.g. 500ms, 30s, 5m.
     #[arg(long, value_name = "DURATION", env = "WHARF_HEADER_TIMEOUT", hide_env_values = true, default_value = "30s",
-        value_parser = crate::serve::duration)]
+        value_parser = duration)]
     pub header_timeout: std::time::Duration,
     /// Fail a request whose body sends nothing for this long (per piece, not the whole body).
     #[arg(long, value_name = "DURATION", env = "WHARF_BODY_TIMEOUT", hide_env_values = true, default_value = "60s",
-        value_parser = crate::serve::duration)]
+        value_parser = duration)]
     pub body_timeout: std::time::Duration,
     /// Connections served at once; more wait to be accepted.
     #[arg(long, value_name = "N", env = "WHARF_MAX_CONNECTIONS", hide_env_values = true, default_value_t = 1024,
@@ -414,7 +415,7 @@ pub struct ServeArgs {
     pub max_connections: u32,
     /// On SIGTERM, requests in flight get this long to finish before they are dropped.
     #[arg(long, value_name = "DURATION", env = "WHARF_SHUTDOWN_TIMEOUT", hide_env_values = true, default_value = "30s",
-        value_parser = crate::serve::duration)]
+        value_parser = duration)]
     pub shutdown_timeout: std::time::Duration,
     /// The client's global flags, accepted here as everywhere but hidden: they mean nothing to
     /// a server.
@@ -455,4 +456,34 @@ pub enum TokenCommand {
     },
     /// Revoke a token by id; it stops working at once.
     Revoke { id: String },
+}
+
+/// Like [`duration`], and `0` is allowed (`wharf gc --grace`).
+pub fn duration_or_zero(value: &str) -> Result<Duration, String> {
+    match value.trim().trim_end_matches(['s', 'm']) {
+        "0" => Ok(Duration::ZERO),
+        _ => duration(value),
+    }
+}
+
+/// A duration flag: `500ms`, `30s`, `5m`, or a number of seconds.
+pub fn duration(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| "not a duration: use e.g. 500ms, 30s or 5m".to_string())?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "" | "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        _ => return Err(format!("unknown unit '{unit}': use ms, s or m")),
+    };
+    if duration.is_zero() {
+        return Err("must be more than 0".into());
+    }
+    Ok(duration)
 }

@@ -3,7 +3,6 @@
 
 use super::auth::AuthUser;
 use super::cis::CiKey;
-use super::protection::RequestKind;
 use super::registration::Registered;
 use super::views::artifact_view;
 use super::{ControlPlane, commit, permissions};
@@ -41,6 +40,29 @@ pub struct Attach {
     pub tag: Option<String>,
     pub kind: RegistrationType,
     pub value: String,
+}
+
+/// What a request places: the next stage of a workflow, or an earlier build again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    Promote,
+    Rollback,
+}
+
+impl RequestKind {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Self::Promote => "PROMOTE",
+            Self::Rollback => "ROLLBACK",
+        }
+    }
+
+    pub(super) fn origin(name: &str) -> Origin {
+        match name {
+            "ROLLBACK" => Origin::Rollback,
+            _ => Origin::Promote,
+        }
+    }
 }
 
 /// What a promotion (or rollback) did: placed the build, or (a protected stage) asked for

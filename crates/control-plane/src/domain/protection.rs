@@ -10,7 +10,7 @@
 //! two replicas) complete it exactly once.
 
 use super::auth::AuthUser;
-use super::promotion::{Promoted, placed};
+use super::promotion::{Promoted, RequestKind, placed};
 use super::registration::Registered;
 use super::views::artifact_view;
 use super::{ControlPlane, permissions};
@@ -26,29 +26,6 @@ pub const PENDING: &str = "PENDING";
 pub const COMPLETED: &str = "COMPLETED";
 pub const REJECTED: &str = "REJECTED";
 pub const LAPSED: &str = "LAPSED";
-
-/// What a request places: the next stage of a workflow, or an earlier build again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestKind {
-    Promote,
-    Rollback,
-}
-
-impl RequestKind {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Promote => "PROMOTE",
-            Self::Rollback => "ROLLBACK",
-        }
-    }
-
-    fn origin(name: &str) -> Origin {
-        match name {
-            "ROLLBACK" => Origin::Rollback,
-            _ => Origin::Promote,
-        }
-    }
-}
 
 fn audit(user: &str, action: &'static str, request: &RequestRow) -> Audit {
     Audit::new(user, "PROMOTION_REQUEST", action)

@@ -15,7 +15,7 @@
 //!
 //! Each run that removes something is audited (`REGISTRY_GC`) with its counts.
 
-use super::uploads::UPLOAD_TTL_SECS;
+use super::uploads::{SWEEP_EVERY, UPLOAD_TTL_SECS};
 use super::{Answer, Registry};
 use std::collections::HashSet;
 use wharf_store::Audit;
@@ -169,5 +169,31 @@ impl Registry {
             Ok(_) => {}
             Err(error) => tracing::warn!(message = %error.message, "garbage collection failed"),
         }
+    }
+}
+
+impl Registry {
+    /// Sweeps every [`SWEEP_EVERY`](super::uploads::SWEEP_EVERY) (the start sweeps once itself, before serving), and
+    /// collects garbage every [`GC_EVERY`], until aborted.
+    pub fn spawn_sweeper(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let first = tokio::time::Instant::now() + SWEEP_EVERY;
+            let mut every = tokio::time::interval_at(first, SWEEP_EVERY);
+            let mut last_gc = tokio::time::Instant::now();
+            loop {
+                every.tick().await;
+                match self.sweep_uploads().await {
+                    Ok((0, _)) => {}
+                    Ok((swept, bytes)) => {
+                        tracing::info!(swept, bytes, "expired upload sessions removed")
+                    }
+                    Err(error) => tracing::warn!(message = %error.message, "upload sweep failed"),
+                }
+                if last_gc.elapsed() >= GC_EVERY {
+                    last_gc = tokio::time::Instant::now();
+                    self.scheduled_gc().await;
+                }
+            }
+        })
     }
 }

@@ -8,6 +8,7 @@
 //! a short-lived credential from `pushCredentials` for exactly that repository; pulling needs
 //! any valid credential (a scoped one: its own repository only).
 
+mod blobs;
 pub mod gc;
 mod manifests;
 pub mod object_store;

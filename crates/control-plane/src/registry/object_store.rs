@@ -14,7 +14,7 @@
 //! [`PART_SIZE`] at a time, [`PARTS_IN_FLIGHT`] at once. Small blobs (under 5 MiB in all) are
 //! one create-only PUT at the end.
 
-use super::storage::{AppendError, BodyStream, ByteStream, Listed, Staged, Upload};
+use super::blobs::{AppendError, BodyStream, ByteStream, Listed, Staged, Upload};
 use ::object_store::aws::{AmazonS3, AmazonS3Builder};
 use ::object_store::multipart::{MultipartStore, PartId};
 use ::object_store::path::Path;

@@ -189,30 +189,6 @@ impl Registry {
         Ok((count, bytes))
     }
 
-    /// Sweeps every [`SWEEP_EVERY`] (the start sweeps once itself, before serving), and
-    /// collects garbage every [`super::gc::GC_EVERY`], until aborted.
-    pub fn spawn_sweeper(self) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let first = tokio::time::Instant::now() + SWEEP_EVERY;
-            let mut every = tokio::time::interval_at(first, SWEEP_EVERY);
-            let mut last_gc = tokio::time::Instant::now();
-            loop {
-                every.tick().await;
-                match self.sweep_uploads().await {
-                    Ok((0, _)) => {}
-                    Ok((swept, bytes)) => {
-                        tracing::info!(swept, bytes, "expired upload sessions removed")
-                    }
-                    Err(error) => tracing::warn!(message = %error.message, "upload sweep failed"),
-                }
-                if last_gc.elapsed() >= super::gc::GC_EVERY {
-                    last_gc = tokio::time::Instant::now();
-                    self.scheduled_gc().await;
-                }
-            }
-        })
-    }
-
     async fn forget_session(&self, session: &UploadSession) -> Answer<()> {
         let mut tx = self.cp.store().begin().await?;
         tx.delete_upload(&session.id).await?;
