@@ -216,7 +216,7 @@ impl ControlPlane {
             admin: live.owner_admin,
             token_id: credential.token_id.clone(),
         };
-        let project = credential.repository.split('/').next().unwrap_or_default();
+        let project = project_of(&credential.repository);
         self.require(&owner, project, permissions::CLI_ARTIFACT_PUSH)
             .await
             .map_err(|_| Error::Unauthorized)?;
@@ -331,6 +331,7 @@ pub fn require_registry_pull(caller: &RegistryCaller, repository: &str) -> Resul
     }
 }
 
-fn project_of(repository: &str) -> &str {
+/// The project a built-in registry repository (`<project>/<ciName>`) belongs to.
+pub fn project_of(repository: &str) -> &str {
     repository.split('/').next().unwrap_or_default()
 }

@@ -22,7 +22,7 @@ pub use storage::{BlobStore, ByteStream};
 pub use uploads::{Start, Started, Uploaded};
 
 use crate::domain::ControlPlane;
-use crate::domain::push::{RegistryCaller, require_registry_pull};
+use crate::domain::push::{RegistryCaller, project_of, require_registry_pull};
 use crate::error::Error;
 use wharf_oci::{Digest, is_valid_repository};
 use wharf_store::Audit;
@@ -119,10 +119,9 @@ fn check_name(name: &str) -> Answer<()> {
 /// The audit entry of a change to repository `name` of the built-in registry: who (the
 /// user, or the owner of the push credential used), in the repository's project.
 fn registry_audit(caller: &RegistryCaller, action: &'static str, name: &str) -> Audit {
-    let project = name.split('/').next().unwrap_or_default();
     Audit::new(caller.actor(), "CONTAINER_REGISTRY", action)
         .target(name)
-        .stack(project)
+        .stack(project_of(name))
         .meta("credential", caller.credential())
 }
 
