@@ -417,6 +417,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", env = "WHARF_SHUTDOWN_TIMEOUT", hide_env_values = true, default_value = "30s",
         value_parser = duration)]
     pub shutdown_timeout: std::time::Duration,
+    /// A name clients reach this server's registry by (`host[:port]`, as image URIs spell it),
+    /// besides the loopback names of --listen; repeat it, or separate names with commas.
+    /// Protected stages read a tag's digest from this server only for these names.
+    #[arg(long, value_name = "HOST", env = "WHARF_REGISTRY_HOSTS", value_delimiter = ',')]
+    pub registry_host: Vec<String>,
     /// The client's global flags, accepted here as everywhere but hidden: they mean nothing to
     /// a server.
     #[command(flatten)]

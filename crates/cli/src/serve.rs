@@ -78,6 +78,7 @@ pub async fn serve(args: ServeArgs) -> Outcome {
             body_idle_timeout: args.body_timeout,
             max_connections: args.max_connections as usize,
             shutdown_timeout: args.shutdown_timeout,
+            registry_hosts: args.registry_host,
         },
     };
     // Everything this process creates (the store, its WAL, blobs, uploads) is the owner's alone.

@@ -125,6 +125,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
         .map_err(|e| Error::Internal(format!("listener address: {e}")))?;
     let store = Store::open(&options.database).await?;
     let control_plane = ControlPlane::new(store, options.ephemeral_admin.clone());
+    control_plane.set_registry_hosts(registry_hosts(addr, &options.listener.registry_hosts));
     if let Err(error) = prepare(&control_plane, &options, project.as_ref()).await {
         control_plane.store().close().await;
         return Err(error);
@@ -175,6 +176,24 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
         tls,
         sweeper,
     })
+}
+
+/// The names this server's registry is reached by: the operator's, and the listener's own
+/// address under its loopback names.
+fn registry_hosts(addr: SocketAddr, configured: &[String]) -> std::collections::BTreeSet<String> {
+    let port = addr.port();
+    let mut hosts: std::collections::BTreeSet<String> = configured
+        .iter()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .collect();
+    hosts.insert(addr.to_string());
+    if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+        hosts.insert(format!("127.0.0.1:{port}"));
+        hosts.insert(format!("localhost:{port}"));
+        hosts.insert(format!("[::1]:{port}"));
+    }
+    hosts
 }
 
 /// Seeds the roles, bootstraps the admin and applies the project file.

@@ -42,6 +42,8 @@ pub struct ListenerOptions {
     pub max_connections: usize,
     /// After a stop, in-flight requests get this long to finish; then they are dropped.
     pub shutdown_timeout: Duration,
+    /// Names clients reach the built-in registry by, besides the listener's loopback names.
+    pub registry_hosts: Vec<String>,
 }
 
 impl Default for ListenerOptions {
@@ -52,6 +54,7 @@ impl Default for ListenerOptions {
             body_idle_timeout: Duration::from_secs(60),
             max_connections: 1024,
             shutdown_timeout: Duration::from_secs(30),
+            registry_hosts: Vec::new(),
         }
     }
 }

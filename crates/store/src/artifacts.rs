@@ -222,6 +222,18 @@ impl Tx {
         Ok(())
     }
 
+    /// Names a build's image by digest (`uri`), keeping the tag it was registered by.
+    pub async fn pin_build(&mut self, id: &str, uri: &str, tag: Option<&str>) -> Result<()> {
+        execute!(
+            self,
+            "UPDATE artifacts SET artifact_uri = $1, tag = COALESCE($2, tag) WHERE id = $3",
+            uri,
+            tag,
+            id,
+        )?;
+        Ok(())
+    }
+
     pub async fn delete_artifact(&mut self, id: &str) -> Result<bool> {
         Ok(execute!(self, "DELETE FROM artifacts WHERE id = $1", id)? > 0)
     }

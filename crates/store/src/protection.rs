@@ -73,6 +73,50 @@ impl Store {
         .await)?)
     }
 
+    /// What each bucket of a CI integration deploys now: its newest build per bucket.
+    pub async fn deployed_builds(&self, ci_id: &str) -> Result<Vec<ArtifactRow>> {
+        Ok(on!(&self.reader, |e| sqlx::query_as(select_artifacts!(
+            "a WHERE a.ci_id = $1 AND a.classified = TRUE AND NOT EXISTS (
+               SELECT 1 FROM artifacts b WHERE b.ci_id = a.ci_id AND b.routed_to = a.routed_to
+               AND b.classified = TRUE
+               AND (b.created_at > a.created_at OR (b.created_at = a.created_at AND b.id > a.id)))"
+        ))
+        .bind(ci_id)
+        .fetch_all(e)
+        .await)?)
+    }
+
+    /// Who first registered (or attached) an image by `digest` in `project`.
+    pub async fn first_registrant(&self, project: &str, digest: &str) -> Result<Option<String>> {
+        Ok(on!(&self.reader, |e| sqlx::query_scalar(
+            "SELECT created_by FROM artifacts
+             WHERE project = $1 AND artifact_uri LIKE $2 AND origin IN ('register', 'attach')
+             ORDER BY created_at, id LIMIT 1"
+        )
+        .bind(project)
+        .bind(format!("%@{digest}"))
+        .fetch_optional(e)
+        .await)?)
+    }
+
+    /// Everyone who asked for `digest` to enter `stage` of `project`, in any request.
+    pub async fn requesters_of(
+        &self,
+        project: &str,
+        stage: &str,
+        digest: &str,
+    ) -> Result<Vec<String>> {
+        Ok(on!(&self.reader, |e| sqlx::query_scalar(
+            "SELECT DISTINCT requested_by FROM promotion_requests
+             WHERE project = $1 AND stage = $2 AND digest = $3 ORDER BY requested_by"
+        )
+        .bind(project)
+        .bind(stage)
+        .bind(digest)
+        .fetch_all(e)
+        .await)?)
+    }
+
     /// The builds of a CI integration that sat in bucket `stage`, newest first.
     pub async fn builds_routed_to(&self, ci_id: &str, stage: &str) -> Result<Vec<ArtifactRow>> {
         Ok(on!(&self.reader, |e| sqlx::query_as(select_artifacts!(

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod buckets;
 pub mod cis;
+pub mod door;
 pub mod oidc;
 pub mod overview;
 pub mod permissions;
@@ -43,6 +44,8 @@ pub struct ControlPlane {
     secrets: Arc<std::sync::OnceLock<secrets::SecretKeys>>,
     /// OIDC issuers' keys, for keyless CI login ([`oidc`]).
     oidc: Arc<oidc::IssuerKeys>,
+    /// The `host[:port]` names this server's own registry is reached by ([`door`]).
+    registry_hosts: Arc<std::sync::OnceLock<std::collections::BTreeSet<String>>>,
 }
 
 impl ControlPlane {
@@ -53,6 +56,7 @@ impl ControlPlane {
             roles: RoleCache::default(),
             secrets: Arc::default(),
             oidc: Arc::default(),
+            registry_hosts: Arc::default(),
             store,
         }
     }

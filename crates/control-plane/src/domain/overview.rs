@@ -115,66 +115,6 @@ impl ControlPlane {
         }
     }
 
-    /// `None` when `user` may approve `request` now; else why not (the checks of
-    /// [`ControlPlane::approve`], in its order).
-    pub async fn approval_refusal(
-        &self,
-        user: &AuthUser,
-        request: &PromotionRequest,
-    ) -> Result<Option<String>> {
-        if request
-            .approvals
-            .iter()
-            .any(|a| a.username == user.username)
-        {
-            return Ok(Some(format!("user '{}' approved already", user.username)));
-        }
-        let held = self.role_names(&user.username, &request.project).await?;
-        if !user.admin && !held.iter().any(|r| request.approvers.contains(r)) {
-            let wanted: Vec<String> = request.approvers.iter().map(|r| format!("'{r}'")).collect();
-            return Ok(Some(format!(
-                "approving a promotion into '{}' needs role {} on project '{}'; user '{}' has {}",
-                request.stage,
-                if wanted.is_empty() {
-                    "admin".into()
-                } else {
-                    wanted.join(" or ")
-                },
-                request.project,
-                user.username,
-                if held.is_empty() {
-                    "no role there".into()
-                } else {
-                    held.join(", ")
-                }
-            )));
-        }
-        let rules = self
-            .protection_of(&request.project, &request.stage)
-            .await?
-            .unwrap_or_default();
-        if user.username == request.requested_by && !rules.requester_may_approve {
-            return Ok(Some(format!(
-                "user '{}' asked for this promotion, and stage '{}' does not let the requester \
-                 approve: another approver must",
-                user.username, request.stage
-            )));
-        }
-        let registrant = self
-            .store
-            .artifact(&request.source_id)
-            .await?
-            .map(|b| b.created_by);
-        if registrant.as_deref() == Some(user.username.as_str()) && !rules.registrant_may_approve {
-            return Ok(Some(format!(
-                "user '{}' placed the build being promoted, and stage '{}' does not let its \
-                 registrant approve: another approver must",
-                user.username, request.stage
-            )));
-        }
-        Ok(None)
-    }
-
     /// `None` when `user` may reject `request` (its requester always may).
     pub async fn rejection_refusal(
         &self,
@@ -195,18 +135,9 @@ impl ControlPlane {
         )))
     }
 
-    /// The digest an image URI names, or the built-in registry's digest for its tag.
+    /// The digest an image URI names, or this server's registry's digest for its tag.
     pub async fn image_digest(&self, uri: &str) -> Result<Option<String>> {
-        let Ok(reference) = uri.parse::<wharf_oci::ImageReference>() else {
-            return Ok(None);
-        };
-        if let Some(digest) = &reference.digest {
-            return Ok(Some(digest.to_string()));
-        }
-        match &reference.tag {
-            Some(tag) => Ok(self.store.registry_tag(&reference.repository, tag).await?),
-            None => Ok(None),
-        }
+        Ok(self.known_digest(uri).await?.map(|(_, digest)| digest))
     }
 
     /// Every project's name.

@@ -135,8 +135,14 @@ pub fn validate(file: &ProjectFile) -> Result<(), String> {
         check_with(valid_username, &format!("members[{i}].user"), &member.user)?;
     }
     check_unique("member", file.members.iter().map(|m| m.user.as_str()))?;
+    // A stream feeds its environments and an environment reads its stream: either may be
+    // protected, in a project of either registration type.
+    let stages: BTreeSet<&str> = stream_names(file)
+        .into_iter()
+        .chain(file.environments.iter().map(|e| e.name.as_str()))
+        .collect();
     for (stage, rules) in &file.protection {
-        check_protection(stage, rules, &buckets, &kind, &file.project.name)?;
+        check_protection(stage, rules, &stages, &file.project.name)?;
     }
     super::trust::check_policies(file)?;
     Ok(())
@@ -150,15 +156,14 @@ const MAX_APPROVAL_TTL_HOURS: u32 = 8760;
 fn check_protection(
     stage: &str,
     rules: &wharf_api::project_file::Protection,
-    buckets: &BTreeSet<&str>,
-    kind: &str,
+    stages: &BTreeSet<&str>,
     project: &str,
 ) -> Result<(), String> {
-    if !buckets.contains(stage) {
+    if !stages.contains(stage) {
         return Err(format!(
-            "protection.{stage}: '{stage}' is not {kind} of project '{project}' (builds of this \
-             project live there); use one of: {}",
-            join(buckets)
+            "protection.{stage}: '{stage}' is not an environment or release stream of project \
+             '{project}'; use one of: {}",
+            join(stages)
         ));
     }
     if rules.approvals > MAX_APPROVALS {

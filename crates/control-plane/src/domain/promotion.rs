@@ -3,6 +3,7 @@
 
 use super::auth::AuthUser;
 use super::cis::CiKey;
+use super::door::Admission;
 use super::registration::Registered;
 use super::views::artifact_view;
 use super::{ControlPlane, commit, permissions};
@@ -28,6 +29,9 @@ pub struct Reclassified {
     pub ci_name: String,
     pub moved: Vec<Artifact>,
     pub unchanged: usize,
+    /// Moves in or out of a protected stage that wait for approvals instead.
+    #[serde(default)]
+    pub requested: Vec<PromotionRequest>,
 }
 
 /// A manual attach: pins an image to one environment (or stream) without touching the others.
@@ -42,11 +46,14 @@ pub struct Attach {
     pub value: String,
 }
 
-/// What a request places: the next stage of a workflow, or an earlier build again.
+/// What a request changes: the next stage of a workflow, an earlier build again, a build
+/// moved by its CI's rule, or the build a stage deploys removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestKind {
     Promote,
     Rollback,
+    Reclassify,
+    Delete,
 }
 
 impl RequestKind {
@@ -54,12 +61,24 @@ impl RequestKind {
         match self {
             Self::Promote => "PROMOTE",
             Self::Rollback => "ROLLBACK",
+            Self::Reclassify => "RECLASSIFY",
+            Self::Delete => "DELETE",
         }
     }
 
-    pub(super) fn origin(name: &str) -> Origin {
+    pub(super) fn parse(name: &str) -> Self {
         match name {
-            "ROLLBACK" => Origin::Rollback,
+            "ROLLBACK" => Self::Rollback,
+            "RECLASSIFY" => Self::Reclassify,
+            "DELETE" => Self::Delete,
+            _ => Self::Promote,
+        }
+    }
+
+    /// The origin of the build a completed request places.
+    pub(super) fn origin(self) -> Origin {
+        match self {
+            Self::Rollback => Origin::Rollback,
             _ => Origin::Promote,
         }
     }
@@ -217,16 +236,29 @@ impl ControlPlane {
         let stage = &next.registration_value;
         let kind = workflow.registration_type;
         let bucket = self.stage_bucket(&ci.project, kind, stage).await?;
-        if let Some(rules) = self.protection_of(&ci.project, stage).await? {
-            self.require_promoter(user, &ci.project, stage, &rules)
-                .await?;
-            if rules.approvals > 0 {
+        let guard = self.guard(&ci.project, &bucket).await?;
+        let pinned = match self
+            .admit_change(user, &ci.project, &guard, "promote into it")
+            .await?
+        {
+            Admission::Ask(rules) => {
+                let digest = self.pin(&source.artifact_uri).await?.digest;
                 return self
-                    .request_placement(user, ci, &source, stage, RequestKind::Promote, &rules)
+                    .request_change(
+                        user,
+                        ci,
+                        &source,
+                        stage,
+                        digest,
+                        RequestKind::Promote,
+                        &rules,
+                    )
                     .await;
             }
-        }
-        let row = placed(
+            Admission::Go(None) => None,
+            Admission::Go(Some(_)) => Some(self.pin(&source.artifact_uri).await?),
+        };
+        let mut row = placed(
             &source,
             bucket,
             kind,
@@ -234,6 +266,10 @@ impl ControlPlane {
             Origin::Promote,
             &user.username,
         );
+        if let Some(pinned) = pinned {
+            row.artifact_uri = pinned.uri;
+            row.tag = source.tag.clone().or(pinned.tag);
+        }
         let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_PROMOTE")
             .target(&row.id)
             .stack(&ci.project)
@@ -242,7 +278,7 @@ impl ControlPlane {
             .meta("promotedFrom", &source.id)
             .meta("from", current)
             .meta("to", &next.registration_value)
-            .meta("artifactUri", &source.artifact_uri);
+            .meta("artifactUri", &row.artifact_uri);
         let mut tx = self.store.begin().await?;
         match tx.insert_artifact(&row).await {
             Ok(()) => {
@@ -275,7 +311,8 @@ impl ControlPlane {
     }
 
     /// Re-runs the CI's current rule over every build a rule placed; moves those whose bucket
-    /// changed, one audit entry each, in one transaction.
+    /// changed, one audit entry each, in one transaction. A move in or out of a protected stage
+    /// goes through the door: with approvals it becomes a request instead.
     pub async fn reclassify(&self, user: &AuthUser, ci_id: &str) -> Result<Reclassified> {
         let ci = self.ci_by_id(ci_id).await?;
         self.require(user, &ci.project, permissions::ARTIFACTS_WRITE)
@@ -286,8 +323,8 @@ impl ControlPlane {
             .await?
             .ok_or_else(|| Error::not_found(format!("CI integration '{}' vanished", ci.name)))?;
         let builds = self.store.rule_routed_builds(&ci.id).await?;
-        let mut tx = self.store.begin().await?;
-        let mut moved = Vec::new();
+        let mut moves = Vec::new();
+        let mut asks = Vec::new();
         for build in &builds {
             let to = self
                 .bucket_by_rule(&ci, rule.as_ref(), &build.metadata.0)
@@ -295,7 +332,46 @@ impl ControlPlane {
             if to == build.bucket {
                 continue;
             }
+            let entering = self.guard(&ci.project, &to).await?;
+            let leaving = self.guard(&ci.project, &build.bucket).await?;
+            let guard = entering.clone().with(leaving);
+            let admission = self
+                .admit_change(user, &ci.project, &guard, "reclassify a build in or out of it")
+                .await?;
+            let pin = match entering.is_open() {
+                true => self.pin(&build.artifact_uri).await.ok(),
+                false => Some(self.pin(&build.artifact_uri).await?),
+            };
+            match admission {
+                Admission::Go(_) => {
+                    let pinned = pin.filter(|_| !entering.is_open());
+                    moves.push((build, to, pinned));
+                }
+                Admission::Ask(rules) => {
+                    let stage = match entering.is_open() {
+                        true => build.bucket.routed_to(),
+                        false => to.routed_to(),
+                    };
+                    let stage = stage.unwrap_or_default().to_string();
+                    let digest = pin.map(|p| p.digest).unwrap_or_default();
+                    asks.push((build, stage, digest, rules));
+                }
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let mut moved = Vec::new();
+        for (build, to, pinned) in moves {
             tx.move_build(&build.id, &to).await?;
+            let mut after = ArtifactRow {
+                bucket: to.clone(),
+                ..build.clone()
+            };
+            if let Some(pinned) = pinned {
+                tx.pin_build(&build.id, &pinned.uri, pinned.tag.as_deref())
+                    .await?;
+                after.artifact_uri = pinned.uri;
+                after.tag = build.tag.clone().or(pinned.tag);
+            }
             let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_RECLASSIFY")
                 .target(&build.id)
                 .stack(&build.project)
@@ -304,17 +380,24 @@ impl ControlPlane {
                 .meta("to", to.routed_to())
                 .meta("ruleName", &to.applied_rule_name);
             tx.record(&audit).await?;
-            let after = ArtifactRow {
-                bucket: to,
-                ..build.clone()
-            };
             moved.push(artifact_view(&after, &ci.name));
         }
         tx.commit().await?;
+        let mut requested = Vec::new();
+        for (build, stage, digest, rules) in asks {
+            let kind = RequestKind::Reclassify;
+            let asked = self
+                .request_change(user, &ci, build, &stage, digest, kind, &rules)
+                .await?;
+            if let Promoted::Pending(view, _) = asked {
+                requested.push(view);
+            }
+        }
         Ok(Reclassified {
             ci_name: ci.name,
-            unchanged: builds.len() - moved.len(),
+            unchanged: builds.len() - moved.len() - requested.len(),
             moved,
+            requested,
         })
     }
 
@@ -380,7 +463,8 @@ impl ControlPlane {
         )))
     }
 
-    /// Pins an image to one environment or stream by hand, audited.
+    /// Pins an image to one environment or stream by hand, audited; through the door, as a
+    /// write straight into the bucket.
     pub async fn attach(&self, user: &AuthUser, request: Attach) -> Result<Artifact> {
         self.require(user, &request.project, permissions::ARTIFACTS_WRITE)
             .await?;
@@ -389,10 +473,19 @@ impl ControlPlane {
         let bucket = self
             .stage_bucket(&request.project, request.kind, &request.value)
             .await?;
-        if let Some(stage) = bucket.routed_to() {
-            self.require_direct(user, &request.project, stage, "attach an image")
-                .await?;
-        }
+        let pinned = self
+            .admit_direct(
+                user,
+                &request.project,
+                &bucket,
+                &artifact_uri,
+                "attach an image",
+            )
+            .await?;
+        let (artifact_uri, tag) = match pinned {
+            Some(pinned) => (pinned.uri, request.tag.or(pinned.tag)),
+            None => (artifact_uri, request.tag),
+        };
         let register_type = addressed_as(request.kind);
         let row = ArtifactRow {
             id: new_id(),
@@ -411,7 +504,7 @@ impl ControlPlane {
             promoted: false,
             origin: Origin::Attach,
             repository_name: request.repository_name,
-            tag: request.tag,
+            tag,
             created_by: user.username.clone(),
             created_at: now(),
             promoted_from: None,
@@ -429,8 +522,14 @@ impl ControlPlane {
         Ok(artifact_view(&row, &ci.name))
     }
 
-    /// Deletes a build's record (the image stays in its registry), audited.
-    pub async fn delete_build(&self, user: &AuthUser, id: &str) -> Result<()> {
+    /// Deletes a build's record (the image stays in its registry), audited. Deleting what a
+    /// protected stage deploys is a change like a rollback: with approvals, the answer is the
+    /// request that will delete it.
+    pub async fn delete_build(
+        &self,
+        user: &AuthUser,
+        id: &str,
+    ) -> Result<Option<PromotionRequest>> {
         let build = self
             .store
             .artifact(id)
@@ -438,6 +537,27 @@ impl ControlPlane {
             .ok_or_else(|| Error::not_found(format!("build '{id}' not found")))?;
         self.require(user, &build.project, permissions::ARTIFACTS_DELETE)
             .await?;
+        let deployed = self.store.deployed_builds(&build.ci_id).await?;
+        if deployed.iter().any(|b| b.id == build.id) {
+            let guard = self.guard(&build.project, &build.bucket).await?;
+            let what = "delete the build it deploys";
+            if let Admission::Ask(rules) = self
+                .admit_change(user, &build.project, &guard, what)
+                .await?
+            {
+                let ci = self.ci_by_id(&build.ci_id).await?;
+                let pinned = self.pin(&build.artifact_uri).await;
+                let digest = pinned.map(|p| p.digest).unwrap_or_default();
+                let stage = build.bucket.routed_to().unwrap_or_default().to_string();
+                let kind = RequestKind::Delete;
+                let asked = self
+                    .request_change(user, &ci, &build, &stage, digest, kind, &rules)
+                    .await?;
+                if let Promoted::Pending(view, _) = asked {
+                    return Ok(Some(view));
+                }
+            }
+        }
         let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_DELETE")
             .target(id)
             .stack(&build.project)
@@ -448,7 +568,8 @@ impl ControlPlane {
         if !tx.delete_artifact(id).await? {
             return Err(Error::not_found(format!("build '{id}' not found")));
         }
-        commit(tx, &audit).await
+        commit(tx, &audit).await?;
+        Ok(None)
     }
 
     /// The newest build of each application in an environment's own bucket, as Facets keys

@@ -1,8 +1,9 @@
-//! Protected stages: who may write straight into an environment or release stream, and
-//! promotions (and rollbacks) into it that wait for approvals.
+//! Protected stages: the requests the door ([`super::door`]) opens for changes that wait for
+//! approvals (a promotion, a rollback, a reclassification in or out, the deletion of what a
+//! stage deploys), and rollback itself.
 //!
-//! A promotion into a stage whose `[protection]` asks for approvals makes a pending request
-//! pinned to the source build's image digest. It completes when enough distinct eligible
+//! A request is pinned to the image digest it would place; completing it places exactly that
+//! digest (`registry/repository@sha256:…`), whatever the tag points at by then. It completes when enough distinct eligible
 //! users approve; one rejection closes it. An approval stops counting when it is older than
 //! the stage's `approval_ttl_hours`, when it was given for another digest, or when its giver
 //! no longer holds an approver role; it is then removed and audited as lapsed. Approvals of
@@ -10,6 +11,7 @@
 //! two replicas) complete it exactly once.
 
 use super::auth::AuthUser;
+use super::door::{Admission, Pinned, holds_any, pinned_uri, roles_text};
 use super::promotion::{Promoted, RequestKind, placed};
 use super::registration::Registered;
 use super::views::artifact_view;
@@ -17,9 +19,9 @@ use super::{ControlPlane, permissions};
 use crate::error::{Error, Result};
 use wharf_api::project_file::Protection;
 use wharf_api::{Approval, PromotionRequest, RegistrationType};
-use wharf_oci::ImageReference;
 use wharf_store::{
-    ApprovalRow, ArtifactRow, Audit, CiRow, Origin, RequestRow, Tx, format_time, new_id, now,
+    ApprovalRow, ArtifactRow, Audit, Bucket, CiRow, Origin, RequestRow, Tx, format_time, new_id,
+    now,
 };
 
 pub const PENDING: &str = "PENDING";
@@ -37,26 +39,35 @@ fn audit(user: &str, action: &'static str, request: &RequestRow) -> Audit {
         .meta("digest", &request.digest)
 }
 
-fn roles_text(roles: &[String]) -> String {
-    if roles.is_empty() {
-        return "no role (server admins only)".into();
-    }
-    let quoted: Vec<String> = roles.iter().map(|r| format!("'{r}'")).collect();
-    format!("role {}", quoted.join(" or "))
-}
-
-fn holds_any(held: &[String], wanted: &[String]) -> bool {
-    held.iter().any(|role| wanted.contains(role))
-}
-
 /// Whether an approval given at `approved_at` is still within `ttl_hours`.
 fn fresh(approved_at: &str, ttl_hours: u32) -> bool {
     let cutoff = time::OffsetDateTime::now_utc() - time::Duration::hours(i64::from(ttl_hours));
     approved_at > format_time(cutoff).as_str()
 }
 
+/// What completing a request does, worked out before its transaction opens (nothing is read
+/// on the writer while the transaction holds it).
+enum Completion {
+    Place(ArtifactRow),
+    Move {
+        to: Bucket,
+        pinned: Option<Pinned>,
+    },
+    Remove,
+    /// Nothing to do any more; the request lapses with this reason.
+    Lapse(String),
+}
+
+/// Who may not approve a request when the stage says so: everyone who registered its image
+/// in the project, and everyone who asked for that image to enter the stage.
+#[derive(Debug, Default)]
+struct Authors {
+    registrants: Vec<String>,
+    requesters: Vec<String>,
+}
+
 impl ControlPlane {
-    /// The protection of a stage of `project`, if it has one.
+    /// The protection of a stage of `project` as written in its file, if it has one.
     pub async fn protection_of(&self, project: &str, stage: &str) -> Result<Option<Protection>> {
         Ok(self
             .store
@@ -65,97 +76,20 @@ impl ControlPlane {
             .map(|row| row.rules.0))
     }
 
-    /// Registering or attaching straight into a protected stage needs a role in its `direct`
-    /// list (server admins always may). Refused with 403 naming the stage and those roles.
-    pub(super) async fn require_direct(
-        &self,
-        user: &AuthUser,
-        project: &str,
-        stage: &str,
-        what: &str,
-    ) -> Result<()> {
-        let Some(rules) = self.protection_of(project, stage).await? else {
-            return Ok(());
-        };
-        if user.admin
-            || holds_any(
-                &self.role_names(&user.username, project).await?,
-                &rules.direct,
-            )
-        {
-            return Ok(());
-        }
-        let promote = match rules.approvals {
-            0 => "promote into it instead".to_string(),
-            n => format!(
-                "promote into it instead, which asks {n} approval(s) from {}",
-                roles_text(&rules.approvers)
-            ),
-        };
-        Err(Error::Forbidden(format!(
-            "stage '{stage}' of project '{project}' is protected: to {what} straight into it \
-             needs {}; user '{}' has none of them; {promote}",
-            roles_text(&rules.direct),
-            user.username
-        )))
-    }
-
-    /// Asking for a promotion into a protected stage needs a role in its `promoters` list,
-    /// when it has one.
-    pub(super) async fn require_promoter(
-        &self,
-        user: &AuthUser,
-        project: &str,
-        stage: &str,
-        rules: &Protection,
-    ) -> Result<()> {
-        let Some(promoters) = &rules.promoters else {
-            return Ok(());
-        };
-        if user.admin || holds_any(&self.role_names(&user.username, project).await?, promoters) {
-            return Ok(());
-        }
-        Err(Error::Forbidden(format!(
-            "stage '{stage}' of project '{project}' is protected: promoting into it needs {}; \
-             user '{}' has none of them",
-            roles_text(promoters),
-            user.username
-        )))
-    }
-
-    /// The image digest a build's URI names, or the built-in registry's digest for its tag.
-    /// A plain tag anywhere else cannot be pinned: refused, saying how to give the digest.
-    async fn digest_of(&self, build: &ArtifactRow) -> Result<String> {
-        let reference: Option<ImageReference> = build.artifact_uri.parse().ok();
-        if let Some(digest) = reference.as_ref().and_then(|r| r.digest.as_ref()) {
-            return Ok(digest.to_string());
-        }
-        if let Some(reference) = &reference
-            && let Some(tag) = &reference.tag
-            && let Some(digest) = self.store.registry_tag(&reference.repository, tag).await?
-        {
-            return Ok(digest);
-        }
-        Err(Error::conflict(format!(
-            "build '{}' ({}) names its image by tag only, so an approval could not be pinned to \
-             what it approves: register the image by digest (`wharf push` does; or `wharf \
-             register --image REPOSITORY@sha256:…`), then promote that build",
-            build.id, build.artifact_uri
-        )))
-    }
-
-    /// Makes (or answers the open) request to place `source` in `stage`; a request open for
-    /// another build of the same service there is superseded (lapsed).
-    pub(super) async fn request_placement(
+    /// Makes (or answers the open) request to change what `stage` deploys: place, move or
+    /// remove `source`, pinned to `digest`. A request open for another change of the same
+    /// service there is superseded (lapsed).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn request_change(
         &self,
         user: &AuthUser,
         ci: &CiRow,
         source: &ArtifactRow,
         stage: &str,
+        digest: String,
         kind: RequestKind,
         rules: &Protection,
     ) -> Result<Promoted> {
-        let digest = self.digest_of(source).await?;
         let mut tx = self.store.begin().await?;
         if let Some(open) = tx.lock_pending_for(&ci.id, stage).await? {
             if open.source_id == source.id && open.kind == kind.name() && open.digest == digest {
@@ -235,12 +169,60 @@ impl ControlPlane {
             .ok_or_else(|| Error::not_found(format!("promotion request '{id}' not found")))
     }
 
+    /// The rules a request is decided by: the strictest protection of its stage now.
+    async fn request_rules(&self, request: &RequestRow, source: &ArtifactRow) -> Result<Protection> {
+        self.stage_rules(&request.project, source.registration_type, &request.stage)
+            .await
+    }
+
+    /// Follows the image back: whoever registered it first in the project (by digest, or at
+    /// the root of the promotions the source came through), the source's own author, and
+    /// whoever asked for this digest to enter this stage.
+    async fn authors(&self, request: &RequestRow, source: Option<&ArtifactRow>) -> Result<Authors> {
+        let mut authors = Authors::default();
+        let add = |list: &mut Vec<String>, name: String| {
+            if !list.contains(&name) {
+                list.push(name);
+            }
+        };
+        if let Some(source) = source {
+            add(&mut authors.registrants, source.created_by.clone());
+            let mut at = source.clone();
+            for _ in 0..32 {
+                let Some(parent) = at.promoted_from.clone() else {
+                    break;
+                };
+                let Some(parent) = self.store.artifact(&parent).await? else {
+                    break;
+                };
+                at = parent;
+            }
+            add(&mut authors.registrants, at.created_by);
+        }
+        if let Some(first) = self
+            .store
+            .first_registrant(&request.project, &request.digest)
+            .await?
+        {
+            add(&mut authors.registrants, first);
+        }
+        add(&mut authors.requesters, request.requested_by.clone());
+        for name in self
+            .store
+            .requesters_of(&request.project, &request.stage, &request.digest)
+            .await?
+        {
+            add(&mut authors.requesters, name);
+        }
+        Ok(authors)
+    }
+
     /// Whether `user` may approve or reject `request` now, and if not, why.
     async fn may_decide(
         &self,
         user: &AuthUser,
         request: &RequestRow,
-        source: &ArtifactRow,
+        authors: &Authors,
         rules: &Protection,
         approving: bool,
     ) -> Result<()> {
@@ -260,21 +242,51 @@ impl ControlPlane {
                 }
             )));
         }
-        if approving && user.username == request.requested_by && !rules.requester_may_approve {
+        let me = &user.username;
+        if approving && authors.requesters.contains(me) && !rules.requester_may_approve {
             return Err(Error::Forbidden(format!(
-                "user '{}' asked for this promotion, and stage '{}' does not let the requester \
-                 approve: another approver must",
-                user.username, request.stage
+                "user '{me}' asked for this image ({}) to enter '{}', and the stage does not let \
+                 a requester approve: another approver must",
+                request.digest, request.stage
             )));
         }
-        if approving && user.username == source.created_by && !rules.registrant_may_approve {
+        if approving && authors.registrants.contains(me) && !rules.registrant_may_approve {
             return Err(Error::Forbidden(format!(
-                "user '{}' placed build '{}' where it is promoted from, and stage '{}' does not \
-                 let its registrant approve: another approver must",
-                user.username, source.id, request.stage
+                "user '{me}' registered this image ({}) or placed build '{}' where it is \
+                 promoted from, and stage '{}' does not let its registrant approve: another \
+                 approver must",
+                request.digest, request.source_id, request.stage
             )));
         }
         Ok(())
+    }
+
+    /// `None` when `user` may approve `request` now; else why not (the checks of
+    /// [`ControlPlane::approve`]).
+    pub async fn approval_refusal(
+        &self,
+        user: &AuthUser,
+        request: &PromotionRequest,
+    ) -> Result<Option<String>> {
+        if request
+            .approvals
+            .iter()
+            .any(|a| a.username == user.username)
+        {
+            return Ok(Some(format!("user '{}' approved already", user.username)));
+        }
+        let row = self.request_row(&request.request_id).await?;
+        let source = self.store.artifact(&row.source_id).await?;
+        let rules = match &source {
+            Some(source) => self.request_rules(&row, source).await?,
+            None => Protection::default(),
+        };
+        let authors = self.authors(&row, source.as_ref()).await?;
+        match self.may_decide(user, &row, &authors, &rules, true).await {
+            Ok(()) => Ok(None),
+            Err(Error::Forbidden(why)) => Ok(Some(why)),
+            Err(other) => Err(other),
+        }
     }
 
     /// Approves a pending request; answers it, completed when this approval was the last one
@@ -282,12 +294,11 @@ impl ControlPlane {
     pub async fn approve(&self, user: &AuthUser, id: &str) -> Result<PromotionRequest> {
         let request = self.request_row(id).await?;
         let source = self.request_source(&request).await?;
-        let rules = self
-            .protection_of(&request.project, &request.stage)
-            .await?
-            .unwrap_or_default();
-        self.may_decide(user, &request, &source, &rules, true)
+        let rules = self.request_rules(&request, &source).await?;
+        let authors = self.authors(&request, Some(&source)).await?;
+        self.may_decide(user, &request, &authors, &rules, true)
             .await?;
+        let completion = self.completion(&request, &source).await?;
         let mut tx = self.store.begin().await?;
         let Some(request) = tx.lock_pending_request(id).await? else {
             drop(tx);
@@ -305,13 +316,15 @@ impl ControlPlane {
         }
         let counted = self.count_approvals(&mut tx, &request, &rules).await?;
         if counted >= request.required {
-            self.complete(&mut tx, &request, &source, user).await?;
+            self.complete(&mut tx, &request, &source, completion, user)
+                .await?;
         }
         tx.commit().await?;
         self.promotion_request(id).await
     }
 
-    /// Rejects a pending request, with the reason; it closes.
+    /// Rejects a pending request, with the reason; it closes. Its requester may always
+    /// withdraw it.
     pub async fn reject(
         &self,
         user: &AuthUser,
@@ -322,13 +335,10 @@ impl ControlPlane {
         crate::error::valid_text("reason", Some(&reason), 1024)?;
         let request = self.request_row(id).await?;
         let source = self.request_source(&request).await?;
-        let rules = self
-            .protection_of(&request.project, &request.stage)
-            .await?
-            .unwrap_or_default();
+        let rules = self.request_rules(&request, &source).await?;
         let requester = user.username == request.requested_by;
         if !requester {
-            self.may_decide(user, &request, &source, &rules, false)
+            self.may_decide(user, &request, &Authors::default(), &rules, false)
                 .await?;
         }
         let mut tx = self.store.begin().await?;
@@ -419,57 +429,119 @@ impl ControlPlane {
         Ok(None)
     }
 
-    /// Places the request's build in its stage and closes the request, in `tx`.
+    /// What completing `request` will do, read before its transaction.
+    async fn completion(&self, request: &RequestRow, source: &ArtifactRow) -> Result<Completion> {
+        let kind = RequestKind::parse(&request.kind);
+        match kind {
+            RequestKind::Promote | RequestKind::Rollback => {
+                let registration = source.registration_type;
+                let bucket = self
+                    .stage_bucket(&request.project, registration, &request.stage)
+                    .await?;
+                let pinned = pinned_uri(&source.artifact_uri, &request.digest)?;
+                let mut row = placed(
+                    source,
+                    bucket,
+                    registration,
+                    &request.stage,
+                    kind.origin(),
+                    &request.requested_by,
+                );
+                row.artifact_uri = pinned.uri;
+                row.tag = source.tag.clone().or(pinned.tag);
+                Ok(Completion::Place(row))
+            }
+            RequestKind::Reclassify => {
+                let ci = self.ci_by_id(&source.ci_id).await?;
+                let (ci, rule) = self
+                    .store
+                    .ci_with_rule(&ci.project, &ci.name)
+                    .await?
+                    .ok_or_else(|| Error::not_found(format!("CI '{}' vanished", ci.name)))?;
+                let to = self
+                    .bucket_by_rule(&ci, rule.as_ref(), &source.metadata.0)
+                    .await?;
+                if to == source.bucket {
+                    return Ok(Completion::Lapse(
+                        "the CI's rule no longer moves the build".into(),
+                    ));
+                }
+                let pinned = if self.guard(&request.project, &to).await?.is_open() {
+                    None
+                } else {
+                    Some(pinned_uri(&source.artifact_uri, &request.digest)?)
+                };
+                Ok(Completion::Move { to, pinned })
+            }
+            RequestKind::Delete => Ok(Completion::Remove),
+        }
+    }
+
+    /// Carries out `request` and closes it, in `tx`.
     async fn complete(
         &self,
         tx: &mut Tx,
         request: &RequestRow,
         source: &ArtifactRow,
+        completion: Completion,
         last_approver: &AuthUser,
     ) -> Result<()> {
-        let current = self.digest_of(source).await?;
-        if current != request.digest {
-            let why = format!("the build's digest is now {current}");
-            tx.close_request(&request.id, LAPSED, Some(&why), None)
-                .await?;
-            tx.record(
-                &audit(&last_approver.username, "PROMOTION_LAPSED", request).meta("reason", &why),
-            )
-            .await?;
-            return Ok(());
-        }
-        let kind = source.registration_type;
-        let bucket = self
-            .stage_bucket(&request.project, kind, &request.stage)
-            .await?;
-        let origin = RequestKind::origin(&request.kind);
-        let row = placed(
-            source,
-            bucket,
-            kind,
-            &request.stage,
-            origin,
-            &request.requested_by,
-        );
-        tx.insert_artifact(&row).await?;
-        tx.close_request(&request.id, COMPLETED, None, Some(&row.id))
-            .await?;
-        let action = match origin {
-            Origin::Rollback => "ARTIFACT_ROLLBACK",
-            _ => "ARTIFACT_PROMOTE",
+        let requester = &request.requested_by;
+        let (result_id, entry) = match completion {
+            Completion::Lapse(why) => {
+                tx.close_request(&request.id, LAPSED, Some(&why), None)
+                    .await?;
+                let entry = audit(&last_approver.username, "PROMOTION_LAPSED", request)
+                    .meta("reason", &why);
+                tx.record(&entry).await?;
+                return Ok(());
+            }
+            Completion::Place(row) => {
+                tx.insert_artifact(&row).await?;
+                let action = match row.origin {
+                    Origin::Rollback => "ARTIFACT_ROLLBACK",
+                    _ => "ARTIFACT_PROMOTE",
+                };
+                let entry = Audit::new(requester, "ARTIFACT", action)
+                    .target(&row.id)
+                    .bucket(&row.bucket)
+                    .meta("from", &source.id)
+                    .meta("to", &request.stage)
+                    .meta("artifactUri", &row.artifact_uri);
+                (row.id, entry)
+            }
+            Completion::Move { to, pinned } => {
+                tx.move_build(&source.id, &to).await?;
+                if let Some(pinned) = &pinned {
+                    tx.pin_build(&source.id, &pinned.uri, pinned.tag.as_deref())
+                        .await?;
+                }
+                let entry = Audit::new(requester, "ARTIFACT", "ARTIFACT_RECLASSIFY")
+                    .target(&source.id)
+                    .bucket(&to)
+                    .meta("from", source.bucket.routed_to())
+                    .meta("to", to.routed_to())
+                    .meta("ruleName", &to.applied_rule_name);
+                (source.id.clone(), entry)
+            }
+            Completion::Remove => {
+                tx.delete_artifact(&source.id).await?;
+                let entry = Audit::new(requester, "ARTIFACT", "ARTIFACT_DELETE")
+                    .target(&source.id)
+                    .bucket(&source.bucket)
+                    .meta("artifactUri", &source.artifact_uri);
+                (source.id.clone(), entry)
+            }
         };
-        let placed_entry = Audit::new(&request.requested_by, "ARTIFACT", action)
-            .target(&row.id)
+        tx.close_request(&request.id, COMPLETED, None, Some(&result_id))
+            .await?;
+        let entry = entry
             .stack(&request.project)
-            .bucket(&row.bucket)
-            .meta("from", &source.id)
-            .meta("to", &request.stage)
-            .meta("artifactUri", &source.artifact_uri)
             .meta("requestId", &request.id);
-        tx.record(&placed_entry).await?;
+        tx.record(&entry).await?;
         tx.record(
             &audit(&last_approver.username, "PROMOTION_COMPLETED", request)
-                .meta("resultId", &row.id),
+                .meta("resultId", &result_id),
         )
         .await?;
         Ok(())
@@ -479,10 +551,10 @@ impl ControlPlane {
     pub(super) async fn request_view(&self, request: &RequestRow) -> Result<PromotionRequest> {
         let ci = self.ci_by_id(&request.ci_id).await?;
         let source = self.store.artifact(&request.source_id).await?;
-        let rules = self
-            .protection_of(&request.project, &request.stage)
-            .await?
-            .unwrap_or_default();
+        let rules = match &source {
+            Some(source) => self.request_rules(request, source).await?,
+            None => Protection::default(),
+        };
         let mut approvals = Vec::new();
         for approval in self.store.approvals_of(&request.id).await? {
             if self
@@ -497,12 +569,13 @@ impl ControlPlane {
                 });
             }
         }
-        let registrant = source.as_ref().map(|s| s.created_by.as_str());
         let mut eligible: Vec<String> = Vec::new();
         if request.status == PENDING {
+            let authors = self.authors(request, source.as_ref()).await?;
             for (username, role) in self.store.members_of(&request.project).await? {
-                let excluded = (username == request.requested_by && !rules.requester_may_approve)
-                    || (Some(username.as_str()) == registrant && !rules.registrant_may_approve)
+                let excluded = (authors.requesters.contains(&username)
+                    && !rules.requester_may_approve)
+                    || (authors.registrants.contains(&username) && !rules.registrant_may_approve)
                     || approvals.iter().any(|a| a.username == username);
                 if rules.approvers.contains(&role) && !excluded && !eligible.contains(&username) {
                     eligible.push(username);
@@ -533,7 +606,9 @@ impl ControlPlane {
     }
 
     /// Points an environment of `project` back at its previous build of `service` (or at the
-    /// build `to`), audited; a protected environment asks for approvals as a promotion does.
+    /// build `to`), audited, through the door: back to a build the stage deployed before is a
+    /// change like a promotion (approvals where the stage asks them); to any other build is a
+    /// write straight into the stage (a `direct` role where it is protected).
     pub async fn rollback(
         &self,
         user: &AuthUser,
@@ -579,17 +654,43 @@ impl ControlPlane {
                 current.artifact_uri
             )));
         }
-        if let Some(rules) = self.protection_of(project, &stage).await? {
-            self.require_promoter(user, project, &stage, &rules).await?;
-            if rules.approvals > 0 {
-                return self
-                    .request_placement(user, &ci, &target, &stage, RequestKind::Rollback, &rules)
-                    .await;
-            }
-        }
         let kind = target.registration_type;
         let bucket = self.stage_bucket(project, kind, &stage).await?;
-        let row = placed(
+        let deployed_before = history.iter().any(|b| b.id == target.id);
+        let pinned = if deployed_before {
+            let guard = self.guard(project, &bucket).await?;
+            match self
+                .admit_change(user, project, &guard, "roll it back")
+                .await?
+            {
+                Admission::Ask(rules) => {
+                    let digest = self.pin(&target.artifact_uri).await?.digest;
+                    return self
+                        .request_change(
+                            user,
+                            &ci,
+                            &target,
+                            &stage,
+                            digest,
+                            RequestKind::Rollback,
+                            &rules,
+                        )
+                        .await;
+                }
+                Admission::Go(None) => None,
+                Admission::Go(Some(_)) => Some(self.pin(&target.artifact_uri).await?),
+            }
+        } else {
+            self.admit_direct(
+                user,
+                project,
+                &bucket,
+                &target.artifact_uri,
+                "roll back to a build it never deployed",
+            )
+            .await?
+        };
+        let mut row = placed(
             &target,
             bucket,
             kind,
@@ -597,6 +698,10 @@ impl ControlPlane {
             Origin::Rollback,
             &user.username,
         );
+        if let Some(pinned) = pinned {
+            row.artifact_uri = pinned.uri;
+            row.tag = target.tag.clone().or(pinned.tag);
+        }
         let entry = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_ROLLBACK")
             .target(&row.id)
             .stack(project)
@@ -605,7 +710,7 @@ impl ControlPlane {
             .meta("from", &current.id)
             .meta("fromUri", &current.artifact_uri)
             .meta("to", &target.id)
-            .meta("artifactUri", &target.artifact_uri);
+            .meta("artifactUri", &row.artifact_uri);
         let mut tx = self.store.begin().await?;
         tx.insert_artifact(&row).await?;
         super::commit(tx, &entry).await?;

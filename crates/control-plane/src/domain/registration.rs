@@ -74,10 +74,13 @@ impl ControlPlane {
                 .insert(BRANCH_NAME.to_string(), git_ref.clone());
         }
         let bucket = self.choose_bucket(&ci, rule.as_ref(), &request).await?;
-        if let Some(stage) = bucket.routed_to() {
-            self.require_direct(user, &project, stage, "register")
-                .await?;
-        }
+        let pinned = self
+            .admit_direct(user, &project, &bucket, &artifact_uri, "register")
+            .await?;
+        let (artifact_uri, tag) = match pinned {
+            Some(pinned) => (pinned.uri, request.tag.clone().or(pinned.tag)),
+            None => (artifact_uri, request.tag.clone()),
+        };
         let (register_type, register_value) = describe_target(&request);
         let row = ArtifactRow {
             id: new_id(),
@@ -102,7 +105,7 @@ impl ControlPlane {
             promoted: false,
             origin: Origin::Register,
             repository_name: request.repository_name.clone(),
-            tag: request.tag.clone(),
+            tag,
             created_by: user.username.clone(),
             created_at: now(),
             promoted_from: None,

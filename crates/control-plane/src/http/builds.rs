@@ -10,7 +10,7 @@ use crate::domain::promotion::{
 use crate::error::{Error, Result, require};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use wharf_api::{Artifact, ArtifactRegisterType, ImageOverrideRequest, RegistrationType};
@@ -65,13 +65,17 @@ pub async fn reclassify(
 }
 
 /// `DELETE /cc-ui/v1/artifacts/{artifactId}`: the record only; the image stays in its registry.
+/// Deleting the build a protected stage deploys waits for approvals: 202 with the request,
+/// and its id in the request header, as a promotion's.
 pub async fn delete(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
     Path(id): Path<String>,
-) -> Result<StatusCode> {
-    state.cp.delete_build(&user, &id).await?;
-    Ok(StatusCode::OK)
+) -> Result<Response> {
+    match state.cp.delete_build(&user, &id).await? {
+        None => Ok(StatusCode::OK.into_response()),
+        Some(request) => Ok(super::pending_request(request)),
+    }
 }
 
 /// `GET /cc-ui/v1/artifacts/{clusterId}`: the newest build of each application in an

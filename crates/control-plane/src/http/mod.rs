@@ -257,6 +257,18 @@ pub fn promoted(promoted: Promoted) -> Response {
     }
 }
 
+/// 202 with a pending request as the body and its id in the request header.
+pub fn pending_request(request: wharf_api::PromotionRequest) -> Response {
+    let id = HeaderValue::from_str(&request.request_id).ok();
+    let mut response = (StatusCode::ACCEPTED, Json(request)).into_response();
+    if let Some(id) = id {
+        response
+            .headers_mut()
+            .insert(wharf_api::PROMOTION_REQUEST_HEADER, id);
+    }
+    response
+}
+
 /// A registered or promoted build, with the header that says whether it already existed.
 pub fn registered(registered: Registered) -> Response {
     let mut response = Json(registered.artifact).into_response();

@@ -105,6 +105,11 @@ impl Registry {
                 ),
             ));
         }
+        if let Some(tag) = tag
+            && let Some(why) = self.cp.tag_hold(name, tag, &digest.to_string()).await?
+        {
+            return Err(Error::conflict(why).into());
+        }
         let (kind, children) = referenced_descriptors(media_type, bytes)
             .map_err(|e| RegistryError::new(400, "MANIFEST_INVALID", e))?;
         let store = self.cp.store();
@@ -228,6 +233,9 @@ impl Registry {
         self.may_push(caller, name).await?;
         let digest = parse_digest(reference)?;
         let key = digest.to_string();
+        if let Some(why) = self.cp.manifest_hold(name, &key).await? {
+            return Err(Error::conflict(why).into());
+        }
         let mut tx = self.cp.store().begin().await?;
         let users = tx.registry_referrers(name, &key).await?;
         if !users.is_empty() {
