@@ -538,11 +538,23 @@ pub struct RoutingRuleRequest {
     pub stack_name: String,
     #[serde(default)]
     pub is_default: bool,
+    /// The default flag as a rule is read back (`default`): a rule written back as read keeps
+    /// it. Either key, or both, may be sent; see [`Self::wants_default`].
+    #[serde(default, rename = "default", skip_serializing_if = "Option::is_none")]
+    pub default_flag: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci_system: Option<CiSystem>,
 }
 
-/// A stored routing rule; responses call the default flag `default`.
+impl RoutingRuleRequest {
+    /// Whether the rule is to be its project's default, by either key.
+    pub fn wants_default(&self) -> bool {
+        self.is_default || self.default_flag == Some(true)
+    }
+}
+
+/// A stored routing rule; responses call the default flag `default`, and `isDefault` too, so
+/// it reads back under the key a request writes it with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RoutingRuleResponse {
@@ -554,6 +566,8 @@ pub struct RoutingRuleResponse {
     pub stack_name: String,
     #[serde(default)]
     pub default: bool,
+    #[serde(default)]
+    pub is_default: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci_system: Option<CiSystem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -354,6 +354,15 @@ impl Store {
         .await)?)
     }
 
+    /// Every object row: digest, object key and size.
+    pub async fn registry_objects(&self) -> Result<Vec<StoredObject>> {
+        Ok(on!(&self.writer, |e| sqlx::query_as(
+            "SELECT digest, object_key, size FROM registry_objects ORDER BY digest"
+        )
+        .fetch_all(e)
+        .await)?)
+    }
+
     /// Blob rows no manifest of their repository references, last used before `cutoff`.
     pub async fn loose_registry_blobs(&self, cutoff: &str) -> Result<Vec<LooseBlob>> {
         Ok(on!(&self.writer, |e| sqlx::query_as(
@@ -459,6 +468,28 @@ impl Tx {
         .bind(&at)
         .fetch_one(e)
         .await)?)
+    }
+
+    /// Removes the row of `digest` while it still names `object_key` (whose object is gone).
+    pub async fn forget_registry_object(&mut self, digest: &str, object_key: &str) -> Result<bool> {
+        Ok(execute!(
+            self,
+            "DELETE FROM registry_objects WHERE digest = $1 AND object_key = $2",
+            digest,
+            object_key,
+        )? > 0)
+    }
+
+    /// Points a digest's row at another object (the one it named is gone).
+    pub async fn repoint_registry_object(&mut self, digest: &str, object_key: &str) -> Result<()> {
+        execute!(
+            self,
+            "UPDATE registry_objects SET object_key = $2, used_at = $3 WHERE digest = $1",
+            digest,
+            object_key,
+            now(),
+        )?;
+        Ok(())
     }
 
     /// Marks a digest's object used now; `false` when there is none (it was collected).

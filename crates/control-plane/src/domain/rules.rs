@@ -143,7 +143,7 @@ impl ControlPlane {
             .await?;
         self.check_criteria(&project, body.registration_type, &body.criteria)
             .await?;
-        if body.is_default
+        if body.wants_default()
             && let Some(existing) = self
                 .store
                 .default_rule(&project, body.registration_type)
@@ -162,7 +162,7 @@ impl ControlPlane {
             project: project.clone(),
             rule_name: body.rule_name.clone(),
             registration_type: body.registration_type,
-            is_default: body.is_default,
+            is_default: body.wants_default(),
             ci_system: body.ci_system,
             criteria: JsonText(body.criteria.clone()),
             created_by: Some(user.username.clone()),
@@ -204,7 +204,7 @@ impl ControlPlane {
             rule_name: &body.rule_name,
             criteria: &body.criteria,
             ci_system: body.ci_system,
-            is_default: body.is_default,
+            is_default: body.wants_default(),
         };
         let audit = Audit::new(&user.username, "CI_RULE", "CI_RULE_UPDATE")
             .target(&id)

@@ -10,7 +10,12 @@
 //!    mount and manifest that relies on a digest marks its row used in the same transaction,
 //!    so a sweep running at the same time either sees it used and spares it, or removed it
 //!    first (then the upload stores it anew, and the manifest push is refused).
-//! 4. Objects no row names (left by a replica that died between writing an object and its
+//!    An object whose delete fails is tried again; if it still fails, the row stays only when
+//!    the object is confirmed there (a HEAD), so no row outlives its object. A delete applied
+//!    whose answer was lost is thus seen as done.
+//! 4. Rows whose object is missing (left by an older server, or a store that lost it) are
+//!    removed, so the next push of that digest stores its bytes anew ([`GcReport::repaired`]).
+//! 5. Objects no row names (left by a replica that died between writing an object and its
 //!    commit) go once they are older than an upload session can live.
 //!
 //! Each run that removes something is audited (`REGISTRY_GC`) with its counts.
@@ -46,7 +51,12 @@ pub struct GcReport {
     /// Objects no row named, older than an upload session can live.
     pub orphan_objects: u64,
     pub orphan_bytes: u64,
+    /// Rows whose object was missing, removed so the next push stores the bytes again.
+    pub repaired: u64,
 }
+
+/// Deletes of one object tried before the object is checked for.
+const DELETE_ATTEMPTS: u32 = 3;
 
 impl Registry {
     /// One collection; `actor` is audited as its author.
@@ -104,9 +114,9 @@ impl Registry {
                     continue;
                 };
                 // The object goes while its row's deletion holds the lock; if it cannot be
-                // deleted, the row stays and a later run tries again.
-                if let Err(error) = self.blobs.delete(&gone.object_key).await {
-                    tracing::warn!(%error, digest = %gone.digest, "garbage collection: object not deleted");
+                // deleted, the row stays (and a later run tries again) unless it is gone.
+                if !self.delete_object(&gone.object_key).await {
+                    tracing::warn!(digest = %gone.digest, "garbage collection: object not deleted");
                     continue;
                 }
                 tx.commit().await?;
@@ -114,6 +124,8 @@ impl Registry {
                 report.blob_bytes += u64::try_from(gone.size).unwrap_or(0);
             }
         }
+
+        report.repaired = self.repair_missing(&listed, dry_run).await?;
 
         let orphan_age = DEFAULT_GRACE_SECS.max(grace_secs);
         let candidates: Vec<_> = listed
@@ -138,7 +150,7 @@ impl Registry {
 
         report.objects = report.blob_objects + report.orphan_objects + report.upload_sessions;
         report.bytes = report.blob_bytes + report.orphan_bytes + report.upload_bytes;
-        if !dry_run && (report.objects > 0 || report.repository_blobs > 0) {
+        if !dry_run && (report.objects > 0 || report.repository_blobs > 0 || report.repaired > 0) {
             let audit = Audit::new(actor, "CONTAINER_REGISTRY", "REGISTRY_GC")
                 .target(self.blobs.describe())
                 .meta("objects", report.objects)
@@ -147,12 +159,51 @@ impl Registry {
                 .meta("repositoryBlobs", report.repository_blobs)
                 .meta("uploadSessions", report.upload_sessions)
                 .meta("orphanObjects", report.orphan_objects)
+                .meta("repaired", report.repaired)
                 .meta("graceSeconds", grace_secs);
             let mut tx = store.begin().await?;
             tx.record(&audit).await?;
             tx.commit().await?;
         }
         Ok(report)
+    }
+
+    /// Deletes an object, trying again on failure; `true` once it is confirmed gone (a
+    /// delete whose answer was lost may well have been applied).
+    async fn delete_object(&self, key: &str) -> bool {
+        for attempt in 1..=DELETE_ATTEMPTS {
+            match self.blobs.delete(key).await {
+                Ok(()) => return true,
+                Err(error) => tracing::warn!(%error, attempt, "object delete failed"),
+            }
+        }
+        matches!(self.blobs.exists(key).await, Ok(false))
+    }
+
+    /// Removes the rows whose object is missing: not in `listed` (taken before the rows were
+    /// read) and confirmed absent by a HEAD.
+    async fn repair_missing(&self, listed: &[super::storage::Listed], dry_run: bool) -> Answer<u64> {
+        let present: HashSet<&str> = listed.iter().map(|o| o.key.as_str()).collect();
+        let store = self.cp.store();
+        let mut repaired = 0;
+        for row in store.registry_objects().await? {
+            if present.contains(row.object_key.as_str())
+                || !matches!(self.blobs.exists(&row.object_key).await, Ok(false))
+            {
+                continue;
+            }
+            tracing::warn!(digest = %row.digest, "the object of an index row is missing; row removed");
+            if dry_run {
+                repaired += 1;
+                continue;
+            }
+            let mut tx = store.begin().await?;
+            if tx.forget_registry_object(&row.digest, &row.object_key).await? {
+                repaired += 1;
+            }
+            tx.commit().await?;
+        }
+        Ok(repaired)
     }
 
     /// The server's own run, every [`GC_EVERY`].

@@ -196,10 +196,8 @@ impl Registry {
                 }
             }
         }
-        let winner = tx
-            .use_registry_object(key, &staged.key, manifest.size)
+        self.claim_object(&mut tx, key, staged, manifest.size)
             .await?;
-        self.blobs.settle(staged, &winner).await?;
         let previous = match tag {
             Some(tag) => tx.registry_tag_in_tx(name, tag).await?,
             None => None,

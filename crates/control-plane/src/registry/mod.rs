@@ -141,6 +141,26 @@ impl Registry {
         &self.blobs
     }
 
+    /// Names `staged` as the object of `digest` in `tx`, unless an object already is: then
+    /// the new bytes are dropped, but only once that object is confirmed there. A row whose
+    /// object is gone (a delete applied whose answer was lost) takes the new bytes instead.
+    async fn claim_object(
+        &self,
+        tx: &mut wharf_store::Tx,
+        digest: &str,
+        staged: &storage::Staged,
+        size: i64,
+    ) -> Answer<()> {
+        let mut winner = tx.use_registry_object(digest, &staged.key, size).await?;
+        if winner != staged.key && !self.blobs.exists(&winner).await? {
+            tracing::warn!(%digest, "an object named by the index was missing; stored anew");
+            tx.repoint_registry_object(digest, &staged.key).await?;
+            winner = staged.key.clone();
+        }
+        self.blobs.settle(staged, &winner).await?;
+        Ok(())
+    }
+
     /// Who presents these credentials; any failure is the same bare 401.
     pub async fn caller(&self, credentials: Option<(String, String)>) -> Answer<RegistryCaller> {
         let (username, password) = credentials.ok_or_else(RegistryError::unauthorized)?;

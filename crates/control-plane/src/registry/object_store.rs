@@ -307,6 +307,15 @@ impl ObjectBlobStore {
         Ok(found.into_stream().map_err(io).boxed())
     }
 
+    /// Whether the object `key` is there (a HEAD).
+    pub async fn exists(&self, key: &str) -> std::io::Result<bool> {
+        match self.s3.head(&self.path(key)).await {
+            Ok(_) => Ok(true),
+            Err(::object_store::Error::NotFound { .. }) => Ok(false),
+            Err(error) => Err(io(error)),
+        }
+    }
+
     pub async fn delete(&self, key: &str) -> std::io::Result<()> {
         match self.s3.delete(&self.path(key)).await {
             Ok(()) | Err(::object_store::Error::NotFound { .. }) => Ok(()),

@@ -160,6 +160,15 @@ impl BlobStore {
         Ok(all)
     }
 
+    /// Whether the object `key` is there: a row may outlive its object when a delete was
+    /// applied but its answer lost.
+    pub async fn exists(&self, key: &str) -> std::io::Result<bool> {
+        match self {
+            Self::Local(store) => tokio::fs::try_exists(store.path(key)).await,
+            Self::Object(store) => store.exists(key).await,
+        }
+    }
+
     pub async fn delete(&self, key: &str) -> std::io::Result<()> {
         match self {
             Self::Local(store) => match tokio::fs::remove_file(store.path(key)).await {

@@ -292,8 +292,7 @@ impl Registry {
         let staged = self.blobs.seal(&upload, digest).await?;
         let mut tx = store.begin().await?;
         tx.delete_upload(&upload.row.id).await?;
-        let winner = tx.use_registry_object(&key, &staged.key, size).await?;
-        self.blobs.settle(&staged, &winner).await?;
+        self.claim_object(&mut tx, &key, &staged, size).await?;
         tx.add_registry_blob(name, &key, size).await?;
         tx.commit().await?;
         Ok(())
