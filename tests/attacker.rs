@@ -2,8 +2,8 @@
 //! a user of another project. Each finding of the adversarial review (issue 12) is one test
 //! here, over real loopback HTTP against a control plane on the test's runtime.
 
-use crate::registry::{Registry, credentials, manifest};
 use crate::support;
+use crate::support::registry::{Registry, credentials, manifest};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

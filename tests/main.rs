@@ -12,6 +12,7 @@ mod ci_context;
 mod cli_errors;
 mod crash;
 mod docker_registry;
+mod door;
 mod facets;
 mod keyless;
 mod lifecycle;

@@ -6,8 +6,8 @@
 //! (`WHARF_TEST_S3`, moto) and the database its PostgreSQL (`WHARF_TEST_POSTGRES`). The
 //! garbage collection also runs on the local store, with no S3 server.
 
-use crate::registry::{Registry, credentials, manifest};
 use crate::support;
+use crate::support::registry::{Registry, credentials, manifest};
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;

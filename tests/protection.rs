@@ -493,7 +493,14 @@ async fn a_rejection_closes_the_request_and_a_tag_only_image_waits_for_its_diges
             .contains(&"PROMOTION_REJECTED".to_string())
     );
 
-    let body = saas("staging", "ENVIRONMENT", "tagged", "r.example/shop/api:1.0");
+    // A registry that cannot be reached (nothing listens on loopback port 1): the digest
+    // cannot be read, so nothing is pinned and nothing is asked.
+    let body = saas(
+        "staging",
+        "ENVIRONMENT",
+        "tagged",
+        "127.0.0.1:1/shop/api:1.0",
+    );
     let (_, tagged) = api.post("/cc-ui/v1/ci-cd/register", body).await;
     let answer = pipeline.promote(tagged["id"].as_str().unwrap()).await;
     assert_eq!(answer.status, StatusCode::CONFLICT, "{:?}", answer.body);

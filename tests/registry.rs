@@ -8,70 +8,9 @@ use crate::support;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::client::Api;
+use support::registry::{Registry, credentials, manifest};
 use support::start_shop;
 use wharf_oci::Digest;
-
-pub(crate) struct Registry {
-    pub(crate) http: reqwest::Client,
-    pub(crate) base: String,
-    pub(crate) user: String,
-    pub(crate) password: String,
-}
-
-impl Registry {
-    pub(crate) fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.base))
-            .basic_auth(&self.user, Some(&self.password))
-    }
-
-    pub(crate) async fn push_blob(&self, repo: &str, bytes: &[u8]) -> Digest {
-        let digest = Digest::sha256_of(bytes);
-        let response = self
-            .request(
-                Method::POST,
-                &format!("/v2/{repo}/blobs/uploads/?digest={digest}"),
-            )
-            .body(bytes.to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        digest
-    }
-
-    pub(crate) async fn put_manifest(
-        &self,
-        repo: &str,
-        reference: &str,
-        media_type: &str,
-        body: &str,
-    ) -> reqwest::Response {
-        self.request(Method::PUT, &format!("/v2/{repo}/manifests/{reference}"))
-            .header("content-type", media_type)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
-    }
-}
-
-pub(crate) async fn credentials(api: &Api, application: &str) -> Value {
-    let (status, body) = api
-        .post("/cc-ui/v1/ci-cd/pushCredentials", json!({"blueprintName": "shop", "artifactory": "default", "applicationName": application}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
-pub(crate) fn manifest(config: &Digest, layer: &Digest, sizes: (usize, usize)) -> String {
-    format!(
-        r#"{{"schemaVersion":2,"mediaType":"{m}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer}","size":{}}}]}}"#,
-        sizes.0,
-        sizes.1,
-        m = wharf_oci::OCI_MANIFEST
-    )
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn blobs_manifests_and_indexes_round_trip_verbatim() {

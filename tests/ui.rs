@@ -5,8 +5,8 @@
 //! refusing a forged post), sign-out, and no token in any page or URL. The browser suite
 //! (`tests/ui/browser.mjs`, run by `.ci/run`) drives the same pages in headless Chromium.
 
-use crate::registry::{Registry, manifest};
 use crate::support::client::Api;
+use crate::support::registry::{Registry, manifest};
 use crate::support::ui::{Ui, csrf_of};
 use crate::support::{self, ADMIN, TOKEN, start_shop};
 use reqwest::{Method, StatusCode};

@@ -5,7 +5,9 @@
 
 pub mod client;
 pub mod facets;
+pub mod oidc;
 pub mod proxy;
+pub mod registry;
 pub mod ui;
 
 use std::path::{Path, PathBuf};

@@ -420,7 +420,12 @@ pub struct ServeArgs {
     /// A name clients reach this server's registry by (`host[:port]`, as image URIs spell it),
     /// besides the loopback names of --listen; repeat it, or separate names with commas.
     /// Protected stages read a tag's digest from this server only for these names.
-    #[arg(long, value_name = "HOST", env = "WHARF_REGISTRY_HOSTS", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "HOST",
+        env = "WHARF_REGISTRY_HOSTS",
+        value_delimiter = ','
+    )]
     pub registry_host: Vec<String>,
     /// The client's global flags, accepted here as everywhere but hidden: they mean nothing to
     /// a server.

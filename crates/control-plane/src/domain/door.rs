@@ -113,9 +113,9 @@ pub struct Pinned {
 
 /// `uri` with its tag dropped and `digest` put in: what a protected stage stores.
 pub fn pinned_uri(uri: &str, digest: &str) -> Result<Pinned> {
-    let reference: ImageReference = uri.parse().map_err(|e| {
-        Error::bad_request(format!("field `artifactUri`: {e}"))
-    })?;
+    let reference: ImageReference = uri
+        .parse()
+        .map_err(|e| Error::bad_request(format!("field `artifactUri`: {e}")))?;
     let parsed: Digest = digest
         .parse()
         .map_err(|e| Error::Internal(format!("a stored digest does not parse: {e}")))?;
@@ -209,7 +209,11 @@ impl ControlPlane {
         let Some(rules) = guard.strictest() else {
             return Ok(None);
         };
-        if !user.admin && !holds_any(&self.role_names(&user.username, project).await?, &rules.direct)
+        if !user.admin
+            && !holds_any(
+                &self.role_names(&user.username, project).await?,
+                &rules.direct,
+            )
         {
             let promote = match rules.approvals {
                 0 => "promote into it instead".to_string(),
@@ -272,9 +276,7 @@ impl ControlPlane {
         }
         let tag = reference.tag.clone().unwrap_or_else(|| "latest".into());
         let found = if self.is_own_registry(&reference.registry) {
-            self.store
-                .registry_tag(&reference.repository, &tag)
-                .await?
+            self.store.registry_tag(&reference.repository, &tag).await?
         } else {
             self.remote_digest(&reference, &tag).await?
         };
@@ -297,8 +299,9 @@ impl ControlPlane {
         let unreachable = |e: wharf_oci::RegistryError| {
             Error::conflict(format!(
                 "the digest of {}/{}:{tag} could not be read from its registry ({e}); a \
-                 protected stage deploys images by digest: register the image by digest, or add \
-                 the registry's credentials (POST /cc-ui/v1/artifactories/others)",
+                 protected stage deploys images by digest: register the image by digest \
+                 (`wharf push` does; or --image REPOSITORY@sha256:…), or add the registry's \
+                 credentials (POST /cc-ui/v1/artifactories/others)",
                 reference.registry, reference.repository
             ))
         };
@@ -455,7 +458,10 @@ impl ControlPlane {
         let Some(ci) = self.store.ci(project, ci_name).await? else {
             return Ok(Vec::new());
         };
-        let pending = self.store.promotion_requests(Some(project), PENDING).await?;
+        let pending = self
+            .store
+            .promotion_requests(Some(project), PENDING)
+            .await?;
         Ok(pending.into_iter().filter(|r| r.ci_id == ci.id).collect())
     }
 
@@ -500,8 +506,14 @@ mod tests {
     fn the_strictest_of_several_protections_wins() {
         let guard = Guard {
             stages: vec![
-                ("prod".into(), rules(2, &["release-manager", "admin"], &["admin", "ci"])),
-                ("PRODUCTION".into(), rules(1, &["release-manager"], &["admin"])),
+                (
+                    "prod".into(),
+                    rules(2, &["release-manager", "admin"], &["admin", "ci"]),
+                ),
+                (
+                    "PRODUCTION".into(),
+                    rules(1, &["release-manager"], &["admin"]),
+                ),
             ],
         };
         let merged = guard.strictest().unwrap();
@@ -520,7 +532,10 @@ mod tests {
                 ("prod".into(), rules(2, &["release-manager"], &["admin"])),
             ],
         });
-        assert_eq!(guard.strictest().unwrap().approvers, vec!["release-manager"]);
+        assert_eq!(
+            guard.strictest().unwrap().approvers,
+            vec!["release-manager"]
+        );
     }
 
     #[test]

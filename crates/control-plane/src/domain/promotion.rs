@@ -336,7 +336,12 @@ impl ControlPlane {
             let leaving = self.guard(&ci.project, &build.bucket).await?;
             let guard = entering.clone().with(leaving);
             let admission = self
-                .admit_change(user, &ci.project, &guard, "reclassify a build in or out of it")
+                .admit_change(
+                    user,
+                    &ci.project,
+                    &guard,
+                    "reclassify a build in or out of it",
+                )
                 .await?;
             let pin = match entering.is_open() {
                 true => self.pin(&build.artifact_uri).await.ok(),

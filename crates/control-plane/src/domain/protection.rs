@@ -170,7 +170,11 @@ impl ControlPlane {
     }
 
     /// The rules a request is decided by: the strictest protection of its stage now.
-    async fn request_rules(&self, request: &RequestRow, source: &ArtifactRow) -> Result<Protection> {
+    async fn request_rules(
+        &self,
+        request: &RequestRow,
+        source: &ArtifactRow,
+    ) -> Result<Protection> {
         self.stage_rules(&request.project, source.registration_type, &request.stage)
             .await
     }
@@ -245,8 +249,8 @@ impl ControlPlane {
         let me = &user.username;
         if approving && authors.requesters.contains(me) && !rules.requester_may_approve {
             return Err(Error::Forbidden(format!(
-                "user '{me}' asked for this image ({}) to enter '{}', and the stage does not let \
-                 a requester approve: another approver must",
+                "user '{me}' asked for this promotion (image {} into '{}'), and the stage does \
+                 not let the requester approve: another approver must",
                 request.digest, request.stage
             )));
         }
@@ -535,9 +539,7 @@ impl ControlPlane {
         };
         tx.close_request(&request.id, COMPLETED, None, Some(&result_id))
             .await?;
-        let entry = entry
-            .stack(&request.project)
-            .meta("requestId", &request.id);
+        let entry = entry.stack(&request.project).meta("requestId", &request.id);
         tx.record(&entry).await?;
         tx.record(
             &audit(&last_approver.username, "PROMOTION_COMPLETED", request)

@@ -182,7 +182,11 @@ impl Registry {
 
     /// Removes the rows whose object is missing: not in `listed` (taken before the rows were
     /// read) and confirmed absent by a HEAD.
-    async fn repair_missing(&self, listed: &[super::storage::Listed], dry_run: bool) -> Answer<u64> {
+    async fn repair_missing(
+        &self,
+        listed: &[super::storage::Listed],
+        dry_run: bool,
+    ) -> Answer<u64> {
         let present: HashSet<&str> = listed.iter().map(|o| o.key.as_str()).collect();
         let store = self.cp.store();
         let mut repaired = 0;
@@ -198,7 +202,10 @@ impl Registry {
                 continue;
             }
             let mut tx = store.begin().await?;
-            if tx.forget_registry_object(&row.digest, &row.object_key).await? {
+            if tx
+                .forget_registry_object(&row.digest, &row.object_key)
+                .await?
+            {
                 repaired += 1;
             }
             tx.commit().await?;

@@ -1,0 +1,857 @@
+//! The one door (issue 24): every write path × {the protected environment `prod`, its release
+//! stream `PRODUCTION`, the unprotected `staging`} × {admin, release-manager, ci, keyless,
+//! viewer}, each pinned to the status and message it answers and to what `prod` resolves
+//! afterwards. It runs on SQLite here and on PostgreSQL in `.ci/run`'s second pass
+//! (`WHARF_TEST_POSTGRES`). Combinations a path cannot express are listed in [`applies`]:
+//! a branch rule, a workflow and a rollback of an ENVIRONMENT project name environments.
+
+use crate::support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::client::Api;
+use support::oidc::{Issuer, github_claims};
+use support::registry::{Registry, manifest};
+use wharf_control_plane::RunningServer;
+use wharf_oci::Digest;
+
+/// The shop project with `prod` protected, two release managers, a `ci` member, a viewer and
+/// a keyless policy; the branch `late` routes to `late_to`.
+fn project_file(issuer: &str, late_to: &str) -> String {
+    format!(
+        r#"
+[project]
+name = "shop"
+registration_type = "ENVIRONMENT"
+ci_system = "BRANCH_PER_ENVIRONMENT"
+
+[[environments]]
+name = "dev"
+release_stream = "QA"
+
+[[environments]]
+name = "staging"
+release_stream = "STAGING"
+
+[[environments]]
+name = "prod"
+release_stream = "PRODUCTION"
+
+[routing]
+rule_name = "shop-branches"
+
+[[routing.criteria]]
+metadata_key = "BRANCH_NAME"
+operator = "EQUALS"
+value = "main"
+route_to = "dev"
+
+[[routing.criteria]]
+metadata_key = "BRANCH_NAME"
+operator = "STARTS_WITH"
+value = "release/"
+route_to = "staging"
+
+[[routing.criteria]]
+metadata_key = "BRANCH_NAME"
+operator = "EQUALS"
+value = "hotfix"
+route_to = "prod"
+
+[[routing.criteria]]
+metadata_key = "BRANCH_NAME"
+operator = "EQUALS"
+value = "late"
+route_to = "{late_to}"
+
+[promotion]
+order = ["dev", "staging", "prod"]
+
+[[ci]]
+name = "api"
+
+[[members]]
+user = "rm"
+role = "release-manager"
+
+[[members]]
+user = "rm2"
+role = "release-manager"
+
+[[members]]
+user = "ci-bot"
+role = "ci"
+
+[[members]]
+user = "viewer"
+role = "viewer"
+
+[[trust]]
+name = "github"
+issuer = "{issuer}"
+role = "ci"
+[trust.claims]
+repository = "acme/shop"
+
+[protection.prod]
+approvals = 2
+approvers = ["release-manager"]
+direct = ["admin"]
+"#
+    )
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Viewer,
+    Ci,
+    Keyless,
+    ReleaseManager,
+    Admin,
+}
+
+const ROLES: [Role; 5] = [
+    Role::Viewer,
+    Role::Ci,
+    Role::Keyless,
+    Role::ReleaseManager,
+    Role::Admin,
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Prod,
+    Stream,
+    Staging,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    CiCdRegister,
+    GitRef,
+    RegisterByEnv,
+    RegisterByStream,
+    RegisterV2,
+    ArtifactsPush,
+    Attach,
+    PromoteV1,
+    PromoteV2,
+    Reclassify,
+    Rollback,
+    RollbackTo,
+    Delete,
+    ManifestDelete,
+    TagMove,
+}
+
+const PATHS: [Path; 15] = [
+    Path::CiCdRegister,
+    Path::GitRef,
+    Path::RegisterByEnv,
+    Path::RegisterByStream,
+    Path::RegisterV2,
+    Path::ArtifactsPush,
+    Path::Attach,
+    Path::PromoteV1,
+    Path::PromoteV2,
+    Path::Reclassify,
+    Path::Rollback,
+    Path::RollbackTo,
+    Path::Delete,
+    Path::ManifestDelete,
+    Path::TagMove,
+];
+
+/// Whether a path can address a target at all.
+fn applies(path: Path, target: Target) -> bool {
+    use Path::*;
+    !matches!(
+        (path, target),
+        (RegisterByEnv, Target::Stream)
+            | (RegisterByStream, Target::Prod)
+            | (
+                GitRef | ArtifactsPush | PromoteV1 | PromoteV2 | Reclassify | Rollback | RollbackTo,
+                Target::Stream
+            )
+    )
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Expect {
+    /// Changed as asked.
+    Done,
+    /// A request waits for approvals; nothing changed.
+    Pending,
+    /// 403.
+    Forbidden,
+    /// 409: the registry keeps what a stage deploys.
+    Held,
+}
+
+fn expect(path: Path, target: Target, role: Role) -> Expect {
+    use Path::*;
+    use Role::*;
+    let protected = target != Target::Staging;
+    if role == Viewer {
+        return Expect::Forbidden;
+    }
+    match path {
+        ManifestDelete if role == ReleaseManager => Expect::Forbidden,
+        ManifestDelete => Expect::Held,
+        TagMove if role == ReleaseManager => Expect::Forbidden,
+        TagMove if protected => Expect::Held,
+        TagMove => Expect::Done,
+        Delete if matches!(role, Ci | Keyless) => Expect::Forbidden,
+        Delete | PromoteV1 | PromoteV2 | Reclassify | Rollback if protected => Expect::Pending,
+        Delete | PromoteV1 | PromoteV2 | Reclassify | Rollback => Expect::Done,
+        _ if protected && role != Admin => Expect::Forbidden,
+        _ => Expect::Done,
+    }
+}
+
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub request_id: Option<String>,
+}
+
+impl Answer {
+    /// The message of a JSON error, or of a registry's OCI error.
+    pub fn message(&self) -> String {
+        self.body["message"]
+            .as_str()
+            .or_else(|| self.body["errors"][0]["message"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+#[derive(Clone)]
+pub struct User {
+    pub username: String,
+    pub token: String,
+}
+
+/// A server in the baseline state, its users, and the ids the paths act on.
+pub struct Door {
+    pub server: RunningServer,
+    pub admin: Api,
+    pub issuer: Issuer,
+    pub users: Vec<(Role, User)>,
+    pub host: String,
+    /// Tag `vN` → digest, pushed into the built-in `shop/api`.
+    pub images: Vec<Digest>,
+    pub prod_old: String,
+    pub prod_now: String,
+    pub stream_now: String,
+    pub staging_ids: Vec<String>,
+    pub dev_build: String,
+    pub ci_id: String,
+    pub env_ids: std::collections::BTreeMap<String, String>,
+    _data: tempfile::TempDir,
+}
+
+pub async fn call(
+    base: &str,
+    user: &User,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Answer {
+    let mut request = support::http()
+        .request(method, format!("{base}{path}"))
+        .basic_auth(&user.username, Some(&user.token));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let request_id = response
+        .headers()
+        .get(wharf_api::PROMOTION_REQUEST_HEADER)
+        .map(|v| v.to_str().unwrap().to_string());
+    let text = response.text().await.unwrap();
+    Answer {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        request_id,
+    }
+}
+
+/// A unique external image by digest, named after `label`.
+fn external(label: &str) -> String {
+    format!("r.example/shop/api@{}", Digest::sha256_of(label.as_bytes()))
+}
+
+impl Door {
+    pub async fn start() -> Door {
+        let data = tempfile::tempdir().unwrap();
+        let database = support::test_database(data.path()).await;
+        let issuer = Issuer::serve().await;
+        let file = data.path().join("wharf.toml");
+        std::fs::write(&file, project_file(&issuer.url("github"), "dev")).unwrap();
+        let options = support::serve_options(&database, data.path(), Some(file));
+        let server = wharf_control_plane::start(options).await.unwrap();
+        let admin = Api::new(server.url());
+        let host = server.url().trim_start_matches("http://").to_string();
+        let mut users = vec![(
+            Role::Admin,
+            User {
+                username: support::ADMIN.into(),
+                token: support::TOKEN.into(),
+            },
+        )];
+        for (role, name) in [
+            (Role::ReleaseManager, "rm"),
+            (Role::Ci, "ci-bot"),
+            (Role::Viewer, "viewer"),
+        ] {
+            users.push((role, token_for(&admin, name).await));
+        }
+        users.push((Role::Keyless, keyless(&admin, &issuer).await));
+        let mut door = Door {
+            server,
+            admin,
+            issuer,
+            users,
+            host,
+            images: Vec::new(),
+            prod_old: String::new(),
+            prod_now: String::new(),
+            stream_now: String::new(),
+            staging_ids: Vec::new(),
+            dev_build: String::new(),
+            ci_id: String::new(),
+            env_ids: Default::default(),
+            _data: data,
+        };
+        door.baseline().await;
+        door
+    }
+
+    pub fn user(&self, role: Role) -> &User {
+        &self.users.iter().find(|(r, _)| *r == role).unwrap().1
+    }
+
+    pub fn built_in(&self, n: usize) -> String {
+        format!("{}/shop/api:v{n}", self.host)
+    }
+
+    pub fn pinned(&self, n: usize) -> String {
+        format!("{}/shop/api@{}", self.host, self.images[n - 1])
+    }
+
+    /// Images v1…v4 in the built-in registry; prod deploys v1 then v2 (its own bucket), the
+    /// stream PRODUCTION v3 (newer, so prod resolves it), staging v3 then v4, dev v1, and a
+    /// build on branch `late` sits in dev.
+    async fn baseline(&mut self) {
+        let registry = self.registry(Role::Admin);
+        for n in 1..=4 {
+            let digest = push_image(&registry, &format!("v{n}"), &format!("baseline-{n}")).await;
+            self.images.push(digest);
+        }
+        self.prod_old = self
+            .register("ENVIRONMENT", "prod", &self.built_in(1), "p1")
+            .await;
+        self.prod_now = self
+            .register("ENVIRONMENT", "prod", &self.built_in(2), "p2")
+            .await;
+        self.stream_now = self
+            .register("RELEASE_STREAM", "PRODUCTION", &self.built_in(3), "s3")
+            .await;
+        let staging_old = self
+            .register("ENVIRONMENT", "staging", &self.built_in(3), "g3")
+            .await;
+        let staging_now = self
+            .register("ENVIRONMENT", "staging", &self.built_in(4), "g4")
+            .await;
+        self.staging_ids = vec![staging_now, staging_old];
+        self.dev_build = self
+            .register("ENVIRONMENT", "dev", &self.built_in(1), "d1")
+            .await;
+        self.register("GIT_REF", "late", &self.built_in(3), "late")
+            .await;
+        let (_, ci) = self
+            .admin
+            .get("/cc-ui/v1/artifacts-ci/name/api?stackName=shop")
+            .await;
+        self.ci_id = ci["id"].as_str().unwrap().to_string();
+        let (_, clusters) = self.admin.get("/cc-ui/v1/stacks/shop/clusters").await;
+        for cluster in clusters.as_array().unwrap() {
+            self.env_ids.insert(
+                cluster["name"].as_str().unwrap().into(),
+                cluster["id"].as_str().unwrap().into(),
+            );
+        }
+        assert_eq!(self.prod_resolves().await, self.pinned(3), "the baseline");
+    }
+
+    /// Registers as admin; answers the build id.
+    pub async fn register(
+        &self,
+        kind: &str,
+        value: &str,
+        image: &str,
+        external_id: &str,
+    ) -> String {
+        let body = json!({"blueprintName": "shop", "applicationName": "api", "artifactory": "default",
+            "artifactUri": image, "artifactRegisterType": kind, "artifactRegisterValue": value,
+            "externalId": external_id});
+        let (status, answer) = self.admin.post("/cc-ui/v1/ci-cd/register", body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        answer["id"].as_str().unwrap().to_string()
+    }
+
+    pub fn registry(&self, role: Role) -> Registry {
+        let user = self.user(role);
+        Registry {
+            http: support::http(),
+            base: self.server.url(),
+            user: user.username.clone(),
+            password: user.token.clone(),
+        }
+    }
+
+    pub async fn prod_resolves(&self) -> String {
+        let (status, body) = self
+            .admin
+            .get("/wharf/v1/resolve?stackName=shop&environment=prod&ciName=api")
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["artifact"]["artifactUri"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    pub async fn as_user(
+        &self,
+        role: Role,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        call(&self.server.url(), self.user(role), method, path, body).await
+    }
+
+    /// Re-applies the project file with branch `late` routed to `late_to`.
+    async fn route_late_to(&self, late_to: &str) {
+        let file = project_file(&self.issuer.url("github"), late_to);
+        let parsed: toml::Value = toml::from_str(&file).unwrap();
+        let (status, body) = self
+            .admin
+            .put(
+                "/wharf/v1/projects/shop",
+                serde_json::to_value(parsed).unwrap(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// One write path as `role`; `label` keeps its images and external ids apart.
+    async fn act(
+        &mut self,
+        path: Path,
+        target: Target,
+        role: Role,
+        label: &str,
+    ) -> (Answer, String) {
+        let image = external(label);
+        let (env, stream, kind, value) = match target {
+            Target::Prod => ("prod", "PRODUCTION", "ENVIRONMENT", "prod"),
+            Target::Stream => ("prod", "PRODUCTION", "RELEASE_STREAM", "PRODUCTION"),
+            Target::Staging => ("staging", "STAGING", "ENVIRONMENT", "staging"),
+        };
+        let branch = match target {
+            Target::Staging => "release/1",
+            _ => "hotfix",
+        };
+        let post = |path: &str, body: Value| (Method::POST, path.to_string(), Some(body));
+        let (method, url, body) = match path {
+            Path::CiCdRegister | Path::GitRef => {
+                let (kind, value) = match path {
+                    Path::GitRef => ("GIT_REF", branch),
+                    _ => (kind, value),
+                };
+                post(
+                    "/cc-ui/v1/ci-cd/register",
+                    json!({"blueprintName": "shop", "applicationName": "api",
+                        "artifactory": "default", "artifactUri": image,
+                        "artifactRegisterType": kind, "artifactRegisterValue": value,
+                        "externalId": label}),
+                )
+            }
+            Path::RegisterByEnv => post(
+                "/cc-ui/v1/artifacts/register-by-env",
+                json!({"stackName": "shop", "applicationName": "api", "artifactUri": image,
+                    "clusterName": env, "externalId": label}),
+            ),
+            Path::RegisterByStream => post(
+                "/cc-ui/v1/artifacts/register-by-release-stream",
+                json!({"stackName": "shop", "applicationName": "api", "artifactUri": image,
+                    "releaseStream": stream, "externalId": label}),
+            ),
+            Path::RegisterV2 => {
+                let mut body = json!({"stackName": "shop", "applicationName": "api",
+                    "artifactUri": image, "externalId": label});
+                match target {
+                    Target::Stream => body["releaseStream"] = stream.into(),
+                    _ => body["clusterId"] = self.env_ids[env].clone().into(),
+                }
+                post("/cc-ui/v1/artifacts/registerV2", body)
+            }
+            Path::ArtifactsPush => post(
+                "/cc-ui/v1/artifacts/push",
+                json!({"stackName": "shop", "applicationName": "api", "artifactUri": image,
+                    "externalId": label, "metadata": {"BRANCH_NAME": branch}}),
+            ),
+            Path::Attach => post(
+                "/cc-ui/v1/artifacts/attach-image-via-register",
+                json!({"resourceName": "api", "resourceType": "service", "blueprintName": "shop",
+                    "artifactUri": image, "registrationType": kind, "registrationValue": value}),
+            ),
+            Path::PromoteV1 | Path::PromoteV2 => {
+                let source = match target {
+                    Target::Staging => &self.dev_build,
+                    _ => &self.staging_ids[0],
+                };
+                let url = match path {
+                    Path::PromoteV1 => format!(
+                        "/cc-ui/v1/artifacts/promote?ciName=api&stackName=shop&artifactId={source}"
+                    ),
+                    _ => format!("/cc-ui/v1/artifacts/{}/promote/{source}", self.ci_id),
+                };
+                (Method::POST, url, None)
+            }
+            Path::Reclassify => {
+                let url = format!("/cc-ui/v1/artifacts/reclassify?artifactCiId={}", self.ci_id);
+                (Method::PUT, url, None)
+            }
+            Path::Rollback | Path::RollbackTo => {
+                if path == Path::RollbackTo && target == Target::Staging {
+                    // Staging moves on first, so each role has something to roll back from.
+                    let forward = external(&format!("{label}-forward"));
+                    let id = format!("{label}-forward");
+                    self.register("ENVIRONMENT", "staging", &forward, &id).await;
+                }
+                let mut body = json!({"project": "shop", "service": "api", "environment": env});
+                if path == Path::RollbackTo {
+                    body["to"] = self.dev_build.clone().into();
+                }
+                post("/wharf/v1/rollback", body)
+            }
+            Path::Delete => {
+                let id = match target {
+                    Target::Prod => self.prod_now.clone(),
+                    Target::Stream => self.stream_now.clone(),
+                    Target::Staging => self.staging_ids[0].clone(),
+                };
+                (Method::DELETE, format!("/cc-ui/v1/artifacts/{id}"), None)
+            }
+            Path::ManifestDelete => {
+                let n = match target {
+                    Target::Prod => 2,
+                    Target::Stream => 3,
+                    Target::Staging => 4,
+                };
+                let url = format!("/v2/shop/api/manifests/{}", self.images[n - 1]);
+                (Method::DELETE, url, None)
+            }
+            Path::TagMove => {
+                let tag = match target {
+                    Target::Prod => "v2",
+                    Target::Stream => "v3",
+                    Target::Staging => "v4",
+                };
+                let registry = self.registry(role);
+                let answer = push_image_answer(&registry, tag, label).await;
+                return (answer, image);
+            }
+        };
+        let answer = self.as_user(role, method, &url, body).await;
+        if path == Path::Delete && target == Target::Staging && answer.status == StatusCode::OK {
+            self.staging_ids.remove(0);
+        }
+        (answer, image)
+    }
+}
+
+async fn token_for(admin: &Api, name: &str) -> User {
+    let (status, body) = admin
+        .post("/wharf/v1/tokens", json!({"username": name}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    User {
+        username: name.into(),
+        token: body["token"].as_str().unwrap().into(),
+    }
+}
+
+/// A 15-minute keyless token for GitHub's acme/shop, from the loopback issuer.
+async fn keyless(admin: &Api, issuer: &Issuer) -> User {
+    let gh = issuer.url("github");
+    let identity = issuer.sign_rsa(&github_claims(&gh, "wharf", "acme/shop", "refs/heads/main"));
+    let (status, answer) = admin
+        .post(
+            "/wharf/v1/oidc/token",
+            json!({"project": "shop", "token": identity}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    User {
+        username: answer["username"].as_str().unwrap().into(),
+        token: answer["token"].as_str().unwrap().into(),
+    }
+}
+
+/// Pushes a one-layer image under `tag`; answers the manifest PUT.
+pub async fn push_image_answer(registry: &Registry, tag: &str, seed: &str) -> Answer {
+    let config = format!("{{\"seed\":\"{seed}\"}}");
+    let layer = format!("layer {seed}");
+    let blob = |bytes: String| {
+        registry
+            .request(
+                Method::POST,
+                &format!(
+                    "/v2/shop/api/blobs/uploads/?digest={}",
+                    Digest::sha256_of(bytes.as_bytes())
+                ),
+            )
+            .body(bytes)
+            .send()
+    };
+    let config_status = blob(config.clone()).await.unwrap().status();
+    if config_status != StatusCode::CREATED {
+        return Answer {
+            status: config_status,
+            body: Value::Null,
+            request_id: None,
+        };
+    }
+    assert_eq!(
+        blob(layer.clone()).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    let body = manifest(
+        &Digest::sha256_of(config.as_bytes()),
+        &Digest::sha256_of(layer.as_bytes()),
+        (config.len(), layer.len()),
+    );
+    let response = registry
+        .put_manifest("shop/api", tag, wharf_oci::OCI_MANIFEST, &body)
+        .await;
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    Answer {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        request_id: None,
+    }
+}
+
+pub async fn push_image(registry: &Registry, tag: &str, seed: &str) -> Digest {
+    let config = format!("{{\"seed\":\"{seed}\"}}");
+    let layer = format!("layer {seed}");
+    let answer = push_image_answer(registry, tag, seed).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    Digest::sha256_of(
+        manifest(
+            &Digest::sha256_of(config.as_bytes()),
+            &Digest::sha256_of(layer.as_bytes()),
+            (config.len(), layer.len()),
+        )
+        .as_bytes(),
+    )
+}
+
+/// What a refusal names: the protected stage, or the stage whose content is held.
+fn held_stage(target: Target) -> &'static str {
+    match target {
+        Target::Prod => "'prod'",
+        Target::Stream => "'PRODUCTION'",
+        Target::Staging => "'staging'",
+    }
+}
+
+fn check(path: Path, target: Target, role: Role, answer: &Answer) {
+    let case = format!("{path:?} into {target:?} as {role:?}");
+    let message = answer.message();
+    match expect(path, target, role) {
+        Expect::Done => {
+            let ok = match path {
+                Path::TagMove => StatusCode::CREATED,
+                _ => StatusCode::OK,
+            };
+            assert_eq!(answer.status, ok, "{case}: {:?}", answer.body);
+            if path == Path::Reclassify {
+                assert_eq!(answer.body["requested"], json!([]), "{case}");
+            }
+        }
+        Expect::Pending if path == Path::Reclassify => {
+            assert_eq!(answer.status, StatusCode::OK, "{case}: {:?}", answer.body);
+            assert_eq!(answer.body["moved"], json!([]), "{case}: {:?}", answer.body);
+            assert_eq!(answer.body["requested"][0]["kind"], "RECLASSIFY", "{case}");
+            assert_eq!(answer.body["requested"][0]["status"], "PENDING", "{case}");
+        }
+        Expect::Pending => {
+            assert_eq!(
+                answer.status,
+                StatusCode::ACCEPTED,
+                "{case}: {:?}",
+                answer.body
+            );
+            assert!(answer.request_id.is_some(), "{case}: the request's id");
+        }
+        Expect::Forbidden
+            if role == Role::Viewer
+                || matches!(path, Path::ManifestDelete | Path::TagMove | Path::Delete) =>
+        {
+            assert_eq!(
+                answer.status,
+                StatusCode::FORBIDDEN,
+                "{case}: {:?}",
+                answer.body
+            );
+        }
+        Expect::Forbidden => {
+            assert_eq!(
+                answer.status,
+                StatusCode::FORBIDDEN,
+                "{case}: {:?}",
+                answer.body
+            );
+            assert!(
+                message.contains("is protected") && message.contains("needs role 'admin'"),
+                "{case}: {message}"
+            );
+        }
+        Expect::Held => {
+            assert_eq!(
+                answer.status,
+                StatusCode::CONFLICT,
+                "{case}: {:?}",
+                answer.body
+            );
+            assert!(message.contains(held_stage(target)), "{case}: {message}");
+        }
+    }
+}
+
+/// What prod resolves after a change: the new image where a write straight into prod or its
+/// stream went through, the dev build pinned after a rollback to it; else what it was.
+fn prod_after(
+    door: &Door,
+    path: Path,
+    target: Target,
+    role: Role,
+    image: &str,
+    before: &str,
+) -> String {
+    let changed = expect(path, target, role) == Expect::Done && target != Target::Staging;
+    match path {
+        Path::RollbackTo if changed => door.pinned(1),
+        _ if changed => image.to_string(),
+        _ => before.to_string(),
+    }
+}
+
+async fn each_path(path: Path) {
+    for target in [Target::Prod, Target::Stream, Target::Staging] {
+        if !applies(path, target) {
+            continue;
+        }
+        let mut door = Door::start().await;
+        if path == Path::Reclassify {
+            let late_to = match target {
+                Target::Staging => "staging",
+                _ => "prod",
+            };
+            door.route_late_to(late_to).await;
+        }
+        for role in ROLES {
+            let before = door.prod_resolves().await;
+            let label = format!("{path:?}-{target:?}-{role:?}");
+            let (answer, image) = door.act(path, target, role, &label).await;
+            check(path, target, role, &answer);
+            let after = door.prod_resolves().await;
+            let wanted = prod_after(&door, path, target, role, &image, &before);
+            assert_eq!(
+                after, wanted,
+                "{path:?} into {target:?} as {role:?}: prod resolves"
+            );
+        }
+        // Whatever was refused, the registry still serves what prod deploys.
+        let deployed = door.prod_resolves().await;
+        if let Some(digest) = deployed.strip_prefix(&format!("{}/shop/api@", door.host)) {
+            let response = door
+                .registry(Role::Admin)
+                .request(Method::GET, &format!("/v2/shop/api/manifests/{digest}"))
+                .header("accept", wharf_oci::OCI_MANIFEST)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::OK,
+                "{path:?}: {deployed} pulls"
+            );
+        }
+        door.server.stop().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn registrations_by_every_variant() {
+    for path in [
+        Path::CiCdRegister,
+        Path::GitRef,
+        Path::RegisterByEnv,
+        Path::RegisterByStream,
+        Path::RegisterV2,
+        Path::ArtifactsPush,
+        Path::Attach,
+    ] {
+        each_path(path).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promotions_reclassification_rollbacks_and_deletes() {
+    for path in [
+        Path::PromoteV1,
+        Path::PromoteV2,
+        Path::Reclassify,
+        Path::Rollback,
+        Path::RollbackTo,
+        Path::Delete,
+    ] {
+        each_path(path).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn manifest_deletes_and_tag_moves_in_the_built_in_registry() {
+    for path in [Path::ManifestDelete, Path::TagMove] {
+        each_path(path).await;
+    }
+}
+
+#[test]
+fn the_table_covers_every_path_and_each_target_it_can_address() {
+    let cases: usize = PATHS
+        .iter()
+        .map(|p| {
+            [Target::Prod, Target::Stream, Target::Staging]
+                .iter()
+                .filter(|t| applies(*p, **t))
+                .count()
+        })
+        .sum();
+    assert_eq!(cases, 15 * 3 - 9);
+    // Writing straight into the stream that feeds prod is as guarded as into prod.
+    for path in [Path::CiCdRegister, Path::RegisterV2, Path::Attach] {
+        assert_eq!(expect(path, Target::Stream, Role::Ci), Expect::Forbidden);
+        assert_eq!(expect(path, Target::Stream, Role::Admin), Expect::Done);
+    }
+}
