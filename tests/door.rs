@@ -15,9 +15,39 @@ use support::registry::{Registry, manifest};
 use wharf_control_plane::RunningServer;
 use wharf_oci::Digest;
 
-/// The shop project with `prod` protected, two release managers, a `ci` member, a viewer and
-/// a keyless policy; the branch `late` routes to `late_to`.
+/// What a test changes in the project file.
+#[derive(Clone, Copy)]
+pub struct Variant<'a> {
+    /// Where branch `late` routes.
+    pub late_to: &'a str,
+    /// Where branch `hotfix` routes.
+    pub hotfix_to: &'a str,
+    /// The stage `[protection.…]` names.
+    pub protected: &'a str,
+    /// Appended as is.
+    pub extra: &'a str,
+}
+
+pub const BASE: Variant<'static> = Variant {
+    late_to: "dev",
+    hotfix_to: "prod",
+    protected: "prod",
+    extra: "",
+};
+
 fn project_file(issuer: &str, late_to: &str) -> String {
+    project_file_with(issuer, Variant { late_to, ..BASE })
+}
+
+/// The shop project with a protected stage (approvals 2 from release managers, straight in
+/// by admins only), two release managers, a `ci` member, a viewer and a keyless policy.
+fn project_file_with(issuer: &str, variant: Variant<'_>) -> String {
+    let Variant {
+        late_to,
+        hotfix_to,
+        protected,
+        extra,
+    } = variant;
     format!(
         r#"
 [project]
@@ -56,7 +86,7 @@ route_to = "staging"
 metadata_key = "BRANCH_NAME"
 operator = "EQUALS"
 value = "hotfix"
-route_to = "prod"
+route_to = "{hotfix_to}"
 
 [[routing.criteria]]
 metadata_key = "BRANCH_NAME"
@@ -93,10 +123,11 @@ role = "ci"
 [trust.claims]
 repository = "acme/shop"
 
-[protection.prod]
+[protection.{protected}]
 approvals = 2
 approvers = ["release-manager"]
 direct = ["admin"]
+{extra}
 "#
     )
 }
@@ -437,7 +468,12 @@ impl Door {
 
     /// Re-applies the project file with branch `late` routed to `late_to`.
     async fn route_late_to(&self, late_to: &str) {
-        let file = project_file(&self.issuer.url("github"), late_to);
+        self.apply(Variant { late_to, ..BASE }).await;
+    }
+
+    /// Re-applies the project file as `variant` says.
+    pub async fn apply(&self, variant: Variant<'_>) {
+        let file = project_file_with(&self.issuer.url("github"), variant);
         let parsed: toml::Value = toml::from_str(&file).unwrap();
         let (status, body) = self
             .admin
@@ -854,4 +890,343 @@ fn the_table_covers_every_path_and_each_target_it_can_address() {
         assert_eq!(expect(path, Target::Stream, Role::Ci), Expect::Forbidden);
         assert_eq!(expect(path, Target::Stream, Role::Admin), Expect::Done);
     }
+}
+
+// The ten findings of issue 24, one regression test each (the table above covers the rest of
+// each path's combinations).
+
+impl Door {
+    async fn approve(&self, user: &User, id: &str) -> Answer {
+        let path = format!("/wharf/v1/approvals/{id}/approve");
+        call(&self.server.url(), user, Method::POST, &path, None).await
+    }
+
+    async fn pending(&self) -> Vec<Value> {
+        let (status, body) = self.admin.get("/wharf/v1/approvals?project=shop").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body.as_array().unwrap().clone()
+    }
+
+    async fn promote(&self, role: Role, build: &str) -> Answer {
+        let path =
+            format!("/cc-ui/v1/artifacts/promote?ciName=api&stackName=shop&artifactId={build}");
+        self.as_user(role, Method::POST, &path, None).await
+    }
+}
+
+/// Finding 1: the stream PRODUCTION feeds prod, so registering into it is writing into prod;
+/// through the CLI too; and `[protection.PRODUCTION]` is accepted and protects prod.
+#[tokio::test(flavor = "multi_thread")]
+async fn finding_1_the_stream_that_feeds_prod_is_protected_with_it() {
+    let door = Door::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ci = door.user(Role::Ci);
+    let run = support::run(
+        support::wharf(&door.server.url(), dir.path())
+            .env("WHARF_USERNAME", &ci.username)
+            .env("WHARF_TOKEN", &ci.token)
+            .args(["register", "--project", "shop", "--service", "api"])
+            .args([
+                "--image",
+                "evil.example/backdoor:latest",
+                "--release-stream",
+                "PRODUCTION",
+            ]),
+    );
+    assert_eq!(run.code, 3, "a refusal of permission: {}", run.stderr);
+    assert!(
+        run.stderr.contains("release stream 'PRODUCTION'") && run.stderr.contains("is protected"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(door.prod_resolves().await, door.pinned(3));
+
+    // Only the stream protected: straight into prod is refused all the same.
+    door.apply(Variant {
+        protected: "PRODUCTION",
+        ..BASE
+    })
+    .await;
+    let body = json!({"blueprintName": "shop", "applicationName": "api", "artifactory": "default",
+        "artifactUri": external("f1"), "artifactRegisterType": "ENVIRONMENT",
+        "artifactRegisterValue": "prod", "externalId": "f1"});
+    let answer = door
+        .as_user(
+            Role::Ci,
+            Method::POST,
+            "/cc-ui/v1/ci-cd/register",
+            Some(body),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{:?}", answer.body);
+    assert!(
+        answer.message().contains("'PRODUCTION'"),
+        "{}",
+        answer.message()
+    );
+    assert_eq!(door.prod_resolves().await, door.pinned(3));
+    door.server.stop().await.unwrap();
+}
+
+/// Findings 2 and 8: a promotion of a build registered by a built-in tag is pinned to its
+/// digest, completes on SQLite (nothing read on the writer inside the approving
+/// transaction), places the digest, and the tag cannot be moved away from under it.
+#[tokio::test(flavor = "multi_thread")]
+async fn findings_2_and_8_an_approved_tag_is_deployed_by_digest_and_stays() {
+    let door = Door::start().await;
+    let rm2 = token_for(&door.admin, "rm2").await;
+    let asked = door.promote(Role::Ci, &door.staging_ids[0]).await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{:?}", asked.body);
+    let id = asked.request_id.unwrap();
+    let first = door.approve(door.user(Role::ReleaseManager), &id).await;
+    assert_eq!(first.body["status"], "PENDING", "{:?}", first.body);
+    let started = std::time::Instant::now();
+    let done = door.approve(&rm2, &id).await;
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+    assert_eq!(done.body["status"], "COMPLETED", "{:?}", done.body);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "a completing approval does not wait on its own writer (it used to take 30 s and 500)"
+    );
+    assert_eq!(door.prod_resolves().await, door.pinned(4));
+
+    let moved = push_image_answer(&door.registry(Role::Ci), "v4", "f2-retag").await;
+    assert_eq!(moved.status, StatusCode::CONFLICT, "{:?}", moved.body);
+    assert!(
+        moved.message().contains("tag 'v4'") && moved.message().contains("'prod'"),
+        "{}",
+        moved.message()
+    );
+    assert_eq!(door.prod_resolves().await, door.pinned(4));
+    door.server.stop().await.unwrap();
+}
+
+/// Finding 3: an image on another host is never pinned to the built-in registry's digest of
+/// the same repository and tag; the digest is read from the registry the URI names.
+#[tokio::test(flavor = "multi_thread")]
+async fn finding_3_the_digest_comes_from_the_host_the_uri_names() {
+    let door = Door::start().await;
+    // Nothing listens on loopback port 1: that registry cannot answer.
+    let foreign = "127.0.0.1:1/shop/api:v4";
+    let build = door.register("ENVIRONMENT", "staging", foreign, "f3").await;
+    let answer = door.promote(Role::Ci, &build).await;
+    assert_eq!(answer.status, StatusCode::CONFLICT, "{:?}", answer.body);
+    assert!(
+        answer
+            .message()
+            .contains("could not be read from its registry"),
+        "{}",
+        answer.message()
+    );
+    assert!(door.pending().await.is_empty(), "no request was made");
+    let body = json!({"blueprintName": "shop", "applicationName": "api", "artifactory": "default",
+        "artifactUri": "127.0.0.1:1/shop/api:v2", "artifactRegisterType": "ENVIRONMENT",
+        "artifactRegisterValue": "prod", "externalId": "f3-direct"});
+    let (status, refused) = door.admin.post("/cc-ui/v1/ci-cd/register", body).await;
+    assert_eq!(status, StatusCode::CONFLICT, "even an admin's: {refused}");
+    assert_eq!(door.prod_resolves().await, door.pinned(3));
+    door.server.stop().await.unwrap();
+}
+
+/// Finding 4: reclassifying a build out of prod (its rule changed) is a request too, and it
+/// completes by moving the build, after which prod resolves what it had before.
+#[tokio::test(flavor = "multi_thread")]
+async fn finding_4_reclassifying_out_of_prod_waits_for_approvals() {
+    let door = Door::start().await;
+    let rm2 = token_for(&door.admin, "rm2").await;
+    let hotfix = door
+        .register("GIT_REF", "hotfix", &door.built_in(1), "f4")
+        .await;
+    assert_eq!(
+        door.prod_resolves().await,
+        door.pinned(1),
+        "routed into prod"
+    );
+    door.apply(Variant {
+        hotfix_to: "dev",
+        ..BASE
+    })
+    .await;
+    let path = format!("/cc-ui/v1/artifacts/reclassify?artifactCiId={}", door.ci_id);
+    let answer = door.as_user(Role::Ci, Method::PUT, &path, None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    assert_eq!(answer.body["moved"], json!([]));
+    let request = &answer.body["requested"][0];
+    assert_eq!(request["kind"], "RECLASSIFY");
+    assert_eq!(request["sourceId"], hotfix.as_str());
+    assert_eq!(
+        door.prod_resolves().await,
+        door.pinned(1),
+        "nothing moved yet"
+    );
+    let id = request["requestId"].as_str().unwrap();
+    door.approve(door.user(Role::ReleaseManager), id).await;
+    let done = door.approve(&rm2, id).await;
+    assert_eq!(done.body["status"], "COMPLETED", "{:?}", done.body);
+    assert_eq!(
+        door.prod_resolves().await,
+        door.pinned(3),
+        "the stream's build again"
+    );
+    door.server.stop().await.unwrap();
+}
+
+/// Finding 5: a stage protected with `approvals = 0` still keeps `direct`: rolling back to a
+/// build it never deployed (an unclassified one too) is a write straight into it.
+#[tokio::test(flavor = "multi_thread")]
+async fn finding_5_rollback_to_a_foreign_build_needs_a_direct_role() {
+    let door = Door::start().await;
+    door.apply(Variant {
+        extra: "[protection.staging]\napprovals = 0\ndirect = [\"admin\"]\n",
+        ..BASE
+    })
+    .await;
+    let unclassified = door
+        .register("GIT_REF", "no-rule-matches", &door.built_in(2), "f5")
+        .await;
+    for to in [&door.dev_build, &unclassified] {
+        let body = json!({"project": "shop", "service": "api", "environment": "staging", "to": to});
+        let answer = door
+            .as_user(Role::Ci, Method::POST, "/wharf/v1/rollback", Some(body))
+            .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{:?}", answer.body);
+        assert!(
+            answer.message().contains("straight into it"),
+            "{}",
+            answer.message()
+        );
+    }
+    // Back to a build staging deployed before: a change like a promotion, and with no
+    // approvals asked it goes through, pinned by digest.
+    let body = json!({"project": "shop", "service": "api", "environment": "staging"});
+    let answer = door
+        .as_user(Role::Ci, Method::POST, "/wharf/v1/rollback", Some(body))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    assert_eq!(answer.body["artifactUri"], door.pinned(3));
+    door.server.stop().await.unwrap();
+}
+
+/// Finding 6: deleting what prod deploys is a request, and the manifest of a build under
+/// review cannot be deleted from the built-in registry; the approvals then complete on an
+/// image that still pulls.
+#[tokio::test(flavor = "multi_thread")]
+async fn finding_6_deletes_wait_and_content_under_review_stays() {
+    let mut door = Door::start().await;
+    let rm2 = token_for(&door.admin, "rm2").await;
+    let path = format!("/cc-ui/v1/artifacts/{}", door.stream_now);
+    let deleted = door
+        .as_user(Role::ReleaseManager, Method::DELETE, &path, None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::ACCEPTED, "{:?}", deleted.body);
+    assert_eq!(deleted.body["kind"], "DELETE");
+    assert_eq!(door.prod_resolves().await, door.pinned(3));
+
+    // v5 is under review and no stage deploys it any more (staging moved on to v6).
+    let registry = door.registry(Role::Admin);
+    let v5 = push_image(&registry, "v5", "f6-5").await;
+    door.images.push(v5.clone());
+    push_image(&registry, "v6", "f6-6").await;
+    let build = door
+        .register("ENVIRONMENT", "staging", &door.built_in(5), "f6-5")
+        .await;
+    door.register("ENVIRONMENT", "staging", &door.built_in(6), "f6-6")
+        .await;
+    let asked = door.promote(Role::Ci, &build).await;
+    let id = asked.request_id.unwrap();
+    let gone = door
+        .registry(Role::Ci)
+        .request(Method::DELETE, &format!("/v2/shop/api/manifests/{v5}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::CONFLICT);
+    let text = gone.text().await.unwrap();
+    assert!(
+        text.contains("pending promotion request") && text.contains(&id),
+        "{text}"
+    );
+    door.approve(door.user(Role::ReleaseManager), &id).await;
+    let done = door.approve(&rm2, &id).await;
+    assert_eq!(done.body["status"], "COMPLETED", "{:?}", done.body);
+    assert_eq!(door.prod_resolves().await, door.pinned(5));
+    let pulled = registry
+        .request(Method::GET, &format!("/v2/shop/api/manifests/{v5}"))
+        .header("accept", wharf_oci::OCI_MANIFEST)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pulled.status(), StatusCode::OK);
+    door.staging_ids.clear();
+    door.server.stop().await.unwrap();
+}
+
+/// Finding 7: the registrant check follows the image back to its first registration, so one
+/// promotion by someone else does not launder it.
+#[tokio::test(flavor = "multi_thread")]
+async fn finding_7_the_registrant_is_whoever_first_registered_the_image() {
+    let door = Door::start().await;
+    let rm2 = token_for(&door.admin, "rm2").await;
+    let image = external("f7");
+    let body = json!({"blueprintName": "shop", "applicationName": "api", "artifactory": "default",
+        "artifactUri": image, "artifactRegisterType": "ENVIRONMENT",
+        "artifactRegisterValue": "dev", "externalId": "f7"});
+    let registered = door
+        .as_user(
+            Role::ReleaseManager,
+            Method::POST,
+            "/cc-ui/v1/ci-cd/register",
+            Some(body),
+        )
+        .await;
+    let dev = registered.body["id"].as_str().unwrap().to_string();
+    let path = format!("/cc-ui/v1/artifacts/promote?ciName=api&stackName=shop&artifactId={dev}");
+    let staged = call(&door.server.url(), &rm2, Method::POST, &path, None).await;
+    assert_eq!(staged.status, StatusCode::OK, "{:?}", staged.body);
+    let staging = staged.body["id"].as_str().unwrap();
+    let asked = door.promote(Role::Ci, staging).await;
+    let id = asked.request_id.unwrap();
+    let refused = door.approve(door.user(Role::ReleaseManager), &id).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
+    assert!(
+        refused.message().contains("registered this image"),
+        "{}",
+        refused.message()
+    );
+    let (_, request) = door.admin.get(&format!("/wharf/v1/approvals/{id}")).await;
+    let eligible = request["eligibleApprovers"].as_array().unwrap();
+    assert!(!eligible.contains(&json!("rm")), "{request}");
+    door.server.stop().await.unwrap();
+}
+
+/// Finding 9: a rule read and written back unchanged stays the default, so registrations
+/// keep routing.
+#[tokio::test(flavor = "multi_thread")]
+async fn finding_9_a_rule_written_back_as_read_stays_the_default() {
+    let door = Door::start().await;
+    let (_, rules) = door
+        .admin
+        .get("/cc-ui/v1/artifact-routing-rule?stackName=shop")
+        .await;
+    let rule = rules[0].clone();
+    assert_eq!(
+        (rule["default"].clone(), rule["isDefault"].clone()),
+        (json!(true), json!(true))
+    );
+    let (status, written) = door
+        .admin
+        .put("/cc-ui/v1/artifact-routing-rule", rule.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{written}");
+    let (_, again) = door
+        .admin
+        .get("/cc-ui/v1/artifact-routing-rule?stackName=shop")
+        .await;
+    assert_eq!(again[0]["default"], true, "{again}");
+    let body = json!({"blueprintName": "shop", "applicationName": "api", "artifactory": "default",
+        "artifactUri": external("f9"), "artifactRegisterType": "GIT_REF",
+        "artifactRegisterValue": "main", "externalId": "f9"});
+    let (_, registered) = door.admin.post("/cc-ui/v1/ci-cd/register", body).await;
+    assert_eq!(registered["clusterName"], "dev", "{registered}");
+    door.server.stop().await.unwrap();
 }

@@ -20,6 +20,9 @@ pub enum Fault {
     Reset,
     /// Answer this status (with `Retry-After` when given) without forwarding.
     Status(u16, Option<u32>),
+    /// Forward the request, let the upstream act on it, then answer this status instead of
+    /// its answer (a delete applied whose success was lost).
+    ForwardThenStatus(u16),
 }
 
 #[derive(Default)]
@@ -32,6 +35,8 @@ struct Shared {
     body_limit: Option<usize>,
     /// What the proxy could not relay (a test bug, not a fault under test).
     unrelayable: Vec<String>,
+    /// A fault for every request of a method, until cleared.
+    by_method: Vec<(String, Fault)>,
 }
 
 #[derive(Clone)]
@@ -45,15 +50,20 @@ pub struct Proxy {
 impl Proxy {
     /// Starts on `runtime`, forwarding to `upstream` (`http://host:port`).
     pub fn start(runtime: &tokio::runtime::Runtime, upstream: &str, faults: Vec<Fault>) -> Self {
+        runtime.block_on(Self::serve(upstream, faults))
+    }
+
+    /// Starts on the current runtime.
+    pub async fn serve(upstream: &str, faults: Vec<Fault>) -> Self {
         let upstream: SocketAddr = upstream.trim_start_matches("http://").parse().unwrap();
-        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Mutex::new(Shared {
             faults: faults.into(),
             ..Default::default()
         }));
         let state = shared.clone();
-        runtime.spawn(async move {
+        tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 tokio::spawn(serve_connection(client, upstream, state.clone()));
             }
@@ -62,6 +72,15 @@ impl Proxy {
             addr,
             shared,
             handles: Arc::new(()),
+        }
+    }
+
+    /// From now on, applies `fault` to every `method` request (`None`: forwards them again).
+    pub fn fail_every(&self, method: &str, fault: Option<Fault>) {
+        let mut shared = self.shared.lock().unwrap();
+        shared.by_method.retain(|(m, _)| m != method);
+        if let Some(fault) = fault {
+            shared.by_method.push((method.to_string(), fault));
         }
     }
 
@@ -132,13 +151,26 @@ async fn serve_connection(client: TcpStream, upstream: SocketAddr, shared: Arc<M
             let mut state = shared.lock().unwrap();
             state.seen.push((method.clone(), path));
             state.sizes.push((method.clone(), body.len()));
+            let sticky = state
+                .by_method
+                .iter()
+                .find(|(m, _)| *m == method)
+                .map(|(_, fault)| fault.clone());
             match state.body_limit {
                 Some(limit) if body.len() > limit => Some(Fault::Status(413, None)),
-                _ => state.faults.pop_front(),
+                _ => sticky.or_else(|| state.faults.pop_front()),
             }
+        };
+        let fault = match fault {
+            Some(Fault::ForwardThenStatus(code)) => {
+                let _ = forward(upstream, &head, &body, &method).await;
+                Some(Fault::Status(code, None))
+            }
+            other => other,
         };
         match fault {
             Some(Fault::Reset) => return,
+            Some(Fault::ForwardThenStatus(_)) => unreachable!("applied above"),
             Some(Fault::Status(code, retry_after)) => {
                 let retry = retry_after
                     .map(|s| format!("Retry-After: {s}\r\n"))

@@ -262,7 +262,8 @@ impl Registry {
     /// Checks the bytes' running hash against `digest` (nothing is read back), then makes the
     /// object whole and names it in one transaction with the repository's blob row; a
     /// mismatch deletes the session and commits nothing. When the digest is stored already,
-    /// this upload's bytes are dropped and the stored object serves.
+    /// and its object is confirmed there, this upload's bytes are dropped and the stored
+    /// object serves; a row whose object is missing takes this upload's bytes instead.
     async fn commit_upload(&self, name: &str, upload: Upload, digest: &Digest) -> Answer<()> {
         let actual = upload.digest();
         let key = digest.to_string();
@@ -279,7 +280,12 @@ impl Registry {
         }
         let size = upload.row.size;
         let store = self.cp.store();
-        if store.registry_object(&key).await?.is_some() {
+        let stored = store.registry_object(&key).await?;
+        let present = match &stored {
+            Some(object) => self.blobs.exists(&object.object_key).await?,
+            None => false,
+        };
+        if present {
             let mut tx = store.begin().await?;
             if tx.touch_registry_object(&key).await? {
                 tx.delete_upload(&upload.row.id).await?;
