@@ -1230,3 +1230,66 @@ async fn finding_9_a_rule_written_back_as_read_stays_the_default() {
     assert_eq!(registered["clusterName"], "dev", "{registered}");
     door.server.stop().await.unwrap();
 }
+
+/// Moving a protected environment to another release stream changes what it deploys (the
+/// stream's builds): a write straight into it, by the API and by a project file alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn moving_a_protected_environment_to_another_stream_needs_a_direct_role() {
+    let door = Door::start().await;
+    door.apply(Variant {
+        extra: "[[members]]\nuser = \"owner\"\nrole = \"admin\"\n",
+        ..BASE
+    })
+    .await;
+    // Only release managers write straight into prod now; the project's admin is not one.
+    let variant = Variant {
+        extra: "[[members]]\nuser = \"owner\"\nrole = \"admin\"\n",
+        ..BASE
+    };
+    let file = project_file_with(&door.issuer.url("github"), variant)
+        .replace("direct = [\"admin\"]", "direct = [\"release-manager\"]");
+    let parsed: toml::Value = toml::from_str(&file).unwrap();
+    let (status, body) = door
+        .admin
+        .put(
+            "/wharf/v1/projects/shop",
+            serde_json::to_value(&parsed).unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let owner = token_for(&door.admin, "owner").await;
+    let moved = call(
+        &door.server.url(),
+        &owner,
+        Method::PUT,
+        "/wharf/v1/projects/shop/environments/prod",
+        Some(json!({"releaseStream": "QA"})),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::FORBIDDEN, "{:?}", moved.body);
+    assert!(
+        moved.message().contains("move it to another stream"),
+        "{}",
+        moved.message()
+    );
+    let by_file = file.replace(
+        "name = \"prod\"\nrelease_stream = \"PRODUCTION\"",
+        "name = \"prod\"\nrelease_stream = \"QA\"",
+    );
+    let parsed: toml::Value = toml::from_str(&by_file).unwrap();
+    let applied = call(
+        &door.server.url(),
+        &owner,
+        Method::PUT,
+        "/wharf/v1/projects/shop",
+        Some(serde_json::to_value(&parsed).unwrap()),
+    )
+    .await;
+    assert_eq!(applied.status, StatusCode::FORBIDDEN, "{:?}", applied.body);
+    assert_eq!(
+        door.prod_resolves().await,
+        door.pinned(3),
+        "prod still reads PRODUCTION"
+    );
+    door.server.stop().await.unwrap();
+}

@@ -566,8 +566,8 @@ pub struct RoutingRuleResponse {
     pub stack_name: String,
     #[serde(default)]
     pub default: bool,
-    #[serde(default)]
-    pub is_default: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_default: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci_system: Option<CiSystem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -108,6 +108,16 @@ fn configuration_types_round_trip() {
         "id": "r1", "ruleName": "default", "registrationType": "ENVIRONMENT",
         "stackName": "shop", "default": true, "criteria": []
     }));
+    // A rule read (`default`, and wharf's `isDefault`) and written back keeps its flag.
+    for read in [
+        json!({"id": "r1", "ruleName": "default", "registrationType": "ENVIRONMENT",
+               "stackName": "shop", "default": true, "criteria": []}),
+        json!({"id": "r1", "ruleName": "default", "registrationType": "ENVIRONMENT",
+               "stackName": "shop", "default": true, "isDefault": true, "criteria": []}),
+    ] {
+        let back: RoutingRuleRequest = serde_json::from_value(read).unwrap();
+        assert!(back.wants_default());
+    }
     round_trip::<PromotionWorkflow>(json!({
         "id": "w1", "name": "default", "stackName": "shop", "registrationType": "ENVIRONMENT",
         "default": true,

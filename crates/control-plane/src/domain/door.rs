@@ -234,6 +234,38 @@ impl ControlPlane {
         Ok(Some(self.pin(artifact_uri).await?))
     }
 
+    /// A change of configuration that changes what a guarded bucket's stage deploys (an
+    /// environment moved to another release stream): a write straight into it, so it needs a
+    /// `direct` role of every stage that guards it.
+    pub(super) async fn admit_reconfiguration(
+        &self,
+        user: &AuthUser,
+        project: &str,
+        bucket: &Bucket,
+        what: &str,
+    ) -> Result<()> {
+        let guard = self.guard(project, bucket).await?;
+        let Some(rules) = guard.strictest() else {
+            return Ok(());
+        };
+        if user.admin
+            || holds_any(
+                &self.role_names(&user.username, project).await?,
+                &rules.direct,
+            )
+        {
+            return Ok(());
+        }
+        Err(Error::Forbidden(format!(
+            "{} of project '{project}' is protected ({}): to {what} needs {}; user '{}' has \
+             none of them",
+            describe(bucket),
+            guard.names(),
+            roles_text(&rules.direct),
+            user.username
+        )))
+    }
+
     /// A stored build placed in, moved out of, or removed from buckets under `guard`: refused
     /// without a `promoters` role (when listed); a request when approvals are asked.
     pub(super) async fn admit_change(

@@ -239,6 +239,13 @@ impl ControlPlane {
                 "field `releaseStream` '{stream}' is not a release stream of project '{project}'"
             )));
         }
+        if let Some(current) = self.store.environment(project, &name).await?
+            && current.release_stream != stream
+        {
+            let bucket = wharf_store::Bucket::environment(&current);
+            self.admit_reconfiguration(user, project, &bucket, "move it to another stream")
+                .await?;
+        }
         let mut tx = self.store.begin().await?;
         let created = tx.environment_stream(project, &name).await?.is_none();
         let action = if created {

@@ -232,6 +232,19 @@ impl ControlPlane {
             }
             None => require_admin(user, "creating a project")?,
         }
+        for env in &file.environments {
+            if let Some(current) = self
+                .store
+                .environment(&file.project.name, &env.name)
+                .await?
+                && current.release_stream != env.release_stream
+            {
+                let bucket = wharf_store::Bucket::environment(&current);
+                let what = "move it to another release stream";
+                self.admit_reconfiguration(user, &file.project.name, &bucket, what)
+                    .await?;
+            }
+        }
         self.apply_with(file, &user.username, user.admin).await
     }
 

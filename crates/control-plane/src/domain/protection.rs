@@ -48,7 +48,7 @@ fn fresh(approved_at: &str, ttl_hours: u32) -> bool {
 /// What completing a request does, worked out before its transaction opens (nothing is read
 /// on the writer while the transaction holds it).
 enum Completion {
-    Place(ArtifactRow),
+    Place(Box<ArtifactRow>),
     Move {
         to: Bucket,
         pinned: Option<Pinned>,
@@ -453,7 +453,7 @@ impl ControlPlane {
                 );
                 row.artifact_uri = pinned.uri;
                 row.tag = source.tag.clone().or(pinned.tag);
-                Ok(Completion::Place(row))
+                Ok(Completion::Place(Box::new(row)))
             }
             RequestKind::Reclassify => {
                 let ci = self.ci_by_id(&source.ci_id).await?;

@@ -92,7 +92,7 @@ pub fn rule_view(row: &RuleRow) -> RoutingRuleResponse {
         criteria: row.criteria.0.clone(),
         stack_name: row.project.clone(),
         default: row.is_default,
-        is_default: row.is_default,
+        is_default: Some(row.is_default),
         ci_system: row.ci_system,
         created_by: row.created_by.clone(),
         creation_date: Some(row.created_at.clone()),
