@@ -17,7 +17,7 @@
 
 use super::ControlPlane;
 use super::auth::AuthUser;
-use super::protection::PENDING;
+use super::requests::PENDING;
 use crate::error::{Error, Result};
 use std::collections::BTreeSet;
 use wharf_api::RegistrationType;

@@ -21,6 +21,7 @@ pub mod promotion;
 pub mod protection;
 pub mod push;
 pub mod registration;
+pub mod requests;
 pub mod rules;
 pub mod secrets;
 pub mod sessions;

@@ -5,6 +5,7 @@ use super::auth::AuthUser;
 use super::cis::CiKey;
 use super::door::Admission;
 use super::registration::Registered;
+use super::requests::RequestKind;
 use super::views::artifact_view;
 use super::{ControlPlane, commit, permissions};
 use crate::error::{Error, Result, valid_image_uri};
@@ -44,44 +45,6 @@ pub struct Attach {
     pub tag: Option<String>,
     pub kind: RegistrationType,
     pub value: String,
-}
-
-/// What a request changes: the next stage of a workflow, an earlier build again, a build
-/// moved by its CI's rule, or the build a stage deploys removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestKind {
-    Promote,
-    Rollback,
-    Reclassify,
-    Delete,
-}
-
-impl RequestKind {
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            Self::Promote => "PROMOTE",
-            Self::Rollback => "ROLLBACK",
-            Self::Reclassify => "RECLASSIFY",
-            Self::Delete => "DELETE",
-        }
-    }
-
-    pub(super) fn parse(name: &str) -> Self {
-        match name {
-            "ROLLBACK" => Self::Rollback,
-            "RECLASSIFY" => Self::Reclassify,
-            "DELETE" => Self::Delete,
-            _ => Self::Promote,
-        }
-    }
-
-    /// The origin of the build a completed request places.
-    pub(super) fn origin(self) -> Origin {
-        match self {
-            Self::Rollback => Origin::Rollback,
-            _ => Origin::Promote,
-        }
-    }
 }
 
 /// What a promotion (or rollback) did: placed the build, or (a protected stage) asked for

@@ -12,8 +12,9 @@
 
 use super::auth::AuthUser;
 use super::door::{Admission, Pinned, holds_any, pinned_uri, roles_text};
-use super::promotion::{Promoted, RequestKind, placed};
+use super::promotion::{Promoted, placed};
 use super::registration::Registered;
+use super::requests::{COMPLETED, LAPSED, PENDING, REJECTED, RequestKind};
 use super::views::artifact_view;
 use super::{ControlPlane, permissions};
 use crate::error::{Error, Result};
@@ -23,11 +24,6 @@ use wharf_store::{
     ApprovalRow, ArtifactRow, Audit, Bucket, CiRow, Origin, RequestRow, Tx, format_time, new_id,
     now,
 };
-
-pub const PENDING: &str = "PENDING";
-pub const COMPLETED: &str = "COMPLETED";
-pub const REJECTED: &str = "REJECTED";
-pub const LAPSED: &str = "LAPSED";
 
 fn audit(user: &str, action: &'static str, request: &RequestRow) -> Audit {
     Audit::new(user, "PROMOTION_REQUEST", action)
