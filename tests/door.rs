@@ -9,7 +9,7 @@ use crate::support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::client::Api;
+use support::client::{Answer, Api, User, call, saas};
 use support::oidc::{Issuer, github_claims};
 use support::registry::{Registry, manifest};
 use wharf_control_plane::RunningServer;
@@ -240,30 +240,6 @@ fn expect(path: Path, target: Target, role: Role) -> Expect {
     }
 }
 
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: Value,
-    pub request_id: Option<String>,
-}
-
-impl Answer {
-    /// The message of a JSON error, or of a registry's OCI error.
-    pub fn message(&self) -> String {
-        self.body["message"]
-            .as_str()
-            .or_else(|| self.body["errors"][0]["message"].as_str())
-            .unwrap_or_default()
-            .to_string()
-    }
-}
-
-#[derive(Clone)]
-pub struct User {
-    pub username: String,
-    pub token: String,
-}
-
 /// A server in the baseline state, its users, and the ids the paths act on.
 pub struct Door {
     pub server: RunningServer,
@@ -281,33 +257,6 @@ pub struct Door {
     pub ci_id: String,
     pub env_ids: std::collections::BTreeMap<String, String>,
     _data: tempfile::TempDir,
-}
-
-pub async fn call(
-    base: &str,
-    user: &User,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> Answer {
-    let mut request = support::http()
-        .request(method, format!("{base}{path}"))
-        .basic_auth(&user.username, Some(&user.token));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let request_id = response
-        .headers()
-        .get(wharf_api::PROMOTION_REQUEST_HEADER)
-        .map(|v| v.to_str().unwrap().to_string());
-    let text = response.text().await.unwrap();
-    Answer {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        request_id,
-    }
 }
 
 /// A unique external image by digest, named after `label`.
@@ -426,9 +375,7 @@ impl Door {
         image: &str,
         external_id: &str,
     ) -> String {
-        let body = json!({"blueprintName": "shop", "applicationName": "api", "artifactory": "default",
-            "artifactUri": image, "artifactRegisterType": kind, "artifactRegisterValue": value,
-            "externalId": external_id});
+        let body = saas(value, kind, external_id, image);
         let (status, answer) = self.admin.post("/cc-ui/v1/ci-cd/register", body).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
         answer["id"].as_str().unwrap().to_string()
@@ -947,9 +894,7 @@ async fn finding_1_the_stream_that_feeds_prod_is_protected_with_it() {
         ..BASE
     })
     .await;
-    let body = json!({"blueprintName": "shop", "applicationName": "api", "artifactory": "default",
-        "artifactUri": external("f1"), "artifactRegisterType": "ENVIRONMENT",
-        "artifactRegisterValue": "prod", "externalId": "f1"});
+    let body = saas("prod", "ENVIRONMENT", "f1", &external("f1"));
     let answer = door
         .as_user(
             Role::Ci,
@@ -1019,9 +964,12 @@ async fn finding_3_the_digest_comes_from_the_host_the_uri_names() {
         answer.message()
     );
     assert!(door.pending().await.is_empty(), "no request was made");
-    let body = json!({"blueprintName": "shop", "applicationName": "api", "artifactory": "default",
-        "artifactUri": "127.0.0.1:1/shop/api:v2", "artifactRegisterType": "ENVIRONMENT",
-        "artifactRegisterValue": "prod", "externalId": "f3-direct"});
+    let body = saas(
+        "prod",
+        "ENVIRONMENT",
+        "f3-direct",
+        "127.0.0.1:1/shop/api:v2",
+    );
     let (status, refused) = door.admin.post("/cc-ui/v1/ci-cd/register", body).await;
     assert_eq!(status, StatusCode::CONFLICT, "even an admin's: {refused}");
     assert_eq!(door.prod_resolves().await, door.pinned(3));
@@ -1168,9 +1116,7 @@ async fn finding_7_the_registrant_is_whoever_first_registered_the_image() {
     let door = Door::start().await;
     let rm2 = token_for(&door.admin, "rm2").await;
     let image = external("f7");
-    let body = json!({"blueprintName": "shop", "applicationName": "api", "artifactory": "default",
-        "artifactUri": image, "artifactRegisterType": "ENVIRONMENT",
-        "artifactRegisterValue": "dev", "externalId": "f7"});
+    let body = saas("dev", "ENVIRONMENT", "f7", &image);
     let registered = door
         .as_user(
             Role::ReleaseManager,
@@ -1223,9 +1169,7 @@ async fn finding_9_a_rule_written_back_as_read_stays_the_default() {
         .get("/cc-ui/v1/artifact-routing-rule?stackName=shop")
         .await;
     assert_eq!(again[0]["default"], true, "{again}");
-    let body = json!({"blueprintName": "shop", "applicationName": "api", "artifactory": "default",
-        "artifactUri": external("f9"), "artifactRegisterType": "GIT_REF",
-        "artifactRegisterValue": "main", "externalId": "f9"});
+    let body = saas("main", "GIT_REF", "f9", &external("f9"));
     let (_, registered) = door.admin.post("/cc-ui/v1/ci-cd/register", body).await;
     assert_eq!(registered["clusterName"], "dev", "{registered}");
     door.server.stop().await.unwrap();

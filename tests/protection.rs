@@ -6,7 +6,7 @@ use crate::support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::client::{Api, saas};
+use support::client::{Answer, Api, User, call, saas};
 use wharf_control_plane::RunningServer;
 
 /// `prod` needs two approvals from release managers; only admins write straight into it.
@@ -75,7 +75,6 @@ async fn member(api: &Api, user: &str, role: &str) -> As {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     As {
-        http: support::http(),
         base: api.base.clone(),
         user: user.into(),
         token: token["token"].as_str().unwrap().into(),
@@ -83,7 +82,6 @@ async fn member(api: &Api, user: &str, role: &str) -> As {
 }
 
 struct As {
-    http: reqwest::Client,
     base: String,
     user: String,
     token: String,
@@ -91,25 +89,11 @@ struct As {
 
 impl As {
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .basic_auth(&self.user, Some(&self.token));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let request_id = response
-            .headers()
-            .get(wharf_api::PROMOTION_REQUEST_HEADER)
-            .map(|v| v.to_str().unwrap().to_string());
-        let text = response.text().await.unwrap();
-        Answer {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            request_id,
-        }
+        let user = User {
+            username: self.user.clone(),
+            token: self.token.clone(),
+        };
+        call(&self.base, &user, method, path, body).await
     }
 
     async fn register(&self, stage: &str, n: u8) -> Answer {
@@ -130,16 +114,8 @@ impl As {
     }
 }
 
-#[derive(Debug)]
-struct Answer {
-    status: StatusCode,
-    body: Value,
-    request_id: Option<String>,
-}
-
 fn admin_as(api: &Api) -> As {
     As {
-        http: support::http(),
         base: api.base.clone(),
         user: support::ADMIN.into(),
         token: support::TOKEN.into(),

@@ -17,7 +17,7 @@
 
 use super::ControlPlane;
 use super::auth::AuthUser;
-use super::requests::PENDING;
+use super::requests::{PENDING, Promoted};
 use crate::error::{Error, Result};
 use std::collections::BTreeSet;
 use wharf_api::RegistrationType;
@@ -99,6 +99,23 @@ pub enum Admission {
     Go(Option<Protection>),
     /// Ask for approvals under these rules instead.
     Ask(Protection),
+}
+
+/// What the door answers a placement of a stored build: go ahead (pinned by digest when the
+/// bucket is guarded), or the request it opened instead.
+#[allow(clippy::large_enum_variant)] // one per request, returned straight to the caller
+pub enum Placement {
+    Go(Option<Pinned>),
+    Asked(Promoted),
+}
+
+/// `row` naming its image by digest when `pinned`, the tag it had kept for display.
+pub fn pinned_row(mut row: ArtifactRow, pinned: Option<Pinned>) -> ArtifactRow {
+    if let Some(pinned) = pinned {
+        row.artifact_uri = pinned.uri;
+        row.tag = row.tag.or(pinned.tag);
+    }
+    row
 }
 
 /// An image named by its digest, as a protected stage stores it.

@@ -3,8 +3,9 @@
 
 use super::auth::AuthUser;
 use super::cis::CiKey;
-use super::door::Admission;
+use super::door::{Admission, Placement, pinned_row};
 use super::registration::Registered;
+pub use super::requests::Promoted;
 use super::requests::RequestKind;
 use super::views::artifact_view;
 use super::{ControlPlane, commit, permissions};
@@ -45,16 +46,6 @@ pub struct Attach {
     pub tag: Option<String>,
     pub kind: RegistrationType,
     pub value: String,
-}
-
-/// What a promotion (or rollback) did: placed the build, or (a protected stage) asked for
-/// approvals.
-#[derive(Debug, Clone)]
-#[allow(clippy::large_enum_variant)] // one per request, moved straight into the answer
-pub enum Promoted {
-    Done(Registered),
-    /// The request, and the source build as Facets' clients see it meanwhile.
-    Pending(PromotionRequest, Artifact),
 }
 
 /// `source` placed again in `stage` (a bucket of type `kind`) by `actor`: a promotion, or a
@@ -199,40 +190,24 @@ impl ControlPlane {
         let stage = &next.registration_value;
         let kind = workflow.registration_type;
         let bucket = self.stage_bucket(&ci.project, kind, stage).await?;
-        let guard = self.guard(&ci.project, &bucket).await?;
         let pinned = match self
-            .admit_change(user, &ci.project, &guard, "promote into it")
+            .place_through_door(user, ci, &source, &bucket, stage, RequestKind::Promote)
             .await?
         {
-            Admission::Ask(rules) => {
-                let digest = self.pin(&source.artifact_uri).await?.digest;
-                return self
-                    .request_change(
-                        user,
-                        ci,
-                        &source,
-                        stage,
-                        digest,
-                        RequestKind::Promote,
-                        &rules,
-                    )
-                    .await;
-            }
-            Admission::Go(None) => None,
-            Admission::Go(Some(_)) => Some(self.pin(&source.artifact_uri).await?),
+            Placement::Asked(asked) => return Ok(asked),
+            Placement::Go(pinned) => pinned,
         };
-        let mut row = placed(
-            &source,
-            bucket,
-            kind,
-            stage,
-            Origin::Promote,
-            &user.username,
+        let row = pinned_row(
+            placed(
+                &source,
+                bucket,
+                kind,
+                stage,
+                Origin::Promote,
+                &user.username,
+            ),
+            pinned,
         );
-        if let Some(pinned) = pinned {
-            row.artifact_uri = pinned.uri;
-            row.tag = source.tag.clone().or(pinned.tag);
-        }
         let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_PROMOTE")
             .target(&row.id)
             .stack(&ci.project)

@@ -11,7 +11,7 @@
 //! two replicas) complete it exactly once.
 
 use super::auth::AuthUser;
-use super::door::{Admission, Pinned, holds_any, pinned_uri, roles_text};
+use super::door::{Admission, Pinned, Placement, holds_any, pinned_row, pinned_uri, roles_text};
 use super::promotion::{Promoted, placed};
 use super::registration::Registered;
 use super::requests::{COMPLETED, LAPSED, PENDING, REJECTED, RequestKind};
@@ -124,6 +124,37 @@ impl ControlPlane {
         tx.commit().await?;
         let view = self.request_view(&request).await?;
         Ok(Promoted::Pending(view, artifact_view(source, &ci.name)))
+    }
+
+    /// Places `source` in `bucket` (stage `stage`) through the door: a request where the
+    /// stage asks approvals, else the go-ahead, with the image pinned where it is guarded.
+    pub(super) async fn place_through_door(
+        &self,
+        user: &AuthUser,
+        ci: &CiRow,
+        source: &ArtifactRow,
+        bucket: &Bucket,
+        stage: &str,
+        kind: RequestKind,
+    ) -> Result<Placement> {
+        let guard = self.guard(&ci.project, bucket).await?;
+        let what = match kind {
+            RequestKind::Rollback => "roll it back",
+            _ => "promote into it",
+        };
+        match self.admit_change(user, &ci.project, &guard, what).await? {
+            Admission::Ask(rules) => {
+                let digest = self.pin(&source.artifact_uri).await?.digest;
+                let asked = self
+                    .request_change(user, ci, source, stage, digest, kind, &rules)
+                    .await?;
+                Ok(Placement::Asked(asked))
+            }
+            Admission::Go(None) => Ok(Placement::Go(None)),
+            Admission::Go(Some(_)) => {
+                Ok(Placement::Go(Some(self.pin(&source.artifact_uri).await?)))
+            }
+        }
     }
 
     /// A project's protected stages and their rules.
@@ -439,7 +470,7 @@ impl ControlPlane {
                     .stage_bucket(&request.project, registration, &request.stage)
                     .await?;
                 let pinned = pinned_uri(&source.artifact_uri, &request.digest)?;
-                let mut row = placed(
+                let row = placed(
                     source,
                     bucket,
                     registration,
@@ -447,9 +478,7 @@ impl ControlPlane {
                     kind.origin(),
                     &request.requested_by,
                 );
-                row.artifact_uri = pinned.uri;
-                row.tag = source.tag.clone().or(pinned.tag);
-                Ok(Completion::Place(Box::new(row)))
+                Ok(Completion::Place(Box::new(pinned_row(row, Some(pinned)))))
             }
             RequestKind::Reclassify => {
                 let ci = self.ci_by_id(&source.ci_id).await?;
@@ -656,27 +685,12 @@ impl ControlPlane {
         let bucket = self.stage_bucket(project, kind, &stage).await?;
         let deployed_before = history.iter().any(|b| b.id == target.id);
         let pinned = if deployed_before {
-            let guard = self.guard(project, &bucket).await?;
             match self
-                .admit_change(user, project, &guard, "roll it back")
+                .place_through_door(user, &ci, &target, &bucket, &stage, RequestKind::Rollback)
                 .await?
             {
-                Admission::Ask(rules) => {
-                    let digest = self.pin(&target.artifact_uri).await?.digest;
-                    return self
-                        .request_change(
-                            user,
-                            &ci,
-                            &target,
-                            &stage,
-                            digest,
-                            RequestKind::Rollback,
-                            &rules,
-                        )
-                        .await;
-                }
-                Admission::Go(None) => None,
-                Admission::Go(Some(_)) => Some(self.pin(&target.artifact_uri).await?),
+                Placement::Asked(asked) => return Ok(asked),
+                Placement::Go(pinned) => pinned,
             }
         } else {
             self.admit_direct(
@@ -688,18 +702,17 @@ impl ControlPlane {
             )
             .await?
         };
-        let mut row = placed(
-            &target,
-            bucket,
-            kind,
-            &stage,
-            Origin::Rollback,
-            &user.username,
+        let row = pinned_row(
+            placed(
+                &target,
+                bucket,
+                kind,
+                &stage,
+                Origin::Rollback,
+                &user.username,
+            ),
+            pinned,
         );
-        if let Some(pinned) = pinned {
-            row.artifact_uri = pinned.uri;
-            row.tag = target.tag.clone().or(pinned.tag);
-        }
         let entry = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_ROLLBACK")
             .target(&row.id)
             .stack(project)

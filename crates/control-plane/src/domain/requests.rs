@@ -2,6 +2,8 @@
 //! changes and the statuses a request goes through. The lowest module of the protection
 //! chain: the door, promotion and protection all read it, and it reads none of them.
 
+use super::registration::Registered;
+use wharf_api::{Artifact, PromotionRequest};
 use wharf_store::Origin;
 
 pub const PENDING: &str = "PENDING";
@@ -45,4 +47,14 @@ impl RequestKind {
             _ => Origin::Promote,
         }
     }
+}
+
+/// What a promotion (or rollback) did: placed the build, or (a protected stage) asked for
+/// approvals.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one per request, moved straight into the answer
+pub enum Promoted {
+    Done(Registered),
+    /// The request, and the source build as Facets' clients see it meanwhile.
+    Pending(PromotionRequest, Artifact),
 }
