@@ -224,3 +224,95 @@ fn a_wrong_source_password_is_an_auth_failure_and_nothing_is_registered() {
     assert!(!done.stderr.contains("source-secret-1"));
     assert_eq!(server.stored_builds(), 0);
 }
+
+/// Issue 24, finding 3: a protected stage reads a tag's digest from the registry the image's
+/// URI names (a docker-registry here, through its `/v2/` API with the credentials an admin
+/// added for it), never from the built-in registry by repository name; the approved digest is
+/// what prod then deploys.
+#[test]
+#[ignore = "needs docker-registry, htpasswd, skopeo and umoci (installed by .ci/run)"]
+fn a_protected_stage_pins_a_tag_to_the_digest_its_own_registry_holds() {
+    let source = DockerRegistry::start("alice", "source-secret-1");
+    let work = tempfile::tempdir().unwrap();
+    let digest = seed(&source, "alice:source-secret-1", work.path());
+    let file = work.path().join("wharf.toml");
+    let shop = std::fs::read_to_string(support::shop_file()).unwrap();
+    let protection = "\n[protection.prod]\napprovals = 1\napprovers = [\"release-manager\"]\n";
+    std::fs::write(&file, shop + protection).unwrap();
+    let server = TestServer::with_file(Some(file));
+    let api = Api::new(server.url());
+    let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
+        server.runtime.block_on(api.call(method, path, body))
+    };
+    let image = format!("{}/src/app:1", source.address);
+    let body = support::client::saas("staging", "ENVIRONMENT", "ext-1", &image);
+    let (status, staged) = call(
+        reqwest::Method::POST,
+        "/cc-ui/v1/ci-cd/register",
+        Some(body),
+    );
+    assert_eq!(status, 200, "{staged}");
+    let promote = format!(
+        "/cc-ui/v1/artifacts/promote?ciName=api&stackName=shop&artifactId={}",
+        staged["id"].as_str().unwrap()
+    );
+
+    // Without the registry's credentials its digest cannot be read: refused, nothing pinned.
+    let (status, refused) = call(reqwest::Method::POST, &promote, None);
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("credentials were refused"),
+        "{refused}"
+    );
+
+    let (status, added) = call(
+        reqwest::Method::POST,
+        "/cc-ui/v1/artifactories/others",
+        Some(
+            json!({"name": "source", "uri": source.address, "username": "alice",
+                    "password": "source-secret-1"}),
+        ),
+    );
+    assert_eq!(status, 201, "{added}");
+    let (status, _) = call(reqwest::Method::POST, &promote, None);
+    assert_eq!(status, 202);
+    let (_, pending) = call(
+        reqwest::Method::GET,
+        "/wharf/v1/approvals?project=shop",
+        None,
+    );
+    assert_eq!(pending[0]["digest"], digest, "{pending}");
+    let id = pending[0]["requestId"].as_str().unwrap().to_string();
+
+    let (status, token) = call(
+        reqwest::Method::POST,
+        "/wharf/v1/tokens",
+        Some(json!({"username": "release-lead"})),
+    );
+    assert_eq!(status, 201, "{token}");
+    let lead = support::client::User {
+        username: "release-lead".into(),
+        token: token["token"].as_str().unwrap().into(),
+    };
+    let path = format!("/wharf/v1/approvals/{id}/approve");
+    let done = server.runtime.block_on(support::client::call(
+        &server.url(),
+        &lead,
+        reqwest::Method::POST,
+        &path,
+        None,
+    ));
+    assert_eq!(done.body["status"], "COMPLETED", "{:?}", done.body);
+    let (_, resolved) = call(
+        reqwest::Method::GET,
+        "/wharf/v1/resolve?stackName=shop&environment=prod&ciName=api",
+        None,
+    );
+    assert_eq!(
+        resolved["artifact"]["artifactUri"],
+        format!("{}/src/app@{digest}", source.address)
+    );
+}
