@@ -3,7 +3,10 @@
 //! audit entries, and forgets the caches it invalidates before it answers.
 //!
 //! Lower modules first: `views` (rows as wire types) and `buckets` (names to buckets) use only
-//! the store; the others build on them. Nothing here knows HTTP.
+//! the store; `requests` names what a request changes; `door` is the one check every change
+//! of what a stage deploys passes (register, attach, promote, rollback, reclassify, delete, an
+//! environment's stream), and the registry's hold on what stages deploy; the others build on
+//! them. Nothing here knows HTTP.
 
 pub mod access;
 pub mod artifactories;
