@@ -231,7 +231,13 @@ fn dry_run_sends_nothing_that_writes() {
     assert_eq!(preview["sources"]["project"], "--project");
     let seen = proxy.seen();
     assert!(!seen.is_empty(), "the dry run reads from the control plane");
-    assert!(seen.iter().all(|(method, _)| method == "GET"), "{seen:?}");
+    let reads = |(method, path): &(String, String)| {
+        method == "GET" || (method == "POST" && path == "/wharf/v1/register/preview")
+    };
+    assert!(
+        seen.iter().all(reads),
+        "only reads and the preview: {seen:?}"
+    );
     assert_eq!(server.stored_builds(), 0);
 }
 
@@ -541,4 +547,100 @@ fn register_by_environment_and_apply_and_ci_context() {
     assert_eq!(json["gitRef"], "feature/deep/x");
     assert_eq!(json["provider"], "github-actions");
     assert_eq!(json["sources"]["gitRef"], "GITHUB_REF");
+}
+
+/// Issue 25, "the server predicts, the client asks": `--dry-run` and `--require-route` use
+/// `POST /wharf/v1/register/preview` and the server's own refusal, so a CI that follows its
+/// own rule (CUSTOM) or none (NONE) is predicted by the rule it follows, and an unrouted build
+/// is never stored. (A local prediction from the project's default rule said `dev` for
+/// `web` on `main`; the server put it nowhere.)
+#[test]
+fn the_server_predicts_each_ci_by_the_rule_it_follows_and_require_route_stores_nothing() {
+    let server = TestServer::shop();
+    let dir = tempfile::tempdir().unwrap();
+    let api = support::client::Api::new(server.url());
+    let call = |method: reqwest::Method, path: &str, body: serde_json::Value| {
+        let (status, answer) = server.runtime.block_on(api.call(method, path, Some(body)));
+        assert!(status.is_success(), "{path}: {status} {answer}");
+        answer
+    };
+    let rule = call(
+        reqwest::Method::POST,
+        "/cc-ui/v1/artifact-routing-rule",
+        serde_json::json!({"ruleName": "web-own", "registrationType": "ENVIRONMENT",
+            "stackName": "shop", "isDefault": false,
+            "criteria": [{"metadataKey": "BRANCH_NAME", "operator": "EQUALS",
+                          "value": "web-only", "routeTo": "staging"}]}),
+    );
+    let (_, web) = server
+        .runtime
+        .block_on(api.get("/cc-ui/v1/artifacts-ci/name/web?stackName=shop"));
+    call(
+        reqwest::Method::PUT,
+        &format!("/cc-ui/v1/artifacts-ci/{}", web["id"].as_str().unwrap()),
+        serde_json::json!({"name": "web", "routingRuleId": rule["id"]}),
+    );
+    let docs = call(
+        reqwest::Method::POST,
+        "/cc-ui/v1/artifacts-ci",
+        serde_json::json!({"name": "docs", "stackName": "shop", "registrationType": "ENVIRONMENT"}),
+    );
+    call(
+        reqwest::Method::PUT,
+        &format!("/cc-ui/v1/artifacts-ci/{}", docs["id"].as_str().unwrap()),
+        serde_json::json!({"name": "docs", "mode": "NONE"}),
+    );
+
+    let cases = [
+        ("api", "main", Some("dev"), "INHERITED"),
+        ("web", "main", None, "CUSTOM"),
+        ("web", "web-only", Some("staging"), "CUSTOM"),
+        ("docs", "main", None, "NONE"),
+    ];
+    for (n, (service, git_ref, route, mode)) in cases.into_iter().enumerate() {
+        let image = format!("r.example/{service}:{n}");
+        let wharf_as = |extra: &str| {
+            let mut command = wharf(&server.url(), dir.path());
+            command
+                .args(["register", "--project", "shop", "--service", service])
+                .args([
+                    "--image",
+                    &image,
+                    "--git-ref",
+                    git_ref,
+                    "--output",
+                    "json",
+                    extra,
+                ]);
+            run(&mut command)
+        };
+        let dry = wharf_as("--dry-run");
+        assert_eq!(dry.code, 0, "{mode}: {}", dry.stderr);
+        assert_eq!(
+            dry.json()["predictedRoute"].as_str(),
+            route,
+            "{mode} on {git_ref}"
+        );
+        assert_eq!(dry.json()["predictedBy"], "server");
+
+        let before = server.stored_builds();
+        let run = wharf_as("--require-route");
+        match route {
+            Some(route) => {
+                assert_eq!(run.code, 0, "{mode}: {}", run.stderr);
+                assert_eq!(run.json()["routedTo"], route);
+            }
+            None => {
+                assert_eq!(run.code, 6, "{mode}: {}", run.stderr);
+                assert_eq!(run.json()["error"]["kind"], "not_routed");
+                assert!(
+                    run.stderr.contains("nothing was registered")
+                        && run.stderr.contains(&format!("CI integration '{service}'")),
+                    "{}",
+                    run.stderr
+                );
+                assert_eq!(server.stored_builds(), before, "{mode}: nothing stored");
+            }
+        }
+    }
 }

@@ -861,6 +861,26 @@ pub struct Page<T> {
     pub empty: bool,
 }
 
+/// *extension*: `POST /wharf/v1/register/preview`: where the server would put a registration
+/// (the same body as `POST /cc-ui/v1/ci-cd/register`), by the same code, writing nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutePreview {
+    /// Whether the build would be classified (routed to a bucket).
+    pub classified: bool,
+    /// The environment or release stream it would land in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routed_to: Option<String>,
+    /// The rule that would route it (a registration by ref or metadata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_name: Option<String>,
+    /// The CI integration's registration type.
+    pub registration_type: RegistrationType,
+    /// What the CI follows: `INHERITED` (the project's default rule), `CUSTOM` (its own) or
+    /// `NONE`.
+    pub ci_mode: CiMode,
+}
+
 /// *extension*: what `${blueprint.self.artifacts.<ciName>}` resolves to in an environment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

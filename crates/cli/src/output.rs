@@ -164,6 +164,9 @@ pub fn registered(output: Output, outcome: &Outcome, pushed: Option<&Pushed>) {
 }
 
 pub fn preview(output: Output, preview: &Preview) {
+    for warning in &preview.warnings {
+        note!("warning: {warning}");
+    }
     if output == Output::Json {
         return json(preview);
     }
@@ -179,10 +182,14 @@ pub fn preview(output: Output, preview: &Preview) {
         request.artifact_register_type.as_str(),
         request.artifact_register_value
     );
+    let predicted = match preview.predicted_by {
+        "server" => "",
+        _ => " (predicted by wharf)",
+    };
     match (&preview.predicted_route, &preview.predicted_rule) {
-        (Some(to), Some(rule)) => out!("  would route to {to} (rule {rule})"),
-        (Some(to), None) => out!("  would route to {to}"),
-        (None, _) => out!("  would route to nothing (unclassified)"),
+        (Some(to), Some(rule)) => out!("  would route to {to} (rule {rule}){predicted}"),
+        (Some(to), None) => out!("  would route to {to}{predicted}"),
+        (None, _) => out!("  would route to nothing (unclassified){predicted}"),
     }
     out!("  control plane  {}", preview.control_plane);
     for (setting, source) in &preview.sources {

@@ -17,6 +17,9 @@ pub enum Error {
     PayloadTooLarge(usize),
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// A registration that asked to be routed (`requireRoute`) matched no rule.
+    #[error("{0}")]
+    NotRouted(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -33,6 +36,7 @@ impl Error {
             Self::Conflict(_) => "CONFLICT",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
+            Self::NotRouted(_) => "NOT_ROUTED",
             Self::Internal(_) => "INTERNAL_ERROR",
         }
     }

@@ -11,7 +11,8 @@ use std::time::Duration;
 use wharf_api::project_file::{ApplySummary, ProjectFile};
 use wharf_api::{
     Artifact, ArtifactCI, AuditEntry, CiArtifactResponse, Cluster, ErrorDetails, Page,
-    PromotionRequest, RegistrationType, Resolved, RoutingRuleResponse, SaasArtifactRequest, User,
+    PromotionRequest, RegistrationType, Resolved, RoutePreview, RoutingRuleResponse,
+    SaasArtifactRequest, User,
 };
 use wharf_http_client::{
     Attempt, Replay, RetryPolicy, describe_transport, encode, is_retryable, retry_after,
@@ -109,7 +110,13 @@ impl Client {
     /// Sends a registration. A 2xx is a registration made, whatever its body: an empty 200
     /// (Facets) or an answer this client cannot read leaves `artifact` empty, and an unreadable
     /// one says why in `unreadable`, so the caller can still report the build as registered.
-    pub async fn register(&self, request: &SaasArtifactRequest) -> Result<RegisterAnswer> {
+    /// With `require_route` (`wharf serve` only), the server refuses an unclassified build
+    /// with `NOT_ROUTED` and stores nothing.
+    pub async fn register(
+        &self,
+        request: &SaasArtifactRequest,
+        require_route: bool,
+    ) -> Result<RegisterAnswer> {
         let replay = if request.external_id.is_some() {
             Resend::Safe
         } else {
@@ -118,14 +125,11 @@ impl Client {
                  retry safe, and see with `wharf builds` whether it was registered",
             )
         };
-        let response = self
-            .send(
-                Method::POST,
-                "/cc-ui/v1/ci-cd/register",
-                Some(request),
-                replay,
-            )
-            .await?;
+        let path = match require_route {
+            true => "/cc-ui/v1/ci-cd/register?requireRoute=true",
+            false => "/cc-ui/v1/ci-cd/register",
+        };
+        let response = self.send(Method::POST, path, Some(request), replay).await?;
         let replayed = response
             .headers()
             .get(REPLAYED_HEADER)
@@ -456,9 +460,23 @@ impl Client {
         self.get_json(&path).await
     }
 
+    /// Where `wharf serve` would register `request`, by the code that registers, writing
+    /// nothing (`POST /wharf/v1/register/preview`).
+    pub async fn preview(&self, request: &SaasArtifactRequest) -> Result<RoutePreview> {
+        let response = self
+            .send(
+                Method::POST,
+                "/wharf/v1/register/preview",
+                Some(request),
+                Resend::Safe,
+            )
+            .await?;
+        decode(response).await
+    }
+
     /// Whether the control plane is a `wharf serve` (it answers `/wharf/v1/health`; Facets
     /// does not).
-    async fn is_wharf_serve(&self) -> bool {
+    pub async fn is_wharf_serve(&self) -> bool {
         let url = format!("{}/wharf/v1/health", self.base);
         match self.http.get(url).send().await {
             Ok(response) => response.status().is_success(),
@@ -605,7 +623,7 @@ impl Client {
         let after = retry_after(response.headers());
         let message = error_message(response).await;
         if is_retryable(status, replay.replay()) {
-            return retry(format!("HTTP {status}: {message}"), after);
+            return retry(format!("HTTP {status}: {}", message.0), after);
         }
         Attempt::Done(Err(classify(status, message)))
     }
@@ -650,18 +668,23 @@ fn not_resent(why: &str, advice: &str) -> String {
     )
 }
 
-async fn error_message(response: reqwest::Response) -> String {
+/// The message of an error answer, and its code when it has one.
+async fn error_message(response: reqwest::Response) -> (String, Option<String>) {
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     match serde_json::from_str::<ErrorDetails>(&text) {
-        Ok(details) => details.message,
-        Err(_) if !text.trim().is_empty() && text.len() < 500 => text.trim().to_string(),
-        Err(_) => status.canonical_reason().unwrap_or("error").to_string(),
+        Ok(details) => (details.message, details.code),
+        Err(_) if !text.trim().is_empty() && text.len() < 500 => (text.trim().to_string(), None),
+        Err(_) => (
+            status.canonical_reason().unwrap_or("error").to_string(),
+            None,
+        ),
     }
 }
 
-fn classify(status: StatusCode, message: String) -> Error {
+fn classify(status: StatusCode, (message, code): (String, Option<String>)) -> Error {
     match status.as_u16() {
+        422 if code.as_deref() == Some("NOT_ROUTED") => Error::NotRouted(message),
         401 => Error::Auth(
             "the control plane refused the credentials (401): check WHARF_USERNAME and the \
              token in WHARF_TOKEN or --token-file"

@@ -50,15 +50,25 @@ pub struct Preview {
     pub ci_registration_type: Option<RegistrationType>,
     pub predicted_route: Option<String>,
     pub predicted_rule: Option<String>,
+    /// `server`: `wharf serve` answered, by the code that registers; `client`: a Facets
+    /// control plane has no preview, so wharf predicted it (with a warning).
+    pub predicted_by: &'static str,
     pub sources: BTreeMap<&'static str, String>,
+    pub warnings: Vec<String>,
 }
 
 /// Sends the registration and reads back where the build went. Once the control plane has
 /// taken the registration, nothing that fails to be read back fails the step: the outcome says
 /// the build was registered and `warnings` names what could not be learned.
-pub async fn register(client: &Client, plan: &Plan, control_plane: &str) -> Result<Outcome> {
+/// `require_route` asks `wharf serve` to refuse an unrouted build without storing it.
+pub async fn register(
+    client: &Client,
+    plan: &Plan,
+    control_plane: &str,
+    require_route: bool,
+) -> Result<Outcome> {
     let request = &plan.request;
-    let answer = client.register(request).await?;
+    let answer = client.register(request, require_route).await?;
     let mut warnings = Vec::new();
     if let Some(why) = answer.unreadable {
         warnings.push(format!("the build was registered, but {why}"));
@@ -137,13 +147,38 @@ async fn find_registered(client: &Client, plan: &Plan) -> Result<Option<wharf_ap
     }))
 }
 
-/// Resolves everything a registration would do with read-only calls: the CI integration, and
-/// (for a git ref) the project's default rule, classified here without writing anything.
+/// Where a registration would land, writing nothing: `wharf serve` answers by the code that
+/// registers (`POST /wharf/v1/register/preview`); a Facets control plane has no such call, so
+/// wharf predicts it from the CI and the project's default rule, and says it is a prediction.
 pub async fn preview(client: &Client, plan: &Plan, control_plane: &str) -> Result<Preview> {
     let request = &plan.request;
+    let mut preview = Preview {
+        dry_run: true,
+        control_plane: control_plane.to_string(),
+        request: request.clone(),
+        ci_registration_type: None,
+        predicted_route: None,
+        predicted_rule: None,
+        predicted_by: "server",
+        sources: plan.sources.clone(),
+        warnings: Vec::new(),
+    };
+    if client.is_wharf_serve().await {
+        let routed = client.preview(request).await?;
+        preview.ci_registration_type = Some(routed.registration_type);
+        preview.predicted_route = routed.routed_to;
+        preview.predicted_rule = routed.rule_name;
+        return Ok(preview);
+    }
     let ci = client.ci(&request.blueprint_name, plan.ci_name()).await?;
-    let mut predicted_route = None;
-    let mut predicted_rule = None;
+    preview.ci_registration_type = ci.registration_type;
+    preview.predicted_by = "client";
+    preview.warnings.push(
+        "this control plane has no registration preview: the route is wharf's prediction from \
+         the project's default rule, and a CI integration with its own rule may route \
+         elsewhere"
+            .into(),
+    );
     match (request.artifact_register_type, ci.registration_type) {
         (ArtifactRegisterType::GitRef, Some(kind)) => {
             let rules = client.rules(&request.blueprint_name, kind).await?;
@@ -151,21 +186,13 @@ pub async fn preview(client: &Client, plan: &Plan, control_plane: &str) -> Resul
             if let Some(rule) = rules.iter().find(|r| r.default)
                 && let Some(criterion) = wharf_api::classify(&rule.criteria, &metadata)
             {
-                predicted_route = Some(criterion.route_to.clone());
-                predicted_rule = Some(rule.rule_name.clone());
+                preview.predicted_route = Some(criterion.route_to.clone());
+                preview.predicted_rule = Some(rule.rule_name.clone());
             }
         }
-        _ => predicted_route = Some(request.artifact_register_value.clone()),
+        _ => preview.predicted_route = Some(request.artifact_register_value.clone()),
     }
-    Ok(Preview {
-        dry_run: true,
-        control_plane: control_plane.to_string(),
-        request: request.clone(),
-        ci_registration_type: ci.registration_type,
-        predicted_route,
-        predicted_rule,
-        sources: plan.sources.clone(),
-    })
+    Ok(preview)
 }
 
 /// How a push copies, as the front end was told.
@@ -205,10 +232,13 @@ pub async fn register_image(
         }
         None => None,
     };
-    if require_route {
+    // `wharf serve` refuses an unrouted build itself, storing nothing; against a Facets
+    // control plane wharf can only predict the route before it registers.
+    let server_checks = require_route && client.is_wharf_serve().await;
+    if require_route && !server_checks {
         refuse_if_unrouted(client, &plan, control_plane).await?;
     }
-    let outcome = register(client, &plan, control_plane).await?;
+    let outcome = register(client, &plan, control_plane, server_checks).await?;
     let mut unrouted_warning = None;
     if outcome.classified == Some(false) {
         if require_route {

@@ -141,7 +141,9 @@ mod tests {
             ci_registration_type: Some(RegistrationType::Environment),
             predicted_route: Some("dev".into()),
             predicted_rule: Some("shop-branches".into()),
+            predicted_by: "server",
             sources: plan.sources,
+            warnings: Vec::new(),
         }
     }
 

@@ -1,8 +1,7 @@
-//! CI integrations, and the read a registration starts with: a CI and the rule it follows.
+//! CI integrations. Which rule and workflow a CI follows is the domain's to decide
+//! (`ControlPlane::rule_of`, `workflow_of`), from the CI's mode and its own ids read here.
 
-use crate::{CiRow, JsonText, Result, RuleRow, Store, Tx};
-use sqlx::FromRow;
-use wharf_api::Criterion;
+use crate::{CiRow, Result, Store, Tx};
 
 /// `SELECT <every CI integration column> FROM ci_integrations <rest>`, as one literal.
 macro_rules! select_cis {
@@ -55,30 +54,6 @@ impl Store {
             .fetch_all(e)
             .await
         })?)
-    }
-
-    /// A CI integration with the rule it follows (its own, or the project's default for its
-    /// registration type, or none), in one read: the hot path of every registration.
-    pub async fn ci_with_rule(
-        &self,
-        project: &str,
-        name: &str,
-    ) -> Result<Option<(CiRow, Option<RuleRow>)>> {
-        let row: Option<CiWithRule> = on!(&self.reader, |e| sqlx::query_as(
-            "SELECT c.id, c.project, c.name, c.registration_type, c.description, c.artifactory,
-                    c.created_by, c.created_at, c.mode, c.routing_rule_id, c.workflow_id,
-                    r.id AS rule_id, r.rule_name, r.criteria, r.is_default
-             FROM ci_integrations c
-             LEFT JOIN routing_rules r ON (c.mode = 'CUSTOM' AND r.id = c.routing_rule_id)
-                 OR (c.mode = 'INHERITED' AND r.project = c.project
-                     AND r.registration_type = c.registration_type AND r.is_default = TRUE)
-             WHERE c.project = $1 AND c.name = $2",
-        )
-        .bind(project)
-        .bind(name)
-        .fetch_optional(e)
-        .await)?;
-        Ok(row.map(CiWithRule::split))
     }
 }
 
@@ -144,35 +119,5 @@ impl Tx {
     pub async fn delete_ci(&mut self, id: &str) -> Result<()> {
         execute!(self, "DELETE FROM ci_integrations WHERE id = $1", id)?;
         Ok(())
-    }
-}
-
-#[derive(FromRow)]
-struct CiWithRule {
-    #[sqlx(flatten)]
-    ci: CiRow,
-    rule_id: Option<String>,
-    rule_name: Option<String>,
-    criteria: Option<JsonText<Vec<Criterion>>>,
-    is_default: Option<bool>,
-}
-
-impl CiWithRule {
-    fn split(self) -> (CiRow, Option<RuleRow>) {
-        let rule = match (self.rule_id, self.rule_name, self.criteria) {
-            (Some(id), Some(rule_name), Some(criteria)) => Some(RuleRow {
-                id,
-                project: self.ci.project.clone(),
-                rule_name,
-                registration_type: self.ci.registration_type,
-                is_default: self.is_default.unwrap_or_default(),
-                ci_system: None,
-                criteria,
-                created_by: None,
-                created_at: String::new(),
-            }),
-            _ => None,
-        };
-        (self.ci, rule)
     }
 }

@@ -9,7 +9,7 @@ use wharf_api::{
     ArtifactCI, BulkEditWorkflowRequest, CiArtifactResponse, CiAttachRequest, CiMode, ClosedSet,
     RegistrationType,
 };
-use wharf_store::{Audit, BuildFilter, CiRow, Tx, new_id, now};
+use wharf_store::{Audit, BuildFilter, CiRow, RuleRow, Tx, WorkflowRow, new_id, now};
 
 /// A new CI integration following the project's defaults.
 pub fn new_ci(project: &str, name: &str, kind: RegistrationType, user: &str) -> CiRow {
@@ -70,6 +70,32 @@ impl ControlPlane {
         match key {
             CiKey::Id(id) => self.ci_by_id(id).await,
             CiKey::Named(name, stack) => self.ci_named(name, stack).await,
+        }
+    }
+
+    /// The rule a CI integration routes by: its own (`CUSTOM`), the project's default for its
+    /// registration type (`INHERITED`), or none (`NONE`: its builds stay unclassified).
+    pub async fn rule_of(&self, ci: &CiRow) -> Result<Option<RuleRow>> {
+        match (ci.mode, &ci.routing_rule_id) {
+            (CiMode::None, _) => Ok(None),
+            (CiMode::Custom, Some(id)) => Ok(self.store.rule(id).await?),
+            (CiMode::Custom, None) => Ok(None),
+            (CiMode::Inherited, _) => Ok(self
+                .store
+                .default_rule(&ci.project, ci.registration_type)
+                .await?),
+        }
+    }
+
+    /// The workflow a CI integration promotes along: its own, the project's default, or none.
+    pub(super) async fn workflow_of(&self, ci: &CiRow) -> Result<Option<WorkflowRow>> {
+        match (ci.mode, &ci.workflow_id) {
+            (CiMode::None, _) => Ok(None),
+            (CiMode::Custom, Some(id)) => Ok(self.store.workflow(id).await?),
+            _ => Ok(self
+                .store
+                .default_workflow(&ci.project, ci.registration_type)
+                .await?),
         }
     }
 

@@ -12,9 +12,9 @@ use super::{ControlPlane, commit, permissions};
 use crate::error::{Error, Result, valid_image_uri};
 use std::collections::BTreeMap;
 use wharf_api::{
-    Artifact, ArtifactRegisterType, CiMode, PromotionRequest, RegistrationType, WorkflowHierarchy,
+    Artifact, ArtifactRegisterType, PromotionRequest, RegistrationType, WorkflowHierarchy,
 };
-use wharf_store::{ArtifactRow, Audit, Bucket, CiRow, JsonText, Origin, WorkflowRow, new_id, now};
+use wharf_store::{ArtifactRow, Audit, Bucket, JsonText, Origin, new_id, now};
 
 pub use wharf_api::Resolved;
 
@@ -105,18 +105,6 @@ pub fn parse_expression(expression: &str) -> Result<String> {
 }
 
 impl ControlPlane {
-    /// The workflow a CI integration promotes along: its own, the project's default, or none.
-    async fn workflow_of(&self, ci: &CiRow) -> Result<Option<WorkflowRow>> {
-        match (ci.mode, &ci.workflow_id) {
-            (CiMode::None, _) => Ok(None),
-            (CiMode::Custom, Some(id)) => Ok(self.store.workflow(id).await?),
-            _ => Ok(self
-                .store
-                .default_workflow(&ci.project, ci.registration_type)
-                .await?),
-        }
-    }
-
     /// Registers `artifact_id` again at the next stage. Refused, with the reason, when the CI
     /// has no workflow, the build is unclassified or of another registration type, or it
     /// already sits at the last stage. Promoting a build twice answers the first promotion.
@@ -255,11 +243,7 @@ impl ControlPlane {
         let ci = self.ci_by_id(ci_id).await?;
         self.require(user, &ci.project, permissions::ARTIFACTS_WRITE)
             .await?;
-        let (ci, rule) = self
-            .store
-            .ci_with_rule(&ci.project, &ci.name)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("CI integration '{}' vanished", ci.name)))?;
+        let rule = self.rule_of(&ci).await?;
         let builds = self.store.rule_routed_builds(&ci.id).await?;
         let mut moves = Vec::new();
         let mut asks = Vec::new();

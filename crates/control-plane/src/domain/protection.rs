@@ -482,11 +482,7 @@ impl ControlPlane {
             }
             RequestKind::Reclassify => {
                 let ci = self.ci_by_id(&source.ci_id).await?;
-                let (ci, rule) = self
-                    .store
-                    .ci_with_rule(&ci.project, &ci.name)
-                    .await?
-                    .ok_or_else(|| Error::not_found(format!("CI '{}' vanished", ci.name)))?;
+                let rule = self.rule_of(&ci).await?;
                 let to = self
                     .bucket_by_rule(&ci, rule.as_ref(), &source.metadata.0)
                     .await?;

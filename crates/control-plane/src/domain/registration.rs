@@ -6,7 +6,9 @@ use super::buckets::environment_bucket;
 use super::views::artifact_view;
 use super::{ControlPlane, permissions};
 use crate::error::{Error, Result, require, valid_image_uri, valid_text};
-use wharf_api::{Artifact, ArtifactRegisterType, BRANCH_NAME, Metadata, RegistrationType};
+use wharf_api::{
+    Artifact, ArtifactRegisterType, BRANCH_NAME, CiMode, Metadata, RegistrationType, RoutePreview,
+};
 use wharf_store::{ArtifactRow, Audit, Bucket, CiRow, JsonText, Origin, RuleRow, new_id, now};
 
 /// Where the caller asked the build to go.
@@ -34,6 +36,18 @@ pub struct Registration {
     pub metadata: Metadata,
     pub repository_name: Option<String>,
     pub tag: Option<String>,
+    /// Refuse (storing nothing) when the build would be unclassified.
+    pub require_route: bool,
+}
+
+/// Where a registration goes, worked out by the checks and routing that registering and its
+/// preview share.
+struct Routed {
+    project: String,
+    ci_name: String,
+    artifact_uri: String,
+    ci: CiRow,
+    bucket: Bucket,
 }
 
 /// The stored build and whether it already existed (an idempotent replay).
@@ -53,7 +67,9 @@ impl Registered {
 }
 
 impl ControlPlane {
-    pub async fn register(&self, user: &AuthUser, mut request: Registration) -> Result<Registered> {
+    /// The checks and routing of a registration, writing nothing: the field rules, the
+    /// caller's permission, the CI integration, and the bucket its rule (or target) picks.
+    async fn route(&self, user: &AuthUser, request: &mut Registration) -> Result<Routed> {
         let project = require("blueprintName", Some(&request.project))?;
         let ci_name = require("ciName", Some(&request.ci_name))?;
         let artifact_uri = valid_image_uri("artifactUri", &request.artifact_uri)?;
@@ -61,7 +77,7 @@ impl ControlPlane {
         valid_text("externalId", request.external_id.as_deref(), 256)?;
         self.require(user, &project, permissions::ARTIFACTS_WRITE)
             .await?;
-        let Some((ci, rule)) = self.store.ci_with_rule(&project, &ci_name).await? else {
+        let Some(ci) = self.store.ci(&project, &ci_name).await? else {
             self.project(&project).await?;
             return Err(Error::not_found(format!(
                 "CI integration '{ci_name}' not found in project '{project}'; add it under \
@@ -73,7 +89,44 @@ impl ControlPlane {
                 .metadata
                 .insert(BRANCH_NAME.to_string(), git_ref.clone());
         }
-        let bucket = self.choose_bucket(&ci, rule.as_ref(), &request).await?;
+        let rule = self.rule_of(&ci).await?;
+        let bucket = self.choose_bucket(&ci, rule.as_ref(), request).await?;
+        Ok(Routed {
+            project,
+            ci_name,
+            artifact_uri,
+            ci,
+            bucket,
+        })
+    }
+
+    /// Where `request` would be registered, by the code that registers it, writing nothing.
+    pub async fn preview_registration(
+        &self,
+        user: &AuthUser,
+        mut request: Registration,
+    ) -> Result<RoutePreview> {
+        let routed = self.route(user, &mut request).await?;
+        Ok(RoutePreview {
+            classified: routed.bucket.classified,
+            routed_to: routed.bucket.routed_to().map(str::to_string),
+            rule_name: routed.bucket.applied_rule_name.clone(),
+            registration_type: routed.ci.registration_type,
+            ci_mode: routed.ci.mode,
+        })
+    }
+
+    pub async fn register(&self, user: &AuthUser, mut request: Registration) -> Result<Registered> {
+        let Routed {
+            project,
+            ci_name,
+            artifact_uri,
+            ci,
+            bucket,
+        } = self.route(user, &mut request).await?;
+        if request.require_route && !bucket.classified {
+            return Err(Error::NotRouted(not_routed(&request, &ci)));
+        }
         let pinned = self
             .admit_direct(user, &project, &bucket, &artifact_uri, "register")
             .await?;
@@ -185,6 +238,24 @@ impl ControlPlane {
                 }),
         }
     }
+}
+
+/// Why a registration that had to be routed was refused.
+fn not_routed(request: &Registration, ci: &CiRow) -> String {
+    let (kind, value) = describe_target(request);
+    let follows = match ci.mode {
+        CiMode::None => "follows no rule (mode NONE)".to_string(),
+        CiMode::Custom => "follows its own rule".to_string(),
+        CiMode::Inherited => "follows the project's default rule".to_string(),
+    };
+    format!(
+        "{} '{value}' matches no routing rule of CI integration '{}' in project '{}' (it \
+         {follows}), and --require-route was given: nothing was registered. Add a rule, or \
+         register with --environment",
+        kind.as_str(),
+        ci.name,
+        ci.project
+    )
 }
 
 fn describe_target(request: &Registration) -> (ArtifactRegisterType, String) {

@@ -124,6 +124,7 @@ pub fn router(state: AppState) -> Router {
             put(projects::apply_project_file),
         )
         .route("/wharf/v1/resolve", get(builds::resolve))
+        .route("/wharf/v1/register/preview", post(register::saas_preview))
         .route("/wharf/v1/audit-logs", get(audit::wharf_audit_logs))
         .route(
             "/wharf/v1/users",
@@ -317,6 +318,7 @@ fn status(error: &Error) -> StatusCode {
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+        Error::NotRouted(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

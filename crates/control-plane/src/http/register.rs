@@ -1,15 +1,16 @@
 //! The registration endpoints, current and older; all end in `ControlPlane::register`.
 
-use super::{AppState, Body, registered};
+use super::{AppState, Body, Query, registered};
 use crate::domain::auth::AuthUser;
 use crate::domain::registration::{Registration, Target};
 use crate::error::{Error, Result, require};
-use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
+use axum::{Extension, Json};
+use serde::Deserialize;
 use wharf_api::{
     ArtifactRegisterType, ArtifactRequest, RegisterByEnvRequest, RegisterByReleaseStreamRequest,
-    SaasArtifactRequest,
+    RoutePreview, SaasArtifactRequest,
 };
 
 async fn respond(state: &AppState, request: Registration, user: &AuthUser) -> Result<Response> {
@@ -17,11 +18,37 @@ async fn respond(state: &AppState, request: Registration, user: &AuthUser) -> Re
 }
 
 /// `POST /cc-ui/v1/ci-cd/register`.
+/// `?requireRoute=true` on `POST /cc-ui/v1/ci-cd/register` (a wharf extension; Facets ignores
+/// it): refuse an unclassified build with 422 `NOT_ROUTED`, storing nothing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterQuery {
+    require_route: Option<bool>,
+}
+
 pub async fn saas_register(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
+    Query(query): Query<RegisterQuery>,
     Body(body): Body<SaasArtifactRequest>,
 ) -> Result<Response> {
+    let mut request = saas_registration(body)?;
+    request.require_route = query.require_route.unwrap_or(false);
+    respond(&state, request, &user).await
+}
+
+/// `POST /wharf/v1/register/preview`: the body of `POST /cc-ui/v1/ci-cd/register`, answered
+/// with where the server would put it and by which rule, writing nothing.
+pub async fn saas_preview(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Body(body): Body<SaasArtifactRequest>,
+) -> Result<Json<RoutePreview>> {
+    let request = saas_registration(body)?;
+    Ok(Json(state.cp.preview_registration(&user, request).await?))
+}
+
+fn saas_registration(body: SaasArtifactRequest) -> Result<Registration> {
     let ci_name = body
         .ci_name
         .clone()
@@ -36,7 +63,7 @@ pub async fn saas_register(
         ArtifactRegisterType::Environment => Target::Environment(value),
         ArtifactRegisterType::ReleaseStream => Target::ReleaseStream(value),
     };
-    let request = Registration {
+    Ok(Registration {
         project: body.blueprint_name,
         ci_name,
         application_name: body.application_name,
@@ -48,11 +75,10 @@ pub async fn saas_register(
         metadata: body.metadata.unwrap_or_default(),
         repository_name: body.repository_name,
         tag: body.tag,
-    };
-    respond(&state, request, &user).await
+        require_route: false,
+    })
 }
 
-/// The fields every older request shares.
 fn legacy(
     stack: Option<String>,
     application: Option<String>,
@@ -73,6 +99,7 @@ fn legacy(
         metadata: Default::default(),
         repository_name: None,
         tag: None,
+        require_route: false,
     })
 }
 

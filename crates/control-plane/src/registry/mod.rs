@@ -79,6 +79,7 @@ impl From<Error> for RegistryError {
             Error::BadRequest(_) => (400, "UNSUPPORTED"),
             Error::PayloadTooLarge(_) => (413, "SIZE_INVALID"),
             Error::MethodNotAllowed(_) => (405, "UNSUPPORTED"),
+            Error::NotRouted(_) => (400, "UNSUPPORTED"),
             Error::Internal(_) => (500, "UNKNOWN"),
         };
         Self::new(status, code, error.to_string())
