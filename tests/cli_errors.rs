@@ -461,3 +461,38 @@ fn a_push_of_blobs_already_there_says_so_and_claims_no_rate() {
         "no rate for nothing sent: {skipped}"
     );
 }
+
+/// Issue 26, finding 4: one duration grammar for every flag and query. The default `--help`
+/// names (`1h`) is accepted; a number too large for any clock is refused with the longest
+/// taken (exit 2 on the CLI, 400 from the server), never a panic; `1.5s` names its unit.
+#[test]
+fn durations_take_one_grammar_and_huge_values_are_refused_not_panics() {
+    let server = TestServer::shop();
+    let url = server.url();
+    let accepted = wharf_run(&url, &["gc", "--dry-run", "--grace", "1h", "--output", "json"]);
+    assert_eq!(accepted.code, 0, "{}", accepted.stderr);
+    assert_eq!(accepted.json()["graceSeconds"], 3600);
+
+    for (value, says) in [
+        ("99999999999999999m", "longer than the longest duration taken, 3650d"),
+        ("1.5s", "is not a duration (unit '.5s')"),
+    ] {
+        let refused = wharf_run(&url, &["gc", "--grace", value]);
+        assert_eq!(refused.code, 2, "{value}: {}", refused.stderr);
+        assert!(refused.stderr.contains(says), "{value}: {}", refused.stderr);
+    }
+
+    let api = support::client::Api::new(url.clone());
+    let (status, body) = server.runtime.block_on(api.post(
+        "/wharf/v1/gc?dryRun=true&graceSeconds=18446744073709551615",
+        serde_json::Value::Null,
+    ));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("query `graceSeconds`: '18446744073709551615' is longer than"),
+        "{body}"
+    );
+}

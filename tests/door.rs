@@ -1233,3 +1233,40 @@ async fn moving_a_protected_environment_to_another_stream_needs_a_direct_role() 
     );
     door.server.stop().await.unwrap();
 }
+
+/// Issue 26, finding 7: raising a stage's `approvals` holds open requests to the new count
+/// (the stricter of the two); lowering it completes none early.
+#[tokio::test(flavor = "multi_thread")]
+async fn raising_approvals_holds_open_requests_to_the_new_count() {
+    let door = Door::start().await;
+    let rm2 = token_for(&door.admin, "rm2").await;
+    door.apply(Variant {
+        extra: "[[members]]\nuser = \"rm3\"\nrole = \"release-manager\"\n",
+        ..BASE
+    })
+    .await;
+    let rm3 = token_for(&door.admin, "rm3").await;
+    let asked = door.promote(Role::Ci, &door.staging_ids[0]).await;
+    let id = asked.request_id.unwrap();
+    let raised = project_file_with(
+        &door.issuer.url("github"),
+        Variant {
+            extra: "[[members]]\nuser = \"rm3\"\nrole = \"release-manager\"\n",
+            ..BASE
+        },
+    )
+    .replace("approvals = 2", "approvals = 3");
+    let parsed: toml::Value = toml::from_str(&raised).unwrap();
+    let (status, body) = door
+        .admin
+        .put("/wharf/v1/projects/shop", serde_json::to_value(parsed).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    door.approve(door.user(Role::ReleaseManager), &id).await;
+    let second = door.approve(&rm2, &id).await;
+    assert_eq!(second.body["status"], "PENDING", "{:?}", second.body);
+    assert_eq!(second.body["required"], 3);
+    let third = door.approve(&rm3, &id).await;
+    assert_eq!(third.body["status"], "COMPLETED", "{:?}", third.body);
+    door.server.stop().await.unwrap();
+}

@@ -896,6 +896,7 @@ pub struct Resolved {
 #[cfg(test)]
 mod tests;
 
+pub mod duration;
 pub mod oidc;
 pub mod project_file;
 

@@ -470,30 +470,10 @@ pub enum TokenCommand {
 
 /// Like [`duration`], and `0` is allowed (`wharf gc --grace`).
 pub fn duration_or_zero(value: &str) -> Result<Duration, String> {
-    match value.trim().trim_end_matches(['s', 'm']) {
-        "0" => Ok(Duration::ZERO),
-        _ => duration(value),
-    }
+    wharf_api::duration::parse(value, true)
 }
 
-/// A duration flag: `500ms`, `30s`, `5m`, or a number of seconds.
+/// A duration flag, in the one grammar of every flag and query ([`wharf_api::duration`]).
 pub fn duration(value: &str) -> Result<Duration, String> {
-    let value = value.trim();
-    let split = value
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(value.len());
-    let (number, unit) = value.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| "not a duration: use e.g. 500ms, 30s or 5m".to_string())?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(number),
-        "" | "s" => Duration::from_secs(number),
-        "m" => Duration::from_secs(number.saturating_mul(60)),
-        _ => return Err(format!("unknown unit '{unit}': use ms, s or m")),
-    };
-    if duration.is_zero() {
-        return Err("must be more than 0".into());
-    }
-    Ok(duration)
+    wharf_api::duration::parse(value, false)
 }

@@ -17,6 +17,9 @@ pub enum Error {
     PayloadTooLarge(usize),
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// A request body that stalled past the body timeout.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// A registration that asked to be routed (`requireRoute`) matched no rule.
     #[error("{0}")]
     NotRouted(String),
@@ -37,6 +40,7 @@ impl Error {
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
             Self::NotRouted(_) => "NOT_ROUTED",
+            Self::RequestTimeout(_) => "REQUEST_TIMEOUT",
             Self::Internal(_) => "INTERNAL_ERROR",
         }
     }

@@ -35,6 +35,13 @@ fn audit(user: &str, action: &'static str, request: &RequestRow) -> Audit {
         .meta("digest", &request.digest)
 }
 
+/// The approvals a request needs now: the stricter of what its stage asked when it was made
+/// and what it asks today (raising `approvals` holds open requests to the new count; lowering
+/// it completes none early).
+fn required(request: &RequestRow, rules: &Protection) -> i64 {
+    request.required.max(i64::from(rules.approvals))
+}
+
 /// Whether an approval given at `approved_at` is still within `ttl_hours`.
 fn fresh(approved_at: &str, ttl_hours: u32) -> bool {
     let cutoff = time::OffsetDateTime::now_utc() - time::Duration::hours(i64::from(ttl_hours));
@@ -346,7 +353,7 @@ impl ControlPlane {
                 .await?;
         }
         let counted = self.count_approvals(&mut tx, &request, &rules).await?;
-        if counted >= request.required {
+        if counted >= required(&request, &rules) {
             self.complete(&mut tx, &request, &source, completion, user)
                 .await?;
         }
@@ -616,7 +623,7 @@ impl ControlPlane {
             digest: request.digest.clone(),
             stage: request.stage.clone(),
             status: request.status.clone(),
-            required: u32::try_from(request.required).unwrap_or(u32::MAX),
+            required: u32::try_from(required(request, &rules)).unwrap_or(u32::MAX),
             approvals,
             approvers: rules.approvers,
             eligible_approvers: eligible,

@@ -319,6 +319,7 @@ fn status(error: &Error) -> StatusCode {
         Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
         Error::NotRouted(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -333,7 +334,7 @@ impl IntoResponse for Error {
             code: Some(self.code().into()),
         };
         let mut response = (status(&self), Json(body)).into_response();
-        if matches!(self, Error::PayloadTooLarge(_)) {
+        if matches!(self, Error::PayloadTooLarge(_) | Error::RequestTimeout(_)) {
             // The body was not read: tell the client not to reuse this connection.
             response
                 .headers_mut()
@@ -347,6 +348,27 @@ impl IntoResponse for Error {
         }
         response
     }
+}
+
+/// Why a body could not be read: it stalled past the body timeout (408), it is larger than
+/// the limit (413), or the client's stream failed (400).
+fn body_unread(error: axum::Error) -> Error {
+    let inner = error.into_inner();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(inner.as_ref());
+    while let Some(error) = cause {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return Error::RequestTimeout(
+                "the request body stalled past the server's body timeout; send it without \
+                 pausing"
+                    .into(),
+            );
+        }
+        if error.to_string().contains("length limit exceeded") {
+            return Error::PayloadTooLarge(MAX_BODY_BYTES);
+        }
+        cause = error.source();
+    }
+    Error::bad_request(format!("the request body could not be read: {inner}"))
 }
 
 /// A JSON request body whose errors are `{"message","code"}`: 400 naming what is wrong, 413
@@ -366,7 +388,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
         }
         let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
             .await
-            .map_err(|_| Error::PayloadTooLarge(MAX_BODY_BYTES))?;
+            .map_err(body_unread)?;
         serde_json::from_slice(&bytes).map(Body).map_err(|e| {
             use serde_json::error::Category;
             match e.classify() {

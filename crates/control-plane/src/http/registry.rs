@@ -317,9 +317,12 @@ pub async fn gc(
     super::Query(query): super::Query<GcQuery>,
 ) -> Result<axum::Json<crate::registry::GcReport>, crate::error::Error> {
     crate::domain::permissions::require_admin(&user, "garbage collection")?;
-    let grace = query
-        .grace_seconds
-        .unwrap_or(crate::registry::gc::DEFAULT_GRACE_SECS);
+    let grace = match query.grace_seconds.as_deref() {
+        None => crate::registry::gc::DEFAULT_GRACE_SECS,
+        Some(text) => wharf_api::duration::parse(text, true)
+            .map_err(|e| crate::error::Error::bad_request(format!("query `graceSeconds`: {e}")))?
+            .as_secs(),
+    };
     let report = state
         .registry
         .collect_garbage(&user.username, query.dry_run.unwrap_or(false), grace)
@@ -335,7 +338,8 @@ pub async fn gc(
 #[serde(rename_all = "camelCase")]
 pub struct GcQuery {
     dry_run: Option<bool>,
-    grace_seconds: Option<u64>,
+    /// Seconds, or any duration of the one grammar (`1h`).
+    grace_seconds: Option<String>,
 }
 
 fn manifest_answer(manifest: Manifest) -> Response {

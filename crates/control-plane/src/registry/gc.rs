@@ -82,8 +82,11 @@ impl Registry {
         let listed = self.blobs.list_blobs().await?;
 
         let now = time::OffsetDateTime::now_utc();
-        let grace = time::Duration::seconds(i64::try_from(grace_secs).unwrap_or(i64::MAX / 2));
-        let cutoff = wharf_store::format_time(now - grace);
+        let grace = time::Duration::seconds(i64::try_from(grace_secs).unwrap_or(i64::MAX));
+        let cutoff = wharf_store::format_time(
+            now.checked_sub(grace)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+        );
         let store = self.cp.store();
         let loose = store.loose_registry_blobs(&cutoff).await?;
         let mut tx = store.begin().await?;

@@ -80,6 +80,7 @@ impl From<Error> for RegistryError {
             Error::PayloadTooLarge(_) => (413, "SIZE_INVALID"),
             Error::MethodNotAllowed(_) => (405, "UNSUPPORTED"),
             Error::NotRouted(_) => (400, "UNSUPPORTED"),
+            Error::RequestTimeout(_) => (408, "BLOB_UPLOAD_INVALID"),
             Error::Internal(_) => (500, "UNKNOWN"),
         };
         Self::new(status, code, error.to_string())
