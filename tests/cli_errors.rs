@@ -469,12 +469,18 @@ fn a_push_of_blobs_already_there_says_so_and_claims_no_rate() {
 fn durations_take_one_grammar_and_huge_values_are_refused_not_panics() {
     let server = TestServer::shop();
     let url = server.url();
-    let accepted = wharf_run(&url, &["gc", "--dry-run", "--grace", "1h", "--output", "json"]);
+    let accepted = wharf_run(
+        &url,
+        &["gc", "--dry-run", "--grace", "1h", "--output", "json"],
+    );
     assert_eq!(accepted.code, 0, "{}", accepted.stderr);
     assert_eq!(accepted.json()["graceSeconds"], 3600);
 
     for (value, says) in [
-        ("99999999999999999m", "longer than the longest duration taken, 3650d"),
+        (
+            "99999999999999999m",
+            "longer than the longest duration taken, 3650d",
+        ),
         ("1.5s", "is not a duration (unit '.5s')"),
     ] {
         let refused = wharf_run(&url, &["gc", "--grace", value]);

@@ -1259,7 +1259,10 @@ async fn raising_approvals_holds_open_requests_to_the_new_count() {
     let parsed: toml::Value = toml::from_str(&raised).unwrap();
     let (status, body) = door
         .admin
-        .put("/wharf/v1/projects/shop", serde_json::to_value(parsed).unwrap())
+        .put(
+            "/wharf/v1/projects/shop",
+            serde_json::to_value(parsed).unwrap(),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     door.approve(door.user(Role::ReleaseManager), &id).await;

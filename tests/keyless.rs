@@ -14,6 +14,7 @@ use crate::support::oidc::{
 };
 use crate::support::{self, TestServer, run};
 use axum::http::StatusCode;
+use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -427,6 +428,34 @@ fn refused(server: &TestServer, project: &str, token: &str, check: &str) -> Stri
     message
 }
 
+/// The same JWT with its P-256 signature's `s` replaced by `n - s`: still a valid signature
+/// of the same header and claims.
+fn flip_ecdsa_s(token: &str) -> String {
+    const N: [u8; 32] = [
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
+        0x25, 0x51,
+    ];
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let mut raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(signature)
+        .unwrap();
+    assert_eq!(raw.len(), 64, "r and s");
+    let s = &mut raw[32..];
+    let mut borrow = 0i16;
+    let mut flipped = [0u8; 32];
+    for i in (0..32).rev() {
+        let mut digit = i16::from(N[i]) - i16::from(s[i]) - borrow;
+        borrow = i16::from(digit < 0);
+        if digit < 0 {
+            digit += 256;
+        }
+        flipped[i] = digit as u8;
+    }
+    s.copy_from_slice(&flipped);
+    format!("{signed}.{}", b64(&raw))
+}
+
 fn part(value: &Value) -> String {
     b64(value.to_string().as_bytes())
 }
@@ -463,6 +492,18 @@ fn every_refusal_names_its_check() {
     let token = issuer.sign_rsa(&no_jti);
     assert_eq!(exchange(&server, "shop", &token).0, 200);
     refused(&server, "shop", &token, "jti");
+
+    // Issue 26, finding 1: an ES256 token without jti, its signature's s flipped to n - s
+    // (the other valid ECDSA signature of the same claims), is the same token.
+    let mut es_no_jti = good();
+    es_no_jti.as_object_mut().unwrap().remove("jti");
+    es_no_jti["run_id"] = "ecdsa-run".into();
+    let token = issuer.sign_ec(&es_no_jti);
+    assert_eq!(exchange(&server, "shop", &token).0, 200);
+    let flipped = flip_ecdsa_s(&token);
+    assert_ne!(flipped, token);
+    let message = refused(&server, "shop", &flipped, "jti");
+    assert!(message.contains("exchanged already"), "{message}");
 
     let mut wrong_audience = good();
     wrong_audience["aud"] = "https://github.com/acme".into();
@@ -573,7 +614,8 @@ fn every_refusal_names_its_check() {
     let (_, page) = server.runtime.block_on(api.get(
         "/wharf/v1/audit-logs?start=2000-01-01T00:00:00.000Z&entityAction=OIDC_TOKEN_EXCHANGE&size=50",
     ));
-    assert_eq!(page["content"].as_array().unwrap().len(), 3, "{page}");
+    // Four exchanges went through: with jti, without, ES256 without, and this one.
+    assert_eq!(page["content"].as_array().unwrap().len(), 4, "{page}");
 }
 
 #[test]
@@ -750,4 +792,92 @@ fn the_ci_token_request_failing_is_an_auth_error_without_secrets() {
     assert_eq!(json["identityToken"], "available", "{json}");
     assert_eq!(json["sources"]["identityToken"], "WHARF_ID_TOKEN", "{json}");
     assert!(!done.stdout.contains("SECRET"));
+}
+
+/// Issue 26, finding 3: an issuer that is slow and failing is asked once, however many
+/// unauthenticated exchanges name it at once, and not again for a while; and every way an
+/// issuer can fail (an error status, a page that is not JSON, a closed port) answers the same
+/// words, so an issuer URL cannot be used to scan ports.
+#[test]
+fn a_failing_issuer_is_fetched_once_and_every_failure_reads_the_same() {
+    let issuer_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let issuer = Issuer::start(&issuer_runtime);
+    let server = TestServer::shop();
+    let api = Api::new(server.url());
+    let policy = |name: &str, url: String| json!({"name": name, "issuer": url, "role": "ci", "claims": {"repository": "acme/flaky"}});
+    let file = json!({
+        "project": {"name": "flaky", "registration_type": "ENVIRONMENT"},
+        "environments": [{"name": "dev", "release_stream": "QA"}],
+        "ci": [{"name": "api"}],
+        "trust": [policy("broken", issuer.url("broken")), policy("html", issuer.url("html")),
+                  policy("closed", "http://127.0.0.1:1".into())],
+    });
+    let (status, body) = server
+        .runtime
+        .block_on(api.put("/wharf/v1/projects/flaky", file));
+    assert_eq!(status, 200, "{body}");
+    let token_from = |url: String| {
+        issuer.sign_rsa(&github_claims(
+            &url,
+            "wharf",
+            "acme/flaky",
+            "refs/heads/main",
+        ))
+    };
+
+    let broken = token_from(issuer.url("broken"));
+    let answers = server.runtime.block_on(async {
+        let calls = (0..20).map(|_| {
+            let (url, token) = (
+                format!("{}/wharf/v1/oidc/token", server.url()),
+                broken.clone(),
+            );
+            tokio::spawn(async move {
+                let response = support::http()
+                    .post(url)
+                    .json(&json!({"project": "flaky", "token": token}))
+                    .send()
+                    .await
+                    .unwrap();
+                (
+                    response.status().as_u16(),
+                    response.json::<Value>().await.unwrap(),
+                )
+            })
+        });
+        let mut answers = Vec::new();
+        for call in calls.collect::<Vec<_>>() {
+            answers.push(call.await.unwrap());
+        }
+        answers
+    });
+    assert_eq!(
+        issuer.bad_discoveries(),
+        1,
+        "one fetch for twenty exchanges"
+    );
+    let first = answers[0].1["message"].clone();
+    for (status, body) in &answers {
+        assert_eq!(*status, 401, "{body}");
+        assert_eq!(body["message"], first);
+    }
+    let message = first.as_str().unwrap();
+    assert!(
+        message.starts_with("keyless login refused: issuer: the issuer's keys could not be read"),
+        "{message}"
+    );
+    for url in [issuer.url("html"), "http://127.0.0.1:1".to_string()] {
+        let (status, body) = exchange(&server, "flaky", &token_from(url.clone()));
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["message"], first, "{url} answers as the others");
+    }
+    assert_eq!(
+        issuer.bad_discoveries(),
+        2,
+        "html once; broken not again yet"
+    );
 }

@@ -380,7 +380,10 @@ fn a_request_body_that_stalls_fails_after_the_body_timeout() {
     let answer = String::from_utf8_lossy(&answer);
     // Issue 26, finding 5: a stalled 2-byte body is a timeout (408), not "too large" (413).
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    assert!(answer.contains("REQUEST_TIMEOUT") && answer.contains("stalled"), "{answer}");
+    assert!(
+        answer.contains("REQUEST_TIMEOUT") && answer.contains("stalled"),
+        "{answer}"
+    );
 }
 
 #[test]

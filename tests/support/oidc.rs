@@ -93,10 +93,14 @@ pub struct Keys {
 /// A loopback OIDC issuer. Every path prefix is an issuer of its own
 /// (`http://127.0.0.1:P/github`, `…/gitlab`, …): each answers its discovery document and
 /// the one JWKS. `/github/token-request` plays GitHub's ACTIONS_ID_TOKEN_REQUEST_URL.
+///
+/// Two prefixes misbehave: `/broken` answers its discovery with 500 after a pause (a slow,
+/// failing issuer), and `/html` with an HTML page; both count their discovery requests.
 pub struct Issuer {
     pub base: String,
     keys: Arc<Mutex<Keys>>,
     jwks_fetches: Arc<AtomicUsize>,
+    bad_discoveries: Arc<AtomicUsize>,
 }
 
 #[derive(Clone)]
@@ -104,6 +108,7 @@ pub struct IssuerState {
     base: String,
     keys: Arc<Mutex<Keys>>,
     jwks_fetches: Arc<AtomicUsize>,
+    bad_discoveries: Arc<AtomicUsize>,
 }
 
 pub async fn issuer_route(
@@ -113,6 +118,15 @@ pub async fn issuer_route(
     Query(query): Query<HashMap<String, String>>,
 ) -> axum::response::Response {
     let path = uri.path();
+    if path == "/broken/.well-known/openid-configuration" {
+        state.bad_discoveries.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    if path == "/html/.well-known/openid-configuration" {
+        state.bad_discoveries.fetch_add(1, Ordering::SeqCst);
+        return axum::response::Html("<html><body>not an issuer</body></html>").into_response();
+    }
     if let Some(prefix) = path.strip_suffix("/.well-known/openid-configuration") {
         let issuer = format!("{}{prefix}", state.base);
         return Json(json!({
@@ -163,12 +177,14 @@ impl Issuer {
             ec: ec_key("ec-1"),
         }));
         let jwks_fetches = Arc::new(AtomicUsize::new(0));
+        let bad_discoveries = Arc::new(AtomicUsize::new(0));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = IssuerState {
             base: base.clone(),
             keys: keys.clone(),
             jwks_fetches: jwks_fetches.clone(),
+            bad_discoveries: bad_discoveries.clone(),
         };
         let app = Router::new().fallback(issuer_route).with_state(state);
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -176,6 +192,7 @@ impl Issuer {
             base,
             keys,
             jwks_fetches,
+            bad_discoveries,
         }
     }
 
@@ -198,6 +215,11 @@ impl Issuer {
 
     pub fn sign_ec(&self, claims: &Value) -> String {
         sign(&self.keys.lock().unwrap().ec, claims)
+    }
+
+    /// Discovery requests to `/broken` and `/html`.
+    pub fn bad_discoveries(&self) -> usize {
+        self.bad_discoveries.load(Ordering::SeqCst)
     }
 
     pub fn fetches(&self) -> usize {

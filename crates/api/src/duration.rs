@@ -7,11 +7,16 @@ use std::time::Duration;
 /// The longest duration any flag or query takes: ten years.
 pub const MAX: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
-const GRAMMAR: &str = "a whole number and a unit, e.g. 500ms, 30s, 5m, 1h or 7d (a bare number is seconds)";
+const GRAMMAR: &str =
+    "a whole number and a unit, e.g. 500ms, 30s, 5m, 1h or 7d (a bare number is seconds)";
 
 /// `'value'`, control characters escaped and long values cut.
 fn quoted(value: &str) -> String {
-    let shown: String = value.chars().take(64).flat_map(char::escape_debug).collect();
+    let shown: String = value
+        .chars()
+        .take(64)
+        .flat_map(char::escape_debug)
+        .collect();
     format!("'{shown}'")
 }
 
@@ -67,7 +72,11 @@ mod tests {
         assert_eq!(parse("3650d", false), Ok(MAX));
         let refused = |text: &str| parse(text, false).unwrap_err();
         assert!(refused("0").contains("more than 0"));
-        assert!(refused("1.5s").contains("is not a duration (unit '.5s')"), "{}", refused("1.5s"));
+        assert!(
+            refused("1.5s").contains("is not a duration (unit '.5s')"),
+            "{}",
+            refused("1.5s")
+        );
         assert!(refused("99999999999999999m").contains("longer than"));
         assert!(refused("18446744073709551615").contains("longer than"));
         assert!(refused("3651d").contains("longer than"));

@@ -104,7 +104,9 @@ pub(crate) fn is_loopback_registry(registry: &str) -> bool {
     });
     host == "localhost"
         || host == "[::1]"
-        || host.starts_with("127.") && host.split('.').count() == 4
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl fmt::Display for ImageReference {
@@ -326,6 +328,10 @@ mod tests {
         assert!(r.is_loopback());
         assert!(parse("127.0.0.1:8080/a/b").is_loopback());
         assert!(!parse("ghcr.io/a/b").is_loopback());
+        // A domain that starts like a loopback address is not one (plain HTTP stays off).
+        assert!(!parse("127.attacker.example.com/a/b").is_loopback());
+        assert!(!parse("127.0.0.1.nip.io:5000/a/b").is_loopback());
+        assert!(parse("127.1.2.3:5000/a/b").is_loopback());
         assert_eq!(parse("[::1]:5000/a:b").registry, "[::1]:5000");
         assert_eq!(
             parse("registry.example.com/a__b/c-d/e.f/g--h").repository,

@@ -43,6 +43,12 @@ const KEYS_TTL: Duration = Duration::from_secs(10 * 60);
 const FORCED_REFRESHES: usize = 5;
 const FORCED_WINDOW: Duration = Duration::from_secs(60);
 
+/// How long an issuer whose keys could not be read is not asked again.
+const FAILURE_TTL: Duration = Duration::from_secs(10);
+
+/// Discoveries in flight at once, across issuers.
+const FETCHES_AT_ONCE: usize = 4;
+
 /// Largest discovery document or key set read.
 const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 
@@ -80,10 +86,16 @@ struct Cached {
     forced: Vec<Instant>,
 }
 
-/// The keys of every issuer asked about, with the HTTP client that fetches them.
+/// The keys of every issuer asked about, with the HTTP client that fetches them. Fetches are
+/// single-flight per issuer (concurrent exchanges wait for the one fetch), at most
+/// [`FETCHES_AT_ONCE`] across issuers, and an issuer that failed is not asked again for
+/// [`FAILURE_TTL`]: unauthenticated exchanges cannot make the server fetch at will.
 pub struct IssuerKeys {
     http: Option<reqwest::Client>,
     cache: Mutex<HashMap<String, Cached>>,
+    flights: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    failed: Mutex<HashMap<String, Instant>>,
+    fetching: tokio::sync::Semaphore,
 }
 
 impl Default for IssuerKeys {
@@ -100,8 +112,21 @@ impl Default for IssuerKeys {
         Self {
             http,
             cache: Mutex::default(),
+            flights: Mutex::default(),
+            failed: Mutex::default(),
+            fetching: tokio::sync::Semaphore::new(FETCHES_AT_ONCE),
         }
     }
+}
+
+/// The one answer for any issuer whose keys could not be read, whatever went wrong (closed
+/// port, timeout, an error status, not JSON, no key set): different answers would make the
+/// issuer URL a port scanner for whoever writes a trust policy. The detail goes to the log.
+fn issuer_unreadable() -> ExchangeError {
+    refused(
+        "issuer: the issuer's keys could not be read (its discovery document or key set is \
+         unreachable or malformed); the server's log says why; retry in a minute",
+    )
 }
 
 /// Whether a key may check a token signed with `alg`.
@@ -188,8 +213,7 @@ impl IssuerKeys {
                 )));
             }
         }
-        let keys = self.fetch(issuer).await?;
-        self.store(issuer, keys.clone());
+        let keys = self.fetch_once(issuer).await?;
         let found = pick(&keys);
         if found.is_empty() {
             return Err(refused(format!(
@@ -200,6 +224,56 @@ impl IssuerKeys {
             )));
         }
         Ok(found)
+    }
+
+    /// The issuer's keys, fetched by one request at a time: a caller that waited for another's
+    /// fetch takes its keys; a recent failure is answered without fetching.
+    async fn fetch_once(&self, issuer: &str) -> Result<Vec<Jwk>, ExchangeError> {
+        let waiting_since = Instant::now();
+        let flight = {
+            let mut flights = self.flights.lock().map_err(|_| issuer_unreadable())?;
+            flights.entry(issuer.to_string()).or_default().clone()
+        };
+        let _turn = flight.lock().await;
+        if let Some((keys, fetched)) = self.cached(issuer)
+            && fetched >= waiting_since
+        {
+            return Ok(keys);
+        }
+        let failed_recently = self
+            .failed
+            .lock()
+            .ok()
+            .and_then(|failed| failed.get(issuer).copied())
+            .is_some_and(|at| at.elapsed() < FAILURE_TTL);
+        if failed_recently {
+            return Err(issuer_unreadable());
+        }
+        let _permit = self
+            .fetching
+            .acquire()
+            .await
+            .map_err(|_| issuer_unreadable())?;
+        match self.fetch(issuer).await {
+            Ok(keys) => {
+                self.store(issuer, keys.clone());
+                if let Ok(mut failed) = self.failed.lock() {
+                    failed.remove(issuer);
+                }
+                Ok(keys)
+            }
+            Err(error) => {
+                let detail = match &error {
+                    ExchangeError::Refused(why) => why.clone(),
+                    ExchangeError::Failed(e) => e.to_string(),
+                };
+                tracing::warn!(%issuer, %detail, "an OIDC issuer's keys could not be read");
+                if let Ok(mut failed) = self.failed.lock() {
+                    failed.insert(issuer.to_string(), Instant::now());
+                }
+                Err(issuer_unreadable())
+            }
+        }
     }
 
     /// Discovery, then the key set it names; keys of types wharf does not use are skipped.
@@ -328,6 +402,23 @@ fn read_unverified(token: &str) -> Result<Unverified, ExchangeError> {
         .ok_or_else(|| refused("issuer: the token has no iss claim"))?
         .to_string();
     Ok(Unverified { alg, kid, issuer })
+}
+
+/// What makes a token without `jti` the same token, whatever its signature: the verified
+/// issuer, subject, issue and expiry times, and the hash of the payload as sent. (An ECDSA
+/// signature has a twin, `s` and `n - s`, that verifies as well; hashing the whole token
+/// would let that twin be exchanged again.)
+fn claims_fingerprint(token: &str, claims: &serde_json::Map<String, serde_json::Value>) -> String {
+    let claim = |name: &str| claims.get(name).map(|v| v.to_string()).unwrap_or_default();
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    hash_token(&format!(
+        "{}\n{}\n{}\n{}\n{}",
+        claim("iss"),
+        claim("sub"),
+        claim("iat"),
+        claim("exp"),
+        hash_token(payload)
+    ))
 }
 
 /// The token's audiences (`aud` is one string or a list).
@@ -533,7 +624,7 @@ impl ControlPlane {
         let expires = claim_seconds(&claims, "exp").unwrap_or_default();
         let jti = match claims.get("jti").and_then(|v| v.as_str()) {
             Some(jti) if !jti.is_empty() => jti.to_string(),
-            _ => format!("sha256:{}", hash_token(token)),
+            _ => format!("sha256:{}", claims_fingerprint(token, &claims)),
         };
         self.issue_keyless_token(project, &name, &policy, &claims, &jti, expires)
             .await

@@ -37,28 +37,38 @@ pub fn is_keyless_user(username: &str) -> bool {
 /// Refuses an issuer that is neither `https://` nor plain HTTP on a loopback address
 /// (`127.0.0.1`, `[::1]`, `localhost`), which only tests run.
 pub fn check_issuer_url(issuer: &str) -> Result<(), String> {
-    if let Some(rest) = issuer.strip_prefix("https://") {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        if host.is_empty() || host.contains('@') {
-            return Err(format!("issuer {} has no host", quoted(issuer)));
-        }
-        return Ok(());
+    let not_https = || {
+        format!(
+            "issuer {} is not an https:// URL: identity tokens are trusted only from HTTPS \
+             issuers (plain http:// only on a loopback address, for tests)",
+            quoted(issuer)
+        )
+    };
+    let url = reqwest::Url::parse(issuer).map_err(|_| not_https())?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "issuer {} carries a user name or password: an issuer URL names only a host",
+            quoted(issuer)
+        ));
     }
-    if let Some(rest) = issuer.strip_prefix("http://") {
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host = match authority.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or_default(),
-            None => authority.split(':').next().unwrap_or_default(),
-        };
-        if matches!(host, "127.0.0.1" | "::1" | "localhost") {
-            return Ok(());
-        }
+    let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
+        return Err(format!("issuer {} has no host", quoted(issuer)));
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(host) => Ok(()),
+        _ => Err(not_https()),
     }
-    Err(format!(
-        "issuer {} is not an https:// URL: identity tokens are trusted only from HTTPS issuers \
-         (plain http:// only on a loopback address, for tests)",
-        quoted(issuer)
-    ))
+}
+
+/// `localhost`, `127.0.0.0/8` or `[::1]`, as a URL's parsed host spells it.
+fn is_loopback_host(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Checks every `[[trust]]` entry: unique names that make valid user names, an HTTPS issuer,
@@ -343,6 +353,11 @@ mod tests {
             "http://gitlab.example.com",
             "http://127.0.0.1.evil.com",
             "http://localhost.evil.com:80",
+            // Issue 26, finding 2: userinfo before the real host.
+            "http://localhost:80@wharf-issuer.example.com",
+            "http://127.0.0.1@wharf-issuer.example.com/x",
+            "https://user:pw@token.actions.githubusercontent.com",
+            "http://[::1]@evil.example",
             "ftp://x",
             "https://",
             "token.actions.githubusercontent.com",
