@@ -521,3 +521,33 @@ async fn over_tls_the_session_cookie_is_secure() {
     assert_eq!(ui.get("/ui/projects/shop").await.status, StatusCode::OK);
     server.stop().await.unwrap();
 }
+
+/// Issue 26, finding 6: a `back` field that decodes to a control character (`%7F`) cannot
+/// make a Location header: the action answers its redirect to the flow, never a 500.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_back_field_with_a_control_character_redirects_to_the_flow() {
+    let (server, _data) = start_shop().await;
+    let mut ui = Ui::new(server.url(), &[TOKEN]);
+    ui.sign_in(ADMIN, TOKEN).await;
+    let build = register_main(&server, "registry.example.com/shop/api:7.0.0").await;
+    let flow = ui.get("/ui/projects/shop").await;
+    let csrf = csrf_of(&flow.body).unwrap();
+    let promoted = ui
+        .post(
+            "/ui/projects/shop/promote",
+            &[
+                ("csrf", &csrf),
+                ("service", "api"),
+                ("build", &build),
+                ("back", "/ui/x\u{7f}"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(promoted.status, StatusCode::SEE_OTHER, "{}", promoted.body);
+    assert_eq!(
+        promoted.location.as_deref(),
+        Some("/ui/projects/shop?done=promoted")
+    );
+    server.stop().await.unwrap();
+}

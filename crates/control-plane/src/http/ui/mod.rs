@@ -610,12 +610,15 @@ fn flow_url(project: &str, done: &str) -> String {
     format!("/ui/projects/{}?done={done}", enc(project))
 }
 
-/// Where to go after an action: the page named in the form (a `/ui/` path), else the flow.
+/// Where to go after an action: the page named in the form (a `/ui/` path of plain URL
+/// characters, so it always makes a valid `Location`), else the flow.
 fn back(form: &Form, project: &str, done: &str) -> String {
+    let plain = |path: &str| {
+        path.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~'))
+    };
     match form.get("back") {
-        Some(path)
-            if path.starts_with("/ui/") && !path.starts_with("//") && !path.contains('?') =>
-        {
+        Some(path) if path.starts_with("/ui/") && !path.starts_with("//") && plain(path) => {
             format!("{path}?done={done}")
         }
         _ => flow_url(project, done),
@@ -804,5 +807,14 @@ mod tests {
         assert_eq!(back(&form, "shop", "x"), "/ui/projects/shop?done=x");
         let form = Form(vec![("back".into(), "/ui/builds/1".into())]);
         assert_eq!(back(&form, "shop", "x"), "/ui/builds/1?done=x");
+        // Issue 26, finding 6: a control character (from `%7F`) cannot make a Location.
+        for bad in ["/ui/x\u{7f}", "/ui/a b", "/ui/x?y=1", "/ui/é"] {
+            let form = Form(vec![("back".into(), bad.into())]);
+            assert_eq!(
+                back(&form, "shop", "x"),
+                "/ui/projects/shop?done=x",
+                "{bad:?}"
+            );
+        }
     }
 }
