@@ -930,3 +930,64 @@ async fn abandoned_upload_sessions_are_swept_on_start() {
     assert_eq!(status, StatusCode::NOT_FOUND, "the session is gone");
     server.stop().await.unwrap();
 }
+
+/// Issue 26, finding 8: wharf's own endpoints refuse a field they do not know, so a misnamed
+/// field can never silently act on the caller (`{"user": "ci2"}` made a token for the
+/// admin); Facets' endpoints keep Facets' leniency.
+#[tokio::test(flavor = "multi_thread")]
+async fn wharf_endpoints_refuse_unknown_fields_facets_endpoints_do_not() {
+    let (server, _data) = start_shop().await;
+    let api = Api::new(server.url());
+    for (path, body) in [
+        ("/wharf/v1/tokens", json!({"user": "ci-bot"})),
+        (
+            "/wharf/v1/users",
+            json!({"username": "x1", "isAdmin": true}),
+        ),
+        (
+            "/wharf/v1/rollback",
+            json!({"project": "shop", "service": "api", "environment": "dev", "force": true}),
+        ),
+    ] {
+        let (status, answer) = api.post(path, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {answer}");
+        let message = answer["message"].as_str().unwrap();
+        assert!(message.contains("unknown field"), "{path}: {message}");
+    }
+    let (status, answer) = api
+        .put(
+            "/wharf/v1/projects/shop/members/ci-bot",
+            json!({"role": "ci", "expires": "never"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let mut facets = saas("dev", "ENVIRONMENT", "lenient-1", "r.example/shop/api:1");
+    facets["somethingFacetsAddsLater"] = json!(true);
+    let (status, answer) = api.post("/cc-ui/v1/ci-cd/register", facets).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    server.stop().await.unwrap();
+}
+
+/// Issue 26, finding 10: a build list with `limit` 0 or below is refused, naming the field.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_build_list_limit_of_zero_or_less_is_refused() {
+    let (server, _data) = start_shop().await;
+    let api = Api::new(server.url());
+    for limit in ["0", "-1", "-9223372036854775808"] {
+        let path = format!("/cc-ui/v1/artifacts-ci/api/artifacts?stackName=shop&limit={limit}");
+        let (status, answer) = api.get(&path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{limit}: {answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("query `limit` is {limit}: ")),
+            "{answer}"
+        );
+    }
+    let (status, _) = api
+        .get("/cc-ui/v1/artifacts-ci/api/artifacts?stackName=shop&limit=1")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    server.stop().await.unwrap();
+}

@@ -11,6 +11,7 @@ pub const OIDC_TOKEN_PATH: &str = "/wharf/v1/oidc/token";
 /// The exchange's request: the project and the CI's identity token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct OidcTokenRequest {
     pub project: String,
     pub token: String,

@@ -28,6 +28,7 @@ pub struct UserView {
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct RoleView {
     pub name: String,
     pub permissions: Vec<String>,

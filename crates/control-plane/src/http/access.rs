@@ -12,6 +12,7 @@ use wharf_store::TokenInfo;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct NewUser {
     username: String,
     #[serde(default)]
@@ -51,6 +52,7 @@ pub async fn save_role(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Membership {
     role: String,
 }
@@ -83,6 +85,7 @@ pub async fn remove_member(
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct NewToken {
     name: Option<String>,
     /// Another user's token (server admins only).

@@ -44,6 +44,7 @@ pub async fn approve(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Rejection {
     reason: String,
 }
@@ -60,6 +61,7 @@ pub async fn reject(
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct RollbackBody {
     project: String,
     service: String,

@@ -67,6 +67,7 @@ pub async fn clusters_of_project(
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct EnvironmentBody {
     release_stream: String,
 }
