@@ -551,3 +551,37 @@ async fn a_back_field_with_a_control_character_redirects_to_the_flow() {
     );
     server.stop().await.unwrap();
 }
+
+/// Issue 26, finding 9: a branch name and a description carrying a bidirectional override, an
+/// ESC and a newline are shown as escapes on the build page, as the CLI shows them.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_branch_names_and_descriptions_are_shown_as_escapes() {
+    let (server, _data) = start_shop().await;
+    let api = Api::new(server.url());
+    let hostile = "feat\u{202e}txt.exe\u{1b}[31m\nFAKE";
+    let mut body = support::client::saas("dev", "ENVIRONMENT", "hostile-1", "r.example/shop/api:1");
+    body["metadata"] = json!({"BRANCH_NAME": hostile});
+    // Descriptions with control characters are refused at the door; a bidi override is not.
+    body["description"] = json!("about \u{202e}cod.exe");
+    let (status, build) = api.post("/cc-ui/v1/ci-cd/register", body).await;
+    assert_eq!(status, StatusCode::OK, "{build}");
+    let mut ui = Ui::new(server.url(), &[TOKEN]);
+    ui.sign_in(ADMIN, TOKEN).await;
+    let page = ui
+        .get(&format!("/ui/builds/{}", build["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    for raw in ['\u{202e}', '\u{1b}'] {
+        assert!(!page.body.contains(raw), "{raw:?} reached the page");
+    }
+    assert!(!page.body.contains("\nFAKE"), "a forged line");
+    assert!(
+        page.body.contains(r"feat\u{202e}txt.exe\x1b[31m\nFAKE"),
+        "shown as the CLI shows it"
+    );
+    assert!(
+        page.body.contains(r"about \u{202e}cod.exe"),
+        "the description too"
+    );
+    server.stop().await.unwrap();
+}

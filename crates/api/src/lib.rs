@@ -898,6 +898,7 @@ mod tests;
 
 pub mod duration;
 pub mod oidc;
+pub mod printable;
 pub mod project_file;
 
 mod names;

@@ -11,7 +11,6 @@
 //! error.
 
 use crate::error::{Error, Result};
-use crate::printable::printable;
 use crate::secret::Secret;
 use crate::settings::WharfEnv;
 use reqwest::StatusCode;
@@ -19,6 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 use wharf_api::ErrorDetails;
 use wharf_api::oidc::{OIDC_TOKEN_PATH, OidcTokenRequest, OidcTokenResponse};
+use wharf_api::printable::printable;
 use wharf_api::project_file::DEFAULT_AUDIENCE;
 use wharf_ci::{CiContext, EnvMap, GITHUB_REQUEST_TOKEN, IdentitySource};
 use wharf_http_client::{Attempt, RetryPolicy, describe_transport, encode, retry_after};

@@ -17,7 +17,6 @@ mod client;
 mod error;
 mod flow;
 pub mod keyless;
-mod printable;
 mod promote;
 mod push;
 pub mod report;
@@ -31,11 +30,11 @@ pub use flow::{
     unrouted_message,
 };
 pub use keyless::connect_credentials;
-pub use printable::printable;
 pub use promote::{PromoteTarget, Promoted, promote};
 pub use push::{PushRequest, Pushed, push};
 pub use secret::Secret;
 pub use settings::{
     Endpoint, Plan, RegisterFlags, WharfEnv, credentials, resolve, resolve_endpoint,
 };
+pub use wharf_api::printable::printable;
 pub use wharf_http_client::{Replay, RetryPolicy};

@@ -438,7 +438,7 @@ pub fn flow(session: &Session, gates: &FlowGates, flow: &Flow, done: Option<&str
                                         (service.ci.name) ": "
                                         a href={ "/ui/builds/" (enc(&build.id)) } { (build.artifact_uri) }
                                         " · " (build.created_by) " · " (when(&build.created_at))
-                                        @if let Some(branch) = build.metadata.0.get(BRANCH_NAME) { " · branch " code { (branch) } }
+                                        @if let Some(branch) = build.metadata.0.get(BRANCH_NAME) { " · branch " code { (shown(branch)) } }
                                     }
                                 }
                             }
@@ -468,8 +468,8 @@ fn builds_table(builds: &[ArtifactRow]) -> Markup {
                             td { a href={ "/ui/builds/" (enc(&build.id)) } { code { (build.id.chars().take(8).collect::<String>()) } } }
                             td.uri { (build.artifact_uri) }
                             td { (build.bucket.routed_to().unwrap_or("unclassified")) br; span.small { (how(build)) } }
-                            td { (build.metadata.0.get(BRANCH_NAME).map(String::as_str).unwrap_or("—")) }
-                            td { code { (build.metadata.0.get("COMMIT_SHA").map(|c| c.chars().take(10).collect::<String>()).unwrap_or_else(|| "—".into())) } }
+                            td { (shown(build.metadata.0.get(BRANCH_NAME).map(String::as_str).unwrap_or("—"))) }
+                            td { code { (shown(&build.metadata.0.get("COMMIT_SHA").map(|c| c.chars().take(10).collect::<String>()).unwrap_or_else(|| "—".into()))) } }
                             td { (build.created_by) }
                             td { (when(&build.created_at)) }
                         }
@@ -493,7 +493,7 @@ pub fn service(session: &Session, view: &ServiceView<'_>) -> Page {
                 span aria-current="page" { (name) }
             }
             h1 { "Builds of " (name) }
-            @if let Some(description) = &view.ci.description { p { (description) } }
+            @if let Some(description) = &view.ci.description { p { (shown(description)) } }
             form.filters method="get" {
                 p {
                     label for="stage" { "Environment" }
@@ -524,6 +524,12 @@ pub fn service(session: &Session, view: &ServiceView<'_>) -> Page {
     )
 }
 
+/// Text from a CI or a user, with control characters, ESC and bidirectional overrides shown
+/// as escapes, as the CLI shows them (HTML escaping alone leaves them to reorder the page).
+fn shown(text: &str) -> String {
+    wharf_api::printable::printable(text).into_owned()
+}
+
 fn provenance(build: &ArtifactRow, digest: Option<&str>) -> Markup {
     let meta = &build.metadata.0;
     let url = meta
@@ -531,19 +537,19 @@ fn provenance(build: &ArtifactRow, digest: Option<&str>) -> Markup {
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"));
     html! {
         dl.props {
-            dt { "Image" } dd.uri { (build.artifact_uri) }
+            dt { "Image" } dd.uri { (shown(&build.artifact_uri)) }
             @if let Some(digest) = digest { dt { "Digest" } dd { code { (digest) } } }
-            dt { "Registry" } dd { (build.artifactory) }
+            dt { "Registry" } dd { (shown(&build.artifactory)) }
             dt { "Where" } dd { (build.bucket.routed_to().unwrap_or("unclassified")) " (" (how(build)) ")" }
             dt { "By" } dd { (build.created_by) " · " (when(&build.created_at)) }
-            @if let Some(external) = &build.external_id { dt { "CI run" } dd { code { (external) } } }
-            @if let Some(branch) = meta.get(BRANCH_NAME) { dt { "Branch" } dd { code { (branch) } } }
-            @if let Some(commit) = meta.get("COMMIT_SHA") { dt { "Commit" } dd { code { (commit) } } }
-            @if let Some(pr) = meta.get("PR_NUMBER") { dt { "Pull request" } dd { "#" (pr) } }
-            @if let Some(tag) = meta.get("TAG") { dt { "Git tag" } dd { code { (tag) } } }
-            @if let Some(url) = url { dt { "Build" } dd { a href=(url) rel="noopener noreferrer" { (url) } } }
-            @if let Some(provider) = meta.get("CI_PROVIDER") { dt { "CI" } dd { (provider) } }
-            @if let Some(description) = &build.description { dt { "Description" } dd { (description) } }
+            @if let Some(external) = &build.external_id { dt { "CI run" } dd { code { (shown(external)) } } }
+            @if let Some(branch) = meta.get(BRANCH_NAME) { dt { "Branch" } dd { code { (shown(branch)) } } }
+            @if let Some(commit) = meta.get("COMMIT_SHA") { dt { "Commit" } dd { code { (shown(commit)) } } }
+            @if let Some(pr) = meta.get("PR_NUMBER") { dt { "Pull request" } dd { "#" (shown(pr)) } }
+            @if let Some(tag) = meta.get("TAG") { dt { "Git tag" } dd { code { (shown(tag)) } } }
+            @if let Some(url) = url { dt { "Build" } dd { a href=(url) rel="noopener noreferrer" { (shown(url)) } } }
+            @if let Some(provider) = meta.get("CI_PROVIDER") { dt { "CI" } dd { (shown(provider)) } }
+            @if let Some(description) = &build.description { dt { "Description" } dd { (shown(description)) } }
         }
     }
 }
@@ -559,7 +565,7 @@ fn audit_rows(rows: &[AuditRow]) -> Markup {
                             td { (when(&row.performed_at)) }
                             td { (row.performed_by) }
                             td { code { (row.entity_action) } }
-                            td.meta { (row.metadata.0.to_string()) }
+                            td.meta { (shown(&row.metadata.0.to_string())) }
                         }
                     }
                 }
@@ -707,7 +713,7 @@ pub fn audit(
                                     td { code { (entry.entity_action) } }
                                     td { @if let Some(target) = &entry.target { code { (target) } } }
                                     td { (entry.stack_name.as_deref().unwrap_or("")) }
-                                    td.meta { (entry.metadata.to_string()) }
+                                    td.meta { (shown(&entry.metadata.to_string())) }
                                 }
                             }
                         }
