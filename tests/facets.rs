@@ -309,3 +309,23 @@ fn push_goes_to_the_ecr_repository_facets_names() {
         "the blobs went to the repository Facets named: {seen:?}"
     );
 }
+
+/// Issue 26, finding 12: the client reads of a Facets cluster only what it uses (its id and
+/// name): an answer without `releaseStream` still names the environment.
+#[test]
+fn a_cluster_answer_with_only_id_and_name_still_names_the_environment() {
+    let runtime = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let sparse = FacetsServer::start(
+        &runtime,
+        Behaviour {
+            sparse_clusters: true,
+            ..Default::default()
+        },
+    );
+    let out = register(&sparse, dir.path(), "r.example/shop/api:1", "main");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let outcome = out.json();
+    assert_eq!(outcome["routedTo"], "dev", "{outcome}");
+    assert_eq!(outcome["warnings"], serde_json::Value::Null, "no warning: {outcome}");
+}

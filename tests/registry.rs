@@ -484,3 +484,52 @@ async fn external_artifactories_are_added_by_admins_listed_without_passwords_and
         .await;
     assert_eq!(audit["totalElements"], 1, "{audit}");
 }
+
+/// Issue 26, finding 11: a manifest may list at most 1,024 descriptors; one more is refused
+/// with the count and the fix, before any of them is looked up.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_manifest_listing_too_many_descriptors_is_refused_with_the_count() {
+    let (server, _data) = start_shop().await;
+    let api = Api::new(server.url());
+    let creds = credentials(&api, "api").await;
+    let registry = Registry {
+        http: support::http(),
+        base: server.url(),
+        user: creds["username"].as_str().unwrap().into(),
+        password: creds["password"].as_str().unwrap().into(),
+    };
+    let layer = |n: usize| {
+        json!({"mediaType": "application/vnd.oci.image.layer.v1.tar",
+               "digest": Digest::sha256_of(format!("layer {n}").as_bytes()).to_string(),
+               "size": 7})
+    };
+    let body = |layers: usize| {
+        json!({"schemaVersion": 2, "mediaType": wharf_oci::OCI_MANIFEST,
+               "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                          "digest": Digest::sha256_of(b"{}").to_string(), "size": 2},
+               "layers": (0..layers).map(layer).collect::<Vec<Value>>()})
+        .to_string()
+    };
+    let refused = registry
+        .put_manifest("shop/api", "wide", wharf_oci::OCI_MANIFEST, &body(1024))
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let text = refused.text().await.unwrap();
+    assert!(
+        text.contains("MANIFEST_INVALID") && text.contains("lists 1025 descriptors; at most 1024"),
+        "{text}"
+    );
+    // At the cap it is judged on its blobs as usual (none of these were pushed).
+    let at_cap = registry
+        .put_manifest("shop/api", "wide", wharf_oci::OCI_MANIFEST, &body(1023))
+        .await;
+    assert_eq!(at_cap.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        at_cap
+            .text()
+            .await
+            .unwrap()
+            .contains("MANIFEST_BLOB_UNKNOWN")
+    );
+    server.stop().await.unwrap();
+}

@@ -36,6 +36,8 @@ pub struct Behaviour {
     pub iso_dates: bool,
     /// `GET /cc-ui/v1/clusters/{id}` fails with a 500: names cannot be learned.
     pub clusters_fail: bool,
+    /// Clusters carry only `id` and `name` (no `releaseStream`, `stackName`, ...).
+    pub sparse_clusters: bool,
     /// The registration answers 200 with a body no client can read.
     pub unreadable_register: bool,
     /// The CI's build list fails with a 500 (after the registration was made).
@@ -70,6 +72,9 @@ impl Double {
 
     fn cluster(&self, at: usize) -> Value {
         let (id, name, stream) = ENVIRONMENTS[at];
+        if self.behaviour.sparse_clusters {
+            return json!({"id": id, "name": name});
+        }
         json!({"id": id, "name": name, "stackName": "shop", "releaseStream": stream,
                "tz": "UTC", "cloud": "AWS", "creationDate": self.time(0)})
     }

@@ -10,9 +10,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 use wharf_api::project_file::{ApplySummary, ProjectFile};
 use wharf_api::{
-    Artifact, ArtifactCI, AuditEntry, CiArtifactResponse, Cluster, ErrorDetails, Page,
-    PromotionRequest, RegistrationType, Resolved, RoutePreview, RoutingRuleResponse,
-    SaasArtifactRequest, User,
+    Artifact, ArtifactCI, AuditEntry, CiArtifactResponse, ErrorDetails, Page, PromotionRequest,
+    RegistrationType, Resolved, RoutePreview, SaasArtifactRequest, User,
 };
 use wharf_http_client::{
     Attempt, Replay, RetryPolicy, describe_transport, encode, is_retryable, retry_after,
@@ -201,7 +200,7 @@ impl Client {
         if let Some(name) = self.lock_names().get(id) {
             return Ok(name.clone());
         }
-        let cluster: Cluster = self
+        let cluster: ClusterName = self
             .get_json(&format!("/cc-ui/v1/clusters/{}", encode(id)))
             .await?;
         self.lock_names()
@@ -490,7 +489,7 @@ impl Client {
         environment: &str,
         ci_name: &str,
     ) -> Result<Resolved> {
-        let clusters: Vec<Cluster> = self
+        let clusters: Vec<ClusterName> = self
             .get_json(&format!("/cc-ui/v1/stacks/{}/clusters", encode(project)))
             .await?;
         let cluster = clusters
@@ -534,11 +533,7 @@ impl Client {
         self.get_json(&path).await
     }
 
-    pub async fn rules(
-        &self,
-        project: &str,
-        kind: RegistrationType,
-    ) -> Result<Vec<RoutingRuleResponse>> {
+    pub async fn rules(&self, project: &str, kind: RegistrationType) -> Result<Vec<RuleCriteria>> {
         let path = format!(
             "/cc-ui/v1/artifact-routing-rule?stackName={}&registrationType={}",
             encode(project),
@@ -669,6 +664,27 @@ fn not_resent(why: &str, advice: &str) -> String {
 }
 
 /// The message of an error answer, and its code when it has one.
+/// What wharf reads of a Facets cluster: its id and name. A Facets answer may carry more, or
+/// leave out what `wharf serve` answers (its release stream): nothing else is required.
+#[derive(Debug, serde::Deserialize)]
+struct ClusterName {
+    #[serde(deserialize_with = "wharf_api::lenient::id")]
+    id: String,
+    name: String,
+}
+
+/// What wharf reads of a routing rule to predict a route against a Facets control plane.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleCriteria {
+    #[serde(default)]
+    pub rule_name: String,
+    #[serde(default)]
+    pub criteria: Vec<wharf_api::Criterion>,
+    #[serde(default)]
+    pub default: bool,
+}
+
 async fn error_message(response: reqwest::Response) -> (String, Option<String>) {
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
