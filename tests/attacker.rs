@@ -642,10 +642,8 @@ async fn each_role_against_each_write_path() {
             };
             let (status, answer) = caller.call(method, &url, body).await;
             if allowed.contains(&role) {
-                assert_ne!(status, StatusCode::FORBIDDEN, "{role} may {path}: {answer}");
-                if path.contains("register") || path.contains("attach") || path == "promote" {
-                    assert!(status.is_success(), "{role} / {path}: {status} {answer}");
-                }
+                // Allowed means done: a 4xx or a 500 is never counted as allowed.
+                assert!(status.is_success(), "{role} may {path}: {status} {answer}");
             } else {
                 assert_eq!(
                     status,

@@ -327,5 +327,9 @@ fn a_cluster_answer_with_only_id_and_name_still_names_the_environment() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let outcome = out.json();
     assert_eq!(outcome["routedTo"], "dev", "{outcome}");
-    assert_eq!(outcome["warnings"], serde_json::Value::Null, "no warning: {outcome}");
+    assert_eq!(
+        outcome["warnings"],
+        serde_json::Value::Null,
+        "no warning: {outcome}"
+    );
 }

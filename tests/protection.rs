@@ -114,6 +114,24 @@ impl As {
     }
 }
 
+/// Allowed: 200. Refused: exactly 403 with a message saying why (a 500 is never a refusal).
+fn allowed_or_forbidden(answer: &Answer, allowed: bool, case: &str) {
+    let wanted = if allowed {
+        StatusCode::OK
+    } else {
+        StatusCode::FORBIDDEN
+    };
+    assert_eq!(answer.status, wanted, "{case}");
+    if !allowed {
+        let message = answer.body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("is required on project 'shop'")
+                || (message.contains("is protected") && message.contains("needs role")),
+            "{case}: the refusal says what is needed: {message}"
+        );
+    }
+}
+
 fn admin_as(api: &Api) -> As {
     As {
         base: api.base.clone(),
@@ -157,20 +175,14 @@ async fn each_role_against_each_write_path_into_protected_and_unprotected_stages
         let writes = writers.contains(&role);
 
         let answer = caller.register("dev", n).await;
-        assert_eq!(
-            answer.status.is_success(),
-            writes,
-            "{role} → dev: {:?}",
-            answer.body
-        );
+        allowed_or_forbidden(&answer, writes, &format!("{role} → dev: {:?}", answer.body));
 
         let answer = caller.register("prod", n + 1).await;
         let direct = role == "admin";
-        assert_eq!(
-            answer.status.is_success(),
+        allowed_or_forbidden(
+            &answer,
             direct,
-            "{role} → prod: {:?}",
-            answer.body
+            &format!("{role} → prod: {:?}", answer.body),
         );
         if writes && !direct {
             assert_eq!(answer.status, StatusCode::FORBIDDEN);
@@ -190,31 +202,28 @@ async fn each_role_against_each_write_path_into_protected_and_unprotected_stages
         let answer = caller
             .call(Method::POST, path, Some(attach("dev", n + 2)))
             .await;
-        assert_eq!(
-            answer.status.is_success(),
+        allowed_or_forbidden(
+            &answer,
             writes,
-            "{role} attach dev: {:?}",
-            answer.body
+            &format!("{role} attach dev: {:?}", answer.body),
         );
         let answer = caller
             .call(Method::POST, path, Some(attach("prod", n + 3)))
             .await;
-        assert_eq!(
-            answer.status.is_success(),
+        allowed_or_forbidden(
+            &answer,
             direct,
-            "{role} attach prod: {:?}",
-            answer.body
+            &format!("{role} attach prod: {:?}", answer.body),
         );
 
         let to_staging = admin_as(api).register("dev", n + 4).await;
         let answer = caller
             .promote(to_staging.body["id"].as_str().unwrap())
             .await;
-        assert_eq!(
-            answer.status == StatusCode::OK,
+        allowed_or_forbidden(
+            &answer,
             writes,
-            "{role} dev→staging: {:?}",
-            answer.body
+            &format!("{role} dev→staging: {:?}", answer.body),
         );
 
         let build = staging_build(api, n + 5).await;
