@@ -34,12 +34,24 @@ check() {
   fi
 }
 
+# A suite that exited non-zero without reporting a failed test did not run to its end (a
+# compile error, a collection error, a crash): one failure line says so, so the closing line
+# can never read "0 failed" over it.
+unfinished() {
+  local name=$1 status=$2 out=$3
+  if ((status != 0)) && ! grep -qE '^not ok ' "$out"; then
+    echo "not ok - [suite] $name did not run to its end (exit $status)" | tee -a "$tap_log"
+  fi
+}
+
 # Runs a bats suite; its TAP lines go to the log, so each test counts once.
 bats_suite() {
-  local out
+  local out status=0
   out=$(mktemp)
-  "$bats" --tap "$@" | tee "$out" || failed=$((failed + 1))
+  "$bats" --tap "$@" | tee "$out" || status=$?
+  ((status == 0)) || failed=$((failed + 1))
   grep -E '^(ok|not ok) ' "$out" >>"$tap_log" || true
+  unfinished "bats $*" "$status" "$out"
   rm -f "$out"
 }
 
@@ -74,12 +86,15 @@ check "check-jsonschema: README examples against plugin.yml" buildkite-plugin/te
 
 step "CircleCI orb"
 unittest_suite() {
-  local out
+  local out status=0
   out=$(mktemp)
-  "$venv/python" -m unittest discover -v "$@" 2>&1 | tee "$out" || failed=$((failed + 1))
-  sed -nE 's/^(test_[a-z0-9_]+) .* \.\.\. ok$/ok - \1/p; s/^(test_[a-z0-9_]+) .* \.\.\. (FAIL|ERROR)$/not ok - \1/p' \
+  "$venv/python" -m unittest discover -v "$@" 2>&1 | tee "$out" || status=$?
+  ((status == 0)) || failed=$((failed + 1))
+  sed -nE 's/^(test_[a-z0-9_]+) .* \.\.\. ok$/ok - \1/p; s/^(test_[a-z0-9_]+) .* \.\.\. skipped.*$/ok - \1 # skip/p; s/^(test_[a-z0-9_]+) .* \.\.\. (FAIL|ERROR)$/not ok - \1/p' \
     "$out" >>"$tap_log"
-  rm -f "$out"
+  sed -nE 's/^(test_[a-z0-9_]+) .* \.\.\. (FAIL|ERROR)$/not ok - \1/p' "$out" >"$out.tap"
+  unfinished "unittest $*" "$status" "$out.tap"
+  rm -f "$out" "$out.tap"
 }
 unittest_suite -s circleci-orb/tests -p 'test_*.py'
 bats_suite circleci-orb/tests
@@ -93,10 +108,12 @@ bats_suite examples/codebuild/test
 
 step "Jenkins step"
 groovy_suite() {
-  local out
+  local out status=0
   out=$(mktemp)
-  jenkins-shim/test/run.sh 2>&1 | tee "$out" || failed=$((failed + 1))
+  jenkins-shim/test/run.sh 2>&1 | tee "$out" || status=$?
+  ((status == 0)) || failed=$((failed + 1))
   grep -E '^(ok|not ok) ' "$out" >>"$tap_log" || true
+  unfinished "groovy jenkins-shim" "$status" "$out"
   rm -f "$out"
 }
 groovy_suite
@@ -104,12 +121,15 @@ check "npm-groovy-lint: jenkins-shim" "$npm_bin/npm-groovy-lint" --noserver --fa
 
 step "Facets' own SDK (facets-control-plane-sdk) against wharf serve"
 pytest_suite() {
-  local out
+  local out status=0
   out=$(mktemp)
-  "$venv/python" -m pytest -v -p no:cacheprovider "$@" 2>&1 | tee "$out" || failed=$((failed + 1))
-  sed -nE 's/^[^ ]*::(test_[a-z0-9_]+) PASSED.*/ok - \1/p; s/^[^ ]*::(test_[a-z0-9_]+) (FAILED|ERROR).*/not ok - \1/p' \
+  "$venv/python" -m pytest -v -p no:cacheprovider "$@" 2>&1 | tee "$out" || status=$?
+  ((status == 0)) || failed=$((failed + 1))
+  sed -nE 's/^[^ ]*::(test_[a-z0-9_]+) PASSED.*/ok - \1/p; s/^[^ ]*::(test_[a-z0-9_]+) SKIPPED.*/ok - \1 # skip/p; s/^[^ ]*::(test_[a-z0-9_]+) (FAILED|ERROR).*/not ok - \1/p' \
     "$out" >>"$tap_log"
-  rm -f "$out"
+  sed -nE 's/^[^ ]*::(test_[a-z0-9_]+) (FAILED|ERROR).*/not ok - \1/p' "$out" >"$out.tap"
+  unfinished "pytest $*" "$status" "$out.tap"
+  rm -f "$out" "$out.tap"
 }
 pytest_suite tests/facets_sdk
 

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """The closing line of .ci/run: every test counted once, linters apart.
 
-  count.py --cargo LOG STATUS [--cargo LOG STATUS ...] --tap TAP_LOG
+  count.py --cargo LOG STATUS [--cargo LOG STATUS ...] --tap TAP_LOG [--pg-tests FILE]
 
 Each --cargo is one `cargo test` pass (its output and its exit status). A test that ran in
 several passes (the end-to-end tests run on SQLite, then on PostgreSQL) counts once: passed if
 it passed every time it ran, failed if it failed once. A pass that exited non-zero with no
 failed test (a suite that did not compile or could not start) counts as one failure. TAP lines
-marked `[check]` are linters and are reported apart from tests."""
+marked `[check]` are linters and are reported apart from tests; a TAP test marked `# skip` is
+a skip, not a pass; the adapters' runner writes a `not ok - [suite] …` line for a suite that did
+not run to its end (a compile error, a collection error, a crash), and it counts as a failure.
+--pg-tests names the file where each test that opened a PostgreSQL database wrote its name:
+only those count as having run on both databases."""
 
 import re
 import sys
@@ -31,13 +35,16 @@ def cargo_pass(path):
 
 
 def main(argv):
-    passes, tap, i = [], None, 0
+    passes, tap, pg_tests, i = [], None, None, 0
     while i < len(argv):
         if argv[i] == "--cargo":
             passes.append((argv[i + 1], int(argv[i + 2])))
             i += 3
         elif argv[i] == "--tap":
             tap = argv[i + 1]
+            i += 2
+        elif argv[i] == "--pg-tests":
+            pg_tests = argv[i + 1]
             i += 2
         else:
             sys.exit(f"count.py: unknown argument {argv[i]}")
@@ -54,13 +61,22 @@ def main(argv):
             broken += 1
     passed = sum(1 for r in outcome.values() if r == "ok")
     failed = sum(1 for r in outcome.values() if r == "FAILED") + broken
-    twice = sum(1 for n in runs.values() if n > 1)
-    checks_ok = checks_failed = 0
+    on_postgres = set()
+    if pg_tests:
+        try:
+            with open(pg_tests, errors="replace") as names:
+                on_postgres = {line.strip() for line in names if line.strip()}
+        except FileNotFoundError:
+            pass
+    twice = sum(1 for (_, name), n in runs.items() if n > 1 and name in on_postgres)
+    checks_ok = checks_failed = skipped = 0
     if tap:
         with open(tap, errors="replace") as log:
             for line in log:
                 check = "[check]" in line
-                if line.startswith("not ok"):
+                if line.startswith("ok") and re.search(r"#\s*skip", line, re.IGNORECASE):
+                    skipped += 1
+                elif line.startswith("not ok"):
                     if check:
                         checks_failed += 1
                     else:
@@ -71,7 +87,7 @@ def main(argv):
                     else:
                         passed += 1
     print(
-        f"{passed} passed, {failed} failed "
+        f"{passed} passed, {failed} failed, {skipped} skipped "
         f"(each test once; {twice} ran on both SQLite and PostgreSQL; "
         f"{broken} suite(s) could not run; linters apart: {checks_ok} passed, "
         f"{checks_failed} failed)"

@@ -207,7 +207,9 @@ pub fn serve_options(
 /// second pass), e.g. `postgres://postgres@127.0.0.1:54329`.
 pub const POSTGRES_VAR: &str = "WHARF_TEST_POSTGRES";
 
-/// SQLite in `dir`, or, when `WHARF_TEST_POSTGRES` is set, a new empty database there.
+/// SQLite in `dir`, or, when `WHARF_TEST_POSTGRES` is set, a new empty database there. A
+/// test that opens one writes its name to `WHARF_TEST_PG_LOG` (when set), so `.ci/run`
+/// counts as "ran on both databases" only the tests that did.
 pub async fn test_database(dir: &Path) -> wharf_control_plane::Database {
     match std::env::var(POSTGRES_VAR) {
         Ok(base) if !base.is_empty() => {
@@ -217,9 +219,28 @@ pub async fn test_database(dir: &Path) -> wharf_control_plane::Database {
     }
 }
 
+/// Appends the running test's name (libtest names its thread after it) to `WHARF_TEST_PG_LOG`.
+fn note_postgres_test() {
+    use std::io::Write;
+    let (Ok(path), Some(name)) = (
+        std::env::var("WHARF_TEST_PG_LOG"),
+        std::thread::current().name().map(str::to_string),
+    ) else {
+        return;
+    };
+    if let Ok(mut log) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(log, "{name}");
+    }
+}
+
 /// Creates `wharf_test_<random>` on the server at `base`; answers its URL.
 pub async fn fresh_postgres_database(base: &str) -> String {
     use sqlx::Connection;
+    note_postgres_test();
     let name = format!("wharf_test_{}", uuid_like());
     let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
         .await

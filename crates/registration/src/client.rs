@@ -24,6 +24,7 @@ pub struct BuildQuery {
     pub external_id: Option<String>,
     pub classified: Option<bool>,
     pub promoted: Option<bool>,
+    /// How many to list; 0: the control plane's default.
     pub limit: u32,
 }
 
@@ -161,11 +162,13 @@ impl Client {
         filter: &BuildQuery,
     ) -> Result<Vec<CiArtifactResponse>> {
         let mut path = format!(
-            "/cc-ui/v1/artifacts-ci/{}/artifacts?stackName={}&limit={}",
+            "/cc-ui/v1/artifacts-ci/{}/artifacts?stackName={}",
             encode(ci_name),
             encode(project),
-            filter.limit
         );
+        if filter.limit > 0 {
+            path.push_str(&format!("&limit={}", filter.limit));
+        }
         let extra = [
             ("routedTo", filter.routed_to.clone()),
             ("externalId", filter.external_id.clone()),
