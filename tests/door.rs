@@ -1273,3 +1273,162 @@ async fn raising_approvals_holds_open_requests_to_the_new_count() {
     assert_eq!(third.body["status"], "COMPLETED", "{:?}", third.body);
     door.server.stop().await.unwrap();
 }
+
+impl Door {
+    /// The base project file with `[protection.prod]`'s `direct` line followed by `lines`.
+    fn with_protection_lines(&self, lines: &str) -> String {
+        project_file_with(&self.issuer.url("github"), BASE).replace(
+            "direct = [\"admin\"]\n",
+            &format!("direct = [\"admin\"]\n{lines}\n"),
+        )
+    }
+
+    async fn apply_text(&self, text: &str) -> (StatusCode, Value) {
+        let parsed: toml::Value = toml::from_str(text).unwrap();
+        self.admin
+            .put(
+                "/wharf/v1/projects/shop",
+                serde_json::to_value(parsed).unwrap(),
+            )
+            .await
+    }
+
+    async fn reject(&self, user: &User, id: &str) -> Answer {
+        let path = format!("/wharf/v1/approvals/{id}/reject");
+        let body = Some(json!({"reason": "not this one"}));
+        call(&self.server.url(), user, Method::POST, &path, body).await
+    }
+}
+
+/// Issue 26, "untested branches of protection": the `promoters` list, the requester
+/// withdrawing (and a stranger refused), both self-approval switches turned on, and each
+/// refusal of the protection block's validation.
+#[tokio::test(flavor = "multi_thread")]
+async fn promoters_withdrawal_self_approval_switches_and_validation() {
+    let door = Door::start().await;
+    let rm2 = token_for(&door.admin, "rm2").await;
+
+    let (status, body) = door
+        .apply_text(&door.with_protection_lines("promoters = [\"release-manager\"]"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let refused = door.promote(Role::Ci, &door.staging_ids[0]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
+    assert!(
+        refused
+            .message()
+            .contains("promote into it needs role 'release-manager'"),
+        "{}",
+        refused.message()
+    );
+    let asked = door
+        .promote(Role::ReleaseManager, &door.staging_ids[0])
+        .await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{:?}", asked.body);
+    let id = asked.request_id.unwrap();
+    // A stranger to the request (no approver role, not its requester) may not reject it.
+    let stranger = door.reject(door.user(Role::Keyless), &id).await;
+    assert_eq!(
+        stranger.status,
+        StatusCode::FORBIDDEN,
+        "{:?}",
+        stranger.body
+    );
+    let closed = door.reject(door.user(Role::ReleaseManager), &id).await;
+    assert_eq!(closed.status, StatusCode::OK, "{:?}", closed.body);
+    // A requester withdraws their own request, with no approver role needed.
+    let (status, body) = door.apply_text(&door.with_protection_lines("")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ci_asked = door.promote(Role::Ci, &door.staging_ids[0]).await;
+    let ci_id = ci_asked.request_id.unwrap();
+    let withdrawn = door.reject(door.user(Role::Ci), &ci_id).await;
+    assert_eq!(withdrawn.status, StatusCode::OK, "{:?}", withdrawn.body);
+    assert_eq!(withdrawn.body["status"], "REJECTED");
+
+    // requester_may_approve: the requester's own approval counts.
+    let (status, body) = door
+        .apply_text(&door.with_protection_lines("requester_may_approve = true"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let own = door
+        .promote(Role::ReleaseManager, &door.staging_ids[0])
+        .await;
+    let own_id = own.request_id.unwrap();
+    let approved = door.approve(door.user(Role::ReleaseManager), &own_id).await;
+    assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
+    assert_eq!(approved.body["approvals"][0]["username"], "rm");
+
+    // registrant_may_approve: whoever registered the image may approve its promotion.
+    let (status, body) = door
+        .apply_text(&door.with_protection_lines("registrant_may_approve = true"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let registered = call(
+        &door.server.url(),
+        &rm2,
+        Method::POST,
+        "/cc-ui/v1/ci-cd/register",
+        Some(saas(
+            "staging",
+            "ENVIRONMENT",
+            "by-rm2",
+            &external("by-rm2"),
+        )),
+    )
+    .await;
+    let mine = registered.body["id"].as_str().unwrap().to_string();
+    let asked = door.promote(Role::Ci, &mine).await;
+    let mine_id = asked.request_id.unwrap();
+    let approved = door.approve(&rm2, &mine_id).await;
+    assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
+
+    // The block's validation: each refusal names the field and the fix; nothing is applied.
+    for (lines, says) in [
+        (
+            "approval_ttl_hours = 0",
+            "protection.prod.approval_ttl_hours is 0: use 1 to 8760",
+        ),
+        (
+            "promoters = [\"no-such-role\"]",
+            "role 'no-such-role' does not exist",
+        ),
+    ] {
+        let (status, body) = door.apply_text(&door.with_protection_lines(lines)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{lines}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(says),
+            "{lines}: {body}"
+        );
+    }
+    let base = project_file_with(&door.issuer.url("github"), BASE);
+    for (from, to, says) in [
+        (
+            "approvals = 2",
+            "approvals = 11",
+            "protection.prod.approvals is 11: at most 10",
+        ),
+        (
+            "approvers = [\"release-manager\"]",
+            "approvers = []",
+            "protection.prod.approvers is empty but approvals = 2",
+        ),
+        (
+            "[protection.prod]",
+            "[protection.nowhere]",
+            "protection.nowhere: 'nowhere' is not an environment or release stream",
+        ),
+    ] {
+        let (status, body) = door.apply_text(&base.replace(from, to)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{to}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(says),
+            "{to}: {body}"
+        );
+    }
+    let (_, protection) = door.admin.get("/wharf/v1/projects/shop/protection").await;
+    assert_eq!(
+        protection["prod"]["registrant_may_approve"], true,
+        "the last good file holds: {protection}"
+    );
+    door.server.stop().await.unwrap();
+}
