@@ -324,6 +324,33 @@ fn status(error: &Error) -> StatusCode {
     }
 }
 
+/// The status and wire code of each registry error (the distribution spec's codes).
+pub fn registry_status(code: crate::registry::RegistryCode) -> (StatusCode, &'static str) {
+    use crate::registry::RegistryCode as C;
+    match code {
+        C::Unauthorized => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+        C::Denied => (StatusCode::FORBIDDEN, "DENIED"),
+        C::Held => (StatusCode::CONFLICT, "DENIED"),
+        C::NameInvalid => (StatusCode::NOT_FOUND, "NAME_INVALID"),
+        C::NameUnknown => (StatusCode::NOT_FOUND, "NAME_UNKNOWN"),
+        C::BlobUnknown => (StatusCode::NOT_FOUND, "BLOB_UNKNOWN"),
+        C::BlobUploadInvalid => (StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID"),
+        C::BlobUploadUnknown => (StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN"),
+        C::RangeInvalid => (StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID"),
+        C::DigestInvalid => (StatusCode::BAD_REQUEST, "DIGEST_INVALID"),
+        C::ManifestInvalid => (StatusCode::BAD_REQUEST, "MANIFEST_INVALID"),
+        C::ManifestUnknown => (StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN"),
+        C::ManifestBlobUnknown => (StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN"),
+        C::IndexChildUnknown => (StatusCode::BAD_REQUEST, "MANIFEST_UNKNOWN"),
+        C::TagInvalid => (StatusCode::BAD_REQUEST, "TAG_INVALID"),
+        C::SizeInvalid => (StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID"),
+        C::Timeout => (StatusCode::REQUEST_TIMEOUT, "BLOB_UPLOAD_INVALID"),
+        C::Unsupported => (StatusCode::BAD_REQUEST, "UNSUPPORTED"),
+        C::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED"),
+        C::Unknown => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         if let Error::Internal(detail) = &self {

@@ -2,7 +2,7 @@
 //! [`crate::registry::Registry`], each answer the distribution spec's headers and errors.
 
 use super::{AppState, basic_credentials};
-use crate::registry::{Manifest, RegistryError, Start, Started, Uploaded};
+use crate::registry::{Manifest, RegistryCode, RegistryError, Start, Started, Uploaded};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -55,9 +55,8 @@ impl From<RegistryError> for Failure {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let error = self.0;
-        let status =
-            StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::json!({"errors": [{"code": error.code, "message": error.message}]});
+        let (status, code) = super::registry_status(error.code);
+        let body = serde_json::json!({"errors": [{"code": code, "message": error.message}]});
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
@@ -101,15 +100,14 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
 
 fn unsupported() -> Failure {
     Failure(RegistryError::new(
-        405,
-        "UNSUPPORTED",
+        RegistryCode::MethodNotAllowed,
         "method not allowed here",
     ))
 }
 
 async fn dispatch(state: &AppState, request: Request) -> Answer {
     let Some(route) = route(request.uri().path()) else {
-        return Err(RegistryError::new(404, "NAME_UNKNOWN", "no such registry path").into());
+        return Err(RegistryError::new(RegistryCode::NameUnknown, "no such registry path").into());
     };
     let registry = &state.registry;
     let caller = registry
@@ -213,7 +211,7 @@ async fn dispatch(state: &AppState, request: Request) -> Answer {
             let bytes = axum::body::to_bytes(request.into_body(), MAX_MANIFEST_BYTES)
                 .await
                 .map_err(|_| {
-                    RegistryError::new(413, "SIZE_INVALID", "manifests are at most 4 MiB")
+                    RegistryError::new(RegistryCode::SizeInvalid, "manifests are at most 4 MiB")
                 })?;
             let digest = registry
                 .put_manifest(&caller, &name, &reference, &media_type, &bytes)
@@ -327,8 +325,8 @@ pub async fn gc(
         .registry
         .collect_garbage(&user.username, query.dry_run.unwrap_or(false), grace)
         .await
-        .map_err(|e| match e.status {
-            500 => crate::error::Error::Internal(e.message),
+        .map_err(|e| match e.code {
+            crate::registry::RegistryCode::Unknown => crate::error::Error::Internal(e.message),
             _ => crate::error::Error::bad_request(e.message),
         })?;
     Ok(axum::Json(report))

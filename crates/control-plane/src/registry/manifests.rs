@@ -2,7 +2,7 @@
 //! repository; tags point at them.
 
 use super::registry_audit;
-use super::{Answer, Registry, RegistryError, parse_digest};
+use super::{Answer, Registry, RegistryCode, RegistryError, parse_digest};
 use crate::domain::push::RegistryCaller;
 use crate::error::{Error, quoted};
 use wharf_oci::{Digest, MediaKind, is_valid_tag, referenced_descriptors};
@@ -101,8 +101,7 @@ impl Registry {
             && !is_valid_tag(tag)
         {
             return Err(RegistryError::new(
-                400,
-                "TAG_INVALID",
+                RegistryCode::TagInvalid,
                 format!(
                     "tag {} is not valid: 1 to 128 letters, digits, '_', '.' or '-', not \
                      starting with '.' or '-'",
@@ -116,11 +115,10 @@ impl Registry {
             return Err(Error::conflict(why).into());
         }
         let (kind, children) = referenced_descriptors(media_type, bytes)
-            .map_err(|e| RegistryError::new(400, "MANIFEST_INVALID", e))?;
+            .map_err(|e| RegistryError::new(RegistryCode::ManifestInvalid, e))?;
         if children.len() > MAX_DESCRIPTORS {
             return Err(RegistryError::new(
-                400,
-                "MANIFEST_INVALID",
+                RegistryCode::ManifestInvalid,
                 format!(
                     "the manifest lists {} descriptors; at most {MAX_DESCRIPTORS} are taken: \
                      squash layers, or split the index",
@@ -140,19 +138,17 @@ impl Registry {
             };
             let Some(stored) = stored else {
                 let code = match kind {
-                    MediaKind::Manifest => "MANIFEST_BLOB_UNKNOWN",
-                    MediaKind::Index => "MANIFEST_UNKNOWN",
+                    MediaKind::Manifest => RegistryCode::ManifestBlobUnknown,
+                    MediaKind::Index => RegistryCode::IndexChildUnknown,
                 };
                 return Err(RegistryError::new(
-                    400,
                     code,
                     format!("{key} is not in {name}: push it first"),
                 ));
             };
             if u64::try_from(stored).ok() != Some(child.size) {
                 return Err(RegistryError::new(
-                    400,
-                    "MANIFEST_INVALID",
+                    RegistryCode::ManifestInvalid,
                     format!(
                         "the descriptor of {key} says {} bytes, but {name} holds {stored}: fix \
                          the manifest's size field",
@@ -205,8 +201,7 @@ impl Registry {
             for child in manifest.children {
                 if !tx.touch_registry_blob(name, child).await? {
                     return Err(RegistryError::new(
-                        400,
-                        "MANIFEST_BLOB_UNKNOWN",
+                        RegistryCode::ManifestBlobUnknown,
                         format!("{child} is not in {name}: push it first"),
                     ));
                 }

@@ -27,63 +27,91 @@ use crate::error::Error;
 use wharf_oci::{Digest, is_valid_repository};
 use wharf_store::Audit;
 
-/// A distribution-spec error: its status, code and message.
+/// Which distribution-spec error: what went wrong, never how HTTP says it (`http::registry`
+/// gives each its status and wire code, in one table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryCode {
+    Unauthorized,
+    /// The caller may not do this (403).
+    Denied,
+    /// Refused for what the repository holds: referenced, or kept by a stage (409).
+    Held,
+    NameInvalid,
+    NameUnknown,
+    BlobUnknown,
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    /// A chunk that does not start where the session ends, or a session moved on (416).
+    RangeInvalid,
+    DigestInvalid,
+    ManifestInvalid,
+    ManifestUnknown,
+    /// A manifest names a blob the repository does not hold.
+    ManifestBlobUnknown,
+    /// An index names a manifest the repository does not hold.
+    IndexChildUnknown,
+    TagInvalid,
+    /// A body larger than taken.
+    SizeInvalid,
+    /// A body that stalled past the body timeout.
+    Timeout,
+    Unsupported,
+    MethodNotAllowed,
+    Unknown,
+}
+
+/// A distribution-spec error: which one, and the message for the client.
 #[derive(Debug)]
 pub struct RegistryError {
-    pub status: u16,
-    pub code: &'static str,
+    pub code: RegistryCode,
     pub message: String,
 }
 
 impl RegistryError {
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: RegistryCode, message: impl Into<String>) -> Self {
         Self {
-            status,
             code,
             message: message.into(),
         }
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(401, "UNAUTHORIZED", "authentication required")
+        Self::new(RegistryCode::Unauthorized, "authentication required")
     }
 
     fn blob_unknown(digest: &Digest) -> Self {
         Self::new(
-            404,
-            "BLOB_UNKNOWN",
+            RegistryCode::BlobUnknown,
             format!("blob {digest} is not in this repository"),
         )
     }
 
     fn manifest_unknown(reference: &str) -> Self {
         Self::new(
-            404,
-            "MANIFEST_UNKNOWN",
+            RegistryCode::ManifestUnknown,
             format!("manifest {reference} is not in this repository"),
         )
     }
 
     fn digest_invalid(message: impl Into<String>) -> Self {
-        Self::new(400, "DIGEST_INVALID", message)
+        Self::new(RegistryCode::DigestInvalid, message)
     }
 }
 
 impl From<Error> for RegistryError {
     fn from(error: Error) -> Self {
-        let (status, code) = match &error {
-            Error::Unauthorized => (401, "UNAUTHORIZED"),
-            Error::Forbidden(_) => (403, "DENIED"),
-            Error::Conflict(_) => (409, "DENIED"),
-            Error::NotFound(_) => (404, "NAME_UNKNOWN"),
-            Error::BadRequest(_) => (400, "UNSUPPORTED"),
-            Error::PayloadTooLarge(_) => (413, "SIZE_INVALID"),
-            Error::MethodNotAllowed(_) => (405, "UNSUPPORTED"),
-            Error::NotRouted(_) => (400, "UNSUPPORTED"),
-            Error::RequestTimeout(_) => (408, "BLOB_UPLOAD_INVALID"),
-            Error::Internal(_) => (500, "UNKNOWN"),
+        let code = match &error {
+            Error::Unauthorized => RegistryCode::Unauthorized,
+            Error::Forbidden(_) => RegistryCode::Denied,
+            Error::Conflict(_) => RegistryCode::Held,
+            Error::NotFound(_) => RegistryCode::NameUnknown,
+            Error::BadRequest(_) | Error::NotRouted(_) => RegistryCode::Unsupported,
+            Error::PayloadTooLarge(_) => RegistryCode::SizeInvalid,
+            Error::RequestTimeout(_) => RegistryCode::Timeout,
+            Error::MethodNotAllowed(_) => RegistryCode::MethodNotAllowed,
+            Error::Internal(_) => RegistryCode::Unknown,
         };
-        Self::new(status, code, error.to_string())
+        Self::new(code, error.to_string())
     }
 }
 
@@ -96,7 +124,7 @@ impl From<wharf_store::Error> for RegistryError {
 impl From<std::io::Error> for RegistryError {
     fn from(error: std::io::Error) -> Self {
         tracing::error!(%error, "registry storage");
-        Self::new(500, "UNKNOWN", "registry storage failed")
+        Self::new(RegistryCode::Unknown, "registry storage failed")
     }
 }
 
@@ -112,8 +140,7 @@ fn check_name(name: &str) -> Answer<()> {
         return Ok(());
     }
     Err(RegistryError::new(
-        404,
-        "NAME_INVALID",
+        RegistryCode::NameInvalid,
         format!("'{name}' is not a valid repository name"),
     ))
 }

@@ -4,7 +4,7 @@
 //! PATCH counts whole or not at all.
 
 use super::storage::{BodyStream, Upload};
-use super::{Answer, Registry, RegistryError, parse_digest};
+use super::{Answer, Registry, RegistryCode, RegistryError, parse_digest};
 use crate::domain::push::{RegistryCaller, require_registry_pull};
 use wharf_oci::Digest;
 use wharf_oci::is_valid_repository;
@@ -44,8 +44,7 @@ pub struct Start<'a> {
 fn body_error(error: super::storage::AppendError) -> RegistryError {
     match error {
         super::storage::AppendError::Body(e) => RegistryError::new(
-            400,
-            "BLOB_UPLOAD_INVALID",
+            RegistryCode::BlobUploadInvalid,
             format!("reading the upload: {e}"),
         ),
         super::storage::AppendError::Disk(e) => e.into(),
@@ -121,8 +120,7 @@ impl Registry {
     async fn session(&self, name: &str, id: &str) -> Answer<UploadSession> {
         let unknown = || {
             RegistryError::new(
-                404,
-                "BLOB_UPLOAD_UNKNOWN",
+                RegistryCode::BlobUploadUnknown,
                 format!("upload {id} is unknown or expired"),
             )
         };
@@ -210,8 +208,7 @@ impl Registry {
         let mut tx = store.begin().await?;
         if !tx.save_upload_session(&upload.row, read_size).await? {
             return Err(RegistryError::new(
-                416,
-                "BLOB_UPLOAD_INVALID",
+                RegistryCode::RangeInvalid,
                 "another request wrote to this upload session at the same time",
             ));
         }
