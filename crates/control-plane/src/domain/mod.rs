@@ -24,6 +24,7 @@ pub mod promotion;
 pub mod protection;
 pub mod push;
 pub mod registration;
+pub mod registry_index;
 pub mod requests;
 pub mod rules;
 pub mod secrets;

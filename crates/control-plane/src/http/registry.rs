@@ -314,7 +314,6 @@ pub async fn gc(
     axum::Extension(user): axum::Extension<crate::domain::auth::AuthUser>,
     super::Query(query): super::Query<GcQuery>,
 ) -> Result<axum::Json<crate::registry::GcReport>, crate::error::Error> {
-    crate::domain::permissions::require_admin(&user, "garbage collection")?;
     let grace = match query.grace_seconds.as_deref() {
         None => crate::registry::gc::DEFAULT_GRACE_SECS,
         Some(text) => wharf_api::duration::parse(text, true)
@@ -323,7 +322,7 @@ pub async fn gc(
     };
     let report = state
         .registry
-        .collect_garbage(&user.username, query.dry_run.unwrap_or(false), grace)
+        .collect_garbage_as(&user, query.dry_run.unwrap_or(false), grace)
         .await
         .map_err(|e| match e.code {
             crate::registry::RegistryCode::Unknown => crate::error::Error::Internal(e.message),

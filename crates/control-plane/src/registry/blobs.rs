@@ -2,13 +2,13 @@
 //! running SHA-256 state, listings and staged blobs. Both stores ([`super::storage`]'s local
 //! directory and [`super::object_store`]) use these; neither imports the other for them.
 
+use crate::domain::registry_index::UploadSession;
 use bytes::Bytes;
 use futures_util::Stream;
 use futures_util::stream::BoxStream;
 use sha2::digest::common::hazmat::{SerializableState, SerializedState};
 use sha2::{Digest as _, Sha256};
 use std::path::PathBuf;
-use wharf_store::UploadSession;
 
 /// A request body as the registry reads it: chunks of bytes, or the client's failure.
 pub trait BodyStream: Stream<Item = Result<Self::Chunk, Self::Failure>> + Unpin + Send {

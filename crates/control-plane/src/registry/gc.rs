@@ -22,8 +22,10 @@
 
 use super::uploads::{SWEEP_EVERY, UPLOAD_TTL_SECS};
 use super::{Answer, Registry};
+use crate::domain::auth::AuthUser;
+use crate::domain::permissions::require_admin;
+use crate::domain::registry_index::format_time;
 use std::collections::HashSet;
-use wharf_store::Audit;
 
 /// How often each server collects garbage on its own.
 pub const GC_EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
@@ -55,10 +57,19 @@ pub struct GcReport {
     pub repaired: u64,
 }
 
-/// Deletes of one object tried before the object is checked for.
-const DELETE_ATTEMPTS: u32 = 3;
-
 impl Registry {
+    /// A collection asked for by `user` (`wharf gc`, `POST /wharf/v1/gc`): server admins only.
+    pub async fn collect_garbage_as(
+        &self,
+        user: &AuthUser,
+        dry_run: bool,
+        grace_secs: u64,
+    ) -> Answer<GcReport> {
+        require_admin(user, "garbage collection")?;
+        self.collect_garbage(&user.username, dry_run, grace_secs)
+            .await
+    }
+
     /// One collection; `actor` is audited as its author.
     pub async fn collect_garbage(
         &self,
@@ -83,46 +94,24 @@ impl Registry {
 
         let now = time::OffsetDateTime::now_utc();
         let grace = time::Duration::seconds(i64::try_from(grace_secs).unwrap_or(i64::MAX));
-        let cutoff = wharf_store::format_time(
+        let cutoff = format_time(
             now.checked_sub(grace)
                 .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
         );
-        let store = self.cp.store();
-        let loose = store.loose_registry_blobs(&cutoff).await?;
-        let mut tx = store.begin().await?;
-        for blob in &loose {
-            if tx
-                .delete_loose_registry_blob(&blob.repository, &blob.digest, &cutoff)
-                .await?
-            {
-                report.repository_blobs += 1;
-            }
-        }
-        if dry_run {
-            // What step 3 would find once those links are gone; then nothing is kept.
-            for object in tx.unused_registry_objects(&cutoff).await? {
-                report.blob_objects += 1;
-                report.blob_bytes += u64::try_from(object.size).unwrap_or(0);
-            }
-            drop(tx);
-        } else {
-            let unused = tx.unused_registry_objects(&cutoff).await?;
-            tx.commit().await?;
-            for object in unused {
-                let mut tx = store.begin().await?;
-                let Some(gone) = tx
-                    .delete_unused_registry_object(&object.digest, &cutoff)
-                    .await?
-                else {
-                    continue;
-                };
-                // The object goes while its row's deletion holds the lock; if it cannot be
-                // deleted, the row stays (and a later run tries again) unless it is gone.
-                if !self.delete_object(&gone.object_key).await {
-                    tracing::warn!(digest = %gone.digest, "garbage collection: object not deleted");
-                    continue;
+        let swept = self.cp.sweep_registry_links(&cutoff, dry_run).await?;
+        report.repository_blobs = swept.links;
+        for object in swept.unused {
+            // A dry run counts what step 3 would find; a real one removes each object's row
+            // under a lock, and the row stays unless the object is confirmed gone.
+            let gone = match dry_run {
+                true => Some(object),
+                false => {
+                    self.cp
+                        .delete_unused_object(&self.blobs, &object.digest, &cutoff)
+                        .await?
                 }
-                tx.commit().await?;
+            };
+            if let Some(gone) = gone {
                 report.blob_objects += 1;
                 report.blob_bytes += u64::try_from(gone.size).unwrap_or(0);
             }
@@ -136,12 +125,7 @@ impl Registry {
             .filter(|o| o.age_secs > orphan_age)
             .collect();
         if !candidates.is_empty() {
-            let named: HashSet<String> = store
-                .registry_object_keys()
-                .await?
-                .into_iter()
-                .chain(store.upload_object_keys().await?)
-                .collect();
+            let named: HashSet<String> = self.cp.named_object_keys().await?.into_iter().collect();
             for orphan in candidates.iter().filter(|o| !named.contains(&o.key)) {
                 if !dry_run && self.blobs.delete(&orphan.key).await.is_err() {
                     continue;
@@ -154,33 +138,21 @@ impl Registry {
         report.objects = report.blob_objects + report.orphan_objects + report.upload_sessions;
         report.bytes = report.blob_bytes + report.orphan_bytes + report.upload_bytes;
         if !dry_run && (report.objects > 0 || report.repository_blobs > 0 || report.repaired > 0) {
-            let audit = Audit::new(actor, "CONTAINER_REGISTRY", "REGISTRY_GC")
-                .target(self.blobs.describe())
-                .meta("objects", report.objects)
-                .meta("bytes", report.bytes)
-                .meta("blobObjects", report.blob_objects)
-                .meta("repositoryBlobs", report.repository_blobs)
-                .meta("uploadSessions", report.upload_sessions)
-                .meta("orphanObjects", report.orphan_objects)
-                .meta("repaired", report.repaired)
-                .meta("graceSeconds", grace_secs);
-            let mut tx = store.begin().await?;
-            tx.record(&audit).await?;
-            tx.commit().await?;
+            let counts = [
+                ("objects", report.objects),
+                ("bytes", report.bytes),
+                ("blobObjects", report.blob_objects),
+                ("repositoryBlobs", report.repository_blobs),
+                ("uploadSessions", report.upload_sessions),
+                ("orphanObjects", report.orphan_objects),
+                ("repaired", report.repaired),
+                ("graceSeconds", grace_secs),
+            ];
+            self.cp
+                .record_collection(actor, &self.blobs.describe(), &counts)
+                .await?;
         }
         Ok(report)
-    }
-
-    /// Deletes an object, trying again on failure; `true` once it is confirmed gone (a
-    /// delete whose answer was lost may well have been applied).
-    async fn delete_object(&self, key: &str) -> bool {
-        for attempt in 1..=DELETE_ATTEMPTS {
-            match self.blobs.delete(key).await {
-                Ok(()) => return true,
-                Err(error) => tracing::warn!(%error, attempt, "object delete failed"),
-            }
-        }
-        matches!(self.blobs.exists(key).await, Ok(false))
     }
 
     /// Removes the rows whose object is missing: not in `listed` (taken before the rows were
@@ -191,9 +163,8 @@ impl Registry {
         dry_run: bool,
     ) -> Answer<u64> {
         let present: HashSet<&str> = listed.iter().map(|o| o.key.as_str()).collect();
-        let store = self.cp.store();
         let mut repaired = 0;
-        for row in store.registry_objects().await? {
+        for row in self.cp.registry_objects().await? {
             if present.contains(row.object_key.as_str())
                 || !matches!(self.blobs.exists(&row.object_key).await, Ok(false))
             {
@@ -204,14 +175,13 @@ impl Registry {
                 repaired += 1;
                 continue;
             }
-            let mut tx = store.begin().await?;
-            if tx
-                .forget_registry_object(&row.digest, &row.object_key)
+            if self
+                .cp
+                .forget_missing_object(&row.digest, &row.object_key)
                 .await?
             {
                 repaired += 1;
             }
-            tx.commit().await?;
         }
         Ok(repaired)
     }

@@ -1,12 +1,11 @@
 //! Manifests and indexes: stored verbatim once everything they reference is in the
 //! repository; tags point at them.
 
-use super::registry_audit;
 use super::{Answer, Registry, RegistryCode, RegistryError, parse_digest};
 use crate::domain::push::RegistryCaller;
+use crate::domain::registry_index::{NewManifest, Removal};
 use crate::error::{Error, quoted};
 use wharf_oci::{Digest, MediaKind, is_valid_tag, referenced_descriptors};
-use wharf_store::NewManifest;
 
 /// Manifests larger than this are refused, as the distribution spec allows.
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
@@ -37,7 +36,6 @@ impl Registry {
         }
         let digest = self
             .cp
-            .store()
             .registry_tag(name, reference)
             .await?
             .ok_or_else(|| RegistryError::manifest_unknown(reference))?;
@@ -55,7 +53,6 @@ impl Registry {
         let digest = self.resolve_reference(name, reference).await?;
         let (media_type, size) = self
             .cp
-            .store()
             .registry_manifest(name, &digest.to_string())
             .await?
             .ok_or_else(|| RegistryError::manifest_unknown(reference))?;
@@ -63,7 +60,6 @@ impl Registry {
             true => {
                 let object = self
                     .cp
-                    .store()
                     .registry_object(&digest.to_string())
                     .await?
                     .ok_or_else(|| RegistryError::manifest_unknown(reference))?;
@@ -126,12 +122,12 @@ impl Registry {
                 ),
             ));
         }
-        let store = self.cp.store();
         for child in &children {
             let key = child.digest.to_string();
             let stored = match kind {
-                MediaKind::Manifest => store.registry_blob(name, &key).await?,
-                MediaKind::Index => store
+                MediaKind::Manifest => self.cp.registry_blob(name, &key).await?,
+                MediaKind::Index => self
+                    .cp
                     .registry_manifest(name, &key)
                     .await?
                     .map(|(_, size)| size),
@@ -172,9 +168,9 @@ impl Registry {
             children: &children,
             tag,
         };
-        let existed = store.registry_manifest(name, &key).await?.is_some();
+        let existed = self.cp.registry_manifest(name, &key).await?.is_some();
         let committed = self
-            .commit_manifest(caller, name, &manifest, kind, existed, &staged)
+            .commit_manifest(caller, &manifest, kind, existed, &staged)
             .await;
         if committed.is_err() {
             self.blobs.unstage(&staged).await;
@@ -189,50 +185,26 @@ impl Registry {
     async fn commit_manifest(
         &self,
         caller: &RegistryCaller,
-        name: &str,
         manifest: &NewManifest<'_>,
         kind: MediaKind,
         existed: bool,
         staged: &super::storage::Staged,
     ) -> Answer<()> {
-        let (key, tag) = (manifest.digest, manifest.tag);
-        let mut tx = self.cp.store().begin().await?;
-        if kind == MediaKind::Manifest {
-            for child in manifest.children {
-                if !tx.touch_registry_blob(name, child).await? {
-                    return Err(RegistryError::new(
-                        RegistryCode::ManifestBlobUnknown,
-                        format!("{child} is not in {name}: push it first"),
-                    ));
-                }
-            }
-        }
-        self.claim_object(&mut tx, key, staged, manifest.size)
+        let missing = self
+            .cp
+            .commit_manifest(&self.blobs, caller, manifest, kind, existed, staged)
             .await?;
-        let previous = match tag {
-            Some(tag) => tx.registry_tag_in_tx(name, tag).await?,
-            None => None,
-        };
-        tx.put_registry_manifest(manifest).await?;
-        let moved = previous.as_deref().is_some_and(|old| old != key);
-        let unchanged = existed && (tag.is_none() || previous.as_deref() == Some(key));
-        if !unchanged {
-            let action = if moved {
-                "REGISTRY_TAG_MOVE"
-            } else {
-                "REGISTRY_MANIFEST_PUSH"
-            };
-            let audit = registry_audit(caller, action, name)
-                .meta("digest", key)
-                .meta("tag", tag)
-                .meta("previousDigest", previous.filter(|_| moved));
-            tx.record(&audit).await?;
+        if let Some(child) = missing {
+            return Err(RegistryError::new(
+                RegistryCode::ManifestBlobUnknown,
+                format!("{child} is not in {}: push it first", manifest.repository),
+            ));
         }
-        tx.commit().await?;
         Ok(())
     }
 
-    /// Deletes a manifest, its tags and its references; refused while an index references it.
+    /// Deletes a manifest, its tags and its references; refused while an index references
+    /// it, or while a stage deploys it or a pending request pins it.
     pub async fn delete_manifest(
         &self,
         caller: &RegistryCaller,
@@ -241,28 +213,18 @@ impl Registry {
     ) -> Answer<()> {
         self.may_push(caller, name).await?;
         let digest = parse_digest(reference)?;
-        let key = digest.to_string();
-        if let Some(why) = self.cp.manifest_hold(name, &key).await? {
-            return Err(Error::conflict(why).into());
-        }
-        let mut tx = self.cp.store().begin().await?;
-        let users = tx.registry_referrers(name, &key).await?;
-        if !users.is_empty() {
-            return Err(Error::conflict(format!(
+        match self
+            .cp
+            .delete_registry_manifest(caller, name, &digest.to_string())
+            .await?
+        {
+            Removal::Done => Ok(()),
+            Removal::Unknown => Err(RegistryError::manifest_unknown(reference)),
+            Removal::Referenced(users) => Err(Error::conflict(format!(
                 "manifest {digest} is still referenced by {}",
                 users.join(", ")
             ))
-            .into());
+            .into()),
         }
-        let tags = tx.registry_tags_of(name, &key).await?;
-        if !tx.delete_registry_manifest(name, &key).await? {
-            return Err(RegistryError::manifest_unknown(reference));
-        }
-        let audit = registry_audit(caller, "REGISTRY_MANIFEST_DELETE", name)
-            .meta("digest", &key)
-            .meta("tags", &tags);
-        tx.record(&audit).await?;
-        tx.commit().await?;
-        Ok(())
     }
 }

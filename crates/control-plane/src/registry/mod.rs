@@ -22,10 +22,10 @@ pub use storage::{BlobStore, ByteStream};
 pub use uploads::{Start, Started, Uploaded};
 
 use crate::domain::ControlPlane;
-use crate::domain::push::{RegistryCaller, project_of, require_registry_pull};
+use crate::domain::push::{RegistryCaller, require_registry_pull};
+use crate::domain::registry_index::Removal;
 use crate::error::Error;
 use wharf_oci::{Digest, is_valid_repository};
-use wharf_store::Audit;
 
 /// Which distribution-spec error: what went wrong, never how HTTP says it (`http::registry`
 /// gives each its status and wire code, in one table).
@@ -115,12 +115,6 @@ impl From<Error> for RegistryError {
     }
 }
 
-impl From<wharf_store::Error> for RegistryError {
-    fn from(error: wharf_store::Error) -> Self {
-        Error::from(error).into()
-    }
-}
-
 impl From<std::io::Error> for RegistryError {
     fn from(error: std::io::Error) -> Self {
         tracing::error!(%error, "registry storage");
@@ -145,15 +139,6 @@ fn check_name(name: &str) -> Answer<()> {
     ))
 }
 
-/// The audit entry of a change to repository `name` of the built-in registry: who (the
-/// user, or the owner of the push credential used), in the repository's project.
-fn registry_audit(caller: &RegistryCaller, action: &'static str, name: &str) -> Audit {
-    Audit::new(caller.actor(), "CONTAINER_REGISTRY", action)
-        .target(name)
-        .stack(project_of(name))
-        .meta("credential", caller.credential())
-}
-
 /// The built-in registry over one control plane and one blob store.
 #[derive(Clone)]
 pub struct Registry {
@@ -168,26 +153,6 @@ impl Registry {
 
     pub fn blob_store(&self) -> &BlobStore {
         &self.blobs
-    }
-
-    /// Names `staged` as the object of `digest` in `tx`, unless an object already is: then
-    /// the new bytes are dropped, but only once that object is confirmed there. A row whose
-    /// object is gone (a delete applied whose answer was lost) takes the new bytes instead.
-    async fn claim_object(
-        &self,
-        tx: &mut wharf_store::Tx,
-        digest: &str,
-        staged: &storage::Staged,
-        size: i64,
-    ) -> Answer<()> {
-        let mut winner = tx.use_registry_object(digest, &staged.key, size).await?;
-        if winner != staged.key && !self.blobs.exists(&winner).await? {
-            tracing::warn!(%digest, "an object named by the index was missing; stored anew");
-            tx.repoint_registry_object(digest, &staged.key).await?;
-            winner = staged.key.clone();
-        }
-        self.blobs.settle(staged, &winner).await?;
-        Ok(())
     }
 
     /// Who presents these credentials; any failure is the same bare 401.
@@ -211,7 +176,7 @@ impl Registry {
 
     pub async fn tags(&self, caller: &RegistryCaller, name: &str) -> Answer<Vec<String>> {
         Self::may_pull(caller, name)?;
-        Ok(self.cp.store().registry_tags(name).await?)
+        Ok(self.cp.repository_tags(name).await?)
     }
 
     /// A blob's size and where its bytes are, for GET and HEAD (which reads nothing more).
@@ -224,12 +189,13 @@ impl Registry {
         Self::may_pull(caller, name)?;
         let digest = parse_digest(digest)?;
         let key = digest.to_string();
-        let store = self.cp.store();
-        let size = store
+        let size = self
+            .cp
             .registry_blob(name, &key)
             .await?
             .ok_or_else(|| RegistryError::blob_unknown(&digest))?;
-        let object = store
+        let object = self
+            .cp
             .registry_object(&key)
             .await?
             .ok_or_else(|| RegistryError::blob_unknown(&digest))?;
@@ -251,21 +217,17 @@ impl Registry {
         self.may_push(caller, name).await?;
         let digest = parse_digest(digest)?;
         let key = digest.to_string();
-        let mut tx = self.cp.store().begin().await?;
-        let users = tx.registry_referrers(name, &key).await?;
-        if !users.is_empty() {
-            return Err(Error::conflict(format!(
-                "blob {digest} is still referenced by manifest {}",
-                users.join(", ")
-            ))
-            .into());
+        match self.cp.delete_registry_blob(caller, name, &key).await? {
+            Removal::Done => {}
+            Removal::Unknown => return Err(RegistryError::blob_unknown(&digest)),
+            Removal::Referenced(users) => {
+                return Err(Error::conflict(format!(
+                    "blob {digest} is still referenced by manifest {}",
+                    users.join(", ")
+                ))
+                .into());
+            }
         }
-        if !tx.delete_registry_blob(name, &key).await? {
-            return Err(RegistryError::blob_unknown(&digest));
-        }
-        let audit = registry_audit(caller, "REGISTRY_BLOB_DELETE", name).meta("digest", &key);
-        tx.record(&audit).await?;
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -15,6 +15,8 @@
 //! one create-only PUT at the end.
 
 use super::blobs::{AppendError, BodyStream, ByteStream, Listed, Staged, Upload};
+use crate::domain::ControlPlane;
+use crate::domain::registry_index::UploadSession;
 use ::object_store::aws::{AmazonS3, AmazonS3Builder};
 use ::object_store::multipart::{MultipartStore, PartId};
 use ::object_store::path::Path;
@@ -26,7 +28,6 @@ use futures_util::stream::FuturesOrdered;
 use futures_util::{StreamExt, TryStreamExt};
 use sha2::Digest as _;
 use std::sync::Arc;
-use wharf_store::UploadSession;
 
 /// S3's smallest part (every part but the last).
 pub const MIN_PART: usize = 5 * 1024 * 1024;
@@ -116,7 +117,7 @@ impl ObjectBlobStore {
         &self,
         upload: &mut Upload,
         mut body: impl BodyStream,
-        index: &wharf_store::Store,
+        index: &ControlPlane,
     ) -> Result<(), AppendError> {
         let key = upload
             .row
@@ -168,19 +169,13 @@ impl ObjectBlobStore {
         &self,
         upload: &mut Upload,
         path: &Path,
-        index: &wharf_store::Store,
+        index: &ControlPlane,
     ) -> Result<String, AppendError> {
         if let Some(id) = &upload.row.multipart_id {
             return Ok(id.clone());
         }
         let id = self.s3.create_multipart(path).await.map_err(io)?;
-        let recorded = async {
-            let mut tx = index.begin().await?;
-            let done = tx.set_upload_multipart(&upload.row.id, &id).await?;
-            tx.commit().await?;
-            Ok::<_, wharf_store::Error>(done)
-        }
-        .await;
+        let recorded = index.record_multipart(&upload.row.id, &id).await;
         match recorded {
             Ok(true) => {
                 upload.row.multipart_id = Some(id.clone());

@@ -10,13 +10,14 @@
 
 pub use super::blobs::{AppendError, BodyStream, ByteStream, Listed, Staged, Upload};
 use super::object_store::ObjectBlobStore;
+use crate::domain::ControlPlane;
+use crate::domain::registry_index::{ObjectStore, UploadSession, new_id};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use sha2::Digest as _;
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use wharf_oci::Digest;
-use wharf_store::UploadSession;
 
 #[derive(Debug, Clone)]
 pub enum BlobStore {
@@ -45,7 +46,7 @@ impl BlobStore {
         &self,
         upload: &mut Upload,
         body: impl BodyStream,
-        index: &wharf_store::Store,
+        index: &ControlPlane,
     ) -> Result<(), AppendError> {
         match self {
             Self::Local(store) => store.append(upload, body).await,
@@ -78,7 +79,7 @@ impl BlobStore {
 
     /// Writes bytes already verified (a manifest).
     pub async fn stage_bytes(&self, bytes: &[u8], digest: &Digest) -> std::io::Result<Staged> {
-        let id = wharf_store::new_id();
+        let id = new_id();
         match self {
             Self::Local(store) => {
                 let file = store.upload_path(&id);
@@ -305,6 +306,37 @@ impl LocalStore {
             }
         }
         Ok(found)
+    }
+}
+
+/// Deletes of one object tried before the object is checked for.
+const DELETE_ATTEMPTS: u32 = 3;
+
+impl ObjectStore for BlobStore {
+    type Staged = Staged;
+
+    fn staged_key<'a>(&self, staged: &'a Staged) -> &'a str {
+        &staged.key
+    }
+
+    async fn exists(&self, key: &str) -> std::io::Result<bool> {
+        BlobStore::exists(self, key).await
+    }
+
+    async fn settle(&self, staged: &Staged, winner: &str) -> std::io::Result<()> {
+        BlobStore::settle(self, staged, winner).await
+    }
+
+    /// Deletes, trying again on failure; `true` once the object is confirmed gone (a delete
+    /// whose answer was lost may well have been applied).
+    async fn remove(&self, key: &str) -> bool {
+        for attempt in 1..=DELETE_ATTEMPTS {
+            match self.delete(key).await {
+                Ok(()) => return true,
+                Err(error) => tracing::warn!(%error, attempt, "object delete failed"),
+            }
+        }
+        matches!(BlobStore::exists(self, key).await, Ok(false))
     }
 }
 

@@ -6,9 +6,9 @@
 use super::storage::{BodyStream, Upload};
 use super::{Answer, Registry, RegistryCode, RegistryError, parse_digest};
 use crate::domain::push::{RegistryCaller, require_registry_pull};
+use crate::domain::registry_index::{UploadSession, format_time, new_id};
 use wharf_oci::Digest;
 use wharf_oci::is_valid_repository;
-use wharf_store::{UploadSession, new_id};
 
 /// Upload sessions idle longer than this are gone (documented in docs/control-plane.md).
 pub const UPLOAD_TTL_SECS: i64 = 3600;
@@ -61,17 +61,15 @@ impl Registry {
         body: impl BodyStream,
     ) -> Answer<Started> {
         self.may_push(caller, name).await?;
-        let store = self.cp.store();
         if let Some(mount) = start.mount
             && let Some(digest) = self.mountable(caller, name, mount, start.from).await?
         {
             return Ok(Started::Created(digest));
         }
         let id = new_id();
-        let mut tx = store.begin().await?;
-        tx.create_upload_session(&id, name, self.blobs.session_key(&id).as_deref())
+        self.cp
+            .open_upload(&id, name, self.blobs.session_key(&id).as_deref())
             .await?;
-        tx.commit().await?;
         let Some(digest) = start.digest else {
             return Ok(Started::Session(id));
         };
@@ -99,20 +97,11 @@ impl Registry {
         if !is_valid_repository(source) || require_registry_pull(caller, source).is_err() {
             return Ok(None);
         }
-        let store = self.cp.store();
-        let key = digest.to_string();
-        let Some(size) = store.registry_blob(source, &key).await? else {
-            return Ok(None);
-        };
-        let mut tx = store.begin().await?;
-        // Used now, under the row's lock: a garbage collection running at the same time
-        // either finished before (nothing to mount) or spares it.
-        if !tx.touch_registry_object(&key).await? {
-            return Ok(None);
-        }
-        tx.add_registry_blob(name, &key, size).await?;
-        tx.commit().await?;
-        Ok(Some(digest))
+        let mounted = self
+            .cp
+            .mount_blob(name, source, &digest.to_string())
+            .await?;
+        Ok(mounted.then_some(digest))
     }
 
     /// The session `id` of repository `name`, unless unknown or expired (an expired one is
@@ -124,12 +113,7 @@ impl Registry {
                 format!("upload {id} is unknown or expired"),
             )
         };
-        let upload = self
-            .cp
-            .store()
-            .upload_session(id)
-            .await?
-            .ok_or_else(unknown)?;
+        let upload = self.cp.upload_session(id).await?.ok_or_else(unknown)?;
         let last = upload.updated_at.as_deref().unwrap_or(&upload.created_at);
         let expired =
             time::OffsetDateTime::parse(last, &time::format_description::well_known::Rfc3339)
@@ -156,19 +140,15 @@ impl Registry {
         ttl_secs: i64,
         dry_run: bool,
     ) -> Answer<(usize, u64)> {
-        let cutoff = wharf_store::format_time(
-            time::OffsetDateTime::now_utc() - time::Duration::seconds(ttl_secs),
-        );
-        let store = self.cp.store();
-        let expired = store.upload_sessions_idle_since(&cutoff).await?;
+        let cutoff =
+            format_time(time::OffsetDateTime::now_utc() - time::Duration::seconds(ttl_secs));
+        let expired = self.cp.idle_uploads(&cutoff).await?;
         let (mut count, mut bytes) = (0, 0u64);
         for session in &expired {
             if !dry_run {
-                let mut tx = store.begin().await?;
-                if !tx.delete_idle_upload(&session.id, &cutoff).await? {
+                if !self.cp.expire_upload(&session.id, &cutoff).await? {
                     continue;
                 }
-                tx.commit().await?;
                 self.blobs.discard_upload(session).await;
             }
             count += 1;
@@ -177,7 +157,7 @@ impl Registry {
         let age = ttl_secs.unsigned_abs();
         for file in self.blobs.list_upload_files().await? {
             let id = file.key.rsplit('/').next().unwrap_or_default();
-            if file.age_secs > age && store.upload_session(id).await?.is_none() {
+            if file.age_secs > age && self.cp.upload_session(id).await?.is_none() {
                 if !dry_run {
                     let _ = self.blobs.delete(&file.key).await;
                 }
@@ -188,9 +168,7 @@ impl Registry {
     }
 
     async fn forget_session(&self, session: &UploadSession) -> Answer<()> {
-        let mut tx = self.cp.store().begin().await?;
-        tx.delete_upload(&session.id).await?;
-        tx.commit().await?;
+        self.cp.forget_upload(&session.id).await?;
         self.blobs.discard_upload(session).await;
         Ok(())
     }
@@ -200,19 +178,16 @@ impl Registry {
     async fn append(&self, session: UploadSession, body: impl BodyStream) -> Answer<Upload> {
         let read_size = session.size;
         let mut upload = Upload::load(session)?;
-        let store = self.cp.store();
         self.blobs
-            .append(&mut upload, body, store)
+            .append(&mut upload, body, &self.cp)
             .await
             .map_err(body_error)?;
-        let mut tx = store.begin().await?;
-        if !tx.save_upload_session(&upload.row, read_size).await? {
+        if !self.cp.save_upload(&upload.row, read_size).await? {
             return Err(RegistryError::new(
                 RegistryCode::RangeInvalid,
                 "another request wrote to this upload session at the same time",
             ));
         }
-        tx.commit().await?;
         Ok(upload)
     }
 
@@ -276,28 +251,24 @@ impl Registry {
             return Err(RegistryError::digest_invalid(mismatch));
         }
         let size = upload.row.size;
-        let store = self.cp.store();
-        let stored = store.registry_object(&key).await?;
+        let stored = self.cp.registry_object(&key).await?;
         let present = match &stored {
             Some(object) => self.blobs.exists(&object.object_key).await?,
             None => false,
         };
-        if present {
-            let mut tx = store.begin().await?;
-            if tx.touch_registry_object(&key).await? {
-                tx.delete_upload(&upload.row.id).await?;
-                tx.add_registry_blob(name, &key, size).await?;
-                tx.commit().await?;
-                self.blobs.discard_upload(&upload.row).await;
-                return Ok(());
-            }
+        if present
+            && self
+                .cp
+                .commit_known_blob(name, &upload.row.id, &key, size)
+                .await?
+        {
+            self.blobs.discard_upload(&upload.row).await;
+            return Ok(());
         }
         let staged = self.blobs.seal(&upload, digest).await?;
-        let mut tx = store.begin().await?;
-        tx.delete_upload(&upload.row.id).await?;
-        self.claim_object(&mut tx, &key, &staged, size).await?;
-        tx.add_registry_blob(name, &key, size).await?;
-        tx.commit().await?;
+        self.cp
+            .commit_new_blob(&self.blobs, name, &upload.row.id, &key, &staged, size)
+            .await?;
         Ok(())
     }
 
