@@ -58,17 +58,6 @@ impl Error {
     }
 }
 
-impl From<wharf_store::Error> for Error {
-    fn from(error: wharf_store::Error) -> Self {
-        match error {
-            wharf_store::Error::NotPostgres | wharf_store::Error::Connect(_) => {
-                Self::BadRequest(error.to_string())
-            }
-            other => Self::Internal(other.to_string()),
-        }
-    }
-}
-
 impl From<wharf_api::UnknownValue> for Error {
     fn from(error: wharf_api::UnknownValue) -> Self {
         Self::BadRequest(error.to_string())

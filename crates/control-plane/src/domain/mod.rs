@@ -84,3 +84,17 @@ async fn commit(mut tx: Tx, audit: &Audit) -> Result<()> {
     tx.commit().await?;
     Ok(())
 }
+
+/// A store failure as the domain reports it: a database that cannot be reached or is not
+/// PostgreSQL is the operator's to fix (400 at start); anything else is internal. Here, not in
+/// `error.rs`, so only the domain knows the store.
+impl From<wharf_store::Error> for crate::error::Error {
+    fn from(error: wharf_store::Error) -> Self {
+        match error {
+            wharf_store::Error::NotPostgres | wharf_store::Error::Connect(_) => {
+                Self::BadRequest(error.to_string())
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}

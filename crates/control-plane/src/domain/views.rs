@@ -1,11 +1,18 @@
 //! Stored rows as the Facets wire types; pure, no reads.
 
+/// The rows and filters the HTTP layer reads, as the domain hands them over: handlers name
+/// them from here, never from the store (the UI's pages still render some rows whole; page
+/// models of their own are to replace them).
+pub use wharf_store::{
+    ArtifactRow, AuditFilter, AuditRow, BuildFilter, CiRow, Origin, TagRow, TokenInfo, format_time,
+};
+
 use crate::domain::buckets::BUILT_IN_STREAMS;
 use wharf_api::{
     Artifact, ArtifactCI, AuditEntry, CiArtifactResponse, ClosedSet, Cluster, PromotionWorkflow,
     ReleaseStream, RoutingRuleResponse,
 };
-use wharf_store::{ArtifactRow, AuditRow, CiRow, EnvironmentRow, RuleRow, StreamRow, WorkflowRow};
+use wharf_store::{EnvironmentRow, RuleRow, StreamRow, WorkflowRow};
 
 pub fn artifact_view(row: &ArtifactRow, ci_name: &str) -> Artifact {
     let bucket = &row.bucket;

@@ -3,12 +3,12 @@
 use super::{AppState, Body, Path, Query};
 use crate::domain::access::{CreatedToken, RoleView, UserView};
 use crate::domain::auth::AuthUser;
+use crate::domain::views::TokenInfo;
 use crate::error::Result;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
-use wharf_store::TokenInfo;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -83,10 +83,12 @@ fn parse_time(field: &str, value: &str) -> Result<String> {
     } else {
         time::OffsetDateTime::parse(value, &Rfc3339).ok()
     };
-    parsed.map(wharf_store::format_time).ok_or_else(|| {
-        Error::bad_request(format!(
-            "`{field}` '{value}' is not a time: use ISO-8601 (2026-11-23T10:00:00Z) or epoch \
+    parsed
+        .map(crate::domain::views::format_time)
+        .ok_or_else(|| {
+            Error::bad_request(format!(
+                "`{field}` '{value}' is not a time: use ISO-8601 (2026-11-23T10:00:00Z) or epoch \
              milliseconds"
-        ))
-    })
+            ))
+        })
 }

@@ -3,6 +3,7 @@
 
 use super::{AppState, Body, Path, Query};
 use crate::domain::auth::AuthUser;
+use crate::domain::views::BuildFilter;
 use crate::domain::views::ci_view;
 use crate::error::{Error, Result};
 use axum::extract::State;
@@ -10,7 +11,6 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use wharf_api::{ArtifactCI, BulkEditWorkflowRequest, CiArtifactResponse, CiAttachRequest, CiMode};
-use wharf_store::BuildFilter;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -16,6 +16,7 @@ use crate::domain::cis::CiKey;
 use crate::domain::permissions::ARTIFACTS_WRITE;
 use crate::domain::promotion::{Attach, Promoted};
 use crate::domain::sessions::{SESSION_HOURS, Session, random_secret};
+use crate::domain::views::AuditFilter;
 use crate::error::{Error, Result};
 use axum::Router;
 use axum::body::Bytes;
@@ -25,7 +26,6 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use wharf_api::RegistrationType;
-use wharf_store::AuditFilter;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "wharf_session";

@@ -4,10 +4,10 @@
 use super::{CSRF_FIELD, enc};
 use crate::domain::overview::{BuildStory, Cell, Flow, Listing, RegistryChoice};
 use crate::domain::sessions::Session;
+use crate::domain::views::{ArtifactRow, AuditRow, CiRow, Origin, TagRow};
 use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 use wharf_api::{AuditEntry, BRANCH_NAME, Page as AuditPage, PromotionRequest};
-use wharf_store::{ArtifactRow, AuditRow, CiRow, Origin, TagRow};
 
 /// What the flow page may offer: `None` allowed, `Some(why)` not.
 pub struct FlowGates {
