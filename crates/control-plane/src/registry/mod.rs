@@ -1,8 +1,10 @@
-//! The built-in registry (Facets' "inbuilt" artifactory, named `default`): the operations of
-//! the OCI distribution API over blobs, upload sessions and manifests, with who may do them.
-//! Bytes live in a blob store ([`storage`]: a local directory, or S3 through
-//! [`object_store`]), the index and upload sessions in the database; nothing here knows HTTP
-//! (the `/v2/` routes in `http::registry` translate requests and answers).
+//! The built-in registry (Facets' "inbuilt" artifactory, named `default`): the OCI
+//! distribution protocol over blobs, upload sessions and manifests, and the blob stores that
+//! keep the bytes ([`storage`]: a local directory, or S3 through [`object_store`]). The index
+//! (rows, transactions, audit entries, who may do what) is the domain's
+//! (`domain::registry_index`, `domain::push`): this module reaches the store only through it,
+//! handing it the blob store where a transaction must touch bytes. Nothing here knows HTTP:
+//! errors are [`RegistryCode`]s, and `http` gives them their statuses.
 //!
 //! Repositories are `<project>/<ciName>`. Pushing needs `CLI_ARTIFACT_PUSH` on the project, or
 //! a short-lived credential from `pushCredentials` for exactly that repository; pulling needs
