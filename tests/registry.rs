@@ -188,13 +188,7 @@ async fn blobs_manifests_and_indexes_round_trip_verbatim() {
 async fn corrupted_blobs_foreign_scopes_and_expired_credentials_are_refused() {
     let (server, _data) = start_shop().await;
     let api = Api::new(server.url());
-    let creds = credentials(&api, "api").await;
-    let registry = Registry {
-        http: support::http(),
-        base: server.url(),
-        user: creds["username"].as_str().unwrap().into(),
-        password: creds["password"].as_str().unwrap().into(),
-    };
+    let registry = Registry::pusher(&api, &server.url(), "api").await;
     let claimed = Digest::sha256_of(b"the real bytes");
     let corrupt = registry
         .request(
@@ -491,13 +485,7 @@ async fn external_artifactories_are_added_by_admins_listed_without_passwords_and
 async fn a_manifest_listing_too_many_descriptors_is_refused_with_the_count() {
     let (server, _data) = start_shop().await;
     let api = Api::new(server.url());
-    let creds = credentials(&api, "api").await;
-    let registry = Registry {
-        http: support::http(),
-        base: server.url(),
-        user: creds["username"].as_str().unwrap().into(),
-        password: creds["password"].as_str().unwrap().into(),
-    };
+    let registry = Registry::pusher(&api, &server.url(), "api").await;
     let layer = |n: usize| {
         json!({"mediaType": "application/vnd.oci.image.layer.v1.tar",
                "digest": Digest::sha256_of(format!("layer {n}").as_bytes()).to_string(),

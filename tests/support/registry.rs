@@ -14,6 +14,17 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// A client of `base`'s registry with push credentials for `shop/<application>`.
+    pub async fn pusher(api: &Api, base: &str, application: &str) -> Self {
+        let creds = credentials(api, application).await;
+        Self {
+            http: super::http(),
+            base: base.to_string(),
+            user: creds["username"].as_str().unwrap().into(),
+            password: creds["password"].as_str().unwrap().into(),
+        }
+    }
+
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.http
             .request(method, format!("{}{path}", self.base))
