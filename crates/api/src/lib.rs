@@ -861,6 +861,10 @@ pub struct Page<T> {
     pub empty: bool,
 }
 
+/// The name of the control plane's own registry (Facets' fallback artifactory): the one home
+/// of the literal, for client and server.
+pub const BUILT_IN_ARTIFACTORY: &str = "default";
+
 /// *extension*: `POST /wharf/v1/register/preview`: where the server would put a registration
 /// (the same body as `POST /cc-ui/v1/ci-cd/register`), by the same code, writing nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

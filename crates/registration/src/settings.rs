@@ -277,7 +277,7 @@ pub fn resolve(
         &[
             (flags.registry.as_deref(), "--registry"),
             (env.registry.as_deref(), "WHARF_REGISTRY"),
-            (Some("default"), "default"),
+            (Some(wharf_api::BUILT_IN_ARTIFACTORY), "default"),
         ],
     );
     let description = pick(
@@ -295,7 +295,7 @@ pub fn resolve(
     let request = SaasArtifactRequest {
         blueprint_name: project,
         artifact_uri: image.clone(),
-        artifactory: registry.unwrap_or_else(|| "default".into()),
+        artifactory: registry.unwrap_or_else(|| wharf_api::BUILT_IN_ARTIFACTORY.into()),
         artifact_register_type: register_type,
         artifact_register_value: register_value,
         application_name: service,

@@ -4,7 +4,17 @@
 use super::ControlPlane;
 use crate::error::{Error, Result};
 use wharf_api::{Metadata, RegistrationType, classify};
-use wharf_store::{Bucket, CiRow, EnvironmentRow, RuleRow};
+use wharf_store::{ArtifactRow, Bucket, CiRow, EnvironmentRow, RuleRow};
+
+/// What an environment deploys for one CI integration, and which bucket it comes from.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    pub build: ArtifactRow,
+    /// `Environment`: the environment's own bucket; `ReleaseStream`: its stream's.
+    pub from: RegistrationType,
+    /// The bucket's name.
+    pub bucket: String,
+}
 
 /// Streams every project has, as in Facets: name and whether it is production.
 pub const BUILT_IN_STREAMS: [(&str, bool); 3] =
@@ -28,6 +38,42 @@ pub fn environment_bucket(kind: RegistrationType, environment: &EnvironmentRow) 
 }
 
 impl ControlPlane {
+    /// Environment `name` of `project`; 404 naming both when there is none.
+    pub async fn environment_named(&self, project: &str, name: &str) -> Result<EnvironmentRow> {
+        self.store.environment(project, name).await?.ok_or_else(|| {
+            Error::not_found(format!(
+                "environment '{name}' not found in project '{project}'"
+            ))
+        })
+    }
+
+    /// What `env` deploys for `ci`: the newer of the newest build in its own bucket and the
+    /// newest in its release stream's (a stream's build reaches every environment in it until
+    /// one has a newer build of its own). The one rule resolve, the flow and the door use.
+    pub async fn deployed_in(&self, ci: &CiRow, env: &EnvironmentRow) -> Result<Option<Deployed>> {
+        let own = self.store.newest_in_cluster(&ci.id, &env.id).await?;
+        let streamed = self
+            .store
+            .newest_in_stream(&ci.id, &env.release_stream)
+            .await?;
+        let from_stream = |build| Deployed {
+            build,
+            from: RegistrationType::ReleaseStream,
+            bucket: env.release_stream.clone(),
+        };
+        let from_own = |build| Deployed {
+            build,
+            from: RegistrationType::Environment,
+            bucket: env.name.clone(),
+        };
+        Ok(match (own, streamed) {
+            (Some(own), Some(streamed)) if newer(&streamed, &own) => Some(from_stream(streamed)),
+            (Some(own), _) => Some(from_own(own)),
+            (None, Some(streamed)) => Some(from_stream(streamed)),
+            (None, None) => None,
+        })
+    }
+
     /// The bucket `name` names in `project` for buckets of type `kind`, if it exists.
     pub async fn bucket_named(
         &self,
@@ -87,4 +133,9 @@ impl ControlPlane {
         };
         Ok(bucket.by_rule(rule))
     }
+}
+
+/// Whether `a` was placed after `b` (by time, then id: ids grow with time).
+fn newer(a: &ArtifactRow, b: &ArtifactRow) -> bool {
+    (&a.created_at, &a.id) > (&b.created_at, &b.id)
 }

@@ -191,36 +191,16 @@ impl ControlPlane {
                             digest: None,
                         }),
                     _ => match environments.iter().find(|e| &e.name == bucket) {
-                        Some(env) => {
-                            let own = self.store.newest_in_cluster(&ci.id, &env.id).await?;
-                            let streamed = self
-                                .store
-                                .newest_in_stream(&ci.id, &env.release_stream)
-                                .await?;
-                            match (own, streamed) {
-                                (Some(own), Some(streamed))
-                                    if (&streamed.created_at, &streamed.id)
-                                        > (&own.created_at, &own.id) =>
-                                {
-                                    Some(Cell {
-                                        build: streamed,
-                                        via: format!("release stream {}", env.release_stream),
-                                        digest: None,
-                                    })
+                        Some(env) => self.deployed_in(&ci, env).await?.map(|deployed| Cell {
+                            via: match deployed.from {
+                                RegistrationType::ReleaseStream => {
+                                    format!("release stream {}", deployed.bucket)
                                 }
-                                (Some(own), _) => Some(Cell {
-                                    build: own,
-                                    via: format!("environment {bucket}"),
-                                    digest: None,
-                                }),
-                                (None, Some(streamed)) => Some(Cell {
-                                    build: streamed,
-                                    via: format!("release stream {}", env.release_stream),
-                                    digest: None,
-                                }),
-                                (None, None) => None,
-                            }
-                        }
+                                _ => format!("environment {}", deployed.bucket),
+                            },
+                            build: deployed.build,
+                            digest: None,
+                        }),
                         None => None,
                     },
                 };

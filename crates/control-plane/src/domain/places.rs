@@ -276,15 +276,7 @@ impl ControlPlane {
         self.project(project).await?;
         self.require(user, project, permissions::ENVIRONMENT_DELETE)
             .await?;
-        let environment = self
-            .store
-            .environment(project, name)
-            .await?
-            .ok_or_else(|| {
-                Error::not_found(format!(
-                    "environment '{name}' not found in project '{project}'"
-                ))
-            })?;
+        let environment = self.environment_named(project, name).await?;
         let mut tx = self.store.begin().await?;
         let builds = tx.builds_in_cluster(&environment.id).await?;
         if builds > 0 {

@@ -336,41 +336,16 @@ impl ControlPlane {
         environment: &str,
         ci_name: &str,
     ) -> Result<Resolved> {
-        let env = self
-            .store
-            .environment(project, environment)
-            .await?
-            .ok_or_else(|| {
-                Error::not_found(format!(
-                    "environment '{environment}' not found in project '{project}'"
-                ))
-            })?;
+        let env = self.environment_named(project, environment).await?;
         let ci = self.ci(project, ci_name).await?;
         let expression = format!("${{blueprint.self.artifacts.{ci_name}}}");
-        let own = self.store.newest_in_cluster(&ci.id, &env.id).await?;
-        let streamed = self
-            .store
-            .newest_in_stream(&ci.id, &env.release_stream)
-            .await?;
-        let from_stream = (RegistrationType::ReleaseStream, &env.release_stream);
-        let from_own = (RegistrationType::Environment, &env.name);
-        let newest = match (own, streamed) {
-            (Some(own), Some(streamed))
-                if (&streamed.created_at, &streamed.id) > (&own.created_at, &own.id) =>
-            {
-                Some((streamed, from_stream))
-            }
-            (Some(own), _) => Some((own, from_own)),
-            (None, Some(streamed)) => Some((streamed, from_stream)),
-            (None, None) => None,
-        };
-        if let Some((found, (from, bucket))) = newest {
+        if let Some(deployed) = self.deployed_in(&ci, &env).await? {
             return Ok(Resolved {
                 expression,
-                resolved_from: from.as_str().into(),
-                bucket: bucket.clone(),
+                resolved_from: deployed.from.as_str().into(),
+                bucket: deployed.bucket,
                 environment: env.name.clone(),
-                artifact: artifact_view(&found, &ci.name),
+                artifact: artifact_view(&deployed.build, &ci.name),
             });
         }
         let buckets = self.store.buckets_of(&ci.id).await?;

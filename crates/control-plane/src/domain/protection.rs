@@ -735,15 +735,7 @@ impl ControlPlane {
     /// stream's.
     async fn rollback_stage(&self, project: &str, environment: &str) -> Result<String> {
         let project_row = self.project(project).await?;
-        let env = self
-            .store
-            .environment(project, environment)
-            .await?
-            .ok_or_else(|| {
-                Error::not_found(format!(
-                    "environment '{environment}' not found in project '{project}'"
-                ))
-            })?;
+        let env = self.environment_named(project, environment).await?;
         Ok(match project_row.registration_type {
             Some(RegistrationType::ReleaseStream) => env.release_stream,
             _ => env.name,

@@ -144,7 +144,7 @@ impl ControlPlane {
             artifactory: request
                 .artifactory
                 .clone()
-                .unwrap_or_else(|| "default".into()),
+                .unwrap_or_else(|| super::push::BUILT_IN_ARTIFACTORY.into()),
             external_id: request
                 .external_id
                 .clone()
@@ -215,13 +215,7 @@ impl ControlPlane {
                 self.bucket_by_rule(ci, rule, &request.metadata).await
             }
             Target::Environment(name) => {
-                let environment = self.store.environment(&ci.project, name).await?;
-                let environment = environment.ok_or_else(|| {
-                    Error::not_found(format!(
-                        "environment '{name}' not found in project '{}'",
-                        ci.project
-                    ))
-                })?;
+                let environment = self.environment_named(&ci.project, name).await?;
                 Ok(environment_bucket(ci.registration_type, &environment))
             }
             // Every CI may register into a stream: the build lands in the stream's bucket, and

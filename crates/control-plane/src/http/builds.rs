@@ -144,7 +144,9 @@ pub async fn attach(
         project,
         ci_name,
         artifact_uri,
-        artifactory: body.artifactory.unwrap_or_else(|| "default".into()),
+        artifactory: body
+            .artifactory
+            .unwrap_or_else(|| crate::domain::push::BUILT_IN_ARTIFACTORY.into()),
         repository_name: body.repository_name,
         tag: body.tag,
         kind,

@@ -687,7 +687,10 @@ async fn attach(
     act!(state, headers, body, |session, form| {
         let service = form.required("service")?;
         let stage = form.required("stage")?;
-        let registry = form.get("registry").unwrap_or("default").to_string();
+        let registry = form
+            .get("registry")
+            .unwrap_or(crate::domain::push::BUILT_IN_ARTIFACTORY)
+            .to_string();
         let kind = match state.cp.flow(&project).await?.kind {
             RegistrationType::ReleaseStream => RegistrationType::ReleaseStream,
             _ => RegistrationType::Environment,
