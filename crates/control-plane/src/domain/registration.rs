@@ -234,21 +234,22 @@ impl ControlPlane {
     }
 }
 
-/// Why a registration that had to be routed was refused.
+/// Why a registration that had to be routed was refused (worded as the client's own check
+/// was, with the rule the CI follows).
 fn not_routed(request: &Registration, ci: &CiRow) -> String {
     let (kind, value) = describe_target(request);
     let follows = match ci.mode {
-        CiMode::None => "follows no rule (mode NONE)".to_string(),
-        CiMode::Custom => "follows its own rule".to_string(),
-        CiMode::Inherited => "follows the project's default rule".to_string(),
+        CiMode::None => "follows no rule (mode NONE)",
+        CiMode::Custom => "follows its own rule",
+        CiMode::Inherited => "follows the project's default rule",
     };
     format!(
-        "{} '{value}' matches no routing rule of CI integration '{}' in project '{}' (it \
-         {follows}), and --require-route was given: nothing was registered. Add a rule, or \
-         register with --environment",
+        "{} '{value}' matches no routing rule of project '{}' (CI integration '{}' {follows}), \
+         and --require-route was given; nothing was registered. Add a rule, or register with \
+         --environment",
         kind.as_str(),
-        ci.name,
-        ci.project
+        ci.project,
+        ci.name
     )
 }
 
