@@ -81,6 +81,66 @@ impl ClosedSet for Origin {
 
 wharf_api::stored_as_text!(Origin);
 
+/// What a promotion request changes in its stage: the next stage of a workflow, an earlier
+/// build again, a build moved by its CI's rule, or the build the stage deploys removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RequestKind {
+    Promote,
+    Rollback,
+    Reclassify,
+    Delete,
+}
+
+impl ClosedSet for RequestKind {
+    const FIELD: &'static str = "kind";
+    const ALL: &'static [Self] = &[
+        Self::Promote,
+        Self::Rollback,
+        Self::Reclassify,
+        Self::Delete,
+    ];
+    const NAMES: &'static [&'static str] = &["PROMOTE", "ROLLBACK", "RECLASSIFY", "DELETE"];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Promote => "PROMOTE",
+            Self::Rollback => "ROLLBACK",
+            Self::Reclassify => "RECLASSIFY",
+            Self::Delete => "DELETE",
+        }
+    }
+}
+
+wharf_api::stored_as_text!(RequestKind);
+
+/// Where a promotion request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RequestStatus {
+    Pending,
+    Completed,
+    Rejected,
+    Lapsed,
+}
+
+impl ClosedSet for RequestStatus {
+    const FIELD: &'static str = "status";
+    const ALL: &'static [Self] = &[Self::Pending, Self::Completed, Self::Rejected, Self::Lapsed];
+    const NAMES: &'static [&'static str] = &["PENDING", "COMPLETED", "REJECTED", "LAPSED"];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Completed => "COMPLETED",
+            Self::Rejected => "REJECTED",
+            Self::Lapsed => "LAPSED",
+        }
+    }
+}
+
+wharf_api::stored_as_text!(RequestStatus);
+
 #[derive(Debug, Clone, FromRow)]
 pub struct UserToken {
     pub token_id: String,
@@ -467,15 +527,13 @@ pub struct RequestRow {
     pub id: String,
     pub project: String,
     pub ci_id: String,
-    /// `PROMOTE` or `ROLLBACK`.
-    pub kind: String,
+    pub kind: RequestKind,
     /// The build to place in `stage`.
     pub source_id: String,
     pub stage: String,
     pub digest: String,
     pub required: i64,
-    /// `PENDING`, `COMPLETED`, `REJECTED` or `LAPSED`.
-    pub status: String,
+    pub status: RequestStatus,
     pub requested_by: String,
     pub requested_at: String,
     pub updated_at: String,

@@ -1,7 +1,8 @@
 //! Protected stages, promotion requests waiting for approvals, and the approvals themselves.
 
 use crate::{
-    ApprovalRow, ArtifactRow, JsonText, ProtectionRow, RequestRow, Result, Store, Tx, now,
+    ApprovalRow, ArtifactRow, JsonText, ProtectionRow, RequestRow, RequestStatus, Result, Store,
+    Tx, now,
 };
 use wharf_api::project_file::Protection;
 
@@ -51,7 +52,7 @@ impl Store {
     pub async fn promotion_requests(
         &self,
         project: Option<&str>,
-        status: &str,
+        status: RequestStatus,
     ) -> Result<Vec<RequestRow>> {
         Ok(on!(&self.reader, |e| sqlx::query_as(select_requests!(
             "WHERE status = $1 AND ($2 IS NULL OR project = $2) ORDER BY requested_at, id
@@ -227,7 +228,7 @@ impl Tx {
     pub async fn close_request(
         &mut self,
         id: &str,
-        status: &str,
+        status: RequestStatus,
         reason: Option<&str>,
         result_id: Option<&str>,
     ) -> Result<bool> {

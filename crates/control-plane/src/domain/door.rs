@@ -17,7 +17,7 @@
 
 use super::ControlPlane;
 use super::auth::AuthUser;
-use super::requests::{PENDING, Promoted};
+use super::requests::{Promoted, RequestStatus};
 use crate::error::{Error, Result};
 use std::collections::BTreeSet;
 use wharf_api::RegistrationType;
@@ -509,7 +509,7 @@ impl ControlPlane {
         };
         let pending = self
             .store
-            .promotion_requests(Some(project), PENDING)
+            .promotion_requests(Some(project), RequestStatus::Pending)
             .await?;
         Ok(pending.into_iter().filter(|r| r.ci_id == ci.id).collect())
     }

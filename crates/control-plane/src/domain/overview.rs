@@ -304,10 +304,10 @@ impl ControlPlane {
         };
         let (_, audit) = self.store.audit_page(&filter).await?;
         let mut requests = Vec::new();
-        for status in ["PENDING", "COMPLETED", "REJECTED", "LAPSED"] {
+        for status in <super::requests::RequestStatus as wharf_api::ClosedSet>::ALL {
             for request in self
                 .store
-                .promotion_requests(Some(&build.project), status)
+                .promotion_requests(Some(&build.project), *status)
                 .await?
                 .into_iter()
                 .filter(|r| r.source_id == build.id)

@@ -14,10 +14,11 @@ use super::auth::AuthUser;
 use super::door::{Admission, Pinned, Placement, holds_any, pinned_row, pinned_uri, roles_text};
 use super::promotion::{Promoted, placed};
 use super::registration::Registered;
-use super::requests::{COMPLETED, LAPSED, PENDING, REJECTED, RequestKind};
+use super::requests::{RequestKind, RequestStatus, origin_of};
 use super::views::artifact_view;
 use super::{ControlPlane, permissions};
 use crate::error::{Error, Result};
+use wharf_api::ClosedSet;
 use wharf_api::project_file::Protection;
 use wharf_api::{Approval, PromotionRequest, RegistrationType};
 use wharf_store::{
@@ -30,7 +31,7 @@ fn audit(user: &str, action: &'static str, request: &RequestRow) -> Audit {
         .target(&request.id)
         .stack(&request.project)
         .meta("stage", &request.stage)
-        .meta("kind", &request.kind)
+        .meta("kind", request.kind.name())
         .meta("sourceId", &request.source_id)
         .meta("digest", &request.digest)
 }
@@ -95,13 +96,14 @@ impl ControlPlane {
     ) -> Result<Promoted> {
         let mut tx = self.store.begin().await?;
         if let Some(open) = tx.lock_pending_for(&ci.id, stage).await? {
-            if open.source_id == source.id && open.kind == kind.name() && open.digest == digest {
+            if open.source_id == source.id && open.kind == kind && open.digest == digest {
                 tx.commit().await?;
                 let view = self.request_view(&open).await?;
                 return Ok(Promoted::Pending(view, artifact_view(source, &ci.name)));
             }
             let why = format!("superseded by a request for build '{}'", source.id);
-            tx.close_request(&open.id, LAPSED, Some(&why), None).await?;
+            tx.close_request(&open.id, RequestStatus::Lapsed, Some(&why), None)
+                .await?;
             tx.record(&audit(&user.username, "PROMOTION_LAPSED", &open).meta("reason", &why))
                 .await?;
         }
@@ -110,12 +112,12 @@ impl ControlPlane {
             id: new_id(),
             project: ci.project.clone(),
             ci_id: ci.id.clone(),
-            kind: kind.name().into(),
+            kind,
             source_id: source.id.clone(),
             stage: stage.to_string(),
             digest,
             required: i64::from(rules.approvals),
-            status: PENDING.into(),
+            status: RequestStatus::Pending,
             requested_by: user.username.clone(),
             requested_at: at.clone(),
             updated_at: at,
@@ -185,7 +187,11 @@ impl ControlPlane {
             self.project(project).await?;
         }
         let mut views = Vec::new();
-        for request in self.store.promotion_requests(project, PENDING).await? {
+        for request in self
+            .store
+            .promotion_requests(project, RequestStatus::Pending)
+            .await?
+        {
             views.push(self.request_view(&request).await?);
         }
         Ok(views)
@@ -380,7 +386,10 @@ impl ControlPlane {
                 .await?;
         }
         let mut tx = self.store.begin().await?;
-        if !tx.close_request(id, REJECTED, Some(&reason), None).await? {
+        if !tx
+            .close_request(id, RequestStatus::Rejected, Some(&reason), None)
+            .await?
+        {
             drop(tx);
             return Err(self.closed(id).await);
         }
@@ -395,7 +404,7 @@ impl ControlPlane {
         match self.store.promotion_request(id).await {
             Ok(Some(request)) => Error::conflict(format!(
                 "promotion request '{id}' is {} already{}",
-                request.status.to_lowercase(),
+                request.status.name().to_lowercase(),
                 request
                     .reason
                     .map(|r| format!(" ({r})"))
@@ -469,7 +478,7 @@ impl ControlPlane {
 
     /// What completing `request` will do, read before its transaction.
     async fn completion(&self, request: &RequestRow, source: &ArtifactRow) -> Result<Completion> {
-        let kind = RequestKind::parse(&request.kind);
+        let kind = request.kind;
         match kind {
             RequestKind::Promote | RequestKind::Rollback => {
                 let registration = source.registration_type;
@@ -482,7 +491,7 @@ impl ControlPlane {
                     bucket,
                     registration,
                     &request.stage,
-                    kind.origin(),
+                    origin_of(kind),
                     &request.requested_by,
                 );
                 Ok(Completion::Place(Box::new(pinned_row(row, Some(pinned)))))
@@ -521,7 +530,7 @@ impl ControlPlane {
         let requester = &request.requested_by;
         let (result_id, entry) = match completion {
             Completion::Lapse(why) => {
-                tx.close_request(&request.id, LAPSED, Some(&why), None)
+                tx.close_request(&request.id, RequestStatus::Lapsed, Some(&why), None)
                     .await?;
                 let entry = audit(&last_approver.username, "PROMOTION_LAPSED", request)
                     .meta("reason", &why);
@@ -565,8 +574,13 @@ impl ControlPlane {
                 (source.id.clone(), entry)
             }
         };
-        tx.close_request(&request.id, COMPLETED, None, Some(&result_id))
-            .await?;
+        tx.close_request(
+            &request.id,
+            RequestStatus::Completed,
+            None,
+            Some(&result_id),
+        )
+        .await?;
         let entry = entry.stack(&request.project).meta("requestId", &request.id);
         tx.record(&entry).await?;
         tx.record(
@@ -600,7 +614,7 @@ impl ControlPlane {
             }
         }
         let mut eligible: Vec<String> = Vec::new();
-        if request.status == PENDING {
+        if request.status == RequestStatus::Pending {
             let authors = self.authors(request, source.as_ref()).await?;
             for (username, role) in self.store.members_of(&request.project).await? {
                 let excluded = (authors.requesters.contains(&username)
@@ -617,12 +631,12 @@ impl ControlPlane {
             id: request.id.clone(),
             project: request.project.clone(),
             ci_name: ci.name,
-            kind: request.kind.clone(),
+            kind: request.kind.name().into(),
             source_id: request.source_id.clone(),
             artifact_uri: source.map(|s| s.artifact_uri).unwrap_or_default(),
             digest: request.digest.clone(),
             stage: request.stage.clone(),
-            status: request.status.clone(),
+            status: request.status.name().into(),
             required: u32::try_from(required(request, &rules)).unwrap_or(u32::MAX),
             approvals,
             approvers: rules.approvers,

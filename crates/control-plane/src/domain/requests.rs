@@ -1,51 +1,18 @@
-//! Requests for a change of what a stage deploys, as the store keeps them: what each kind
-//! changes and the statuses a request goes through. The lowest module of the protection
+//! Requests for a change of what a stage deploys: what each kind changes and the statuses a
+//! request goes through (closed sets, stored as text by the store). The lowest module of the protection
 //! chain: the door, promotion and protection all read it, and it reads none of them.
 
 use super::registration::Registered;
 use wharf_api::{Artifact, PromotionRequest};
 use wharf_store::Origin;
 
-pub const PENDING: &str = "PENDING";
-pub const COMPLETED: &str = "COMPLETED";
-pub const REJECTED: &str = "REJECTED";
-pub const LAPSED: &str = "LAPSED";
+pub use wharf_store::{RequestKind, RequestStatus};
 
-/// What a request changes: the next stage of a workflow, an earlier build again, a build
-/// moved by its CI's rule, or the build a stage deploys removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestKind {
-    Promote,
-    Rollback,
-    Reclassify,
-    Delete,
-}
-
-impl RequestKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Promote => "PROMOTE",
-            Self::Rollback => "ROLLBACK",
-            Self::Reclassify => "RECLASSIFY",
-            Self::Delete => "DELETE",
-        }
-    }
-
-    pub fn parse(name: &str) -> Self {
-        match name {
-            "ROLLBACK" => Self::Rollback,
-            "RECLASSIFY" => Self::Reclassify,
-            "DELETE" => Self::Delete,
-            _ => Self::Promote,
-        }
-    }
-
-    /// The origin of the build a completed request places.
-    pub fn origin(self) -> Origin {
-        match self {
-            Self::Rollback => Origin::Rollback,
-            _ => Origin::Promote,
-        }
+/// The origin of the build a completed request of `kind` places.
+pub fn origin_of(kind: RequestKind) -> Origin {
+    match kind {
+        RequestKind::Rollback => Origin::Rollback,
+        _ => Origin::Promote,
     }
 }
 
