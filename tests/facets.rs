@@ -333,3 +333,22 @@ fn a_cluster_answer_with_only_id_and_name_still_names_the_environment() {
         "no warning: {outcome}"
     );
 }
+
+/// The double refuses a registration body without a field Facets' SDK requires, as Facets
+/// does; wharf's own bodies always carry them (every test above goes through that check).
+#[test]
+fn the_facets_double_refuses_a_body_facets_would_refuse() {
+    let runtime = runtime();
+    let double = FacetsServer::start(&runtime, Behaviour::default());
+    let status = runtime.block_on(async {
+        support::http()
+            .post(format!("{}/cc-ui/v1/ci-cd/register", double.url))
+            .basic_auth(facets::USER, Some(facets::TOKEN))
+            .json(&serde_json::json!({"blueprintName": "shop", "artifactUri": "r.example/a:1"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 400);
+}

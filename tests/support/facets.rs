@@ -7,7 +7,9 @@
 //! repository under an `….dkr.ecr.….amazonaws.com` host; there is no `/wharf/v1`.
 //!
 //! One project (`shop`), one CI (`api`), environments dev → staging → prod, and one rule:
-//! `main` routes to `dev`.
+//! `main` routes to `dev`. A registration missing a field the SDK's `SaasArtifactRequest`
+//! requires is refused (400), as Facets' strict model refuses it, so every test through the
+//! double also checks the body wharf sends.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -209,6 +211,16 @@ async fn rules(State(double): State<Shared>, headers: HeaderMap) -> Response {
     .into_response()
 }
 
+/// The fields Facets' published SDK (`facets-control-plane-sdk`, `SaasArtifactRequest`)
+/// requires of a registration; Facets refuses a body without them.
+const REGISTER_REQUIRES: [&str; 5] = [
+    "blueprintName",
+    "artifactUri",
+    "artifactory",
+    "artifactRegisterType",
+    "artifactRegisterValue",
+];
+
 async fn register(
     State(double): State<Shared>,
     headers: HeaderMap,
@@ -216,6 +228,18 @@ async fn register(
 ) -> Response {
     if !authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let missing: Vec<&str> = REGISTER_REQUIRES
+        .into_iter()
+        .filter(|field| !body[*field].is_string())
+        .collect();
+    let kind_known = matches!(
+        body["artifactRegisterType"].as_str(),
+        Some("GIT_REF" | "ENVIRONMENT" | "RELEASE_STREAM")
+    );
+    if !missing.is_empty() || !kind_known {
+        let message = format!("Facets' model refuses this body: missing or invalid {missing:?}");
+        return (StatusCode::BAD_REQUEST, Json(json!({"message": message}))).into_response();
     }
     let value = body["artifactRegisterValue"].as_str().unwrap_or_default();
     let environment = match body["artifactRegisterType"].as_str() {
