@@ -127,7 +127,7 @@ pub fn classify<'a>(criteria: &'a [Criterion], metadata: &Metadata) -> Option<&'
 /// Which rule and workflow a CI integration follows: none (its builds stay unclassified), the
 /// project's defaults, or its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", try_from = "String")]
 pub enum CiMode {
     None,
     Inherited,
@@ -444,7 +444,7 @@ pub struct ArtifactCI {
     pub promotion_workflow_id: Option<String>,
     /// `NONE`, `INHERITED` (the project's default rule and workflow) or `CUSTOM`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
+    pub mode: Option<CiMode>,
 }
 
 impl ArtifactCI {

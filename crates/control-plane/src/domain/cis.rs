@@ -6,7 +6,7 @@ use super::views::{ci_artifact_view, ci_view};
 use super::{ControlPlane, commit, permissions};
 use crate::error::{Error, Result, require, valid_component};
 use wharf_api::{
-    ArtifactCI, BulkEditWorkflowRequest, CiArtifactResponse, CiAttachRequest, CiMode, ClosedSet,
+    ArtifactCI, BulkEditWorkflowRequest, CiArtifactResponse, CiAttachRequest, CiMode,
     RegistrationType,
 };
 use wharf_store::{Audit, BuildFilter, CiRow, RuleRow, Tx, WorkflowRow, new_id, now};
@@ -226,18 +226,17 @@ impl ControlPlane {
             ci.mode = CiMode::Custom;
             ci.routing_rule_id = own_rule.map(str::to_string);
             ci.workflow_id = own_workflow.map(str::to_string);
-        } else if let Some(mode) = body.mode.as_deref() {
-            let mode = CiMode::from_name(mode)?;
-            if mode != ci.mode {
-                if mode == CiMode::Custom {
-                    return Err(Error::bad_request(
-                        "field `mode` CUSTOM comes with routingRuleId or workflowId",
-                    ));
-                }
-                ci.mode = mode;
-                ci.routing_rule_id = None;
-                ci.workflow_id = None;
+        } else if let Some(mode) = body.mode
+            && mode != ci.mode
+        {
+            if mode == CiMode::Custom {
+                return Err(Error::bad_request(
+                    "field `mode` CUSTOM comes with routingRuleId or workflowId",
+                ));
             }
+            ci.mode = mode;
+            ci.routing_rule_id = None;
+            ci.workflow_id = None;
         }
         ci.description = body.description;
         ci.artifactory = body.artifactory.or(ci.artifactory);

@@ -9,7 +9,7 @@ pub use wharf_store::{
 
 use crate::domain::buckets::BUILT_IN_STREAMS;
 use wharf_api::{
-    Artifact, ArtifactCI, AuditEntry, CiArtifactResponse, ClosedSet, Cluster, PromotionWorkflow,
+    Artifact, ArtifactCI, AuditEntry, CiArtifactResponse, Cluster, PromotionWorkflow,
     ReleaseStream, RoutingRuleResponse,
 };
 use wharf_store::{EnvironmentRow, RuleRow, StreamRow, WorkflowRow};
@@ -87,7 +87,7 @@ pub fn ci_view(row: &CiRow) -> ArtifactCI {
         rule_id: row.routing_rule_id.clone(),
         workflow_id: row.workflow_id.clone(),
         promotion_workflow_id: row.workflow_id.clone(),
-        mode: Some(row.mode.name().to_string()),
+        mode: Some(row.mode),
     }
 }
 
