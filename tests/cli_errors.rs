@@ -502,3 +502,27 @@ fn durations_take_one_grammar_and_huge_values_are_refused_not_panics() {
         "{body}"
     );
 }
+
+/// Issue 27, finding 6: a plain http:// control plane off loopback is refused before any
+/// token is sent (exit 2, naming the flag that allows it); a URL with a path names the base.
+#[test]
+fn plain_http_off_loopback_is_refused_before_the_token_is_sent() {
+    let refused = wharf_run("http://cp.example.com", &["whoami"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("clear text") && refused.stderr.contains("--allow-insecure-http"),
+        "{}",
+        refused.stderr
+    );
+    let server = TestServer::shop();
+    let with_path = wharf_run(&format!("{}/cc-ui/v1", server.url()), &["whoami"]);
+    assert_eq!(with_path.code, 2, "{}", with_path.stderr);
+    assert!(
+        with_path.stderr.contains(&format!(
+            "give the control plane's base URL, e.g. '{}'",
+            server.url()
+        )),
+        "{}",
+        with_path.stderr
+    );
+}

@@ -39,6 +39,10 @@ pub struct GlobalArgs {
     /// Print results as human text or as one JSON document.
     #[arg(long, global = true, value_enum, default_value_t = Output::Human)]
     pub output: Output,
+    /// Allow plain http:// to a control plane that is not on loopback (the token then travels
+    /// in clear text) [env: WHARF_ALLOW_INSECURE_HTTP=1].
+    #[arg(long, global = true)]
+    pub allow_insecure_http: bool,
     /// The project a keyless login (the CI's identity token, no WHARF_TOKEN) logs in to: the
     /// command's --project, else WHARF_PROJECT. Set by `main`, never parsed.
     #[arg(skip)]

@@ -442,7 +442,10 @@ where
     F: FnOnce(Client, String) -> Fut,
     Fut: std::future::Future<Output = Outcome>,
 {
-    let wharf_env = WharfEnv::from_map(env)?;
+    let mut wharf_env = WharfEnv::from_map(env)?;
+    if global.allow_insecure_http {
+        wharf_env.allow_insecure_http = Some("1".into());
+    }
     let retry = RetryPolicy::from_env(env);
     match registration::resolve_endpoint(global.control_plane.as_deref(), &wharf_env, ci)? {
         Endpoint::Remote(url) => {

@@ -6,6 +6,7 @@ use crate::secret::Secret;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use wharf_api::printable::printable;
 use wharf_api::{ArtifactRegisterType, SaasArtifactRequest};
 use wharf_ci::{CiContext, EnvMap};
 
@@ -25,9 +26,18 @@ pub struct WharfEnv {
     pub external_id: Option<String>,
     pub registry: Option<String>,
     pub description: Option<String>,
+    /// `WHARF_ALLOW_INSECURE_HTTP=1`: plain `http://` to a control plane off loopback.
+    pub allow_insecure_http: Option<String>,
 }
 
 impl WharfEnv {
+    /// Whether plain HTTP to a control plane off loopback was allowed (`1`, `true`, `yes`).
+    pub fn insecure_http_allowed(&self) -> bool {
+        self.allow_insecure_http
+            .as_deref()
+            .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+    }
+
     pub fn from_map(env: &EnvMap) -> Result<Self> {
         let set = env
             .iter()
@@ -114,33 +124,64 @@ pub fn resolve_endpoint(flag: Option<&str>, env: &WharfEnv, ci: &CiContext) -> R
         }
         return Ok(Endpoint::Embedded);
     };
-    validate_url(url)?;
+    validate_url(url, env.insecure_http_allowed())?;
     Ok(Endpoint::Remote(url.trim_end_matches('/').to_string()))
 }
 
-fn validate_url(url: &str) -> Result<()> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "control plane URL '{url}' must start with https:// (or http:// for loopback)"
-            ))
-        })?;
-    let authority = rest.split('/').next().unwrap_or_default();
-    if authority.contains('@') {
+/// Checks a control plane URL before any token is sent to it: https, or plain http only to
+/// loopback (or when allowed outright); no credentials in it; a base URL, not a path.
+fn validate_url(url: &str, insecure_http_allowed: bool) -> Result<()> {
+    let shown = printable(url);
+    let must_be_https = || {
+        Error::Usage(format!(
+            "control plane URL '{shown}' must start with https:// (or http:// for loopback)"
+        ))
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|_| must_be_https())?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(Error::Usage(
             "the control plane URL must not carry credentials; set WHARF_USERNAME and \
              WHARF_TOKEN (or --token-file) instead"
                 .into(),
         ));
     }
-    if authority.is_empty() {
+    let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) else {
         return Err(Error::Usage(format!(
-            "control plane URL '{url}' has no host"
+            "control plane URL '{shown}' has no host"
+        )));
+    };
+    match parsed.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(host) || insecure_http_allowed => {}
+        "http" => {
+            return Err(Error::Usage(format!(
+                "control plane URL '{shown}' is plain http:// to '{host}', which is not \
+                 loopback: the token would travel in clear text. Use https://, or, on a network \
+                 you trust, pass --allow-insecure-http (WHARF_ALLOW_INSECURE_HTTP=1)"
+            )));
+        }
+        _ => return Err(must_be_https()),
+    }
+    let path = parsed.path().trim_end_matches('/');
+    if !path.is_empty() || parsed.query().is_some() {
+        let base = parsed.origin().ascii_serialization();
+        return Err(Error::Usage(format!(
+            "control plane URL '{shown}' has a path: give the control plane's base URL, e.g. \
+             '{}'",
+            printable(&base)
         )));
     }
     Ok(())
+}
+
+/// `localhost`, `127.0.0.0/8` or `[::1]`, as a parsed URL's host spells it.
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The username and token for a remote control plane.
@@ -653,6 +694,43 @@ mod tests {
         assert_eq!(
             resolve_endpoint(Some("http://127.0.0.1:8080/"), &env, &ci).unwrap(),
             Endpoint::Remote("http://127.0.0.1:8080".into())
+        );
+    }
+
+    /// Issue 27, finding 6: plain http:// off loopback is refused (the token would travel in
+    /// clear text) unless allowed outright; a URL with a path names the base URL to give.
+    #[test]
+    fn plain_http_off_loopback_and_urls_with_paths_are_refused() {
+        let ci = CiContext::default();
+        let env = WharfEnv::default();
+        for url in [
+            "http://cp.example.com",
+            "http://localhost.evil.example:80",
+            "http://10.0.0.5",
+        ] {
+            let error = resolve_endpoint(Some(url), &env, &ci)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("--allow-insecure-http"), "{url}: {error}");
+        }
+        for url in [
+            "http://localhost:8080",
+            "http://[::1]:9",
+            "http://127.1.2.3:80",
+        ] {
+            assert!(resolve_endpoint(Some(url), &env, &ci).is_ok(), "{url}");
+        }
+        let allowed = WharfEnv {
+            allow_insecure_http: Some("1".into()),
+            ..WharfEnv::default()
+        };
+        assert!(resolve_endpoint(Some("http://cp.example.com"), &allowed, &ci).is_ok());
+        let error = resolve_endpoint(Some("https://cp.example.com/cc-ui/v1"), &env, &ci)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("has a path") && error.contains("'https://cp.example.com'"),
+            "{error}"
         );
     }
 
