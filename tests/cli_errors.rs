@@ -526,3 +526,51 @@ fn plain_http_off_loopback_is_refused_before_the_token_is_sent() {
         with_path.stderr
     );
 }
+
+/// Issue 27, finding 9: an unknown service or environment lists the names there are and
+/// suggests the nearest (exit 4).
+#[test]
+fn a_mistyped_service_or_environment_gets_did_you_mean() {
+    let server = TestServer::shop();
+    let url = server.url();
+    let service = wharf_run(
+        &url,
+        &[
+            "register",
+            "--project",
+            "shop",
+            "--service",
+            "apii",
+            "--image",
+            "r.example/shop/api:1",
+            "--git-ref",
+            "main",
+        ],
+    );
+    assert_eq!(service.code, 4, "{}", service.stderr);
+    assert!(
+        service
+            .stderr
+            .contains("did you mean 'api'? (known: api, web)"),
+        "{}",
+        service.stderr
+    );
+    let environment = wharf_run(
+        &url,
+        &[
+            "resolve",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--environment",
+            "prdo",
+        ],
+    );
+    assert_eq!(environment.code, 4, "{}", environment.stderr);
+    assert!(
+        environment.stderr.contains("did you mean 'prod'?"),
+        "{}",
+        environment.stderr
+    );
+}

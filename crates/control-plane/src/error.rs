@@ -74,6 +74,47 @@ pub fn require(field: &str, value: Option<&str>) -> Result<String> {
     }
 }
 
+/// What to add to "'x' not found": the nearest of `known` when it is close (a typo), and the
+/// names there are, e.g. "; did you mean 'shop'? (known: shop, web)".
+pub fn suggestions(name: &str, known: &[String]) -> String {
+    if known.is_empty() {
+        return String::new();
+    }
+    let nearest = known
+        .iter()
+        .map(|k| (edit_distance(&name.to_lowercase(), &k.to_lowercase()), k))
+        .min()
+        .filter(|(distance, k)| *distance <= (k.chars().count() / 3).max(2));
+    let listed = known
+        .iter()
+        .take(20)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    match nearest {
+        Some((_, k)) => format!("; did you mean {}? (known: {listed})", quoted(k)),
+        None => format!(" (known: {listed})"),
+    }
+}
+
+/// Levenshtein distance, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
 /// A value quoted in an error: control characters escaped, long values cut, so an error
 /// never carries a terminal escape or a 100,000-character echo.
 pub fn quoted(value: &str) -> String {
@@ -199,4 +240,27 @@ pub fn valid_text(field: &str, value: Option<&str>, max: usize) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod suggestion_tests {
+    use super::suggestions;
+
+    #[test]
+    fn a_typo_gets_the_nearest_name_and_the_list() {
+        let known = vec!["api".to_string(), "web".to_string(), "staging".to_string()];
+        assert_eq!(
+            suggestions("stagign", &known),
+            "; did you mean 'staging'? (known: api, web, staging)"
+        );
+        assert_eq!(
+            suggestions("ap", &known),
+            "; did you mean 'api'? (known: api, web, staging)"
+        );
+        assert_eq!(
+            suggestions("database", &known),
+            " (known: api, web, staging)"
+        );
+        assert_eq!(suggestions("x", &[]), "");
+    }
 }

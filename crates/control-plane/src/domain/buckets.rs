@@ -40,11 +40,20 @@ pub fn environment_bucket(kind: RegistrationType, environment: &EnvironmentRow) 
 impl ControlPlane {
     /// Environment `name` of `project`; 404 naming both when there is none.
     pub async fn environment_named(&self, project: &str, name: &str) -> Result<EnvironmentRow> {
-        self.store.environment(project, name).await?.ok_or_else(|| {
-            Error::not_found(format!(
-                "environment '{name}' not found in project '{project}'"
-            ))
-        })
+        if let Some(environment) = self.store.environment(project, name).await? {
+            return Ok(environment);
+        }
+        let known: Vec<String> = self
+            .store
+            .environments(project)
+            .await?
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        Err(Error::not_found(format!(
+            "environment '{name}' not found in project '{project}'{}",
+            crate::error::suggestions(name, &known)
+        )))
     }
 
     /// What `env` deploys for `ci`: the newer of the newest build in its own bucket and the

@@ -100,11 +100,26 @@ impl ControlPlane {
     }
 
     pub async fn ci(&self, project: &str, name: &str) -> Result<CiRow> {
-        self.store.ci(project, name).await?.ok_or_else(|| {
-            Error::not_found(format!(
-                "CI integration '{name}' not found in project '{project}'"
-            ))
-        })
+        if let Some(ci) = self.store.ci(project, name).await? {
+            return Ok(ci);
+        }
+        self.project(project).await?;
+        Err(Error::not_found(format!(
+            "CI integration '{name}' not found in project '{project}'{}",
+            self.ci_suggestions(project, name).await?
+        )))
+    }
+
+    /// "; did you mean 'api'? (known: api, web)" for a CI name of `project` not found.
+    pub(super) async fn ci_suggestions(&self, project: &str, name: &str) -> Result<String> {
+        let known: Vec<String> = self
+            .store
+            .cis(Some(project))
+            .await?
+            .into_iter()
+            .map(|ci| ci.name)
+            .collect();
+        Ok(crate::error::suggestions(name, &known))
     }
 
     pub async fn ci_by_id(&self, id: &str) -> Result<CiRow> {

@@ -80,8 +80,9 @@ impl ControlPlane {
         let Some(ci) = self.store.ci(&project, &ci_name).await? else {
             self.project(&project).await?;
             return Err(Error::not_found(format!(
-                "CI integration '{ci_name}' not found in project '{project}'; add it under \
-                 [[ci]] in wharf.toml and run `wharf apply`, or POST /cc-ui/v1/artifacts-ci"
+                "CI integration '{ci_name}' not found in project '{project}'{}; add it under \
+                 [[ci]] in wharf.toml and run `wharf apply`, or POST /cc-ui/v1/artifacts-ci",
+                self.ci_suggestions(&project, &ci_name).await?
             )));
         };
         if let Target::GitRef(git_ref) = &request.target {
