@@ -257,14 +257,14 @@ fn a_protected_stage_pins_a_tag_to_the_digest_its_own_registry_holds() {
         staged["id"].as_str().unwrap()
     );
 
-    // Without the registry's credentials its digest cannot be read: refused, nothing pinned.
+    // Until a server admin adds the registry, its digest is not read: refused, nothing pinned.
     let (status, refused) = call(reqwest::Method::POST, &promote, None);
     assert_eq!(status, 409, "{refused}");
     assert!(
         refused["message"]
             .as_str()
             .unwrap()
-            .contains("credentials were refused"),
+            .contains("which is not a registry added to this control plane"),
         "{refused}"
     );
 

@@ -947,17 +947,26 @@ async fn findings_2_and_8_an_approved_tag_is_deployed_by_digest_and_stays() {
 #[tokio::test(flavor = "multi_thread")]
 async fn finding_3_the_digest_comes_from_the_host_the_uri_names() {
     let door = Door::start().await;
-    // Nothing listens on loopback port 1: that registry cannot answer.
-    let foreign = "127.0.0.1:1/shop/api:v4";
-    let build = door.register("ENVIRONMENT", "staging", foreign, "f3").await;
+    // A registry no server admin added: the server does not read it (nor connect to it, so an
+    // image URI cannot make it probe a network); the listener below sees no connection.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let foreign = format!("{}/shop/api:v4", listener.local_addr().unwrap());
+    let build = door
+        .register("ENVIRONMENT", "staging", &foreign, "f3")
+        .await;
     let answer = door.promote(Role::Ci, &build).await;
     assert_eq!(answer.status, StatusCode::CONFLICT, "{:?}", answer.body);
     assert!(
         answer
             .message()
-            .contains("could not be read from its registry"),
+            .contains("which is not a registry added to this control plane"),
         "{}",
         answer.message()
+    );
+    assert!(
+        listener.accept().is_err(),
+        "the server connected to a registry an image URI merely named"
     );
     assert!(door.pending().await.is_empty(), "no request was made");
     let body = saas(

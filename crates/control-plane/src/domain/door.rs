@@ -342,15 +342,26 @@ impl ControlPlane {
         Ok(pinned)
     }
 
-    /// A tag's digest in a registry other than this server's.
+    /// A tag's digest in a registry other than this server's: only one a server admin added
+    /// (an artifactory), read with its credentials. The server never connects to a host a
+    /// registration merely names, so an image URI cannot make it probe other networks.
     async fn remote_digest(&self, reference: &ImageReference, tag: &str) -> Result<Option<String>> {
-        let credentials = self.credentials_for(reference).await?;
+        let Some(credentials) = self.registry_covering(reference).await? else {
+            return Err(Error::conflict(format!(
+                "image {}/{}:{tag} is named by tag on registry {}, which is not a registry added \
+                 to this control plane, so its digest is not read from it; a protected stage \
+                 deploys images by digest: register the image by digest (`wharf push` does; or \
+                 --image REPOSITORY@sha256:…), or have a server admin add the registry (POST \
+                 /cc-ui/v1/artifactories/others)",
+                reference.registry, reference.repository, reference.registry
+            )));
+        };
         let unreachable = |e: wharf_oci::RegistryError| {
             Error::conflict(format!(
                 "the digest of {}/{}:{tag} could not be read from its registry ({e}); a \
                  protected stage deploys images by digest: register the image by digest \
-                 (`wharf push` does; or --image REPOSITORY@sha256:…), or add the registry's \
-                 credentials (POST /cc-ui/v1/artifactories/others)",
+                 (`wharf push` does; or --image REPOSITORY@sha256:…), or check the credentials \
+                 of the registry added for it",
                 reference.registry, reference.repository
             ))
         };
@@ -371,21 +382,26 @@ impl ControlPlane {
         Ok(manifest.map(|(_, bytes)| Digest::sha256_of(&bytes).to_string()))
     }
 
-    /// The credentials of the added registry whose address covers `reference`, if any.
-    async fn credentials_for(
+    /// The registry a server admin added whose address covers `reference`: `Some` with its
+    /// credentials (`None` inside for an anonymous one); `None` when no added registry does.
+    async fn registry_covering(
         &self,
         reference: &ImageReference,
-    ) -> Result<Option<wharf_oci::Credentials>> {
+    ) -> Result<Option<Option<wharf_oci::Credentials>>> {
         for row in self.store.artifactories().await? {
             let (host, prefix) = row.uri.split_once('/').unwrap_or((row.uri.as_str(), ""));
-            let covers = host == reference.registry
+            let covers = host.eq_ignore_ascii_case(&reference.registry)
                 && (prefix.is_empty() || reference.repository.starts_with(&format!("{prefix}/")));
-            if covers && !row.username.is_empty() {
-                return Ok(Some(wharf_oci::Credentials {
-                    username: row.username.clone(),
-                    password: self.registry_password(&row)?,
-                }));
+            if !covers {
+                continue;
             }
+            if row.username.is_empty() {
+                return Ok(Some(None));
+            }
+            return Ok(Some(Some(wharf_oci::Credentials {
+                username: row.username.clone(),
+                password: self.registry_password(&row)?,
+            })));
         }
         Ok(None)
     }
