@@ -396,6 +396,28 @@ fn outside_ci_the_embedded_control_plane_loads_wharf_toml() {
         1,
         "the store persists between runs"
     );
+
+    // Issue 27: each command applies wharf.toml again, but an unchanged file leaves no audit
+    // entry: one PROJECT_APPLY (the first run's), not one per command.
+    let mut audit = wharf("unused", dir.path());
+    audit.env_remove("WHARF_CONTROL_PLANE_URL").args([
+        "audit",
+        "--project",
+        "shop",
+        "--action",
+        "PROJECT_APPLY",
+        "--output",
+        "json",
+    ]);
+    let applied = support::run(&mut audit);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let entries = applied.json();
+    let entries = entries["content"]
+        .as_array()
+        .or(entries.as_array())
+        .unwrap()
+        .clone();
+    assert_eq!(entries.len(), 1, "{entries:?}");
 }
 
 #[test]

@@ -245,22 +245,26 @@ impl ControlPlane {
                     .await?;
             }
         }
-        self.apply_with(file, &user.username, user.admin).await
+        self.apply_with(file, &user.username, user.admin, true)
+            .await
     }
 
     /// Applies a file as `user` without a permission check: the server's own `--config` at
-    /// start, before any request is served.
+    /// start, before any request is served (and the embedded control plane's, on every
+    /// command). A file that changes nothing leaves no audit entry.
     pub async fn apply(&self, file: &ProjectFile, user: &str) -> Result<ApplySummary> {
-        self.apply_with(file, user, true).await
+        self.apply_with(file, user, true, false).await
     }
 
     /// `creates_users`: whether `[[members]]` may name users who do not exist yet (only a
-    /// server admin creates users, here as through `POST /wharf/v1/users`).
+    /// server admin creates users, here as through `POST /wharf/v1/users`). `audit_unchanged`:
+    /// whether an apply that changes nothing is audited (a user's apply is; a start's is not).
     async fn apply_with(
         &self,
         file: &ProjectFile,
         user: &str,
         creates_users: bool,
+        audit_unchanged: bool,
     ) -> Result<ApplySummary> {
         validate(file).map_err(Error::BadRequest)?;
         let mut tx = self.store.begin().await?;
@@ -277,7 +281,9 @@ impl ControlPlane {
         apply_members(&mut tx, file, creates_users, &mut summary).await?;
         apply_protection(&mut tx, file, &mut summary).await?;
         super::trust::apply_trust(&mut tx, file, &mut summary).await?;
-        audit_changes(&mut tx, &summary, &file.members, user).await?;
+        if audit_unchanged || !summary.created.is_empty() || !summary.updated.is_empty() {
+            audit_changes(&mut tx, &summary, &file.members, user).await?;
+        }
         tx.commit().await?;
         self.forget_cached();
         Ok(summary)
