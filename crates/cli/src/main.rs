@@ -318,7 +318,16 @@ async fn run(mut cli: Cli) -> Outcome {
         }
         Command::Token(command) => {
             let ci = detect(&env, RefFromArg::Source)?;
-            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+            with_control_plane(&cli.global, &env, &ci, None, |client, label| async move {
+                if label.starts_with("embedded") {
+                    return Err(registration::Error::Usage(
+                        "tokens need `wharf serve`: the embedded control plane lives for one \
+                         command and keeps no users; start `wharf serve` and point \
+                         --control-plane (WHARF_CONTROL_PLANE_URL) at it"
+                            .into(),
+                    )
+                    .into());
+                }
                 token(&client, command, cli.global.output).await
             })
             .await
