@@ -74,17 +74,23 @@ impl Store {
         .await)?)
     }
 
-    /// What each bucket of a CI integration deploys now: its newest build per bucket.
+    /// What each bucket of a CI integration deploys now: its newest build per bucket (one
+    /// indexed read per bucket the CI has builds in).
     pub async fn deployed_builds(&self, ci_id: &str) -> Result<Vec<ArtifactRow>> {
-        Ok(on!(&self.reader, |e| sqlx::query_as(select_artifacts!(
-            "a WHERE a.ci_id = $1 AND a.classified = TRUE AND NOT EXISTS (
-               SELECT 1 FROM artifacts b WHERE b.ci_id = a.ci_id AND b.routed_to = a.routed_to
-               AND b.classified = TRUE
-               AND (b.created_at > a.created_at OR (b.created_at = a.created_at AND b.id > a.id)))"
-        ))
-        .bind(ci_id)
-        .fetch_all(e)
-        .await)?)
+        let mut deployed = Vec::new();
+        for (bucket, _) in self.buckets_of(ci_id).await? {
+            let newest: Option<ArtifactRow> =
+                on!(&self.reader, |e| sqlx::query_as(select_artifacts!(
+                    "WHERE ci_id = $1 AND routed_to = $2 AND classified = TRUE
+                     ORDER BY created_at DESC, id DESC LIMIT 1"
+                ))
+                .bind(ci_id)
+                .bind(&bucket)
+                .fetch_optional(e)
+                .await)?;
+            deployed.extend(newest);
+        }
+        Ok(deployed)
     }
 
     /// Who first registered (or attached) an image by `digest` in `project`.
