@@ -69,7 +69,46 @@ fn registry_uri(raw: &str) -> Result<String> {
     Ok(uri.to_string())
 }
 
+/// `host[:port]/prefix` → (`host[:port]`, `prefix`).
+pub(super) fn split_uri(uri: &str) -> (&str, &str) {
+    uri.split_once('/').unwrap_or((uri, ""))
+}
+
 impl ControlPlane {
+    /// A client of an added registry reached at `host`, with its credentials, trying once.
+    pub(super) fn registry_client(
+        &self,
+        row: &ArtifactoryRow,
+        host: &str,
+    ) -> Result<wharf_oci::Registry> {
+        let password = self.registry_password(row)?;
+        let credentials = (!row.username.is_empty()).then(|| wharf_oci::Credentials {
+            username: row.username.clone(),
+            password,
+        });
+        wharf_oci::Registry::new(host, &wharf_oci::Transport::default(), credentials)
+            .map(|r| {
+                r.with_retry(wharf_http_client::RetryPolicy {
+                    attempts: 1,
+                    ..Default::default()
+                })
+            })
+            .map_err(|e| Error::Internal(format!("registry client: {e}")))
+    }
+
+    /// The added registry whose address (`host[:port][/prefix]`) covers `reference`, if any.
+    pub(super) async fn artifactory_covering(
+        &self,
+        reference: &wharf_oci::ImageReference,
+    ) -> Result<Option<ArtifactoryRow>> {
+        let covers = |row: &ArtifactoryRow| {
+            let (host, prefix) = split_uri(&row.uri);
+            host.eq_ignore_ascii_case(&reference.registry)
+                && (prefix.is_empty() || reference.repository.starts_with(&format!("{prefix}/")))
+        };
+        Ok(self.store.artifactories().await?.into_iter().find(covers))
+    }
+
     pub(super) async fn artifactory_row(&self, name: &str) -> Result<ArtifactoryRow> {
         self.store
             .artifactory(name)

@@ -17,13 +17,14 @@
 
 use super::ControlPlane;
 use super::auth::AuthUser;
+use super::push::project_and_ci;
 use super::requests::{Promoted, RequestStatus};
 use crate::error::{Error, Result};
 use std::collections::BTreeSet;
 use wharf_api::RegistrationType;
 use wharf_api::project_file::Protection;
 use wharf_oci::{Digest, ImageReference};
-use wharf_store::{ArtifactRow, Bucket, EnvironmentRow};
+use wharf_store::{ArtifactRow, Bucket, CiRow, EnvironmentRow};
 
 /// The protections a change of one bucket falls under, by stage name.
 #[derive(Debug, Clone, Default)]
@@ -222,38 +223,14 @@ impl ControlPlane {
         artifact_uri: &str,
         what: &str,
     ) -> Result<Option<Pinned>> {
-        let guard = self.guard(project, bucket).await?;
-        let Some(rules) = guard.strictest() else {
+        if !self.require_direct(user, project, bucket, what).await? {
             return Ok(None);
-        };
-        if !user.admin
-            && !holds_any(
-                &self.role_names(&user.username, project).await?,
-                &rules.direct,
-            )
-        {
-            let promote = match rules.approvals {
-                0 => "promote into it instead".to_string(),
-                n => format!(
-                    "promote into it instead, which asks {n} approval(s) from {}",
-                    roles_text(&rules.approvers)
-                ),
-            };
-            return Err(Error::Forbidden(format!(
-                "{} of project '{project}' is protected ({}): to {what} straight into it needs \
-                 {}; user '{}' has none of them; {promote}",
-                describe(bucket),
-                guard.names(),
-                roles_text(&rules.direct),
-                user.username
-            )));
         }
         Ok(Some(self.pin(artifact_uri).await?))
     }
 
     /// A change of configuration that changes what a guarded bucket's stage deploys (an
-    /// environment moved to another release stream): a write straight into it, so it needs a
-    /// `direct` role of every stage that guards it.
+    /// environment moved to another release stream): a write straight into it.
     pub(super) async fn admit_reconfiguration(
         &self,
         user: &AuthUser,
@@ -261,9 +238,22 @@ impl ControlPlane {
         bucket: &Bucket,
         what: &str,
     ) -> Result<()> {
+        self.require_direct(user, project, bucket, what).await?;
+        Ok(())
+    }
+
+    /// Refuses `user` without a `direct` role of every stage guarding `bucket` (server admins
+    /// always may); answers whether the bucket is guarded at all.
+    async fn require_direct(
+        &self,
+        user: &AuthUser,
+        project: &str,
+        bucket: &Bucket,
+        what: &str,
+    ) -> Result<bool> {
         let guard = self.guard(project, bucket).await?;
         let Some(rules) = guard.strictest() else {
-            return Ok(());
+            return Ok(false);
         };
         if user.admin
             || holds_any(
@@ -271,11 +261,18 @@ impl ControlPlane {
                 &rules.direct,
             )
         {
-            return Ok(());
+            return Ok(true);
         }
+        let promote = match rules.approvals {
+            0 => "promote into it instead".to_string(),
+            n => format!(
+                "promote into it instead, which asks {n} approval(s) from {}",
+                roles_text(&rules.approvers)
+            ),
+        };
         Err(Error::Forbidden(format!(
-            "{} of project '{project}' is protected ({}): to {what} needs {}; user '{}' has \
-             none of them",
+            "{} of project '{project}' is protected ({}): to {what} straight into it needs {}; \
+             user '{}' has none of them; {promote}",
             describe(bucket),
             guard.names(),
             roles_text(&rules.direct),
@@ -323,7 +320,7 @@ impl ControlPlane {
         if let Some(digest) = &reference.digest {
             return pinned_uri(uri, &digest.to_string());
         }
-        let tag = reference.tag.clone().unwrap_or_else(|| "latest".into());
+        let tag = tag_of(&reference);
         let found = if self.is_own_registry(&reference.registry) {
             self.store.registry_tag(&reference.repository, &tag).await?
         } else {
@@ -346,7 +343,7 @@ impl ControlPlane {
     /// (an artifactory), read with its credentials. The server never connects to a host a
     /// registration merely names, so an image URI cannot make it probe other networks.
     async fn remote_digest(&self, reference: &ImageReference, tag: &str) -> Result<Option<String>> {
-        let Some(credentials) = self.registry_covering(reference).await? else {
+        let Some(row) = self.artifactory_covering(reference).await? else {
             return Err(Error::conflict(format!(
                 "image {}/{}:{tag} is named by tag on registry {}, which is not a registry added \
                  to this control plane, so its digest is not read from it; a protected stage \
@@ -356,54 +353,20 @@ impl ControlPlane {
                 reference.registry, reference.repository, reference.registry
             )));
         };
-        let unreachable = |e: wharf_oci::RegistryError| {
-            Error::conflict(format!(
-                "the digest of {}/{}:{tag} could not be read from its registry ({e}); a \
-                 protected stage deploys images by digest: register the image by digest \
-                 (`wharf push` does; or --image REPOSITORY@sha256:…), or check the credentials \
-                 of the registry added for it",
-                reference.registry, reference.repository
-            ))
-        };
-        let registry = wharf_oci::Registry::new(
-            &reference.registry,
-            &wharf_oci::Transport::default(),
-            credentials,
-        )
-        .map_err(unreachable)?
-        .with_retry(wharf_http_client::RetryPolicy {
-            attempts: 2,
-            ..Default::default()
-        });
+        let registry = self.registry_client(&row, &reference.registry)?;
         let manifest = registry
             .manifest(&reference.repository, tag)
             .await
-            .map_err(unreachable)?;
+            .map_err(|e| {
+                Error::conflict(format!(
+                    "the digest of {}/{}:{tag} could not be read from its registry ({e}); a \
+                     protected stage deploys images by digest: register the image by digest \
+                     (`wharf push` does; or --image REPOSITORY@sha256:…), or check the \
+                     credentials of the registry added for it",
+                    reference.registry, reference.repository
+                ))
+            })?;
         Ok(manifest.map(|(_, bytes)| Digest::sha256_of(&bytes).to_string()))
-    }
-
-    /// The registry a server admin added whose address covers `reference`: `Some` with its
-    /// credentials (`None` inside for an anonymous one); `None` when no added registry does.
-    async fn registry_covering(
-        &self,
-        reference: &ImageReference,
-    ) -> Result<Option<Option<wharf_oci::Credentials>>> {
-        for row in self.store.artifactories().await? {
-            let (host, prefix) = row.uri.split_once('/').unwrap_or((row.uri.as_str(), ""));
-            let covers = host.eq_ignore_ascii_case(&reference.registry)
-                && (prefix.is_empty() || reference.repository.starts_with(&format!("{prefix}/")));
-            if !covers {
-                continue;
-            }
-            if row.username.is_empty() {
-                return Ok(Some(None));
-            }
-            return Ok(Some(Some(wharf_oci::Credentials {
-                username: row.username.clone(),
-                password: self.registry_password(&row)?,
-            })));
-        }
-        Ok(None)
     }
 
     /// The digest a stored build deploys, when it can be known without asking another
@@ -419,15 +382,20 @@ impl ControlPlane {
         if !self.is_own_registry(&reference.registry) {
             return Ok(None);
         }
-        let tag = reference.tag.clone().unwrap_or_else(|| "latest".into());
-        let found = self.store.registry_tag(&reference.repository, &tag).await?;
+        let found = self
+            .store
+            .registry_tag(&reference.repository, &tag_of(&reference))
+            .await?;
         Ok(found.map(|digest| (reference, digest)))
     }
 
     /// Why manifest `digest` of `repository` in this server's registry must stay: the stage
     /// that deploys it now, or the pending request that pins it.
     pub async fn manifest_hold(&self, repository: &str, digest: &str) -> Result<Option<String>> {
-        for (build, stage) in self.deployed_from(repository).await? {
+        let Some(ci) = self.repository_ci(repository).await? else {
+            return Ok(None);
+        };
+        for (build, stage) in self.deployed_from(&ci, repository).await? {
             if let Some((_, held)) = self.known_digest(&build.artifact_uri).await?
                 && held == digest
             {
@@ -438,7 +406,7 @@ impl ControlPlane {
                 )));
             }
         }
-        for request in self.pending_on(repository).await? {
+        for request in self.pending_on(&ci).await? {
             if request.digest == digest {
                 return Ok(Some(format!(
                     "manifest {digest} is pinned by pending promotion request '{}' into '{}'; \
@@ -458,18 +426,18 @@ impl ControlPlane {
         tag: &str,
         new_digest: &str,
     ) -> Result<Option<String>> {
-        let Some((project, _)) = repository.split_once('/') else {
+        let Some(ci) = self.repository_ci(repository).await? else {
             return Ok(None);
         };
-        for (build, stage) in self.deployed_from(repository).await? {
-            if self.guard(project, &build.bucket).await?.is_open() {
-                continue;
-            }
+        for (build, stage) in self.deployed_from(&ci, repository).await? {
             let Some((reference, digest)) = self.known_digest(&build.artifact_uri).await? else {
                 continue;
             };
             let shown = build.tag.clone().or(reference.tag);
-            if shown.as_deref() == Some(tag) && digest != new_digest {
+            if shown.as_deref() != Some(tag) || digest == new_digest {
+                continue;
+            }
+            if !self.guard(&ci.project, &build.bucket).await?.is_open() {
                 return Ok(Some(format!(
                     "tag '{tag}' of {repository} was approved for protected stage '{stage}' at \
                      {digest} (build '{}'); push the new image under a new tag",
@@ -477,12 +445,12 @@ impl ControlPlane {
                 )));
             }
         }
-        for request in self.pending_on(repository).await? {
+        for request in self.pending_on(&ci).await? {
             let Some(source) = self.store.artifact(&request.source_id).await? else {
                 continue;
             };
-            let shown = source.artifact_uri.parse::<ImageReference>().ok();
-            let shown = source.tag.clone().or(shown.and_then(|r| r.tag));
+            let named = source.artifact_uri.parse::<ImageReference>().ok();
+            let shown = source.tag.clone().or(named.and_then(|r| r.tag));
             if shown.as_deref() == Some(tag) && request.digest != new_digest {
                 return Ok(Some(format!(
                     "tag '{tag}' of {repository} is under review for '{}' at {} (promotion \
@@ -494,15 +462,21 @@ impl ControlPlane {
         Ok(None)
     }
 
-    /// The builds each bucket of the repository's CI deploys now, with the bucket's name,
-    /// when their image is in this server's `repository`.
-    async fn deployed_from(&self, repository: &str) -> Result<Vec<(ArtifactRow, String)>> {
-        let Some((project, ci_name)) = repository.split_once('/') else {
-            return Ok(Vec::new());
+    /// The CI integration whose repository `<project>/<ciName>` of the built-in registry is.
+    async fn repository_ci(&self, repository: &str) -> Result<Option<CiRow>> {
+        let Some((project, ci_name)) = project_and_ci(repository) else {
+            return Ok(None);
         };
-        let Some(ci) = self.store.ci(project, ci_name).await? else {
-            return Ok(Vec::new());
-        };
+        Ok(self.store.ci(project, ci_name).await?)
+    }
+
+    /// The builds each bucket of `ci` deploys now, with the bucket's name, when their image
+    /// is in this server's `repository`.
+    async fn deployed_from(
+        &self,
+        ci: &CiRow,
+        repository: &str,
+    ) -> Result<Vec<(ArtifactRow, String)>> {
         let mut found = Vec::new();
         for build in self.store.deployed_builds(&ci.id).await? {
             let Ok(reference) = build.artifact_uri.parse::<ImageReference>() else {
@@ -516,16 +490,11 @@ impl ControlPlane {
         Ok(found)
     }
 
-    async fn pending_on(&self, repository: &str) -> Result<Vec<wharf_store::RequestRow>> {
-        let Some((project, ci_name)) = repository.split_once('/') else {
-            return Ok(Vec::new());
-        };
-        let Some(ci) = self.store.ci(project, ci_name).await? else {
-            return Ok(Vec::new());
-        };
+    /// The pending requests of `ci`.
+    async fn pending_on(&self, ci: &CiRow) -> Result<Vec<wharf_store::RequestRow>> {
         let pending = self
             .store
-            .promotion_requests(Some(project), RequestStatus::Pending)
+            .promotion_requests(Some(&ci.project), RequestStatus::Pending)
             .await?;
         Ok(pending.into_iter().filter(|r| r.ci_id == ci.id).collect())
     }
@@ -543,6 +512,11 @@ impl ControlPlane {
         let hosts = hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect();
         let _ = self.registry_hosts.set(hosts);
     }
+}
+
+/// The tag an image reference names, `latest` when it names none (as registries read it).
+fn tag_of(reference: &ImageReference) -> String {
+    reference.tag.clone().unwrap_or_else(|| "latest".into())
 }
 
 /// "environment 'prod'", "release stream 'PRODUCTION'".

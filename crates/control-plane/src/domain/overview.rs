@@ -352,7 +352,7 @@ impl ControlPlane {
             return Ok(Ok(self.store.registry_repositories().await?));
         }
         let row = self.artifactory_row(registry).await?;
-        let (host, prefix) = split_uri(&row.uri);
+        let (host, prefix) = super::artifactories::split_uri(&row.uri);
         let client = self.registry_client(&row, host)?;
         let answer = listed(client.catalog()).await;
         Ok(answer
@@ -377,7 +377,7 @@ impl ControlPlane {
             return Ok(Ok(self.store.registry_tag_rows(repository).await?));
         }
         let row = self.artifactory_row(registry).await?;
-        let (host, _) = split_uri(&row.uri);
+        let (host, _) = super::artifactories::split_uri(&row.uri);
         let client = self.registry_client(&row, host)?;
         let answer = listed(client.tags(repository)).await;
         Ok(answer
@@ -397,31 +397,6 @@ impl ControlPlane {
                 )
             }))
     }
-
-    fn registry_client(
-        &self,
-        row: &wharf_store::ArtifactoryRow,
-        host: &str,
-    ) -> Result<wharf_oci::Registry> {
-        let password = self.registry_password(row)?;
-        let credentials = (!row.username.is_empty()).then(|| wharf_oci::Credentials {
-            username: row.username.clone(),
-            password,
-        });
-        wharf_oci::Registry::new(host, &wharf_oci::Transport::default(), credentials)
-            .map(|r| {
-                r.with_retry(wharf_http_client::RetryPolicy {
-                    attempts: 1,
-                    ..Default::default()
-                })
-            })
-            .map_err(|e| Error::Internal(format!("registry client: {e}")))
-    }
-}
-
-/// `host[:port]/prefix` → (`host[:port]`, `prefix`).
-fn split_uri(uri: &str) -> (&str, &str) {
-    uri.split_once('/').unwrap_or((uri, ""))
 }
 
 /// A listing call of the registry client, within [`LISTING_TIMEOUT`].

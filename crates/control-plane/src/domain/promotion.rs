@@ -289,16 +289,15 @@ impl ControlPlane {
         let mut moved = Vec::new();
         for (build, to, pinned) in moves {
             tx.move_build(&build.id, &to).await?;
-            let mut after = ArtifactRow {
+            if let Some(pinned) = &pinned {
+                tx.pin_build(&build.id, &pinned.uri, pinned.tag.as_deref())
+                    .await?;
+            }
+            let moved_to = ArtifactRow {
                 bucket: to.clone(),
                 ..build.clone()
             };
-            if let Some(pinned) = pinned {
-                tx.pin_build(&build.id, &pinned.uri, pinned.tag.as_deref())
-                    .await?;
-                after.artifact_uri = pinned.uri;
-                after.tag = build.tag.clone().or(pinned.tag);
-            }
+            let after = pinned_row(moved_to, pinned);
             let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_RECLASSIFY")
                 .target(&build.id)
                 .stack(&build.project)
@@ -384,10 +383,6 @@ impl ControlPlane {
                 "attach an image",
             )
             .await?;
-        let (artifact_uri, tag) = match pinned {
-            Some(pinned) => (pinned.uri, request.tag.or(pinned.tag)),
-            None => (artifact_uri, request.tag),
-        };
         let register_type = addressed_as(request.kind);
         let row = ArtifactRow {
             id: new_id(),
@@ -406,11 +401,12 @@ impl ControlPlane {
             promoted: false,
             origin: Origin::Attach,
             repository_name: request.repository_name,
-            tag,
+            tag: request.tag,
             created_by: user.username.clone(),
             created_at: now(),
             promoted_from: None,
         };
+        let row = pinned_row(row, pinned);
         let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_ATTACH")
             .target(&row.id)
             .stack(&row.project)

@@ -71,15 +71,6 @@ struct Authors {
 }
 
 impl ControlPlane {
-    /// The protection of a stage of `project` as written in its file, if it has one.
-    pub async fn protection_of(&self, project: &str, stage: &str) -> Result<Option<Protection>> {
-        Ok(self
-            .store
-            .protection(project, stage)
-            .await?
-            .map(|row| row.rules.0))
-    }
-
     /// Makes (or answers the open) request to change what `stage` deploys: place, move or
     /// remove `source`, pinned to `digest`. A request open for another change of the same
     /// service there is superseded (lapsed).

@@ -62,7 +62,7 @@ pub struct PushCredentialInfo {
 }
 
 /// `<project>/<ciName>`: the only repositories of the built-in registry.
-fn project_and_ci(repository: &str) -> Option<(&str, &str)> {
+pub(super) fn project_and_ci(repository: &str) -> Option<(&str, &str)> {
     let (project, ci) = repository.split_once('/')?;
     (!project.is_empty() && !ci.is_empty() && !ci.contains('/')).then_some((project, ci))
 }

@@ -3,6 +3,7 @@
 
 use super::auth::AuthUser;
 use super::buckets::environment_bucket;
+use super::door::pinned_row;
 use super::views::artifact_view;
 use super::{ControlPlane, permissions};
 use crate::error::{Error, Result, require, valid_image_uri, valid_text};
@@ -131,10 +132,6 @@ impl ControlPlane {
         let pinned = self
             .admit_direct(user, &project, &bucket, &artifact_uri, "register")
             .await?;
-        let (artifact_uri, tag) = match pinned {
-            Some(pinned) => (pinned.uri, request.tag.clone().or(pinned.tag)),
-            None => (artifact_uri, request.tag.clone()),
-        };
         let (register_type, register_value) = describe_target(&request);
         let row = ArtifactRow {
             id: new_id(),
@@ -159,12 +156,12 @@ impl ControlPlane {
             promoted: false,
             origin: Origin::Register,
             repository_name: request.repository_name.clone(),
-            tag,
+            tag: request.tag.clone(),
             created_by: user.username.clone(),
             created_at: now(),
             promoted_from: None,
         };
-        self.store_once(row, &ci).await
+        self.store_once(pinned_row(row, pinned), &ci).await
     }
 
     /// Inserts the build unless this CI already registered its external id: the same image is
