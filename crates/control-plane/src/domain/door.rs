@@ -111,12 +111,11 @@ pub enum Placement {
 }
 
 /// `row` naming its image by digest when `pinned`, the tag it had kept for display.
-pub fn pinned_row(mut row: ArtifactRow, pinned: Option<Pinned>) -> ArtifactRow {
-    if let Some(pinned) = pinned {
-        row.artifact_uri = pinned.uri;
-        row.tag = row.tag.or(pinned.tag);
+pub fn pinned_row(row: ArtifactRow, pinned: Option<Pinned>) -> ArtifactRow {
+    match pinned {
+        Some(pinned) => pinned.name(row),
+        None => row,
     }
-    row
 }
 
 /// An image named by its digest, as a protected stage stores it.
@@ -127,6 +126,15 @@ pub struct Pinned {
     pub digest: String,
     /// The tag it was registered by, kept for display.
     pub tag: Option<String>,
+}
+
+impl Pinned {
+    /// `row` naming its image by this digest, the tag it had kept for display.
+    pub fn name(self, mut row: ArtifactRow) -> ArtifactRow {
+        row.artifact_uri = self.uri;
+        row.tag = row.tag.or(self.tag);
+        row
+    }
 }
 
 /// `uri` with its tag dropped and `digest` put in: what a protected stage stores.

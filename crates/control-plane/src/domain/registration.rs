@@ -3,7 +3,6 @@
 
 use super::auth::AuthUser;
 use super::buckets::environment_bucket;
-use super::door::pinned_row;
 use super::views::artifact_view;
 use super::{ControlPlane, permissions};
 use crate::error::{Error, Result, require, valid_image_uri, valid_text};
@@ -161,7 +160,11 @@ impl ControlPlane {
             created_at: now(),
             promoted_from: None,
         };
-        self.store_once(pinned_row(row, pinned), &ci).await
+        let row = match pinned {
+            Some(pinned) => pinned.name(row),
+            None => row,
+        };
+        self.store_once(row, &ci).await
     }
 
     /// Inserts the build unless this CI already registered its external id: the same image is
