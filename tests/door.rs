@@ -1441,3 +1441,36 @@ async fn promoters_withdrawal_self_approval_switches_and_validation() {
     );
     door.server.stop().await.unwrap();
 }
+
+/// The registration preview writes nothing but is still a registration's check: a viewer is
+/// refused it (403), and a `ci` member sees where a build would go, writing nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_registration_preview_needs_the_registering_permission() {
+    let door = Door::start().await;
+    let body = saas("prod", "ENVIRONMENT", "preview-1", &external("preview-1"));
+    let viewer = door
+        .as_user(
+            Role::Viewer,
+            Method::POST,
+            "/wharf/v1/register/preview",
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(viewer.status, StatusCode::FORBIDDEN, "{:?}", viewer.body);
+    let ci = door
+        .as_user(
+            Role::Ci,
+            Method::POST,
+            "/wharf/v1/register/preview",
+            Some(body),
+        )
+        .await;
+    assert_eq!(ci.status, StatusCode::OK, "{:?}", ci.body);
+    assert_eq!(ci.body["routedTo"], "prod");
+    assert_eq!(
+        door.prod_resolves().await,
+        door.pinned(3),
+        "nothing was written"
+    );
+    door.server.stop().await.unwrap();
+}
