@@ -125,7 +125,9 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
         .map_err(|e| Error::Internal(format!("listener address: {e}")))?;
     let store = Store::open(&options.database).await?;
     let control_plane = ControlPlane::new(store, options.ephemeral_admin.clone());
-    control_plane.set_registry_hosts(registry_hosts(addr, &options.listener.registry_hosts));
+    control_plane
+        .door
+        .set_registry_hosts(registry_hosts(addr, &options.listener.registry_hosts));
     if let Err(error) = prepare(&control_plane, &options, project.as_ref()).await {
         control_plane.store().close().await;
         return Err(error);
@@ -202,13 +204,20 @@ async fn prepare(
     options: &ServeOptions,
     project: Option<&wharf_api::project_file::ProjectFile>,
 ) -> Result<()> {
-    control_plane.seed_roles().await?;
-    control_plane.open_secrets(options.secrets.clone()).await?;
+    control_plane.identity.seed_roles().await?;
     control_plane
+        .identity
+        .open_secrets(options.secrets.clone())
+        .await?;
+    control_plane
+        .identity
         .bootstrap_admin(options.admin.as_ref(), options.ephemeral_admin.is_some())
         .await?;
     if let Some(file) = project {
-        let summary = control_plane.apply(file, "wharf serve --config").await?;
+        let summary = control_plane
+            .catalog
+            .apply(file, "wharf serve --config")
+            .await?;
         tracing::info!(project = %summary.project, created = summary.created.len(),
             updated = summary.updated.len(), "project file applied");
     }

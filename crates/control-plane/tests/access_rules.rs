@@ -27,16 +27,21 @@ async fn plane() -> Plane {
         store,
         Some(("ephemeral".into(), "ephemeral-token-0123456789".into())),
     );
-    cp.seed_roles().await.unwrap();
-    cp.bootstrap_admin(Some(&("admin".into(), ADMIN_TOKEN.into())), false)
+    cp.identity.seed_roles().await.unwrap();
+    cp.identity
+        .bootstrap_admin(Some(&("admin".into(), ADMIN_TOKEN.into())), false)
         .await
         .unwrap();
     let file = wharf_control_plane::project_file::load(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/shop/wharf.toml"),
     )
     .unwrap();
-    cp.apply(&file, "test").await.unwrap();
-    let admin = cp.authenticate("admin", ADMIN_TOKEN).await.unwrap();
+    cp.catalog.apply(&file, "test").await.unwrap();
+    let admin = cp
+        .identity
+        .authenticate("admin", ADMIN_TOKEN)
+        .await
+        .unwrap();
     Plane {
         cp,
         admin,
@@ -48,20 +53,28 @@ async fn plane() -> Plane {
 async fn member(plane: &Plane, user: &str, project: &str, role: &str) -> (AuthUser, String) {
     plane
         .cp
+        .identity
         .create_user(&plane.admin, user, false)
         .await
         .unwrap();
     plane
         .cp
+        .identity
         .set_member(&plane.admin, project, user, Some(role))
         .await
         .unwrap();
     let created = plane
         .cp
+        .identity
         .create_token(&plane.admin, Some(user), None, None)
         .await
         .unwrap();
-    let user = plane.cp.authenticate(user, &created.token).await.unwrap();
+    let user = plane
+        .cp
+        .identity
+        .authenticate(user, &created.token)
+        .await
+        .unwrap();
     (user, created.token)
 }
 
@@ -86,25 +99,26 @@ async fn only_the_right_unexpired_token_authenticates() {
     let cp = &plane.cp;
     assert!(plane.admin.admin && plane.admin.username == "admin");
     assert!(matches!(
-        cp.authenticate("admin", "wrong").await,
+        cp.identity.authenticate("admin", "wrong").await,
         Err(Error::Unauthorized)
     ));
     assert!(matches!(
-        cp.authenticate("nobody", ADMIN_TOKEN).await,
+        cp.identity.authenticate("nobody", ADMIN_TOKEN).await,
         Err(Error::Unauthorized)
     ));
     let ephemeral = cp
+        .identity
         .authenticate("ephemeral", "ephemeral-token-0123456789")
         .await
         .unwrap();
     assert!(ephemeral.admin, "the in-memory admin is an admin");
     assert!(matches!(
-        cp.authenticate("ephemeral", "wrong").await,
+        cp.identity.authenticate("ephemeral", "wrong").await,
         Err(Error::Unauthorized)
     ));
 
     let (_, token) = member(&plane, "builder", "shop", "ci").await;
-    let bot = cp.authenticate("builder", &token).await.unwrap();
+    let bot = cp.identity.authenticate("builder", &token).await.unwrap();
     assert!(!bot.admin);
     let hash = hash_token("expired-token-value-0001");
     let mut tx = cp.store().begin().await.unwrap();
@@ -118,16 +132,18 @@ async fn only_the_right_unexpired_token_authenticates() {
     .unwrap();
     tx.commit().await.unwrap();
     assert!(matches!(
-        cp.authenticate("builder", "expired-token-value-0001").await,
+        cp.identity
+            .authenticate("builder", "expired-token-value-0001")
+            .await,
         Err(Error::Unauthorized)
     ));
 
-    let tokens = cp.tokens(&bot, None).await.unwrap();
+    let tokens = cp.identity.tokens(&bot, None).await.unwrap();
     let id = tokens.iter().find(|t| t.name.is_none()).unwrap().id.clone();
-    cp.revoke_token(&bot, &id).await.unwrap();
+    cp.identity.revoke_token(&bot, &id).await.unwrap();
     assert!(
         matches!(
-            cp.authenticate("builder", &token).await,
+            cp.identity.authenticate("builder", &token).await,
             Err(Error::Unauthorized)
         ),
         "a revoked token stops at once on this server, cached or not"
@@ -141,11 +157,11 @@ async fn each_role_holds_exactly_its_permissions_on_its_project() {
     let other: wharf_api::project_file::ProjectFile =
         toml::from_str("[project]\nname = \"other\"\nregistration_type = \"ENVIRONMENT\"\n")
             .unwrap();
-    cp.apply(&other, "test").await.unwrap();
+    cp.catalog.apply(&other, "test").await.unwrap();
     for (role, held) in built_in_roles() {
         let (user, _) = member(&plane, &format!("user-{role}"), "shop", role).await;
         for permission in permissions::ALL {
-            let allowed = cp.require(&user, "shop", permission).await;
+            let allowed = cp.identity.require(&user, "shop", permission).await;
             assert_eq!(
                 allowed.is_ok(),
                 held.contains(&permission),
@@ -153,11 +169,13 @@ async fn each_role_holds_exactly_its_permissions_on_its_project() {
             );
         }
         let elsewhere = forbidden(
-            cp.require(&user, "other", permissions::ARTIFACTS_WRITE)
+            cp.identity
+                .require(&user, "other", permissions::ARTIFACTS_WRITE)
                 .await,
         );
         assert!(elsewhere.contains("no role there"), "{elsewhere}");
         let mistyped = cp
+            .identity
             .require(&user, "shpo", permissions::ARTIFACTS_WRITE)
             .await;
         assert!(
@@ -167,14 +185,16 @@ async fn each_role_holds_exactly_its_permissions_on_its_project() {
     }
     for permission in permissions::ALL {
         assert!(
-            cp.require(&plane.admin, "anything", permission)
+            cp.identity
+                .require(&plane.admin, "anything", permission)
                 .await
                 .is_ok()
         );
     }
     let (viewer, _) = member(&plane, "watcher", "shop", "viewer").await;
     let message = forbidden(
-        cp.require(&viewer, "shop", permissions::ARTIFACTS_WRITE)
+        cp.identity
+            .require(&viewer, "shop", permissions::ARTIFACTS_WRITE)
             .await,
     );
     assert!(
@@ -191,25 +211,30 @@ async fn a_role_on_every_project_holds_everywhere_and_changes_take_effect_at_onc
     let cp = &plane.cp;
     let (roamer, _) = member(&plane, "roamer", "*", "ci").await;
     assert!(
-        cp.require(&roamer, "shop", permissions::ARTIFACTS_WRITE)
+        cp.identity
+            .require(&roamer, "shop", permissions::ARTIFACTS_WRITE)
             .await
             .is_ok()
     );
     assert!(
-        cp.require(&roamer, "any", permissions::CLI_ARTIFACT_PUSH)
+        cp.identity
+            .require(&roamer, "any", permissions::CLI_ARTIFACT_PUSH)
             .await
             .is_ok()
     );
     forbidden(
-        cp.require(&roamer, "shop", permissions::PROJECT_ADMIN)
+        cp.identity
+            .require(&roamer, "shop", permissions::PROJECT_ADMIN)
             .await,
     );
 
-    cp.set_member(&plane.admin, "*", "roamer", None)
+    cp.identity
+        .set_member(&plane.admin, "*", "roamer", None)
         .await
         .unwrap();
     forbidden(
-        cp.require(&roamer, "shop", permissions::ARTIFACTS_WRITE)
+        cp.identity
+            .require(&roamer, "shop", permissions::ARTIFACTS_WRITE)
             .await,
     );
 
@@ -234,10 +259,12 @@ async fn a_push_credential_reaches_its_own_repository_only() {
         application_name: "api".into(),
     };
     forbidden(
-        cp.push_credentials(&viewer, &request, "cp.example:8080")
+        cp.push
+            .push_credentials(&viewer, &request, "cp.example:8080")
             .await,
     );
     let issued = cp
+        .push
         .push_credentials(&bot, &request, "cp.example:8080")
         .await
         .unwrap();
@@ -246,14 +273,20 @@ async fn a_push_credential_reaches_its_own_repository_only() {
     assert!(issued.username.starts_with("wharf-push-"));
 
     let caller = cp
+        .push
         .registry_caller(&issued.username, &issued.password)
         .await
         .unwrap();
     assert!(
         matches!(&caller, RegistryCaller::Scoped { repository, owner, .. } if repository == "shop/api" && owner == "builder")
     );
-    assert!(cp.require_registry_push(&caller, "shop/api").await.is_ok());
-    let refused = forbidden(cp.require_registry_push(&caller, "shop/web").await);
+    assert!(
+        cp.push
+            .require_registry_push(&caller, "shop/api")
+            .await
+            .is_ok()
+    );
+    let refused = forbidden(cp.push.require_registry_push(&caller, "shop/web").await);
     assert!(refused.contains("shop/api only"), "{refused}");
     assert!(require_registry_pull(&caller, "shop/api").is_ok());
     assert!(
@@ -262,7 +295,7 @@ async fn a_push_credential_reaches_its_own_repository_only() {
     );
     forbidden(require_registry_pull(&caller, "other/web"));
     assert!(matches!(
-        cp.registry_caller(&issued.username, "wrong").await,
+        cp.push.registry_caller(&issued.username, "wrong").await,
         Err(Error::Unauthorized)
     ));
 
@@ -278,57 +311,71 @@ async fn a_push_credential_reaches_its_own_repository_only() {
     tx.insert_registry_credential(&expired).await.unwrap();
     tx.commit().await.unwrap();
     assert!(matches!(
-        cp.registry_caller("wharf-push-expired", "expired-password")
+        cp.push
+            .registry_caller("wharf-push-expired", "expired-password")
             .await,
         Err(Error::Unauthorized)
     ));
     assert!(matches!(
-        cp.registry_caller("wharf-push-unknown", "x").await,
+        cp.push.registry_caller("wharf-push-unknown", "x").await,
         Err(Error::Unauthorized)
     ));
 
-    let as_user = cp.registry_caller("admin", ADMIN_TOKEN).await.unwrap();
+    let as_user = cp.push.registry_caller("admin", ADMIN_TOKEN).await.unwrap();
     assert!(matches!(as_user, RegistryCaller::User(ref user) if user.admin));
     let bot_token = cp
+        .identity
         .create_token(&plane.admin, Some("builder"), None, None)
         .await
         .unwrap();
     let bot_caller = cp
+        .push
         .registry_caller("builder", &bot_token.token)
         .await
         .unwrap();
     assert!(
-        cp.require_registry_push(&bot_caller, "shop/web")
+        cp.push
+            .require_registry_push(&bot_caller, "shop/web")
             .await
             .is_ok()
     );
     assert!(matches!(
-        cp.require_registry_push(&bot_caller, "other/web").await,
+        cp.push
+            .require_registry_push(&bot_caller, "other/web")
+            .await,
         Err(Error::NotFound(_))
     ));
     assert!(
         matches!(
-            cp.require_registry_push(&bot_caller, "shop/not-a-ci/deeper/x")
+            cp.push
+                .require_registry_push(&bot_caller, "shop/not-a-ci/deeper/x")
                 .await,
             Err(Error::NotFound(_))
         ),
         "a push outside <project>/<ciName> is refused"
     );
     let viewer_token = cp
+        .identity
         .create_token(&plane.admin, Some("watcher"), None, None)
         .await
         .unwrap();
     let viewer_caller = cp
+        .push
         .registry_caller("watcher", &viewer_token.token)
         .await
         .unwrap();
-    forbidden(cp.require_registry_push(&viewer_caller, "shop/api").await);
+    forbidden(
+        cp.push
+            .require_registry_push(&viewer_caller, "shop/api")
+            .await,
+    );
     assert!(
         require_registry_pull(&viewer_caller, "shop/api").is_ok(),
         "any user may pull"
     );
 
     let legacy = cp
+        .push
         .legacy_push_credentials(&bot, "api", Some("shop"), "cp.example:8080")
         .await
         .unwrap();
@@ -341,10 +388,18 @@ async fn a_token_with_a_future_expiry_works_until_then() {
     let plane = plane().await;
     let created = plane
         .cp
+        .identity
         .create_token(&plane.admin, Some("admin"), Some("day"), Some(1))
         .await
         .unwrap();
-    assert!(plane.cp.authenticate("admin", &created.token).await.is_ok());
+    assert!(
+        plane
+            .cp
+            .identity
+            .authenticate("admin", &created.token)
+            .await
+            .is_ok()
+    );
 }
 
 /// What this replica learned in the last few seconds, it trusts without the store: a change
@@ -355,7 +410,8 @@ async fn verified_tokens_and_held_roles_are_cached_for_a_few_seconds() {
     let plane = plane().await;
     let cp = &plane.cp;
     let (user, token) = member(&plane, "cached", "shop", "ci").await;
-    cp.require(&user, "shop", permissions::ARTIFACTS_WRITE)
+    cp.identity
+        .require(&user, "shop", permissions::ARTIFACTS_WRITE)
         .await
         .unwrap();
     let store = cp.store().clone();
@@ -364,11 +420,12 @@ async fn verified_tokens_and_held_roles_are_cached_for_a_few_seconds() {
     tx.commit().await.unwrap();
     store.raw_execute("DELETE FROM tokens WHERE name IS NULL AND user_id IN (SELECT id FROM users WHERE username = 'cached')").await.unwrap();
     assert!(
-        cp.authenticate("cached", &token).await.is_ok(),
+        cp.identity.authenticate("cached", &token).await.is_ok(),
         "a token verified a moment ago is trusted from the cache"
     );
     assert!(
-        cp.require(&user, "shop", permissions::ARTIFACTS_WRITE)
+        cp.identity
+            .require(&user, "shop", permissions::ARTIFACTS_WRITE)
             .await
             .is_ok(),
         "a role read a moment ago is trusted from the cache"

@@ -3,7 +3,7 @@
 
 use super::auth::{AuthUser, hash_token};
 use super::permissions::{self, require_admin};
-use super::{ControlPlane, commit};
+use super::{Identity, commit};
 use crate::error::{Error, Result, require, valid_username};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -45,7 +45,7 @@ pub struct CreatedToken {
     pub token: String,
 }
 
-impl ControlPlane {
+impl Identity {
     /// The admin from `WHARF_ADMIN_USERNAME`/`WHARF_ADMIN_TOKEN`: created on first start, and
     /// its token added if missing on later starts. Without one, a store with no users refuses.
     pub async fn bootstrap_admin(
@@ -189,7 +189,7 @@ impl ControlPlane {
         if project == "*" {
             require_admin(user, "a role on every project")?;
         } else {
-            self.project(project).await?;
+            self.lookups.project(project).await?;
             self.require(user, project, permissions::PROJECT_ADMIN)
                 .await?;
         }

@@ -4,7 +4,7 @@
 use super::auth::AuthUser;
 use super::permissions::require_admin;
 use super::push::BUILT_IN_ARTIFACTORY;
-use super::{ControlPlane, commit};
+use super::{Artifactories, commit};
 use crate::error::{Error, Result, require};
 use wharf_api::{Artifactory, OtherArtifactoryRequest};
 use wharf_store::{ArtifactoryRow, Audit, now};
@@ -74,14 +74,14 @@ pub(super) fn split_uri(uri: &str) -> (&str, &str) {
     uri.split_once('/').unwrap_or((uri, ""))
 }
 
-impl ControlPlane {
+impl Artifactories {
     /// A client of an added registry reached at `host`, with its credentials, trying once.
     pub(super) fn registry_client(
         &self,
         row: &ArtifactoryRow,
         host: &str,
     ) -> Result<wharf_oci::Registry> {
-        let password = self.registry_password(row)?;
+        let password = self.identity.registry_password(row)?;
         let credentials = (!row.username.is_empty()).then(|| wharf_oci::Credentials {
             username: row.username.clone(),
             password,
@@ -119,7 +119,7 @@ impl ControlPlane {
     /// Every registry (each serves every project here); `stack`, when given, must exist.
     pub async fn artifactories(&self, host: &str, stack: Option<&str>) -> Result<Vec<Artifactory>> {
         if let Some(stack) = stack {
-            self.project(stack).await?;
+            self.lookups.project(stack).await?;
         }
         let mut all = vec![built_in(host)];
         all.extend(self.store.artifactories().await?.iter().map(view));
@@ -155,7 +155,7 @@ impl ControlPlane {
             ));
         }
         let row = ArtifactoryRow {
-            password: self.seal_registry_password(&name, &password)?,
+            password: self.identity.seal_registry_password(&name, &password)?,
             name: name.clone(),
             uri,
             username,

@@ -1,6 +1,6 @@
 //! Reading the audit trail. Entries are written by each change, in its own transaction.
 
-use super::ControlPlane;
+use super::Overview;
 use super::views::{audit_view, facets_audit_view};
 use crate::error::Result;
 use wharf_api::{AuditEntry, Page};
@@ -9,7 +9,7 @@ pub use wharf_store::AuditFilter;
 /// A page of audit entries.
 pub type AuditPage = Page<AuditEntry>;
 
-impl ControlPlane {
+impl Overview {
     /// One page of the entries matching `filter`, newest first: as wharf wrote them, or
     /// (`facets`) in the form Facets' clients accept.
     pub async fn audit_page(&self, filter: &AuditFilter, facets: bool) -> Result<AuditPage> {

@@ -1,6 +1,6 @@
 //! Authentication: personal tokens, stored only as SHA-256 hashes, checked in constant time.
 
-use super::ControlPlane;
+use super::Identity;
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -64,7 +64,7 @@ impl Authenticator {
     }
 }
 
-impl ControlPlane {
+impl Identity {
     /// The user `username` if `token` is one of its unexpired tokens; any failure is the same
     /// bare `Unauthorized`.
     pub async fn authenticate(&self, username: &str, token: &str) -> Result<AuthUser> {

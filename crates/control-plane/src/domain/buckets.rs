@@ -1,7 +1,7 @@
 //! Names to buckets: the one place a stage, a rule's `routeTo`, an attach target or a
 //! registration's environment becomes the bucket a build sits in.
 
-use super::ControlPlane;
+use super::Lookups;
 use crate::error::{Error, Result};
 use wharf_api::{Metadata, RegistrationType, classify};
 use wharf_store::{ArtifactRow, Bucket, CiRow, EnvironmentRow, RuleRow};
@@ -37,7 +37,7 @@ pub fn environment_bucket(kind: RegistrationType, environment: &EnvironmentRow) 
     }
 }
 
-impl ControlPlane {
+impl Lookups {
     /// Environment `name` of `project`; 404 naming both when there is none.
     pub async fn environment_named(&self, project: &str, name: &str) -> Result<EnvironmentRow> {
         if let Some(environment) = self.store.environment(project, name).await? {

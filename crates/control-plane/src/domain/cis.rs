@@ -3,7 +3,7 @@
 
 use super::auth::AuthUser;
 use super::views::{ci_artifact_view, ci_view};
-use super::{ControlPlane, commit, permissions};
+use super::{Lookups, Routing, commit, permissions};
 use crate::error::{Error, Result, require, valid_component};
 use wharf_api::{
     ArtifactCI, BulkEditWorkflowRequest, CiArtifactResponse, CiAttachRequest, CiMode,
@@ -65,7 +65,7 @@ pub enum CiKey<'a> {
     Named(&'a str, Option<&'a str>),
 }
 
-impl ControlPlane {
+impl Lookups {
     pub async fn find_ci(&self, key: CiKey<'_>) -> Result<CiRow> {
         match key {
             CiKey::Id(id) => self.ci_by_id(id).await,
@@ -150,7 +150,9 @@ impl ControlPlane {
             ))),
         }
     }
+}
 
+impl Routing {
     /// Every CI integration, of one project when given.
     pub async fn cis(&self, project: Option<&str>) -> Result<Vec<ArtifactCI>> {
         Ok(self.store.cis(project).await?.iter().map(ci_view).collect())
@@ -158,7 +160,7 @@ impl ControlPlane {
 
     /// The CI integrations of a project, which must exist.
     pub async fn cis_of_project(&self, project: &str) -> Result<Vec<ArtifactCI>> {
-        self.project(project).await?;
+        self.lookups.project(project).await?;
         self.cis(Some(project)).await
     }
 
@@ -169,7 +171,7 @@ impl ControlPlane {
         stack: Option<&str>,
         filter: &BuildFilter,
     ) -> Result<Vec<CiArtifactResponse>> {
-        let ci = self.ci_named(name, stack).await?;
+        let ci = self.lookups.ci_named(name, stack).await?;
         let rows = self.store.artifacts_of(&ci.id, filter).await?;
         Ok(rows.iter().map(ci_artifact_view).collect())
     }
@@ -178,8 +180,9 @@ impl ControlPlane {
     pub async fn create_ci(&self, user: &AuthUser, body: ArtifactCI) -> Result<ArtifactCI> {
         let project = require("stackName", body.stack_name.as_deref())?;
         let name = valid_component("ciName", body.ci_name())?;
-        let project_row = self.project(&project).await?;
-        self.require(user, &project, permissions::ARTIFACT_CI_WRITE)
+        let project_row = self.lookups.project(&project).await?;
+        self.identity
+            .require(user, &project, permissions::ARTIFACT_CI_WRITE)
             .await?;
         if self.store.ci(&project, &name).await?.is_some() {
             return Err(Error::conflict(format!(
@@ -214,8 +217,9 @@ impl ControlPlane {
         id: &str,
         body: ArtifactCI,
     ) -> Result<ArtifactCI> {
-        let mut ci = self.ci_by_id(id).await?;
-        self.require(user, &ci.project, permissions::ARTIFACT_CI_WRITE)
+        let mut ci = self.lookups.ci_by_id(id).await?;
+        self.identity
+            .require(user, &ci.project, permissions::ARTIFACT_CI_WRITE)
             .await?;
         if body.ci_name() != ci.name {
             return Err(Error::bad_request(format!(
@@ -274,11 +278,11 @@ impl ControlPlane {
         workflow_id: Option<&str>,
     ) -> Result<()> {
         if let Some(id) = rule_id {
-            let rule = self.rule(id).await?;
+            let rule = self.lookups.rule(id).await?;
             check_same_scope(ci, &rule.project, rule.registration_type, "rule")?;
         }
         if let Some(id) = workflow_id {
-            let workflow = self.workflow(id).await?;
+            let workflow = self.lookups.workflow(id).await?;
             check_same_scope(
                 ci,
                 &workflow.project,
@@ -292,8 +296,9 @@ impl ControlPlane {
     /// Deletes a CI integration that has no builds (checked inside the transaction); answers
     /// what was deleted, as Facets does.
     pub async fn delete_ci(&self, user: &AuthUser, id: &str) -> Result<ArtifactCI> {
-        let ci = self.ci_by_id(id).await?;
-        self.require(user, &ci.project, permissions::ARTIFACT_CI_DELETE)
+        let ci = self.lookups.ci_by_id(id).await?;
+        self.identity
+            .require(user, &ci.project, permissions::ARTIFACT_CI_DELETE)
             .await?;
         let mut tx = self.store.begin().await?;
         let builds = tx.builds_of_ci(&ci.id).await?;
@@ -320,8 +325,9 @@ impl ControlPlane {
     ) -> Result<ArtifactCI> {
         let project = require("blueprintName", Some(&body.blueprint_name))?;
         let name = valid_component("ciName", &body.ci_name)?;
-        self.project(&project).await?;
-        self.require(user, &project, permissions::CI_CD_CONFIGURE)
+        self.lookups.project(&project).await?;
+        self.identity
+            .require(user, &project, permissions::CI_CD_CONFIGURE)
             .await?;
         let mut tx = self.store.begin().await?;
         let mut ci = match self.store.ci(&project, &name).await? {
@@ -366,12 +372,13 @@ impl ControlPlane {
         user: &AuthUser,
         body: &BulkEditWorkflowRequest,
     ) -> Result<Vec<ArtifactCI>> {
-        let workflow = self.workflow(&body.workflow_id).await?;
-        self.require(user, &workflow.project, permissions::ARTIFACT_CI_WRITE)
+        let workflow = self.lookups.workflow(&body.workflow_id).await?;
+        self.identity
+            .require(user, &workflow.project, permissions::ARTIFACT_CI_WRITE)
             .await?;
         let mut cis = Vec::new();
         for id in &body.artifact_ci_ids {
-            let ci = self.ci_by_id(id).await?;
+            let ci = self.lookups.ci_by_id(id).await?;
             check_same_scope(
                 &ci,
                 &workflow.project,

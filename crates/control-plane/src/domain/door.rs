@@ -1,7 +1,7 @@
 //! The one door: every change of what a stage deploys asks here first. Register (every
 //! variant), attach, promote, rollback, reclassify and delete each describe their change to
-//! [`ControlPlane::admit_direct`] (a build written straight into a bucket) or
-//! [`ControlPlane::admit_change`] (a stored build placed in, moved out of, or removed from a
+//! [`Door::admit_direct`] (a build written straight into a bucket) or
+//! [`Door::admit_change`] (a stored build placed in, moved out of, or removed from a
 //! bucket), and do only what the door answers.
 //!
 //! What the door guarantees:
@@ -13,9 +13,9 @@
 //! - Whatever lands in a guarded bucket is pinned by digest ([`Pinned`]): read from the
 //!   registry its URI names, never from the built-in registry by repository name alone.
 //! - What a stage deploys, or a pending request pins, stays in the built-in registry
-//!   ([`ControlPlane::manifest_hold`], [`ControlPlane::tag_hold`]).
+//!   ([`Door::manifest_hold`], [`Door::tag_hold`]).
 
-use super::ControlPlane;
+use super::Door;
 use super::auth::AuthUser;
 use super::push::project_and_ci;
 use super::requests::{Promoted, RequestStatus};
@@ -174,7 +174,7 @@ fn guarded_by(bucket: &Bucket, environments: &[EnvironmentRow]) -> Vec<String> {
     names
 }
 
-impl ControlPlane {
+impl Door {
     /// The protections that guard `bucket` of `project` (none for an unclassified build).
     pub async fn guard(&self, project: &str, bucket: &Bucket) -> Result<Guard> {
         if !bucket.classified {
@@ -203,7 +203,7 @@ impl ControlPlane {
         kind: RegistrationType,
         stage: &str,
     ) -> Result<Guard> {
-        match self.bucket_named(project, kind, stage).await? {
+        match self.lookups.bucket_named(project, kind, stage).await? {
             Some(bucket) => self.guard(project, &bucket).await,
             None => Ok(Guard::default()),
         }
@@ -265,7 +265,7 @@ impl ControlPlane {
         };
         if user.admin
             || holds_any(
-                &self.role_names(&user.username, project).await?,
+                &self.identity.role_names(&user.username, project).await?,
                 &rules.direct,
             )
         {
@@ -302,7 +302,10 @@ impl ControlPlane {
         };
         if let Some(promoters) = &rules.promoters
             && !user.admin
-            && !holds_any(&self.role_names(&user.username, project).await?, promoters)
+            && !holds_any(
+                &self.identity.role_names(&user.username, project).await?,
+                promoters,
+            )
         {
             return Err(Error::Forbidden(format!(
                 "stage {} of project '{project}' is protected: to {what} needs {}; user '{}' has \
@@ -351,7 +354,7 @@ impl ControlPlane {
     /// (an artifactory), read with its credentials. The server never connects to a host a
     /// registration merely names, so an image URI cannot make it probe other networks.
     async fn remote_digest(&self, reference: &ImageReference, tag: &str) -> Result<Option<String>> {
-        let Some(row) = self.artifactory_covering(reference).await? else {
+        let Some(row) = self.artifactories.artifactory_covering(reference).await? else {
             return Err(Error::conflict(format!(
                 "image {}/{}:{tag} is named by tag on registry {}, which is not a registry added \
                  to this control plane, so its digest is not read from it; a protected stage \
@@ -361,7 +364,9 @@ impl ControlPlane {
                 reference.registry, reference.repository, reference.registry
             )));
         };
-        let registry = self.registry_client(&row, &reference.registry)?;
+        let registry = self
+            .artifactories
+            .registry_client(&row, &reference.registry)?;
         let manifest = registry
             .manifest(&reference.repository, tag)
             .await

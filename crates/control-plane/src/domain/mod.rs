@@ -39,9 +39,116 @@ use permissions::RoleCache;
 use std::sync::Arc;
 use wharf_store::{Audit, Store, Tx};
 
-/// The control plane's domain over one store, with the caches it keeps in front of it.
+/// The control plane's domain over one store: its services, each holding only what it uses and
+/// the services below it, so calls run one way (top to bottom here) and never loop back.
 #[derive(Clone)]
 pub struct ControlPlane {
+    pub lookups: Lookups,
+    pub identity: Identity,
+    pub artifactories: Artifactories,
+    pub door: Door,
+    pub catalog: Catalog,
+    pub routing: Routing,
+    pub approvals: Approvals,
+    pub delivery: Delivery,
+    pub overview: Overview,
+    pub registry_index: RegistryIndex,
+    pub push: Push,
+}
+
+impl ControlPlane {
+    /// `ephemeral_admin` lives only in memory (the embedded control plane's per-run admin).
+    pub fn new(store: Store, ephemeral_admin: Option<(String, String)>) -> Self {
+        let lookups = Lookups {
+            store: store.clone(),
+        };
+        let identity = Identity {
+            store: store.clone(),
+            auth: Arc::new(Authenticator::new(ephemeral_admin)),
+            roles: RoleCache::default(),
+            secrets: Arc::default(),
+            oidc: Arc::default(),
+            lookups: lookups.clone(),
+        };
+        let artifactories = Artifactories {
+            store: store.clone(),
+            identity: identity.clone(),
+            lookups: lookups.clone(),
+        };
+        let door = Door {
+            store: store.clone(),
+            registry_hosts: Arc::default(),
+            artifactories: artifactories.clone(),
+            identity: identity.clone(),
+            lookups: lookups.clone(),
+        };
+        let approvals = Approvals {
+            store: store.clone(),
+            door: door.clone(),
+            identity: identity.clone(),
+            lookups: lookups.clone(),
+        };
+        Self {
+            catalog: Catalog {
+                store: store.clone(),
+                door: door.clone(),
+                identity: identity.clone(),
+                lookups: lookups.clone(),
+            },
+            routing: Routing {
+                store: store.clone(),
+                identity: identity.clone(),
+                lookups: lookups.clone(),
+            },
+            delivery: Delivery {
+                store: store.clone(),
+                approvals: approvals.clone(),
+                door: door.clone(),
+                identity: identity.clone(),
+                lookups: lookups.clone(),
+            },
+            overview: Overview {
+                store: store.clone(),
+                approvals: approvals.clone(),
+                artifactories: artifactories.clone(),
+                door: door.clone(),
+                identity: identity.clone(),
+                lookups: lookups.clone(),
+            },
+            registry_index: RegistryIndex {
+                store: store.clone(),
+                door: door.clone(),
+            },
+            push: Push {
+                store: store.clone(),
+                artifactories: artifactories.clone(),
+                identity: identity.clone(),
+                lookups: lookups.clone(),
+            },
+            approvals,
+            door,
+            artifactories,
+            identity,
+            lookups,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.lookups.store
+    }
+}
+
+/// Names to rows: projects, environments, streams, CIs and the rule and workflow a CI follows.
+/// Reads only, no permission checks: the services above check before they look.
+#[derive(Clone)]
+pub struct Lookups {
+    store: Store,
+}
+
+/// Who the caller is and what they may do: authentication, roles, sessions, tokens, keyless
+/// login, trust policies and the sealed secrets.
+#[derive(Clone)]
+pub struct Identity {
     store: Store,
     auth: Arc<Authenticator>,
     roles: RoleCache,
@@ -49,27 +156,94 @@ pub struct ControlPlane {
     secrets: Arc<std::sync::OnceLock<secrets::SecretKeys>>,
     /// OIDC issuers' keys, for keyless CI login ([`oidc`]).
     oidc: Arc<oidc::IssuerKeys>,
-    /// The `host[:port]` names this server's own registry is reached by ([`door`]).
-    registry_hosts: Arc<std::sync::OnceLock<std::collections::BTreeSet<String>>>,
+    lookups: Lookups,
 }
 
-impl ControlPlane {
-    /// `ephemeral_admin` lives only in memory (the embedded control plane's per-run admin).
-    pub fn new(store: Store, ephemeral_admin: Option<(String, String)>) -> Self {
-        Self {
-            auth: Arc::new(Authenticator::new(ephemeral_admin)),
-            roles: RoleCache::default(),
-            secrets: Arc::default(),
-            oidc: Arc::default(),
-            registry_hosts: Arc::default(),
-            store,
-        }
-    }
+/// The registries a server admin added, and a client for each ([`artifactories`]).
+#[derive(Clone)]
+pub struct Artifactories {
+    store: Store,
+    identity: Identity,
+    lookups: Lookups,
+}
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
+/// The one door every change of what a stage deploys passes ([`door`]).
+#[derive(Clone)]
+pub struct Door {
+    store: Store,
+    /// The `host[:port]` names this server's own registry is reached by.
+    registry_hosts: Arc<std::sync::OnceLock<std::collections::BTreeSet<String>>>,
+    artifactories: Artifactories,
+    identity: Identity,
+    lookups: Lookups,
+}
 
+/// Projects' places (streams, environments) and the project file ([`places`], [`project_file`]).
+#[derive(Clone)]
+pub struct Catalog {
+    store: Store,
+    door: Door,
+    identity: Identity,
+    lookups: Lookups,
+}
+
+/// How builds are routed and promoted: CIs, routing rules and workflows ([`cis`], [`rules`],
+/// [`workflows`]).
+#[derive(Clone)]
+pub struct Routing {
+    store: Store,
+    identity: Identity,
+    lookups: Lookups,
+}
+
+/// Protected stages' requests, approvals and rollbacks ([`protection`]).
+#[derive(Clone)]
+pub struct Approvals {
+    store: Store,
+    door: Door,
+    identity: Identity,
+    lookups: Lookups,
+}
+
+/// Builds in and out of stages: register, attach, promote, reclassify, delete, resolve
+/// ([`registration`], [`promotion`]).
+#[derive(Clone)]
+pub struct Delivery {
+    store: Store,
+    approvals: Approvals,
+    door: Door,
+    identity: Identity,
+    lookups: Lookups,
+}
+
+/// What the web UI and the audit pages read ([`overview`], [`audit`]).
+#[derive(Clone)]
+pub struct Overview {
+    store: Store,
+    approvals: Approvals,
+    artifactories: Artifactories,
+    door: Door,
+    identity: Identity,
+    lookups: Lookups,
+}
+
+/// The built-in registry's index: uploads, blobs, manifests, tags, gc ([`registry_index`]).
+#[derive(Clone)]
+pub struct RegistryIndex {
+    store: Store,
+    door: Door,
+}
+
+/// Credentials for pushing into a registry ([`push`]).
+#[derive(Clone)]
+pub struct Push {
+    store: Store,
+    artifactories: Artifactories,
+    identity: Identity,
+    lookups: Lookups,
+}
+
+impl Identity {
     /// Forgets every cached credential and role, after a change to either: this replica stops
     /// trusting them at once, the others within the caches' lifetime.
     fn forget_cached(&self) {

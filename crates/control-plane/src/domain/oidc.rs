@@ -17,7 +17,7 @@
 
 use super::auth::hash_token;
 use super::trust::{self, check_issuer_url, matched_claims, policy_user, unmatched_claim};
-use super::{ControlPlane, commit};
+use super::{Identity, commit};
 use crate::error::{Error, Result, quoted};
 use base64::Engine;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
@@ -525,7 +525,7 @@ fn verify(
     Err(refused(message))
 }
 
-impl ControlPlane {
+impl Identity {
     /// Trades an identity token for a wharf token on `project` (see the module's doc).
     pub async fn exchange_identity_token(
         &self,

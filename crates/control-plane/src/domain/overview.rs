@@ -4,7 +4,7 @@
 //! caller may take each action (the answer is the refusal the action itself would give).
 //! Nothing here writes; every action goes through the API's own domain functions.
 
-use super::ControlPlane;
+use super::Overview;
 use super::auth::AuthUser;
 use super::push::BUILT_IN_ARTIFACTORY;
 use crate::error::{Error, Result};
@@ -100,7 +100,7 @@ pub fn branches(builds: &[ArtifactRow]) -> Vec<String> {
     names
 }
 
-impl ControlPlane {
+impl Overview {
     /// `None` when `user` holds `permission` on `project`; else the refusal's message.
     pub async fn refusal(
         &self,
@@ -108,7 +108,7 @@ impl ControlPlane {
         project: &str,
         permission: &str,
     ) -> Result<Option<String>> {
-        match self.require(user, project, permission).await {
+        match self.identity.require(user, project, permission).await {
             Ok(()) => Ok(None),
             Err(Error::Forbidden(why)) => Ok(Some(why)),
             Err(other) => Err(other),
@@ -124,7 +124,10 @@ impl ControlPlane {
         if user.username == request.requested_by || user.admin {
             return Ok(None);
         }
-        let held = self.role_names(&user.username, &request.project).await?;
+        let held = self
+            .identity
+            .role_names(&user.username, &request.project)
+            .await?;
         if held.iter().any(|r| request.approvers.contains(r)) {
             return Ok(None);
         }
@@ -137,7 +140,7 @@ impl ControlPlane {
 
     /// The digest an image URI names, or this server's registry's digest for its tag.
     pub async fn image_digest(&self, uri: &str) -> Result<Option<String>> {
-        Ok(self.known_digest(uri).await?.map(|(_, digest)| digest))
+        Ok(self.door.known_digest(uri).await?.map(|(_, digest)| digest))
     }
 
     /// Every project's name.
@@ -147,7 +150,7 @@ impl ControlPlane {
 
     /// A project's delivery flow: for each service, what each stage deploys now.
     pub async fn flow(&self, project: &str) -> Result<Flow> {
-        let project_row = self.project(project).await?;
+        let project_row = self.lookups.project(project).await?;
         let kind = project_row
             .registration_type
             .unwrap_or(RegistrationType::Environment);
@@ -191,16 +194,21 @@ impl ControlPlane {
                             digest: None,
                         }),
                     _ => match environments.iter().find(|e| &e.name == bucket) {
-                        Some(env) => self.deployed_in(&ci, env).await?.map(|deployed| Cell {
-                            via: match deployed.from {
-                                RegistrationType::ReleaseStream => {
-                                    format!("release stream {}", deployed.bucket)
-                                }
-                                _ => format!("environment {}", deployed.bucket),
-                            },
-                            build: deployed.build,
-                            digest: None,
-                        }),
+                        Some(env) => {
+                            self.lookups
+                                .deployed_in(&ci, env)
+                                .await?
+                                .map(|deployed| Cell {
+                                    via: match deployed.from {
+                                        RegistrationType::ReleaseStream => {
+                                            format!("release stream {}", deployed.bucket)
+                                        }
+                                        _ => format!("environment {}", deployed.bucket),
+                                    },
+                                    build: deployed.build,
+                                    digest: None,
+                                })
+                        }
                         None => None,
                     },
                 };
@@ -232,8 +240,8 @@ impl ControlPlane {
             stages,
             others,
             services,
-            pending: self.pending_requests(Some(project)).await?,
-            protections: self.protections(project).await?,
+            pending: self.approvals.pending_requests(Some(project)).await?,
+            protections: self.approvals.protections(project).await?,
         })
     }
 
@@ -245,7 +253,7 @@ impl ControlPlane {
         stage: Option<&str>,
         branch: Option<&str>,
     ) -> Result<(CiRow, Vec<ArtifactRow>, Vec<String>)> {
-        let ci = self.ci(project, service).await?;
+        let ci = self.lookups.ci(project, service).await?;
         let all = self
             .store
             .artifacts_of(
@@ -275,7 +283,7 @@ impl ControlPlane {
             .artifact(id)
             .await?
             .ok_or_else(|| Error::not_found(format!("build '{id}' not found")))?;
-        let ci = self.ci_by_id(&build.ci_id).await?;
+        let ci = self.lookups.ci_by_id(&build.ci_id).await?;
         let mut ancestors = Vec::new();
         let mut from = build.promoted_from.clone();
         while let Some(source) = from.take() {
@@ -312,7 +320,7 @@ impl ControlPlane {
                 .into_iter()
                 .filter(|r| r.source_id == build.id)
             {
-                requests.push(self.request_view(&request).await?);
+                requests.push(self.approvals.request_view(&request).await?);
             }
         }
         let digest = self.image_digest(&build.artifact_uri).await?;
@@ -351,9 +359,9 @@ impl ControlPlane {
         if registry == BUILT_IN_ARTIFACTORY {
             return Ok(Ok(self.store.registry_repositories().await?));
         }
-        let row = self.artifactory_row(registry).await?;
+        let row = self.artifactories.artifactory_row(registry).await?;
         let (host, prefix) = super::artifactories::split_uri(&row.uri);
-        let client = self.registry_client(&row, host)?;
+        let client = self.artifactories.registry_client(&row, host)?;
         let answer = listed(client.catalog()).await;
         Ok(answer
             .map(|names| {
@@ -376,9 +384,9 @@ impl ControlPlane {
         if registry == BUILT_IN_ARTIFACTORY {
             return Ok(Ok(self.store.registry_tag_rows(repository).await?));
         }
-        let row = self.artifactory_row(registry).await?;
+        let row = self.artifactories.artifactory_row(registry).await?;
         let (host, _) = super::artifactories::split_uri(&row.uri);
-        let client = self.registry_client(&row, host)?;
+        let client = self.artifactories.registry_client(&row, host)?;
         let answer = listed(client.tags(repository)).await;
         Ok(answer
             .map(|tags| {

@@ -1,7 +1,7 @@
 //! Permissions: Facets' names, carried by roles, held per project. Server admins hold all.
 //! Reads need only a valid token; every write names the permission it needs.
 
-use super::ControlPlane;
+use super::Identity;
 use super::auth::AuthUser;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -101,7 +101,7 @@ impl RoleCache {
     }
 }
 
-impl ControlPlane {
+impl Identity {
     /// Writes the built-in roles; their permissions follow the code's list.
     pub async fn seed_roles(&self) -> Result<()> {
         let mut tx = self.store.begin().await?;
@@ -155,7 +155,7 @@ impl ControlPlane {
         }
         if held.is_empty() {
             // A mistyped project is a 404, not a missing role.
-            self.project(project).await?;
+            self.lookups.project(project).await?;
         }
         let roles = if held.is_empty() {
             "no role there".to_string()

@@ -4,7 +4,7 @@
 use super::auth::AuthUser;
 use super::permissions::require_admin;
 use super::views::{cluster_view, stream_view};
-use super::{ControlPlane, commit, permissions};
+use super::{Catalog, Lookups, commit, permissions};
 use crate::error::{Error, Result, require, valid_name};
 use std::collections::BTreeMap;
 use wharf_api::{Cluster, ReleaseStream};
@@ -18,7 +18,7 @@ fn scope_name(project: Option<&str>) -> String {
     }
 }
 
-impl ControlPlane {
+impl Lookups {
     pub async fn project(&self, name: &str) -> Result<ProjectRow> {
         self.store.project(name).await?.ok_or_else(|| {
             Error::not_found(format!(
@@ -26,14 +26,16 @@ impl ControlPlane {
             ))
         })
     }
+}
 
+impl Catalog {
     /// A project's release streams; without a project, every project's merged by name, as
     /// Facets (whose streams are account-wide) lists them.
     pub async fn streams(&self, stack: Option<&str>) -> Result<Vec<ReleaseStream>> {
         let Some(stack) = stack else {
             return self.account_streams().await;
         };
-        self.project(stack).await?;
+        self.lookups.project(stack).await?;
         self.stream_views(stack, None).await
     }
 
@@ -92,8 +94,8 @@ impl ControlPlane {
     ) -> Result<Vec<String>> {
         match project {
             Some(project) => {
-                self.project(project).await?;
-                self.require(user, project, permission).await?;
+                self.lookups.project(project).await?;
+                self.identity.require(user, project, permission).await?;
                 Ok(vec![project.to_string()])
             }
             None => {
@@ -198,20 +200,24 @@ impl ControlPlane {
         tx.commit().await?;
         Ok(())
     }
+}
 
+impl Lookups {
     pub async fn environment_by_id(&self, id: &str) -> Result<EnvironmentRow> {
         self.store
             .environment_by_id(id)
             .await?
             .ok_or_else(|| Error::not_found(format!("environment id '{id}' not found")))
     }
+}
 
+impl Catalog {
     pub async fn cluster(&self, id: &str) -> Result<Cluster> {
-        Ok(cluster_view(&self.environment_by_id(id).await?))
+        Ok(cluster_view(&self.lookups.environment_by_id(id).await?))
     }
 
     pub async fn clusters(&self, stack: &str) -> Result<Vec<Cluster>> {
-        self.project(stack).await?;
+        self.lookups.project(stack).await?;
         Ok(self
             .store
             .environments(stack)
@@ -229,8 +235,9 @@ impl ControlPlane {
         name: &str,
         stream: &str,
     ) -> Result<(bool, Cluster)> {
-        self.project(project).await?;
-        self.require(user, project, permissions::ENVIRONMENT_WRITE)
+        self.lookups.project(project).await?;
+        self.identity
+            .require(user, project, permissions::ENVIRONMENT_WRITE)
             .await?;
         let name = valid_name("name", name)?;
         let stream = require("releaseStream", Some(stream))?;
@@ -243,7 +250,8 @@ impl ControlPlane {
             && current.release_stream != stream
         {
             let bucket = wharf_store::Bucket::environment(&current);
-            self.admit_reconfiguration(user, project, &bucket, "move it to another stream")
+            self.door
+                .admit_reconfiguration(user, project, &bucket, "move it to another stream")
                 .await?;
         }
         let mut tx = self.store.begin().await?;
@@ -273,10 +281,11 @@ impl ControlPlane {
         project: &str,
         name: &str,
     ) -> Result<()> {
-        self.project(project).await?;
-        self.require(user, project, permissions::ENVIRONMENT_DELETE)
+        self.lookups.project(project).await?;
+        self.identity
+            .require(user, project, permissions::ENVIRONMENT_DELETE)
             .await?;
-        let environment = self.environment_named(project, name).await?;
+        let environment = self.lookups.environment_named(project, name).await?;
         let mut tx = self.store.begin().await?;
         let builds = tx.builds_in_cluster(&environment.id).await?;
         if builds > 0 {

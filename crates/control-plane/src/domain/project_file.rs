@@ -4,7 +4,7 @@
 //! the file no longer names (builds may sit in them). The default routing rule and the default
 //! promotion workflow are replaced whole by the file's, keeping their ids.
 
-use super::ControlPlane;
+use super::Catalog;
 use super::access::bind_known_role;
 use super::auth::AuthUser;
 use super::buckets::{BUILT_IN_STREAMS, kind_name};
@@ -217,7 +217,7 @@ fn bucket_names(file: &ProjectFile) -> BTreeSet<&str> {
     }
 }
 
-impl ControlPlane {
+impl Catalog {
     /// Applies a validated file in one transaction: all of it, or (on any error) none of it.
     /// A new project needs a server admin; an existing one `PROJECT_ADMIN` there.
     pub async fn apply_project_file(
@@ -227,7 +227,8 @@ impl ControlPlane {
     ) -> Result<ApplySummary> {
         match self.store.project(&file.project.name).await? {
             Some(_) => {
-                self.require(user, &file.project.name, permissions::PROJECT_ADMIN)
+                self.identity
+                    .require(user, &file.project.name, permissions::PROJECT_ADMIN)
                     .await?
             }
             None => require_admin(user, "creating a project")?,
@@ -241,7 +242,8 @@ impl ControlPlane {
             {
                 let bucket = wharf_store::Bucket::environment(&current);
                 let what = "move it to another release stream";
-                self.admit_reconfiguration(user, &file.project.name, &bucket, what)
+                self.door
+                    .admit_reconfiguration(user, &file.project.name, &bucket, what)
                     .await?;
             }
         }
@@ -285,7 +287,7 @@ impl ControlPlane {
             audit_changes(&mut tx, &summary, &file.members, user).await?;
         }
         tx.commit().await?;
-        self.forget_cached();
+        self.identity.forget_cached();
         Ok(summary)
     }
 }

@@ -8,7 +8,7 @@ use super::registration::Registered;
 pub use super::requests::Promoted;
 use super::requests::RequestKind;
 use super::views::artifact_view;
-use super::{ControlPlane, commit, permissions};
+use super::{Delivery, Lookups, commit, permissions};
 use crate::error::{Error, Result, valid_image_uri};
 use std::collections::BTreeMap;
 use wharf_api::{
@@ -104,7 +104,7 @@ pub fn parse_expression(expression: &str) -> Result<String> {
         })
 }
 
-impl ControlPlane {
+impl Delivery {
     /// Registers `artifact_id` again at the next stage. Refused, with the reason, when the CI
     /// has no workflow, the build is unclassified or of another registration type, or it
     /// already sits at the last stage. Promoting a build twice answers the first promotion.
@@ -115,8 +115,9 @@ impl ControlPlane {
         ci: CiKey<'_>,
         artifact_id: &str,
     ) -> Result<Promoted> {
-        let ci = &self.find_ci(ci).await?;
-        self.require(user, &ci.project, permissions::ARTIFACTS_WRITE)
+        let ci = &self.lookups.find_ci(ci).await?;
+        self.identity
+            .require(user, &ci.project, permissions::ARTIFACTS_WRITE)
             .await?;
         let source = self
             .store
@@ -132,7 +133,7 @@ impl ControlPlane {
         if let Some(done) = self.store.promotion_of(&source.id).await? {
             return Ok(Promoted::Done(Registered::new(&done, &ci.name, true)));
         }
-        let workflow = self.workflow_of(ci).await?.ok_or_else(|| {
+        let workflow = self.lookups.workflow_of(ci).await?.ok_or_else(|| {
             Error::bad_request(format!(
                 "CI integration '{}' has no promotion workflow: set [promotion] order in \
                  wharf.toml, POST /cc-ui/v1/ci-cd, or give the CI its own workflow",
@@ -177,8 +178,9 @@ impl ControlPlane {
         })?;
         let stage = &next.registration_value;
         let kind = workflow.registration_type;
-        let bucket = self.stage_bucket(&ci.project, kind, stage).await?;
+        let bucket = self.lookups.stage_bucket(&ci.project, kind, stage).await?;
         let pinned = match self
+            .approvals
             .place_through_door(user, ci, &source, &bucket, stage, RequestKind::Promote)
             .await?
         {
@@ -223,7 +225,9 @@ impl ControlPlane {
             Err(e) => Err(e.into()),
         }
     }
+}
 
+impl Lookups {
     /// A stage's bucket: the stage must be a bucket of the project.
     pub(super) async fn stage_bucket(
         &self,
@@ -235,29 +239,34 @@ impl ControlPlane {
             .await
             .map_err(|e| Error::bad_request(format!("stage {e}")))
     }
+}
 
+impl Delivery {
     /// Re-runs the CI's current rule over every build a rule placed; moves those whose bucket
     /// changed, one audit entry each, in one transaction. A move in or out of a protected stage
     /// goes through the door: with approvals it becomes a request instead.
     pub async fn reclassify(&self, user: &AuthUser, ci_id: &str) -> Result<Reclassified> {
-        let ci = self.ci_by_id(ci_id).await?;
-        self.require(user, &ci.project, permissions::ARTIFACTS_WRITE)
+        let ci = self.lookups.ci_by_id(ci_id).await?;
+        self.identity
+            .require(user, &ci.project, permissions::ARTIFACTS_WRITE)
             .await?;
-        let rule = self.rule_of(&ci).await?;
+        let rule = self.lookups.rule_of(&ci).await?;
         let builds = self.store.rule_routed_builds(&ci.id).await?;
         let mut moves = Vec::new();
         let mut asks = Vec::new();
         for build in &builds {
             let to = self
+                .lookups
                 .bucket_by_rule(&ci, rule.as_ref(), &build.metadata.0)
                 .await?;
             if to == build.bucket {
                 continue;
             }
-            let entering = self.guard(&ci.project, &to).await?;
-            let leaving = self.guard(&ci.project, &build.bucket).await?;
+            let entering = self.door.guard(&ci.project, &to).await?;
+            let leaving = self.door.guard(&ci.project, &build.bucket).await?;
             let guard = entering.clone().with(leaving);
             let admission = self
+                .door
                 .admit_change(
                     user,
                     &ci.project,
@@ -266,8 +275,8 @@ impl ControlPlane {
                 )
                 .await?;
             let pin = match entering.is_open() {
-                true => self.pin(&build.artifact_uri).await.ok(),
-                false => Some(self.pin(&build.artifact_uri).await?),
+                true => self.door.pin(&build.artifact_uri).await.ok(),
+                false => Some(self.door.pin(&build.artifact_uri).await?),
             };
             match admission {
                 Admission::Go(_) => {
@@ -313,6 +322,7 @@ impl ControlPlane {
         for (build, stage, digest, rules) in asks {
             let kind = RequestKind::Reclassify;
             let asked = self
+                .approvals
                 .request_change(user, &ci, build, &stage, digest, kind, &rules)
                 .await?;
             if let Promoted::Pending(view, _) = asked {
@@ -335,10 +345,10 @@ impl ControlPlane {
         environment: &str,
         ci_name: &str,
     ) -> Result<Resolved> {
-        let env = self.environment_named(project, environment).await?;
-        let ci = self.ci(project, ci_name).await?;
+        let env = self.lookups.environment_named(project, environment).await?;
+        let ci = self.lookups.ci(project, ci_name).await?;
         let expression = format!("${{blueprint.self.artifacts.{ci_name}}}");
-        if let Some(deployed) = self.deployed_in(&ci, &env).await? {
+        if let Some(deployed) = self.lookups.deployed_in(&ci, &env).await? {
             return Ok(Resolved {
                 expression,
                 resolved_from: deployed.from.as_str().into(),
@@ -367,14 +377,17 @@ impl ControlPlane {
     /// Pins an image to one environment or stream by hand, audited; through the door, as a
     /// write straight into the bucket.
     pub async fn attach(&self, user: &AuthUser, request: Attach) -> Result<Artifact> {
-        self.require(user, &request.project, permissions::ARTIFACTS_WRITE)
+        self.identity
+            .require(user, &request.project, permissions::ARTIFACTS_WRITE)
             .await?;
         let artifact_uri = valid_image_uri("artifactUri", &request.artifact_uri)?;
-        let ci = self.ci(&request.project, &request.ci_name).await?;
+        let ci = self.lookups.ci(&request.project, &request.ci_name).await?;
         let bucket = self
+            .lookups
             .stage_bucket(&request.project, request.kind, &request.value)
             .await?;
         let pinned = self
+            .door
             .admit_direct(
                 user,
                 &request.project,
@@ -433,22 +446,25 @@ impl ControlPlane {
             .artifact(id)
             .await?
             .ok_or_else(|| Error::not_found(format!("build '{id}' not found")))?;
-        self.require(user, &build.project, permissions::ARTIFACTS_DELETE)
+        self.identity
+            .require(user, &build.project, permissions::ARTIFACTS_DELETE)
             .await?;
         let deployed = self.store.deployed_builds(&build.ci_id).await?;
         if deployed.iter().any(|b| b.id == build.id) {
-            let guard = self.guard(&build.project, &build.bucket).await?;
+            let guard = self.door.guard(&build.project, &build.bucket).await?;
             let what = "delete the build it deploys";
             if let Admission::Ask(rules) = self
+                .door
                 .admit_change(user, &build.project, &guard, what)
                 .await?
             {
-                let ci = self.ci_by_id(&build.ci_id).await?;
-                let pinned = self.pin(&build.artifact_uri).await;
+                let ci = self.lookups.ci_by_id(&build.ci_id).await?;
+                let pinned = self.door.pin(&build.artifact_uri).await;
                 let digest = pinned.map(|p| p.digest).unwrap_or_default();
                 let stage = build.bucket.routed_to().unwrap_or_default().to_string();
                 let kind = RequestKind::Delete;
                 let asked = self
+                    .approvals
                     .request_change(user, &ci, &build, &stage, digest, kind, &rules)
                     .await?;
                 if let Promoted::Pending(view, _) = asked {
@@ -473,7 +489,7 @@ impl ControlPlane {
     /// The newest build of each application in an environment's own bucket, as Facets keys
     /// them: resource type (`service`) → application name → build.
     pub async fn builds_in_environment(&self, cluster_id: &str) -> Result<EnvironmentBuilds> {
-        self.environment_by_id(cluster_id).await?;
+        self.lookups.environment_by_id(cluster_id).await?;
         let rows = self.store.artifacts_in_cluster(cluster_id, None).await?;
         let mut newest = BTreeMap::new();
         for row in &rows {
@@ -490,7 +506,7 @@ impl ControlPlane {
         cluster_id: &str,
         application: &str,
     ) -> Result<Artifact> {
-        self.environment_by_id(cluster_id).await?;
+        self.lookups.environment_by_id(cluster_id).await?;
         let rows = self
             .store
             .artifacts_in_cluster(cluster_id, Some(application))

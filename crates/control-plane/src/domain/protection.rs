@@ -16,7 +16,7 @@ use super::promotion::{Promoted, placed};
 use super::registration::Registered;
 use super::requests::{RequestKind, RequestStatus, origin_of};
 use super::views::artifact_view;
-use super::{ControlPlane, permissions};
+use super::{Approvals, permissions};
 use crate::error::{Error, Result};
 use wharf_api::ClosedSet;
 use wharf_api::project_file::Protection;
@@ -70,7 +70,7 @@ struct Authors {
     requesters: Vec<String>,
 }
 
-impl ControlPlane {
+impl Approvals {
     /// Makes (or answers the open) request to change what `stage` deploys: place, move or
     /// remove `source`, pinned to `digest`. A request open for another change of the same
     /// service there is superseded (lapsed).
@@ -137,23 +137,27 @@ impl ControlPlane {
         stage: &str,
         kind: RequestKind,
     ) -> Result<Placement> {
-        let guard = self.guard(&ci.project, bucket).await?;
+        let guard = self.door.guard(&ci.project, bucket).await?;
         let what = match kind {
             RequestKind::Rollback => "roll it back",
             _ => "promote into it",
         };
-        match self.admit_change(user, &ci.project, &guard, what).await? {
+        match self
+            .door
+            .admit_change(user, &ci.project, &guard, what)
+            .await?
+        {
             Admission::Ask(rules) => {
-                let digest = self.pin(&source.artifact_uri).await?.digest;
+                let digest = self.door.pin(&source.artifact_uri).await?.digest;
                 let asked = self
                     .request_change(user, ci, source, stage, digest, kind, &rules)
                     .await?;
                 Ok(Placement::Asked(asked))
             }
             Admission::Go(None) => Ok(Placement::Go(None)),
-            Admission::Go(Some(_)) => {
-                Ok(Placement::Go(Some(self.pin(&source.artifact_uri).await?)))
-            }
+            Admission::Go(Some(_)) => Ok(Placement::Go(Some(
+                self.door.pin(&source.artifact_uri).await?,
+            ))),
         }
     }
 
@@ -162,7 +166,7 @@ impl ControlPlane {
         &self,
         project: &str,
     ) -> Result<std::collections::BTreeMap<String, Protection>> {
-        self.project(project).await?;
+        self.lookups.project(project).await?;
         Ok(self
             .store
             .protections(project)
@@ -175,7 +179,7 @@ impl ControlPlane {
     /// Pending requests, of one project or every one.
     pub async fn pending_requests(&self, project: Option<&str>) -> Result<Vec<PromotionRequest>> {
         if let Some(project) = project {
-            self.project(project).await?;
+            self.lookups.project(project).await?;
         }
         let mut views = Vec::new();
         for request in self
@@ -206,7 +210,8 @@ impl ControlPlane {
         request: &RequestRow,
         source: &ArtifactRow,
     ) -> Result<Protection> {
-        self.stage_rules(&request.project, source.registration_type, &request.stage)
+        self.door
+            .stage_rules(&request.project, source.registration_type, &request.stage)
             .await
     }
 
@@ -261,7 +266,10 @@ impl ControlPlane {
         rules: &Protection,
         approving: bool,
     ) -> Result<()> {
-        let held = self.role_names(&user.username, &request.project).await?;
+        let held = self
+            .identity
+            .role_names(&user.username, &request.project)
+            .await?;
         if !user.admin && !holds_any(&held, &rules.approvers) {
             return Err(Error::Forbidden(format!(
                 "approving or rejecting a promotion into '{}' needs {} on project '{}'; user \
@@ -297,7 +305,7 @@ impl ControlPlane {
     }
 
     /// `None` when `user` may approve `request` now; else why not (the checks of
-    /// [`ControlPlane::approve`]).
+    /// [`Approvals::approve`]).
     pub async fn approval_refusal(
         &self,
         user: &AuthUser,
@@ -459,6 +467,7 @@ impl ControlPlane {
         }
         let admin = self.store.is_admin(&approval.username).await?;
         let held = self
+            .identity
             .role_names(&approval.username, &request.project)
             .await?;
         if !admin && !holds_any(&held, &rules.approvers) {
@@ -474,6 +483,7 @@ impl ControlPlane {
             RequestKind::Promote | RequestKind::Rollback => {
                 let registration = source.registration_type;
                 let bucket = self
+                    .lookups
                     .stage_bucket(&request.project, registration, &request.stage)
                     .await?;
                 let pinned = pinned_uri(&source.artifact_uri, &request.digest)?;
@@ -488,9 +498,10 @@ impl ControlPlane {
                 Ok(Completion::Place(Box::new(pinned_row(row, Some(pinned)))))
             }
             RequestKind::Reclassify => {
-                let ci = self.ci_by_id(&source.ci_id).await?;
-                let rule = self.rule_of(&ci).await?;
+                let ci = self.lookups.ci_by_id(&source.ci_id).await?;
+                let rule = self.lookups.rule_of(&ci).await?;
                 let to = self
+                    .lookups
                     .bucket_by_rule(&ci, rule.as_ref(), &source.metadata.0)
                     .await?;
                 if to == source.bucket {
@@ -498,7 +509,7 @@ impl ControlPlane {
                         "the CI's rule no longer moves the build".into(),
                     ));
                 }
-                let pinned = if self.guard(&request.project, &to).await?.is_open() {
+                let pinned = if self.door.guard(&request.project, &to).await?.is_open() {
                     None
                 } else {
                     Some(pinned_uri(&source.artifact_uri, &request.digest)?)
@@ -584,7 +595,7 @@ impl ControlPlane {
 
     /// A request as the API answers it.
     pub(super) async fn request_view(&self, request: &RequestRow) -> Result<PromotionRequest> {
-        let ci = self.ci_by_id(&request.ci_id).await?;
+        let ci = self.lookups.ci_by_id(&request.ci_id).await?;
         let source = self.store.artifact(&request.source_id).await?;
         let rules = match &source {
             Some(source) => self.request_rules(request, source).await?,
@@ -652,8 +663,9 @@ impl ControlPlane {
         environment: &str,
         to: Option<&str>,
     ) -> Result<Promoted> {
-        let ci = self.ci(project, service).await?;
-        self.require(user, project, permissions::ARTIFACTS_WRITE)
+        let ci = self.lookups.ci(project, service).await?;
+        self.identity
+            .require(user, project, permissions::ARTIFACTS_WRITE)
             .await?;
         let stage = self.rollback_stage(project, environment).await?;
         let history = self.store.builds_routed_to(&ci.id, &stage).await?;
@@ -690,7 +702,7 @@ impl ControlPlane {
             )));
         }
         let kind = target.registration_type;
-        let bucket = self.stage_bucket(project, kind, &stage).await?;
+        let bucket = self.lookups.stage_bucket(project, kind, &stage).await?;
         let deployed_before = history.iter().any(|b| b.id == target.id);
         let pinned = if deployed_before {
             match self
@@ -701,14 +713,15 @@ impl ControlPlane {
                 Placement::Go(pinned) => pinned,
             }
         } else {
-            self.admit_direct(
-                user,
-                project,
-                &bucket,
-                &target.artifact_uri,
-                "roll back to a build it never deployed",
-            )
-            .await?
+            self.door
+                .admit_direct(
+                    user,
+                    project,
+                    &bucket,
+                    &target.artifact_uri,
+                    "roll back to a build it never deployed",
+                )
+                .await?
         };
         let row = pinned_row(
             placed(
@@ -739,8 +752,8 @@ impl ControlPlane {
     /// The bucket an environment's builds live in: its own, or (release-stream projects) its
     /// stream's.
     async fn rollback_stage(&self, project: &str, environment: &str) -> Result<String> {
-        let project_row = self.project(project).await?;
-        let env = self.environment_named(project, environment).await?;
+        let project_row = self.lookups.project(project).await?;
+        let env = self.lookups.environment_named(project, environment).await?;
         Ok(match project_row.registration_type {
             Some(RegistrationType::ReleaseStream) => env.release_stream,
             _ => env.name,

@@ -5,7 +5,7 @@
 
 use super::auth::{AuthUser, hash_token, same_hash};
 use super::permissions::require_admin;
-use super::{ControlPlane, commit, permissions};
+use super::{Push, commit, permissions};
 use crate::error::{Error, Result, require};
 use rand::RngCore;
 use serde::Serialize;
@@ -97,11 +97,12 @@ fn denied(message: String) -> Error {
     Error::Forbidden(message)
 }
 
-impl ControlPlane {
+impl Push {
     /// A credential for `ci`'s repository of the built-in registry, after checking
     /// `CLI_ARTIFACT_PUSH`; answers (username, password, repository).
     async fn issue(&self, user: &AuthUser, ci: &CiRow) -> Result<(String, String, String)> {
-        self.require(user, &ci.project, permissions::CLI_ARTIFACT_PUSH)
+        self.identity
+            .require(user, &ci.project, permissions::CLI_ARTIFACT_PUSH)
             .await?;
         let repository = format!("{}/{}", ci.project, ci.name);
         let password = random_hex(32);
@@ -131,8 +132,8 @@ impl ControlPlane {
     ) -> Result<PushCredentialsResponse> {
         let project = require("blueprintName", Some(&body.blueprint_name))?;
         let application = require("applicationName", Some(&body.application_name))?;
-        self.project(&project).await?;
-        let ci = self.ci(&project, &application).await?;
+        self.lookups.project(&project).await?;
+        let ci = self.lookups.ci(&project, &application).await?;
         let artifactory = body.artifactory.trim();
         if artifactory != BUILT_IN_ARTIFACTORY {
             return self
@@ -156,10 +157,11 @@ impl ControlPlane {
         ci: &CiRow,
         name: &str,
     ) -> Result<PushCredentialsResponse> {
-        let registry = self.artifactory_row(name).await?;
-        self.require(user, &ci.project, permissions::CLI_ARTIFACT_PUSH)
+        let registry = self.artifactories.artifactory_row(name).await?;
+        self.identity
+            .require(user, &ci.project, permissions::CLI_ARTIFACT_PUSH)
             .await?;
-        let password = self.registry_password(&registry)?;
+        let password = self.identity.registry_password(&registry)?;
         let repository_uri = format!("{}/{}/{}", registry.uri, ci.project, ci.name);
         let audit = issue_audit(user, ci, &repository_uri).meta("artifactory", name);
         commit(self.store.begin().await?, &audit).await?;
@@ -181,7 +183,7 @@ impl ControlPlane {
         host: &str,
     ) -> Result<LegacyCredentials> {
         use base64::Engine;
-        let ci = self.ci_named(name, stack).await?;
+        let ci = self.lookups.ci_named(name, stack).await?;
         let (username, password, repository) = self.issue(user, &ci).await?;
         Ok(LegacyCredentials {
             authorization_token: base64::engine::general_purpose::STANDARD
@@ -197,7 +199,7 @@ impl ControlPlane {
     /// project (both as fresh as the token and role caches: 5 s).
     pub async fn registry_caller(&self, username: &str, password: &str) -> Result<RegistryCaller> {
         if !username.starts_with(CREDENTIAL_PREFIX) {
-            let user = self.authenticate(username, password).await?;
+            let user = self.identity.authenticate(username, password).await?;
             return Ok(RegistryCaller::User(user));
         }
         let live = self
@@ -216,7 +218,8 @@ impl ControlPlane {
             token_id: credential.token_id.clone(),
         };
         let project = project_of(&credential.repository);
-        self.require(&owner, project, permissions::CLI_ARTIFACT_PUSH)
+        self.identity
+            .require(&owner, project, permissions::CLI_ARTIFACT_PUSH)
             .await
             .map_err(|_| Error::Unauthorized)?;
         Ok(RegistryCaller::Scoped {
@@ -252,7 +255,8 @@ impl ControlPlane {
                     ))
                 };
                 let (project, ci) = project_and_ci(repository).ok_or_else(not_a_ci)?;
-                self.require(user, project, permissions::CLI_ARTIFACT_PUSH)
+                self.identity
+                    .require(user, project, permissions::CLI_ARTIFACT_PUSH)
                     .await?;
                 if self.store.ci(project, ci).await?.is_none() {
                     return Err(not_a_ci());

@@ -4,7 +4,7 @@
 use super::auth::AuthUser;
 use super::buckets::environment_bucket;
 use super::views::artifact_view;
-use super::{ControlPlane, permissions};
+use super::{Delivery, permissions};
 use crate::error::{Error, Result, require, valid_image_uri, valid_text};
 use wharf_api::{
     Artifact, ArtifactRegisterType, BRANCH_NAME, CiMode, Metadata, RegistrationType, RoutePreview,
@@ -66,7 +66,7 @@ impl Registered {
     }
 }
 
-impl ControlPlane {
+impl Delivery {
     /// The checks and routing of a registration, writing nothing: the field rules, the
     /// caller's permission, the CI integration, and the bucket its rule (or target) picks.
     async fn route(&self, user: &AuthUser, request: &mut Registration) -> Result<Routed> {
@@ -75,14 +75,15 @@ impl ControlPlane {
         let artifact_uri = valid_image_uri("artifactUri", &request.artifact_uri)?;
         valid_text("description", request.description.as_deref(), 4096)?;
         valid_text("externalId", request.external_id.as_deref(), 256)?;
-        self.require(user, &project, permissions::ARTIFACTS_WRITE)
+        self.identity
+            .require(user, &project, permissions::ARTIFACTS_WRITE)
             .await?;
         let Some(ci) = self.store.ci(&project, &ci_name).await? else {
-            self.project(&project).await?;
+            self.lookups.project(&project).await?;
             return Err(Error::not_found(format!(
                 "CI integration '{ci_name}' not found in project '{project}'{}; add it under \
                  [[ci]] in wharf.toml and run `wharf apply`, or POST /cc-ui/v1/artifacts-ci",
-                self.ci_suggestions(&project, &ci_name).await?
+                self.lookups.ci_suggestions(&project, &ci_name).await?
             )));
         };
         if let Target::GitRef(git_ref) = &request.target {
@@ -90,7 +91,7 @@ impl ControlPlane {
                 .metadata
                 .insert(BRANCH_NAME.to_string(), git_ref.clone());
         }
-        let rule = self.rule_of(&ci).await?;
+        let rule = self.lookups.rule_of(&ci).await?;
         let bucket = self.choose_bucket(&ci, rule.as_ref(), request).await?;
         Ok(Routed {
             project,
@@ -129,6 +130,7 @@ impl ControlPlane {
             return Err(Error::NotRouted(not_routed(&request, &ci)));
         }
         let pinned = self
+            .door
             .admit_direct(user, &project, &bucket, &artifact_uri, "register")
             .await?;
         let (register_type, register_value) = describe_target(&request);
@@ -213,16 +215,19 @@ impl ControlPlane {
     ) -> Result<Bucket> {
         match &request.target {
             Target::GitRef(_) | Target::Metadata => {
-                self.bucket_by_rule(ci, rule, &request.metadata).await
+                self.lookups
+                    .bucket_by_rule(ci, rule, &request.metadata)
+                    .await
             }
             Target::Environment(name) => {
-                let environment = self.environment_named(&ci.project, name).await?;
+                let environment = self.lookups.environment_named(&ci.project, name).await?;
                 Ok(environment_bucket(ci.registration_type, &environment))
             }
             // Every CI may register into a stream: the build lands in the stream's bucket, and
             // each environment of the stream resolves to it until it has a newer build of its
             // own (Facets: "all environments qualified for that release stream").
             Target::ReleaseStream(name) => self
+                .lookups
                 .bucket_named(&ci.project, RegistrationType::ReleaseStream, name)
                 .await?
                 .ok_or_else(|| {

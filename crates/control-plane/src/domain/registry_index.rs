@@ -7,7 +7,7 @@
 //! object, deleting an unused one), the blob store is handed in as an [`ObjectStore`]: it lives
 //! beside the domain, and the domain never imports it.
 
-use super::ControlPlane;
+use super::RegistryIndex;
 use super::push::{RegistryCaller, project_of};
 use crate::error::{Error, Result};
 use std::future::Future;
@@ -67,7 +67,7 @@ pub struct Swept {
     pub unused: Vec<StoredObject>,
 }
 
-impl ControlPlane {
+impl RegistryIndex {
     pub async fn repository_tags(&self, name: &str) -> Result<Vec<String>> {
         Ok(self.store.registry_tags(name).await?)
     }
@@ -263,7 +263,7 @@ impl ControlPlane {
         name: &str,
         digest: &str,
     ) -> Result<Removal> {
-        if let Some(why) = self.manifest_hold(name, digest).await? {
+        if let Some(why) = self.door.manifest_hold(name, digest).await? {
             return Err(Error::conflict(why));
         }
         let mut tx = self.store.begin().await?;

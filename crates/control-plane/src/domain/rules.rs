@@ -4,7 +4,7 @@
 use super::auth::AuthUser;
 use super::views::rule_view;
 use super::workflows::replace_default_workflow;
-use super::{ControlPlane, commit, permissions};
+use super::{Lookups, Routing, commit, permissions};
 use crate::error::{Error, Result, require};
 use wharf_api::{
     BRANCH_NAME, CiCdDto, CiSystem, ClosedSet, Criterion, Metadata, RegistrationType,
@@ -87,14 +87,16 @@ fn duplicate_default(error: wharf_store::Error) -> Error {
     error.into()
 }
 
-impl ControlPlane {
+impl Lookups {
     pub async fn rule(&self, id: &str) -> Result<RuleRow> {
         self.store
             .rule(id)
             .await?
             .ok_or_else(|| Error::not_found(format!("routing rule '{id}' not found")))
     }
+}
 
+impl Routing {
     pub async fn rules(
         &self,
         stack: Option<&str>,
@@ -124,7 +126,8 @@ impl ControlPlane {
                     "criteria[{i}].metadataKey must not be empty"
                 )));
             }
-            self.require_bucket(project, kind, &criterion.route_to)
+            self.lookups
+                .require_bucket(project, kind, &criterion.route_to)
                 .await
                 .map_err(|e| Error::bad_request(format!("criteria[{i}].routeTo: {e}")))?;
         }
@@ -138,8 +141,9 @@ impl ControlPlane {
     ) -> Result<RoutingRuleResponse> {
         let project = require("stackName", Some(&body.stack_name))?;
         require("ruleName", Some(&body.rule_name))?;
-        self.project(&project).await?;
-        self.require(user, &project, permissions::ARTIFACT_ROUTING_RULE_WRITE)
+        self.lookups.project(&project).await?;
+        self.identity
+            .require(user, &project, permissions::ARTIFACT_ROUTING_RULE_WRITE)
             .await?;
         self.check_criteria(&project, body.registration_type, &body.criteria)
             .await?;
@@ -185,13 +189,14 @@ impl ControlPlane {
         body: RoutingRuleRequest,
     ) -> Result<RoutingRuleResponse> {
         let id = require("id", body.id.as_deref())?;
-        let current = self.rule(&id).await?;
-        self.require(
-            user,
-            &current.project,
-            permissions::ARTIFACT_ROUTING_RULE_WRITE,
-        )
-        .await?;
+        let current = self.lookups.rule(&id).await?;
+        self.identity
+            .require(
+                user,
+                &current.project,
+                permissions::ARTIFACT_ROUTING_RULE_WRITE,
+            )
+            .await?;
         if current.project != body.stack_name || current.registration_type != body.registration_type
         {
             return Err(Error::bad_request(
@@ -216,17 +221,18 @@ impl ControlPlane {
             .await
             .map_err(duplicate_default)?;
         commit(tx, &audit).await?;
-        Ok(rule_view(&self.rule(&id).await?))
+        Ok(rule_view(&self.lookups.rule(&id).await?))
     }
 
     pub async fn delete_rule(&self, user: &AuthUser, id: &str) -> Result<()> {
-        let rule = self.rule(id).await?;
-        self.require(
-            user,
-            &rule.project,
-            permissions::ARTIFACT_ROUTING_RULE_DELETE,
-        )
-        .await?;
+        let rule = self.lookups.rule(id).await?;
+        self.identity
+            .require(
+                user,
+                &rule.project,
+                permissions::ARTIFACT_ROUTING_RULE_DELETE,
+            )
+            .await?;
         let audit = Audit::new(&user.username, "CI_RULE", "CI_RULE_DELETE")
             .target(id)
             .stack(&rule.project);
@@ -240,8 +246,9 @@ impl ControlPlane {
     /// `POST /ci-cd`: the project's registration type, default rule and default workflow, in
     /// one transaction.
     pub async fn configure_ci_cd(&self, user: &AuthUser, dto: CiCdDto) -> Result<CiCdDto> {
-        let project = self.project(&dto.stack_name).await?;
-        self.require(user, &project.name, permissions::CI_CD_CONFIGURE)
+        let project = self.lookups.project(&dto.stack_name).await?;
+        self.identity
+            .require(user, &project.name, permissions::CI_CD_CONFIGURE)
             .await?;
         let kind = dto.registration_type;
         if let Some(current) = project.registration_type
@@ -259,7 +266,8 @@ impl ControlPlane {
         self.check_criteria(&project.name, kind, &dto.routing_rules)
             .await?;
         for (i, stage) in dto.promotion_hierarchies.iter().enumerate() {
-            self.require_bucket(&project.name, kind, &stage.registration_value)
+            self.lookups
+                .require_bucket(&project.name, kind, &stage.registration_value)
                 .await
                 .map_err(|e| Error::bad_request(format!("promotionHierarchies[{i}]: {e}")))?;
         }
@@ -288,7 +296,7 @@ impl ControlPlane {
     }
 
     pub async fn ci_cd(&self, stack: &str) -> Result<CiCdDto> {
-        let project = self.project(stack).await?;
+        let project = self.lookups.project(stack).await?;
         let kind = project.registration_type.ok_or_else(|| {
             Error::not_found(format!("project '{stack}' has no CI/CD configured"))
         })?;
@@ -306,8 +314,9 @@ impl ControlPlane {
 
     /// Deletes the project's default rule and workflow and forgets its registration type.
     pub async fn reset_ci_cd(&self, user: &AuthUser, stack: &str) -> Result<()> {
-        self.project(stack).await?;
-        self.require(user, stack, permissions::CI_CD_CONFIGURE)
+        self.lookups.project(stack).await?;
+        self.identity
+            .require(user, stack, permissions::CI_CD_CONFIGURE)
             .await?;
         let mut tx = self.store.begin().await?;
         tx.delete_default_rules(stack).await?;

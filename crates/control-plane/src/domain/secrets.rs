@@ -17,7 +17,7 @@
 //!
 //! Nothing here ever formats a key or a secret: errors name the registry and the key id.
 
-use super::{ControlPlane, commit};
+use super::{Identity, commit};
 use crate::error::{Error, Result};
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -290,7 +290,7 @@ pub struct SecretsReport {
     pub unreadable: Vec<String>,
 }
 
-impl ControlPlane {
+impl Identity {
     /// Takes the keys (`None`: no key set) and brings every stored password under the current
     /// key, in one transaction with one audit entry per kind of change; called once, on start,
     /// before the first request.

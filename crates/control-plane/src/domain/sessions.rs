@@ -5,7 +5,7 @@
 //! form of the session must send back (CSRF).
 
 use super::auth::{AuthUser, hash_token, same_hash};
-use super::{ControlPlane, commit};
+use super::{Identity, commit};
 use crate::error::{Error, Result};
 use rand::RngCore;
 use wharf_store::{Audit, NewSession, format_time, now};
@@ -41,7 +41,7 @@ impl Session {
     }
 }
 
-impl ControlPlane {
+impl Identity {
     /// Checks the token as the API does, then opens a session for it, audited. Any failure of
     /// the credentials is the same bare `Unauthorized`.
     pub async fn sign_in(&self, username: &str, token: &str) -> Result<Opened> {

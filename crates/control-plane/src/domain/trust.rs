@@ -3,7 +3,7 @@
 //! replacing a project's policies when its file is applied, listing them, and matching a
 //! token's claims against them (`*` globs).
 
-use super::ControlPlane;
+use super::Identity;
 use crate::error::{Error, Result, quoted, valid_username};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -186,10 +186,10 @@ pub struct TrustView {
     pub username: String,
 }
 
-impl ControlPlane {
+impl Identity {
     /// The trust policies of a project (a read: any valid token).
     pub async fn trust_policies(&self, project: &str) -> Result<Vec<TrustView>> {
-        self.project(project).await?;
+        self.lookups.project(project).await?;
         let rows = self.store.trust_policies(project).await?;
         Ok(rows
             .into_iter()

@@ -2,7 +2,7 @@
 
 use super::auth::AuthUser;
 use super::views::workflow_view;
-use super::{ControlPlane, commit, permissions};
+use super::{Lookups, Routing, commit, permissions};
 use crate::error::{Error, Result, require};
 use std::collections::BTreeSet;
 use wharf_api::{ClosedSet, PromotionWorkflow, RegistrationType, WorkflowHierarchy};
@@ -59,14 +59,16 @@ fn duplicate_default(error: wharf_store::Error) -> Error {
     error.into()
 }
 
-impl ControlPlane {
+impl Lookups {
     pub async fn workflow(&self, id: &str) -> Result<WorkflowRow> {
         self.store
             .workflow(id)
             .await?
             .ok_or_else(|| Error::not_found(format!("workflow '{id}' not found")))
     }
+}
 
+impl Routing {
     /// Workflows, of one project and type when given.
     pub async fn workflows(
         &self,
@@ -79,7 +81,7 @@ impl ControlPlane {
     }
 
     pub async fn workflows_of_project(&self, stack: &str) -> Result<Vec<PromotionWorkflow>> {
-        self.project(stack).await?;
+        self.lookups.project(stack).await?;
         self.workflows(Some(stack), None).await
     }
 
@@ -112,13 +114,14 @@ impl ControlPlane {
                     stage.registration_value
                 )));
             }
-            self.require_bucket(
-                &body.stack_name,
-                body.registration_type,
-                &stage.registration_value,
-            )
-            .await
-            .map_err(|e| Error::bad_request(format!("hierarchies[{i}]: {e}")))?;
+            self.lookups
+                .require_bucket(
+                    &body.stack_name,
+                    body.registration_type,
+                    &stage.registration_value,
+                )
+                .await
+                .map_err(|e| Error::bad_request(format!("hierarchies[{i}]: {e}")))?;
         }
         Ok(stages)
     }
@@ -129,9 +132,10 @@ impl ControlPlane {
         body: PromotionWorkflow,
     ) -> Result<PromotionWorkflow> {
         let project = require("stackName", Some(&body.stack_name))?;
-        self.project(&project).await?;
+        self.lookups.project(&project).await?;
         let stages = self.checked_stages(&body).await?;
-        self.require(user, &project, permissions::PROMOTIONAL_WORKFLOW_WRITE)
+        self.identity
+            .require(user, &project, permissions::PROMOTIONAL_WORKFLOW_WRITE)
             .await?;
         let row = WorkflowRow {
             id: new_id(),
@@ -163,7 +167,7 @@ impl ControlPlane {
         id: &str,
         body: PromotionWorkflow,
     ) -> Result<PromotionWorkflow> {
-        let current = self.workflow(id).await?;
+        let current = self.lookups.workflow(id).await?;
         if current.project != body.stack_name || current.registration_type != body.registration_type
         {
             return Err(Error::bad_request(
@@ -171,12 +175,13 @@ impl ControlPlane {
             ));
         }
         let stages = self.checked_stages(&body).await?;
-        self.require(
-            user,
-            &current.project,
-            permissions::PROMOTIONAL_WORKFLOW_WRITE,
-        )
-        .await?;
+        self.identity
+            .require(
+                user,
+                &current.project,
+                permissions::PROMOTIONAL_WORKFLOW_WRITE,
+            )
+            .await?;
         let name = body.workflow_name().unwrap_or("workflow").to_string();
         let audit = Audit::new(
             &user.username,
@@ -191,19 +196,20 @@ impl ControlPlane {
             .await
             .map_err(duplicate_default)?;
         commit(tx, &audit).await?;
-        Ok(workflow_view(&self.workflow(id).await?))
+        Ok(workflow_view(&self.lookups.workflow(id).await?))
     }
 
     /// Deletes a workflow no CI integration uses as its own (checked inside the transaction);
     /// answers what was deleted, as Facets does.
     pub async fn delete_workflow(&self, user: &AuthUser, id: &str) -> Result<PromotionWorkflow> {
-        let workflow = self.workflow(id).await?;
-        self.require(
-            user,
-            &workflow.project,
-            permissions::PROMOTIONAL_WORKFLOW_DELETE,
-        )
-        .await?;
+        let workflow = self.lookups.workflow(id).await?;
+        self.identity
+            .require(
+                user,
+                &workflow.project,
+                permissions::PROMOTIONAL_WORKFLOW_DELETE,
+            )
+            .await?;
         let mut tx = self.store.begin().await?;
         let users = tx.cis_using_workflow(id).await?;
         if !users.is_empty() {

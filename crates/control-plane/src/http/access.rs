@@ -23,7 +23,7 @@ pub async fn list_users(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
 ) -> Result<Json<Vec<UserView>>> {
-    Ok(Json(state.cp.users(&user).await?))
+    Ok(Json(state.cp.identity.users(&user).await?))
 }
 
 pub async fn create_user(
@@ -33,13 +33,14 @@ pub async fn create_user(
 ) -> Result<StatusCode> {
     state
         .cp
+        .identity
         .create_user(&user, &body.username, body.admin)
         .await?;
     Ok(StatusCode::CREATED)
 }
 
 pub async fn list_roles(State(state): State<AppState>) -> Result<Json<Vec<RoleView>>> {
-    Ok(Json(state.cp.roles().await?))
+    Ok(Json(state.cp.identity.roles().await?))
 }
 
 pub async fn save_role(
@@ -47,7 +48,7 @@ pub async fn save_role(
     Extension(user): Extension<AuthUser>,
     Body(body): Body<RoleView>,
 ) -> Result<StatusCode> {
-    state.cp.save_role(&user, &body).await?;
+    state.cp.identity.save_role(&user, &body).await?;
     Ok(StatusCode::OK)
 }
 
@@ -66,6 +67,7 @@ pub async fn set_member(
 ) -> Result<StatusCode> {
     state
         .cp
+        .identity
         .set_member(&user, &project, &username, Some(&body.role))
         .await?;
     Ok(StatusCode::OK)
@@ -78,6 +80,7 @@ pub async fn remove_member(
 ) -> Result<StatusCode> {
     state
         .cp
+        .identity
         .set_member(&user, &project, &username, None)
         .await?;
     Ok(StatusCode::OK)
@@ -100,6 +103,7 @@ pub async fn create_token(
 ) -> Result<(StatusCode, Json<CreatedToken>)> {
     let created = state
         .cp
+        .identity
         .create_token(
             &user,
             body.username.as_deref(),
@@ -121,7 +125,11 @@ pub async fn list_tokens(
     Query(query): Query<TokenQuery>,
 ) -> Result<Json<Vec<TokenInfo>>> {
     Ok(Json(
-        state.cp.tokens(&user, query.username.as_deref()).await?,
+        state
+            .cp
+            .identity
+            .tokens(&user, query.username.as_deref())
+            .await?,
     ))
 }
 
@@ -130,6 +138,6 @@ pub async fn revoke_token(
     Extension(user): Extension<AuthUser>,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    state.cp.revoke_token(&user, &id).await?;
+    state.cp.identity.revoke_token(&user, &id).await?;
     Ok(StatusCode::OK)
 }

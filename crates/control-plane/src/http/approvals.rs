@@ -23,7 +23,7 @@ pub async fn pending(
     Query(query): Query<ProjectQuery>,
 ) -> Result<Json<Vec<PromotionRequest>>> {
     let project = query.project.as_deref();
-    Ok(Json(state.cp.pending_requests(project).await?))
+    Ok(Json(state.cp.approvals.pending_requests(project).await?))
 }
 
 /// `GET /wharf/v1/approvals/{id}`: one request, in whatever state.
@@ -31,7 +31,7 @@ pub async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<PromotionRequest>> {
-    Ok(Json(state.cp.promotion_request(&id).await?))
+    Ok(Json(state.cp.approvals.promotion_request(&id).await?))
 }
 
 /// `POST /wharf/v1/approvals/{id}/approve`.
@@ -40,7 +40,7 @@ pub async fn approve(
     Extension(user): Extension<AuthUser>,
     Path(id): Path<String>,
 ) -> Result<Json<PromotionRequest>> {
-    Ok(Json(state.cp.approve(&user, &id).await?))
+    Ok(Json(state.cp.approvals.approve(&user, &id).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,7 +56,9 @@ pub async fn reject(
     Path(id): Path<String>,
     Body(body): Body<Rejection>,
 ) -> Result<Json<PromotionRequest>> {
-    Ok(Json(state.cp.reject(&user, &id, &body.reason).await?))
+    Ok(Json(
+        state.cp.approvals.reject(&user, &id, &body.reason).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,6 +81,7 @@ pub async fn rollback(
 ) -> Result<Response> {
     let done = state
         .cp
+        .approvals
         .rollback(
             &user,
             &body.project,
@@ -95,5 +98,5 @@ pub async fn protection(
     State(state): State<AppState>,
     Path(project): Path<String>,
 ) -> Result<Json<BTreeMap<String, Protection>>> {
-    Ok(Json(state.cp.protections(&project).await?))
+    Ok(Json(state.cp.approvals.protections(&project).await?))
 }

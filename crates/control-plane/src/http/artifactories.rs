@@ -13,7 +13,13 @@ pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<Vec<Artifactory>>> {
-    Ok(Json(state.cp.artifactories(&host(&headers)?, None).await?))
+    Ok(Json(
+        state
+            .cp
+            .artifactories
+            .artifactories(&host(&headers)?, None)
+            .await?,
+    ))
 }
 
 /// `GET /cc-ui/v1/artifactories/stack/{stack}`: every registry serves every project here.
@@ -24,6 +30,7 @@ pub async fn of_project(
 ) -> Result<Json<Vec<Artifactory>>> {
     let all = state
         .cp
+        .artifactories
         .artifactories(&host(&headers)?, Some(&stack))
         .await?;
     Ok(Json(all))
@@ -35,7 +42,13 @@ pub async fn by_name(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Json<Artifactory>> {
-    Ok(Json(state.cp.artifactory(&host(&headers)?, &name).await?))
+    Ok(Json(
+        state
+            .cp
+            .artifactories
+            .artifactory(&host(&headers)?, &name)
+            .await?,
+    ))
 }
 
 /// `POST /cc-ui/v1/artifactories/others` (server admins).
@@ -44,6 +57,10 @@ pub async fn create_other(
     Extension(user): Extension<AuthUser>,
     Body(body): Body<OtherArtifactoryRequest>,
 ) -> Result<(StatusCode, Json<Artifactory>)> {
-    let created = state.cp.create_artifactory(&user, body).await?;
+    let created = state
+        .cp
+        .artifactories
+        .create_artifactory(&user, body)
+        .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

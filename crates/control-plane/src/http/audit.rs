@@ -60,7 +60,7 @@ async fn audit_logs(
         number: number.max(0),
         size,
     };
-    Ok(Json(state.cp.audit_page(&filter, facets).await?))
+    Ok(Json(state.cp.overview.audit_page(&filter, facets).await?))
 }
 
 fn parse_number(field: &str, value: Option<String>, default: i64) -> Result<i64> {

@@ -23,6 +23,7 @@ pub async fn promote_by_ci_id(
 ) -> Result<Response> {
     let promoted_build = state
         .cp
+        .delivery
         .promote(&user, CiKey::Id(&ci_id), &artifact_id)
         .await?;
     Ok(promoted(promoted_build))
@@ -45,7 +46,9 @@ pub async fn promote_by_name(
     let ci_name = require("ciName", query.ci_name.as_deref())?;
     let artifact_id = require("artifactId", query.artifact_id.as_deref())?;
     let ci = CiKey::Named(&ci_name, query.stack_name.as_deref());
-    Ok(promoted(state.cp.promote(&user, ci, &artifact_id).await?))
+    Ok(promoted(
+        state.cp.delivery.promote(&user, ci, &artifact_id).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,7 +64,7 @@ pub async fn reclassify(
     Query(query): Query<ReclassifyQuery>,
 ) -> Result<Json<Reclassified>> {
     let id = require("artifactCiId", query.artifact_ci_id.as_deref())?;
-    Ok(Json(state.cp.reclassify(&user, &id).await?))
+    Ok(Json(state.cp.delivery.reclassify(&user, &id).await?))
 }
 
 /// `DELETE /cc-ui/v1/artifacts/{artifactId}`: the record only; the image stays in its registry.
@@ -72,7 +75,7 @@ pub async fn delete(
     Extension(user): Extension<AuthUser>,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    match state.cp.delete_build(&user, &id).await? {
+    match state.cp.delivery.delete_build(&user, &id).await? {
         None => Ok(StatusCode::OK.into_response()),
         Some(request) => Ok(super::pending_request(request)),
     }
@@ -84,7 +87,7 @@ pub async fn of_cluster(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<EnvironmentBuilds>> {
-    Ok(Json(state.cp.builds_in_environment(&id).await?))
+    Ok(Json(state.cp.delivery.builds_in_environment(&id).await?))
 }
 
 /// `GET /cc-ui/v1/artifacts/cluster/{clusterId}/application/{name}`.
@@ -93,7 +96,11 @@ pub async fn of_cluster_application(
     Path((id, application)): Path<(String, String)>,
 ) -> Result<Json<Artifact>> {
     Ok(Json(
-        state.cp.build_in_environment(&id, &application).await?,
+        state
+            .cp
+            .delivery
+            .build_in_environment(&id, &application)
+            .await?,
     ))
 }
 
@@ -103,7 +110,9 @@ pub async fn of_cluster_resource(
     State(state): State<AppState>,
     Path((id, _kind, name)): Path<(String, String, String)>,
 ) -> Result<Json<Artifact>> {
-    Ok(Json(state.cp.build_in_environment(&id, &name).await?))
+    Ok(Json(
+        state.cp.delivery.build_in_environment(&id, &name).await?,
+    ))
 }
 
 /// `POST /cc-ui/v1/artifacts/attach-image-via-register`.
@@ -152,7 +161,7 @@ pub async fn attach(
         kind,
         value,
     };
-    Ok(Json(state.cp.attach(&user, request).await?))
+    Ok(Json(state.cp.delivery.attach(&user, request).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,6 +190,10 @@ pub async fn resolve(
         }
     };
     Ok(Json(
-        state.cp.resolve(&project, &environment, &ci_name).await?,
+        state
+            .cp
+            .delivery
+            .resolve(&project, &environment, &ci_name)
+            .await?,
     ))
 }

@@ -27,14 +27,16 @@ pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<CiQuery>,
 ) -> Result<Json<Vec<ArtifactCI>>> {
-    Ok(Json(state.cp.cis(query.stack_name.as_deref()).await?))
+    Ok(Json(
+        state.cp.routing.cis(query.stack_name.as_deref()).await?,
+    ))
 }
 
 pub async fn of_project(
     State(state): State<AppState>,
     Path(stack): Path<String>,
 ) -> Result<Json<Vec<ArtifactCI>>> {
-    Ok(Json(state.cp.cis_of_project(&stack).await?))
+    Ok(Json(state.cp.routing.cis_of_project(&stack).await?))
 }
 
 pub async fn create(
@@ -44,7 +46,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<ArtifactCI>)> {
     Ok((
         StatusCode::CREATED,
-        Json(state.cp.create_ci(&user, body).await?),
+        Json(state.cp.routing.create_ci(&user, body).await?),
     ))
 }
 
@@ -52,7 +54,7 @@ pub async fn get_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ArtifactCI>> {
-    Ok(Json(ci_view(&state.cp.ci_by_id(&id).await?)))
+    Ok(Json(ci_view(&state.cp.lookups.ci_by_id(&id).await?)))
 }
 
 pub async fn by_name(
@@ -62,6 +64,7 @@ pub async fn by_name(
 ) -> Result<Json<ArtifactCI>> {
     let ci = state
         .cp
+        .lookups
         .ci_named(&name, query.stack_name.as_deref())
         .await?;
     Ok(Json(ci_view(&ci)))
@@ -73,7 +76,7 @@ pub async fn update(
     Path(id): Path<String>,
     Body(body): Body<ArtifactCI>,
 ) -> Result<Json<ArtifactCI>> {
-    Ok(Json(state.cp.update_ci(&user, &id, body).await?))
+    Ok(Json(state.cp.routing.update_ci(&user, &id, body).await?))
 }
 
 pub async fn delete(
@@ -81,7 +84,7 @@ pub async fn delete(
     Extension(user): Extension<AuthUser>,
     Path(id): Path<String>,
 ) -> Result<Json<ArtifactCI>> {
-    Ok(Json(state.cp.delete_ci(&user, &id).await?))
+    Ok(Json(state.cp.routing.delete_ci(&user, &id).await?))
 }
 
 pub async fn builds(
@@ -107,6 +110,7 @@ pub async fn builds(
     };
     let builds = state
         .cp
+        .routing
         .builds_of_ci(&name, query.stack_name.as_deref(), &filter)
         .await?;
     Ok(Json(builds))
@@ -120,7 +124,11 @@ pub async fn attach(
     Body(body): Body<CiAttachRequest>,
 ) -> Result<Json<ArtifactCI>> {
     Ok(Json(
-        state.cp.follow(&user, &body, CiMode::Inherited).await?,
+        state
+            .cp
+            .routing
+            .follow(&user, &body, CiMode::Inherited)
+            .await?,
     ))
 }
 
@@ -130,7 +138,9 @@ pub async fn detach(
     Extension(user): Extension<AuthUser>,
     Body(body): Body<CiAttachRequest>,
 ) -> Result<Json<ArtifactCI>> {
-    Ok(Json(state.cp.follow(&user, &body, CiMode::None).await?))
+    Ok(Json(
+        state.cp.routing.follow(&user, &body, CiMode::None).await?,
+    ))
 }
 
 /// `POST /artifacts-ci/bulk-edit-workflow`: these CIs promote along this workflow.
@@ -139,5 +149,7 @@ pub async fn bulk_edit(
     Extension(user): Extension<AuthUser>,
     Body(body): Body<BulkEditWorkflowRequest>,
 ) -> Result<Json<Vec<ArtifactCI>>> {
-    Ok(Json(state.cp.bulk_edit_workflow(&user, &body).await?))
+    Ok(Json(
+        state.cp.routing.bulk_edit_workflow(&user, &body).await?,
+    ))
 }

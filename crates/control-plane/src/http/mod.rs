@@ -288,7 +288,7 @@ async fn require_auth(State(state): State<AppState>, mut request: Request, next:
     let Some((username, token)) = basic_credentials(request.headers()) else {
         return Error::Unauthorized.into_response();
     };
-    match state.cp.authenticate(&username, &token).await {
+    match state.cp.identity.authenticate(&username, &token).await {
         Ok(user) => {
             request.extensions_mut().insert(user);
             let mut response = next.run(request).await;

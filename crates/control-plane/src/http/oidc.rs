@@ -36,6 +36,7 @@ pub async fn exchange(
 ) -> Result<Json<OidcTokenResponse>, ExchangeError> {
     match state
         .cp
+        .identity
         .exchange_identity_token(&request.project, &request.token)
         .await
     {
@@ -53,5 +54,5 @@ pub async fn policies(
     State(state): State<AppState>,
     Path(project): Path<String>,
 ) -> Result<Json<Vec<TrustView>>> {
-    Ok(Json(state.cp.trust_policies(&project).await?))
+    Ok(Json(state.cp.identity.trust_policies(&project).await?))
 }

@@ -20,7 +20,13 @@ pub async fn list_streams(
     State(state): State<AppState>,
     Query(query): Query<StackQuery>,
 ) -> Result<Json<Vec<ReleaseStream>>> {
-    Ok(Json(state.cp.streams(query.stack_name.as_deref()).await?))
+    Ok(Json(
+        state
+            .cp
+            .catalog
+            .streams(query.stack_name.as_deref())
+            .await?,
+    ))
 }
 
 /// `POST /cc-ui/v1/release-stream?stackName=` (or `stackName` in the body).
@@ -32,6 +38,7 @@ pub async fn create_stream(
 ) -> Result<(StatusCode, Json<ReleaseStream>)> {
     let stream = state
         .cp
+        .catalog
         .create_stream(&user, query.stack_name.as_deref(), body)
         .await?;
     Ok((StatusCode::CREATED, Json(stream)))
@@ -46,6 +53,7 @@ pub async fn delete_stream(
 ) -> Result<StatusCode> {
     state
         .cp
+        .catalog
         .delete_stream(&user, query.stack_name.as_deref(), &name)
         .await?;
     Ok(StatusCode::OK)
@@ -55,14 +63,14 @@ pub async fn get_cluster(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Cluster>> {
-    Ok(Json(state.cp.cluster(&id).await?))
+    Ok(Json(state.cp.catalog.cluster(&id).await?))
 }
 
 pub async fn clusters_of_project(
     State(state): State<AppState>,
     Path(stack): Path<String>,
 ) -> Result<Json<Vec<Cluster>>> {
-    Ok(Json(state.cp.clusters(&stack).await?))
+    Ok(Json(state.cp.catalog.clusters(&stack).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,6 +89,7 @@ pub async fn save_environment(
 ) -> Result<(StatusCode, Json<Cluster>)> {
     let (created, cluster) = state
         .cp
+        .catalog
         .save_environment(&user, &project, &name, &body.release_stream)
         .await?;
     let status = if created {
@@ -96,6 +105,10 @@ pub async fn delete_environment(
     Extension(user): Extension<AuthUser>,
     Path((project, name)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    state.cp.delete_environment(&user, &project, &name).await?;
+    state
+        .cp
+        .catalog
+        .delete_environment(&user, &project, &name)
+        .await?;
     Ok(StatusCode::OK)
 }

@@ -20,5 +20,7 @@ pub async fn apply_project_file(
             file.project.name
         )));
     }
-    Ok(Json(state.cp.apply_project_file(&user, &file).await?))
+    Ok(Json(
+        state.cp.catalog.apply_project_file(&user, &file).await?,
+    ))
 }

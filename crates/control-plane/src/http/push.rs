@@ -18,7 +18,9 @@ pub async fn credentials(
     Body(body): Body<PushCredentialsRequest>,
 ) -> Result<Json<PushCredentialsResponse>> {
     let host = host(&headers)?;
-    Ok(Json(state.cp.push_credentials(&user, &body, &host).await?))
+    Ok(Json(
+        state.cp.push.push_credentials(&user, &body, &host).await?,
+    ))
 }
 
 /// `POST /cc-ui/v1/artifacts/pushCredentialsV2/artifactName/{name}/registrationType/{t}/value/{v}`.
@@ -45,6 +47,7 @@ pub async fn credentials_v3(
     Ok(Json(
         state
             .cp
+            .push
             .legacy_push_credentials(&user, &name, stack, &host)
             .await?,
     ))
@@ -64,7 +67,9 @@ pub async fn list(
     Query(query): Query<OwnerQuery>,
 ) -> Result<Json<Vec<PushCredentialInfo>>> {
     let owner = query.owner.as_deref();
-    Ok(Json(state.cp.push_credentials_list(&user, owner).await?))
+    Ok(Json(
+        state.cp.push.push_credentials_list(&user, owner).await?,
+    ))
 }
 
 /// `DELETE /wharf/v1/push-credentials?owner=`: all of one user, or every one.
@@ -74,7 +79,11 @@ pub async fn revoke_all(
     Query(query): Query<OwnerQuery>,
 ) -> Result<Json<serde_json::Value>> {
     let owner = query.owner.as_deref();
-    let revoked = state.cp.revoke_push_credentials(&user, None, owner).await?;
+    let revoked = state
+        .cp
+        .push
+        .revoke_push_credentials(&user, None, owner)
+        .await?;
     Ok(Json(serde_json::json!({ "revoked": revoked })))
 }
 
@@ -86,6 +95,7 @@ pub async fn revoke_one(
 ) -> Result<Json<serde_json::Value>> {
     let revoked = state
         .cp
+        .push
         .revoke_push_credentials(&user, Some(&username), None)
         .await?;
     Ok(Json(serde_json::json!({ "revoked": revoked })))

@@ -14,7 +14,7 @@ use wharf_api::{
 };
 
 async fn respond(state: &AppState, request: Registration, user: &AuthUser) -> Result<Response> {
-    Ok(registered(state.cp.register(user, request).await?))
+    Ok(registered(state.cp.delivery.register(user, request).await?))
 }
 
 /// `POST /cc-ui/v1/ci-cd/register`.
@@ -45,7 +45,13 @@ pub async fn saas_preview(
     Body(body): Body<SaasArtifactRequest>,
 ) -> Result<Json<RoutePreview>> {
     let request = saas_registration(body)?;
-    Ok(Json(state.cp.preview_registration(&user, request).await?))
+    Ok(Json(
+        state
+            .cp
+            .delivery
+            .preview_registration(&user, request)
+            .await?,
+    ))
 }
 
 fn saas_registration(body: SaasArtifactRequest) -> Result<Registration> {
@@ -131,7 +137,7 @@ pub async fn register_v2(
 ) -> Result<Response> {
     let target = match (&body.cluster_id, &body.release_stream) {
         (Some(id), _) if !id.trim().is_empty() => {
-            Target::Environment(state.cp.environment_by_id(id).await?.name)
+            Target::Environment(state.cp.lookups.environment_by_id(id).await?.name)
         }
         (_, Some(stream)) if !stream.trim().is_empty() => Target::ReleaseStream(stream.clone()),
         _ => {

@@ -26,6 +26,7 @@ pub async fn list(
 ) -> Result<Json<Vec<RoutingRuleResponse>>> {
     let rules = state
         .cp
+        .routing
         .rules(
             query.stack_name.as_deref(),
             query.registration_type.as_deref(),
@@ -41,7 +42,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<RoutingRuleResponse>)> {
     Ok((
         StatusCode::CREATED,
-        Json(state.cp.create_rule(&user, body).await?),
+        Json(state.cp.routing.create_rule(&user, body).await?),
     ))
 }
 
@@ -50,7 +51,7 @@ pub async fn update(
     Extension(user): Extension<AuthUser>,
     Body(body): Body<RoutingRuleRequest>,
 ) -> Result<Json<RoutingRuleResponse>> {
-    Ok(Json(state.cp.update_rule(&user, body).await?))
+    Ok(Json(state.cp.routing.update_rule(&user, body).await?))
 }
 
 pub async fn get_one(
@@ -58,7 +59,7 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Json<RoutingRuleResponse>> {
     Ok(Json(crate::domain::views::rule_view(
-        &state.cp.rule(&id).await?,
+        &state.cp.lookups.rule(&id).await?,
     )))
 }
 
@@ -67,7 +68,7 @@ pub async fn delete(
     Extension(user): Extension<AuthUser>,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    state.cp.delete_rule(&user, &id).await?;
+    state.cp.routing.delete_rule(&user, &id).await?;
     Ok(StatusCode::OK)
 }
 
@@ -91,14 +92,14 @@ pub async fn configure_ci_cd(
     Extension(user): Extension<AuthUser>,
     Body(dto): Body<CiCdDto>,
 ) -> Result<Json<CiCdDto>> {
-    Ok(Json(state.cp.configure_ci_cd(&user, dto).await?))
+    Ok(Json(state.cp.routing.configure_ci_cd(&user, dto).await?))
 }
 
 pub async fn get_ci_cd(
     State(state): State<AppState>,
     Path(stack): Path<String>,
 ) -> Result<Json<CiCdDto>> {
-    Ok(Json(state.cp.ci_cd(&stack).await?))
+    Ok(Json(state.cp.routing.ci_cd(&stack).await?))
 }
 
 pub async fn reset_ci_cd(
@@ -106,6 +107,6 @@ pub async fn reset_ci_cd(
     Extension(user): Extension<AuthUser>,
     Path(stack): Path<String>,
 ) -> Result<StatusCode> {
-    state.cp.reset_ci_cd(&user, &stack).await?;
+    state.cp.routing.reset_ci_cd(&user, &stack).await?;
     Ok(StatusCode::OK)
 }

@@ -23,6 +23,7 @@ pub async fn list(
 ) -> Result<Json<Vec<PromotionWorkflow>>> {
     let workflows = state
         .cp
+        .routing
         .workflows(
             query.stack_name.as_deref(),
             query.registration_type.as_deref(),
@@ -35,7 +36,7 @@ pub async fn of_project(
     State(state): State<AppState>,
     Path(stack): Path<String>,
 ) -> Result<Json<Vec<PromotionWorkflow>>> {
-    Ok(Json(state.cp.workflows_of_project(&stack).await?))
+    Ok(Json(state.cp.routing.workflows_of_project(&stack).await?))
 }
 
 /// `GET /workflow/registration-specific?registrationType=&stackName=`.
@@ -45,7 +46,13 @@ pub async fn registration_specific(
 ) -> Result<Json<Vec<PromotionWorkflow>>> {
     let stack = require("stackName", query.stack_name.as_deref())?;
     let kind = require("registrationType", query.registration_type.as_deref())?;
-    Ok(Json(state.cp.workflows(Some(&stack), Some(&kind)).await?))
+    Ok(Json(
+        state
+            .cp
+            .routing
+            .workflows(Some(&stack), Some(&kind))
+            .await?,
+    ))
 }
 
 /// `GET /workflow/default-workflow/registration-type/{type}?stackName=`.
@@ -55,14 +62,16 @@ pub async fn default_of(
     Query(query): Query<WorkflowQuery>,
 ) -> Result<Json<PromotionWorkflow>> {
     let stack = require("stackName", query.stack_name.as_deref())?;
-    Ok(Json(state.cp.default_workflow(&stack, &kind).await?))
+    Ok(Json(
+        state.cp.routing.default_workflow(&stack, &kind).await?,
+    ))
 }
 
 pub async fn get_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<PromotionWorkflow>> {
-    Ok(Json(workflow_view(&state.cp.workflow(&id).await?)))
+    Ok(Json(workflow_view(&state.cp.lookups.workflow(&id).await?)))
 }
 
 pub async fn create(
@@ -70,7 +79,7 @@ pub async fn create(
     Extension(user): Extension<AuthUser>,
     Body(body): Body<PromotionWorkflow>,
 ) -> Result<(StatusCode, Json<PromotionWorkflow>)> {
-    let created = state.cp.create_workflow(&user, body).await?;
+    let created = state.cp.routing.create_workflow(&user, body).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -80,7 +89,9 @@ pub async fn update(
     Path(id): Path<String>,
     Body(body): Body<PromotionWorkflow>,
 ) -> Result<Json<PromotionWorkflow>> {
-    Ok(Json(state.cp.update_workflow(&user, &id, body).await?))
+    Ok(Json(
+        state.cp.routing.update_workflow(&user, &id, body).await?,
+    ))
 }
 
 pub async fn delete(
@@ -88,5 +99,5 @@ pub async fn delete(
     Extension(user): Extension<AuthUser>,
     Path(id): Path<String>,
 ) -> Result<Json<PromotionWorkflow>> {
-    Ok(Json(state.cp.delete_workflow(&user, &id).await?))
+    Ok(Json(state.cp.routing.delete_workflow(&user, &id).await?))
 }

@@ -98,7 +98,11 @@ impl Registry {
             now.checked_sub(grace)
                 .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
         );
-        let swept = self.cp.sweep_registry_links(&cutoff, dry_run).await?;
+        let swept = self
+            .cp
+            .registry_index
+            .sweep_registry_links(&cutoff, dry_run)
+            .await?;
         report.repository_blobs = swept.links;
         for object in swept.unused {
             // A dry run counts what step 3 would find; a real one removes each object's row
@@ -107,6 +111,7 @@ impl Registry {
                 true => Some(object),
                 false => {
                     self.cp
+                        .registry_index
                         .delete_unused_object(&self.blobs, &object.digest, &cutoff)
                         .await?
                 }
@@ -125,7 +130,13 @@ impl Registry {
             .filter(|o| o.age_secs > orphan_age)
             .collect();
         if !candidates.is_empty() {
-            let named: HashSet<String> = self.cp.named_object_keys().await?.into_iter().collect();
+            let named: HashSet<String> = self
+                .cp
+                .registry_index
+                .named_object_keys()
+                .await?
+                .into_iter()
+                .collect();
             for orphan in candidates.iter().filter(|o| !named.contains(&o.key)) {
                 if !dry_run && self.blobs.delete(&orphan.key).await.is_err() {
                     continue;
@@ -149,6 +160,7 @@ impl Registry {
                 ("graceSeconds", grace_secs),
             ];
             self.cp
+                .registry_index
                 .record_collection(actor, &self.blobs.describe(), &counts)
                 .await?;
         }
@@ -164,7 +176,7 @@ impl Registry {
     ) -> Answer<u64> {
         let present: HashSet<&str> = listed.iter().map(|o| o.key.as_str()).collect();
         let mut repaired = 0;
-        for row in self.cp.registry_objects().await? {
+        for row in self.cp.registry_index.registry_objects().await? {
             if present.contains(row.object_key.as_str())
                 || !matches!(self.blobs.exists(&row.object_key).await, Ok(false))
             {
@@ -177,6 +189,7 @@ impl Registry {
             }
             if self
                 .cp
+                .registry_index
                 .forget_missing_object(&row.digest, &row.object_key)
                 .await?
             {

@@ -36,6 +36,7 @@ impl Registry {
         }
         let digest = self
             .cp
+            .registry_index
             .registry_tag(name, reference)
             .await?
             .ok_or_else(|| RegistryError::manifest_unknown(reference))?;
@@ -53,6 +54,7 @@ impl Registry {
         let digest = self.resolve_reference(name, reference).await?;
         let (media_type, size) = self
             .cp
+            .registry_index
             .registry_manifest(name, &digest.to_string())
             .await?
             .ok_or_else(|| RegistryError::manifest_unknown(reference))?;
@@ -60,6 +62,7 @@ impl Registry {
             true => {
                 let object = self
                     .cp
+                    .registry_index
                     .registry_object(&digest.to_string())
                     .await?
                     .ok_or_else(|| RegistryError::manifest_unknown(reference))?;
@@ -106,7 +109,11 @@ impl Registry {
             ));
         }
         if let Some(tag) = tag
-            && let Some(why) = self.cp.tag_hold(name, tag, &digest.to_string()).await?
+            && let Some(why) = self
+                .cp
+                .door
+                .tag_hold(name, tag, &digest.to_string())
+                .await?
         {
             return Err(Error::conflict(why).into());
         }
@@ -125,9 +132,10 @@ impl Registry {
         for child in &children {
             let key = child.digest.to_string();
             let stored = match kind {
-                MediaKind::Manifest => self.cp.registry_blob(name, &key).await?,
+                MediaKind::Manifest => self.cp.registry_index.registry_blob(name, &key).await?,
                 MediaKind::Index => self
                     .cp
+                    .registry_index
                     .registry_manifest(name, &key)
                     .await?
                     .map(|(_, size)| size),
@@ -168,7 +176,12 @@ impl Registry {
             children: &children,
             tag,
         };
-        let existed = self.cp.registry_manifest(name, &key).await?.is_some();
+        let existed = self
+            .cp
+            .registry_index
+            .registry_manifest(name, &key)
+            .await?
+            .is_some();
         let committed = self
             .commit_manifest(caller, &manifest, kind, existed, &staged)
             .await;
@@ -192,6 +205,7 @@ impl Registry {
     ) -> Answer<()> {
         let missing = self
             .cp
+            .registry_index
             .commit_manifest(&self.blobs, caller, manifest, kind, existed, staged)
             .await?;
         if let Some(child) = missing {
@@ -215,6 +229,7 @@ impl Registry {
         let digest = parse_digest(reference)?;
         match self
             .cp
+            .registry_index
             .delete_registry_manifest(caller, name, &digest.to_string())
             .await?
         {

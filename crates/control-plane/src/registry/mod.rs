@@ -161,6 +161,7 @@ impl Registry {
     pub async fn caller(&self, credentials: Option<(String, String)>) -> Answer<RegistryCaller> {
         let (username, password) = credentials.ok_or_else(RegistryError::unauthorized)?;
         self.cp
+            .push
             .registry_caller(&username, &password)
             .await
             .map_err(|_| RegistryError::unauthorized())
@@ -168,7 +169,7 @@ impl Registry {
 
     async fn may_push(&self, caller: &RegistryCaller, name: &str) -> Answer<()> {
         check_name(name)?;
-        Ok(self.cp.require_registry_push(caller, name).await?)
+        Ok(self.cp.push.require_registry_push(caller, name).await?)
     }
 
     fn may_pull(caller: &RegistryCaller, name: &str) -> Answer<()> {
@@ -178,7 +179,7 @@ impl Registry {
 
     pub async fn tags(&self, caller: &RegistryCaller, name: &str) -> Answer<Vec<String>> {
         Self::may_pull(caller, name)?;
-        Ok(self.cp.repository_tags(name).await?)
+        Ok(self.cp.registry_index.repository_tags(name).await?)
     }
 
     /// A blob's size and where its bytes are, for GET and HEAD (which reads nothing more).
@@ -193,11 +194,13 @@ impl Registry {
         let key = digest.to_string();
         let size = self
             .cp
+            .registry_index
             .registry_blob(name, &key)
             .await?
             .ok_or_else(|| RegistryError::blob_unknown(&digest))?;
         let object = self
             .cp
+            .registry_index
             .registry_object(&key)
             .await?
             .ok_or_else(|| RegistryError::blob_unknown(&digest))?;
@@ -219,7 +222,12 @@ impl Registry {
         self.may_push(caller, name).await?;
         let digest = parse_digest(digest)?;
         let key = digest.to_string();
-        match self.cp.delete_registry_blob(caller, name, &key).await? {
+        match self
+            .cp
+            .registry_index
+            .delete_registry_blob(caller, name, &key)
+            .await?
+        {
             Removal::Done => {}
             Removal::Unknown => return Err(RegistryError::blob_unknown(&digest)),
             Removal::Referenced(users) => {

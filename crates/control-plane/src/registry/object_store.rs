@@ -175,7 +175,10 @@ impl ObjectBlobStore {
             return Ok(id.clone());
         }
         let id = self.s3.create_multipart(path).await.map_err(io)?;
-        let recorded = index.record_multipart(&upload.row.id, &id).await;
+        let recorded = index
+            .registry_index
+            .record_multipart(&upload.row.id, &id)
+            .await;
         match recorded {
             Ok(true) => {
                 upload.row.multipart_id = Some(id.clone());

@@ -68,6 +68,7 @@ impl Registry {
         }
         let id = new_id();
         self.cp
+            .registry_index
             .open_upload(&id, name, self.blobs.session_key(&id).as_deref())
             .await?;
         let Some(digest) = start.digest else {
@@ -99,6 +100,7 @@ impl Registry {
         }
         let mounted = self
             .cp
+            .registry_index
             .mount_blob(name, source, &digest.to_string())
             .await?;
         Ok(mounted.then_some(digest))
@@ -113,7 +115,12 @@ impl Registry {
                 format!("upload {id} is unknown or expired"),
             )
         };
-        let upload = self.cp.upload_session(id).await?.ok_or_else(unknown)?;
+        let upload = self
+            .cp
+            .registry_index
+            .upload_session(id)
+            .await?
+            .ok_or_else(unknown)?;
         let last = upload.updated_at.as_deref().unwrap_or(&upload.created_at);
         let expired =
             time::OffsetDateTime::parse(last, &time::format_description::well_known::Rfc3339)
@@ -142,11 +149,16 @@ impl Registry {
     ) -> Answer<(usize, u64)> {
         let cutoff =
             format_time(time::OffsetDateTime::now_utc() - time::Duration::seconds(ttl_secs));
-        let expired = self.cp.idle_uploads(&cutoff).await?;
+        let expired = self.cp.registry_index.idle_uploads(&cutoff).await?;
         let (mut count, mut bytes) = (0, 0u64);
         for session in &expired {
             if !dry_run {
-                if !self.cp.expire_upload(&session.id, &cutoff).await? {
+                if !self
+                    .cp
+                    .registry_index
+                    .expire_upload(&session.id, &cutoff)
+                    .await?
+                {
                     continue;
                 }
                 self.blobs.discard_upload(session).await;
@@ -157,7 +169,7 @@ impl Registry {
         let age = ttl_secs.unsigned_abs();
         for file in self.blobs.list_upload_files().await? {
             let id = file.key.rsplit('/').next().unwrap_or_default();
-            if file.age_secs > age && self.cp.upload_session(id).await?.is_none() {
+            if file.age_secs > age && self.cp.registry_index.upload_session(id).await?.is_none() {
                 if !dry_run {
                     let _ = self.blobs.delete(&file.key).await;
                 }
@@ -168,7 +180,7 @@ impl Registry {
     }
 
     async fn forget_session(&self, session: &UploadSession) -> Answer<()> {
-        self.cp.forget_upload(&session.id).await?;
+        self.cp.registry_index.forget_upload(&session.id).await?;
         self.blobs.discard_upload(session).await;
         Ok(())
     }
@@ -182,7 +194,12 @@ impl Registry {
             .append(&mut upload, body, &self.cp)
             .await
             .map_err(body_error)?;
-        if !self.cp.save_upload(&upload.row, read_size).await? {
+        if !self
+            .cp
+            .registry_index
+            .save_upload(&upload.row, read_size)
+            .await?
+        {
             return Err(RegistryError::new(
                 RegistryCode::RangeInvalid,
                 "another request wrote to this upload session at the same time",
@@ -251,7 +268,7 @@ impl Registry {
             return Err(RegistryError::digest_invalid(mismatch));
         }
         let size = upload.row.size;
-        let stored = self.cp.registry_object(&key).await?;
+        let stored = self.cp.registry_index.registry_object(&key).await?;
         let present = match &stored {
             Some(object) => self.blobs.exists(&object.object_key).await?,
             None => false,
@@ -259,6 +276,7 @@ impl Registry {
         if present
             && self
                 .cp
+                .registry_index
                 .commit_known_blob(name, &upload.row.id, &key, size)
                 .await?
         {
@@ -267,6 +285,7 @@ impl Registry {
         }
         let staged = self.blobs.seal(&upload, digest).await?;
         self.cp
+            .registry_index
             .commit_new_blob(&self.blobs, name, &upload.row.id, &key, &staged, size)
             .await?;
         Ok(())

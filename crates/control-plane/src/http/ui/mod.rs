@@ -142,7 +142,7 @@ async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<(String
     let Some(id) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    Ok(state.cp.session(&id).await?.map(|s| (id, s)))
+    Ok(state.cp.identity.session(&id).await?.map(|s| (id, s)))
 }
 
 /// A page that needs a session: the session, or a redirect to the sign-in page.
@@ -352,7 +352,7 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
             Some("Enter your username and a personal token."),
         );
     }
-    match state.cp.sign_in(&username, &token).await {
+    match state.cp.identity.sign_in(&username, &token).await {
         Ok(opened) => {
             let mut response = Redirect::to("/ui/projects").into_response();
             let max_age = SESSION_HOURS * 3600;
@@ -381,7 +381,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         Err(response) => return response,
     };
     let id = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
-    if let Err(error) = state.cp.sign_out(&id, &session.user).await {
+    if let Err(error) = state.cp.identity.sign_out(&id, &session.user).await {
         return error_page(Some(&session), &error);
     }
     let mut response = Redirect::to("/ui/login").into_response();
@@ -413,7 +413,7 @@ macro_rules! page {
 
 async fn projects(State(state): State<AppState>, headers: HeaderMap) -> Response {
     page!(state, headers, |session| {
-        let names = state.cp.project_names().await?;
+        let names = state.cp.overview.project_names().await?;
         Ok(pages::projects(&session, &names))
     })
 }
@@ -425,14 +425,18 @@ async fn flow(
     RawQuery(query): RawQuery,
 ) -> Response {
     page!(state, headers, |session| {
-        let flow = state.cp.flow(&project).await?;
+        let flow = state.cp.overview.flow(&project).await?;
         let user = &session.user;
-        let write = state.cp.refusal(user, &project, ARTIFACTS_WRITE).await?;
+        let write = state
+            .cp
+            .overview
+            .refusal(user, &project, ARTIFACTS_WRITE)
+            .await?;
         let mut decisions = Vec::new();
         for request in &flow.pending {
             decisions.push((
-                state.cp.approval_refusal(user, request).await?,
-                state.cp.rejection_refusal(user, request).await?,
+                state.cp.approvals.approval_refusal(user, request).await?,
+                state.cp.overview.rejection_refusal(user, request).await?,
             ));
         }
         let done = query_get(&query_pairs(query), "done");
@@ -455,9 +459,10 @@ async fn service(
         let pairs = query_pairs(query);
         let stage = query_get(&pairs, "stage");
         let branch = query_get(&pairs, "branch");
-        let flow = state.cp.flow(&project).await?;
+        let flow = state.cp.overview.flow(&project).await?;
         let (ci, builds, branches) = state
             .cp
+            .overview
             .service_builds(&project, &service, stage.as_deref(), branch.as_deref())
             .await?;
         let mut stages = flow.stages.clone();
@@ -484,8 +489,8 @@ async fn build(
     RawQuery(query): RawQuery,
 ) -> Response {
     page!(state, headers, |session| {
-        let story = state.cp.build_story(&id).await?;
-        let flow = state.cp.flow(&story.build.project).await?;
+        let story = state.cp.overview.build_story(&id).await?;
+        let flow = state.cp.overview.flow(&story.build.project).await?;
         let next = story
             .build
             .bucket
@@ -494,6 +499,7 @@ async fn build(
             .map(str::to_string);
         let write = state
             .cp
+            .overview
             .refusal(&session.user, &story.build.project, ARTIFACTS_WRITE)
             .await?;
         let done = query_get(&query_pairs(query), "done");
@@ -539,8 +545,8 @@ async fn audit(
             number: page - 1,
             size: AUDIT_PAGE_SIZE,
         };
-        let entries = state.cp.audit_page(&store_filter, false).await?;
-        let projects = state.cp.project_names().await?;
+        let entries = state.cp.overview.audit_page(&store_filter, false).await?;
+        let projects = state.cp.overview.project_names().await?;
         Ok(pages::audit(&session, &filter, &entries, &projects))
     })
 }
@@ -553,21 +559,24 @@ async fn attach_page(
 ) -> Response {
     page!(state, headers, |session| {
         let pairs = query_pairs(query);
-        let flow = state.cp.flow(&project).await?;
+        let flow = state.cp.overview.flow(&project).await?;
         let host = super::host(&headers)?;
-        let registries = state.cp.registry_choices(&host).await?;
+        let registries = state.cp.overview.registry_choices(&host).await?;
         let registry = query_get(&pairs, "registry");
         let repository = query_get(&pairs, "repository");
         let repositories = match &registry {
-            Some(name) => Some(state.cp.registry_repositories(name).await?),
+            Some(name) => Some(state.cp.overview.registry_repositories(name).await?),
             None => None,
         };
         let tags = match (&registry, &repository) {
-            (Some(name), Some(repository)) => Some(state.cp.registry_tags(name, repository).await?),
+            (Some(name), Some(repository)) => {
+                Some(state.cp.overview.registry_tags(name, repository).await?)
+            }
             _ => None,
         };
         let write = state
             .cp
+            .overview
             .refusal(&session.user, &project, ARTIFACTS_WRITE)
             .await?;
         let mut stages = flow.stages.clone();
@@ -635,7 +644,7 @@ async fn promote(
         let service = form.required("service")?;
         let build = form.required("build")?;
         let ci = CiKey::Named(&service, Some(&project));
-        let done = match state.cp.promote(&session.user, ci, &build).await? {
+        let done = match state.cp.delivery.promote(&session.user, ci, &build).await? {
             Promoted::Done(_) => "promoted",
             Promoted::Pending(..) => "requested",
         };
@@ -654,6 +663,7 @@ async fn rollback(
         let stage = form.required("stage")?;
         let done = match state
             .cp
+            .approvals
             .rollback(&session.user, &project, &service, &stage, form.get("to"))
             .await?
         {
@@ -672,8 +682,8 @@ async fn reclassify(
 ) -> Response {
     act!(state, headers, body, |session, form| {
         let service = form.required("service")?;
-        let ci = state.cp.ci(&project, &service).await?;
-        state.cp.reclassify(&session.user, &ci.id).await?;
+        let ci = state.cp.lookups.ci(&project, &service).await?;
+        state.cp.delivery.reclassify(&session.user, &ci.id).await?;
         Ok(flow_url(&project, "reclassified"))
     })
 }
@@ -691,7 +701,7 @@ async fn attach(
             .get("registry")
             .unwrap_or(crate::domain::push::BUILT_IN_ARTIFACTORY)
             .to_string();
-        let kind = match state.cp.flow(&project).await?.kind {
+        let kind = match state.cp.overview.flow(&project).await?.kind {
             RegistrationType::ReleaseStream => RegistrationType::ReleaseStream,
             _ => RegistrationType::Environment,
         };
@@ -702,6 +712,7 @@ async fn attach(
                 let tag = form.required("tag")?;
                 let host = state
                     .cp
+                    .overview
                     .registry_choices(&super::host(&headers)?)
                     .await?
                     .into_iter()
@@ -725,7 +736,7 @@ async fn attach(
             kind,
             value: stage,
         };
-        state.cp.attach(&session.user, request).await?;
+        state.cp.delivery.attach(&session.user, request).await?;
         Ok(flow_url(&project, "attached"))
     })
 }
@@ -737,7 +748,7 @@ async fn approve(
     body: Bytes,
 ) -> Response {
     act!(state, headers, body, |session, form| {
-        let request = state.cp.approve(&session.user, &id).await?;
+        let request = state.cp.approvals.approve(&session.user, &id).await?;
         let done = if request.status == "COMPLETED" {
             "approved-completed"
         } else {
@@ -755,7 +766,11 @@ async fn reject(
 ) -> Response {
     act!(state, headers, body, |session, form| {
         let reason = form.required("reason")?;
-        let request = state.cp.reject(&session.user, &id, &reason).await?;
+        let request = state
+            .cp
+            .approvals
+            .reject(&session.user, &id, &reason)
+            .await?;
         Ok(back(&form, &request.project, "rejected"))
     })
 }
