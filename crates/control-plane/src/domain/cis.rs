@@ -3,13 +3,13 @@
 
 use super::auth::AuthUser;
 use super::views::{ci_artifact_view, ci_view};
-use super::{Lookups, Routing, commit, permissions};
+use super::{Routing, commit, permissions};
 use crate::error::{Error, Result, require, valid_component};
 use wharf_api::{
     ArtifactCI, BulkEditWorkflowRequest, CiArtifactResponse, CiAttachRequest, CiMode,
     RegistrationType,
 };
-use wharf_store::{Audit, BuildFilter, CiRow, RuleRow, Tx, WorkflowRow, new_id, now};
+use wharf_store::{Audit, BuildFilter, CiRow, Tx, new_id, now};
 
 /// A new CI integration following the project's defaults.
 pub fn new_ci(project: &str, name: &str, kind: RegistrationType, user: &str) -> CiRow {
@@ -55,101 +55,6 @@ fn check_same_scope(ci: &CiRow, project: &str, kind: RegistrationType, what: &st
         )));
     }
     Ok(())
-}
-
-/// How a request names a CI integration.
-#[derive(Debug, Clone, Copy)]
-pub enum CiKey<'a> {
-    Id(&'a str),
-    /// A name, and the project when the caller gave one (names are unique per project).
-    Named(&'a str, Option<&'a str>),
-}
-
-impl Lookups {
-    pub async fn find_ci(&self, key: CiKey<'_>) -> Result<CiRow> {
-        match key {
-            CiKey::Id(id) => self.ci_by_id(id).await,
-            CiKey::Named(name, stack) => self.ci_named(name, stack).await,
-        }
-    }
-
-    /// The rule a CI integration routes by: its own (`CUSTOM`), the project's default for its
-    /// registration type (`INHERITED`), or none (`NONE`: its builds stay unclassified).
-    pub async fn rule_of(&self, ci: &CiRow) -> Result<Option<RuleRow>> {
-        match (ci.mode, &ci.routing_rule_id) {
-            (CiMode::None, _) => Ok(None),
-            (CiMode::Custom, Some(id)) => Ok(self.store.rule(id).await?),
-            (CiMode::Custom, None) => Ok(None),
-            (CiMode::Inherited, _) => Ok(self
-                .store
-                .default_rule(&ci.project, ci.registration_type)
-                .await?),
-        }
-    }
-
-    /// The workflow a CI integration promotes along: its own, the project's default, or none.
-    pub(super) async fn workflow_of(&self, ci: &CiRow) -> Result<Option<WorkflowRow>> {
-        match (ci.mode, &ci.workflow_id) {
-            (CiMode::None, _) => Ok(None),
-            (CiMode::Custom, Some(id)) => Ok(self.store.workflow(id).await?),
-            _ => Ok(self
-                .store
-                .default_workflow(&ci.project, ci.registration_type)
-                .await?),
-        }
-    }
-
-    pub async fn ci(&self, project: &str, name: &str) -> Result<CiRow> {
-        if let Some(ci) = self.store.ci(project, name).await? {
-            return Ok(ci);
-        }
-        self.project(project).await?;
-        Err(Error::not_found(format!(
-            "CI integration '{name}' not found in project '{project}'{}",
-            self.ci_suggestions(project, name).await?
-        )))
-    }
-
-    /// "; did you mean 'api'? (known: api, web)" for a CI name of `project` not found.
-    pub(super) async fn ci_suggestions(&self, project: &str, name: &str) -> Result<String> {
-        let known: Vec<String> = self
-            .store
-            .cis(Some(project))
-            .await?
-            .into_iter()
-            .map(|ci| ci.name)
-            .collect();
-        Ok(crate::error::suggestions(name, &known))
-    }
-
-    pub async fn ci_by_id(&self, id: &str) -> Result<CiRow> {
-        self.store
-            .ci_by_id(id)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("CI integration id '{id}' not found")))
-    }
-
-    /// Finds a CI by name; names are unique per project, so `stackName` settles ambiguity.
-    pub async fn ci_named(&self, name: &str, stack: Option<&str>) -> Result<CiRow> {
-        let mut matches = self.store.cis_named(name).await?;
-        if let Some(stack) = stack {
-            matches.retain(|ci| ci.project == stack);
-        }
-        match matches.len() {
-            0 => Err(Error::not_found(format!(
-                "CI integration '{name}' not found"
-            ))),
-            1 => Ok(matches.remove(0)),
-            _ => Err(Error::bad_request(format!(
-                "CI integration '{name}' exists in several projects ({}); add ?stackName=",
-                matches
-                    .iter()
-                    .map(|c| c.project.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
-        }
-    }
 }
 
 impl Routing {

@@ -1,20 +1,33 @@
-//! The domain: every rule of the control plane, as methods of [`ControlPlane`], one module per
-//! concern. Each write checks the caller's permission, runs in one store transaction with its
-//! audit entries, and forgets the caches it invalidates before it answers.
+//! The domain: every rule of the control plane, one module per concern, as methods of a few
+//! services. Each write checks the caller's permission, runs in one store transaction with its
+//! audit entries, and forgets the caches it invalidates before it answers. Nothing here knows HTTP.
 //!
-//! Lower modules first: `views` (rows as wire types) and `buckets` (names to buckets) use only
-//! the store; `requests` names what a request changes; `door` is the one check every change
-//! of what a stage deploys passes (register, attach, promote, rollback, reclassify, delete, an
-//! environment's stream), and the registry's hold on what stages deploy; the others build on
-//! them. Nothing here knows HTTP.
+//! The services, each holding only the ones below it (so calls run one way and never loop):
+//!
+//! | service | owns | calls |
+//! |---|---|---|
+//! | [`Lookups`] | names to rows (`lookups`) | the store |
+//! | [`Identity`] | `auth`, `permissions`, `sessions`, `access`, `oidc`, `trust`, `secrets` | Lookups |
+//! | [`Artifactories`] | registries a server admin added (`artifactories`) | Identity |
+//! | [`Door`] | the one door of every stage change, the registry's holds (`door`) | Artifactories |
+//! | [`Catalog`] | streams, environments, the project file (`places`, `project_file`) | Door |
+//! | [`Routing`] | CIs, routing rules, workflows (`cis`, `rules`, `workflows`) | Identity |
+//! | [`Approvals`] | requests, approvals, rollbacks (`protection`) | Door |
+//! | [`Delivery`] | register, attach, promote, reclassify, delete, resolve (`registration`, `promotion`) | Approvals |
+//! | [`Overview`] | what the UI and audit pages read (`overview`, `audit`) | Approvals |
+//! | [`RegistryIndex`] | the built-in registry's index (`registry_index`) | Door |
+//! | [`Push`] | push credentials (`push`) | Artifactories |
+//!
+//! `views` (rows as wire types) and `requests` (what a request changes) are plain functions and
+//! types, used by all.
 
 pub mod access;
 pub mod artifactories;
 pub mod audit;
 pub mod auth;
-pub mod buckets;
 pub mod cis;
 pub mod door;
+pub mod lookups;
 pub mod oidc;
 pub mod overview;
 pub mod permissions;

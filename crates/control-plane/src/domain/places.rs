@@ -4,27 +4,17 @@
 use super::auth::AuthUser;
 use super::permissions::require_admin;
 use super::views::{cluster_view, stream_view};
-use super::{Catalog, Lookups, commit, permissions};
+use super::{Catalog, commit, permissions};
 use crate::error::{Error, Result, require, valid_name};
 use std::collections::BTreeMap;
 use wharf_api::{Cluster, ReleaseStream};
-use wharf_store::{Audit, EnvironmentRow, NewStream, ProjectRow};
+use wharf_store::{Audit, NewStream};
 
 /// "project 'x'", or every project when no project was named.
 fn scope_name(project: Option<&str>) -> String {
     match project {
         Some(project) => format!("project '{project}'"),
         None => "every project".into(),
-    }
-}
-
-impl Lookups {
-    pub async fn project(&self, name: &str) -> Result<ProjectRow> {
-        self.store.project(name).await?.ok_or_else(|| {
-            Error::not_found(format!(
-                "project '{name}' not found; create it with `wharf apply wharf.toml`"
-            ))
-        })
     }
 }
 
@@ -199,15 +189,6 @@ impl Catalog {
         }
         tx.commit().await?;
         Ok(())
-    }
-}
-
-impl Lookups {
-    pub async fn environment_by_id(&self, id: &str) -> Result<EnvironmentRow> {
-        self.store
-            .environment_by_id(id)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("environment id '{id}' not found")))
     }
 }
 

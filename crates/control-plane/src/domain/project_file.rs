@@ -7,8 +7,8 @@
 use super::Catalog;
 use super::access::bind_known_role;
 use super::auth::AuthUser;
-use super::buckets::{BUILT_IN_STREAMS, kind_name};
 use super::cis::new_ci;
+use super::lookups::{BUILT_IN_STREAMS, kind_name};
 use super::permissions::{self, require_admin};
 use super::rules::{DefaultRule, replace_default_rule};
 use super::workflows::{replace_default_workflow, stages_named};

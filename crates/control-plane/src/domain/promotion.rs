@@ -2,13 +2,13 @@
 //! manual attach, and resolving `${blueprint.self.artifacts.<ciName>}` for an environment.
 
 use super::auth::AuthUser;
-use super::cis::CiKey;
 use super::door::{Admission, Placement, pinned_row};
+use super::lookups::CiKey;
 use super::registration::Registered;
 pub use super::requests::Promoted;
 use super::requests::RequestKind;
 use super::views::artifact_view;
-use super::{Delivery, Lookups, commit, permissions};
+use super::{Delivery, commit, permissions};
 use crate::error::{Error, Result, valid_image_uri};
 use std::collections::BTreeMap;
 use wharf_api::{
@@ -224,20 +224,6 @@ impl Delivery {
             }
             Err(e) => Err(e.into()),
         }
-    }
-}
-
-impl Lookups {
-    /// A stage's bucket: the stage must be a bucket of the project.
-    pub(super) async fn stage_bucket(
-        &self,
-        project: &str,
-        kind: RegistrationType,
-        name: &str,
-    ) -> Result<Bucket> {
-        self.require_bucket(project, kind, name)
-            .await
-            .map_err(|e| Error::bad_request(format!("stage {e}")))
     }
 }
 

@@ -2,7 +2,7 @@
 //! store it once per (CI integration, external id), with its audit entry, in one transaction.
 
 use super::auth::AuthUser;
-use super::buckets::environment_bucket;
+use super::lookups::environment_bucket;
 use super::views::artifact_view;
 use super::{Delivery, permissions};
 use crate::error::{Error, Result, require, valid_image_uri, valid_text};

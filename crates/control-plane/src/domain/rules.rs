@@ -4,7 +4,7 @@
 use super::auth::AuthUser;
 use super::views::rule_view;
 use super::workflows::replace_default_workflow;
-use super::{Lookups, Routing, commit, permissions};
+use super::{Routing, commit, permissions};
 use crate::error::{Error, Result, require};
 use wharf_api::{
     BRANCH_NAME, CiCdDto, CiSystem, ClosedSet, Criterion, Metadata, RegistrationType,
@@ -85,15 +85,6 @@ fn duplicate_default(error: wharf_store::Error) -> Error {
         );
     }
     error.into()
-}
-
-impl Lookups {
-    pub async fn rule(&self, id: &str) -> Result<RuleRow> {
-        self.store
-            .rule(id)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("routing rule '{id}' not found")))
-    }
 }
 
 impl Routing {

@@ -7,7 +7,7 @@ pub use wharf_store::{
     ArtifactRow, AuditFilter, AuditRow, BuildFilter, CiRow, Origin, TagRow, TokenInfo, format_time,
 };
 
-use crate::domain::buckets::BUILT_IN_STREAMS;
+use crate::domain::lookups::BUILT_IN_STREAMS;
 use wharf_api::{
     Artifact, ArtifactCI, AuditEntry, CiArtifactResponse, Cluster, PromotionWorkflow,
     ReleaseStream, RoutingRuleResponse,

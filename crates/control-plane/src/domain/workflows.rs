@@ -2,7 +2,7 @@
 
 use super::auth::AuthUser;
 use super::views::workflow_view;
-use super::{Lookups, Routing, commit, permissions};
+use super::{Routing, commit, permissions};
 use crate::error::{Error, Result, require};
 use std::collections::BTreeSet;
 use wharf_api::{ClosedSet, PromotionWorkflow, RegistrationType, WorkflowHierarchy};
@@ -57,15 +57,6 @@ fn duplicate_default(error: wharf_store::Error) -> Error {
         );
     }
     error.into()
-}
-
-impl Lookups {
-    pub async fn workflow(&self, id: &str) -> Result<WorkflowRow> {
-        self.store
-            .workflow(id)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("workflow '{id}' not found")))
-    }
 }
 
 impl Routing {

@@ -3,7 +3,7 @@
 
 use super::{AppState, Body, Path, Query, promoted};
 use crate::domain::auth::AuthUser;
-use crate::domain::cis::CiKey;
+use crate::domain::lookups::CiKey;
 use crate::domain::promotion::{
     Attach, EnvironmentBuilds, Reclassified, Resolved, parse_expression,
 };

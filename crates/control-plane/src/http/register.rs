@@ -1,4 +1,4 @@
-//! The registration endpoints, current and older; all end in `ControlPlane::register`.
+//! The registration endpoints, current and older; all end in `Delivery::register`.
 
 use super::{AppState, Body, Query, registered};
 use crate::domain::auth::AuthUser;

@@ -12,7 +12,7 @@ mod pages;
 
 use super::{AppState, LoggedUser};
 use crate::domain::auth::AuthUser;
-use crate::domain::cis::CiKey;
+use crate::domain::lookups::CiKey;
 use crate::domain::permissions::ARTIFACTS_WRITE;
 use crate::domain::promotion::{Attach, Promoted};
 use crate::domain::sessions::{SESSION_HOURS, Session, random_secret};

@@ -1,10 +1,19 @@
-//! Names to buckets: the one place a stage, a rule's `routeTo`, an attach target or a
-//! registration's environment becomes the bucket a build sits in.
+//! Names to rows, read only: projects, environments, streams and the bucket a stage, a rule's
+//! `routeTo`, an attach target or a registration's environment names; CIs and the rule and
+//! workflow a CI follows (its own for CUSTOM, the project's default for INHERITED, none for NONE).
 
 use super::Lookups;
 use crate::error::{Error, Result};
-use wharf_api::{Metadata, RegistrationType, classify};
-use wharf_store::{ArtifactRow, Bucket, CiRow, EnvironmentRow, RuleRow};
+use wharf_api::{CiMode, Metadata, RegistrationType, classify};
+use wharf_store::{ArtifactRow, Bucket, CiRow, EnvironmentRow, ProjectRow, RuleRow, WorkflowRow};
+
+/// How a request names a CI integration.
+#[derive(Debug, Clone, Copy)]
+pub enum CiKey<'a> {
+    Id(&'a str),
+    /// A name, and the project when the caller gave one (names are unique per project).
+    Named(&'a str, Option<&'a str>),
+}
 
 /// What an environment deploys for one CI integration, and which bucket it comes from.
 #[derive(Debug, Clone)]
@@ -147,4 +156,142 @@ impl Lookups {
 /// Whether `a` was placed after `b` (by time, then id: ids grow with time).
 fn newer(a: &ArtifactRow, b: &ArtifactRow) -> bool {
     (&a.created_at, &a.id) > (&b.created_at, &b.id)
+}
+
+impl Lookups {
+    pub async fn find_ci(&self, key: CiKey<'_>) -> Result<CiRow> {
+        match key {
+            CiKey::Id(id) => self.ci_by_id(id).await,
+            CiKey::Named(name, stack) => self.ci_named(name, stack).await,
+        }
+    }
+
+    /// The rule a CI integration routes by: its own (`CUSTOM`), the project's default for its
+    /// registration type (`INHERITED`), or none (`NONE`: its builds stay unclassified).
+    pub async fn rule_of(&self, ci: &CiRow) -> Result<Option<RuleRow>> {
+        match (ci.mode, &ci.routing_rule_id) {
+            (CiMode::None, _) => Ok(None),
+            (CiMode::Custom, Some(id)) => Ok(self.store.rule(id).await?),
+            (CiMode::Custom, None) => Ok(None),
+            (CiMode::Inherited, _) => Ok(self
+                .store
+                .default_rule(&ci.project, ci.registration_type)
+                .await?),
+        }
+    }
+
+    /// The workflow a CI integration promotes along: its own, the project's default, or none.
+    pub(super) async fn workflow_of(&self, ci: &CiRow) -> Result<Option<WorkflowRow>> {
+        match (ci.mode, &ci.workflow_id) {
+            (CiMode::None, _) => Ok(None),
+            (CiMode::Custom, Some(id)) => Ok(self.store.workflow(id).await?),
+            _ => Ok(self
+                .store
+                .default_workflow(&ci.project, ci.registration_type)
+                .await?),
+        }
+    }
+
+    pub async fn ci(&self, project: &str, name: &str) -> Result<CiRow> {
+        if let Some(ci) = self.store.ci(project, name).await? {
+            return Ok(ci);
+        }
+        self.project(project).await?;
+        Err(Error::not_found(format!(
+            "CI integration '{name}' not found in project '{project}'{}",
+            self.ci_suggestions(project, name).await?
+        )))
+    }
+
+    /// "; did you mean 'api'? (known: api, web)" for a CI name of `project` not found.
+    pub(super) async fn ci_suggestions(&self, project: &str, name: &str) -> Result<String> {
+        let known: Vec<String> = self
+            .store
+            .cis(Some(project))
+            .await?
+            .into_iter()
+            .map(|ci| ci.name)
+            .collect();
+        Ok(crate::error::suggestions(name, &known))
+    }
+
+    pub async fn ci_by_id(&self, id: &str) -> Result<CiRow> {
+        self.store
+            .ci_by_id(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("CI integration id '{id}' not found")))
+    }
+
+    /// Finds a CI by name; names are unique per project, so `stackName` settles ambiguity.
+    pub async fn ci_named(&self, name: &str, stack: Option<&str>) -> Result<CiRow> {
+        let mut matches = self.store.cis_named(name).await?;
+        if let Some(stack) = stack {
+            matches.retain(|ci| ci.project == stack);
+        }
+        match matches.len() {
+            0 => Err(Error::not_found(format!(
+                "CI integration '{name}' not found"
+            ))),
+            1 => Ok(matches.remove(0)),
+            _ => Err(Error::bad_request(format!(
+                "CI integration '{name}' exists in several projects ({}); add ?stackName=",
+                matches
+                    .iter()
+                    .map(|c| c.project.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+}
+
+impl Lookups {
+    pub async fn project(&self, name: &str) -> Result<ProjectRow> {
+        self.store.project(name).await?.ok_or_else(|| {
+            Error::not_found(format!(
+                "project '{name}' not found; create it with `wharf apply wharf.toml`"
+            ))
+        })
+    }
+}
+
+impl Lookups {
+    pub async fn environment_by_id(&self, id: &str) -> Result<EnvironmentRow> {
+        self.store
+            .environment_by_id(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("environment id '{id}' not found")))
+    }
+}
+
+impl Lookups {
+    pub async fn rule(&self, id: &str) -> Result<RuleRow> {
+        self.store
+            .rule(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("routing rule '{id}' not found")))
+    }
+}
+
+impl Lookups {
+    pub async fn workflow(&self, id: &str) -> Result<WorkflowRow> {
+        self.store
+            .workflow(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("workflow '{id}' not found")))
+    }
+}
+
+impl Lookups {
+    /// A stage's bucket: the stage must be a bucket of the project.
+    pub(super) async fn stage_bucket(
+        &self,
+        project: &str,
+        kind: RegistrationType,
+        name: &str,
+    ) -> Result<Bucket> {
+        self.require_bucket(project, kind, name)
+            .await
+            .map_err(|e| Error::bad_request(format!("stage {e}")))
+    }
 }
