@@ -13,16 +13,9 @@ use wharf_api::project_file::{
 };
 use wharf_api::{CiSystem, ClosedSet, Operator, RegistrationType};
 
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
+#[path = "../../../tests/support/proptest_config.rs"]
+mod proptest_config;
+use proptest_config::config;
 
 /// Names as a user or an attacker might write them.
 fn text() -> impl Strategy<Value = String> {

@@ -17,16 +17,9 @@ use serde_json::{Value, json};
 use std::sync::OnceLock;
 use wharf_ci::{NoGit, RefFrom, normalise_ref};
 
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
+#[path = "../../../tests/support/proptest_config.rs"]
+mod proptest_config;
+use proptest_config::config;
 
 fn cases() -> &'static [fixture_cases::Case] {
     static CASES: OnceLock<Vec<fixture_cases::Case>> = OnceLock::new();

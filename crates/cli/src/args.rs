@@ -36,7 +36,9 @@ pub struct GlobalArgs {
     /// Read the token from this file instead of WHARF_TOKEN [env: WHARF_TOKEN_FILE].
     #[arg(long, global = true, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
-    /// Print results as human text or as one JSON document.
+    /// Print results as human text, as one JSON document, or (register and push) as wharf's
+    /// Markdown report, for a job summary or an annotation; other commands print Markdown as
+    /// human text.
     #[arg(long, global = true, value_enum, default_value_t = Output::Human)]
     pub output: Output,
     /// Allow plain http:// to a control plane that is not on loopback (the token then travels
@@ -53,6 +55,7 @@ pub struct GlobalArgs {
 pub enum Output {
     Human,
     Json,
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +154,15 @@ pub struct RegisterArgs {
     /// Copy the image into the control plane's registry first, and register the copy.
     #[arg(long)]
     pub push: bool,
+    /// With no token and no keyless login, warn and exit 0 instead of failing; on GitHub only
+    /// where GitHub withholds secrets (forks, Dependabot)
+    /// [env: WHARF_SKIP_WITHOUT_CREDENTIALS=true].
+    #[arg(long)]
+    pub skip_without_credentials: bool,
+    /// Also append wharf's Markdown report of the outcome (or of the failure) to FILE, such as
+    /// a job summary [env: WHARF_SUMMARY_FILE].
+    #[arg(long, value_name = "FILE")]
+    pub summary_file: Option<PathBuf>,
     #[command(flatten)]
     pub push_options: PushArgs,
 }

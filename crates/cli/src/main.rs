@@ -14,6 +14,7 @@ use clap::Parser;
 use std::path::Path;
 use std::process::ExitCode;
 use wharf_ci::{CiContext, EnvMap, RefFrom, SystemGit};
+use wharf_registration::no_credentials::Missing;
 use wharf_registration::{self as registration, Client, Endpoint, RetryPolicy, WharfEnv, exit};
 
 /// A failure with the exit code `docs/cli.md` documents for it.
@@ -165,6 +166,7 @@ fn init_logging(serving: bool) {
 
 async fn run(mut cli: Cli) -> Outcome {
     let env = wharf_ci::process_env();
+    output::set_terms(registration::OptionNames::from_env(&env)?);
     cli.global.keyless_project = keyless_project(&cli.command, &env);
     let is_push = matches!(cli.command, Command::Push(_));
     match cli.command {
@@ -180,6 +182,23 @@ async fn run(mut cli: Cli) -> Outcome {
                 ..args
             };
             let ci = detect(&env, args.ref_from)?;
+            if let Some(file) = args
+                .summary_file
+                .clone()
+                .or_else(|| env_path(&env, "WHARF_SUMMARY_FILE"))
+            {
+                output::set_summary_file(file);
+            }
+            let skip =
+                args.skip_without_credentials || env_flag(&env, "WHARF_SKIP_WITHOUT_CREDENTIALS")?;
+            match without_credentials(&cli.global, &env, &ci, skip)? {
+                Some(Missing::Skip(reason)) => {
+                    output::skipped(cli.global.output, &reason);
+                    return Ok(());
+                }
+                Some(Missing::Fail(error)) => return Err(error.into()),
+                None => {}
+            }
             let (env_ref, ci_ref) = (&env, &ci);
             with_control_plane(&cli.global, &env, &ci, None, |client, label| async move {
                 register(&args, env_ref, ci_ref, &client, &label, cli.global.output).await
@@ -412,6 +431,47 @@ fn audit_query(args: args::AuditArgs) -> Vec<(&'static str, String)> {
     query.extend(args.entity.into_iter().map(|e| ("entity", e)));
     query.extend(args.action.into_iter().map(|a| ("entityAction", a)));
     query
+}
+
+/// For a remote control plane with no token and no keyless login: skip or fail, as
+/// [`registration::no_credentials`] decides. The embedded one needs no token.
+fn without_credentials(
+    global: &GlobalArgs,
+    env: &EnvMap,
+    ci: &CiContext,
+    skip: bool,
+) -> Outcome<Option<Missing>> {
+    let wharf_env = WharfEnv::from_map(env)?;
+    match registration::resolve_endpoint(global.control_plane.as_deref(), &wharf_env, ci) {
+        Ok(Endpoint::Remote(_)) => Ok(registration::no_credentials::decide(
+            env,
+            &wharf_env,
+            global.token_file.as_deref(),
+            ci,
+            skip,
+        )?),
+        // An endpoint error is reported where the endpoint is used, in its own words.
+        _ => Ok(None),
+    }
+}
+
+fn env_path(env: &EnvMap, name: &str) -> Option<std::path::PathBuf> {
+    env.get(name)
+        .filter(|v| !v.trim().is_empty())
+        .map(Into::into)
+}
+
+/// A `true`/`false` variable; unset or empty is false.
+fn env_flag(env: &EnvMap, name: &str) -> Outcome<bool> {
+    match env.get(name).map(|v| v.trim()).unwrap_or("") {
+        "" | "false" | "0" => Ok(false),
+        "true" | "1" => Ok(true),
+        other => Err(registration::Error::Usage(format!(
+            "{name} must be true or false, got {:?}",
+            registration::printable(other)
+        ))
+        .into()),
+    }
 }
 
 /// The project a keyless login logs in to: the command's `--project`, else `WHARF_PROJECT`.

@@ -1,5 +1,7 @@
-//! Printing: results on stdout (one JSON document with `--output json`), warnings and errors
-//! on stderr.
+//! Printing: results on stdout (one JSON document with `--output json`, wharf's Markdown report
+//! with `--output markdown`), warnings and errors on stderr, every message in the caller's
+//! option names ([`set_terms`], `WHARF_OPTION_NAMES`), and the Markdown report appended to
+//! `--summary-file` when one is named.
 //!
 //! Every line goes through [`stdout_line`] or [`stderr_line`] (the `out!` and `note!` macros):
 //! human text has its control characters shown as escapes ([`printable`]), since much of it
@@ -16,7 +18,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use wharf_api::project_file::ApplySummary;
 use wharf_api::{AuditEntry, CiArtifactResponse, Page, PromotionRequest, Resolved, User};
 use wharf_ci::CiContext;
-use wharf_registration::{Outcome, Preview, PromoteAnswer, Promoted, Pushed, printable, report};
+use wharf_registration::{
+    OptionNames, Outcome, Preview, PromoteAnswer, Promoted, Pushed, markdown, printable, report,
+};
 
 /// One line of human text on stdout, control characters escaped.
 macro_rules! out {
@@ -32,6 +36,45 @@ macro_rules! note {
 static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
 /// Why stdout failed, when not because its reader went away.
 static STDOUT_FAILED: OnceLock<String> = OnceLock::new();
+
+/// The caller's names for wharf's flags and variables, set once at start.
+static TERMS: OnceLock<OptionNames> = OnceLock::new();
+/// The file `--summary-file` names, set once at start.
+static SUMMARY_FILE: OnceLock<std::path::PathBuf> = OnceLock::new();
+
+pub fn set_terms(names: OptionNames) {
+    let _ = TERMS.set(names);
+}
+
+pub fn set_summary_file(path: std::path::PathBuf) {
+    let _ = SUMMARY_FILE.set(path);
+}
+
+/// `message` in the caller's names.
+pub fn say(message: &str) -> String {
+    TERMS
+        .get()
+        .map_or_else(|| message.to_string(), |t| t.say(message))
+}
+
+/// Appends wharf's Markdown report to `--summary-file`; a file that cannot be written is a
+/// warning, not a failure of what was already done.
+fn summarise(text: &str) {
+    let Some(path) = SUMMARY_FILE.get() else {
+        return;
+    };
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()));
+    if let Err(error) = appended {
+        note!(
+            "warning: cannot append the report to --summary-file {}: {error}",
+            path.display()
+        );
+    }
+}
 
 /// Writes `text` and a newline to stdout, control characters escaped.
 pub fn stdout_line(text: &str) {
@@ -84,24 +127,47 @@ fn json<T: Serialize>(value: &T) {
 }
 
 pub fn failure(output: Output, kind: &str, code: i32, message: &str) {
+    let message = say(message);
     note!("error: {message}");
-    if output == Output::Json {
-        failure_json(kind, code, message);
+    match output {
+        Output::Json => failure_json(kind, code, &message),
+        Output::Markdown => write_stdout(&markdown::failed(kind, code, &message)),
+        Output::Human => {}
     }
+    summarise(&markdown::failed(kind, code, &message));
 }
 
 /// The JSON error document alone, on stdout (for a failure already told on stderr).
 pub fn failure_json(kind: &str, code: i32, message: &str) {
-    json(&report::failure(kind, code, message));
+    json(&report::failure(kind, code, &say(message)));
 }
 
 pub fn warning(_output: Output, message: &str) {
-    note!("warning: {message}");
+    note!("warning: {}", say(message));
+}
+
+/// A registration skipped for want of credentials (`--skip-without-credentials`).
+pub fn skipped(output: Output, reason: &str) {
+    let reason = say(reason);
+    note!("warning: {reason}");
+    match output {
+        Output::Json => json(&report::skipped(&reason)),
+        Output::Markdown => write_stdout(&markdown::skipped(&reason)),
+        Output::Human => out!("skipped: {reason}"),
+    }
+    summarise(&markdown::skipped(&reason));
 }
 
 pub fn registered(output: Output, outcome: &Outcome, pushed: Option<&Pushed>) {
-    if output == Output::Json {
-        return json(&report::registered(outcome, pushed));
+    let report = markdown::registered(outcome, pushed, &markdown::Links::default());
+    summarise(&report);
+    for warning in &outcome.warnings {
+        warning_line(warning);
+    }
+    match output {
+        Output::Json => return json(&report::registered(outcome, pushed)),
+        Output::Markdown => return write_stdout(&report),
+        Output::Human => {}
     }
     if let Some(pushed) = pushed {
         let what = if pushed.up_to_date {
@@ -158,17 +224,21 @@ pub fn registered(output: Output, outcome: &Outcome, pushed: Option<&Pushed>) {
         out!("  external   {id}");
     }
     out!("  control    {}", outcome.control_plane);
-    for warning in &outcome.warnings {
-        note!("warning: {warning}");
-    }
+}
+
+fn warning_line(message: &str) {
+    note!("warning: {}", say(message));
 }
 
 pub fn preview(output: Output, preview: &Preview) {
     for warning in &preview.warnings {
-        note!("warning: {warning}");
+        warning_line(warning);
     }
-    if output == Output::Json {
-        return json(preview);
+    summarise(&markdown::preview(preview));
+    match output {
+        Output::Json => return json(preview),
+        Output::Markdown => return write_stdout(&markdown::preview(preview)),
+        Output::Human => {}
     }
     let request = &preview.request;
     out!("dry run: nothing was sent that writes");

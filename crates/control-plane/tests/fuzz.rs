@@ -15,16 +15,9 @@ use wharf_api::project_file::{
 use wharf_api::{Operator, RegistrationType};
 use wharf_control_plane::project_file::{load, validate};
 
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
+#[path = "../../../tests/support/proptest_config.rs"]
+mod proptest_config;
+use proptest_config::config;
 
 /// Loads `bytes` as a project file from a fresh file.
 fn load_bytes(bytes: &[u8]) -> Result<ProjectFile, String> {

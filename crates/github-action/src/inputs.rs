@@ -88,50 +88,22 @@ pub fn input_name(variable: &str) -> Option<&'static str> {
         .map(|(_, input)| *input)
 }
 
-/// Rewrites wharf's messages, which speak of flags and variables, in the Action's terms:
-/// each `WHARF_*` variable named becomes its input. Text inside a `${{ … }}` expression is an
-/// example to copy into a workflow (`${{ secrets.WHARF_TOKEN }}`) and is left as it is.
-pub fn in_action_terms(message: &str) -> String {
-    let mut rewritten = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(open) = rest.find("${{") {
-        rewritten.push_str(&variables_as_inputs(&rest[..open]));
-        let expression = match rest[open..].find("}}") {
-            Some(close) => &rest[open..open + close + 2],
-            None => &rest[open..],
-        };
-        rewritten.push_str(expression);
-        rest = &rest[open + expression.len()..];
-    }
-    rewritten.push_str(&variables_as_inputs(rest));
-    rewritten
-}
-
-/// Each `WHARF_*` variable named in `text` (as a whole word) becomes its input.
-fn variables_as_inputs(text: &str) -> String {
-    let mut message = text.to_string();
-    // Longest first, so WHARF_TOKEN_FILE is not half-replaced by WHARF_TOKEN.
-    let mut pairs: Vec<_> = INPUT_VARIABLES.to_vec();
-    pairs.sort_by_key(|(var, _)| std::cmp::Reverse(var.len()));
-    for (var, input) in pairs {
-        let boundary = |m: &str, at: usize| {
-            m[at + var.len()..]
-                .chars()
-                .next()
-                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'))
-        };
-        let mut at = 0;
-        while let Some(found) = message[at..].find(var).map(|i| i + at) {
-            if boundary(&message, found) {
-                let replacement = format!("the '{input}' input");
-                message.replace_range(found..found + var.len(), &replacement);
-                at = found + replacement.len();
-            } else {
-                at = found + var.len();
-            }
-        }
-    }
-    message
+/// The inputs' names for wharf's variables, so wharf's messages name the inputs:
+/// "the 'git-ref' input".
+pub fn option_names() -> wharf_registration::OptionNames {
+    use wharf_registration::terms::variable_of;
+    // An input named as wharf's flag is given as the flag (both `--x` and `WHARF_X` are named
+    // as the input); the others by variable; and the two flags whose variable differs.
+    let mut table: Vec<String> = INPUT_VARIABLES
+        .iter()
+        .map(|(variable, input)| match variable_of(input) == *variable {
+            true => input.to_string(),
+            false => format!("{variable}={input}"),
+        })
+        .collect();
+    table.extend(["control-plane=control-plane-url".into(), "tag".into()]);
+    wharf_registration::OptionNames::parse(&table.join(","), "input")
+        .expect("the inputs' table is valid")
 }
 
 #[cfg(test)]
@@ -170,31 +142,19 @@ mod tests {
 
     #[test]
     fn messages_name_inputs_not_variables() {
+        let terms = option_names();
         assert_eq!(
-            in_action_terms("missing project: pass --project or set WHARF_PROJECT"),
-            "missing project: pass --project or set the 'project' input"
+            terms.say("missing project: pass --project or set WHARF_PROJECT"),
+            "missing project: set the 'project' input"
         );
         assert_eq!(
-            in_action_terms("WHARF_GIT_REF and WHARF_ENVIRONMENT were both given"),
+            terms.say("WHARF_GIT_REF and WHARF_ENVIRONMENT were both given"),
             "the 'git-ref' input and the 'environment' input were both given"
         );
-        assert_eq!(in_action_terms("WHARF_TOKEN_FILE"), "WHARF_TOKEN_FILE");
-    }
-
-    #[test]
-    fn examples_inside_expressions_are_left_as_they_are() {
+        assert_eq!(terms.say("WHARF_TOKEN_FILE"), "WHARF_TOKEN_FILE");
         assert_eq!(
-            in_action_terms(
-                "WHARF_TOKEN is empty: pass token: ${{ secrets.WHARF_TOKEN }} (a secret), \
-                 or set WHARF_PROJECT from ${{ vars.WHARF_PROJECT }}"
-            ),
-            "the 'token' input is empty: pass token: ${{ secrets.WHARF_TOKEN }} (a secret), \
-             or set the 'project' input from ${{ vars.WHARF_PROJECT }}"
-        );
-        // An expression left open is still not rewritten.
-        assert_eq!(
-            in_action_terms("WHARF_IMAGE ${{ env.WHARF_IMAGE"),
-            "the 'image' input ${{ env.WHARF_IMAGE"
+            terms.say("pass token: ${{ secrets.WHARF_TOKEN }}"),
+            "pass token: ${{ secrets.WHARF_TOKEN }}"
         );
     }
 }

@@ -5,16 +5,16 @@
 //! `wharf-registration`, then writing the step outputs, the job summary and, when asked, a
 //! GitHub deployment. Errors become `::error` annotations and wharf's exit codes.
 
-mod credentials;
 mod deployment;
 mod inputs;
-mod summary;
 mod workflow;
 
-use inputs::{Inputs, in_action_terms};
+use inputs::Inputs;
 use wharf_ci::{CiContext, EnvMap, RefFrom, SystemGit};
+use wharf_registration::no_credentials::{self, Missing};
 use wharf_registration::{
-    self as registration, Client, Endpoint, Error, Registered, Result, RetryPolicy, WharfEnv,
+    self as registration, Client, Endpoint, Error, OptionNames, Registered, Result, RetryPolicy,
+    WharfEnv, markdown,
 };
 use workflow::Files;
 
@@ -31,13 +31,14 @@ async fn main() {
     let env = wharf_ci::process_env();
     let files = Files::from_env(&env);
     mask_secrets(&env);
-    let code = match run(&env, &files).await {
+    let terms = inputs::option_names();
+    let code = match run(&env, &files, &terms).await {
         Ok(()) => 0,
         Err(error) => {
-            let message = in_action_terms(&error.to_string());
+            let message = terms.say(&error.to_string());
             let title = format!("wharf: {} (exit {})", error.kind(), error.exit_code());
             workflow::error(&title, &message);
-            report_io(files.append_summary(&summary::failed(
+            report_io(files.append_summary(&markdown::failed(
                 error.kind(),
                 error.exit_code(),
                 &message,
@@ -57,24 +58,22 @@ fn mask_secrets(env: &EnvMap) {
     }
 }
 
-async fn run(env: &EnvMap, files: &Files) -> Result<()> {
+async fn run(env: &EnvMap, files: &Files, terms: &OptionNames) -> Result<()> {
     let inputs = Inputs::from_env(env)?;
     let cwd = std::env::current_dir()
         .map_err(|e| Error::Internal(format!("reading the working directory: {e}")))?;
     let ci = wharf_ci::detect(env, &SystemGit::new(cwd), RefFrom::Source);
     let wharf_env = WharfEnv::from_map(env)?;
-    // No token: a keyless login with the job's identity token when GitHub offers one
-    // (`permissions: id-token: write`); otherwise the token is missing.
-    let keyless = matches!(wharf_ci::identity_source(env, ci.provider), Some(Ok(_)));
-    if wharf_env.token.is_none() && wharf_env.token_file.is_none() && !keyless {
-        return match credentials::missing_token(env, inputs.skip_without_credentials) {
-            credentials::Missing::Skip(warning) => {
-                workflow::warning("wharf: skipped", &warning);
-                report_io(files.append_summary(&summary::skipped(&warning)));
-                Ok(())
-            }
-            credentials::Missing::Fail(error) => Err(error),
-        };
+    // No token and no keyless login: wharf decides whether this run skips.
+    match no_credentials::decide(env, &wharf_env, None, &ci, inputs.skip_without_credentials)? {
+        Some(Missing::Skip(warning)) => {
+            let warning = terms.say(&warning);
+            workflow::warning("wharf: skipped", &warning);
+            report_io(files.append_summary(&markdown::skipped(&warning)));
+            return Ok(());
+        }
+        Some(Missing::Fail(error)) => return Err(error),
+        None => {}
     }
     let url = match registration::resolve_endpoint(None, &wharf_env, &ci)? {
         Endpoint::Remote(url) => url,
@@ -115,10 +114,10 @@ async fn run(env: &EnvMap, files: &Files) -> Result<()> {
     let registered =
         registration::register_image(&client, plan, &url, push, inputs.require_route).await?;
     for warning in &registered.outcome.warnings {
-        workflow::warning("wharf: registered, with a gap", warning);
+        workflow::warning("wharf: registered, with a gap", &terms.say(warning));
     }
     if let Some(warning) = &registered.unrouted_warning {
-        workflow::warning("wharf: build unclassified", &in_action_terms(warning));
+        workflow::warning("wharf: build unclassified", &terms.say(warning));
     }
     write_outputs(files, &registered);
     announce(&registered);
@@ -126,7 +125,7 @@ async fn run(env: &EnvMap, files: &Files) -> Result<()> {
         Some(to) => Some(promote(&client, &registered, to, &url, files).await?),
         None => None,
     };
-    let mut links = summary::Links {
+    let mut links = markdown::Links {
         run: ci.build_url.clone(),
         deployment: None,
     };
@@ -139,7 +138,7 @@ async fn run(env: &EnvMap, files: &Files) -> Result<()> {
     if let Ok(Some(deployment)) = &deployed {
         links.deployment = Some(deployment.url.clone());
     }
-    report_io(files.append_summary(&summary::registered(
+    report_io(files.append_summary(&markdown::registered(
         &registered.outcome,
         registered.pushed.as_ref(),
         &links,
@@ -173,29 +172,12 @@ fn write_outputs(files: &Files, registered: &Registered) {
     report_io(files.set_outputs(&outputs));
 }
 
+/// wharf's one line for the log. The image, names and id come from the control plane: shown
+/// with control characters escaped, so none can forge a workflow command or a terminal
+/// sequence in the log.
 fn announce(registered: &Registered) {
-    let outcome = &registered.outcome;
-    let place = outcome
-        .routed_to
-        .as_deref()
-        .map_or("unclassified".to_string(), |to| format!("routed to {to}"));
-    // The image, names and id come from the control plane: shown with control characters
-    // escaped, so none can forge a workflow command or a terminal sequence in the log.
-    println!(
-        "{}",
-        registration::printable(&format!(
-            "wharf: {}/{} registered {} as {}, {place}{}",
-            outcome.project,
-            outcome.ci_name,
-            outcome.artifact_uri,
-            outcome.artifact_id.as_deref().unwrap_or("?"),
-            if outcome.replayed {
-                " (already registered: nothing written)"
-            } else {
-                ""
-            }
-        ))
-    );
+    let line = markdown::one_line(&registered.outcome);
+    println!("{}", registration::printable(&format!("wharf: {line}")));
 }
 
 /// With `promote-to`: promotes the registered build up to `to`; a protected stage leaves a

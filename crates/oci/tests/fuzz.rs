@@ -13,18 +13,11 @@ use wharf_oci::{
     OCI_MANIFEST, media_kind, referenced_descriptors,
 };
 
-/// A few seconds per target in a debug build; `PROPTEST_CASES` overrides it.
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
+#[path = "../../../tests/support/proptest_config.rs"]
+mod proptest_config;
+use proptest_config::config;
 
+/// A few seconds per target in a debug build; `PROPTEST_CASES` overrides it.
 /// Characters that mean something to the reference grammar, and some that never should.
 fn hostile_char() -> impl Strategy<Value = char> {
     prop_oneof![

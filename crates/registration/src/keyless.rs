@@ -36,8 +36,33 @@ pub fn audience(env: &EnvMap) -> String {
 }
 
 /// Whether a token or token file was given (then keyless login is not tried).
-fn has_token(env: &WharfEnv, token_file: Option<&Path>) -> bool {
+pub(crate) fn has_token(env: &WharfEnv, token_file: Option<&Path>) -> bool {
     token_file.is_some() || env.token_file.is_some() || env.token.is_some()
+}
+
+/// `WHARF_KEYLESS`: `auto` (the default) logs in keyless whenever the CI offers an identity
+/// token and no token is given; `off` never does (the Buildkite plugin's default, where every
+/// agent can be asked for one).
+pub const KEYLESS: &str = "WHARF_KEYLESS";
+
+/// The CI's identity token to log in keyless with, unless `WHARF_KEYLESS=off`.
+fn keyless_source(
+    env_map: &EnvMap,
+    ci: &CiContext,
+) -> Result<Option<std::result::Result<IdentitySource, String>>> {
+    match env_map.get(KEYLESS).map(|v| v.trim()).unwrap_or("") {
+        "" | "auto" => Ok(wharf_ci::identity_source(env_map, ci.provider)),
+        "off" => Ok(None),
+        other => Err(Error::Usage(format!(
+            "{KEYLESS} must be auto or off, got {:?}",
+            crate::printable(other)
+        ))),
+    }
+}
+
+/// Whether a registration without a token would log in keyless.
+pub fn offered(env_map: &EnvMap, ci: &CiContext) -> Result<bool> {
+    Ok(matches!(keyless_source(env_map, ci)?, Some(Ok(_))))
 }
 
 /// The username and token for a remote control plane: `WHARF_USERNAME` with `WHARF_TOKEN` (or
@@ -54,7 +79,7 @@ pub async fn connect_credentials(
     if has_token(env, token_file) {
         return crate::settings::credentials(env, token_file);
     }
-    let source = match wharf_ci::identity_source(env_map, ci.provider) {
+    let source = match keyless_source(env_map, ci)? {
         Some(Ok(source)) => source,
         Some(Err(why)) => {
             return Err(Error::Usage(format!(

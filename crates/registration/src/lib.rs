@@ -10,18 +10,23 @@
 //! [`Plan`]; `flow` runs it (push when asked, the route check, the registration, the
 //! [`Outcome`]); `push` copies an image into the control plane's registry; `client` speaks to the
 //! control plane. `promote` moves a build along its workflow. `printable` makes a control plane's
-//! text safe for a terminal, for every front end's human output. This file only wires and
+//! text safe for a terminal, for every front end's human output. What every front end shows is
+//! made here too: `report` (the JSON outcome), `markdown` (job summaries, annotations), `terms`
+//! (messages in an adapter's option names), `no_credentials` (skip or fail without a token). This file only wires and
 //! re-exports.
 
 mod client;
 mod error;
 mod flow;
 pub mod keyless;
+pub mod markdown;
+pub mod no_credentials;
 mod promote;
 mod push;
 pub mod report;
 mod secret;
 mod settings;
+pub mod terms;
 
 pub use client::{BuildQuery, Client, Placement, PromoteAnswer, RegisterAnswer};
 pub use error::{Error, Result, exit};
@@ -36,5 +41,6 @@ pub use secret::Secret;
 pub use settings::{
     Endpoint, Plan, RegisterFlags, WharfEnv, credentials, resolve, resolve_endpoint,
 };
+pub use terms::OptionNames;
 pub use wharf_api::printable::printable;
 pub use wharf_http_client::{Replay, RetryPolicy};

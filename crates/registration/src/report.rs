@@ -10,12 +10,21 @@ use serde_json::{Value, json};
 /// them (`digest`, `pushedUri`, `blobsUploaded`, …).
 pub fn registered(outcome: &Outcome, pushed: Option<&Pushed>) -> Value {
     let mut value = serde_json::to_value(outcome).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        map.insert("summary".into(), crate::markdown::one_line(outcome).into());
+    }
     if let (Some(map), Some(pushed)) = (value.as_object_mut(), pushed)
         && let Ok(Value::Object(extra)) = serde_json::to_value(pushed)
     {
         map.extend(extra);
     }
     value
+}
+
+/// A registration skipped for want of credentials (`--skip-without-credentials`):
+/// `{"skipped": true, "reason"}`; exit 0.
+pub fn skipped(reason: &str) -> Value {
+    json!({"skipped": true, "reason": reason})
 }
 
 /// A failure: `{"error": {"kind", "exitCode", "message"}}`, with the documented exit code.

@@ -11,16 +11,9 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use proptest::prelude::*;
 
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
+#[path = "../../../../tests/support/proptest_config.rs"]
+mod proptest_config;
+use proptest_config::config;
 
 fn headers(value: HeaderValue) -> HeaderMap {
     let mut headers = HeaderMap::new();

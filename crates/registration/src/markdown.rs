@@ -1,6 +1,8 @@
-//! The job summary: a short Markdown report of what was registered and where it went.
+//! wharf's report of a registration in Markdown, for the places CI shows it: a GitHub job
+//! summary, a Buildkite annotation (`wharf register --output markdown`, `--summary-file FILE`).
+//! Every adapter shows this text as it is; none renders an outcome of its own.
 
-use wharf_registration::{Outcome, Pushed};
+use crate::{Outcome, Preview, Pushed};
 
 /// Links the summary can show.
 #[derive(Debug, Default)]
@@ -14,7 +16,7 @@ pub fn registered(outcome: &Outcome, pushed: Option<&Pushed>, links: &Links) -> 
     let routed = match (&outcome.routed_to, &outcome.rule_name) {
         (Some(to), Some(rule)) => format!("**{}** (rule {})", cell(to), code(rule)),
         (Some(to), None) => format!("**{}**", cell(to)),
-        (None, _) => "_unclassified_: no routing rule matched; it will not deploy".into(),
+        (None, _) => UNCLASSIFIED.into(),
     };
     let mut rows = vec![
         ("Image", code(&outcome.artifact_uri)),
@@ -57,21 +59,86 @@ pub fn registered(outcome: &Outcome, pushed: Option<&Pushed>, links: &Links) -> 
     }
     rows.push(("Control plane", link(&outcome.control_plane)));
     if let Some(deployment) = &links.deployment {
-        rows.push(("GitHub deployment", link(deployment)));
+        rows.push(("Deployment", link(deployment)));
     }
     if let Some(run) = &links.run {
         rows.push(("Run", link(run)));
     }
-    let mut text = format!(
-        "### wharf: {} registered\n\n| | |\n|---|---|\n",
-        cell(&title)
-    );
+    table(&format!("wharf: {title} registered"), rows)
+}
+
+fn table(title: &str, rows: Vec<(&str, String)>) -> String {
+    let mut text = format!("### {}\n\n| | |\n|---|---|\n", cell(title));
     for (name, value) in rows {
         text.push_str(&format!("| {name} | {value} |\n"));
     }
     text.push('\n');
     text
 }
+
+/// A dry run: what would be registered and where the control plane would route it.
+pub fn preview(preview: &Preview) -> String {
+    let request = &preview.request;
+    let route = match (&preview.predicted_route, &preview.predicted_rule) {
+        (Some(to), Some(rule)) => format!("**{}** (rule {})", cell(to), code(rule)),
+        (Some(to), None) => format!("**{}**", cell(to)),
+        (None, _) => UNCLASSIFIED.into(),
+    };
+    let by = match preview.predicted_by {
+        "server" => "the control plane",
+        _ => "wharf (a prediction: this control plane has no preview)",
+    };
+    let rows = [
+        ("Image", code(&request.artifact_uri)),
+        ("Would route to", route),
+        ("Predicted by", by.to_string()),
+        (
+            "Registered by",
+            format!(
+                "{} {}",
+                request.artifact_register_type.as_str(),
+                code(&request.artifact_register_value)
+            ),
+        ),
+        ("Control plane", link(&preview.control_plane)),
+    ];
+    table(
+        &format!(
+            "wharf: dry run for {}/{}, nothing written",
+            request.blueprint_name,
+            request.ci_name.as_deref().unwrap_or("?")
+        ),
+        rows.into_iter().collect(),
+    )
+}
+
+/// One line for a build description or a log: what was registered and where it went.
+pub fn one_line(outcome: &Outcome) -> String {
+    let id = outcome
+        .artifact_id
+        .as_deref()
+        .unwrap_or("(id not reported)");
+    let verb = if outcome.replayed {
+        "already registered"
+    } else {
+        "registered"
+    };
+    let place = match (&outcome.routed_to, &outcome.rule_name) {
+        (Some(to), Some(rule)) => format!("routed to {to} (rule {rule})"),
+        (Some(to), None) => format!("routed to {to}"),
+        (None, _) if outcome.classified == Some(false) => {
+            "unclassified: no routing rule matched; it will not deploy".into()
+        }
+        (None, _) => "route not reported by the control plane".into(),
+    };
+    format!(
+        "{}/{} {verb} {} as build {id}, {place}",
+        outcome.project, outcome.ci_name, outcome.artifact_uri
+    )
+}
+
+/// The one wording of an unrouted build, everywhere wharf reports one.
+pub const UNCLASSIFIED: &str = "_unclassified_: no routing rule matched; it will not deploy";
 
 pub fn failed(kind: &str, exit_code: i32, message: &str) -> String {
     format!(

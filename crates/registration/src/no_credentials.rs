@@ -1,11 +1,17 @@
-//! What to do when the control plane's token is missing: GitHub withholds secrets from
-//! workflows run for pull requests from forks and for Dependabot, so there a missing token is
-//! expected, and `skip-without-credentials: true` turns the failure into a warned skip.
+//! What to do when there is no token and no keyless login: decided here, once, for the CLI and
+//! every adapter (`--skip-without-credentials`, `WHARF_SKIP_WITHOUT_CREDENTIALS`).
+//!
+//! CI systems withhold secrets from some runs: GitHub from pull requests of forks and from
+//! Dependabot, Buildkite and CircleCI from builds of forks. There a missing token is expected,
+//! and skipping may turn the failure into a warned skip. On GitHub, which says why it withheld
+//! them, only such runs skip: a push with a missing secret still fails. Elsewhere nothing tells
+//! a fork's build apart, so any run without credentials skips when skipping is asked for.
 
-use wharf_ci::EnvMap;
-use wharf_registration::Error;
+use crate::{Error, WharfEnv, keyless};
+use std::path::Path;
+use wharf_ci::{CiContext, EnvMap, Provider};
 
-/// Why this run cannot see the repository's secrets, if it is such a run.
+/// Why this run cannot see the repository's secrets, if GitHub says it is such a run.
 pub fn secrets_withheld(env: &EnvMap) -> Option<String> {
     if env.get("GITHUB_ACTOR").map(String::as_str) == Some("dependabot[bot]") {
         return Some("runs started by Dependabot get Dependabot secrets only".into());
@@ -29,24 +35,48 @@ pub fn secrets_withheld(env: &EnvMap) -> Option<String> {
 }
 
 pub enum Missing {
-    /// Skip the step with this warning.
+    /// Skip the registration with this warning; exit 0.
     Skip(String),
     Fail(Error),
 }
 
-/// Decides, when the token input is empty.
-pub fn missing_token(env: &EnvMap, skip_allowed: bool) -> Missing {
+/// With no token, no token file and no keyless login to fall back on: skip or fail. `None`:
+/// there are credentials (or a keyless login), go on.
+pub fn decide(
+    env: &EnvMap,
+    wharf_env: &WharfEnv,
+    token_file: Option<&Path>,
+    ci: &CiContext,
+    skip_allowed: bool,
+) -> crate::Result<Option<Missing>> {
+    if keyless::has_token(wharf_env, token_file) || keyless::offered(env, ci)? {
+        return Ok(None);
+    }
+    if ci.provider == Some(Provider::GithubActions) {
+        return Ok(Some(github_missing_token(env, skip_allowed)));
+    }
+    Ok(skip_allowed.then(|| {
+        Missing::Skip(
+            "no token (WHARF_TOKEN is unset or empty) and no keyless login, so nothing was \
+             registered (--skip-without-credentials)"
+                .into(),
+        )
+    }))
+}
+
+/// GitHub says why secrets are withheld; only such runs skip.
+fn github_missing_token(env: &EnvMap, skip_allowed: bool) -> Missing {
     match secrets_withheld(env) {
         Some(why) if skip_allowed => Missing::Skip(format!(
-            "no token, so nothing was registered: {why} (skip-without-credentials is true)"
+            "no token, so nothing was registered: {why} (--skip-without-credentials)"
         )),
         Some(why) => Missing::Fail(Error::Usage(format!(
-            "the 'token' input is empty: {why}. Set skip-without-credentials: true to skip \
+            "WHARF_TOKEN is empty: {why}. Pass --skip-without-credentials to skip \
              registration on such runs, or run this step only on pushes"
         ))),
         None => Missing::Fail(Error::Usage(
-            "the 'token' input is empty: pass token: ${{ secrets.WHARF_TOKEN }} (a secret, \
-             never a literal)"
+            "WHARF_TOKEN is empty: pass token: ${{ secrets.WHARF_TOKEN }} (a secret, never a \
+             literal), or give the job `permissions: id-token: write` for a keyless login"
                 .into(),
         )),
     }
@@ -85,8 +115,11 @@ mod tests {
     fn a_fork_is_skipped_only_when_allowed() {
         let dir = tempfile::tempdir().unwrap();
         let fork = pull_request_env(dir.path(), "mallory/shop");
-        assert!(matches!(missing_token(&fork, true), Missing::Skip(_)));
-        let Missing::Fail(error) = missing_token(&fork, false) else {
+        assert!(matches!(
+            github_missing_token(&fork, true),
+            Missing::Skip(_)
+        ));
+        let Missing::Fail(error) = github_missing_token(&fork, false) else {
             panic!("a fork without skip-without-credentials must fail");
         };
         assert!(error.to_string().contains("skip-without-credentials"));
@@ -95,7 +128,7 @@ mod tests {
     #[test]
     fn a_missing_token_outside_a_fork_always_fails() {
         let env = EnvMap::from([("GITHUB_EVENT_NAME".to_string(), "push".to_string())]);
-        let Missing::Fail(error) = missing_token(&env, true) else {
+        let Missing::Fail(error) = github_missing_token(&env, true) else {
             panic!("a push without a token must fail, skip or not");
         };
         assert_eq!(error.exit_code(), 2);
