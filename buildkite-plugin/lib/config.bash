@@ -1,6 +1,9 @@
 # shellcheck shell=bash
-# The plugin's configuration, read from BUILDKITE_PLUGIN_CONFIGURATION (the agent's JSON copy of
-# the step's `wharf-dev/wharf#…:` mapping), checked once, then read one option at a time.
+# The plugin's configuration, read as the docker-compose plugin reads its own: the agent puts
+# each option of the step's `wharf-dev/wharf#…:` mapping in BUILDKITE_PLUGIN_WHARF_<OPTION>
+# (upper case, '-' as '_', booleans as true/false), and plugin.yml gives their types. The plugin
+# checks only what it maps itself: option names (a typo would never reach wharf), switches, and
+# that token-env names a variable. Everything else is wharf's to check, in the plugin's names.
 
 WHARF_STRING_OPTIONS=(
   control-plane-url username token-env project service ci-name image git-ref environment
@@ -10,7 +13,7 @@ WHARF_BOOLEAN_OPTIONS=(push require-route dry-run skip-without-credentials keyle
 # The plugin's own release: the wharf it installs unless `version` says otherwise. It moves
 # with the workspace's version, the action's and the orb's (install/tests/versions.bats).
 WHARF_PLUGIN_RELEASE=v0.1.0
-WHARF_PLUGIN_REF="wharf-dev/wharf#$WHARF_PLUGIN_RELEASE"
+WHARF_OPTION_PREFIX=BUILDKITE_PLUGIN_WHARF_
 
 config_error() {
   printf 'wharf plugin: %s\n' "$*" >&2
@@ -19,59 +22,67 @@ config_error() {
 
 require_jq() {
   command -v jq >/dev/null 2>&1 ||
-    config_error "jq is not installed on this agent; the plugin needs it to read its configuration"
+    config_error "jq is not installed on this agent; the plugin needs it to read wharf's outcome"
 }
 
-# Loads BUILDKITE_PLUGIN_CONFIGURATION into WHARF_CONFIG and rejects what the plugin itself
-# cannot map to wharf's command line: a configuration that is not a mapping, options it does not
-# have (they would never reach wharf), values of the wrong type and a token-env that names no
-# variable. Everything else (required options, options that exclude each other, push-only
-# options) is wharf's to check: it runs, and its message comes back in the plugin's option
-# names (in_plugin_terms).
 load_config() {
-  WHARF_CONFIG=${BUILDKITE_PLUGIN_CONFIGURATION:-}
-  if [[ -z $WHARF_CONFIG ]]; then
-    config_error "BUILDKITE_PLUGIN_CONFIGURATION is not set: run this hook as a Buildkite plugin" \
-      "(- $WHARF_PLUGIN_REF: with project, service and image under it)"
-  fi
-  if ! jq -e 'type == "object"' <<<"$WHARF_CONFIG" >/dev/null 2>&1; then
-    config_error "the plugin's configuration must be a mapping of options" \
-      "(project, service, image, …) under '- $WHARF_PLUGIN_REF:'"
-  fi
   check_option_names
-  check_option_types
+  check_switches
   check_token_env_name
 }
 
-# Names only, never values: a misplaced secret must not reach the log.
+# option_variable OPTION: the variable the agent sets for it.
+option_variable() {
+  local name=${1^^}
+  echo "$WHARF_OPTION_PREFIX${name//-/_}"
+}
+
+# plugin_read_config OPTION [DEFAULT]: the option's text, or DEFAULT when it is absent or empty
+# (an interpolated "${VAR}" that came out empty counts as not given).
+plugin_read_config() {
+  local variable
+  variable=$(option_variable "$1")
+  echo "${!variable:-${2:-}}"
+}
+
+config_string() {
+  plugin_read_config "$1"
+}
+
+config_flag() {
+  [[ $(plugin_read_config "$1" false) == true ]]
+}
+
+# Names only, never values: a misplaced secret must not reach the log. Arrays and maps come as
+# OPTION_0, OPTION_FOO: their first part is the option.
 check_option_names() {
-  local unknown
-  unknown=$(jq -r --args 'keys_unsorted - $ARGS.positional | join(", ")' <<<"$WHARF_CONFIG" \
-    "${WHARF_STRING_OPTIONS[@]}" "${WHARF_BOOLEAN_OPTIONS[@]}")
-  [[ -z $unknown ]] && return 0
+  local known=() option variable unknown=()
+  for option in "${WHARF_STRING_OPTIONS[@]}" "${WHARF_BOOLEAN_OPTIONS[@]}"; do
+    known+=("$(option_variable "$option")")
+  done
+  for variable in $(compgen -v "$WHARF_OPTION_PREFIX"); do
+    [[ " ${known[*]} " == *" $variable "* ]] && continue
+    option=${variable#"$WHARF_OPTION_PREFIX"}
+    option=${option,,}
+    unknown+=("${option//_/-}")
+  done
+  ((${#unknown[@]})) || return 0
   local hint=""
-  if jq -e 'has("token") or has("password")' <<<"$WHARF_CONFIG" >/dev/null; then
+  if [[ " ${unknown[*]} " == *" token "* || " ${unknown[*]} " == *" password "* ]]; then
     hint=" The token never goes in pipeline.yml: provide it as an agent secret or from an"
     hint+=" environment hook, in WHARF_TOKEN or in the variable named by token-env."
   fi
-  config_error "unknown option(s): $unknown. Valid options:" \
+  config_error "unknown option(s): $(printf '%s, ' "${unknown[@]}" | sed 's/, $//'). Valid options:" \
     "$(printf '%s, ' "${WHARF_STRING_OPTIONS[@]}" "${WHARF_BOOLEAN_OPTIONS[@]}" | sed 's/, $//').$hint"
 }
 
-check_option_types() {
-  local wrong
-  wrong=$(options_not_of_type string "${WHARF_STRING_OPTIONS[@]}")
-  [[ -z $wrong ]] || config_error "option(s) $wrong must be text: quote the value in pipeline.yml"
-  wrong=$(options_not_of_type boolean "${WHARF_BOOLEAN_OPTIONS[@]}")
-  [[ -z $wrong ]] || config_error "option(s) $wrong must be true or false"
-}
-
-# options_not_of_type TYPE OPTION… prints those of the options given whose value is not a TYPE.
-options_not_of_type() {
-  local type=$1
-  shift
-  jq -r --arg type "$type" --args '[to_entries[] | select(.key | IN($ARGS.positional[]))
-      | select(.value | type != $type) | .key] | join(", ")' <<<"$WHARF_CONFIG" "$@"
+check_switches() {
+  local option value wrong=()
+  for option in "${WHARF_BOOLEAN_OPTIONS[@]}"; do
+    value=$(plugin_read_config "$option" false)
+    [[ $value == true || $value == false ]] || wrong+=("$option")
+  done
+  ((${#wrong[@]} == 0)) || config_error "option(s) $(printf '%s, ' "${wrong[@]}" | sed 's/, $//') must be true or false"
 }
 
 # The plugin reads the variable token-env names itself (wharf never sees the name), and a value
@@ -83,16 +94,6 @@ check_token_env_name() {
     config_error "token-env must be the NAME of an environment variable (letters, digits, _)," \
       "such as SHOP_WHARF_TOKEN, not the token itself"
   fi
-}
-
-# The option's text, or nothing when it is absent or empty (an interpolated "${VAR}" that came
-# out empty counts as not given).
-config_string() {
-  jq -r --arg key "$1" '.[$key] // empty' <<<"$WHARF_CONFIG"
-}
-
-config_flag() {
-  jq -e --arg key "$1" '.[$key] == true' <<<"$WHARF_CONFIG" >/dev/null
 }
 
 # Names the annotation context and the meta-data keys.

@@ -1,22 +1,16 @@
 # shellcheck shell=bash
-# The plugin's run: read the configuration, run wharf (which checks it), then annotate and set
-# meta-data from its JSON outcome, or report its error in the plugin's option names.
+# The plugin's run: read the configuration, run wharf (which checks it, decides a run without a
+# token and words its errors in the plugin's option names), then annotate the build with wharf's
+# own Markdown report and set meta-data from its JSON outcome.
 
 wharf_plugin_main() {
   require_jq
   load_config
-  local service
+  local service wharf report
   service=$(service_name)
-  if ! has_token; then
-    if ! config_flag keyless; then
-      skip_or_fail_without_token "$service"
-      return 0
-    fi
-    echo "--- :key: wharf: no token in $(token_variable): logging in keyless with this job's OIDC identity token"
-  fi
-  local wharf
   wharf=$(wharf_binary)
-  build_wharf_args
+  report=$(mktemp)
+  build_wharf_args "$report"
   echo "--- :whale: wharf: registering $(config_string image) for $(config_string project)/$service"
   printf 'Running:'
   printf ' %q' "$wharf" "${WHARF_ARGS[@]}"
@@ -30,25 +24,14 @@ wharf_plugin_main() {
   if ((status != 0)); then
     echo "^^^ +++"
     echo "wharf plugin: wharf failed with exit code $status" >&2
-    local message
-    message=$(jq -r '.error.message // empty' <<<"$outcome" 2>/dev/null || true)
-    [[ -z $message ]] || message=$(in_plugin_terms "$message")
-    [[ -z $message ]] || printf 'wharf plugin: %s\n' "$message" >&2
-    annotate error "$service" "$(failure_markdown "$service" "$status" "$message")"
+    annotate error "$service" "$(report_or_log_pointer "$report" "$status")"
+    rm -f "$report"
     return "$status"
   fi
-  local markdown
-  markdown=$(outcome_markdown "$outcome" "$(config_string image)" "$service")
-  printf '%s\n' "$markdown"
-  annotate "$(outcome_style "$outcome")" "$service" "$markdown"
-  if ! jq -e '.dryRun' <<<"$outcome" >/dev/null; then
+  cat "$report"
+  annotate "$(outcome_style "$outcome")" "$service" "$(cat "$report")"
+  rm -f "$report"
+  if jq -e '(.dryRun or .skipped) | not' <<<"$outcome" >/dev/null; then
     set_outcome_metadata "$service" "$outcome"
   fi
-}
-
-skip_or_fail_without_token() {
-  local service=$1
-  config_flag skip-without-credentials || config_error "$(missing_token_message)"
-  echo "+++ :warning: wharf: skipped registering $service: $(token_variable) is unset or empty"
-  annotate warning "$service" "$(skipped_markdown "$service" "$(token_variable)")"
 }

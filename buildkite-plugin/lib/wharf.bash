@@ -9,7 +9,7 @@ WHARF_REGISTER_OPTIONS=(
   project service ci-name image git-ref environment release-stream registry external-id
   description tag platform
 )
-WHARF_REGISTER_SWITCHES=(push require-route dry-run)
+WHARF_REGISTER_SWITCHES=(push require-route dry-run skip-without-credentials)
 
 # The wharf to run: the one wharf-path names, or the release `version` names (default: the
 # plugin's own), installed by the installer the plugin shares with the action and the orb. It
@@ -34,13 +34,14 @@ wharf_binary() {
     "$WHARF_PLUGIN_DIR/lib/install.sh"
 }
 
-# Fills WHARF_ARGS. Values go as `--flag=VALUE` so one starting with '-' stays a value.
+# build_wharf_args SUMMARY_FILE: fills WHARF_ARGS. Values go as `--flag=VALUE` so one starting
+# with '-' stays a value. wharf writes its Markdown report (the annotation) to SUMMARY_FILE.
 build_wharf_args() {
   WHARF_ARGS=(--output json)
   local option value
   value=$(config_string control-plane-url)
   [[ -z $value ]] || WHARF_ARGS+=("--control-plane=$value")
-  WHARF_ARGS+=(register)
+  WHARF_ARGS+=(register "--summary-file=$1")
   for option in "${WHARF_REGISTER_OPTIONS[@]}"; do
     value=$(config_string "$option")
     [[ -z $value ]] || WHARF_ARGS+=("--$option=$value")
@@ -50,32 +51,34 @@ build_wharf_args() {
   done
 }
 
-# run_wharf WHARF: runs it with WHARF_ARGS; stdout is wharf's JSON outcome, stderr its log.
-# Without a token (keyless), wharf asks `buildkite-agent oidc request-token` for an identity
-# token with the audience oidc-audience (default wharf) and trades it for a short-lived one.
+# wharf's flags and variables as the plugin's options, for wharf's messages (WHARF_OPTION_NAMES):
+# each option that is wharf's flag, the two that are not, and the token's variable when
+# token-env renames it.
+option_names() {
+  local names token_variable
+  names=$(printf '%s,' "${WHARF_REGISTER_OPTIONS[@]}" "${WHARF_REGISTER_SWITCHES[@]}")
+  names+="control-plane=control-plane-url,username,oidc-audience"
+  token_variable=$(token_variable)
+  [[ $token_variable == WHARF_TOKEN ]] || names+=",WHARF_TOKEN=$token_variable"
+  echo "$names"
+}
+
+# run_wharf WHARF: runs it with WHARF_ARGS; stdout is wharf's JSON outcome, stderr its log and
+# its error, in the plugin's option names. Without a token, wharf decides: a keyless login when
+# `keyless` is on (it asks `buildkite-agent oidc request-token` for an identity token with the
+# audience oidc-audience, default wharf), else a skip with skip-without-credentials, else an
+# error.
 run_wharf() {
-  local wharf=$1 token_variable username audience
+  local wharf=$1 token_variable username audience keyless=off
   token_variable=$(token_variable)
   username=$(config_string username)
   audience=$(config_string oidc-audience)
+  if config_flag keyless; then keyless=auto; fi
   (
     export WHARF_TOKEN="${!token_variable:-}"
+    [[ -n $WHARF_TOKEN ]] || unset WHARF_TOKEN
     if [[ -n $username ]]; then export WHARF_USERNAME="$username"; fi
     if [[ -n $audience ]]; then export WHARF_OIDC_AUDIENCE="$audience"; fi
-    exec "$wharf" "${WHARF_ARGS[@]}"
+    WHARF_KEYLESS=$keyless WHARF_OPTION_NAMES=$(option_names) exec "$wharf" "${WHARF_ARGS[@]}"
   )
-}
-
-# in_plugin_terms MESSAGE: wharf's message, which names wharf's flags and WHARF_* variables,
-# with each replaced by the plugin option it comes from ("--git-ref" and "WHARF_GIT_REF" both
-# become 'git-ref'), and "pass 'x' or set 'x'" said once.
-in_plugin_terms() {
-  jq -rn --arg message "$1" --args '
-    def quoted: "\u0027\(.)\u0027";
-    def variable: "WHARF_\(ascii_upcase | gsub("-"; "_"))";
-    reduce ($ARGS.positional[] | split("=")) as [$option, $flag] ($message;
-      gsub("(--\($flag // $option)|\($option | variable))(?![A-Za-z0-9_-])"; $option | quoted))
-    | gsub("pass (?<o>\u0027[a-z-]+\u0027)( [A-Z]+)?(?<or> [(]or [^)]*[)])? or set \\k<o>";
-        "set \(.o)\(.or // "")")' \
-    "${WHARF_REGISTER_OPTIONS[@]}" "${WHARF_REGISTER_SWITCHES[@]}" control-plane-url=control-plane username
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# shellcheck disable=SC2016,SC2030,SC2031 # literal Markdown backticks; each @test is a subshell
-# The annotation: one per service, its style set by the outcome.
+# shellcheck disable=SC2030,SC2031 # each @test is a subshell
+# The annotation: one per service, its text wharf's own Markdown report (--summary-file), its
+# style set by the outcome.
 
 load helpers
 
@@ -15,7 +16,12 @@ any_metadata() {
   printf '%s\n' "${calls[@]}"
 }
 
-@test "a routed build gets a success annotation saying where it went" {
+# assert_annotation_is CASE: the annotation is wharf's report of the case, as wharf wrote it.
+assert_annotation_is() {
+  assert_equal "$(cat "$(annotation_file)")" "$(cat "$(contract_report "$1")")"
+}
+
+@test "a routed build gets a success annotation: wharf's report, as wharf wrote it" {
   stub_wharf_answering routed
   mapfile -t metadata < <(any_metadata 3)
   stub buildkite-agent "$(expect_annotation success wharf-api)" "${metadata[@]}"
@@ -23,13 +29,9 @@ any_metadata() {
   run "$PLUGIN_DIR/hooks/command"
 
   assert_success
-  assert_equal "$(cat "$(annotation_file)")" '#### wharf: `api` routed to `dev`
-Registered `registry.example.com/shop/api:1.4.2` in project `shop`.
-
-- Routed to: **dev** by rule `shop-branches`
-- Artifact id: `01a20a66090c7690bc860088cf32f9c8`
-- External id: `0190b5a8-1b2c-4d5e-8f90-123456789abc`
-- Control plane: https://cp.example.com'
+  assert_annotation_is routed
+  assert_line '### wharf: shop/api registered'
+  assert_equal "$(grep -c '^--summary-file=' "$BATS_TEST_TMPDIR/wharf.argv")" 1
   unstub wharf
   unstub buildkite-agent
 }
@@ -42,13 +44,12 @@ Registered `registry.example.com/shop/api:1.4.2` in project `shop`.
   run "$PLUGIN_DIR/hooks/command"
 
   assert_success
-  assert_equal "$(head -1 "$(annotation_file)")" '#### wharf: `api` registered unclassified'
-  assert grep -qF -e '- Routed to: nowhere. No routing rule matched GIT_REF `feature/login`' "$(annotation_file)"
+  assert_annotation_is unrouted
   unstub wharf
   unstub buildkite-agent
 }
 
-@test "a pushed build's annotation names the source, the copy and its digest" {
+@test "a pushed build's annotation is wharf's report of the push" {
   configure '{"project": "shop", "service": "api", "image": "registry.example.com/shop/api:1.4.2", "push": true}'
   stub_wharf_answering pushed
   mapfile -t metadata < <(any_metadata 4)
@@ -57,28 +58,12 @@ Registered `registry.example.com/shop/api:1.4.2` in project `shop`.
   run "$PLUGIN_DIR/hooks/command"
 
   assert_success
-  run cat "$(annotation_file)"
-  assert_line 'Pushed `registry.example.com/shop/api:1.4.2` and registered the copy `cp.example.com/shop/api@sha256:754bf3b38cf81ebd93434a33c28e3ca3c0457bdae8fa48ca46ca42ae6c68e5f4` in project `shop`.'
-  assert_line '- Digest: `sha256:754bf3b38cf81ebd93434a33c28e3ca3c0457bdae8fa48ca46ca42ae6c68e5f4`'
-  assert_line '- Copied: 1 blob(s) uploaded (120 bytes), 1 already there, 0 mounted'
+  assert_annotation_is pushed
   unstub wharf
   unstub buildkite-agent
 }
 
-@test "a replayed registration says nothing new was written" {
-  stub_wharf_answering replayed
-  mapfile -t metadata < <(any_metadata 3)
-  stub buildkite-agent "$(expect_annotation success wharf-api)" "${metadata[@]}"
-
-  run "$PLUGIN_DIR/hooks/command"
-
-  assert_success
-  assert_equal "$(tail -1 "$(annotation_file)")" "- Already registered by an earlier run of this build: nothing new was written."
-  unstub wharf
-  unstub buildkite-agent
-}
-
-@test "a dry run gets an info annotation with the predicted route" {
+@test "a dry run gets an info annotation and sets no meta-data" {
   configure '{"project": "shop", "service": "api", "image": "registry.example.com/shop/api:1.4.2", "dry-run": true}'
   stub_wharf_answering dry-run
   stub buildkite-agent "$(expect_annotation info wharf-api)"
@@ -86,54 +71,44 @@ Registered `registry.example.com/shop/api:1.4.2` in project `shop`.
   run "$PLUGIN_DIR/hooks/command"
 
   assert_success
-  assert_equal "$(cat "$(annotation_file)")" '#### wharf: dry run for `api`
-Would register `registry.example.com/shop/api:1.4.2` in project `shop`; probably routed to **dev** (rule `shop-branches`).
-Nothing was written.'
+  assert_annotation_is dry-run
   unstub wharf
   unstub buildkite-agent
 }
 
-@test "a dry run by ci-name names the CI integration, and an unrouted one says so" {
-  configure '{"project": "shop", "ci-name": "web", "image": "registry.example.com/shop/web:2", "dry-run": true}'
-  jq '.request.applicationName = null | .predictedRoute = null | .predictedRule = null' \
-    "$(contract_answer dry-run)" >"$BATS_TEST_TMPDIR/dry-run.json"
-  stub_wharf 0 "$BATS_TEST_TMPDIR/dry-run.json"
-  stub buildkite-agent "$(expect_annotation info wharf-web)"
+@test "a skipped registration gets a warning annotation and sets no meta-data" {
+  stub_wharf_answering skipped
+  stub buildkite-agent "$(expect_annotation warning wharf-api)"
 
   run "$PLUGIN_DIR/hooks/command"
 
   assert_success
-  run cat "$(annotation_file)"
-  assert_line '#### wharf: dry run for `web`'
-  assert_line --partial 'probably unclassified: no routing rule matches.'
+  assert_annotation_is skipped
   unstub wharf
   unstub buildkite-agent
 }
 
-@test "a failure gets an error annotation with wharf's message, in the plugin's terms, and exit code" {
+@test "a failure gets an error annotation with wharf's report, and wharf's exit code" {
   stub_wharf_answering error
   stub buildkite-agent "$(expect_annotation error wharf-api)"
 
   run "$PLUGIN_DIR/hooks/command"
 
   assert_failure 2
-  assert_equal "$(cat "$(annotation_file)")" '#### wharf: registering `api` failed (exit 2)
-```
-'"'git-ref' and 'environment' were both given: use only one of 'git-ref', 'environment', 'release-stream'"'
-```'
+  assert_annotation_is error
+  assert_line "wharf plugin: wharf failed with exit code 2"
   unstub wharf
   unstub buildkite-agent
 }
 
-@test "a failure without a JSON report points to the job log" {
-  stub_wharf 7
+@test "a wharf that wrote no report points to the job log" {
+  stub_wharf 7 /dev/null ""
   stub buildkite-agent "$(expect_annotation error wharf-api)"
 
   run "$PLUGIN_DIR/hooks/command"
 
   assert_failure 7
-  assert_equal "$(cat "$(annotation_file)")" '#### wharf: registering `api` failed (exit 7)
-wharf printed no error report; see the job log.'
+  assert_equal "$(cat "$(annotation_file)")" 'wharf exited with code 7 and wrote no report; see the job log.'
   unstub wharf
   unstub buildkite-agent
 }

@@ -11,7 +11,7 @@ setup() {
 args_for() {
   configure "$1"
   load_config
-  build_wharf_args
+  build_wharf_args /tmp/report.md
   printf '%s\n' "${WHARF_ARGS[@]}"
 }
 
@@ -22,6 +22,7 @@ args_for() {
   assert_output "--output
 json
 register
+--summary-file=/tmp/report.md
 --project=shop
 --service=api
 --image=registry.example.com/shop/api:1.4.2"
@@ -41,6 +42,7 @@ register
 json
 --control-plane=https://cp.example.com
 register
+--summary-file=/tmp/report.md
 --project=shop
 --ci-name=api-ci
 --image=registry.example.com/shop/api:1.4.2
@@ -52,7 +54,8 @@ register
 --platform=linux/arm64
 --push
 --require-route
---dry-run"
+--dry-run
+--skip-without-credentials"
 }
 
 @test "git-ref and environment map to their flags" {
@@ -82,6 +85,7 @@ register
   assert_output "--output
 json
 register
+--summary-file=/tmp/report.md
 --project=shop
 --service=api
 --image=i:1"
@@ -145,16 +149,29 @@ register
   assert_line -- "--ci-name=api-ci"
 }
 
-@test "wharf's flags and variables become the plugin's option names" {
-  run in_plugin_terms "$(jq -r .error.message "$(contract_answer error)")"
-  assert_output "'git-ref' and 'environment' were both given: use only one of 'git-ref', 'environment', 'release-stream'"
+@test "wharf is told the plugin's names for its flags and variables" {
+  configure '{"project": "shop", "service": "api", "image": "i:1"}'
+  load_config
 
-  run in_plugin_terms "missing service: pass --service (or --ci-name) or set WHARF_SERVICE"
-  assert_output "missing service: set 'service' (or 'ci-name')"
+  run option_names
 
-  run in_plugin_terms "no control plane set: pass --control-plane URL or set WHARF_CONTROL_PLANE_URL"
-  assert_output "no control plane set: set 'control-plane-url'"
+  assert_output --partial "git-ref,"
+  assert_output --partial "control-plane=control-plane-url,"
+  refute_output --partial "WHARF_TOKEN="
 
-  run in_plugin_terms "missing username: set WHARF_USERNAME; see --token-file and WHARF_TOKEN_FILE"
-  assert_output "missing username: set 'username'; see --token-file and WHARF_TOKEN_FILE"
+  configure '{"project": "shop", "service": "api", "image": "i:1", "token-env": "SHOP_TOKEN"}'
+  run option_names
+  assert_output --partial ",WHARF_TOKEN=SHOP_TOKEN"
+}
+
+@test "wharf words its messages in the plugin's option names" {
+  configure '{"project": "shop", "service": "api", "image": "i:1"}'
+  load_config
+
+  WHARF_OPTION_NAMES=$(option_names)
+  export WHARF_OPTION_NAMES WHARF_USERNAME=ci
+  run "$WHARF_BIN" --control-plane https://cp.example.com register --project shop --service api --image i:1 --git-ref main --environment staging
+
+  assert_failure 2
+  assert_output "error: 'git-ref' and 'environment' were both given: use only one of 'git-ref', 'environment', 'release-stream'"
 }

@@ -54,6 +54,7 @@ buildkite_job_environment() {
 # plugin_configuration JSON: the plugin's step configuration, as the agent hands it to the hook:
 # whole, as JSON, and flattened into BUILDKITE_PLUGIN_WHARF_<OPTION>.
 plugin_configuration() {
+  clear_plugin_configuration
   export BUILDKITE_PLUGIN_NAME=WHARF BUILDKITE_PLUGIN_CONFIGURATION=$1
   local name value
   while IFS=$'\t' read -r name value; do
@@ -132,7 +133,7 @@ refute_token_leaked() {
   assert_equal "$(jq -r .metadata.BUILD_URL <<<"$build")" "$BUILDKITE_BUILD_URL"
   assert_equal "$(jq -r .metadata.CI_PROVIDER <<<"$build")" buildkite
   assert_equal "$(metadata wharf-artifact-id-api)" "$(jq -r .artifactId <<<"$build")"
-  assert grep -qxF -e "- Artifact id: \`$(jq -r .artifactId <<<"$build")\`" "$BATS_TEST_TMPDIR/annotation.md"
+  assert grep -qxF -e "| Artifact id | \`$(jq -r .artifactId <<<"$build")\` |" "$BATS_TEST_TMPDIR/annotation.md"
   refute_token_leaked
 }
 
@@ -179,7 +180,7 @@ refute_token_leaked() {
   done
 
   assert_equal "$(cat "$BATS_TEST_TMPDIR/artifact-id-1")" "$(cat "$BATS_TEST_TMPDIR/artifact-id-0")"
-  assert grep -qF "nothing new was written" "$BATS_TEST_TMPDIR/annotation.md"
+  assert grep -qF "already registered by an earlier attempt; nothing written" "$BATS_TEST_TMPDIR/annotation.md"
   run recorded_build
   assert_success
 }

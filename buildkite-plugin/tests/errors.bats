@@ -14,24 +14,6 @@ teardown() {
   if [[ -L $BATS_MOCK_BINDIR/wharf ]]; then unstub wharf; fi
 }
 
-@test "no BUILDKITE_PLUGIN_CONFIGURATION: not run as a plugin" {
-  unset BUILDKITE_PLUGIN_CONFIGURATION
-
-  run "$PLUGIN_DIR/hooks/command"
-
-  assert_failure 2
-  assert_output "wharf plugin: BUILDKITE_PLUGIN_CONFIGURATION is not set: run this hook as a Buildkite plugin (- wharf-dev/wharf#v0.1.0: with project, service and image under it)"
-}
-
-@test "a configuration that is not a mapping" {
-  configure 'null'
-
-  run "$PLUGIN_DIR/hooks/command"
-
-  assert_failure 2
-  assert_output --partial "the plugin's configuration must be a mapping of options"
-}
-
 @test "an unknown option is named, with the valid ones" {
   configure '{"project": "shop", "service": "api", "image": "i:1", "gitref": "main"}'
 
@@ -50,58 +32,43 @@ teardown() {
   assert_output "wharf plugin: option(s) push must be true or false"
 }
 
-@test "a text option that is not text" {
-  configure '{"project": "shop", "service": "api", "image": "i:1", "tag": 1.5, "push": true, "external-id": 42}'
-
-  run "$PLUGIN_DIR/hooks/command"
-
-  assert_failure 2
-  assert_output "wharf plugin: option(s) tag, external-id must be text: quote the value in pipeline.yml"
-}
-
-# wharf_refuses CASE [MESSAGE]: for a test that expects wharf's refusal: the planless stub made
-# by setup is replaced by one answering the contract's error (see stub_wharf_answering), and the
-# annotation is accepted.
-wharf_refuses() {
+# real_wharf_refuses CONFIGURATION: the step runs the real wharf (WHARF_BIN), which refuses
+# before it sends anything; the annotation is accepted.
+real_wharf_refuses() {
   unstub wharf
-  stub_wharf_answering "$@"
+  configure "$(jq -c --arg wharf "$WHARF_BIN" '. + {"wharf-path": $wharf,
+    "control-plane-url": "https://cp.example.com", "username": "ci"}' <<<"$1")"
   stub buildkite-agent "$(expect_annotation error wharf-api)"
 }
 
 @test "git-ref, environment and release-stream: wharf's refusal, in the plugin's option names" {
-  configure '{"project": "shop", "service": "api", "image": "i:1", "git-ref": "main", "environment": "staging"}'
-  wharf_refuses error
+  real_wharf_refuses '{"project": "shop", "service": "api", "image": "i:1", "git-ref": "main", "environment": "staging"}'
 
   run "$PLUGIN_DIR/hooks/command"
 
   assert_failure 2
-  assert_line "wharf plugin: 'git-ref' and 'environment' were both given: use only one of 'git-ref', 'environment', 'release-stream'"
-  assert grep -qx -e --git-ref=main "$BATS_TEST_TMPDIR/wharf.argv"
-  assert grep -qx -e --environment=staging "$BATS_TEST_TMPDIR/wharf.argv"
+  assert_line "error: 'git-ref' and 'environment' were both given: use only one of 'git-ref', 'environment', 'release-stream'"
   assert grep -qF "use only one of 'git-ref'" "$(annotation_file)"
   unstub buildkite-agent
 }
 
 @test "a missing option: wharf's message names the plugin's option" {
-  configure '{"service": "api", "image": "i:1"}'
-  wharf_refuses error "missing project: pass --project or set WHARF_PROJECT"
+  real_wharf_refuses '{"service": "api", "image": "i:1"}'
 
   run "$PLUGIN_DIR/hooks/command"
 
   assert_failure 2
-  assert_line "wharf plugin: missing project: set 'project'"
-  refute grep -q -e --project "$BATS_TEST_TMPDIR/wharf.argv"
+  assert_line "error: missing project: set 'project'"
   unstub buildkite-agent
 }
 
 @test "tag or platform without push: wharf's message names the plugin's options" {
-  configure '{"project": "shop", "service": "api", "image": "i:1", "platform": "linux/arm64"}'
-  wharf_refuses error "--platform only applies when pushing: add --push, or remove --platform"
+  real_wharf_refuses '{"project": "shop", "service": "api", "image": "i:1", "platform": "linux/arm64"}'
 
   run "$PLUGIN_DIR/hooks/command"
 
   assert_failure 2
-  assert_line "wharf plugin: 'platform' only applies when pushing: add 'push', or remove 'platform'"
+  assert_line "error: 'platform' only applies when pushing: add 'push', or remove 'platform'"
   unstub buildkite-agent
 }
 

@@ -33,14 +33,24 @@ clear_wharf_environment() {
   done
 }
 
-# configure JSON: the step's configuration. Unless it says which wharf to run (wharf-path or
-# version), the unit tests run the stubbed wharf, so wharf-path names it.
+# configure JSON: the step's configuration, set as the agent sets it (each option in
+# BUILDKITE_PLUGIN_WHARF_<OPTION>, booleans as true/false). Unless it says which wharf to run
+# (wharf-path or version), the unit tests run the stubbed wharf, so wharf-path names it.
 configure() {
-  BUILDKITE_PLUGIN_CONFIGURATION=$(jq -c --arg stub "$BATS_MOCK_BINDIR/wharf" \
-    'if type == "object" and (has("wharf-path") or has("version") | not)
-     then . + {"wharf-path": $stub} else . end' <<<"$1" 2>/dev/null) ||
-    BUILDKITE_PLUGIN_CONFIGURATION=$1
-  export BUILDKITE_PLUGIN_CONFIGURATION
+  local config name value
+  clear_plugin_configuration
+  config=$(jq -c --arg stub "$BATS_MOCK_BINDIR/wharf" \
+    'if (has("wharf-path") or has("version") | not) then . + {"wharf-path": $stub} else . end' <<<"$1")
+  while IFS=$'\t' read -r name value; do
+    export "$name=$value"
+  done < <(jq -r 'to_entries[] | ["BUILDKITE_PLUGIN_WHARF_" + (.key | ascii_upcase | gsub("-"; "_")),
+      (.value | tostring)] | @tsv' <<<"$config")
+}
+
+# Unsets every option a configuration set before.
+clear_plugin_configuration() {
+  local name
+  for name in $(compgen -v BUILDKITE_PLUGIN_WHARF_); do unset "$name"; done
 }
 
 # Loads the libraries for unit tests of single functions.
@@ -52,20 +62,24 @@ load_plugin_libs() {
   done
 }
 
-# stub_wharf EXIT_CODE [OUTCOME_FILE]: one wharf call that records its argv (one per line) to
-# $BATS_TEST_TMPDIR/wharf.argv and its token and username to wharf.token and wharf.username (and WHARF_OIDC_AUDIENCE to wharf.audience),
+# stub_wharf EXIT_CODE [OUTCOME_FILE [REPORT]]: one wharf call that records its argv (one per
+# line) to $BATS_TEST_TMPDIR/wharf.argv, its token, username, WHARF_OIDC_AUDIENCE, WHARF_KEYLESS
+# and WHARF_OPTION_NAMES to wharf.token, wharf.username, wharf.audience, wharf.keyless and
+# wharf.names, writes REPORT (default "wharf's report"; "" for none) to the --summary-file it
+# was given,
 # prints OUTCOME_FILE and exits EXIT_CODE.
 stub_wharf() {
-  local status=$1 outcome=${2:-/dev/null} dir=$BATS_TEST_TMPDIR
-  stub wharf ": printf '%s\n' \"\$@\" >'$dir/wharf.argv'; printf '%s' \"\${WHARF_TOKEN-}\" >'$dir/wharf.token'; printf '%s' \"\${WHARF_USERNAME-}\" >'$dir/wharf.username'; printf '%s' \"\${WHARF_OIDC_AUDIENCE-}\" >'$dir/wharf.audience'; cat '$outcome'; exit $status"
+  local status=$1 outcome=${2:-/dev/null} report=${3-wharf\'s report} dir=$BATS_TEST_TMPDIR
+  printf '%s' "${report:+$report$'\n'}" >"$dir/wharf.report"
+  stub wharf ": printf '%s\\n' \"\$@\" >'$dir/wharf.argv'; printf '%s' \"\${WHARF_TOKEN-}\" >'$dir/wharf.token'; printf '%s' \"\${WHARF_USERNAME-}\" >'$dir/wharf.username'; printf '%s' \"\${WHARF_OIDC_AUDIENCE-}\" >'$dir/wharf.audience'; printf '%s' \"\${WHARF_KEYLESS-}\" >'$dir/wharf.keyless'; printf '%s' \"\${WHARF_OPTION_NAMES-}\" >'$dir/wharf.names'; for a; do case \$a in --summary-file=*) cat '$dir/wharf.report' >\"\${a#--summary-file=}\";; esac; done; cat '$outcome'; exit $status"
 }
 
 # stub_wharf_answering CASE [MESSAGE]: one wharf call answering tests/contract/CASE.json (see
-# contract_answer), with the exit code it carries.
+# contract_answer), with the exit code it carries, and writing CASE.md as its report.
 stub_wharf_answering() {
   local answer
   answer=$(contract_answer "$@") || return 1
-  stub_wharf "$(contract_exit_code "$answer")" "$answer"
+  stub_wharf "$(contract_exit_code "$answer")" "$answer" "$(cat "$(contract_report "$1")")"
 }
 
 # The stubbed annotate call writes the annotation's Markdown here.

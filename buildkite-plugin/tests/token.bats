@@ -47,45 +47,49 @@ stub_agent_for_registered() {
   unstub buildkite-agent
 }
 
-@test "a missing WHARF_TOKEN fails before wharf runs, naming WHARF_TOKEN and token-env" {
+# with_real_wharf CONFIGURATION: the step runs the real wharf (WHARF_BIN), against a control
+# plane it never reaches: what is tested ends before anything is sent.
+with_real_wharf() {
+  configure "$(jq -c --arg wharf "$WHARF_BIN" '. + {"wharf-path": $wharf,
+    "control-plane-url": "https://cp.example.com", "username": "ci"}' <<<"$1")"
+}
+
+@test "a missing WHARF_TOKEN: wharf refuses, naming WHARF_TOKEN, and no keyless login is tried" {
   unset WHARF_TOKEN
-  stub wharf
-  stub buildkite-agent
+  with_real_wharf '{"project": "shop", "service": "api", "image": "i:1"}'
+  stub buildkite-agent "$(expect_annotation error wharf-api)"
 
   run "$PLUGIN_DIR/hooks/command"
 
   assert_failure 2
-  assert_output "wharf plugin: no token: WHARF_TOKEN is unset or empty. Provide it as an agent secret or from an environment hook, or name the variable that holds it with token-env"
-  unstub wharf
+  assert_line --partial "error: missing token: set WHARF_TOKEN"
+  assert grep -qF "missing token: set WHARF_TOKEN" "$(annotation_file)"
   unstub buildkite-agent
 }
 
-@test "an empty token-env variable fails, naming the variable and token-env" {
+@test "an empty token-env variable: wharf's refusal names that variable" {
   export SHOP_WHARF_TOKEN=""
-  configure '{"project": "shop", "service": "api", "image": "i:1", "token-env": "SHOP_WHARF_TOKEN"}'
-  stub wharf
+  with_real_wharf '{"project": "shop", "service": "api", "image": "i:1", "token-env": "SHOP_WHARF_TOKEN"}'
+  stub buildkite-agent "$(expect_annotation error wharf-api)"
 
   run "$PLUGIN_DIR/hooks/command"
 
   assert_failure 2
-  assert_output --partial "no token: SHOP_WHARF_TOKEN (named by token-env) is unset or empty"
-  unstub wharf
+  assert_line --partial "error: missing token: set 'SHOP_WHARF_TOKEN'"
+  unstub buildkite-agent
 }
 
-@test "skip-without-credentials warns, annotates and succeeds without running wharf" {
+@test "skip-without-credentials: wharf skips, the build gets wharf's warning, no meta-data" {
   unset WHARF_TOKEN
-  configure '{"project": "shop", "service": "api", "image": "i:1", "skip-without-credentials": true}'
-  stub wharf
+  with_real_wharf '{"project": "shop", "service": "api", "image": "i:1", "skip-without-credentials": true}'
   stub buildkite-agent "$(expect_annotation warning wharf-api)"
 
   run "$PLUGIN_DIR/hooks/command"
 
   assert_success
-  assert_output --partial "skipped registering api: WHARF_TOKEN is unset or empty"
-  assert_equal "$(cat "$(annotation_file)")" '#### wharf: `api` not registered
-`WHARF_TOKEN` is unset or empty and `skip-without-credentials` is on, so registration was skipped.
-Builds of forks get no secrets; any other build should have the token: check the agent'"'"'s secrets.'
-  unstub wharf
+  assert_line --partial "warning: no token (WHARF_TOKEN is unset or empty) and no keyless login"
+  # wharf's report of the skip, in the plugin's option names.
+  assert_equal "$(cat "$(annotation_file)")" "$(sed "s/(--skip-without-credentials)/('skip-without-credentials')/" "$(contract_report skipped)")"
   unstub buildkite-agent
 }
 
@@ -136,9 +140,21 @@ Builds of forks get no secrets; any other build should have the token: check the
   run "$PLUGIN_DIR/hooks/command"
 
   assert_success
-  assert_output --partial "no token in WHARF_TOKEN: logging in keyless"
+  assert_equal "$(cat "$BATS_TEST_TMPDIR/wharf.keyless")" auto
   assert_equal "$(cat "$BATS_TEST_TMPDIR/wharf.token")" ""
   assert_equal "$(cat "$BATS_TEST_TMPDIR/wharf.audience")" "https://cp.example.com"
+  unstub wharf
+  unstub buildkite-agent
+}
+
+@test "without keyless, wharf is told never to log in keyless" {
+  stub_wharf_answering routed
+  stub_agent_for_registered
+
+  run "$PLUGIN_DIR/hooks/command"
+
+  assert_success
+  assert_equal "$(cat "$BATS_TEST_TMPDIR/wharf.keyless")" off
   unstub wharf
   unstub buildkite-agent
 }

@@ -7,6 +7,7 @@
 #   answer=$(contract_answer routed)                       # or unrouted, replayed, pushed, dry-run, error
 #   answer=$(contract_answer error "missing project: …")   # another of wharf's refusals
 #   status=$(contract_exit_code "$answer")                 # the exit code wharf gives with it
+#   report=$(contract_report routed)                       # its Markdown report (CASE.md)
 
 WHARF_CONTRACT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../contract" && pwd)
 
@@ -28,4 +29,9 @@ contract_answer() {
 # contract_exit_code ANSWER: the error's exit code, or 0 for an outcome.
 contract_exit_code() {
   jq -r '.error.exitCode // 0' "$1"
+}
+
+# contract_report CASE: the path of tests/contract/CASE.md, wharf's Markdown report of the case.
+contract_report() {
+  echo "$WHARF_CONTRACT/$1.md"
 }

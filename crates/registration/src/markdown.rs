@@ -106,7 +106,11 @@ pub fn preview(preview: &Preview) -> String {
         &format!(
             "wharf: dry run for {}/{}, nothing written",
             request.blueprint_name,
-            request.ci_name.as_deref().unwrap_or("?")
+            request
+                .ci_name
+                .as_deref()
+                .or(request.application_name.as_deref())
+                .unwrap_or("(no service)")
         ),
         rows.into_iter().collect(),
     )

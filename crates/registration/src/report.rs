@@ -156,8 +156,9 @@ mod tests {
         }
     }
 
-    /// Each contract file and the JSON wharf prints for it.
-    fn contract() -> Vec<(&'static str, Value)> {
+    /// Each contract case: the JSON wharf prints for it (`CASE.json`) and its Markdown report
+    /// (`CASE.md`, what `--summary-file` gets and the adapters show).
+    fn contract() -> Vec<(&'static str, Value, String)> {
         let unrouted = Outcome {
             artifact_id: Some("01a20a6609bc71e685b58f798dce5c7b".into()),
             classified: Some(false),
@@ -179,17 +180,40 @@ mod tests {
             ..flags()
         })
         .expect_err("two targets are refused");
-        vec![
-            ("routed", registered(&routed(), None)),
-            ("unrouted", registered(&unrouted, None)),
-            ("replayed", registered(&replayed, None)),
-            ("pushed", registered(&pushed_outcome, Some(&pushed))),
+        let links = crate::markdown::Links::default();
+        let outcome = |o: &Outcome, p: Option<&Pushed>| {
+            (registered(o, p), crate::markdown::registered(o, p, &links))
+        };
+        let skip_reason = "no token (WHARF_TOKEN is unset or empty) and no keyless login, so \
+                           nothing was registered (--skip-without-credentials)";
+        let cases = vec![
+            ("routed", outcome(&routed(), None)),
+            ("unrouted", outcome(&unrouted, None)),
+            ("replayed", outcome(&replayed, None)),
+            ("pushed", outcome(&pushed_outcome, Some(&pushed))),
             (
                 "error",
-                failure(error.kind(), error.exit_code(), &error.to_string()),
+                (
+                    failure(error.kind(), error.exit_code(), &error.to_string()),
+                    crate::markdown::failed(error.kind(), error.exit_code(), &error.to_string()),
+                ),
             ),
-            ("dry-run", serde_json::to_value(dry_run()).unwrap()),
-        ]
+            (
+                "dry-run",
+                (
+                    serde_json::to_value(dry_run()).unwrap(),
+                    crate::markdown::preview(&dry_run()),
+                ),
+            ),
+            (
+                "skipped",
+                (skipped(skip_reason), crate::markdown::skipped(skip_reason)),
+            ),
+        ];
+        cases
+            .into_iter()
+            .map(|(name, (json, markdown))| (name, json, markdown))
+            .collect()
     }
 
     #[test]
@@ -197,15 +221,17 @@ mod tests {
         let dir = contract_dir();
         let bless = std::env::var_os("WHARF_BLESS").is_some_and(|v| v == "1");
         let mut stale = Vec::new();
-        for (name, value) in contract() {
-            let path = dir.join(format!("{name}.json"));
-            // As the CLI prints it: pretty JSON and a newline.
-            let text = format!("{}\n", serde_json::to_string_pretty(&value).unwrap());
-            if bless {
-                std::fs::create_dir_all(&dir).unwrap();
-                std::fs::write(&path, &text).unwrap();
-            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-                stale.push(format!("{name}.json"));
+        for (name, value, markdown) in contract() {
+            // As the CLI prints it: pretty JSON and a newline; the report as written.
+            let json = format!("{}\n", serde_json::to_string_pretty(&value).unwrap());
+            for (file, text) in [(format!("{name}.json"), json), (format!("{name}.md"), markdown)] {
+                let path = dir.join(&file);
+                if bless {
+                    std::fs::create_dir_all(&dir).unwrap();
+                    std::fs::write(&path, &text).unwrap();
+                } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                    stale.push(file);
+                }
             }
         }
         assert!(

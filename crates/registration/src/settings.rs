@@ -186,10 +186,6 @@ fn is_loopback_host(host: &str) -> bool {
 
 /// The username and token for a remote control plane.
 pub fn credentials(env: &WharfEnv, token_file: Option<&Path>) -> Result<(String, Secret)> {
-    let username = env
-        .username
-        .clone()
-        .ok_or_else(|| Error::Usage("missing username: set WHARF_USERNAME".into()))?;
     let token_file = match (token_file, env.token_file.as_deref()) {
         (Some(path), _) => Some((path, "--token-file")),
         (None, Some(path)) => Some((path, "WHARF_TOKEN_FILE")),
@@ -206,6 +202,10 @@ pub fn credentials(env: &WharfEnv, token_file: Option<&Path>) -> Result<(String,
             ));
         }
     };
+    let username = env
+        .username
+        .clone()
+        .ok_or_else(|| Error::Usage("missing username: set WHARF_USERNAME".into()))?;
     Ok((username, token))
 }
 
