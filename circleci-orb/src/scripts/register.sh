@@ -40,33 +40,16 @@ require_boolean() {
     fail "parameter '$name' must be true or false, got '$value'"
 }
 
-# The name is shown only when it looks like a variable name, in case the secret itself was
-# given where its variable's name belongs.
-describe_variable() {
-  if [[ ${#1} -le 64 && $1 =~ ^[A-Z_][A-Z0-9_]*$ ]]; then
-    printf "'%s'" "$1"
-  else
-    printf '(name not shown)'
-  fi
-}
-
-# The orb reads the variable `token` names itself (wharf never sees the name), so it checks it
-# before running wharf: a value that is no variable name is most likely the token pasted in.
-# When that variable is not set but CircleCI gave the job an identity token
-# (CIRCLE_OIDC_TOKEN_V2, in jobs with a context), wharf logs in keyless with it.
+# The variable the token parameter names, checked to be a name (a token pasted there is refused
+# unprinted). Its value, if any, goes to wharf as WHARF_TOKEN; without one, wharf decides: a
+# keyless login with CIRCLE_OIDC_TOKEN_V2 (a job with a context), else an error naming it.
 read_token() {
   local name=${PARAM_TOKEN_ENV:-}
   [[ -n $name ]] || fail "parameter 'token' is empty: give the name of the variable holding the token, e.g. WHARF_TOKEN"
   [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] ||
     fail "parameter 'token' must be the NAME of an environment variable (e.g. WHARF_TOKEN), not the token itself"
-  if [[ -z ${!name:-} && -n ${CIRCLE_OIDC_TOKEN_V2:-} ]]; then
-    echo "wharf/register: $(describe_variable "$name") is not set: logging in keyless with the job's identity token (CIRCLE_OIDC_TOKEN_V2)"
-    WHARF_REGISTER_TOKEN=""
-    return 0
-  fi
-  [[ -n ${!name:-} ]] ||
-    fail "parameter 'token' names the variable $(describe_variable "$name"), which is not set: add it to a context or the project's environment variables (or run the job with a context, so CircleCI sets CIRCLE_OIDC_TOKEN_V2 for a keyless login)"
-  WHARF_REGISTER_TOKEN=${!name}
+  WHARF_REGISTER_TOKEN_VARIABLE=$name
+  WHARF_REGISTER_TOKEN=${!name:-}
 }
 
 read_username() {
@@ -83,7 +66,7 @@ check_tools() {
 
 # Fills WHARF_REGISTER_ARGS with wharf's command line. Nothing secret goes in it. wharf checks
 # the values (required ones, at most one of git-ref, environment and release-stream); its
-# message comes back in the parameters' names (in_orb_terms).
+# message names the parameters (WHARF_OPTION_NAMES).
 build_args() {
   local push=${PARAM_PUSH:-false} require_route=${PARAM_REQUIRE_ROUTE:-false} dry_run=${PARAM_DRY_RUN:-false}
   require_boolean push "$push"
@@ -122,26 +105,34 @@ prepare_outcome_file() {
     fail "parameter 'outcome-file': cannot create the directory of $WHARF_REGISTER_OUTCOME"
 }
 
-run_wharf() {
-  local status=0
-  WHARF_USERNAME=$WHARF_REGISTER_USERNAME WHARF_TOKEN=$WHARF_REGISTER_TOKEN \
-    wharf "${WHARF_REGISTER_ARGS[@]}" >"$WHARF_REGISTER_OUTCOME" || status=$?
-  return "$status"
+# wharf's flags and variables as the orb's parameters, so wharf's messages name them.
+option_names() {
+  local names="project,service,ci-name,image,git-ref,environment,release-stream,registry"
+  names+=",external-id,description,require-route,dry-run,control-plane=control-plane-url,username"
+  names+=",WHARF_TOKEN=$(token_said_as)"
+  echo "$names"
 }
 
-# in_orb_terms MESSAGE: wharf's message, which names wharf's flags and WHARF_* variables, with
-# each replaced by the parameter it comes from ("--git-ref" and "WHARF_GIT_REF" both become
-# 'git-ref'), and "pass 'x' or set 'x'" said once.
-in_orb_terms() {
-  jq -rn --arg message "$1" --args '
-    def quoted: "\u0027\(.)\u0027";
-    def variable: "WHARF_\(ascii_upcase | gsub("-"; "_"))";
-    reduce ($ARGS.positional[] | split("=")) as [$parameter, $flag] ($message;
-      gsub("(--\($flag // $parameter)|\($parameter | variable))(?![A-Za-z0-9_-])"; $parameter | quoted))
-    | gsub("pass (?<p>\u0027[a-z-]+\u0027)( [A-Z]+)?(?<or> [(]or [^)]*[)])? or set \\k<p>";
-        "set \(.p)\(.or // "")")' \
-    project service ci-name image git-ref environment release-stream registry external-id \
-    description require-route dry-run control-plane-url=control-plane username
+# What wharf's messages call the token: the variable the `token` parameter names when that
+# looks like a variable name (upper case), else the parameter: a lower-case "name" may be the
+# secret itself, given where its variable's name belongs, and is never printed.
+token_said_as() {
+  local name=$WHARF_REGISTER_TOKEN_VARIABLE
+  if [[ ${#name} -le 64 && $name =~ ^[A-Z_][A-Z0-9_]*$ ]]; then
+    echo "$name"
+  else
+    echo token
+  fi
+}
+
+run_wharf() {
+  local status=0
+  (
+    if [[ -n $WHARF_REGISTER_TOKEN ]]; then export WHARF_TOKEN=$WHARF_REGISTER_TOKEN; else unset WHARF_TOKEN; fi
+    WHARF_USERNAME=$WHARF_REGISTER_USERNAME WHARF_OPTION_NAMES=$(option_names) \
+      exec wharf "${WHARF_REGISTER_ARGS[@]}" --summary-file "$WHARF_REGISTER_OUTCOME.md" >"$WHARF_REGISTER_OUTCOME"
+  ) || status=$?
+  return "$status"
 }
 
 outcome_field() {
@@ -162,16 +153,9 @@ export_outputs() {
   } >>"$BASH_ENV"
 }
 
+# wharf's own report of the outcome, in the log.
 print_summary() {
-  local route
-  route=$(outcome_field '.routedTo // .predictedRoute')
-  if [[ $(outcome_field .dryRun) == true ]]; then
-    echo "wharf: dry run, nothing was written; the build would be routed to ${route:-nothing}"
-  elif [[ -n $route ]]; then
-    echo "wharf: registered $(outcome_field .artifactUri) as build $(outcome_field .artifactId), routed to $route (rule $(outcome_field .ruleName))"
-  else
-    echo "wharf: registered $(outcome_field .artifactUri) as build $(outcome_field .artifactId), routed nowhere (stored unclassified)"
-  fi
+  cat "$WHARF_REGISTER_OUTCOME.md"
   echo "wharf: outcome written to $WHARF_REGISTER_OUTCOME"
 }
 
@@ -184,10 +168,8 @@ main() {
   local status=0
   run_wharf || status=$?
   if ((status != 0)); then
-    local kind message
+    local kind
     kind=$(outcome_field .error.kind 2>/dev/null) || true
-    message=$(outcome_field .error.message 2>/dev/null) || true
-    [[ -z $message ]] || printf 'wharf/register: %s\n' "$(in_orb_terms "$message")" >&2
     echo "wharf/register: wharf exited with $status${kind:+ ($kind)}; the outcome is in $WHARF_REGISTER_OUTCOME" >&2
     exit "$status"
   fi
