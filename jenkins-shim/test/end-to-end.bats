@@ -79,7 +79,7 @@ refute_token_shown() {
   local artifact_id
   artifact_id=$(jq -r .result.artifactId <<<"$report")
   run jq -r .description <<<"$report"
-  assert_output "wharf: api → dev (artifact $artifact_id)"
+  assert_output "wharf: shop/api registered registry.example.com/shop/api:1.4.2 as build $artifact_id, routed to dev (rule shop-branches)"
 
   run builds_of_this_build
   assert_success
@@ -98,7 +98,7 @@ refute_token_shown() {
   run jq -r '.result.replayed, .description' <<<"$output"
   assert_line --index 0 true
   assert_line --index 1 'built 1.4.2'
-  assert_line --index 2 --regexp '^wharf: api → dev \(artifact [0-9a-f]{32}, replayed\)$'
+  assert_line --index 2 --regexp '^wharf: shop/api already registered registry.example.com/shop/api:1.4.2 as build [0-9a-f]{32}, routed to dev \(rule shop-branches\)$'
   run builds_of_this_build
   run jq length <<<"$output"
   assert_output 1
@@ -129,6 +129,18 @@ refute_token_shown() {
 
   run builds_of_this_build
   assert_output '[]'
+}
+
+@test "wharf words its refusals in the step's parameters" {
+  run jenkins "$(params '{gitRef: "main", environment: "staging"}')"
+  assert_success
+  run jq -r .error <<<"$output"
+  assert_output "wharfRegister: wharf register failed with exit code 2 (usage): 'gitRef' and 'environment' were both given: use only one of 'gitRef', 'environment', 'releaseStream'"
+
+  run jenkins "$(params '{tag: "v1"}')"
+  assert_success
+  run jq -r .error <<<"$output"
+  assert_output "wharfRegister: wharf register failed with exit code 2 (usage): 'tag' only applies when pushing: add 'push', or remove 'tag'"
 }
 
 @test "a token the control plane refuses fails with exit code 3, and is not shown" {

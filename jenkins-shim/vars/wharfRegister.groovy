@@ -27,7 +27,7 @@ Map call(Map args = [:]) {
     }
     Map outcome = (Map) run.document
     echo(RegisterOutcome.summary(outcome))
-    currentBuild.description = RegisterOutcome.appendLine(currentBuild.description, RegisterOutcome.describe(outcome))
+    currentBuild.description = RegisterOutcome.appendLine(currentBuild.description, RegisterOutcome.summary(outcome))
     return outcome
 }
 

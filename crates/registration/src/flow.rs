@@ -55,6 +55,8 @@ pub struct Preview {
     pub predicted_by: &'static str,
     pub sources: BTreeMap<&'static str, String>,
     pub warnings: Vec<String>,
+    /// wharf's one line of it, for a log or a build description.
+    pub summary: String,
 }
 
 /// Sends the registration and reads back where the build went. Once the control plane has
@@ -151,6 +153,12 @@ async fn find_registered(client: &Client, plan: &Plan) -> Result<Option<wharf_ap
 /// registers (`POST /wharf/v1/register/preview`); a Facets control plane has no such call, so
 /// wharf predicts it from the CI and the project's default rule, and says it is a prediction.
 pub async fn preview(client: &Client, plan: &Plan, control_plane: &str) -> Result<Preview> {
+    let mut preview = predict(client, plan, control_plane).await?;
+    preview.summary = crate::markdown::preview_line(&preview);
+    Ok(preview)
+}
+
+async fn predict(client: &Client, plan: &Plan, control_plane: &str) -> Result<Preview> {
     let request = &plan.request;
     let mut preview = Preview {
         dry_run: true,
@@ -162,6 +170,7 @@ pub async fn preview(client: &Client, plan: &Plan, control_plane: &str) -> Resul
         predicted_by: "server",
         sources: plan.sources.clone(),
         warnings: Vec::new(),
+        summary: String::new(),
     };
     if client.is_wharf_serve().await {
         let routed = client.preview(request).await?;

@@ -141,6 +141,24 @@ pub fn one_line(outcome: &Outcome) -> String {
     )
 }
 
+/// One line for a dry run.
+pub fn preview_line(preview: &Preview) -> String {
+    let request = &preview.request;
+    let route = match (&preview.predicted_route, &preview.predicted_rule) {
+        (Some(to), Some(rule)) => format!("would route to {to} (rule {rule})"),
+        (Some(to), None) => format!("would route to {to}"),
+        (None, _) => "would be unclassified: no routing rule matches".into(),
+    };
+    let guess = match preview.predicted_by {
+        "server" => "",
+        _ => " (wharf's prediction)",
+    };
+    format!(
+        "dry run: {} into project {} {route}{guess}; nothing was written",
+        request.artifact_uri, request.blueprint_name
+    )
+}
+
 /// The one wording of an unrouted build, everywhere wharf reports one.
 pub const UNCLASSIFIED: &str = "_unclassified_: no routing rule matched; it will not deploy";
 

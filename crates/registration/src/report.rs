@@ -143,7 +143,7 @@ mod tests {
 
     fn dry_run() -> Preview {
         let plan = resolved(&flags()).expect("the contract's flags resolve");
-        Preview {
+        let mut preview = Preview {
             dry_run: true,
             control_plane: "https://cp.example.com".into(),
             request: plan.request,
@@ -153,7 +153,10 @@ mod tests {
             predicted_by: "server",
             sources: plan.sources,
             warnings: Vec::new(),
-        }
+            summary: String::new(),
+        };
+        preview.summary = crate::markdown::preview_line(&preview);
+        preview
     }
 
     /// Each contract case: the JSON wharf prints for it (`CASE.json`) and its Markdown report

@@ -17,13 +17,18 @@ class Fixtures {
     static final String SECRET_TEXT_TOKEN = 'wharf-secret-text-53a1e0c6'
     static final String CREDENTIALS_ID = 'wharf-ci'
     static final String ROUTED = 'routed'
+    static final String ERROR = 'error'
 
     /** wharf's outcome of a routed registration. */
     static final String REGISTERED = contract(ROUTED)
     static final String ARTIFACT_ID = parse(REGISTERED).artifactId
-    /** The contract's error (two targets given, in wharf's flags), as the step words it. */
-    static final String ERROR_IN_STEP_TERMS = "'gitRef' and 'environment' were both given: " +
-        "use only one of 'gitRef', 'environment', 'releaseStream'"
+    /** The contract's error (two targets given), as wharf words it: the step adds nothing. */
+    static final String ERROR_MESSAGE = parse(contract(ERROR)).error.message
+
+    /** wharf's one line of a contract case, as the step logs it and puts it in the description. */
+    static String line(String name) {
+        return "wharf: ${parse(contract(name)).summary}"
+    }
 
     /** tests/contract/NAME.json: what wharf prints for that case. */
     static String contract(String name) {
@@ -41,7 +46,7 @@ class Fixtures {
 
     /** wharf's error report (tests/contract/error.json) with another message, or as it is. */
     static String wharfError(String message = null) {
-        Map document = parse(contract('error'))
+        Map document = parse(contract(ERROR))
         Map error = (Map) document.error
         assert error.keySet().containsAll(['exitCode', 'kind', 'message'])
         if (message != null) {

@@ -2,6 +2,7 @@ import static harness.Fixtures.args
 
 import harness.Fixtures
 import harness.PipelineHarness
+import io.wharf.jenkins.RegisterParameters
 import org.junit.Before
 import org.junit.Test
 
@@ -36,7 +37,18 @@ class ArgumentMappingTest {
             WHARF_REGISTRY: 'ecr',
             WHARF_DESCRIPTION: 'nightly',
             WHARF_BIN_PATH: '/opt/wharf/bin/wharf',
+            WHARF_OPTION_NAMES: RegisterParameters.optionNames(),
         ]
+    }
+
+    @Test
+    void wharfIsToldTheParametersNamesForItsFlagsAndVariables() {
+        List<String> pairs = RegisterParameters.optionNames().split(',') as List<String>
+
+        assert pairs.containsAll(['git-ref=gitRef', 'WHARF_GIT_REF=gitRef', 'control-plane=controlPlaneUrl',
+            'WHARF_CONTROL_PLANE_URL=controlPlaneUrl', 'require-route=requireRoute', 'tag=tag',
+            'WHARF_PUSH_TAG=tag', 'ci-name=ciName'])
+        assert pairs.every { String pair -> pair ==~ /[A-Za-z0-9_-]+=[A-Za-z]+/ }
     }
 
     @Test

@@ -8,7 +8,7 @@ import org.junit.Test
 /** The build's description gets one line per registration, after whatever was there. */
 class DescriptionTest {
 
-    private static final String ROUTED = "wharf: api \u2192 dev (artifact ${Fixtures.ARTIFACT_ID})"
+    private static final String ROUTED = Fixtures.line('routed')
 
     private PipelineHarness pipeline
 
@@ -37,10 +37,10 @@ class DescriptionTest {
     @Test
     void twoRegistrationsMakeTwoLines() {
         pipeline.runStep('wharfRegister', args())
-        pipeline.replyWith(0, Fixtures.registeredWith(ciName: 'web', artifactId: 'ffff0000'))
+        pipeline.replyWith(0, Fixtures.contract('unrouted'))
         pipeline.runStep('wharfRegister', args(service: 'web'))
 
-        assert pipeline.currentBuild.description == "${ROUTED}\nwharf: web \u2192 dev (artifact ffff0000)"
+        assert pipeline.currentBuild.description == "${ROUTED}\n${Fixtures.line('unrouted')}"
     }
 
     @Test
@@ -49,8 +49,7 @@ class DescriptionTest {
 
         pipeline.runStep('wharfRegister', args())
 
-        assert pipeline.currentBuild.description ==
-            'wharf: api \u2192 unclassified (artifact 01a20a6609bc71e685b58f798dce5c7b)'
+        assert pipeline.currentBuild.description == Fixtures.line('unrouted')
     }
 
     @Test
@@ -59,7 +58,7 @@ class DescriptionTest {
 
         pipeline.runStep('wharfRegister', args())
 
-        assert pipeline.currentBuild.description == "wharf: api \u2192 dev (artifact ${Fixtures.ARTIFACT_ID}, replayed)"
+        assert pipeline.currentBuild.description == Fixtures.line('replayed')
     }
 
     @Test
@@ -68,7 +67,7 @@ class DescriptionTest {
 
         pipeline.runStep('wharfRegister', args(dryRun: true))
 
-        assert pipeline.currentBuild.description == 'wharf dry run: api \u2192 dev'
+        assert pipeline.currentBuild.description == Fixtures.line('dry-run')
     }
 
 }

@@ -23,7 +23,7 @@ class FailureTest {
         String message = pipeline.stepFailure('wharfRegister', args(gitRef: 'main', environment: 'staging'))
 
         assert message ==
-            "wharfRegister: wharf register failed with exit code 2 (usage): ${Fixtures.ERROR_IN_STEP_TERMS}"
+            "wharfRegister: wharf register failed with exit code 2 (usage): ${Fixtures.ERROR_MESSAGE}"
         assertNothingElseChanged()
     }
 

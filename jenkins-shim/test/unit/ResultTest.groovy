@@ -40,8 +40,7 @@ class ResultTest {
         assert outcome.digest == digest
         assert outcome.pushedUri == "cp.example.com/shop/api@${digest}"
         assert outcome.blobsUploaded == 1
-        assert pipeline.log == ["wharf: cp.example.com/shop/api@${digest} registered as artifact " +
-            '01a20a692532761a8626cb2c849edc77, routed to dev by rule shop-branches']
+        assert pipeline.log == [Fixtures.line('pushed')]
     }
 
     @Test
@@ -61,27 +60,21 @@ class ResultTest {
     void theLogSaysWhatHappened() {
         pipeline.replyWith(0, Fixtures.REGISTERED)
         pipeline.runStep('wharfRegister', args())
-        pipeline.replyWith(0, Fixtures.registeredWith(replayed: true, classified: false, routedTo: null))
+        pipeline.replyWith(0, Fixtures.contract('replayed'))
         pipeline.runStep('wharfRegister', args())
 
-        assert pipeline.log == [
-            "wharf: registry.example.com/shop/api:1.4.2 registered as artifact ${Fixtures.ARTIFACT_ID}, " +
-                'routed to dev by rule shop-branches',
-            "wharf: registry.example.com/shop/api:1.4.2 was already registered as artifact ${Fixtures.ARTIFACT_ID}, " +
-                'unclassified: no routing rule matched',
-        ]
+        assert pipeline.log == [Fixtures.line('routed'), Fixtures.line('replayed')]
     }
 
     @Test
     void aDryRunReturnsWhatWouldBeSent() {
-        pipeline.replyWith(0, Fixtures.contractWith('dry-run', [predictedRoute: null, predictedRule: null]))
+        pipeline.replyWith(0, Fixtures.contract('dry-run'))
 
         Map outcome = (Map) pipeline.runStep('wharfRegister', args(dryRun: true))
 
         assert outcome.dryRun == true
         assert outcome.request.artifactUri == 'registry.example.com/shop/api:1.4.2'
-        assert pipeline.log == ['wharf dry run: registry.example.com/shop/api:1.4.2 would probably go to ' +
-            'no environment (unclassified); nothing was sent']
+        assert pipeline.log == [Fixtures.line('dry-run')]
     }
 
 }

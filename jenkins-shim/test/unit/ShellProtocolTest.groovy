@@ -76,7 +76,7 @@ exit "$(cat "$here/status")"
         String failure = pipeline.stepFailure('wharfRegister', args(wharfPath: fakeWharf.path))
 
         assert failure ==
-            "wharfRegister: wharf register failed with exit code 2 (usage): ${Fixtures.ERROR_IN_STEP_TERMS}"
+            "wharfRegister: wharf register failed with exit code 2 (usage): ${Fixtures.ERROR_MESSAGE}"
         assert pipeline.log.contains("error: ${message}".toString())
     }
 

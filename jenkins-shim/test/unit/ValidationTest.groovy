@@ -54,24 +54,14 @@ class ValidationTest {
     }
 
     @Test
-    void aMissingValueIsWharfsToRefuseInTheStepsTerms() {
-        Map<String, String> missing = [
-            project: 'missing project: pass --project or set WHARF_PROJECT',
-            service: 'missing service: pass --service (or --ci-name) or set WHARF_SERVICE',
-            image: 'missing image: pass --image IMAGE or set WHARF_IMAGE',
-            controlPlaneUrl: 'no control plane set: pass --control-plane URL or set WHARF_CONTROL_PLANE_URL',
-        ]
-        Map<String, String> inStepTerms = [
-            project: "missing project: set 'project'",
-            service: "missing service: set 'service' (or 'ciName')",
-            image: "missing image: set 'image'",
-            controlPlaneUrl: "no control plane set: set 'controlPlaneUrl'",
-        ]
-        missing.each { String name, String message ->
+    void aMissingValueIsWharfsToRefuseAndItsMessageIsTheStepsError() {
+        ['project', 'service', 'image', 'controlPlaneUrl'].each { String name ->
             Map<String, Object> without = args()
             without.remove(name)
-            assert wharfRefuses(without, message) == inStepTerms[name]
+            String refusal = "missing ${name}: set '${name}'"
+            assert wharfRefuses(without, refusal) == refusal
             assert !pipeline.lastShellCall().env.containsKey(RegisterParameters.TEXT_VARIABLES[name])
+            assert pipeline.lastShellCall().env.WHARF_OPTION_NAMES == RegisterParameters.optionNames()
         }
     }
 
@@ -87,8 +77,8 @@ class ValidationTest {
     }
 
     @Test
-    void twoTargetsAreWharfsToRefuseInTheStepsTerms() {
-        assert wharfRefuses(args(gitRef: 'main', environment: 'staging'), null) == Fixtures.ERROR_IN_STEP_TERMS
+    void twoTargetsAreWharfsToRefuse() {
+        assert wharfRefuses(args(gitRef: 'main', environment: 'staging'), null) == Fixtures.ERROR_MESSAGE
         assert pipeline.lastShellCall().env.subMap('WHARF_GIT_REF', 'WHARF_ENVIRONMENT') ==
             [WHARF_GIT_REF: 'main', WHARF_ENVIRONMENT: 'staging']
     }
@@ -125,10 +115,10 @@ class ValidationTest {
     }
 
     @Test
-    void pushOptionsWithoutPushAreWharfsToRefuseInTheStepsTerms() {
-        String refusal = '--tag only applies when pushing: add --push, or remove --tag'
+    void pushOptionsWithoutPushAreWharfsToRefuse() {
+        String refusal = "'tag' only applies when pushing: add 'push', or remove 'tag'"
 
-        assert wharfRefuses(args(tag: 'v1'), refusal) == "'tag' only applies when pushing: add 'push', or remove 'tag'"
+        assert wharfRefuses(args(tag: 'v1'), refusal) == refusal
         assert pipeline.lastShellCall().script.contains('register --tag "$WHARF_PUSH_TAG" ||')
     }
 

@@ -5,14 +5,12 @@ import groovy.json.JsonException
 import groovy.json.JsonSlurperClassic
 
 /**
- * Reads what the register script printed (wharf's JSON, then the exit-code line) and words the
- * outcome for the build log, the build's description and the step's failure.
+ * Reads what the register script printed (wharf's JSON, then the exit-code line): wharf's own
+ * line for the build log and the build's description (`summary`), and the step's failure.
  */
 class RegisterOutcome {
 
     static final String EXIT_MARKER = 'wharf-exit-code: '
-    static final String ARROW = '\u2192'
-    static final String UNCLASSIFIED = 'unclassified'
     static final int MAX_QUOTED_OUTPUT = 500
 
     /**
@@ -41,7 +39,7 @@ class RegisterOutcome {
         if (document.error instanceof Map) {
             Map error = (Map) document.error
             return "${RegisterParameters.STEP}: wharf register failed with exit code ${error.exitCode ?: exitCode} " +
-                "(${error.kind}): ${RegisterParameters.inStepTerms((String) error.message)}"
+                "(${error.kind}): ${error.message}"
         }
         if (exitCode == null) {
             return "${RegisterParameters.STEP}: the register script stopped before wharf's exit code was printed"
@@ -58,31 +56,10 @@ class RegisterOutcome {
         return null
     }
 
-    /** One line for the build log. */
+    /** wharf's one line of the outcome, for the build log and the build's description. */
     @NonCPS
     static String summary(Map outcome) {
-        if (outcome.dryRun) {
-            String route = outcome.predictedRoute ?: 'no environment (unclassified)'
-            return "wharf dry run: ${outcome.request?.artifactUri} would probably go to ${route}; nothing was sent"
-        }
-        String image = outcome.pushedUri ?: outcome.artifactUri
-        String verb = outcome.replayed ? 'was already registered' : 'registered'
-        String route = outcome.routedTo ?
-            "routed to ${outcome.routedTo} by rule ${outcome.ruleName}" :
-            'unclassified: no routing rule matched'
-        return "wharf: ${image} ${verb} as artifact ${outcome.artifactId}, ${route}"
-    }
-
-    /** The build description line, e.g. "wharf: api -> dev (artifact 1d5a...)". */
-    @NonCPS
-    static String describe(Map outcome) {
-        if (outcome.dryRun) {
-            String route = outcome.predictedRoute ?: UNCLASSIFIED
-            return "wharf dry run: ${outcome.request?.applicationName} ${ARROW} ${route}"
-        }
-        String route = outcome.routedTo ?: UNCLASSIFIED
-        String replayed = outcome.replayed ? ', replayed' : ''
-        return "wharf: ${outcome.ciName} ${ARROW} ${route} (artifact ${outcome.artifactId}${replayed})"
+        return "wharf: ${outcome.summary}"
     }
 
     /** Adds a line to the build's description, keeping what earlier steps wrote. */

@@ -1,7 +1,6 @@
 package io.wharf.jenkins
 
 import com.cloudbees.groovy.cps.NonCPS
-import java.util.regex.Pattern
 
 /**
  * The wharfRegister step's parameters, turned into environment variables and fixed command-line
@@ -104,11 +103,33 @@ class RegisterParameters {
         return given
     }
 
-    /** The environment for `withEnv`: `NAME=value` for each given parameter that has a variable. */
+    /**
+     * The environment for `withEnv`: `NAME=value` for each given parameter that has a variable,
+     * and the step's names for wharf's flags and variables, so wharf's messages name the
+     * parameters.
+     */
     @NonCPS
     static List<String> environment(Map<String, Object> given) {
         return given.findAll { String name, Object value -> TEXT_VARIABLES[name] }
-            .collect { String name, Object value -> "${TEXT_VARIABLES[name]}=${value}".toString() }
+            .collect { String name, Object value -> "${TEXT_VARIABLES[name]}=${value}".toString() } +
+            ["WHARF_OPTION_NAMES=${optionNames()}".toString()]
+    }
+
+    /** `WHARF_OPTION_NAMES`: each of wharf's flags or variables, `=`, the parameter it comes from. */
+    @NonCPS
+    static String optionNames() {
+        List<String> pairs = ['control-plane=controlPlaneUrl']
+        TEXT_VARIABLES.each { String name, String variable ->
+            if (variable?.startsWith('WHARF_')) {
+                pairs << "${variable}=${name}".toString()
+                pairs << "${kebab(name)}=${name}".toString()
+            }
+        }
+        SWITCH_FLAGS.each { String name, String flag -> pairs << "${flag.substring(2)}=${name}".toString() }
+        PUSH_OPTION_ARGUMENTS.each { String name, List<String> arguments ->
+            pairs << "${arguments[0].substring(2)}=${name}".toString()
+        }
+        return pairs.unique().join(',')
     }
 
     /**
@@ -139,21 +160,6 @@ class RegisterParameters {
             'echo "' + RegisterOutcome.EXIT_MARKER + '$status"',
             '',
         ].join(LINE_BREAK)
-    }
-
-    /**
-     * wharf's message in the step's terms: each of wharf's flags (--git-ref) and variables
-     * (WHARF_GIT_REF) becomes the parameter it comes from ('gitRef'), and "pass 'x' or set 'x'"
-     * is said once.
-     */
-    @NonCPS
-    static String inStepTerms(String message) {
-        String translated = message ?: ''
-        wharfNames().each { String wharfName, String parameter ->
-            translated = translated.replaceAll(
-                "(?<![A-Za-z0-9_-])${Pattern.quote(wharfName)}(?![A-Za-z0-9_-])", "'${parameter}'")
-        }
-        return translated.replaceAll(/pass ('[A-Za-z]+')( [A-Z]+)?( \(or [^)]*\))? or set \1/, 'set $1$3')
     }
 
     @NonCPS
@@ -209,19 +215,10 @@ class RegisterParameters {
             ["'refFrom' must be 'source' or 'target', got '${given.refFrom}'".toString()] : []
     }
 
-    /** The names wharf's messages use (its flags and WHARF_* variables), each with its parameter. */
+    /** `gitRef` is wharf's `git-ref`. */
     @NonCPS
-    private static Map<String, String> wharfNames() {
-        Map<String, String> names = ['--control-plane': 'controlPlaneUrl']
-        TEXT_VARIABLES.each { String name, String variable ->
-            if (variable?.startsWith('WHARF_')) {
-                names[variable] = name
-                names['--' + name.replaceAll(/[A-Z]/) { String upper -> '-' + upper.toLowerCase() }] = name
-            }
-        }
-        SWITCH_FLAGS.each { String name, String flag -> names[flag] = name }
-        PUSH_OPTION_ARGUMENTS.each { String name, List<String> arguments -> names[arguments[0]] = name }
-        return names
+    private static String kebab(String name) {
+        return name.replaceAll(/[A-Z]/) { String upper -> '-' + upper.toLowerCase() }
     }
 
     /** The value is never quoted: a token passed by mistake must not reach the log. */
