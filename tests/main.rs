@@ -6,6 +6,7 @@
 mod support;
 
 mod access;
+mod adapter_voice;
 mod api;
 mod attacker;
 mod ci_context;

@@ -227,7 +227,10 @@ mod tests {
         for (name, value, markdown) in contract() {
             // As the CLI prints it: pretty JSON and a newline; the report as written.
             let json = format!("{}\n", serde_json::to_string_pretty(&value).unwrap());
-            for (file, text) in [(format!("{name}.json"), json), (format!("{name}.md"), markdown)] {
+            for (file, text) in [
+                (format!("{name}.json"), json),
+                (format!("{name}.md"), markdown),
+            ] {
                 let path = dir.join(&file);
                 if bless {
                     std::fs::create_dir_all(&dir).unwrap();
