@@ -14,7 +14,7 @@
 //! | [`Routing`] | CIs, routing rules, workflows (`cis`, `rules`, `workflows`) | Identity |
 //! | [`Approvals`] | requests, approvals, rollbacks (`protection`) | Door |
 //! | [`Delivery`] | register, attach, promote, reclassify, delete, resolve (`registration`, `promotion`) | Approvals |
-//! | [`Overview`] | what the UI and audit pages read (`overview`, `audit`) | Approvals |
+//! | [`Overview`] | what the UI and audit pages read, one page model per page (`overview`, `ui_pages`, `audit`) | Approvals |
 //! | [`RegistryIndex`] | the built-in registry's index (`registry_index`) | Door |
 //! | [`Push`] | push credentials (`push`) | Artifactories |
 //!
@@ -43,6 +43,7 @@ pub mod rules;
 pub mod secrets;
 pub mod sessions;
 pub mod trust;
+pub mod ui_pages;
 pub mod views;
 pub mod workflows;
 

@@ -1,0 +1,173 @@
+//! The web UI's pages as the domain answers them: one call per page, each returning a model of
+//! what the page shows and, for each action on it, whether the viewer may take it (`None`) or
+//! the refusal the action itself would give (`Some(why)`). The UI renders these and decides
+//! nothing; its actions call the API's own domain functions.
+
+use super::Overview;
+use super::audit::AuditPage;
+use super::auth::AuthUser;
+use super::overview::{BuildStory, Flow, Listing, RegistryChoice};
+use super::permissions::ARTIFACTS_WRITE;
+use crate::error::Result;
+use wharf_store::{ArtifactRow, AuditFilter, CiRow, TagRow};
+
+/// Whether the viewer may approve and reject one pending request.
+#[derive(Debug, Clone, Default)]
+pub struct Decision {
+    pub approve: Option<String>,
+    pub reject: Option<String>,
+}
+
+/// A project's flow, and what the viewer may do on it.
+#[derive(Debug, Clone)]
+pub struct FlowPage {
+    pub flow: Flow,
+    /// Promote, roll back, attach, reclassify (`ARTIFACTS_WRITE`).
+    pub write: Option<String>,
+    /// For each pending request, in `flow.pending`'s order.
+    pub decisions: Vec<Decision>,
+}
+
+/// A service's builds, filtered by stage and branch.
+#[derive(Debug, Clone)]
+pub struct ServicePage {
+    pub ci: CiRow,
+    pub builds: Vec<ArtifactRow>,
+    /// Every branch its builds came from, for the filter.
+    pub branches: Vec<String>,
+    /// The project's stages and other buckets, for the filter.
+    pub stages: Vec<String>,
+}
+
+/// One build, its story, and what the viewer may do with it.
+#[derive(Debug, Clone)]
+pub struct BuildPage {
+    pub story: BuildStory,
+    pub flow: Flow,
+    /// The stage after the one the build sits in, where Promote takes it.
+    pub next: Option<String>,
+    pub write: Option<String>,
+}
+
+/// A page of the audit trail, and the projects to filter by.
+#[derive(Debug, Clone)]
+pub struct AuditTrailPage {
+    pub entries: AuditPage,
+    pub projects: Vec<String>,
+}
+
+/// The attach dialog: where an image may go, the registries to pick it from, and what the
+/// chosen registry and repository hold.
+#[derive(Debug, Clone)]
+pub struct AttachPage {
+    pub services: Vec<String>,
+    pub stages: Vec<String>,
+    pub registries: Vec<RegistryChoice>,
+    pub repositories: Option<Listing<String>>,
+    pub tags: Option<Listing<TagRow>>,
+    pub write: Option<String>,
+}
+
+/// The registry and repository the attach dialog was opened on.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Picked<'a> {
+    pub registry: Option<&'a str>,
+    pub repository: Option<&'a str>,
+}
+
+impl Flow {
+    /// The workflow's stages, then the project's other buckets.
+    fn all_stages(&self) -> Vec<String> {
+        self.stages.iter().chain(&self.others).cloned().collect()
+    }
+}
+
+impl Overview {
+    pub async fn flow_page(&self, user: &AuthUser, project: &str) -> Result<FlowPage> {
+        let flow = self.flow(project).await?;
+        let write = self.refusal(user, project, ARTIFACTS_WRITE).await?;
+        let mut decisions = Vec::with_capacity(flow.pending.len());
+        for request in &flow.pending {
+            decisions.push(Decision {
+                approve: self.approvals.approval_refusal(user, request).await?,
+                reject: self.rejection_refusal(user, request).await?,
+            });
+        }
+        Ok(FlowPage {
+            flow,
+            write,
+            decisions,
+        })
+    }
+
+    pub async fn service_page(
+        &self,
+        project: &str,
+        service: &str,
+        stage: Option<&str>,
+        branch: Option<&str>,
+    ) -> Result<ServicePage> {
+        let flow = self.flow(project).await?;
+        let (ci, builds, branches) = self.service_builds(project, service, stage, branch).await?;
+        Ok(ServicePage {
+            ci,
+            builds,
+            branches,
+            stages: flow.all_stages(),
+        })
+    }
+
+    pub async fn build_page(&self, user: &AuthUser, id: &str) -> Result<BuildPage> {
+        let story = self.build_story(id).await?;
+        let flow = self.flow(&story.build.project).await?;
+        let next = story
+            .build
+            .bucket
+            .routed_to()
+            .and_then(|at| flow.next(at))
+            .map(str::to_string);
+        let write = self
+            .refusal(user, &story.build.project, ARTIFACTS_WRITE)
+            .await?;
+        Ok(BuildPage {
+            story,
+            flow,
+            next,
+            write,
+        })
+    }
+
+    pub async fn audit_trail_page(&self, filter: &AuditFilter) -> Result<AuditTrailPage> {
+        Ok(AuditTrailPage {
+            entries: self.audit_page(filter, false).await?,
+            projects: self.project_names().await?,
+        })
+    }
+
+    /// `host` is the name the viewer reached this server by (the built-in registry's address).
+    pub async fn attach_page(
+        &self,
+        user: &AuthUser,
+        project: &str,
+        host: &str,
+        picked: Picked<'_>,
+    ) -> Result<AttachPage> {
+        let flow = self.flow(project).await?;
+        let repositories = match picked.registry {
+            Some(name) => Some(self.registry_repositories(name).await?),
+            None => None,
+        };
+        let tags = match (picked.registry, picked.repository) {
+            (Some(name), Some(repository)) => Some(self.registry_tags(name, repository).await?),
+            _ => None,
+        };
+        Ok(AttachPage {
+            services: flow.services.iter().map(|s| s.ci.name.clone()).collect(),
+            stages: flow.all_stages(),
+            registries: self.registry_choices(host).await?,
+            repositories,
+            tags,
+            write: self.refusal(user, project, ARTIFACTS_WRITE).await?,
+        })
+    }
+}

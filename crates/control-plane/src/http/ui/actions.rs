@@ -1,0 +1,219 @@
+//! The forms' actions: each checks the session and its CSRF token, then calls the same domain
+//! function as its API endpoint, and goes back to the page it came from with what was done.
+
+use crate::domain::lookups::CiKey;
+use crate::domain::promotion::{Attach, Promoted};
+use crate::domain::sessions::Session;
+use crate::error::{Error, Result};
+use crate::http::ui::session::{Form, action};
+use crate::http::ui::{enc, error_page, logged};
+use crate::http::{AppState, host};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use wharf_api::RegistrationType;
+
+/// Runs an action: CSRF checked, then `$body` (a `Result<String>`, the page to go to).
+macro_rules! act {
+    ($state:expr, $headers:expr, $body:expr, |$session:ident, $form:ident| $run:expr) => {{
+        let ($session, $form) = match action(&$state, &$headers, &$body).await {
+            Ok(done) => done,
+            Err(response) => return response,
+        };
+        let outcome: Result<String> = async { $run }.await;
+        after(&$session, outcome)
+    }};
+}
+
+/// The page at `path`, or an error page naming why the action was refused.
+fn after(session: &Session, outcome: Result<String>) -> Response {
+    match outcome {
+        Ok(location) => logged(Redirect::to(&location).into_response(), &session.user),
+        Err(error) => logged(error_page(Some(session), &error), &session.user),
+    }
+}
+
+fn flow_url(project: &str, done: &str) -> String {
+    format!("/ui/projects/{}?done={done}", enc(project))
+}
+
+/// Where to go after an action: the page named in the form (a `/ui/` path of plain URL
+/// characters, so it always makes a valid `Location`), else the flow.
+fn back(form: &Form, project: &str, done: &str) -> String {
+    let plain = |path: &str| {
+        path.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~'))
+    };
+    match form.get("back") {
+        Some(path) if path.starts_with("/ui/") && !path.starts_with("//") && plain(path) => {
+            format!("{path}?done={done}")
+        }
+        _ => flow_url(project, done),
+    }
+}
+
+pub(super) async fn promote(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+    body: Bytes,
+) -> Response {
+    act!(state, headers, body, |session, form| {
+        let service = form.required("service")?;
+        let build = form.required("build")?;
+        let ci = CiKey::Named(&service, Some(&project));
+        let done = match state.cp.delivery.promote(&session.user, ci, &build).await? {
+            Promoted::Done(_) => "promoted",
+            Promoted::Pending(..) => "requested",
+        };
+        Ok(back(&form, &project, done))
+    })
+}
+
+pub(super) async fn rollback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+    body: Bytes,
+) -> Response {
+    act!(state, headers, body, |session, form| {
+        let service = form.required("service")?;
+        let stage = form.required("stage")?;
+        let done = match state
+            .cp
+            .approvals
+            .rollback(&session.user, &project, &service, &stage, form.get("to"))
+            .await?
+        {
+            Promoted::Done(_) => "rolled-back",
+            Promoted::Pending(..) => "requested",
+        };
+        Ok(back(&form, &project, done))
+    })
+}
+
+pub(super) async fn reclassify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+    body: Bytes,
+) -> Response {
+    act!(state, headers, body, |session, form| {
+        let service = form.required("service")?;
+        let ci = state.cp.lookups.ci(&project, &service).await?;
+        state.cp.delivery.reclassify(&session.user, &ci.id).await?;
+        Ok(flow_url(&project, "reclassified"))
+    })
+}
+
+pub(super) async fn attach(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(project): Path<String>,
+    body: Bytes,
+) -> Response {
+    act!(state, headers, body, |session, form| {
+        let service = form.required("service")?;
+        let stage = form.required("stage")?;
+        let registry = form
+            .get("registry")
+            .unwrap_or(crate::domain::push::BUILT_IN_ARTIFACTORY)
+            .to_string();
+        let kind = match state.cp.overview.flow(&project).await?.kind {
+            RegistrationType::ReleaseStream => RegistrationType::ReleaseStream,
+            _ => RegistrationType::Environment,
+        };
+        let (artifact_uri, repository, tag) = match form.get("uri") {
+            Some(uri) => (uri.to_string(), None, None),
+            None => {
+                let repository = form.required("repository")?;
+                let tag = form.required("tag")?;
+                let host = state
+                    .cp
+                    .overview
+                    .registry_choices(&host(&headers)?)
+                    .await?
+                    .into_iter()
+                    .find(|r| r.name == registry)
+                    .map(|r| r.uri.split('/').next().unwrap_or_default().to_string())
+                    .ok_or_else(|| Error::bad_request(format!("no registry '{registry}'")))?;
+                (
+                    format!("{host}/{repository}:{tag}"),
+                    Some(repository),
+                    Some(tag),
+                )
+            }
+        };
+        let request = Attach {
+            project: project.clone(),
+            ci_name: service,
+            artifact_uri,
+            artifactory: registry,
+            repository_name: repository,
+            tag,
+            kind,
+            value: stage,
+        };
+        state.cp.delivery.attach(&session.user, request).await?;
+        Ok(flow_url(&project, "attached"))
+    })
+}
+
+pub(super) async fn approve(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    act!(state, headers, body, |session, form| {
+        let request = state.cp.approvals.approve(&session.user, &id).await?;
+        let done = if request.status == "COMPLETED" {
+            "approved-completed"
+        } else {
+            "approved"
+        };
+        Ok(back(&form, &request.project, done))
+    })
+}
+
+pub(super) async fn reject(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    act!(state, headers, body, |session, form| {
+        let reason = form.required("reason")?;
+        let request = state
+            .cp
+            .approvals
+            .reject(&session.user, &id, &reason)
+            .await?;
+        Ok(back(&form, &request.project, "rejected"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_goes_only_to_ui_paths() {
+        let form = Form(vec![("back".into(), "https://evil.example/".into())]);
+        assert_eq!(back(&form, "shop", "x"), "/ui/projects/shop?done=x");
+        let form = Form(vec![("back".into(), "//evil.example/ui/".into())]);
+        assert_eq!(back(&form, "shop", "x"), "/ui/projects/shop?done=x");
+        let form = Form(vec![("back".into(), "/ui/builds/1".into())]);
+        assert_eq!(back(&form, "shop", "x"), "/ui/builds/1?done=x");
+        // Issue 26, finding 6: a control character (from `%7F`) cannot make a Location.
+        for bad in ["/ui/x\u{7f}", "/ui/a b", "/ui/x?y=1", "/ui/é"] {
+            let form = Form(vec![("back".into(), bad.into())]);
+            assert_eq!(
+                back(&form, "shop", "x"),
+                "/ui/projects/shop?done=x",
+                "{bad:?}"
+            );
+        }
+    }
+}
