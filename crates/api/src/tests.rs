@@ -1,6 +1,7 @@
 //! Round trips against JSON samples written from `shared/reference/facets-api.md`.
 
 use super::*;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
