@@ -215,7 +215,7 @@ where
             let (next, request, base) =
                 (next.clone(), request.clone(), urls[c % urls.len()].clone());
             tokio::spawn(async move {
-                wharf_http_client::install_tls_provider();
+                wharf_http::install_tls_provider();
                 let http = reqwest::Client::builder()
                     .pool_max_idle_per_host(1)
                     .build()

@@ -35,7 +35,7 @@ fn sigkill_under_load_loses_no_acknowledged_registration() {
     let count = Arc::new(AtomicUsize::new(0));
     let enough = Arc::new(Notify::new());
     let next = Arc::new(AtomicUsize::new(0));
-    wharf_http_client::install_tls_provider();
+    wharf_http::install_tls_provider();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

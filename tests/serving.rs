@@ -221,7 +221,7 @@ fn install(pki: &Pki, dir: &Path) {
 }
 
 fn trusting(ca: &str) -> reqwest::Client {
-    wharf_http_client::install_tls_provider();
+    wharf_http::install_tls_provider();
     reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
         // A new connection (and handshake) for every request: a reload changes only those.

@@ -19,7 +19,7 @@ pub const ADMIN: &str = "admin";
 
 /// An HTTP client for the tests' own calls, on the TLS provider wharf installs.
 pub fn http() -> reqwest::Client {
-    wharf_http_client::install_tls_provider();
+    wharf_http::install_tls_provider();
     reqwest::Client::new()
 }
 /// Distinctive, so a leak into any output is easy to find.

@@ -5,7 +5,7 @@
 
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use wharf_http_client::encode;
+use wharf_http::encode;
 
 pub struct Ui {
     pub http: reqwest::Client,
@@ -33,7 +33,7 @@ pub fn csrf_of(page: &str) -> Option<String> {
 
 impl Ui {
     pub fn new(base: String, secrets: &[&str]) -> Self {
-        wharf_http_client::install_tls_provider();
+        wharf_http::install_tls_provider();
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())

@@ -1,6 +1,6 @@
 //! Whether the CI offers this job an OIDC identity token (for keyless login), and where wharf
 //! would get it. Only what the variables say: no token is read or requested here (the client,
-//! `wharf-registration`, does that), and no token's value ever enters the context.
+//! `wharf-client`, does that), and no token's value ever enters the context.
 
 use crate::providers::get;
 use crate::{CiContext, EnvMap, Provider};

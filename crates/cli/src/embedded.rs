@@ -5,7 +5,7 @@
 use rand::RngCore;
 use std::path::Path;
 use wharf_control_plane::{Result, RunningServer, ServeOptions};
-use wharf_registration::Secret;
+use wharf_client::Secret;
 
 pub const DATA_DIR: &str = ".wharf";
 pub const PROJECT_FILE: &str = "wharf.toml";

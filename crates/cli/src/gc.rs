@@ -3,7 +3,7 @@
 
 use crate::Outcome;
 use crate::args::{GcArgs, Output};
-use wharf_registration::Client;
+use wharf_client::Client;
 
 pub async fn gc(client: &Client, args: GcArgs, output: Output) -> Outcome {
     let report = client

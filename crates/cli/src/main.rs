@@ -14,8 +14,8 @@ use clap::Parser;
 use std::path::Path;
 use std::process::ExitCode;
 use wharf_ci::{CiContext, EnvMap, RefFrom, SystemGit};
-use wharf_registration::no_credentials::Missing;
-use wharf_registration::{self as registration, Client, Endpoint, RetryPolicy, WharfEnv, exit};
+use wharf_client::no_credentials::Missing;
+use wharf_client::{self as registration, Client, Endpoint, RetryPolicy, WharfEnv, exit};
 
 /// A failure with the exit code `docs/cli.md` documents for it.
 struct Failure {

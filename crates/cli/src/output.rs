@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use wharf_api::project_file::ApplySummary;
 use wharf_api::{AuditEntry, CiArtifactResponse, Page, PromotionRequest, Resolved, User};
 use wharf_ci::CiContext;
-use wharf_registration::{
+use wharf_client::{
     OptionNames, Outcome, Preview, PromoteAnswer, Promoted, Pushed, markdown, printable, report,
 };
 

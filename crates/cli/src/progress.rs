@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use wharf_ci::EnvMap;
 use wharf_oci::{BlobAction, BlobStat, Progress, SharedProgress};
-use wharf_registration::Error;
+use wharf_client::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

@@ -8,7 +8,7 @@ use crate::args::ServeArgs;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use wharf_control_plane::{Database, ListenerOptions, ServeOptions, TlsFiles};
-use wharf_registration as registration;
+use wharf_client as registration;
 
 /// The SQLite file in `--data`, and the files SQLite keeps beside it.
 const DATABASE_FILES: [&str; 3] = ["wharf.db", "wharf.db-wal", "wharf.db-shm"];

@@ -5,7 +5,7 @@
 //! permissions, transactions, audit entries, caches) and `registry` (the built-in OCI
 //! registry's operations, on the domain) → `wharf-store` (all SQL, its own crate so the
 //! compiler holds the line) → its model. Nothing below `http` knows HTTP. This crate never
-//! depends on the client side (`wharf-registration`, `wharf-ci`); the two meet only in
+//! depends on the client side (`wharf-client`, `wharf-ci`); the two meet only in
 //! `wharf-api`'s wire types.
 
 pub mod domain;

@@ -98,7 +98,7 @@ impl Tls {
 }
 
 fn server_config(files: &TlsFiles) -> Result<ServerConfig> {
-    wharf_http_client::install_tls_provider();
+    wharf_http::install_tls_provider();
     let cert_error = |e: &dyn std::fmt::Display| {
         Error::bad_request(format!(
             "--tls-cert {}: not a readable PEM certificate chain: {e}",

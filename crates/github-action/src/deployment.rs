@@ -5,7 +5,7 @@
 use octocrab::Octocrab;
 use serde::Deserialize;
 use serde_json::json;
-use wharf_registration::{Error, Outcome, Result, Secret};
+use wharf_client::{Error, Outcome, Result, Secret};
 
 pub struct DeploymentRequest<'a> {
     pub api_url: &'a str,

@@ -1,9 +1,9 @@
 //! The Action's inputs. `action.yml` maps each input to a variable in `env:`; the ones wharf
-//! itself knows (`WHARF_PROJECT`, `WHARF_GIT_REF`, …) are read by `wharf-registration`, the
+//! itself knows (`WHARF_PROJECT`, `WHARF_GIT_REF`, …) are read by `wharf-client`, the
 //! Action's own are read here. An empty value is an input left unset.
 
 use wharf_ci::EnvMap;
-use wharf_registration::{Error, Result, Secret};
+use wharf_client::{Error, Result, Secret};
 
 /// Each `WHARF_*` variable and the input it comes from, so errors can name the input.
 pub const INPUT_VARIABLES: &[(&str, &str)] = &[
@@ -90,8 +90,8 @@ pub fn input_name(variable: &str) -> Option<&'static str> {
 
 /// The inputs' names for wharf's variables, so wharf's messages name the inputs:
 /// "the 'git-ref' input".
-pub fn option_names() -> wharf_registration::OptionNames {
-    use wharf_registration::terms::variable_of;
+pub fn option_names() -> wharf_client::OptionNames {
+    use wharf_client::terms::variable_of;
     // An input named as wharf's flag is given as the flag (both `--x` and `WHARF_X` are named
     // as the input); the others by variable; and the two flags whose variable differs.
     let mut table: Vec<String> = INPUT_VARIABLES
@@ -102,7 +102,7 @@ pub fn option_names() -> wharf_registration::OptionNames {
         })
         .collect();
     table.extend(["control-plane=control-plane-url".into(), "tag".into()]);
-    wharf_registration::OptionNames::parse(&table.join(","), "input")
+    wharf_client::OptionNames::parse(&table.join(","), "input")
         .expect("the inputs' table is valid")
 }
 

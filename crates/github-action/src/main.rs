@@ -2,7 +2,7 @@
 //!
 //! It owns the Action's conversation with the runner: masking secrets, reading the inputs
 //! (mapped to variables by `action.yml`), registering or pushing through
-//! `wharf-registration`, then writing the step outputs, the job summary and, when asked, a
+//! `wharf-client`, then writing the step outputs, the job summary and, when asked, a
 //! GitHub deployment. Errors become `::error` annotations and wharf's exit codes.
 
 mod deployment;
@@ -11,8 +11,8 @@ mod workflow;
 
 use inputs::Inputs;
 use wharf_ci::{CiContext, EnvMap, RefFrom, SystemGit};
-use wharf_registration::no_credentials::{self, Missing};
-use wharf_registration::{
+use wharf_client::no_credentials::{self, Missing};
+use wharf_client::{
     self as registration, Client, Endpoint, Error, OptionNames, Registered, Result, RetryPolicy,
     WharfEnv, markdown,
 };

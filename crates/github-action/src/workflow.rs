@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use wharf_registration::printable;
+use wharf_client::printable;
 
 /// Escapes a command's message, as the runner unescapes it.
 pub fn escape_data(value: &str) -> String {

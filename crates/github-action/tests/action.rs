@@ -17,7 +17,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use tempfile::TempDir;
 use wharf_control_plane::{RunningServer, ServeOptions};
-use wharf_registration::{BuildQuery, Client, RetryPolicy, Secret};
+use wharf_client::{BuildQuery, Client, RetryPolicy, Secret};
 
 /// A Facets-shaped control plane (a double: Facets is hosted), shared with the end-to-end tests.
 #[allow(dead_code)]

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use wharf_http_client::{
+use wharf_http::{
     Attempt, Replay, RetryPolicy, describe_transport, encode, is_retryable, retry_after,
 };
 
@@ -97,7 +97,7 @@ impl Registry {
         transport: &Transport,
         credentials: Option<Credentials>,
     ) -> Result<Self, RegistryError> {
-        wharf_http_client::install_tls_provider();
+        wharf_http::install_tls_provider();
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(15))
             .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")));

@@ -27,7 +27,7 @@ pub async fn export_image(socket: &Path, name: &str, target: &Path) -> Result<()
     // HTTP/1.0: the daemon answers with a plain body that ends when it closes the connection.
     let request = format!(
         "GET /images/{}/get HTTP/1.0\r\nHost: docker\r\n\r\n",
-        wharf_http_client::encode(name)
+        wharf_http::encode(name)
     );
     stream
         .get_mut()

@@ -3,7 +3,7 @@
 //! This crate owns image references (the distribution grammar, with Docker's `docker.io` and
 //! `library/` defaults), content digests (parsed, and verified while bytes stream past), the
 //! manifest and index media types, the registry client (retrying by the shared policy of
-//! `wharf-http-client`), the copy engine, and the image sources it reads (OCI layouts, Docker
+//! `wharf-http`), the copy engine, and the image sources it reads (OCI layouts, Docker
 //! archives, the Docker daemon). It knows nothing of the control plane.
 
 mod archive;

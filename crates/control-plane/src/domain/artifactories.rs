@@ -88,7 +88,7 @@ impl Artifactories {
         });
         wharf_oci::Registry::new(host, &wharf_oci::Transport::default(), credentials)
             .map(|r| {
-                r.with_retry(wharf_http_client::RetryPolicy {
+                r.with_retry(wharf_http::RetryPolicy {
                     attempts: 1,
                     ..Default::default()
                 })

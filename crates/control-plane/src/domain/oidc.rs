@@ -100,7 +100,7 @@ pub struct IssuerKeys {
 
 impl Default for IssuerKeys {
     fn default() -> Self {
-        wharf_http_client::install_tls_provider();
+        wharf_http::install_tls_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(10))
@@ -319,7 +319,7 @@ impl IssuerKeys {
             .get(url)
             .send()
             .await
-            .map_err(|e| unreachable(wharf_http_client::describe_transport(&e)))?;
+            .map_err(|e| unreachable(wharf_http::describe_transport(&e)))?;
         if !response.status().is_success() {
             return Err(unreachable(format!("it answered {}", response.status())));
         }

@@ -76,7 +76,7 @@ impl ObjectBlobStore {
     /// Connects lazily: nothing is sent until the first request.
     pub fn open(options: &ObjectStoreOptions) -> Result<Self, String> {
         let (bucket, prefix) = parse_url(&options.url)?;
-        wharf_http_client::install_tls_provider();
+        wharf_http::install_tls_provider();
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(&bucket);
         if let Some(endpoint) = &options.endpoint {
             builder = builder

@@ -173,5 +173,5 @@ pub(super) fn query_get(pairs: &[(String, String)], key: &str) -> Option<String>
 }
 
 pub(super) fn enc(text: &str) -> String {
-    wharf_http_client::encode(text)
+    wharf_http::encode(text)
 }

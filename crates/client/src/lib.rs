@@ -1,19 +1,19 @@
-//! The shared client side of wharf: settings, the control-plane client, and the register flow.
+//! wharf's whole client half (`wharf-client`): settings, the control-plane client, the
+//! register, promote and push flows, and what every front end shows of them.
 //!
 //! This crate owns turning flags, `WHARF_*` variables and the detected CI context into a
 //! [`Plan`] (exactly what will be sent), sending it with retries that never duplicate a write,
-//! and describing the result as an [`Outcome`] every front end prints the same way. It never
-//! starts a control plane (the CLI does that for the embedded default) and never prints: front
-//! ends decide how results look.
+//! and describing the result as an [`Outcome`]. It never starts a control plane (the CLI does
+//! that for the embedded default) and never writes to a terminal itself; but what a front end
+//! shows is made here, once, so no adapter words or renders anything of its own: `report` (the
+//! JSON outcome), `markdown` (job summaries, annotations, the one-line summary), `terms`
+//! (messages in an adapter's option names), `no_credentials` (skip or fail without a token).
 //!
 //! The modules, in the order one registration passes through them: `settings` resolves the
 //! [`Plan`]; `flow` runs it (push when asked, the route check, the registration, the
 //! [`Outcome`]); `push` copies an image into the control plane's registry; `client` speaks to the
 //! control plane. `promote` moves a build along its workflow. `printable` makes a control plane's
-//! text safe for a terminal, for every front end's human output. What every front end shows is
-//! made here too: `report` (the JSON outcome), `markdown` (job summaries, annotations), `terms`
-//! (messages in an adapter's option names), `no_credentials` (skip or fail without a token). This file only wires and
-//! re-exports.
+//! text safe for a terminal. This file only wires and re-exports.
 
 mod client;
 mod error;
@@ -43,4 +43,4 @@ pub use settings::{
 };
 pub use terms::OptionNames;
 pub use wharf_api::printable::printable;
-pub use wharf_http_client::{Replay, RetryPolicy};
+pub use wharf_http::{Replay, RetryPolicy};

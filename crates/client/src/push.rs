@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 use wharf_api::PushCredentialsRequest;
-use wharf_http_client::RetryPolicy;
+use wharf_http::RetryPolicy;
 use wharf_oci::{CopyOptions, Credentials, ImageReference, Registry, Source, Transport};
 
 /// What to push, and how to reach the source.

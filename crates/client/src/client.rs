@@ -13,7 +13,7 @@ use wharf_api::{
     Artifact, ArtifactCI, AuditEntry, CiArtifactResponse, ErrorDetails, Page, PromotionRequest,
     RegistrationType, Resolved, RoutePreview, SaasArtifactRequest, User,
 };
-use wharf_http_client::{
+use wharf_http::{
     Attempt, Replay, RetryPolicy, describe_transport, encode, is_retryable, retry_after,
 };
 
@@ -80,7 +80,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: &str, username: &str, token: Secret, retry: RetryPolicy) -> Result<Self> {
-        wharf_http_client::install_tls_provider();
+        wharf_http::install_tls_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))

@@ -21,7 +21,7 @@ use wharf_api::oidc::{OIDC_TOKEN_PATH, OidcTokenRequest, OidcTokenResponse};
 use wharf_api::printable::printable;
 use wharf_api::project_file::DEFAULT_AUDIENCE;
 use wharf_ci::{CiContext, EnvMap, GITHUB_REQUEST_TOKEN, IdentitySource};
-use wharf_http_client::{Attempt, RetryPolicy, describe_transport, encode, retry_after};
+use wharf_http::{Attempt, RetryPolicy, describe_transport, encode, retry_after};
 
 /// How long `buildkite-agent oidc request-token` may take.
 const AGENT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -112,7 +112,7 @@ pub async fn connect_credentials(
 }
 
 fn http() -> Result<reqwest::Client> {
-    wharf_http_client::install_tls_provider();
+    wharf_http::install_tls_provider();
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30))

@@ -1,4 +1,4 @@
-//! What every HTTP client of wharf shares: the control-plane client (`wharf-registration`) and
+//! What every HTTP client of wharf shares: the control-plane client (`wharf-client`) and
 //! the registry client (`wharf-oci`) retry by one [`RetryPolicy`] (so `WHARF_RETRIES` governs
 //! registering and pushing alike), decide alike which answers may be sent again, describe a
 //! failed connection alike, and percent-encode path segments and query values alike.
