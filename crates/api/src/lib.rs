@@ -11,13 +11,13 @@
 //!
 //! One module per resource, all re-exported here: `routing` (how a build is addressed, rules,
 //! [`classify`]), `artifacts` (registrations and builds), `cis`, `workflows` (and promotion
-//! requests), `places` (streams, environments), `registries`, `access` (users, errors, audit,
+//! requests), `environments` (release streams, environments), `registries`, `access` (users, errors, audit,
 //! paging); `project_file` is `wharf.toml`.
 
 mod access;
 mod artifacts;
 mod cis;
-mod places;
+mod environments;
 mod registries;
 mod routing;
 mod workflows;
@@ -25,7 +25,7 @@ mod workflows;
 pub use access::*;
 pub use artifacts::*;
 pub use cis::*;
-pub use places::*;
+pub use environments::*;
 pub use registries::*;
 pub use routing::*;
 pub use workflows::*;

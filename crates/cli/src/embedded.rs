@@ -4,8 +4,8 @@
 
 use rand::RngCore;
 use std::path::Path;
-use wharf_control_plane::{Result, RunningServer, ServeOptions};
 use wharf_client::Secret;
+use wharf_control_plane::{Result, RunningServer, ServeOptions};
 
 pub const DATA_DIR: &str = ".wharf";
 pub const PROJECT_FILE: &str = "wharf.toml";

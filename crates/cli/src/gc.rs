@@ -1,11 +1,11 @@
 //! `wharf gc`: asks the control plane to collect its registry's garbage and prints what went
 //! (or, with --dry-run, would go).
 
-use crate::Outcome;
+use crate::CliResult;
 use crate::args::{GcArgs, Output};
 use wharf_client::Client;
 
-pub async fn gc(client: &Client, args: GcArgs, output: Output) -> Outcome {
+pub async fn gc(client: &Client, args: GcArgs, output: Output) -> CliResult {
     let report = client
         .gc(args.dry_run, args.grace.map(|grace| grace.as_secs()))
         .await?;

@@ -61,7 +61,8 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-type Outcome<T = ()> = Result<T, Failure>;
+/// What a command answers: its value, or the failure with its documented exit code.
+type CliResult<T = ()> = Result<T, Failure>;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -164,7 +165,7 @@ fn init_logging(serving: bool) {
         .init();
 }
 
-async fn run(mut cli: Cli) -> Outcome {
+async fn run(mut cli: Cli) -> CliResult {
     let env = wharf_ci::process_env();
     output::set_terms(registration::OptionNames::from_env(&env)?);
     cli.global.keyless_project = keyless_project(&cli.command, &env);
@@ -370,7 +371,7 @@ async fn run(mut cli: Cli) -> Outcome {
     }
 }
 
-async fn token(client: &Client, command: args::TokenCommand, output: Output) -> Outcome {
+async fn token(client: &Client, command: args::TokenCommand, output: Output) -> CliResult {
     match command {
         args::TokenCommand::Create {
             name,
@@ -398,7 +399,7 @@ fn project_and_service(
     env: &EnvMap,
     project: Option<String>,
     service: Option<String>,
-) -> Outcome<(String, String)> {
+) -> CliResult<(String, String)> {
     let wharf_env = WharfEnv::from_map(env)?;
     let project = project.or(wharf_env.project).ok_or_else(|| {
         registration::Error::Usage("missing project: pass --project or set WHARF_PROJECT".into())
@@ -440,7 +441,7 @@ fn without_credentials(
     env: &EnvMap,
     ci: &CiContext,
     skip: bool,
-) -> Outcome<Option<Missing>> {
+) -> CliResult<Option<Missing>> {
     let wharf_env = WharfEnv::from_map(env)?;
     match registration::resolve_endpoint(global.control_plane.as_deref(), &wharf_env, ci) {
         Ok(Endpoint::Remote(_)) => Ok(registration::no_credentials::decide(
@@ -462,7 +463,7 @@ fn env_path(env: &EnvMap, name: &str) -> Option<std::path::PathBuf> {
 }
 
 /// A `true`/`false` variable; unset or empty is false.
-fn env_flag(env: &EnvMap, name: &str) -> Outcome<bool> {
+fn env_flag(env: &EnvMap, name: &str) -> CliResult<bool> {
     match env.get(name).map(|v| v.trim()).unwrap_or("") {
         "" | "false" | "0" => Ok(false),
         "true" | "1" => Ok(true),
@@ -489,7 +490,7 @@ fn keyless_project(command: &Command, env: &EnvMap) -> Option<String> {
         .filter(|p| !p.trim().is_empty())
 }
 
-fn detect(env: &EnvMap, ref_from: RefFromArg) -> Outcome<CiContext> {
+fn detect(env: &EnvMap, ref_from: RefFromArg) -> CliResult<CiContext> {
     let dir = std::env::current_dir().context("reading the working directory")?;
     let ref_from = match ref_from {
         RefFromArg::Source => RefFrom::Source,
@@ -506,10 +507,10 @@ async fn with_control_plane<F, Fut>(
     ci: &CiContext,
     project_file: Option<&Path>,
     work: F,
-) -> Outcome
+) -> CliResult
 where
     F: FnOnce(Client, String) -> Fut,
-    Fut: std::future::Future<Output = Outcome>,
+    Fut: std::future::Future<Output = CliResult>,
 {
     let mut wharf_env = WharfEnv::from_map(env)?;
     if global.allow_insecure_http {
@@ -554,7 +555,7 @@ async fn register(
     client: &Client,
     label: &str,
     output: Output,
-) -> Outcome {
+) -> CliResult {
     let flags = registration::RegisterFlags {
         project: args.project.clone(),
         service: args.service.clone(),

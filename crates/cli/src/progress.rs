@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use wharf_ci::EnvMap;
-use wharf_oci::{BlobAction, BlobStat, Progress, SharedProgress};
 use wharf_client::Error;
+use wharf_oci::{BlobAction, BlobStat, Progress, SharedProgress};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

@@ -3,17 +3,17 @@
 //! SIGTERM and SIGINT stop it gracefully within the shutdown deadline; SIGHUP reloads the TLS
 //! certificate and key.
 
-use crate::Outcome;
+use crate::CliResult;
 use crate::args::ServeArgs;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use wharf_control_plane::{Database, ListenerOptions, ServeOptions, TlsFiles};
 use wharf_client as registration;
+use wharf_control_plane::{Database, ListenerOptions, ServeOptions, TlsFiles};
 
 /// The SQLite file in `--data`, and the files SQLite keeps beside it.
 const DATABASE_FILES: [&str; 3] = ["wharf.db", "wharf.db-wal", "wharf.db-shm"];
 
-pub async fn serve(args: ServeArgs) -> Outcome {
+pub async fn serve(args: ServeArgs) -> CliResult {
     let admin = match (
         std::env::var("WHARF_ADMIN_USERNAME"),
         std::env::var("WHARF_ADMIN_TOKEN"),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use wharf_api::PushCredentialsRequest;
 use wharf_http::RetryPolicy;
-use wharf_oci::{CopyOptions, Credentials, ImageReference, Registry, Source, Transport};
+use wharf_oci::{CopyOptions, Credentials, ImageReference, RegistryClient, Source, Transport};
 
 /// What to push, and how to reach the source.
 #[derive(Debug, Clone, Default)]
@@ -149,7 +149,7 @@ async fn source_of(request: &PushRequest, retry: &RetryPolicy) -> Result<Prepare
             .map_err(Error::Usage)?,
         (None, None) => None,
     };
-    let registry = Registry::new(&reference.registry, &request.transport, credentials)
+    let registry = RegistryClient::new(&reference.registry, &request.transport, credentials)
         .map_err(|e| Error::Usage(e.to_string()))?
         .with_retry(retry.clone());
     let tag = reference.tag.clone();
@@ -192,7 +192,7 @@ pub async fn push(client: &Client, request: &PushRequest) -> Result<Pushed> {
             credentials.repository_uri
         )));
     }
-    let destination = Registry::new(
+    let destination = RegistryClient::new(
         &repository.registry,
         &request.transport,
         // An anonymous registry an admin added answers empty credentials.

@@ -13,6 +13,7 @@ pub mod error;
 mod http;
 mod listener;
 pub mod registry;
+pub mod validate;
 
 pub use domain::access::MIN_TOKEN_LEN;
 pub use domain::{ControlPlane, auth, project_file, promotion};
@@ -150,7 +151,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
             return Err(error);
         }
     };
-    let registry = registry::Registry::new(control_plane.clone(), blobs);
+    let registry = registry::BuiltInRegistry::new(control_plane.clone(), blobs);
     match registry.sweep_uploads().await {
         Ok((0, _)) => {}
         Ok((swept, _)) => tracing::info!(swept, "expired upload sessions removed"),

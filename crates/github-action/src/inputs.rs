@@ -102,8 +102,7 @@ pub fn option_names() -> wharf_client::OptionNames {
         })
         .collect();
     table.extend(["control-plane=control-plane-url".into(), "tag".into()]);
-    wharf_client::OptionNames::parse(&table.join(","), "input")
-        .expect("the inputs' table is valid")
+    wharf_client::OptionNames::parse(&table.join(","), "input").expect("the inputs' table is valid")
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use tempfile::TempDir;
-use wharf_control_plane::{RunningServer, ServeOptions};
 use wharf_client::{BuildQuery, Client, RetryPolicy, Secret};
+use wharf_control_plane::{RunningServer, ServeOptions};
 
 /// A Facets-shaped control plane (a double: Facets is hosted), shared with the end-to-end tests.
 #[allow(dead_code)]

@@ -57,7 +57,7 @@ pub struct Transport {
     pub plain_http: bool,
 }
 
-pub struct Registry {
+pub struct RegistryClient {
     http: reqwest::Client,
     host: String,
     base: String,
@@ -91,7 +91,7 @@ fn challenge_params(value: &str) -> HashMap<String, String> {
     params
 }
 
-impl Registry {
+impl RegistryClient {
     pub fn new(
         host: &str,
         transport: &Transport,
@@ -510,7 +510,7 @@ impl Registry {
 /// The smallest chunk a chunked upload halves down to after 413 answers.
 const SMALLEST_CHUNK: usize = 64 * 1024;
 
-impl Registry {
+impl RegistryClient {
     /// Opens an upload session; answers its location and the registry's smallest chunk.
     async fn open_upload(
         &self,
@@ -691,19 +691,21 @@ mod tests {
     fn loopback_registries_use_plain_http_others_https() {
         let transport = Transport::default();
         assert_eq!(
-            Registry::new("127.0.0.1:5000", &transport, None)
+            RegistryClient::new("127.0.0.1:5000", &transport, None)
                 .unwrap()
                 .base,
             "http://127.0.0.1:5000"
         );
         assert_eq!(
-            Registry::new("localhost:5000", &transport, None)
+            RegistryClient::new("localhost:5000", &transport, None)
                 .unwrap()
                 .base,
             "http://localhost:5000"
         );
         assert_eq!(
-            Registry::new("ghcr.io", &transport, None).unwrap().base,
+            RegistryClient::new("ghcr.io", &transport, None)
+                .unwrap()
+                .base,
             "https://ghcr.io"
         );
         let plain = Transport {
@@ -711,7 +713,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            Registry::new("10.0.0.5:5000", &plain, None).unwrap().base,
+            RegistryClient::new("10.0.0.5:5000", &plain, None)
+                .unwrap()
+                .base,
             "http://10.0.0.5:5000"
         );
         let secret = Credentials {
@@ -762,7 +766,7 @@ mod tests {
             base_delay: Duration::from_secs(20),
             ..RetryPolicy::from_env(&env)
         };
-        let registry = Registry::new(&host, &Transport::default(), None)
+        let registry = RegistryClient::new(&host, &Transport::default(), None)
             .unwrap()
             .with_retry(policy);
         let started = std::time::Instant::now();
@@ -781,7 +785,7 @@ mod tests {
     #[tokio::test]
     async fn the_registry_client_stops_retrying_at_the_first_answer() {
         let (host, count) = scripted_registry(vec![503, 429, 200]).await;
-        let registry = Registry::new(&host, &Transport::default(), None).unwrap();
+        let registry = RegistryClient::new(&host, &Transport::default(), None).unwrap();
         registry.ping().await.unwrap();
         assert_eq!(count.load(Ordering::SeqCst), 3);
     }

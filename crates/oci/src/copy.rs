@@ -3,7 +3,7 @@
 //! another repository, streaming the rest with its digest checked on the way, children before
 //! the index, the tag last.
 
-use crate::client::{Registry, RegistryError, wants_chunks};
+use crate::client::{RegistryClient, RegistryError, wants_chunks};
 use crate::digest::{Digest, Verifier};
 use crate::media::{Descriptor, MediaKind, declared_media_type, referenced_descriptors};
 use bytes::Bytes;
@@ -18,7 +18,7 @@ use std::time::Instant;
 pub enum Source {
     /// A repository of a registry, at a tag or digest.
     Registry {
-        registry: Arc<Registry>,
+        registry: Arc<RegistryClient>,
         repository: String,
         reference: String,
     },
@@ -312,7 +312,7 @@ fn platform_matches(descriptor: &Descriptor, wanted: &str) -> bool {
 /// tagged there and what was done.
 pub async fn copy(
     source: &Source,
-    destination: &Registry,
+    destination: &RegistryClient,
     repository: &str,
     tag: &str,
     options: &CopyOptions,
@@ -394,7 +394,7 @@ const SMALL_BLOB: u64 = 1024 * 1024;
 
 async fn copy_blobs<'a>(
     source: &'a Source,
-    destination: &'a Registry,
+    destination: &'a RegistryClient,
     repository: &'a str,
     blobs: &'a [Descriptor],
     options: &'a CopyOptions,
@@ -469,7 +469,7 @@ async fn verified_blob(
 
 async fn copy_blob(
     source: &Source,
-    destination: &Registry,
+    destination: &RegistryClient,
     repository: &str,
     blob: &Descriptor,
     options: &CopyOptions,

@@ -17,7 +17,7 @@ mod media;
 mod reference;
 
 pub use archive::{ArchiveLayout, CompressedLayer, LayerCompression, layout_from_docker_archive};
-pub use client::{Credentials, Registry, RegistryError, Transport};
+pub use client::{Credentials, RegistryClient, RegistryError, Transport};
 pub use copy::{
     BlobAction, BlobStat, CopyError, CopyOptions, CopyStats, DEFAULT_CONCURRENCY, Progress,
     SharedProgress, Source, copy,

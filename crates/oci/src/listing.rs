@@ -2,10 +2,10 @@
 //! (`/v2/<name>/tags/list`). Many registries do not serve the catalog, or only to some users;
 //! the caller says so and lets its user type a reference instead.
 
-use crate::client::{Registry, RegistryError};
+use crate::client::{RegistryClient, RegistryError};
 use reqwest::Method;
 
-impl Registry {
+impl RegistryClient {
     /// The repositories the registry lists (its first 1000).
     pub async fn catalog(&self) -> Result<Vec<String>, RegistryError> {
         self.listed("/v2/_catalog?n=1000", "registry:catalog:*", "repositories")

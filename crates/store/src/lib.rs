@@ -58,21 +58,21 @@ mod access;
 mod artifactories;
 #[macro_use]
 mod artifacts;
+mod audit;
 mod cis;
+mod environments;
 pub mod model;
-mod places;
 mod protection;
 mod registry;
 mod rules;
-mod trail;
 mod trust;
 mod ui;
 mod workflows;
 
+pub use audit::AuditFilter;
+pub use environments::NewStream;
 pub use model::*;
-pub use places::NewStream;
 pub use rules::RuleChange;
-pub use trail::AuditFilter;
 pub use trust::TrustRow;
 pub use ui::{NewSession, SessionRow, TagRow};
 

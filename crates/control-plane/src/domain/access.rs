@@ -4,7 +4,8 @@
 use super::auth::{AuthUser, hash_token};
 use super::permissions::{self, require_admin};
 use super::{Identity, commit};
-use crate::error::{Error, Result, require, valid_username};
+use crate::error::{Error, Result};
+use crate::validate::{require, valid_username};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use wharf_store::{Audit, NewToken, TokenInfo, format_time};

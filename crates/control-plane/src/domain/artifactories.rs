@@ -5,7 +5,8 @@ use super::auth::AuthUser;
 use super::permissions::require_admin;
 use super::push::BUILT_IN_ARTIFACTORY;
 use super::{Artifactories, commit};
-use crate::error::{Error, Result, require};
+use crate::error::{Error, Result};
+use crate::validate::require;
 use wharf_api::{Artifactory, OtherArtifactoryRequest};
 use wharf_store::{ArtifactoryRow, Audit, now};
 
@@ -80,13 +81,13 @@ impl Artifactories {
         &self,
         row: &ArtifactoryRow,
         host: &str,
-    ) -> Result<wharf_oci::Registry> {
+    ) -> Result<wharf_oci::RegistryClient> {
         let password = self.identity.registry_password(row)?;
         let credentials = (!row.username.is_empty()).then(|| wharf_oci::Credentials {
             username: row.username.clone(),
             password,
         });
-        wharf_oci::Registry::new(host, &wharf_oci::Transport::default(), credentials)
+        wharf_oci::RegistryClient::new(host, &wharf_oci::Transport::default(), credentials)
             .map(|r| {
                 r.with_retry(wharf_http::RetryPolicy {
                     attempts: 1,

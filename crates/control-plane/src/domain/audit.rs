@@ -1,7 +1,7 @@
 //! Reading the audit trail. Entries are written by each change, in its own transaction.
 
 use super::Overview;
-use super::views::{audit_view, facets_audit_view};
+use super::wire::{audit_view, facets_audit_view};
 use crate::error::Result;
 use wharf_api::{AuditEntry, Page};
 pub use wharf_store::AuditFilter;

@@ -2,9 +2,10 @@
 //! delete, find, and list their builds.
 
 use super::auth::AuthUser;
-use super::views::{ci_artifact_view, ci_view};
+use super::wire::{ci_artifact_view, ci_view};
 use super::{Routing, commit, permissions};
-use crate::error::{Error, Result, require, valid_component};
+use crate::error::{Error, Result};
+use crate::validate::{require, valid_component};
 use wharf_api::{
     ArtifactCI, BulkEditWorkflowRequest, CiArtifactResponse, CiAttachRequest, CiMode,
     RegistrationType,

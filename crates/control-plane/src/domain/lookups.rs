@@ -61,7 +61,7 @@ impl Lookups {
             .collect();
         Err(Error::not_found(format!(
             "environment '{name}' not found in project '{project}'{}",
-            crate::error::suggestions(name, &known)
+            crate::validate::suggestions(name, &known)
         )))
     }
 
@@ -212,7 +212,7 @@ impl Lookups {
             .into_iter()
             .map(|ci| ci.name)
             .collect();
-        Ok(crate::error::suggestions(name, &known))
+        Ok(crate::validate::suggestions(name, &known))
     }
 
     pub async fn ci_by_id(&self, id: &str) -> Result<CiRow> {

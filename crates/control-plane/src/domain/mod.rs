@@ -10,15 +10,15 @@
 //! | [`Identity`] | `auth`, `permissions`, `sessions`, `access`, `oidc`, `trust`, `secrets` | Lookups |
 //! | [`Artifactories`] | registries a server admin added (`artifactories`) | Identity |
 //! | [`Door`] | the one door of every stage change, the registry's holds (`door`) | Artifactories |
-//! | [`Catalog`] | streams, environments, the project file (`places`, `project_file`) | Door |
+//! | [`Catalog`] | streams, environments, the project file (`environments`, `project_file`) | Door |
 //! | [`Routing`] | CIs, routing rules, workflows (`cis`, `rules`, `workflows`) | Identity |
 //! | [`Approvals`] | requests, approvals, rollbacks (`protection`) | Door |
 //! | [`Delivery`] | register, attach, promote, reclassify, delete, resolve (`registration`, `promotion`) | Approvals |
-//! | [`Overview`] | what the UI and audit pages read, one page model per page (`overview`, `ui_pages`, `audit`) | Approvals |
+//! | [`Overview`] | what the UI and audit pages read, one page model per page (`ui_reads`, `ui_pages`, `audit`) | Approvals |
 //! | [`RegistryIndex`] | the built-in registry's index (`registry_index`) | Door |
 //! | [`Push`] | push credentials (`push`) | Artifactories |
 //!
-//! `views` (rows as wire types) and `requests` (what a request changes) are plain functions and
+//! `wire` (rows as wire types) and `requests` (what a request changes) are plain functions and
 //! types, used by all.
 
 pub mod access;
@@ -27,11 +27,10 @@ pub mod audit;
 pub mod auth;
 pub mod cis;
 pub mod door;
+pub mod environments;
 pub mod lookups;
 pub mod oidc;
-pub mod overview;
 pub mod permissions;
-pub mod places;
 pub mod project_file;
 pub mod promotion;
 pub mod protection;
@@ -44,7 +43,8 @@ pub mod secrets;
 pub mod sessions;
 pub mod trust;
 pub mod ui_pages;
-pub mod views;
+pub mod ui_reads;
+pub mod wire;
 pub mod workflows;
 
 use crate::error::Result;
@@ -192,7 +192,7 @@ pub struct Door {
     lookups: Lookups,
 }
 
-/// Projects' places (streams, environments) and the project file ([`places`], [`project_file`]).
+/// Projects' places (streams, environments) and the project file ([`environments`], [`project_file`]).
 #[derive(Clone)]
 pub struct Catalog {
     store: Store,
@@ -230,7 +230,7 @@ pub struct Delivery {
     lookups: Lookups,
 }
 
-/// What the web UI and the audit pages read ([`overview`], [`audit`]).
+/// What the web UI and the audit pages read ([`ui_reads`], [`ui_pages`], [`audit`]).
 #[derive(Clone)]
 pub struct Overview {
     store: Store,

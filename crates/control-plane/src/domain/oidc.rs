@@ -18,7 +18,8 @@
 use super::auth::hash_token;
 use super::trust::{self, check_issuer_url, matched_claims, policy_user, unmatched_claim};
 use super::{Identity, commit};
-use crate::error::{Error, Result, quoted};
+use crate::error::{Error, Result};
+use crate::validate::quoted;
 use base64::Engine;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};

@@ -4,12 +4,13 @@
 use super::auth::AuthUser;
 use super::door::{Admission, Placement, pinned_row};
 use super::lookups::CiKey;
-use super::registration::Registered;
+use super::registration::StoredBuild;
 pub use super::requests::Promoted;
 use super::requests::RequestKind;
-use super::views::artifact_view;
+use super::wire::artifact_view;
 use super::{Delivery, commit, permissions};
-use crate::error::{Error, Result, valid_image_uri};
+use crate::error::{Error, Result};
+use crate::validate::valid_image_uri;
 use std::collections::BTreeMap;
 use wharf_api::{
     Artifact, ArtifactRegisterType, PromotionRequest, RegistrationType, WorkflowHierarchy,
@@ -131,7 +132,7 @@ impl Delivery {
                 ))
             })?;
         if let Some(done) = self.store.promotion_of(&source.id).await? {
-            return Ok(Promoted::Done(Registered::new(&done, &ci.name, true)));
+            return Ok(Promoted::Done(StoredBuild::new(&done, &ci.name, true)));
         }
         let workflow = self.lookups.workflow_of(ci).await?.ok_or_else(|| {
             Error::bad_request(format!(
@@ -211,7 +212,7 @@ impl Delivery {
         match tx.insert_artifact(&row).await {
             Ok(()) => {
                 commit(tx, &audit).await?;
-                Ok(Promoted::Done(Registered::new(&row, &ci.name, false)))
+                Ok(Promoted::Done(StoredBuild::new(&row, &ci.name, false)))
             }
             Err(e) if e.is_duplicate() => {
                 drop(tx);
@@ -220,7 +221,7 @@ impl Delivery {
                     .promotion_of(&source.id)
                     .await?
                     .ok_or_else(|| Error::Internal("a concurrent promotion vanished".into()))?;
-                Ok(Promoted::Done(Registered::new(&first, &ci.name, true)))
+                Ok(Promoted::Done(StoredBuild::new(&first, &ci.name, true)))
             }
             Err(e) => Err(e.into()),
         }

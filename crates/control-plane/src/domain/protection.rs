@@ -13,9 +13,9 @@
 use super::auth::AuthUser;
 use super::door::{Admission, Pinned, Placement, holds_any, pinned_row, pinned_uri, roles_text};
 use super::promotion::{Promoted, placed};
-use super::registration::Registered;
+use super::registration::StoredBuild;
 use super::requests::{RequestKind, RequestStatus, origin_of};
-use super::views::artifact_view;
+use super::wire::artifact_view;
 use super::{Approvals, permissions};
 use crate::error::{Error, Result};
 use wharf_api::ClosedSet;
@@ -374,8 +374,8 @@ impl Approvals {
         id: &str,
         reason: &str,
     ) -> Result<PromotionRequest> {
-        let reason = crate::error::require("reason", Some(reason))?;
-        crate::error::valid_text("reason", Some(&reason), 1024)?;
+        let reason = crate::validate::require("reason", Some(reason))?;
+        crate::validate::valid_text("reason", Some(&reason), 1024)?;
         let request = self.request_row(id).await?;
         let source = self.request_source(&request).await?;
         let rules = self.request_rules(&request, &source).await?;
@@ -746,7 +746,7 @@ impl Approvals {
         let mut tx = self.store.begin().await?;
         tx.insert_artifact(&row).await?;
         super::commit(tx, &entry).await?;
-        Ok(Promoted::Done(Registered::new(&row, &ci.name, false)))
+        Ok(Promoted::Done(StoredBuild::new(&row, &ci.name, false)))
     }
 
     /// The bucket an environment's builds live in: its own, or (release-stream projects) its

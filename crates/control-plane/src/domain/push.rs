@@ -6,7 +6,8 @@
 use super::auth::{AuthUser, hash_token, same_hash};
 use super::permissions::require_admin;
 use super::{Push, commit, permissions};
-use crate::error::{Error, Result, require};
+use crate::error::{Error, Result};
+use crate::validate::require;
 use rand::RngCore;
 use serde::Serialize;
 use wharf_api::{PushCredentialsRequest, PushCredentialsResponse};

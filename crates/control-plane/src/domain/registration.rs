@@ -3,9 +3,10 @@
 
 use super::auth::AuthUser;
 use super::lookups::environment_bucket;
-use super::views::artifact_view;
+use super::wire::artifact_view;
 use super::{Delivery, permissions};
-use crate::error::{Error, Result, require, valid_image_uri, valid_text};
+use crate::error::{Error, Result};
+use crate::validate::{require, valid_image_uri, valid_text};
 use wharf_api::{
     Artifact, ArtifactRegisterType, BRANCH_NAME, CiMode, Metadata, RegistrationType, RoutePreview,
 };
@@ -52,12 +53,12 @@ struct Routed {
 
 /// The stored build and whether it already existed (an idempotent replay).
 #[derive(Debug, Clone)]
-pub struct Registered {
+pub struct StoredBuild {
     pub artifact: Artifact,
     pub replayed: bool,
 }
 
-impl Registered {
+impl StoredBuild {
     pub fn new(row: &ArtifactRow, ci_name: &str, replayed: bool) -> Self {
         Self {
             artifact: artifact_view(row, ci_name),
@@ -118,7 +119,11 @@ impl Delivery {
         })
     }
 
-    pub async fn register(&self, user: &AuthUser, mut request: Registration) -> Result<Registered> {
+    pub async fn register(
+        &self,
+        user: &AuthUser,
+        mut request: Registration,
+    ) -> Result<StoredBuild> {
         let Routed {
             project,
             ci_name,
@@ -171,7 +176,7 @@ impl Delivery {
 
     /// Inserts the build unless this CI already registered its external id: the same image is
     /// a replay, a different image a conflict.
-    async fn store_once(&self, row: ArtifactRow, ci: &CiRow) -> Result<Registered> {
+    async fn store_once(&self, row: ArtifactRow, ci: &CiRow) -> Result<StoredBuild> {
         let audit = Audit::new(&row.created_by, "ARTIFACT", "ARTIFACT_REGISTER")
             .target(&row.id)
             .stack(&row.project)
@@ -185,7 +190,7 @@ impl Delivery {
         match tx.insert_artifact(&row).await {
             Ok(()) => {
                 super::commit(tx, &audit).await?;
-                return Ok(Registered::new(&row, &ci.name, false));
+                return Ok(StoredBuild::new(&row, &ci.name, false));
             }
             Err(e) if e.is_duplicate() => drop(tx),
             Err(e) => return Err(e.into()),
@@ -197,7 +202,7 @@ impl Delivery {
             .await?
             .ok_or_else(|| Error::Internal("a conflicting registration vanished".into()))?;
         if existing.artifact_uri == row.artifact_uri {
-            return Ok(Registered::new(&existing, &ci.name, true));
+            return Ok(StoredBuild::new(&existing, &ci.name, true));
         }
         Err(Error::conflict(format!(
             "external id '{external_id}' of CI integration '{}' is already registered with image \

@@ -2,7 +2,7 @@
 //! request goes through (closed sets, stored as text by the store). The lowest module of the protection
 //! chain: the door, promotion and protection all read it, and it reads none of them.
 
-use super::registration::Registered;
+use super::registration::StoredBuild;
 use wharf_api::{Artifact, PromotionRequest};
 use wharf_store::Origin;
 
@@ -21,7 +21,7 @@ pub fn origin_of(kind: RequestKind) -> Origin {
 #[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)] // one per request, moved straight into the answer
 pub enum Promoted {
-    Done(Registered),
+    Done(StoredBuild),
     /// The request, and the source build as Facets' clients see it meanwhile.
     Pending(PromotionRequest, Artifact),
 }

@@ -2,10 +2,11 @@
 //! workflow, set and reset together).
 
 use super::auth::AuthUser;
-use super::views::rule_view;
+use super::wire::rule_view;
 use super::workflows::replace_default_workflow;
 use super::{Routing, commit, permissions};
-use crate::error::{Error, Result, require};
+use crate::error::{Error, Result};
+use crate::validate::require;
 use wharf_api::{
     BRANCH_NAME, CiCdDto, CiSystem, ClosedSet, Criterion, Metadata, RegistrationType,
     RoutingRuleRequest, RoutingRuleResponse, RoutingTestResponse, classify,

@@ -4,7 +4,8 @@
 //! token's claims against them (`*` globs).
 
 use super::Identity;
-use crate::error::{Error, Result, quoted, valid_username};
+use crate::error::{Error, Result};
+use crate::validate::{quoted, valid_username};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use wharf_api::project_file::{ApplySummary, ProjectFile, TrustPolicy};

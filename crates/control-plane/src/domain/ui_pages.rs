@@ -6,8 +6,8 @@
 use super::Overview;
 use super::audit::AuditPage;
 use super::auth::AuthUser;
-use super::overview::{BuildStory, Flow, Listing, RegistryChoice};
 use super::permissions::ARTIFACTS_WRITE;
+use super::ui_reads::{BuildStory, DeliveryFlow, Listing, RegistryChoice};
 use crate::error::Result;
 use wharf_store::{ArtifactRow, AuditFilter, CiRow, TagRow};
 
@@ -21,7 +21,7 @@ pub struct Decision {
 /// A project's flow, and what the viewer may do on it.
 #[derive(Debug, Clone)]
 pub struct FlowPage {
-    pub flow: Flow,
+    pub flow: DeliveryFlow,
     /// Promote, roll back, attach, reclassify (`ARTIFACTS_WRITE`).
     pub write: Option<String>,
     /// For each pending request, in `flow.pending`'s order.
@@ -43,7 +43,7 @@ pub struct ServicePage {
 #[derive(Debug, Clone)]
 pub struct BuildPage {
     pub story: BuildStory,
-    pub flow: Flow,
+    pub flow: DeliveryFlow,
     /// The stage after the one the build sits in, where Promote takes it.
     pub next: Option<String>,
     pub write: Option<String>,
@@ -75,7 +75,7 @@ pub struct Picked<'a> {
     pub repository: Option<&'a str>,
 }
 
-impl Flow {
+impl DeliveryFlow {
     /// The workflow's stages, then the project's other buckets.
     fn all_stages(&self) -> Vec<String> {
         self.stages.iter().chain(&self.others).cloned().collect()

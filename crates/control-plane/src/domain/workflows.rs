@@ -1,9 +1,10 @@
 //! Promotion workflows: ordered stages, each a bucket of the project.
 
 use super::auth::AuthUser;
-use super::views::workflow_view;
+use super::wire::workflow_view;
 use super::{Routing, commit, permissions};
-use crate::error::{Error, Result, require};
+use crate::error::{Error, Result};
+use crate::validate::require;
 use std::collections::BTreeSet;
 use wharf_api::{ClosedSet, PromotionWorkflow, RegistrationType, WorkflowHierarchy};
 use wharf_store::{Audit, Change, JsonText, Tx, WorkflowRow, new_id, now};

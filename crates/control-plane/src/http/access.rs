@@ -3,7 +3,7 @@
 use super::{AppState, Body, Path, Query};
 use crate::domain::access::{CreatedToken, RoleView, UserView};
 use crate::domain::auth::AuthUser;
-use crate::domain::views::TokenInfo;
+use crate::domain::wire::TokenInfo;
 use crate::error::Result;
 use axum::extract::State;
 use axum::http::StatusCode;

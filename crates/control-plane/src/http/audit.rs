@@ -2,7 +2,8 @@
 
 use super::AppState;
 use crate::domain::audit::{AuditFilter, AuditPage};
-use crate::error::{Error, Result, require};
+use crate::error::{Error, Result};
+use crate::validate::require;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 
@@ -83,12 +84,10 @@ fn parse_time(field: &str, value: &str) -> Result<String> {
     } else {
         time::OffsetDateTime::parse(value, &Rfc3339).ok()
     };
-    parsed
-        .map(crate::domain::views::format_time)
-        .ok_or_else(|| {
-            Error::bad_request(format!(
-                "`{field}` '{value}' is not a time: use ISO-8601 (2026-11-23T10:00:00Z) or epoch \
+    parsed.map(crate::domain::wire::format_time).ok_or_else(|| {
+        Error::bad_request(format!(
+            "`{field}` '{value}' is not a time: use ISO-8601 (2026-11-23T10:00:00Z) or epoch \
              milliseconds"
-            ))
-        })
+        ))
+    })
 }

@@ -7,7 +7,8 @@ use crate::domain::lookups::CiKey;
 use crate::domain::promotion::{
     Attach, EnvironmentBuilds, Reclassified, Resolved, parse_expression,
 };
-use crate::error::{Error, Result, require};
+use crate::error::{Error, Result};
+use crate::validate::require;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -3,8 +3,8 @@
 
 use super::{AppState, Body, Path, Query};
 use crate::domain::auth::AuthUser;
-use crate::domain::views::BuildFilter;
-use crate::domain::views::ci_view;
+use crate::domain::wire::BuildFilter;
+use crate::domain::wire::ci_view;
 use crate::error::{Error, Result};
 use axum::extract::State;
 use axum::http::StatusCode;

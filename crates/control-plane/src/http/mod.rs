@@ -24,9 +24,9 @@ mod workflows;
 use crate::domain::ControlPlane;
 use crate::domain::auth::AuthUser;
 use crate::domain::promotion::Promoted;
-use crate::domain::registration::Registered;
+use crate::domain::registration::StoredBuild;
 use crate::error::Error;
-use crate::registry::Registry;
+use crate::registry::BuiltInRegistry;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -47,7 +47,7 @@ pub const REPLAYED_HEADER: &str = "wharf-replayed";
 #[derive(Clone)]
 pub struct AppState {
     pub cp: ControlPlane,
-    pub registry: Registry,
+    pub registry: BuiltInRegistry,
     /// The server serves TLS itself (the web UI's cookies are then `Secure`).
     pub tls: bool,
 }
@@ -271,7 +271,7 @@ pub fn pending_request(request: wharf_api::PromotionRequest) -> Response {
 }
 
 /// A registered or promoted build, with the header that says whether it already existed.
-pub fn registered(registered: Registered) -> Response {
+pub fn registered(registered: StoredBuild) -> Response {
     let mut response = Json(registered.artifact).into_response();
     let replayed = if registered.replayed { "true" } else { "false" };
     response

@@ -3,7 +3,8 @@
 use super::{AppState, Body, Query, registered};
 use crate::domain::auth::AuthUser;
 use crate::domain::registration::{Registration, Target};
-use crate::error::{Error, Result, require};
+use crate::error::{Error, Result};
+use crate::validate::require;
 use axum::extract::State;
 use axum::response::Response;
 use axum::{Extension, Json};

@@ -245,7 +245,7 @@ fn content_range_start(range: &str) -> Option<u64> {
 /// A blob, whole or one byte range (`Range: bytes=first-last`, `first-` or `-suffix`, 206);
 /// a HEAD answers from the index alone and reads nothing.
 async fn blob(
-    registry: &crate::registry::Registry,
+    registry: &crate::registry::BuiltInRegistry,
     digest: &Digest,
     size: i64,
     key: &str,

@@ -58,7 +58,7 @@ pub async fn get_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<RoutingRuleResponse>> {
-    Ok(Json(crate::domain::views::rule_view(
+    Ok(Json(crate::domain::wire::rule_view(
         &state.cp.lookups.rule(&id).await?,
     )))
 }

@@ -2,8 +2,9 @@
 
 use super::{AppState, Body, Path, Query};
 use crate::domain::auth::AuthUser;
-use crate::domain::views::workflow_view;
-use crate::error::{Result, require};
+use crate::domain::wire::workflow_view;
+use crate::error::Result;
+use crate::validate::require;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};

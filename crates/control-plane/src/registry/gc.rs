@@ -21,7 +21,7 @@
 //! Each run that removes something is audited (`REGISTRY_GC`) with its counts.
 
 use super::uploads::{SWEEP_EVERY, UPLOAD_TTL_SECS};
-use super::{Answer, Registry};
+use super::{Answer, BuiltInRegistry};
 use crate::domain::auth::AuthUser;
 use crate::domain::permissions::require_admin;
 use crate::domain::registry_index::format_time;
@@ -57,7 +57,7 @@ pub struct GcReport {
     pub repaired: u64,
 }
 
-impl Registry {
+impl BuiltInRegistry {
     /// A collection asked for by `user` (`wharf gc`, `POST /wharf/v1/gc`): server admins only.
     pub async fn collect_garbage_as(
         &self,
@@ -216,7 +216,7 @@ impl Registry {
     }
 }
 
-impl Registry {
+impl BuiltInRegistry {
     /// Sweeps every [`SWEEP_EVERY`](super::uploads::SWEEP_EVERY) (the start sweeps once itself, before serving), and
     /// collects garbage every [`GC_EVERY`], until aborted.
     pub fn spawn_sweeper(self) -> tokio::task::JoinHandle<()> {

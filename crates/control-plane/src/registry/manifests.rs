@@ -1,10 +1,11 @@
 //! Manifests and indexes: stored verbatim once everything they reference is in the
 //! repository; tags point at them.
 
-use super::{Answer, Registry, RegistryCode, RegistryError, parse_digest};
+use super::{Answer, BuiltInRegistry, RegistryCode, RegistryError, parse_digest};
 use crate::domain::push::RegistryCaller;
 use crate::domain::registry_index::{NewManifest, Removal};
-use crate::error::{Error, quoted};
+use crate::error::Error;
+use crate::validate::quoted;
 use wharf_oci::{Digest, MediaKind, is_valid_tag, referenced_descriptors};
 
 /// Manifests larger than this are refused, as the distribution spec allows.
@@ -29,7 +30,7 @@ fn is_digest(reference: &str) -> bool {
     reference.contains(':')
 }
 
-impl Registry {
+impl BuiltInRegistry {
     async fn resolve_reference(&self, name: &str, reference: &str) -> Answer<Digest> {
         if is_digest(reference) {
             return parse_digest(reference);

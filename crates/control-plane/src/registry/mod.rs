@@ -143,12 +143,12 @@ fn check_name(name: &str) -> Answer<()> {
 
 /// The built-in registry over one control plane and one blob store.
 #[derive(Clone)]
-pub struct Registry {
+pub struct BuiltInRegistry {
     cp: ControlPlane,
     blobs: BlobStore,
 }
 
-impl Registry {
+impl BuiltInRegistry {
     pub fn new(cp: ControlPlane, blobs: BlobStore) -> Self {
         Self { cp, blobs }
     }

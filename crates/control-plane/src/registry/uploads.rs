@@ -4,7 +4,7 @@
 //! PATCH counts whole or not at all.
 
 use super::storage::{BodyStream, Upload};
-use super::{Answer, Registry, RegistryCode, RegistryError, parse_digest};
+use super::{Answer, BuiltInRegistry, RegistryCode, RegistryError, parse_digest};
 use crate::domain::push::{RegistryCaller, require_registry_pull};
 use crate::domain::registry_index::{UploadSession, format_time, new_id};
 use wharf_oci::Digest;
@@ -51,7 +51,7 @@ fn body_error(error: super::storage::AppendError) -> RegistryError {
     }
 }
 
-impl Registry {
+impl BuiltInRegistry {
     /// `POST /v2/<name>/blobs/uploads/`: a mount, a whole blob (`digest`), or a new session.
     pub async fn start_upload(
         &self,

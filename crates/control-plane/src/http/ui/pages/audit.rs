@@ -3,7 +3,7 @@
 use super::{Page, layout, shown};
 use crate::domain::sessions::Session;
 use crate::domain::ui_pages::AuditTrailPage;
-use crate::domain::views::AuditFilter;
+use crate::domain::wire::AuditFilter;
 use crate::http::AppState;
 use crate::http::ui::{query_get, query_pairs};
 use axum::extract::{RawQuery, State};

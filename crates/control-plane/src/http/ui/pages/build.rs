@@ -3,7 +3,7 @@
 use super::{Page, button, csrf, how, layout, notice, shown, tag_of, when};
 use crate::domain::sessions::Session;
 use crate::domain::ui_pages::BuildPage;
-use crate::domain::views::{ArtifactRow, AuditRow};
+use crate::domain::wire::{ArtifactRow, AuditRow};
 use crate::http::AppState;
 use crate::http::ui::{enc, query_get, query_pairs};
 use axum::extract::{Path, RawQuery, State};

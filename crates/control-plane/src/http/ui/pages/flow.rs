@@ -2,9 +2,9 @@
 //! actions the viewer may take on each.
 
 use super::{Page, button, csrf, how, layout, notice, short_digest, shown, tag_of, when};
-use crate::domain::overview::{Cell, Flow};
 use crate::domain::sessions::Session;
 use crate::domain::ui_pages::{Decision, FlowPage};
+use crate::domain::ui_reads::{Cell, DeliveryFlow};
 use crate::http::AppState;
 use crate::http::ui::{enc, query_get, query_pairs};
 use axum::extract::{Path, RawQuery, State};
@@ -28,7 +28,7 @@ pub(in crate::http::ui) async fn show(
 
 fn cell(
     session: &Session,
-    flow: &Flow,
+    flow: &DeliveryFlow,
     gates: &FlowPage,
     service: &str,
     stage: &str,
@@ -86,7 +86,13 @@ fn cell(
     }
 }
 
-fn arrow(session: &Session, flow: &Flow, gates: &FlowPage, service: &str, to: &str) -> Markup {
+fn arrow(
+    session: &Session,
+    flow: &DeliveryFlow,
+    gates: &FlowPage,
+    service: &str,
+    to: &str,
+) -> Markup {
     let pending = flow
         .pending
         .iter()

@@ -3,7 +3,7 @@
 //! pieces every page uses. Nothing in `pages` reads the store or decides a permission.
 
 use crate::domain::sessions::Session;
-use crate::domain::views::{ArtifactRow, Origin};
+use crate::domain::wire::{ArtifactRow, Origin};
 use crate::http::ui::CSRF_FIELD;
 use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};

@@ -3,7 +3,7 @@
 use super::{Page, how, layout, shown, when};
 use crate::domain::sessions::Session;
 use crate::domain::ui_pages::ServicePage;
-use crate::domain::views::ArtifactRow;
+use crate::domain::wire::ArtifactRow;
 use crate::http::AppState;
 use crate::http::ui::{enc, query_get, query_pairs};
 use axum::extract::{Path, RawQuery, State};

@@ -37,7 +37,7 @@ pub struct ServiceFlow {
 
 /// A project's delivery flow.
 #[derive(Debug, Clone)]
-pub struct Flow {
+pub struct DeliveryFlow {
     pub project: String,
     pub kind: RegistrationType,
     /// The default workflow's stages, in order (arrows run between neighbours).
@@ -49,7 +49,7 @@ pub struct Flow {
     pub protections: BTreeMap<String, Protection>,
 }
 
-impl Flow {
+impl DeliveryFlow {
     /// The stage after `stage`, if it is a stage and not the last.
     pub fn next(&self, stage: &str) -> Option<&str> {
         let at = self.stages.iter().position(|s| s == stage)?;
@@ -149,7 +149,7 @@ impl Overview {
     }
 
     /// A project's delivery flow: for each service, what each stage deploys now.
-    pub async fn flow(&self, project: &str) -> Result<Flow> {
+    pub async fn flow(&self, project: &str) -> Result<DeliveryFlow> {
         let project_row = self.lookups.project(project).await?;
         let kind = project_row
             .registration_type
@@ -234,7 +234,7 @@ impl Overview {
                 unclassified,
             });
         }
-        Ok(Flow {
+        Ok(DeliveryFlow {
             project: project.to_string(),
             kind,
             stages,

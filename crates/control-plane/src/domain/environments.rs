@@ -3,9 +3,10 @@
 
 use super::auth::AuthUser;
 use super::permissions::require_admin;
-use super::views::{cluster_view, stream_view};
+use super::wire::{cluster_view, stream_view};
 use super::{Catalog, commit, permissions};
-use crate::error::{Error, Result, require, valid_name};
+use crate::error::{Error, Result};
+use crate::validate::{require, valid_name};
 use std::collections::BTreeMap;
 use wharf_api::{Cluster, ReleaseStream};
 use wharf_store::{Audit, NewStream};
