@@ -11,67 +11,6 @@ use support::client::{Api, saas};
 use support::start_shop;
 use wharf_oci::Digest;
 
-/// An API client authenticated as `user`.
-fn api_as(base: &str, user: &str, token: &str) -> UserApi {
-    UserApi {
-        http: support::http(),
-        base: base.to_string(),
-        user: user.to_string(),
-        token: token.to_string(),
-    }
-}
-
-struct UserApi {
-    http: reqwest::Client,
-    base: String,
-    user: String,
-    token: String,
-}
-
-impl UserApi {
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .basic_auth(&self.user, Some(&self.token));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-}
-
-/// Creates `user` (when missing) with `role` on `project` and a token; answers the token.
-async fn member(api: &Api, project: &str, user: &str, role: &str) -> String {
-    let (status, body) = api.post("/wharf/v1/users", json!({"username": user})).await;
-    assert!(
-        status == StatusCode::CREATED || status == StatusCode::OK || status == StatusCode::CONFLICT,
-        "{status} {body}"
-    );
-    let (status, body) = api
-        .put(
-            &format!("/wharf/v1/projects/{project}/members/{user}"),
-            json!({"role": role}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    token(api, user).await
-}
-
-async fn token(api: &Api, user: &str) -> String {
-    let (status, body) = api
-        .post("/wharf/v1/tokens", json!({"username": user}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["token"].as_str().unwrap().to_string()
-}
-
 /// Applies a project file (TOML, sent as the API's JSON) to `path_name` as `user`.
 async fn apply(
     api: &Api,
@@ -117,14 +56,6 @@ fn scoped(base: &str, issued: &Value) -> Registry {
         issued["username"].as_str().unwrap(),
         issued["password"].as_str().unwrap(),
     )
-}
-
-async fn audit_actions(api: &Api) -> Vec<Value> {
-    let (status, page) = api
-        .get("/wharf/v1/audit-logs?start=2000-01-01&size=1000&entity=CONTAINER_REGISTRY")
-        .await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    page["content"].as_array().unwrap().clone()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -181,8 +112,8 @@ async fn a_push_credential_ends_with_its_token_its_role_or_an_admin() {
     let (server, _data) = start_shop().await;
     let api = Api::new(server.url());
     let base = server.url();
-    let pusher = member(&api, "shop", "pusher", "ci").await;
-    let as_pusher = api_as(&base, "pusher", &pusher);
+    let pusher = api.member("shop", "pusher", "ci").await.user.token;
+    let as_pusher = api.as_user("pusher", &pusher);
     let issue = || async {
         let (status, issued) = as_pusher
             .call(
@@ -214,8 +145,8 @@ async fn a_push_credential_ends_with_its_token_its_role_or_an_admin() {
     assert_eq!(works(same).await, StatusCode::UNAUTHORIZED, "token revoked");
 
     // The membership that allowed it is removed.
-    let pusher = token(&api, "pusher").await;
-    let as_pusher = api_as(&base, "pusher", &pusher);
+    let pusher = api.token_for("pusher").await;
+    let as_pusher = api.as_user("pusher", &pusher);
     let (status, issued) = as_pusher
         .call(
             Method::POST,
@@ -339,7 +270,7 @@ async fn registry_deletes_and_tag_moves_are_audited_with_who_and_digests() {
         .unwrap();
     assert_eq!(blob.status(), StatusCode::ACCEPTED);
 
-    let entries = audit_actions(&api).await;
+    let entries = api.audit_entries("CONTAINER_REGISTRY").await;
     let find = |action: &str| {
         entries
             .iter()
@@ -517,7 +448,6 @@ async fn image_uris_with_control_characters_are_refused_on_every_write_path() {
 async fn each_role_against_each_write_path() {
     let (server, _data) = start_shop().await;
     let api = Api::new(server.url());
-    let base = server.url();
     let (status, dev_build) = api
         .post(
             "/cc-ui/v1/ci-cd/register",
@@ -547,8 +477,8 @@ async fn each_role_against_each_write_path() {
     ];
     for role in ["admin", "release-manager", "ci", "viewer"] {
         let user = format!("as-{role}");
-        let token = member(&api, "shop", &user, role).await;
-        let caller = api_as(&base, &user, &token);
+        let token = api.member("shop", &user, role).await.user.token;
+        let caller = api.as_user(&user, &token);
         let (_, own_build) = api
             .post(
                 "/cc-ui/v1/ci-cd/register",
@@ -660,7 +590,7 @@ async fn each_role_against_each_write_path() {
 async fn a_project_admin_names_existing_users_only_a_server_admin_creates_them() {
     let (server, _data) = start_shop().await;
     let api = Api::new(server.url());
-    let token = member(&api, "shop", "shop-owner", "admin").await;
+    let token = api.member("shop", "shop-owner", "admin").await.user.token;
     let file = std::fs::read_to_string(support::shop_file()).unwrap()
         + "\n[[members]]\nuser = \"stranger\"\nrole = \"viewer\"\n";
     let response = apply(&api, "shop", &file, "shop-owner", &token).await;
@@ -684,7 +614,7 @@ async fn a_project_admin_names_existing_users_only_a_server_admin_creates_them()
 async fn a_user_pushes_only_to_the_repository_of_a_ci() {
     let (server, _data) = start_shop().await;
     let api = Api::new(server.url());
-    let token = member(&api, "shop", "builder", "ci").await;
+    let token = api.member("shop", "builder", "ci").await.user.token;
     let builder = registry_as(&server.url(), "builder", &token);
     for repository in ["shop/not-a-ci", "shop/api/deeper/x", "shop"] {
         let status = builder

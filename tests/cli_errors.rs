@@ -4,8 +4,8 @@
 //! from the control plane are shown as escapes, never sent to the terminal; retry advice fits
 //! the command; push progress says when nothing had to be sent.
 
-use crate::push::{image, index_json};
 use crate::support;
+use support::oci_layout::{image, index_json};
 
 use std::io::Read;
 use std::process::Stdio;

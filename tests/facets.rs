@@ -3,8 +3,8 @@
 //! need, in every form Facets sends it, name the environment a build went to from its id, and
 //! never fail a step whose write succeeded.
 
-use crate::push::{image, index_json};
 use crate::support;
+use support::oci_layout::{image, index_json};
 
 use std::path::Path;
 use std::process::Command;

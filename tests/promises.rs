@@ -14,25 +14,6 @@ use support::client::Api;
 use support::proxy::{Fault, Proxy};
 use support::{ADMIN, Served, TOKEN, TestServer, register, run, wharf};
 
-/// A user with `role` on `project` and a token of its own.
-fn member(server: &TestServer, user: &str, project: &str, role: &str) -> String {
-    let api = Api::new(server.url());
-    server.runtime.block_on(async {
-        api.post("/wharf/v1/users", json!({"username": user})).await;
-        let (status, body) = api
-            .put(
-                &format!("/wharf/v1/projects/{project}/members/{user}"),
-                json!({"role": role}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let (_, token) = api
-            .post("/wharf/v1/tokens", json!({"username": user}))
-            .await;
-        token["token"].as_str().unwrap().to_string()
-    })
-}
-
 fn as_user(url: &str, dir: &std::path::Path, user: &str, token: &str) -> std::process::Command {
     let mut command = wharf(url, dir);
     command
@@ -119,7 +100,7 @@ fn roles_on_every_project_custom_roles_and_viewers() {
         run(&mut command)
     };
 
-    let everywhere = member(&server, "roamer", "*", "ci");
+    let everywhere = server.member("roamer", "*", "ci");
     assert_eq!(
         register_as("roamer", &everywhere, "star").code,
         0,
@@ -143,10 +124,10 @@ fn roles_on_every_project_custom_roles_and_viewers() {
             .unwrap()
             .contains("'FLY' is not a permission")
     );
-    let pusher = member(&server, "pusher-bot", "shop", "pusher");
+    let pusher = server.member("pusher-bot", "shop", "pusher");
     assert_eq!(register_as("pusher-bot", &pusher, "custom").code, 0);
 
-    let viewer = member(&server, "watcher", "shop", "viewer");
+    let viewer = server.member("watcher", "shop", "viewer");
     let refused = register_as("watcher", &viewer, "viewer");
     assert_eq!(
         refused.code, 3,
@@ -172,8 +153,8 @@ fn roles_on_every_project_custom_roles_and_viewers() {
 fn only_an_admin_revokes_another_users_token() {
     let server = TestServer::shop();
     let dir = tempfile::tempdir().unwrap();
-    let alice = member(&server, "alice", "shop", "ci");
-    let bob = member(&server, "bob", "shop", "ci");
+    let alice = server.member("alice", "shop", "ci");
+    let bob = server.member("bob", "shop", "ci");
     let api = Api::new(server.url());
     let (_, tokens) = server
         .runtime

@@ -6,7 +6,7 @@ use crate::support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::client::{Answer, Api, User, call, saas};
+use support::client::{Answer, Api, saas};
 use wharf_control_plane::RunningServer;
 
 /// `prod` needs two approvals from release managers; only admins write straight into it.
@@ -56,64 +56,6 @@ async fn shop() -> Shop {
     }
 }
 
-/// A user with `role` on shop, and a client for them.
-async fn member(api: &Api, user: &str, role: &str) -> As {
-    let (status, body) = api.post("/wharf/v1/users", json!({"username": user})).await;
-    assert!(
-        status.is_success() || status == StatusCode::CONFLICT,
-        "{body}"
-    );
-    let (status, body) = api
-        .put(
-            &format!("/wharf/v1/projects/shop/members/{user}"),
-            json!({"role": role}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, token) = api
-        .post("/wharf/v1/tokens", json!({"username": user}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    As {
-        base: api.base.clone(),
-        user: user.into(),
-        token: token["token"].as_str().unwrap().into(),
-    }
-}
-
-struct As {
-    base: String,
-    user: String,
-    token: String,
-}
-
-impl As {
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
-        let user = User {
-            username: self.user.clone(),
-            token: self.token.clone(),
-        };
-        call(&self.base, &user, method, path, body).await
-    }
-
-    async fn register(&self, stage: &str, n: u8) -> Answer {
-        let body = saas(stage, "ENVIRONMENT", &format!("{stage}-{n}"), &image(n));
-        self.call(Method::POST, "/cc-ui/v1/ci-cd/register", Some(body))
-            .await
-    }
-
-    async fn promote(&self, build: &str) -> Answer {
-        let path =
-            format!("/cc-ui/v1/artifacts/promote?ciName=api&stackName=shop&artifactId={build}");
-        self.call(Method::POST, &path, None).await
-    }
-
-    async fn approve(&self, request: &str) -> Answer {
-        let path = format!("/wharf/v1/approvals/{request}/approve");
-        self.call(Method::POST, &path, None).await
-    }
-}
-
 /// Allowed: 200. Refused: exactly 403 with a message saying why (a 500 is never a refusal).
 fn allowed_or_forbidden(answer: &Answer, allowed: bool, case: &str) {
     let wanted = if allowed {
@@ -132,17 +74,9 @@ fn allowed_or_forbidden(answer: &Answer, allowed: bool, case: &str) {
     }
 }
 
-fn admin_as(api: &Api) -> As {
-    As {
-        base: api.base.clone(),
-        user: support::ADMIN.into(),
-        token: support::TOKEN.into(),
-    }
-}
-
 /// A build of image `n` in staging, registered by the admin; answers its id.
 async fn staging_build(api: &Api, n: u8) -> String {
-    let answer = admin_as(api).register("staging", n).await;
+    let answer = build_in(api, "staging", n).await;
     assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
     answer.body["id"].as_str().unwrap().to_string()
 }
@@ -152,32 +86,20 @@ async fn resolve_prod(api: &Api) -> (StatusCode, Value) {
         .await
 }
 
-async fn audit_actions(api: &Api) -> Vec<String> {
-    let (_, page) = api
-        .get("/wharf/v1/audit-logs?start=2000-01-01&size=1000&entity=PROMOTION_REQUEST")
-        .await;
-    page["content"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["entityAction"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn each_role_against_each_write_path_into_protected_and_unprotected_stages() {
     let shop = shop().await;
     let api = &shop.api;
     let writers = ["admin", "release-manager", "ci"];
     for role in ["admin", "release-manager", "ci", "viewer"] {
-        let caller = member(api, &format!("as-{role}"), role).await;
+        let caller = api.member("shop", &format!("as-{role}"), role).await;
         let n = 10 + writers.iter().position(|r| *r == role).unwrap_or(3) as u8 * 10;
         let writes = writers.contains(&role);
 
-        let answer = caller.register("dev", n).await;
+        let answer = build_in(&caller, "dev", n).await;
         allowed_or_forbidden(&answer, writes, &format!("{role} → dev: {:?}", answer.body));
 
-        let answer = caller.register("prod", n + 1).await;
+        let answer = build_in(&caller, "prod", n + 1).await;
         let direct = role == "admin";
         allowed_or_forbidden(
             &answer,
@@ -200,7 +122,7 @@ async fn each_role_against_each_write_path_into_protected_and_unprotected_stages
         };
         let path = "/cc-ui/v1/artifacts/attach-image-via-register";
         let answer = caller
-            .call(Method::POST, path, Some(attach("dev", n + 2)))
+            .answer(Method::POST, path, Some(attach("dev", n + 2)))
             .await;
         allowed_or_forbidden(
             &answer,
@@ -208,7 +130,7 @@ async fn each_role_against_each_write_path_into_protected_and_unprotected_stages
             &format!("{role} attach dev: {:?}", answer.body),
         );
         let answer = caller
-            .call(Method::POST, path, Some(attach("prod", n + 3)))
+            .answer(Method::POST, path, Some(attach("prod", n + 3)))
             .await;
         allowed_or_forbidden(
             &answer,
@@ -216,9 +138,9 @@ async fn each_role_against_each_write_path_into_protected_and_unprotected_stages
             &format!("{role} attach prod: {:?}", answer.body),
         );
 
-        let to_staging = admin_as(api).register("dev", n + 4).await;
+        let to_staging = build_in(api, "dev", n + 4).await;
         let answer = caller
-            .promote(to_staging.body["id"].as_str().unwrap())
+            .promote("shop", "api", to_staging.body["id"].as_str().unwrap())
             .await;
         allowed_or_forbidden(
             &answer,
@@ -227,7 +149,7 @@ async fn each_role_against_each_write_path_into_protected_and_unprotected_stages
         );
 
         let build = staging_build(api, n + 5).await;
-        let answer = caller.promote(&build).await;
+        let answer = caller.promote("shop", "api", &build).await;
         if writes {
             assert_eq!(
                 answer.status,
@@ -255,12 +177,12 @@ async fn each_role_against_each_write_path_into_protected_and_unprotected_stages
 async fn two_approvals_from_release_managers_complete_a_promotion_once() {
     let shop = shop().await;
     let api = &shop.api;
-    let pipeline = member(api, "pipeline", "ci").await;
-    let lead = member(api, "lead", "release-manager").await;
-    let second = member(api, "second", "release-manager").await;
+    let pipeline = api.member("shop", "pipeline", "ci").await;
+    let lead = api.member("shop", "lead", "release-manager").await;
+    let second = api.member("shop", "second", "release-manager").await;
     let build = staging_build(api, 1).await;
 
-    let asked = pipeline.promote(&build).await;
+    let asked = pipeline.promote("shop", "api", &build).await;
     assert_eq!(asked.status, StatusCode::ACCEPTED);
     let id = asked.request_id.unwrap();
     let (status, listed) = api.get("/wharf/v1/approvals?project=shop").await;
@@ -277,7 +199,7 @@ async fn two_approvals_from_release_managers_complete_a_promotion_once() {
         request["eligibleApprovers"],
         json!(["lead", "release-lead", "second"])
     );
-    let again = pipeline.promote(&build).await;
+    let again = pipeline.promote("shop", "api", &build).await;
     assert_eq!(
         again.request_id.as_deref(),
         Some(id.as_str()),
@@ -315,7 +237,7 @@ async fn two_approvals_from_release_managers_complete_a_promotion_once() {
     assert_eq!(resolved["artifact"]["artifactUri"], image(1));
     let late = lead.approve(&id).await;
     assert_eq!(late.status, StatusCode::CONFLICT, "closed: {:?}", late.body);
-    let replay = pipeline.promote(&build).await;
+    let replay = pipeline.promote("shop", "api", &build).await;
     assert_eq!(
         replay.status,
         StatusCode::OK,
@@ -323,7 +245,7 @@ async fn two_approvals_from_release_managers_complete_a_promotion_once() {
     );
     assert_eq!(replay.body["id"], result);
 
-    let actions = audit_actions(api).await;
+    let actions = api.audit_actions("PROMOTION_REQUEST").await;
     for action in [
         "PROMOTION_REQUESTED",
         "PROMOTION_APPROVED",
@@ -348,11 +270,11 @@ async fn two_approvals_from_release_managers_complete_a_promotion_once() {
 async fn the_requester_and_the_registrant_may_not_approve() {
     let shop = shop().await;
     let api = &shop.api;
-    let lead = member(api, "lead", "release-manager").await;
-    let author = member(api, "author", "release-manager").await;
-    let answer = author.register("staging", 2).await;
+    let lead = api.member("shop", "lead", "release-manager").await;
+    let author = api.member("shop", "author", "release-manager").await;
+    let answer = build_in(&author, "staging", 2).await;
     let build = answer.body["id"].as_str().unwrap().to_string();
-    let asked = lead.promote(&build).await;
+    let asked = lead.promote("shop", "api", &build).await;
     let id = asked.request_id.unwrap();
     let own = lead.approve(&id).await;
     assert_eq!(own.status, StatusCode::FORBIDDEN);
@@ -383,14 +305,18 @@ async fn the_requester_and_the_registrant_may_not_approve() {
 async fn approvals_lapse_on_expiry_a_lost_role_and_a_new_digest() {
     let shop = shop().await;
     let api = &shop.api;
-    let lead = member(api, "lead", "release-manager").await;
-    let second = member(api, "second", "release-manager").await;
-    let third = member(api, "third", "release-manager").await;
-    let pipeline = member(api, "pipeline", "ci").await;
+    let lead = api.member("shop", "lead", "release-manager").await;
+    let second = api.member("shop", "second", "release-manager").await;
+    let third = api.member("shop", "third", "release-manager").await;
+    let pipeline = api.member("shop", "pipeline", "ci").await;
 
     // Expiry: an approval older than approval_ttl_hours no longer counts.
     let first_build = staging_build(api, 3).await;
-    let id = pipeline.promote(&first_build).await.request_id.unwrap();
+    let id = pipeline
+        .promote("shop", "api", &first_build)
+        .await
+        .request_id
+        .unwrap();
     assert_eq!(lead.approve(&id).await.status, StatusCode::OK);
     shop.server
         .store()
@@ -414,7 +340,7 @@ async fn approvals_lapse_on_expiry_a_lost_role_and_a_new_digest() {
 
     // A new digest: promoting another build supersedes the request and its approvals.
     let newer = staging_build(api, 4).await;
-    let asked = pipeline.promote(&newer).await;
+    let asked = pipeline.promote("shop", "api", &newer).await;
     let new_id = asked.request_id.unwrap();
     assert_ne!(new_id, id);
     let (_, old) = api.get(&format!("/wharf/v1/approvals/{id}")).await;
@@ -432,7 +358,7 @@ async fn approvals_lapse_on_expiry_a_lost_role_and_a_new_digest() {
     );
     assert_eq!(resolve_prod(api).await.0, StatusCode::NOT_FOUND);
 
-    let actions = audit_actions(api).await;
+    let actions = api.audit_actions("PROMOTION_REQUEST").await;
     assert!(
         actions.iter().filter(|a| *a == "APPROVAL_LAPSED").count() >= 2,
         "{actions:?}"
@@ -448,13 +374,17 @@ async fn approvals_lapse_on_expiry_a_lost_role_and_a_new_digest() {
 async fn a_rejection_closes_the_request_and_a_tag_only_image_waits_for_its_digest() {
     let shop = shop().await;
     let api = &shop.api;
-    let lead = member(api, "lead", "release-manager").await;
-    let pipeline = member(api, "pipeline", "ci").await;
+    let lead = api.member("shop", "lead", "release-manager").await;
+    let pipeline = api.member("shop", "pipeline", "ci").await;
     let build = staging_build(api, 5).await;
-    let id = pipeline.promote(&build).await.request_id.unwrap();
+    let id = pipeline
+        .promote("shop", "api", &build)
+        .await
+        .request_id
+        .unwrap();
     let path = format!("/wharf/v1/approvals/{id}/reject");
     let empty = lead
-        .call(Method::POST, &path, Some(json!({"reason": " "})))
+        .answer(Method::POST, &path, Some(json!({"reason": " "})))
         .await;
     assert_eq!(
         empty.status,
@@ -462,7 +392,7 @@ async fn a_rejection_closes_the_request_and_a_tag_only_image_waits_for_its_diges
         "a reason is required"
     );
     let rejected = lead
-        .call(
+        .answer(
             Method::POST,
             &path,
             Some(json!({"reason": "fails the load test"})),
@@ -473,7 +403,7 @@ async fn a_rejection_closes_the_request_and_a_tag_only_image_waits_for_its_diges
     assert_eq!(rejected.body["reason"], "fails the load test");
     assert_eq!(lead.approve(&id).await.status, StatusCode::CONFLICT);
     assert!(
-        audit_actions(api)
+        api.audit_actions("PROMOTION_REQUEST")
             .await
             .contains(&"PROMOTION_REJECTED".to_string())
     );
@@ -487,7 +417,9 @@ async fn a_rejection_closes_the_request_and_a_tag_only_image_waits_for_its_diges
         "127.0.0.1:1/shop/api:1.0",
     );
     let (_, tagged) = api.post("/cc-ui/v1/ci-cd/register", body).await;
-    let answer = pipeline.promote(tagged["id"].as_str().unwrap()).await;
+    let answer = pipeline
+        .promote("shop", "api", tagged["id"].as_str().unwrap())
+        .await;
     assert_eq!(answer.status, StatusCode::CONFLICT, "{:?}", answer.body);
     let message = answer.body["message"].as_str().unwrap();
     assert!(
@@ -504,10 +436,10 @@ async fn concurrent_approvals_on_two_replicas_complete_once() {
     let one = start_protected(&database, data.path()).await;
     let two = start_protected(&database, data.path()).await;
     let api = Api::new(one.url());
-    let pipeline = member(&api, "pipeline", "ci").await;
+    let pipeline = api.member("shop", "pipeline", "ci").await;
     let mut leads = Vec::new();
     for (i, name) in ["l1", "l2", "l3"].into_iter().enumerate() {
-        let mut lead = member(&api, name, "release-manager").await;
+        let mut lead = api.member("shop", name, "release-manager").await;
         if i % 2 == 1 {
             lead.base = two.url();
         }
@@ -515,7 +447,11 @@ async fn concurrent_approvals_on_two_replicas_complete_once() {
     }
     for round in 0..3u8 {
         let build = staging_build(&api, 20 + round).await;
-        let id = pipeline.promote(&build).await.request_id.unwrap();
+        let id = pipeline
+            .promote("shop", "api", &build)
+            .await
+            .request_id
+            .unwrap();
         let (a, b, c) = tokio::join!(
             leads[0].approve(&id),
             leads[1].approve(&id),
@@ -554,14 +490,14 @@ async fn concurrent_approvals_on_two_replicas_complete_once() {
 async fn rollback_points_an_environment_back_audited_and_protected_like_a_promotion() {
     let shop = shop().await;
     let api = &shop.api;
-    let admin = admin_as(api);
+    let admin = api.clone();
     for n in [30, 31] {
-        assert_eq!(admin.register("dev", n).await.status, StatusCode::OK);
+        assert_eq!(build_in(&admin, "dev", n).await.status, StatusCode::OK);
     }
     let resolve_dev = || api.get("/wharf/v1/resolve?stackName=shop&environment=dev&ciName=api");
     assert_eq!(resolve_dev().await.1["artifact"]["artifactUri"], image(31));
     let back = admin
-        .call(
+        .answer(
             Method::POST,
             "/wharf/v1/rollback",
             Some(json!({"project": "shop", "service": "api", "environment": "dev"})),
@@ -577,9 +513,9 @@ async fn rollback_points_an_environment_back_audited_and_protected_like_a_promot
     assert_eq!(entry["metadata"]["artifactUri"], image(30));
     assert_eq!(entry["metadata"]["fromUri"], image(31));
 
-    let viewer = member(api, "watcher", "viewer").await;
+    let viewer = api.member("shop", "watcher", "viewer").await;
     let refused = viewer
-        .call(
+        .answer(
             Method::POST,
             "/wharf/v1/rollback",
             Some(json!({"project": "shop", "service": "api", "environment": "dev"})),
@@ -589,14 +525,14 @@ async fn rollback_points_an_environment_back_audited_and_protected_like_a_promot
 
     for n in [32, 33] {
         assert_eq!(
-            admin.register("prod", n).await.status,
+            build_in(&admin, "prod", n).await.status,
             StatusCode::OK,
             "admins: direct"
         );
     }
-    let pipeline = member(api, "pipeline", "ci").await;
+    let pipeline = api.member("shop", "pipeline", "ci").await;
     let pending = pipeline
-        .call(
+        .answer(
             Method::POST,
             "/wharf/v1/rollback",
             Some(json!({"project": "shop", "service": "api", "environment": "prod"})),
@@ -607,8 +543,8 @@ async fn rollback_points_an_environment_back_audited_and_protected_like_a_promot
     let (_, request) = api.get(&format!("/wharf/v1/approvals/{id}")).await;
     assert_eq!(request["kind"], "ROLLBACK");
     assert_eq!(request["artifactUri"], image(32));
-    let l1 = member(api, "l1", "release-manager").await;
-    let l2 = member(api, "l2", "release-manager").await;
+    let l1 = api.member("shop", "l1", "release-manager").await;
+    let l2 = api.member("shop", "l2", "release-manager").await;
     l1.approve(&id).await;
     let done = l2.approve(&id).await;
     assert_eq!(done.body["status"], "COMPLETED", "{:?}", done.body);
@@ -620,17 +556,17 @@ async fn rollback_points_an_environment_back_audited_and_protected_like_a_promot
 }
 
 /// Runs the real `wharf` as `user` off the test's runtime; answers the run.
-async fn cli(server: &str, user: &As, args: &[&str]) -> support::Run {
+async fn cli(server: &str, user: &Api, args: &[&str]) -> support::Run {
     let dir = tempfile::tempdir().unwrap();
     let mut command = support::wharf(server, dir.path());
     command
-        .env("WHARF_USERNAME", &user.user)
-        .env("WHARF_TOKEN", &user.token)
+        .env("WHARF_USERNAME", &user.user.username)
+        .env("WHARF_TOKEN", &user.user.token)
         .args(args);
     let run = tokio::task::spawn_blocking(move || support::run(&mut command))
         .await
         .unwrap();
-    assert!(!run.stdout.contains(&user.token) && !run.stderr.contains(&user.token));
+    assert!(!run.stdout.contains(&user.user.token) && !run.stderr.contains(&user.user.token));
     run
 }
 
@@ -639,9 +575,9 @@ async fn the_cli_asks_lists_approves_rejects_and_rolls_back() {
     let shop = shop().await;
     let api = &shop.api;
     let url = shop.server.url();
-    let pipeline = member(api, "pipeline", "ci").await;
-    let lead = member(api, "lead", "release-manager").await;
-    let second = member(api, "second", "release-manager").await;
+    let pipeline = api.member("shop", "pipeline", "ci").await;
+    let lead = api.member("shop", "lead", "release-manager").await;
+    let second = api.member("shop", "second", "release-manager").await;
 
     let refused = cli(
         &url,
@@ -782,9 +718,9 @@ async fn the_cli_asks_lists_approves_rejects_and_rolls_back() {
         again.stderr
     );
 
-    let admin = admin_as(api);
+    let admin = api.clone();
     for n in [43, 44] {
-        admin.register("dev", n).await;
+        build_in(&admin, "dev", n).await;
     }
     let back = cli(
         &url,
@@ -818,4 +754,15 @@ async fn the_cli_asks_lists_approves_rejects_and_rolls_back() {
     .await;
     assert!(resolved.stdout.contains(&image(43)), "{}", resolved.stdout);
     shop.server.stop().await.unwrap();
+}
+
+/// Facets' registration of image `n` into `stage`, by `who`.
+async fn build_in(who: &Api, stage: &str, n: u8) -> Answer {
+    who.register(saas(
+        stage,
+        "ENVIRONMENT",
+        &format!("{stage}-{n}"),
+        &image(n),
+    ))
+    .await
 }

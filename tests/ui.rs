@@ -13,29 +13,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use wharf_control_plane::RunningServer;
 
-/// A user with `role` on `shop` and a token of theirs.
-async fn member(api: &Api, username: &str, role: &str) -> String {
-    let (status, body) = api
-        .post("/wharf/v1/users", json!({"username": username}))
-        .await;
-    assert!(status.is_success(), "{body}");
-    let (status, body) = api
-        .put(
-            &format!("/wharf/v1/projects/shop/members/{username}"),
-            json!({"role": role}),
-        )
-        .await;
-    assert!(status.is_success(), "{body}");
-    let (status, body) = api
-        .post(
-            "/wharf/v1/tokens",
-            json!({"username": username, "name": "ui"}),
-        )
-        .await;
-    assert!(status.is_success(), "{body}");
-    body["token"].as_str().unwrap().to_string()
-}
-
 /// Registers `image` for `api` on branch main (routed to dev) through the real CLI.
 async fn register_main(server: &RunningServer, image: &str) -> String {
     let url = server.url();
@@ -361,8 +338,12 @@ async fn an_image_is_attached_by_picking_registry_repository_and_tag() {
 async fn each_role_sees_the_actions_it_may_take_and_the_domain_refuses_the_rest() {
     let (server, _data) = start_shop().await;
     let api = Api::new(server.url());
-    let viewer_token = member(&api, "vera", "viewer").await;
-    let lead_token = member(&api, "lena", "release-manager").await;
+    let viewer_token = api.member("shop", "vera", "viewer").await.user.token;
+    let lead_token = api
+        .member("shop", "lena", "release-manager")
+        .await
+        .user
+        .token;
     let build = register_main(&server, "registry.example.com/shop/api:4.0.0").await;
 
     let mut viewer = Ui::new(server.url(), &[TOKEN, &viewer_token, &lead_token]);
@@ -428,7 +409,7 @@ async fn each_role_sees_the_actions_it_may_take_and_the_domain_refuses_the_rest(
 async fn signing_out_or_revoking_the_token_ends_the_session() {
     let (server, _data) = start_shop().await;
     let api = Api::new(server.url());
-    let token = member(&api, "otto", "viewer").await;
+    let token = api.member("shop", "otto", "viewer").await.user.token;
     let mut ui = Ui::new(server.url(), &[TOKEN, &token]);
     ui.sign_in("otto", &token).await;
     assert_eq!(ui.get("/ui/projects").await.status, StatusCode::OK);

@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod facets;
+pub mod oci_layout;
 pub mod oidc;
 pub mod proxy;
 pub mod registry;
@@ -53,17 +54,8 @@ impl TestServer {
             .build()
             .unwrap();
         let data = tempfile::tempdir().unwrap();
-        let options = ServeOptions {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            database: runtime.block_on(test_database(data.path())),
-            blob_dir: data.path().join("registry"),
-            blob_store: None,
-            project_file,
-            admin: Some((ADMIN.into(), TOKEN.into())),
-            ephemeral_admin: None,
-            listener: Default::default(),
-            secrets: Some(test_secret_keys()),
-        };
+        let database = runtime.block_on(test_database(data.path()));
+        let options = serve_options(&database, data.path(), project_file);
         let server = runtime
             .block_on(wharf_control_plane::start(options))
             .unwrap();
@@ -72,6 +64,15 @@ impl TestServer {
             server: Some(server),
             data,
         }
+    }
+
+    /// `user` (made when missing) with `role` on `project`: a token of their own.
+    pub fn member(&self, user: &str, project: &str, role: &str) -> String {
+        let api = client::Api::new(self.url());
+        self.runtime
+            .block_on(api.member(project, user, role))
+            .user
+            .token
     }
 
     pub fn url(&self) -> String {
@@ -185,6 +186,8 @@ pub async fn start_shop() -> (RunningServer, TempDir) {
 
 /// The options of an in-process test server: `database`, blobs under `data`, the test admin
 /// and secret key, and `project_file` applied on start.
+/// The one way every test server is configured: loopback on a free port, the test admin, the
+/// test secret keys, blobs under `data`.
 pub fn serve_options(
     database: &wharf_control_plane::Database,
     data: &Path,
