@@ -34,20 +34,19 @@ impl From<registration::Error> for Failure {
     }
 }
 
+/// A control plane error as the client's error of the same meaning, so its exit code and kind
+/// come from the one table ([`registration::Error::exit_code`]).
 impl From<wharf_control_plane::Error> for Failure {
     fn from(error: wharf_control_plane::Error) -> Self {
         use wharf_control_plane::Error as E;
-        let (code, kind) = match &error {
-            E::BadRequest(_) => (exit::USAGE, "usage"),
-            E::Conflict(_) => (exit::CONFLICT, "conflict"),
-            E::NotFound(_) => (exit::NOT_FOUND, "not_found"),
-            _ => (exit::INTERNAL, "internal"),
+        let message = error.to_string();
+        let same = match error {
+            E::BadRequest(_) => registration::Error::Usage(message),
+            E::Conflict(_) => registration::Error::Conflict(message),
+            E::NotFound(_) => registration::Error::NotFound(message),
+            _ => registration::Error::Internal(message),
         };
-        Self {
-            code,
-            kind,
-            message: error.to_string(),
-        }
+        same.into()
     }
 }
 

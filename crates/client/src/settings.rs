@@ -152,7 +152,7 @@ fn validate_url(url: &str, insecure_http_allowed: bool) -> Result<()> {
     };
     match parsed.scheme() {
         "https" => {}
-        "http" if is_loopback_host(host) || insecure_http_allowed => {}
+        "http" if wharf_http::is_loopback_host(host) || insecure_http_allowed => {}
         "http" => {
             return Err(Error::Usage(format!(
                 "control plane URL '{shown}' is plain http:// to '{host}', which is not \
@@ -172,16 +172,6 @@ fn validate_url(url: &str, insecure_http_allowed: bool) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// `localhost`, `127.0.0.0/8` or `[::1]`, as a parsed URL's host spells it.
-fn is_loopback_host(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The username and token for a remote control plane.

@@ -22,3 +22,42 @@ pub fn install_tls_provider() {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
 }
+
+/// Whether `host` (a name, an IPv4 or a bracketed IPv6 address, no port) is this machine's
+/// loopback: the one check every loopback exception uses.
+pub fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod loopback_tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn loopback_names_and_addresses_and_nothing_else() {
+        for host in [
+            "localhost",
+            "LOCALHOST",
+            "127.0.0.1",
+            "127.8.9.1",
+            "[::1]",
+            "::1",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "localhost.example",
+            "10.0.0.1",
+            "[::2]",
+            "",
+            "wharf-issuer.example.com",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+}

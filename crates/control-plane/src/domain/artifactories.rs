@@ -48,6 +48,12 @@ fn not_found(name: &str) -> Error {
     ))
 }
 
+/// The `host[:port]` of a registry URI or an image reference (`host[:port]/path…`): the one
+/// place it is read.
+pub fn registry_host(uri: &str) -> &str {
+    uri.split('/').next().unwrap_or_default()
+}
+
 /// `host[:port][/prefix]`, a leading `https://` or `http://` dropped.
 fn registry_uri(raw: &str) -> Result<String> {
     let uri = raw
@@ -55,7 +61,7 @@ fn registry_uri(raw: &str) -> Result<String> {
         .or_else(|| raw.strip_prefix("http://"))
         .unwrap_or(raw)
         .trim_end_matches('/');
-    let host = uri.split('/').next().unwrap_or_default();
+    let host = registry_host(uri);
     let bad = uri.is_empty()
         || host.is_empty()
         || uri
@@ -203,5 +209,21 @@ mod tests {
         ] {
             assert!(registry_uri(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod registry_host_tests {
+    use super::registry_host;
+
+    #[test]
+    fn the_host_is_everything_before_the_first_slash() {
+        assert_eq!(
+            registry_host("cp.example.com:5000/shop/api:1"),
+            "cp.example.com:5000"
+        );
+        assert_eq!(registry_host("ecr.example/prefix"), "ecr.example");
+        assert_eq!(registry_host("localhost"), "localhost");
+        assert_eq!(registry_host(""), "");
     }
 }

@@ -74,22 +74,16 @@ impl Lookups {
             .store
             .newest_in_stream(&ci.id, &env.release_stream)
             .await?;
-        let from_stream = |build| Deployed {
-            build,
-            from: RegistrationType::ReleaseStream,
-            bucket: env.release_stream.clone(),
-        };
-        let from_own = |build| Deployed {
-            build,
-            from: RegistrationType::Environment,
-            bucket: env.name.clone(),
-        };
-        Ok(match (own, streamed) {
-            (Some(own), Some(streamed)) if newer(&streamed, &own) => Some(from_stream(streamed)),
-            (Some(own), _) => Some(from_own(own)),
-            (None, Some(streamed)) => Some(from_stream(streamed)),
-            (None, None) => None,
-        })
+        Ok(
+            what_deploys(own, streamed, newer).map(|(build, from)| Deployed {
+                bucket: match from {
+                    RegistrationType::ReleaseStream => env.release_stream.clone(),
+                    _ => env.name.clone(),
+                },
+                build,
+                from,
+            }),
+        )
     }
 
     /// The bucket `name` names in `project` for buckets of type `kind`, if it exists.
@@ -154,6 +148,24 @@ impl Lookups {
 }
 
 /// Whether `a` was placed after `b` (by time, then id: ids grow with time).
+/// The one rule of what an environment deploys (resolve, the flow, the UI and the door all ask
+/// [`Lookups::deployed_in`]): the newest build of its own bucket, unless its release stream's
+/// newest is newer. Generic so the rule is tested alone.
+fn what_deploys<T>(
+    own: Option<T>,
+    streamed: Option<T>,
+    newer: impl Fn(&T, &T) -> bool,
+) -> Option<(T, RegistrationType)> {
+    match (own, streamed) {
+        (Some(own), Some(streamed)) if newer(&streamed, &own) => {
+            Some((streamed, RegistrationType::ReleaseStream))
+        }
+        (Some(own), _) => Some((own, RegistrationType::Environment)),
+        (None, Some(streamed)) => Some((streamed, RegistrationType::ReleaseStream)),
+        (None, None) => None,
+    }
+}
+
 fn newer(a: &ArtifactRow, b: &ArtifactRow) -> bool {
     (&a.created_at, &a.id) > (&b.created_at, &b.id)
 }
@@ -293,5 +305,31 @@ impl Lookups {
         self.require_bucket(project, kind, name)
             .await
             .map_err(|e| Error::bad_request(format!("stage {e}")))
+    }
+}
+
+#[cfg(test)]
+mod what_deploys_tests {
+    use super::what_deploys;
+    use wharf_api::RegistrationType::{Environment, ReleaseStream};
+
+    #[test]
+    fn the_newer_of_own_and_stream_wins_and_a_tie_keeps_the_own() {
+        let newer = |a: &u32, b: &u32| a > b;
+        assert_eq!(
+            what_deploys(Some(1), Some(2), newer),
+            Some((2, ReleaseStream))
+        );
+        assert_eq!(
+            what_deploys(Some(3), Some(2), newer),
+            Some((3, Environment))
+        );
+        assert_eq!(
+            what_deploys(Some(2), Some(2), newer),
+            Some((2, Environment))
+        );
+        assert_eq!(what_deploys(None, Some(2), newer), Some((2, ReleaseStream)));
+        assert_eq!(what_deploys(Some(1), None, newer), Some((1, Environment)));
+        assert_eq!(what_deploys::<u32>(None, None, newer), None);
     }
 }

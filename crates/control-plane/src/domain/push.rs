@@ -169,7 +169,7 @@ impl Push {
         Ok(PushCredentialsResponse {
             username: registry.username,
             password,
-            artifactory_uri: registry.uri.split('/').next().unwrap_or_default().into(),
+            artifactory_uri: super::artifactories::registry_host(&registry.uri).into(),
             repository_uri,
         })
     }

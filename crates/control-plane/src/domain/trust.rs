@@ -57,19 +57,9 @@ pub fn check_issuer_url(issuer: &str) -> Result<(), String> {
     };
     match url.scheme() {
         "https" => Ok(()),
-        "http" if is_loopback_host(host) => Ok(()),
+        "http" if wharf_http::is_loopback_host(host) => Ok(()),
         _ => Err(not_https()),
     }
-}
-
-/// `localhost`, `127.0.0.0/8` or `[::1]`, as a URL's parsed host spells it.
-fn is_loopback_host(host: &str) -> bool {
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.parse::<std::net::IpAddr>()
-        .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Checks every `[[trust]]` entry: unique names that make valid user names, an HTTPS issuer,

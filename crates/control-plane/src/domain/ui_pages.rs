@@ -4,11 +4,16 @@
 //! nothing; its actions call the API's own domain functions.
 
 use super::Overview;
+use super::artifactories::registry_host;
 use super::audit::AuditPage;
 use super::auth::AuthUser;
 use super::permissions::ARTIFACTS_WRITE;
+use super::promotion::Attach;
+use super::push::BUILT_IN_ARTIFACTORY;
 use super::ui_reads::{BuildStory, DeliveryFlow, Listing, RegistryChoice};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::validate::require;
+use wharf_api::RegistrationType;
 use wharf_store::{ArtifactRow, AuditFilter, CiRow, TagRow};
 
 /// Whether the viewer may approve and reject one pending request.
@@ -73,6 +78,18 @@ pub struct AttachPage {
 pub struct Picked<'a> {
     pub registry: Option<&'a str>,
     pub repository: Option<&'a str>,
+}
+
+/// What the attach dialog's form chose: an image by URI, or a registry's repository and tag.
+#[derive(Debug, Clone, Default)]
+pub struct AttachChoice {
+    pub service: String,
+    pub stage: String,
+    /// The registry the image is in; the built-in one when none is named.
+    pub registry: Option<String>,
+    pub uri: Option<String>,
+    pub repository: Option<String>,
+    pub tag: Option<String>,
 }
 
 impl DeliveryFlow {
@@ -141,6 +158,53 @@ impl Overview {
         Ok(AuditTrailPage {
             entries: self.audit_page(filter, false).await?,
             projects: self.project_names().await?,
+        })
+    }
+
+    /// The attach the dialog asks for: the image by URI, or at the chosen registry's host; into
+    /// the project's kind of bucket. `host` is the built-in registry's address as the viewer
+    /// reached it.
+    pub async fn attach_request(
+        &self,
+        project: &str,
+        host: &str,
+        choice: AttachChoice,
+    ) -> Result<Attach> {
+        let registry = choice
+            .registry
+            .unwrap_or_else(|| BUILT_IN_ARTIFACTORY.to_string());
+        let kind = match self.flow(project).await?.kind {
+            RegistrationType::ReleaseStream => RegistrationType::ReleaseStream,
+            _ => RegistrationType::Environment,
+        };
+        let (artifact_uri, repository, tag) = match choice.uri {
+            Some(uri) => (uri, None, None),
+            None => {
+                let repository = require("repository", choice.repository.as_deref())?;
+                let tag = require("tag", choice.tag.as_deref())?;
+                let chosen = self
+                    .registry_choices(host)
+                    .await?
+                    .into_iter()
+                    .find(|r| r.name == registry)
+                    .ok_or_else(|| Error::bad_request(format!("no registry '{registry}'")))?;
+                let at = registry_host(&chosen.uri);
+                (
+                    format!("{at}/{repository}:{tag}"),
+                    Some(repository),
+                    Some(tag),
+                )
+            }
+        };
+        Ok(Attach {
+            project: project.to_string(),
+            ci_name: choice.service,
+            artifact_uri,
+            artifactory: registry,
+            repository_name: repository,
+            tag,
+            kind,
+            value: choice.stage,
         })
     }
 

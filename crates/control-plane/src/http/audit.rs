@@ -72,22 +72,14 @@ fn parse_number(field: &str, value: Option<String>, default: i64) -> Result<i64>
     })
 }
 
-/// Accepts ISO-8601 (`2026-11-23T10:00:00Z`, `2026-11-23`) or epoch milliseconds; answers the
-/// stored form (`…T…​.mmmZ`), which sorts as text.
+/// A query time as [`wharf_api::lenient::query_time`] reads it (the one time grammar of every
+/// query), or a refusal naming the field.
 fn parse_time(field: &str, value: &str) -> Result<String> {
-    use time::format_description::well_known::Rfc3339;
-    let value = value.trim();
-    let parsed = if let Ok(millis) = value.parse::<i64>() {
-        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()
-    } else if value.len() == 10 {
-        time::OffsetDateTime::parse(&format!("{value}T00:00:00Z"), &Rfc3339).ok()
-    } else {
-        time::OffsetDateTime::parse(value, &Rfc3339).ok()
-    };
-    parsed.map(crate::domain::wire::format_time).ok_or_else(|| {
+    wharf_api::lenient::query_time(value).ok_or_else(|| {
         Error::bad_request(format!(
-            "`{field}` '{value}' is not a time: use ISO-8601 (2026-11-23T10:00:00Z) or epoch \
-             milliseconds"
+            "`{field}` '{}' is not a time: use ISO-8601 (2026-11-23T10:00:00Z) or epoch \
+             milliseconds",
+            value.trim()
         ))
     })
 }

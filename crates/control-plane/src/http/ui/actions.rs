@@ -2,9 +2,10 @@
 //! function as its API endpoint, and goes back to the page it came from with what was done.
 
 use crate::domain::lookups::CiKey;
-use crate::domain::promotion::{Attach, Promoted};
+use crate::domain::promotion::Promoted;
 use crate::domain::sessions::Session;
-use crate::error::{Error, Result};
+use crate::domain::ui_pages::AttachChoice;
+use crate::error::Result;
 use crate::http::ui::session::{Form, action};
 use crate::http::ui::{enc, error_page, logged};
 use crate::http::{AppState, host};
@@ -12,7 +13,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use wharf_api::RegistrationType;
 
 /// Runs an action: CSRF checked, then `$body` (a `Result<String>`, the page to go to).
 macro_rules! act {
@@ -114,47 +114,19 @@ pub(super) async fn attach(
     body: Bytes,
 ) -> Response {
     act!(state, headers, body, |session, form| {
-        let service = form.required("service")?;
-        let stage = form.required("stage")?;
-        let registry = form
-            .get("registry")
-            .unwrap_or(crate::domain::push::BUILT_IN_ARTIFACTORY)
-            .to_string();
-        let kind = match state.cp.overview.flow(&project).await?.kind {
-            RegistrationType::ReleaseStream => RegistrationType::ReleaseStream,
-            _ => RegistrationType::Environment,
+        let choice = AttachChoice {
+            service: form.required("service")?,
+            stage: form.required("stage")?,
+            registry: form.get("registry").map(str::to_string),
+            uri: form.get("uri").map(str::to_string),
+            repository: form.get("repository").map(str::to_string),
+            tag: form.get("tag").map(str::to_string),
         };
-        let (artifact_uri, repository, tag) = match form.get("uri") {
-            Some(uri) => (uri.to_string(), None, None),
-            None => {
-                let repository = form.required("repository")?;
-                let tag = form.required("tag")?;
-                let host = state
-                    .cp
-                    .overview
-                    .registry_choices(&host(&headers)?)
-                    .await?
-                    .into_iter()
-                    .find(|r| r.name == registry)
-                    .map(|r| r.uri.split('/').next().unwrap_or_default().to_string())
-                    .ok_or_else(|| Error::bad_request(format!("no registry '{registry}'")))?;
-                (
-                    format!("{host}/{repository}:{tag}"),
-                    Some(repository),
-                    Some(tag),
-                )
-            }
-        };
-        let request = Attach {
-            project: project.clone(),
-            ci_name: service,
-            artifact_uri,
-            artifactory: registry,
-            repository_name: repository,
-            tag,
-            kind,
-            value: stage,
-        };
+        let request = state
+            .cp
+            .overview
+            .attach_request(&project, &host(&headers)?, choice)
+            .await?;
         state.cp.delivery.attach(&session.user, request).await?;
         Ok(flow_url(&project, "attached"))
     })
