@@ -3,10 +3,10 @@
 
 use super::auth::AuthUser;
 use super::permissions::require_admin;
-use super::push::BUILT_IN_ARTIFACTORY;
 use super::{Artifactories, commit};
 use crate::error::{Error, Result};
 use crate::validate::require;
+use wharf_api::BUILT_IN_ARTIFACTORY;
 use wharf_api::{Artifactory, OtherArtifactoryRequest};
 use wharf_store::{ArtifactoryRow, Audit, now};
 

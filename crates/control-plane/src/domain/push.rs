@@ -17,7 +17,7 @@ use wharf_store::{Audit, CiRow, RegistryCredential, format_time};
 const CREDENTIAL_LIFETIME: time::Duration = time::Duration::hours(1);
 /// Prefix of the usernames `pushCredentials` hands out.
 pub const CREDENTIAL_PREFIX: &str = "wharf-push-";
-pub use wharf_api::BUILT_IN_ARTIFACTORY;
+use wharf_api::BUILT_IN_ARTIFACTORY;
 
 /// Who is calling the built-in registry.
 #[derive(Debug, Clone)]

@@ -148,7 +148,7 @@ impl Delivery {
             artifactory: request
                 .artifactory
                 .clone()
-                .unwrap_or_else(|| super::push::BUILT_IN_ARTIFACTORY.into()),
+                .unwrap_or_else(|| wharf_api::BUILT_IN_ARTIFACTORY.into()),
             external_id: request
                 .external_id
                 .clone()

@@ -9,10 +9,10 @@ use super::audit::AuditPage;
 use super::auth::AuthUser;
 use super::permissions::ARTIFACTS_WRITE;
 use super::promotion::Attach;
-use super::push::BUILT_IN_ARTIFACTORY;
 use super::ui_reads::{BuildStory, DeliveryFlow, Listing, RegistryChoice};
 use crate::error::{Error, Result};
 use crate::validate::require;
+use wharf_api::BUILT_IN_ARTIFACTORY;
 use wharf_api::RegistrationType;
 use wharf_store::{ArtifactRow, AuditFilter, CiRow, TagRow};
 

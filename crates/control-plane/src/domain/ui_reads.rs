@@ -6,10 +6,10 @@
 
 use super::Overview;
 use super::auth::AuthUser;
-use super::push::BUILT_IN_ARTIFACTORY;
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use wharf_api::BUILT_IN_ARTIFACTORY;
 use wharf_api::project_file::Protection;
 use wharf_api::{BRANCH_NAME, PromotionRequest, RegistrationType};
 use wharf_store::{ArtifactRow, AuditFilter, AuditRow, BuildFilter, CiRow, TagRow};

@@ -156,7 +156,7 @@ pub async fn attach(
         artifact_uri,
         artifactory: body
             .artifactory
-            .unwrap_or_else(|| crate::domain::push::BUILT_IN_ARTIFACTORY.into()),
+            .unwrap_or_else(|| wharf_api::BUILT_IN_ARTIFACTORY.into()),
         repository_name: body.repository_name,
         tag: body.tag,
         kind,
