@@ -100,14 +100,8 @@ pub(crate) fn note(context: &mut CiContext, env: &EnvMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::env_of as env;
     use crate::{NoGit, RefFrom, detect};
-
-    fn env(pairs: &[(&str, &str)]) -> EnvMap {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn github_offers_one_with_id_token_write() {

@@ -29,6 +29,14 @@ use std::collections::BTreeMap;
 /// The environment a detection reads: variable name → value.
 pub type EnvMap = BTreeMap<String, String>;
 
+/// An [`EnvMap`] of `pairs`: the environment a test or an adapter hands over.
+pub fn env_of(pairs: &[(&str, &str)]) -> EnvMap {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// Reads the current process environment into an [`EnvMap`] (non-UTF-8 values are skipped).
 pub fn process_env() -> EnvMap {
     std::env::vars_os()

@@ -1,4 +1,5 @@
 use super::*;
+use crate::env_of as env;
 use proptest::prelude::*;
 
 struct FakeGit {
@@ -13,13 +14,6 @@ impl GitProbe for FakeGit {
     fn head_sha(&self) -> Option<String> {
         self.sha.map(str::to_string)
     }
-}
-
-fn env(pairs: &[(&str, &str)]) -> EnvMap {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
 }
 
 fn github(extra: &[(&str, &str)]) -> EnvMap {

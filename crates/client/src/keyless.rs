@@ -342,13 +342,7 @@ pub async fn exchange(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> EnvMap {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use wharf_ci::env_of as env;
 
     #[test]
     fn the_audience_defaults_to_wharf() {

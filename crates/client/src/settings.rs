@@ -449,14 +449,8 @@ fn image_tag(image: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wharf_ci::env_of;
     use wharf_ci::{NoGit, RefFrom};
-
-    fn env_of(pairs: &[(&str, &str)]) -> EnvMap {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     fn plan(flags: RegisterFlags, pairs: &[(&str, &str)]) -> Result<Plan> {
         let env_map = env_of(pairs);

@@ -108,13 +108,7 @@ pub fn option_names() -> wharf_client::OptionNames {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env_of(pairs: &[(&str, &str)]) -> EnvMap {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use wharf_ci::env_of;
 
     #[test]
     fn booleans_are_true_false_or_unset() {

@@ -119,12 +119,7 @@ impl ObjectBlobStore {
         mut body: impl BodyStream,
         index: &ControlPlane,
     ) -> Result<(), AppendError> {
-        let key = upload
-            .row
-            .object_key
-            .clone()
-            .ok_or_else(|| std::io::Error::other("the upload session has no object key"))?;
-        let path = self.path(&key);
+        let path = self.path(&object_key(upload)?);
         let mut pending = upload.row.pending.take().unwrap_or_default();
         let mut parts: Vec<String> = serde_json::from_str(&upload.row.parts).unwrap_or_default();
         let mut in_flight = FuturesOrdered::new();
@@ -215,11 +210,7 @@ impl ObjectBlobStore {
     /// Completes the session's object: the last part and the multipart upload, or one
     /// create-only PUT when no part went out.
     pub async fn seal(&self, upload: &Upload) -> std::io::Result<Staged> {
-        let key = upload
-            .row
-            .object_key
-            .clone()
-            .ok_or_else(|| std::io::Error::other("the upload session has no object key"))?;
+        let key = object_key(upload)?;
         let path = self.path(&key);
         let pending = upload.row.pending.clone().unwrap_or_default();
         let parts: Vec<String> = serde_json::from_str(&upload.row.parts).unwrap_or_default();
@@ -375,4 +366,13 @@ mod tests {
         assert!(parse_url("gs://b/p").unwrap_err().contains("s3://"));
         assert!(parse_url("s3:///p").is_err());
     }
+}
+
+/// The object an upload session writes to.
+fn object_key(upload: &Upload) -> std::io::Result<String> {
+    upload
+        .row
+        .object_key
+        .clone()
+        .ok_or_else(|| std::io::Error::other("the upload session has no object key"))
 }
