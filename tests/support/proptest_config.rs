@@ -4,12 +4,8 @@
 use proptest::prelude::ProptestConfig;
 
 pub fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
+    let from_env = std::env::var("PROPTEST_CASES")
         .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
+        .and_then(|n| n.parse().ok());
+    ProptestConfig::with_cases(from_env.unwrap_or(cases))
 }

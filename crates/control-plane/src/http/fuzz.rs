@@ -11,9 +11,14 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use proptest::prelude::*;
 
-#[path = "../../../../tests/support/proptest_config.rs"]
-mod proptest_config;
-use proptest_config::config;
+/// `cases` per target unless `PROPTEST_CASES` says otherwise (as `tests/support/proptest_config.rs`,
+/// which a library's own tests cannot include).
+fn config(cases: u32) -> ProptestConfig {
+    let from_env = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok());
+    ProptestConfig::with_cases(from_env.unwrap_or(cases))
+}
 
 fn headers(value: HeaderValue) -> HeaderMap {
     let mut headers = HeaderMap::new();
