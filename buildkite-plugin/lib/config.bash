@@ -12,6 +12,7 @@ WHARF_STRING_OPTIONS=(
 WHARF_BOOLEAN_OPTIONS=(push require-route dry-run skip-without-credentials keyless)
 # The plugin's own release: the wharf it installs unless `version` says otherwise. It moves
 # with the workspace's version, the action's and the orb's (install/tests/versions.bats).
+# shellcheck disable=SC2034 # read by wharf.bash, which the hook sources after this file
 WHARF_PLUGIN_RELEASE=v0.1.0
 WHARF_OPTION_PREFIX=BUILDKITE_PLUGIN_WHARF_
 
