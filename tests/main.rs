@@ -29,4 +29,5 @@ mod secrets;
 mod serve;
 mod serving;
 mod skopeo;
+mod team_path;
 mod ui;

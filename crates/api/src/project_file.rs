@@ -226,5 +226,11 @@ pub struct ApplySummary {
     pub project: String,
     pub created: Vec<String>,
     pub updated: Vec<String>,
+    /// What the file no longer lists and the apply took away (members).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
     pub unchanged: usize,
+    /// A dry run: what the file would change; nothing was changed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }

@@ -88,6 +88,15 @@ pub enum Command {
     /// Create, list and revoke personal tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// A project's members: list them, give one a role, remove one (project admins). The
+    /// project file's [[members]] is the whole list: `wharf apply` removes who it omits.
+    #[command(subcommand)]
+    Members(MembersCommand),
+    /// Server users: list and create them (server admins).
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// List the projects of the control plane.
+    Projects,
     /// Print the detected CI context and where each value came from.
     CiContext(CiContextArgs),
     /// Run the reference control plane.
@@ -350,6 +359,9 @@ fn audit_time(value: &str) -> Result<String, String> {
 pub struct ApplyArgs {
     /// The project file, e.g. wharf.toml.
     pub file: PathBuf,
+    /// Print every change the file would make (created, updated, removed) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -482,6 +494,44 @@ pub enum TokenCommand {
     },
     /// Revoke a token by id; it stops working at once.
     Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MembersCommand {
+    /// Who holds which role on the project.
+    List {
+        /// The project [env: WHARF_PROJECT].
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Give USER ROLE on the project (admin, release-manager, ci, viewer, or a custom role).
+    Set {
+        /// The project [env: WHARF_PROJECT].
+        #[arg(long)]
+        project: Option<String>,
+        user: String,
+        role: String,
+    },
+    /// Take USER's role on the project away; its approvals of pending requests lapse.
+    Remove {
+        /// The project [env: WHARF_PROJECT].
+        #[arg(long)]
+        project: Option<String>,
+        user: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Every user of the control plane.
+    List,
+    /// Create USER; give it a token with `wharf token create --user USER`.
+    Create {
+        user: String,
+        /// Make it a server admin (it may do everything, on every project).
+        #[arg(long)]
+        admin: bool,
+    },
 }
 
 /// Like [`duration`], and `0` is allowed (`wharf gc --grace`).

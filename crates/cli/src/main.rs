@@ -351,6 +351,38 @@ async fn run(mut cli: Cli) -> CliResult {
             })
             .await
         }
+        Command::Members(command) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            let env_ref = &env;
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                members(&client, command, env_ref, cli.global.output).await
+            })
+            .await
+        }
+        Command::Users(command) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                match command {
+                    args::UsersCommand::List => {
+                        output::users(cli.global.output, &client.users().await?)
+                    }
+                    args::UsersCommand::Create { user, admin } => {
+                        client.create_user(&user, admin).await?;
+                        output::done(cli.global.output, &format!("created user {user}"));
+                    }
+                }
+                Ok(())
+            })
+            .await
+        }
+        Command::Projects => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                output::projects(cli.global.output, &client.projects().await?);
+                Ok(())
+            })
+            .await
+        }
         Command::Apply(args) => {
             let file = wharf_control_plane::project_file::load(&args.file)?;
             let ci = detect(&env, RefFromArg::Source)?;
@@ -358,9 +390,9 @@ async fn run(mut cli: Cli) -> CliResult {
                 &cli.global,
                 &env,
                 &ci,
-                Some(&args.file),
+                (!args.dry_run).then_some(args.file.as_path()),
                 |client, label| async move {
-                    let summary = client.apply(&file).await?;
+                    let summary = client.apply(&file, args.dry_run).await?;
                     output::applied(cli.global.output, &summary, &label);
                     Ok(())
                 },
@@ -368,6 +400,50 @@ async fn run(mut cli: Cli) -> CliResult {
             .await
         }
     }
+}
+
+async fn members(
+    client: &Client,
+    command: args::MembersCommand,
+    env: &EnvMap,
+    output: Output,
+) -> CliResult {
+    let project = |flag: Option<String>| {
+        flag.or_else(|| env.get("WHARF_PROJECT").cloned())
+            .filter(|p| !p.trim().is_empty())
+            .ok_or_else(|| {
+                registration::Error::Usage(
+                    "missing project: pass --project or set WHARF_PROJECT".into(),
+                )
+            })
+    };
+    match command {
+        args::MembersCommand::List { project: flag } => {
+            let members = client.members(&project(flag)?).await?;
+            output::members(output, &members);
+        }
+        args::MembersCommand::Set {
+            project: flag,
+            user,
+            role,
+        } => {
+            let project = project(flag)?;
+            client.set_member(&project, &user, Some(&role)).await?;
+            output::done(output, &format!("{user} is {role} on {project}"));
+        }
+        args::MembersCommand::Remove {
+            project: flag,
+            user,
+        } => {
+            let project = project(flag)?;
+            client.set_member(&project, &user, None).await?;
+            output::done(
+                output,
+                &format!("{user} is no longer a member of {project}"),
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn token(client: &Client, command: args::TokenCommand, output: Output) -> CliResult {

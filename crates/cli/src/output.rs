@@ -308,12 +308,21 @@ pub fn applied(output: Output, summary: &ApplySummary, control_plane: &str) {
     if output == Output::Json {
         return json(summary);
     }
-    out!("applied project {} to {control_plane}", summary.project);
+    match summary.dry_run {
+        true => out!(
+            "dry run: applying project {} to {control_plane} would make these changes; none was made",
+            summary.project
+        ),
+        false => out!("applied project {} to {control_plane}", summary.project),
+    }
     for item in &summary.created {
         out!("  created  {item}");
     }
     for item in &summary.updated {
         out!("  updated  {item}");
+    }
+    for item in &summary.removed {
+        out!("  removed  {item}");
     }
     out!("  {} unchanged", summary.unchanged);
 }
@@ -585,6 +594,62 @@ pub fn tokens(output: Output, tokens: &serde_json::Value) {
             field("createdAt"),
             field("expiresAt")
         );
+    }
+}
+
+/// A write that answers nothing but that it was done.
+pub fn done(output: Output, what: &str) {
+    if output == Output::Json {
+        return json(&serde_json::json!({"done": what}));
+    }
+    out!("{what}");
+}
+
+pub fn members(output: Output, members: &serde_json::Value) {
+    if output == Output::Json {
+        return json(members);
+    }
+    out!("{:<24} {:<18} ON", "USER", "ROLE");
+    for member in members.as_array().into_iter().flatten() {
+        let every = member["everyProject"].as_bool().unwrap_or(false);
+        out!(
+            "{:<24} {:<18} {}",
+            member["username"].as_str().unwrap_or("?"),
+            member["role"].as_str().unwrap_or("?"),
+            if every {
+                "every project"
+            } else {
+                "this project"
+            }
+        );
+    }
+}
+
+pub fn users(output: Output, users: &serde_json::Value) {
+    if output == Output::Json {
+        return json(users);
+    }
+    out!("{:<24} {:<6} CREATED", "USER", "ADMIN");
+    for user in users.as_array().into_iter().flatten() {
+        out!(
+            "{:<24} {:<6} {}",
+            user["username"].as_str().unwrap_or("?"),
+            if user["admin"].as_bool().unwrap_or(false) {
+                "yes"
+            } else {
+                "no"
+            },
+            user["createdAt"].as_str().unwrap_or("-")
+        );
+    }
+}
+
+pub fn projects(output: Output, names: &[String]) {
+    if output == Output::Json {
+        return json(&names);
+    }
+    for name in names {
+        out!("{name}");
     }
 }
 

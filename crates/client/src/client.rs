@@ -434,6 +434,52 @@ impl Client {
         self.get_json(&path).await
     }
 
+    /// A project's members (`GET /wharf/v1/projects/{project}/members`).
+    pub async fn members(&self, project: &str) -> Result<serde_json::Value> {
+        self.get_json(&format!("/wharf/v1/projects/{}/members", encode(project)))
+            .await
+    }
+
+    /// Gives `username` `role` on `project`, or (`None`) removes its membership.
+    pub async fn set_member(
+        &self,
+        project: &str,
+        username: &str,
+        role: Option<&str>,
+    ) -> Result<()> {
+        let path = format!(
+            "/wharf/v1/projects/{}/members/{}",
+            encode(project),
+            encode(username)
+        );
+        let body = role.map(|role| serde_json::json!({"role": role}));
+        let method = match role {
+            Some(_) => Method::PUT,
+            None => Method::DELETE,
+        };
+        self.send(method, &path, body.as_ref(), Resend::Safe)
+            .await?;
+        Ok(())
+    }
+
+    /// Every user (server admins only).
+    pub async fn users(&self) -> Result<serde_json::Value> {
+        self.get_json("/wharf/v1/users").await
+    }
+
+    /// Creates a user (server admins only); `admin` makes a server admin.
+    pub async fn create_user(&self, username: &str, admin: bool) -> Result<()> {
+        let body = serde_json::json!({"username": username, "admin": admin});
+        self.send(Method::POST, "/wharf/v1/users", Some(&body), Resend::Safe)
+            .await?;
+        Ok(())
+    }
+
+    /// Every project's name.
+    pub async fn projects(&self) -> Result<Vec<String>> {
+        self.get_json("/wharf/v1/projects").await
+    }
+
     pub async fn revoke_token(&self, id: &str) -> Result<()> {
         let path = format!("/wharf/v1/tokens/{}", encode(id));
         self.send::<()>(Method::DELETE, &path, None, Resend::Safe)
@@ -545,8 +591,12 @@ impl Client {
         self.get_json(&path).await
     }
 
-    pub async fn apply(&self, file: &ProjectFile) -> Result<ApplySummary> {
-        let path = format!("/wharf/v1/projects/{}", encode(&file.project.name));
+    /// `dry_run`: the changes the file would make, none made.
+    pub async fn apply(&self, file: &ProjectFile, dry_run: bool) -> Result<ApplySummary> {
+        let mut path = format!("/wharf/v1/projects/{}", encode(&file.project.name));
+        if dry_run {
+            path.push_str("?dryRun=true");
+        }
         let response = self
             .send(Method::PUT, &path, Some(file), Resend::Safe)
             .await?;

@@ -102,6 +102,17 @@ impl Store {
         Ok(admin.unwrap_or(false))
     }
 
+    /// `(user, role, project)` of every binding on `project` or on every project (`*`).
+    pub async fn role_bindings_of(&self, project: &str) -> Result<Vec<(String, String, String)>> {
+        Ok(on!(&self.reader, |e| sqlx::query_as(
+            "SELECT username, role, project FROM role_bindings WHERE project = $1 OR project = '*'
+             ORDER BY username, project"
+        )
+        .bind(project)
+        .fetch_all(e)
+        .await)?)
+    }
+
     /// `(user, role)` of every member of `project`, with those holding a role on every
     /// project (`*`).
     pub async fn members_of(&self, project: &str) -> Result<Vec<(String, String)>> {
@@ -116,6 +127,16 @@ impl Store {
 }
 
 impl Tx {
+    /// Who holds a role on `project` itself (not those bound on every project, `*`).
+    pub async fn members_of_project(&mut self, project: &str) -> Result<Vec<String>> {
+        Ok(in_tx!(self, |e| sqlx::query_scalar(
+            "SELECT username FROM role_bindings WHERE project = $1 ORDER BY username"
+        )
+        .bind(project)
+        .fetch_all(e)
+        .await)?)
+    }
+
     /// Whether `username` is a server admin; `None` when there is no such user.
     pub async fn user_admin(&mut self, username: &str) -> Result<Option<bool>> {
         Ok(in_tx!(self, |e| sqlx::query_scalar(

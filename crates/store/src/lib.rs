@@ -141,6 +141,15 @@ impl Tx {
         }
         Ok(())
     }
+
+    /// Undoes everything the transaction did (a dry run).
+    pub async fn rollback(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.rollback().await?,
+            Tx::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
 }
 
 /// Where the store lives.

@@ -27,6 +27,16 @@ pub struct UserView {
     pub created_at: String,
 }
 
+/// One member of a project: who, with which role, and whether the binding is the project's own
+/// or one on every project (`*`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberView {
+    pub username: String,
+    pub role: String,
+    pub every_project: bool,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[serde(deny_unknown_fields)]
@@ -180,6 +190,23 @@ impl Identity {
 
     /// Gives `username` a role on `project` (`*`: every project, server admins only), or
     /// takes its role there away (`role` `None`).
+    /// The project's members, with those bound on every project (`*`). A read: any signed-in
+    /// user, as every read.
+    pub async fn members(&self, project: &str) -> Result<Vec<MemberView>> {
+        self.lookups.project(project).await?;
+        Ok(self
+            .store
+            .role_bindings_of(project)
+            .await?
+            .into_iter()
+            .map(|(username, role, bound_on)| MemberView {
+                username,
+                role,
+                every_project: bound_on == "*",
+            })
+            .collect())
+    }
+
     pub async fn set_member(
         &self,
         user: &AuthUser,

@@ -221,10 +221,13 @@ fn bucket_names(file: &ProjectFile) -> BTreeSet<&str> {
 impl Catalog {
     /// Applies a validated file in one transaction: all of it, or (on any error) none of it.
     /// A new project needs a server admin; an existing one `PROJECT_ADMIN` there.
+    /// `dry_run`: check and work out every change, then change nothing (the summary says what
+    /// the file would do).
     pub async fn apply_project_file(
         &self,
         user: &AuthUser,
         file: &ProjectFile,
+        dry_run: bool,
     ) -> Result<ApplySummary> {
         match self.store.project(&file.project.name).await? {
             Some(_) => {
@@ -248,27 +251,30 @@ impl Catalog {
                     .await?;
             }
         }
-        self.apply_with(file, &user.username, user.admin, true)
-            .await
+        let how = Apply {
+            by: &user.username,
+            creates_users: user.admin,
+            audit_unchanged: true,
+            dry_run,
+        };
+        self.apply_with(file, how).await
     }
 
     /// Applies a file as `user` without a permission check: the server's own `--config` at
     /// start, before any request is served (and the embedded control plane's, on every
     /// command). A file that changes nothing leaves no audit entry.
     pub async fn apply(&self, file: &ProjectFile, user: &str) -> Result<ApplySummary> {
-        self.apply_with(file, user, true, false).await
+        let how = Apply {
+            by: user,
+            creates_users: true,
+            audit_unchanged: false,
+            dry_run: false,
+        };
+        self.apply_with(file, how).await
     }
 
-    /// `creates_users`: whether `[[members]]` may name users who do not exist yet (only a
-    /// server admin creates users, here as through `POST /wharf/v1/users`). `audit_unchanged`:
-    /// whether an apply that changes nothing is audited (a user's apply is; a start's is not).
-    async fn apply_with(
-        &self,
-        file: &ProjectFile,
-        user: &str,
-        creates_users: bool,
-        audit_unchanged: bool,
-    ) -> Result<ApplySummary> {
+    async fn apply_with(&self, file: &ProjectFile, how: Apply<'_>) -> Result<ApplySummary> {
+        let user = how.by;
         validate(file).map_err(Error::BadRequest)?;
         let mut tx = self.store.begin().await?;
         let mut summary = ApplySummary {
@@ -281,16 +287,36 @@ impl Catalog {
         apply_rule(&mut tx, file, user, &mut summary).await?;
         apply_workflow(&mut tx, file, &mut summary).await?;
         apply_cis(&mut tx, file, user, &mut summary).await?;
-        apply_members(&mut tx, file, creates_users, &mut summary).await?;
+        apply_members(&mut tx, file, &how, &mut summary).await?;
         apply_protection(&mut tx, file, &mut summary).await?;
         super::trust::apply_trust(&mut tx, file, &mut summary).await?;
-        if audit_unchanged || !summary.created.is_empty() || !summary.updated.is_empty() {
+        if how.dry_run {
+            summary.dry_run = true;
+            tx.rollback().await?;
+            return Ok(summary);
+        }
+        let changed = !summary.created.is_empty()
+            || !summary.updated.is_empty()
+            || !summary.removed.is_empty();
+        if how.audit_unchanged || changed {
             audit_changes(&mut tx, &summary, &file.members, user).await?;
         }
         tx.commit().await?;
         self.identity.forget_cached();
         Ok(summary)
     }
+}
+
+/// How a file is applied.
+struct Apply<'a> {
+    /// Who applies it (the audit's actor).
+    by: &'a str,
+    /// Whether `[[members]]` may name users who do not exist yet (only a server admin creates
+    /// users, here as through `POST /wharf/v1/users`).
+    creates_users: bool,
+    /// Whether an apply that changes nothing is audited (a user's apply is; a start's is not).
+    audit_unchanged: bool,
+    dry_run: bool,
 }
 
 async fn apply_project(tx: &mut Tx, file: &ProjectFile, summary: &mut ApplySummary) -> Result<()> {
@@ -493,14 +519,22 @@ async fn apply_protection(
     Ok(())
 }
 
+/// `[[members]]` is the project's whole membership: each listed user gets its role, and a
+/// member the file no longer lists is removed (its approvals of pending requests then lapse,
+/// as a removed role's do). Keyless users hold their role by trust policy, not membership, and
+/// a binding on every project (`*`) is no one project's to remove. Applying never removes the
+/// applier's own membership: that would lock them out of the project they are configuring.
 async fn apply_members(
     tx: &mut Tx,
     file: &ProjectFile,
-    creates_users: bool,
+    how: &Apply<'_>,
     summary: &mut ApplySummary,
 ) -> Result<()> {
+    let project = &file.project.name;
+    let listed: std::collections::BTreeSet<&str> =
+        file.members.iter().map(|m| m.user.as_str()).collect();
     for (i, member) in file.members.iter().enumerate() {
-        if !creates_users && tx.user_admin(&member.user).await?.is_none() {
+        if !how.creates_users && tx.user_admin(&member.user).await?.is_none() {
             return Err(Error::Forbidden(format!(
                 "members[{i}].user: user '{}' does not exist, and only a server admin creates \
                  users: ask one to create it (POST /wharf/v1/users, or apply this file)",
@@ -513,6 +547,20 @@ async fn apply_members(
         bind_known_role(tx, &member.user, &file.project.name, &member.role)
             .await
             .map_err(|e| Error::bad_request(format!("members[{i}].role: {e}")))?;
+    }
+    for username in tx.members_of_project(project).await? {
+        if listed.contains(username.as_str()) || username.starts_with("oidc+") {
+            continue;
+        }
+        if username == how.by {
+            return Err(Error::conflict(format!(
+                "members: the file does not list you ('{username}'), so applying it would \
+                 remove your own membership of '{project}'; list yourself under [[members]], or \
+                 have another admin apply it"
+            )));
+        }
+        tx.unbind_role(&username, project).await?;
+        summary.removed.push(format!("member {username}"));
     }
     Ok(())
 }
@@ -575,11 +623,21 @@ async fn audit_changes(
             .stack(&summary.project);
         tx.record(&audit).await?;
     }
+    for label in &summary.removed {
+        let Some(username) = label.strip_prefix("member ") else {
+            continue;
+        };
+        let audit = Audit::new(user, "USER", "MEMBER_REMOVE")
+            .target(username)
+            .stack(&summary.project);
+        tx.record(&audit).await?;
+    }
     let audit = Audit::new(user, "PROJECT", "PROJECT_APPLY")
         .target(&summary.project)
         .meta("members", members)
         .stack(&summary.project)
         .meta("created", &summary.created)
-        .meta("updated", &summary.updated);
+        .meta("updated", &summary.updated)
+        .meta("removed", &summary.removed);
     Ok(tx.record(&audit).await?)
 }

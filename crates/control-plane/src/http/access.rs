@@ -1,7 +1,7 @@
 //! *wharf extension*: users, roles, project members and personal tokens, under `/wharf/v1`.
 
 use super::{AppState, Body, Path, Query};
-use crate::domain::access::{CreatedToken, RoleView, UserView};
+use crate::domain::access::{CreatedToken, MemberView, RoleView, UserView};
 use crate::domain::auth::AuthUser;
 use crate::domain::wire::TokenInfo;
 use crate::error::Result;
@@ -56,6 +56,14 @@ pub async fn save_role(
 #[serde(deny_unknown_fields)]
 pub struct Membership {
     role: String,
+}
+
+/// `GET /wharf/v1/projects/{project}/members`.
+pub async fn list_members(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+) -> Result<Json<Vec<MemberView>>> {
+    Ok(Json(state.cp.identity.members(&project).await?))
 }
 
 /// `PUT /wharf/v1/projects/{project}/members/{username}` with `{"role": …}`.

@@ -134,6 +134,11 @@ pub fn router(state: AppState) -> Router {
             "/wharf/v1/roles",
             get(access::list_roles).post(access::save_role),
         )
+        .route("/wharf/v1/projects", get(projects::list_projects))
+        .route(
+            "/wharf/v1/projects/{project}/members",
+            get(access::list_members),
+        )
         .route(
             "/wharf/v1/projects/{project}/members/{username}",
             put(access::set_member).delete(access::remove_member),
@@ -177,6 +182,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v2/{*path}", any(registry::handle))
         .route(
             "/ui/",
+            get(|| async { axum::response::Redirect::to("/ui/projects") }),
+        )
+        // A browser that opens the control plane's address lands in the UI.
+        .route(
+            "/",
             get(|| async { axum::response::Redirect::to("/ui/projects") }),
         )
         .nest("/ui", ui::router())

@@ -1,17 +1,31 @@
 //! *wharf extension*: the declarative project file, applied whole.
 
-use super::{AppState, Body, Path};
+use super::{AppState, Body, Path, Query};
 use crate::domain::auth::AuthUser;
 use crate::error::{Error, Result};
 use axum::extract::State;
 use axum::{Extension, Json};
 use wharf_api::project_file::{ApplySummary, ProjectFile};
 
-/// `PUT /wharf/v1/projects/{name}` with the project file as JSON.
+/// `GET /wharf/v1/projects`: every project's name.
+pub async fn list_projects(State(state): State<AppState>) -> Result<Json<Vec<String>>> {
+    Ok(Json(state.cp.overview.project_names().await?))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplyQuery {
+    /// Work out every change and make none.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// `PUT /wharf/v1/projects/{name}[?dryRun=true]` with the project file as JSON.
 pub async fn apply_project_file(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
     Path(name): Path<String>,
+    Query(query): Query<ApplyQuery>,
     Body(file): Body<ProjectFile>,
 ) -> Result<Json<ApplySummary>> {
     if file.project.name != name {
@@ -21,6 +35,10 @@ pub async fn apply_project_file(
         )));
     }
     Ok(Json(
-        state.cp.catalog.apply_project_file(&user, &file).await?,
+        state
+            .cp
+            .catalog
+            .apply_project_file(&user, &file, query.dry_run)
+            .await?,
     ))
 }

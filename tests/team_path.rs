@@ -1,0 +1,219 @@
+//! The path a team walks, from a project file to an approved promotion: the file's
+//! `[[members]]` is the whole membership, and `wharf apply --dry-run` shows every change first.
+
+use crate::support::client::Api;
+use crate::support::{self, TestServer, run, wharf};
+use reqwest::StatusCode;
+
+/// The shop example with one more `[[members]]` entry.
+fn shop_with(extra: &str) -> String {
+    std::fs::read_to_string(support::shop_file()).unwrap() + extra
+}
+
+fn apply(server: &TestServer, file: &str, extra: &[&str]) -> support::Run {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("wharf.toml"), file).unwrap();
+    let mut command = wharf(&server.url(), dir.path());
+    command
+        .args(["apply", "wharf.toml", "--output", "json"])
+        .args(extra);
+    run(&mut command)
+}
+
+fn members(server: &TestServer) -> Vec<String> {
+    let api = Api::new(server.url());
+    let (status, body) = server
+        .runtime
+        .block_on(api.get("/wharf/v1/projects/shop/members"));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut names: Vec<String> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["username"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_member_the_file_no_longer_lists_is_removed_and_audited() {
+    let server = TestServer::shop();
+    let with_auditor = shop_with("\n[[members]]\nuser = \"auditor\"\nrole = \"viewer\"\n");
+    assert_eq!(apply(&server, &with_auditor, &[]).code, 0);
+    assert!(members(&server).contains(&"auditor".to_string()));
+
+    let applied = apply(&server, &shop_with(""), &[]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    assert_eq!(
+        applied.json()["removed"],
+        serde_json::json!(["member auditor"])
+    );
+    assert!(!members(&server).contains(&"auditor".to_string()));
+    let api = Api::new(server.url());
+    let removals = server
+        .runtime
+        .block_on(api.audit_entries("USER"))
+        .into_iter()
+        .filter(|e| e["entityAction"] == "MEMBER_REMOVE")
+        .map(|e| e["target"].as_str().unwrap_or_default().to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(removals, ["auditor"]);
+}
+
+#[test]
+fn a_dry_run_prints_every_change_and_makes_none() {
+    let server = TestServer::shop();
+    let with_auditor = shop_with("\n[[members]]\nuser = \"auditor\"\nrole = \"viewer\"\n");
+    assert_eq!(apply(&server, &with_auditor, &[]).code, 0);
+    let before = members(&server);
+
+    let file = shop_with("\n[[environments]]\nname = \"perf\"\nrelease_stream = \"QA\"\n");
+    let dry = apply(&server, &file, &["--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    let summary = dry.json();
+    assert_eq!(summary["dryRun"], true);
+    assert_eq!(summary["removed"], serde_json::json!(["member auditor"]));
+    assert!(
+        summary["created"].to_string().contains("environment perf"),
+        "{summary}"
+    );
+    assert_eq!(members(&server), before, "a dry run removes nobody");
+    let api = Api::new(server.url());
+    let (status, clusters) = server
+        .runtime
+        .block_on(api.get("/cc-ui/v1/stacks/shop/clusters"));
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !clusters.to_string().contains("\"perf\""),
+        "a dry run creates nothing: {clusters}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("wharf.toml"), &file).unwrap();
+    let mut command = wharf(&server.url(), dir.path());
+    command.args(["apply", "wharf.toml", "--dry-run"]);
+    let human = run(&mut command);
+    assert_eq!(human.code, 0);
+    assert!(
+        human
+            .stdout
+            .contains("would make these changes; none was made")
+            && human.stdout.contains("removed  member auditor"),
+        "{}",
+        human.stdout
+    );
+}
+
+#[test]
+fn applying_a_file_that_drops_yourself_is_refused_and_changes_nothing() {
+    let server = TestServer::shop();
+    let owner = server.member("shop-owner", "shop", "admin");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("wharf.toml"), shop_with("")).unwrap();
+    let mut command = wharf(&server.url(), dir.path());
+    command
+        .env("WHARF_USERNAME", "shop-owner")
+        .env("WHARF_TOKEN", &owner)
+        .args(["apply", "wharf.toml"]);
+    let refused = run(&mut command);
+    assert_eq!(refused.code, 5, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("would remove your own membership of 'shop'")
+            && refused.stderr.contains("list yourself under [[members]]"),
+        "{}",
+        refused.stderr
+    );
+    assert!(members(&server).contains(&"shop-owner".to_string()));
+}
+
+fn cli(server: &TestServer, args: &[&str]) -> support::Run {
+    let dir = tempfile::tempdir().unwrap();
+    run(wharf(&server.url(), dir.path()).args(args))
+}
+
+#[test]
+fn members_users_and_projects_have_verbs() {
+    let server = TestServer::shop();
+    let created = cli(&server, &["users", "create", "dana"]);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    assert_eq!(created.stdout.trim(), "created user dana");
+    let again = cli(&server, &["users", "create", "dana"]);
+    assert_eq!(
+        again.code, 5,
+        "an existing user is a conflict: {}",
+        again.stderr
+    );
+    assert!(cli(&server, &["users", "list"]).stdout.contains("dana"));
+
+    let set = cli(
+        &server,
+        &[
+            "members",
+            "set",
+            "--project",
+            "shop",
+            "dana",
+            "release-manager",
+        ],
+    );
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    let listed = cli(
+        &server,
+        &["members", "list", "--project", "shop", "--output", "json"],
+    );
+    let members = listed.json();
+    assert!(
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["username"] == "dana" && m["role"] == "release-manager"),
+        "{members}"
+    );
+    let removed = cli(&server, &["members", "remove", "--project", "shop", "dana"]);
+    assert_eq!(removed.code, 0, "{}", removed.stderr);
+    assert!(
+        !cli(&server, &["members", "list", "--project", "shop"])
+            .stdout
+            .contains("dana")
+    );
+
+    let unknown_role = cli(
+        &server,
+        &["members", "set", "--project", "shop", "dana", "boss"],
+    );
+    assert_eq!(unknown_role.code, 8, "{}", unknown_role.stderr);
+    assert!(
+        unknown_role.stderr.contains("role 'boss' does not exist"),
+        "{}",
+        unknown_role.stderr
+    );
+    let no_project = cli(&server, &["members", "list"]);
+    assert_eq!(no_project.code, 2);
+    assert!(
+        no_project
+            .stderr
+            .contains("missing project: pass --project or set WHARF_PROJECT")
+    );
+
+    let projects = cli(&server, &["projects", "--output", "json"]);
+    assert_eq!(projects.json(), serde_json::json!(["shop"]));
+}
+
+#[test]
+fn the_control_planes_own_address_leads_to_the_ui() {
+    let server = TestServer::shop();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = server
+        .runtime
+        .block_on(http.get(format!("{}/", server.url())).send())
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()["location"], "/ui/projects");
+}
