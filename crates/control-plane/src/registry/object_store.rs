@@ -352,6 +352,15 @@ async fn next_part(
     }
 }
 
+/// The object an upload session writes to.
+fn object_key(upload: &Upload) -> std::io::Result<String> {
+    upload
+        .row
+        .object_key
+        .clone()
+        .ok_or_else(|| std::io::Error::other("the upload session has no object key"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_url;
@@ -368,11 +377,3 @@ mod tests {
     }
 }
 
-/// The object an upload session writes to.
-fn object_key(upload: &Upload) -> std::io::Result<String> {
-    upload
-        .row
-        .object_key
-        .clone()
-        .ok_or_else(|| std::io::Error::other("the upload session has no object key"))
-}
