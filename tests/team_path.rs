@@ -217,3 +217,48 @@ fn the_control_planes_own_address_leads_to_the_ui() {
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
     assert_eq!(answer.headers()["location"], "/ui/projects");
 }
+
+/// The shop with a protected prod and `members` (`user = role` pairs).
+fn shop_protected(approvals: u32, members: &[(&str, &str)]) -> String {
+    let mut file = std::fs::read_to_string(support::shop_file()).unwrap();
+    for (user, role) in members {
+        file += &format!("\n[[members]]\nuser = \"{user}\"\nrole = \"{role}\"\n");
+    }
+    file + &format!(
+        "\n[protection.prod]\napprovals = {approvals}\napprovers = [\"release-manager\"]\n"
+    )
+}
+
+#[test]
+fn approvals_nobody_could_give_are_refused_with_the_arithmetic() {
+    let server = TestServer::shop();
+    // release-lead (from the example) and the server admin may approve: 2 users.
+    let refused = apply(&server, &shop_protected(3, &[]), &[]);
+    assert_eq!(
+        refused.code, 8,
+        "the control plane refuses it: {}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("protection.prod: approvals = 3 cannot be met: only 2 user(s) may approve (admin, release-lead")
+            && refused.stderr.contains("add approvers under [[members]] or lower approvals"),
+        "{}",
+        refused.stderr
+    );
+
+    let tight = apply(&server, &shop_protected(2, &[]), &[]);
+    assert_eq!(tight.code, 0, "{}", tight.stderr);
+    let warnings = tight.json()["warnings"].to_string();
+    assert!(
+        warnings.contains("a request one of them makes cannot complete"),
+        "{warnings}"
+    );
+
+    let roomy = apply(
+        &server,
+        &shop_protected(2, &[("rm2", "release-manager")]),
+        &[],
+    );
+    assert_eq!(roomy.code, 0, "{}", roomy.stderr);
+    assert!(roomy.json().get("warnings").is_none(), "{}", roomy.stdout);
+}

@@ -230,6 +230,10 @@ pub struct ApplySummary {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<String>,
     pub unchanged: usize,
+    /// What applies but may not work as meant (approvals only others than the requester can
+    /// give, …), one sentence each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// A dry run: what the file would change; nothing was changed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,

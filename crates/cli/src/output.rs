@@ -324,6 +324,9 @@ pub fn applied(output: Output, summary: &ApplySummary, control_plane: &str) {
     for item in &summary.removed {
         out!("  removed  {item}");
     }
+    for warning in &summary.warnings {
+        warning_line(warning);
+    }
     out!("  {} unchanged", summary.unchanged);
 }
 
@@ -428,11 +431,16 @@ fn request_approvers(request: &PromotionRequest) {
         }
     );
     let who = if request.eligible_approvers.is_empty() {
-        "nobody yet: give a member one of those roles".to_string()
+        "no one else may approve it now: give another member one of those roles (the one who \
+         asked, and who already approved, may not)"
+            .to_string()
     } else {
         request.eligible_approvers.join(", ")
     };
-    out!("  approvers role {}: {who}", request.approvers.join(" or "));
+    out!(
+        "  may approve (role {} or a server admin): {who}",
+        request.approvers.join(" or ")
+    );
 }
 
 pub fn approvals(output: Output, requests: &[PromotionRequest]) {

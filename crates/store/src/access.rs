@@ -127,6 +127,24 @@ impl Store {
 }
 
 impl Tx {
+    /// `(user, role)` of the bindings on every project (`*`).
+    pub async fn bindings_on_every_project(&mut self) -> Result<Vec<(String, String)>> {
+        Ok(in_tx!(self, |e| sqlx::query_as(
+            "SELECT username, role FROM role_bindings WHERE project = '*' ORDER BY username"
+        )
+        .fetch_all(e)
+        .await)?)
+    }
+
+    /// Every server admin's name.
+    pub async fn server_admins(&mut self) -> Result<Vec<String>> {
+        Ok(in_tx!(self, |e| sqlx::query_scalar(
+            "SELECT username FROM users WHERE admin ORDER BY username"
+        )
+        .fetch_all(e)
+        .await)?)
+    }
+
     /// Who holds a role on `project` itself (not those bound on every project, `*`).
     pub async fn members_of_project(&mut self, project: &str) -> Result<Vec<String>> {
         Ok(in_tx!(self, |e| sqlx::query_scalar(

@@ -475,6 +475,53 @@ async fn apply_cis(
 }
 
 /// Replaces the project's protected stages with the file's, after checking each role named.
+/// A protected stage whose approvals no set of people could give is refused, with the
+/// arithmetic; one that only people other than the requester can complete is a warning (a
+/// request an approver makes then needs the others, or a server admin).
+async fn check_approvals_can_be_met(
+    tx: &mut Tx,
+    file: &ProjectFile,
+    stage: &str,
+    rules: &wharf_api::project_file::Protection,
+    summary: &mut ApplySummary,
+) -> Result<()> {
+    if rules.approvals == 0 {
+        return Ok(());
+    }
+    let mut may_approve: std::collections::BTreeSet<String> = file
+        .members
+        .iter()
+        .filter(|m| rules.approvers.contains(&m.role))
+        .map(|m| m.user.clone())
+        .collect();
+    for (user, role) in tx.bindings_on_every_project().await? {
+        if rules.approvers.contains(&role) {
+            may_approve.insert(user);
+        }
+    }
+    may_approve.extend(tx.server_admins().await?);
+    let who = may_approve.iter().cloned().collect::<Vec<_>>().join(", ");
+    let holders = may_approve.len();
+    let approvals = rules.approvals as usize;
+    if holders < approvals {
+        return Err(Error::bad_request(format!(
+            "protection.{stage}: approvals = {approvals} cannot be met: only {holders} user(s) \
+             may approve ({who}: members with role {} and server admins); add approvers under \
+             [[members]] or lower approvals",
+            rules.approvers.join(" or ")
+        )));
+    }
+    if !rules.requester_may_approve && holders == approvals {
+        summary.warnings.push(format!(
+            "protection.{stage}: approvals = {approvals} and exactly {holders} user(s) may \
+             approve ({who}); the one who asks may not approve their own request, so a request \
+             one of them makes cannot complete: add an approver, lower approvals, or set \
+             requester_may_approve"
+        ));
+    }
+    Ok(())
+}
+
 async fn apply_protection(
     tx: &mut Tx,
     file: &ProjectFile,
@@ -501,6 +548,7 @@ async fn apply_protection(
                 )));
             }
         }
+        check_approvals_can_be_met(tx, file, stage, rules, summary).await?;
         match before.get(stage) {
             None => summary.created.push(format!("protection {stage}")),
             Some(old) if old != rules => summary.updated.push(format!("protection {stage}")),

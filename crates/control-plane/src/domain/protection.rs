@@ -618,12 +618,28 @@ impl Approvals {
         let mut eligible: Vec<String> = Vec::new();
         if request.status == RequestStatus::Pending {
             let authors = self.authors(request, source.as_ref()).await?;
-            for (username, role) in self.store.members_of(&request.project).await? {
-                let excluded = (authors.requesters.contains(&username)
-                    && !rules.requester_may_approve)
-                    || (authors.registrants.contains(&username) && !rules.registrant_may_approve)
-                    || approvals.iter().any(|a| a.username == username);
-                if rules.approvers.contains(&role) && !excluded && !eligible.contains(&username) {
+            let excluded = |username: &str| {
+                (authors.requesters.iter().any(|r| r == username) && !rules.requester_may_approve)
+                    || (authors.registrants.iter().any(|r| r == username)
+                        && !rules.registrant_may_approve)
+                    || approvals.iter().any(|a| a.username == username)
+            };
+            let members = self.store.members_of(&request.project).await?;
+            let approving = members
+                .into_iter()
+                .filter(|(_, role)| rules.approvers.contains(role))
+                .map(|(username, _)| username);
+            // Server admins may approve any request: named too, so a request never reads as
+            // one nobody can finish while an admin can.
+            let admins = self
+                .store
+                .users()
+                .await?
+                .into_iter()
+                .filter(|u| u.admin)
+                .map(|u| u.username);
+            for username in approving.chain(admins) {
+                if !excluded(&username) && !eligible.contains(&username) {
                     eligible.push(username);
                 }
             }

@@ -376,4 +376,3 @@ mod tests {
         assert!(parse_url("s3:///p").is_err());
     }
 }
-
