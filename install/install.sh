@@ -174,7 +174,7 @@ install_release() {
   asset=$binary-$version-$target.tar.gz
   pin=$(pin_of "$asset")
   [[ -n $pin ]] ||
-    fail "$asset is not pinned in the checksums file: use a version this adapter's release pins, or source"
+    fail "$asset is not pinned in the checksums file: no wharf release is pinned yet (or not this version); build it from source instead (version: source), or use a version this adapter's release pins"
   [[ $pin =~ ^[0-9a-f]{64}$ ]] || fail "the pin for $asset is not a SHA-256: '$pin'"
   releases=${WHARF_INSTALL_RELEASES:-$DEFAULT_RELEASES}
   fetch_verified "$asset" "$pin" "$cache" "${releases%/}/$version/$asset"

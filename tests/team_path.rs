@@ -262,3 +262,20 @@ fn approvals_nobody_could_give_are_refused_with_the_arithmetic() {
     assert_eq!(roomy.code, 0, "{}", roomy.stderr);
     assert!(roomy.json().get("warnings").is_none(), "{}", roomy.stdout);
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_flag_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let bash = run(wharf("http://127.0.0.1:9", dir.path()).args(["completions", "bash"]));
+    assert_eq!(bash.code, 0, "{}", bash.stderr);
+    assert!(bash.stdout.contains("_wharf()") && bash.stdout.contains("--require-route"));
+    let man = run(wharf("http://127.0.0.1:9", dir.path()).arg("man"));
+    assert!(man.stdout.contains(".TH wharf 1") && man.stdout.contains("register"));
+    let unknown = run(wharf("http://127.0.0.1:9", dir.path()).args(["completions", "tcsh"]));
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown.stderr.contains("invalid value 'tcsh'"),
+        "{}",
+        unknown.stderr
+    );
+}

@@ -79,7 +79,7 @@ real_wharf_refuses() {
 
   assert_failure 1
   assert_line "--- :package: wharf: installing wharf v9.9.9"
-  assert_line --regexp "^wharf install: wharf-v9.9.9-[a-z0-9_]+-[a-z0-9_-]+\.tar\.gz is not pinned in the checksums file: use a version this adapter's release pins, or source$"
+  assert_line --regexp "^wharf install: wharf-v9.9.9-[a-z0-9_]+-[a-z0-9_-]+\.tar\.gz is not pinned in the checksums file: no wharf release is pinned yet \\(or not this version\\); build it from source instead \\(version: source\\), or use a version this adapter's release pins$"
 }
 
 @test "a version that is no exact release is refused" {

@@ -71,7 +71,7 @@ install() {
 @test "a version the orb does not pin is refused" {
   install version=v9.9.9 base-url="$RELEASES_URL/good"
   assert_failure 1
-  assert_line "wharf install: wharf-v9.9.9-$FIXTURE_TARGET.tar.gz is not pinned in the checksums file: use a version this adapter's release pins, or source"
+  assert_line "wharf install: wharf-v9.9.9-$FIXTURE_TARGET.tar.gz is not pinned in the checksums file: no wharf release is pinned yet (or not this version); build it from source instead (version: source), or use a version this adapter's release pins"
   install version=latest
   assert_failure 1
   assert_line --partial "wharf install: version 'latest' is not a pinned release"

@@ -104,7 +104,7 @@ install_wharf() {
   done
   WHARF_INSTALL_VERSION=v9.9.9 install_wharf
   assert_failure 1
-  assert_equal "$stderr" "wharf install: wharf-v9.9.9-$FIXTURE_TARGET.tar.gz is not pinned in the checksums file: use a version this adapter's release pins, or source"
+  assert_equal "$stderr" "wharf install: wharf-v9.9.9-$FIXTURE_TARGET.tar.gz is not pinned in the checksums file: no wharf release is pinned yet (or not this version); build it from source instead (version: source), or use a version this adapter's release pins"
   WHARF_INSTALL_VERSION="" install_wharf
   assert_failure 1
   assert_equal "$stderr" "wharf install: no version given: name a release such as v1.2.3, or source"
@@ -116,7 +116,7 @@ install_wharf() {
   grep -v " $ARCHIVE\$" "$PINS" >"$BATS_TEST_TMPDIR/pins"
   WHARF_INSTALL_CHECKSUMS=$BATS_TEST_TMPDIR/pins install_wharf
   assert_failure 1
-  assert_equal "$stderr" "wharf install: $ARCHIVE is not pinned in the checksums file: use a version this adapter's release pins, or source"
+  assert_equal "$stderr" "wharf install: $ARCHIVE is not pinned in the checksums file: no wharf release is pinned yet (or not this version); build it from source instead (version: source), or use a version this adapter's release pins"
 }
 
 @test "the pins can come as text (the packed orb), and a 1.2.3 version means v1.2.3" {
@@ -167,7 +167,7 @@ install_wharf() {
   unset WHARF_INSTALL_TARGET
   stub uname "-s : echo Darwin" "-m : echo arm64"
   WHARF_INSTALL_VERSION=v9.9.9 install_wharf
-  assert_equal "$stderr" "wharf install: wharf-v9.9.9-aarch64-apple-darwin.tar.gz is not pinned in the checksums file: use a version this adapter's release pins, or source"
+  assert_equal "$stderr" "wharf install: wharf-v9.9.9-aarch64-apple-darwin.tar.gz is not pinned in the checksums file: no wharf release is pinned yet (or not this version); build it from source instead (version: source), or use a version this adapter's release pins"
   unstub uname
   stub uname "-s : echo Linux" "-m : echo x86_64"
   WHARF_INSTALL_VERSION=v9.9.9 install_wharf

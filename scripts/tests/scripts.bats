@@ -30,14 +30,20 @@ prebuilt() {
   echo "$dir"
 }
 
-@test "dist packs each binary alone, with its .sha256 and a SHA256SUMS of both" {
+@test "dist packs each binary (wharf with its completions and man page), with its .sha256 and a SHA256SUMS of both" {
   local out=$BATS_TEST_TMPDIR/dist
   run "$REPO_ROOT/scripts/dist" --prebuilt "$(prebuilt)" --out "$out"
   assert_success
   assert_output "$out/wharf-v$VERSION-$HOST.tar.gz
 $out/wharf-action-v$VERSION-$HOST.tar.gz"
   run tar -tvzf "$out/wharf-v$VERSION-$HOST.tar.gz"
-  assert_output --regexp "^-rwxr-xr-x 0/0 .* wharf$"
+  assert_line --regexp "^-rwxr-xr-x 0/0 .* wharf$"
+  assert_line --regexp "^-rw-r--r-- 0/0 .* completions/wharf.bash$"
+  assert_line --regexp "^-rw-r--r-- 0/0 .* completions/wharf.zsh$"
+  assert_line --regexp "^-rw-r--r-- 0/0 .* completions/wharf.fish$"
+  assert_line --regexp "^-rw-r--r-- 0/0 .* man/wharf.1$"
+  run tar -tvzf "$out/wharf-action-v$VERSION-$HOST.tar.gz"
+  assert_output --regexp "^-rwxr-xr-x 0/0 .* wharf-action$"
   run cat "$out/SHA256SUMS"
   assert_output "$(cat "$out/wharf-action-v$VERSION-$HOST.tar.gz.sha256" "$out/wharf-v$VERSION-$HOST.tar.gz.sha256")"
   run "$REPO_ROOT/scripts/check-dist" "$out"

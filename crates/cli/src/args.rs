@@ -97,6 +97,15 @@ pub enum Command {
     Users(UsersCommand),
     /// List the projects of the control plane.
     Projects,
+    /// Print the shell completion script for SHELL (bash, zsh, fish, elvish, powershell), e.g.
+    /// `wharf completions bash > /etc/bash_completion.d/wharf`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `wharf man > wharf.1`.
+    #[command(hide = true)]
+    Man,
     /// Print the detected CI context and where each value came from.
     CiContext(CiContextArgs),
     /// Run the reference control plane.

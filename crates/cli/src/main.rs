@@ -375,6 +375,23 @@ async fn run(mut cli: Cli) -> CliResult {
             })
             .await
         }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "wharf", &mut script);
+            output::raw(&String::from_utf8_lossy(&script));
+            Ok(())
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .context("rendering the man page")?;
+            output::raw(&String::from_utf8_lossy(&page));
+            Ok(())
+        }
         Command::Projects => {
             let ci = detect(&env, RefFromArg::Source)?;
             with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {

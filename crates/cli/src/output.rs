@@ -605,6 +605,11 @@ pub fn tokens(output: Output, tokens: &serde_json::Value) {
     }
 }
 
+/// Text printed as it is (a completion script, a man page): no escapes, no newline added.
+pub fn raw(text: &str) {
+    write_stdout(text.trim_end_matches('\n'));
+}
+
 /// A write that answers nothing but that it was done.
 pub fn done(output: Output, what: &str) {
     if output == Output::Json {
