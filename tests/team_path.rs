@@ -279,3 +279,62 @@ fn completions_and_the_man_page_come_from_the_flag_definitions() {
         unknown.stderr
     );
 }
+
+/// A loopback server that answers every request with an HTML page; counts the connections.
+fn web_page_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let page = "<html><body>It works!</body></html>";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{page}",
+                page.len()
+            );
+        }
+    });
+    (format!("127.0.0.1:{}", address.port()), connections)
+}
+
+#[test]
+fn a_web_server_that_is_no_control_plane_is_named_once_not_dumped_or_retried() {
+    let (address, connections) = web_page_server();
+    let dir = tempfile::tempdir().unwrap();
+    let html = run(wharf(&format!("http://{address}"), dir.path()).arg("whoami"));
+    assert_eq!(html.code, 7, "{}", html.stderr);
+    assert!(
+        html.stderr
+            .contains("answered with a web page (HTTP 200 OK), not a control plane's API")
+            && !html.stderr.contains("It works"),
+        "{}",
+        html.stderr
+    );
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "not retried"
+    );
+
+    let tls = run(wharf(&format!("https://{address}"), dir.path()).arg("whoami"));
+    assert_eq!(tls.code, 7, "{}", tls.stderr);
+    assert!(
+        tls.stderr
+            .contains("does not speak TLS on that port (it answers plain HTTP)"),
+        "{}",
+        tls.stderr
+    );
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "not retried"
+    );
+}

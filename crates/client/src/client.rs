@@ -658,6 +658,9 @@ impl Client {
         let response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
+                if let Some(wrong) = wrong_address(&error, &self.base) {
+                    return Attempt::Done(Err(Error::Unavailable(wrong)));
+                }
                 return match transport_failure(&error, replay) {
                     Ok(why) => retry(why, None),
                     Err(error) => Attempt::Done(Err(error)),
@@ -665,6 +668,13 @@ impl Client {
             }
         };
         let status = response.status();
+        if is_html(&response) {
+            return Attempt::Done(Err(Error::Unavailable(format!(
+                "{} answered with a web page (HTTP {status}), not a control plane's API: check \
+                 the control plane URL (--control-plane, WHARF_CONTROL_PLANE_URL)",
+                self.base
+            ))));
+        }
         if status.is_success() {
             return Attempt::Done(Ok(response));
         }
@@ -694,6 +704,50 @@ impl Resend {
             Self::Unsafe(_) => Replay::Unsafe,
         }
     }
+}
+
+/// Whether an answer is an HTML page: a web server, a proxy's sign-in page, anything but the
+/// control plane's API, which answers JSON (or nothing).
+fn is_html(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|kind| {
+            kind.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/html")
+        })
+}
+
+/// A failure no retry mends, in one sentence: a host name that does not resolve, or TLS spoken
+/// to a port that answers plain HTTP. `None` for anything else.
+fn wrong_address(error: &reqwest::Error, base: &str) -> Option<String> {
+    let mut causes = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        causes.push_str(&cause.to_string().to_ascii_lowercase());
+        causes.push(' ');
+        source = cause.source();
+    }
+    if causes.contains("dns error") || causes.contains("failed to lookup address") {
+        return Some(format!(
+            "the host of {base} does not resolve: check the control plane URL \
+             (--control-plane, WHARF_CONTROL_PLANE_URL) for a typo"
+        ));
+    }
+    let plain_port = [
+        "invalidcontenttype",
+        "corrupt message",
+        "wrong version number",
+    ];
+    if base.starts_with("https://") && plain_port.iter().any(|m| causes.contains(m)) {
+        return Some(format!(
+            "{base} does not speak TLS on that port (it answers plain HTTP): check the URL's \
+             port, or its scheme"
+        ));
+    }
+    None
 }
 
 /// Why to try again after a failed request, or the error when a retry could apply a write
