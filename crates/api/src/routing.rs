@@ -40,6 +40,16 @@ impl ArtifactRegisterType {
     pub fn as_str(self) -> &'static str {
         ClosedSet::name(self)
     }
+
+    /// How people say it: "branch" (a git ref, which rules read as `BRANCH_NAME`),
+    /// "environment", "release stream".
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Self::GitRef => "branch",
+            Self::Environment => "environment",
+            Self::ReleaseStream => "release stream",
+        }
+    }
 }
 
 /// The older `registeredFor` flag of `ArtifactRequest`.

@@ -27,23 +27,26 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The help heading of the flags every command takes.
+const GLOBAL: &str = "Global options";
+
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Control plane base URL [env: WHARF_CONTROL_PLANE_URL]. Outside CI, none means the
     /// embedded control plane over .wharf/ in the working directory.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
     pub control_plane: Option<String>,
     /// Read the token from this file instead of WHARF_TOKEN [env: WHARF_TOKEN_FILE].
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub token_file: Option<PathBuf>,
     /// Print results as human text, as one JSON document, or (register and push) as wharf's
     /// Markdown report, for a job summary or an annotation; other commands print Markdown as
     /// human text.
-    #[arg(long, global = true, value_enum, default_value_t = Output::Human)]
+    #[arg(long, global = true, value_enum, default_value_t = Output::Human, help_heading = GLOBAL)]
     pub output: Output,
     /// Allow plain http:// to a control plane that is not on loopback (the token then travels
     /// in clear text) [env: WHARF_ALLOW_INSECURE_HTTP=1].
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub allow_insecure_http: bool,
     /// The project a keyless login (the CI's identity token, no WHARF_TOKEN) logs in to: the
     /// command's --project, else WHARF_PROJECT. Set by `main`, never parsed.
@@ -61,29 +64,54 @@ pub enum Output {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Register an image with the control plane, routed by branch rules or to a named target.
+    #[command(
+        after_help = "Example:\n  wharf register --project shop --service api --image registry.example.com/shop/api@sha256:… --git-ref main"
+    )]
     Register(RegisterArgs),
     /// Copy the image into the control plane's registry, then register the pushed image by
     /// digest (`wharf register --push`).
+    #[command(
+        after_help = "Example:\n  wharf push --project shop --service api --image oci:./build/layout:1.4.2"
+    )]
     Push(RegisterArgs),
     /// Show who the credentials belong to.
     Whoami,
     /// List the builds of a service, newest first.
+    #[command(
+        after_help = "Example:\n  wharf builds --project shop --service api --routed-to dev --limit 5"
+    )]
     Builds(BuildsArgs),
     /// Promote a build to the next stage of its workflow, or up to --to.
+    #[command(
+        after_help = "Example:\n  wharf promote --project shop --service api --artifact-id 1d5ae04f… --to prod"
+    )]
     Promote(PromoteArgs),
     /// Show which build an environment deploys for a service.
+    #[command(
+        after_help = "Example:\n  wharf resolve --project shop --environment prod --service api"
+    )]
     Resolve(ResolveArgs),
     /// List promotions (and rollbacks) into protected stages that wait for approvals.
+    #[command(after_help = "Example:\n  wharf approvals --project shop")]
     Approvals(ApprovalsArgs),
     /// Approve a pending promotion request; the last approval needed completes it.
+    #[command(after_help = "Example:\n  wharf approve 7c1e…   (the id `wharf approvals` lists)")]
     Approve(ApproveArgs),
     /// Reject a pending promotion request, with the reason; it closes.
+    #[command(after_help = "Example:\n  wharf reject 7c1e… --reason \"fails the load test\"")]
     Reject(RejectArgs),
     /// Point an environment back at its previous build of a service (or at --to).
+    #[command(
+        after_help = "Example:\n  wharf rollback --project shop --service api --environment prod"
+    )]
     Rollback(RollbackArgs),
     /// Show the audit trail: who changed what, when.
+    #[command(after_help = "Example:\n  wharf audit --project shop --since 2026-12-01")]
     Audit(AuditArgs),
     /// Apply a declarative project file (wharf.toml) to the control plane.
+    #[command(
+        after_help = "Example:\n  wharf apply wharf.toml --dry-run   (then without --dry-run)"
+    )]
     Apply(ApplyArgs),
     /// Create, list and revoke personal tokens.
     #[command(subcommand)]
@@ -100,6 +128,7 @@ pub enum Command {
     /// Print the shell completion script for SHELL (bash, zsh, fish, elvish, powershell), e.g.
     /// `wharf completions bash > /etc/bash_completion.d/wharf`.
     Completions {
+        /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -109,6 +138,9 @@ pub enum Command {
     /// Print the detected CI context and where each value came from.
     CiContext(CiContextArgs),
     /// Run the reference control plane.
+    #[command(
+        after_help = "The first server admin comes from the environment: WHARF_ADMIN_USERNAME and\nWHARF_ADMIN_TOKEN (a new token on a later start replaces the one the last start brought).\nRegistry passwords are sealed with WHARF_SECRET_KEY (see docs/control-plane.md).\n\nExample:\n  WHARF_ADMIN_USERNAME=admin WHARF_ADMIN_TOKEN=… wharf serve --data /var/lib/wharf --config wharf.toml"
+    )]
     Serve(ServeArgs),
     /// Remove the built-in registry's blobs that no manifest references and expired uploads
     /// (a server admin; the server also does it on its own every 6 hours).
@@ -130,10 +162,12 @@ pub struct GcArgs {
 #[derive(Debug, Args)]
 pub struct RegisterArgs {
     /// Project (blueprint) [env: WHARF_PROJECT].
+    /// The project (Facets: blueprint) [required, or WHARF_PROJECT].
     #[arg(long)]
     pub project: Option<String>,
     /// Service (application); also the CI integration's name unless --ci-name is given
     /// [env: WHARF_SERVICE].
+    /// The service, that is its CI integration [required, or WHARF_SERVICE].
     #[arg(long)]
     pub service: Option<String>,
     /// CI integration name [env: WHARF_CI_NAME].
@@ -189,6 +223,7 @@ pub struct RegisterArgs {
 /// `WHARF_SOURCE_PASSWORD`, else from the Docker `config.json` (`$DOCKER_CONFIG` or
 /// `~/.docker`); `--image` may also be `oci:DIR[:TAG]`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Push options (with --push, or wharf push)")]
 pub struct PushArgs {
     /// The tag in the control plane's repository [default: the source's tag, else latest].
     #[arg(long)]
@@ -222,8 +257,10 @@ pub enum RefFromArg {
 
 #[derive(Debug, Args)]
 pub struct BuildsArgs {
+    /// The project (Facets: blueprint) [required, or WHARF_PROJECT].
     #[arg(long)]
     pub project: Option<String>,
+    /// The service, that is its CI integration [required, or WHARF_SERVICE].
     #[arg(long)]
     pub service: Option<String>,
     /// Only builds in this environment or release stream.
@@ -245,8 +282,10 @@ pub struct BuildsArgs {
 
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
+    /// The project (Facets: blueprint) [required, or WHARF_PROJECT].
     #[arg(long)]
     pub project: Option<String>,
+    /// The service, that is its CI integration [required, or WHARF_SERVICE].
     #[arg(long)]
     pub service: Option<String>,
     /// The build to promote.
@@ -268,6 +307,7 @@ pub struct PromoteArgs {
 #[derive(Debug, Args)]
 pub struct ApprovalsArgs {
     /// Only this project's requests [env: WHARF_PROJECT].
+    /// The project (Facets: blueprint) [required, or WHARF_PROJECT].
     #[arg(long)]
     pub project: Option<String>,
 }
@@ -289,8 +329,10 @@ pub struct RejectArgs {
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
+    /// The project (Facets: blueprint) [required, or WHARF_PROJECT].
     #[arg(long)]
     pub project: Option<String>,
+    /// The service, that is its CI integration [required, or WHARF_SERVICE].
     #[arg(long)]
     pub service: Option<String>,
     /// The environment to point back.
@@ -303,8 +345,10 @@ pub struct RollbackArgs {
 
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
+    /// The project (Facets: blueprint) [required, or WHARF_PROJECT].
     #[arg(long)]
     pub project: Option<String>,
+    /// The environment whose build to show.
     #[arg(long, value_name = "ENV")]
     pub environment: String,
     /// The service (CI integration) whose build to resolve.
@@ -322,6 +366,7 @@ pub struct ResolveArgs {
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// Only entries of this project.
+    /// The project (Facets: blueprint) [required, or WHARF_PROJECT].
     #[arg(long)]
     pub project: Option<String>,
     /// From this time: ISO-8601 (2026-11-23T10:00:00Z), a date (2026-11-23, UTC) or epoch
@@ -337,10 +382,13 @@ pub struct AuditArgs {
     /// Only these actions (ARTIFACT_PROMOTE, CI_RULE_UPDATE, …); repeatable.
     #[arg(long)]
     pub action: Vec<String>,
+    /// Only what this user did.
     #[arg(long, value_name = "USER")]
     pub performed_by: Option<String>,
+    /// Only entries about this target (a build id, a user, a stage, …).
     #[arg(long)]
     pub target: Option<String>,
+    /// Only entries about this environment.
     #[arg(long, value_name = "ENV")]
     pub environment: Option<String>,
     /// Page number, from 0.
@@ -375,6 +423,7 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct CiContextArgs {
+    /// For a pull request, show its source (default) or target branch as the ref.
     #[arg(long, value_enum, default_value_t = RefFromArg::Source)]
     pub ref_from: RefFromArg,
 }
@@ -498,11 +547,15 @@ pub enum TokenCommand {
     },
     /// List tokens (yours; an admin sees all, or one user's with --user). Never their values.
     List {
+        /// Only this user's tokens (server admins).
         #[arg(long, value_name = "USER")]
         user: Option<String>,
     },
     /// Revoke a token by id; it stops working at once.
-    Revoke { id: String },
+    Revoke {
+        /// The token's id (`wharf token list` shows them).
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -518,7 +571,9 @@ pub enum MembersCommand {
         /// The project [env: WHARF_PROJECT].
         #[arg(long)]
         project: Option<String>,
+        /// The user (it must exist: `wharf users create`).
         user: String,
+        /// The role: admin, release-manager, ci, viewer, or a role a server admin defined.
         role: String,
     },
     /// Take USER's role on the project away; its approvals of pending requests lapse.
@@ -526,6 +581,7 @@ pub enum MembersCommand {
         /// The project [env: WHARF_PROJECT].
         #[arg(long)]
         project: Option<String>,
+        /// The member to remove.
         user: String,
     },
 }
@@ -536,6 +592,7 @@ pub enum UsersCommand {
     List,
     /// Create USER; give it a token with `wharf token create --user USER`.
     Create {
+        /// The new user's name.
         user: String,
         /// Make it a server admin (it may do everything, on every project).
         #[arg(long)]
@@ -551,4 +608,46 @@ pub fn duration_or_zero(value: &str) -> Result<Duration, String> {
 /// A duration flag, in the one grammar of every flag and query ([`wharf_api::duration`]).
 pub fn duration(value: &str) -> Result<Duration, String> {
     wharf_api::duration::parse(value, false)
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every flag and argument of every command says what it is, and every command but the
+    /// hidden ones and the token, members and users groups shows an example.
+    #[test]
+    fn every_flag_has_a_description_and_each_verb_an_example() {
+        let cli = Cli::command();
+        let mut missing = Vec::new();
+        let mut walk = vec![(String::from("wharf"), cli)];
+        while let Some((path, command)) = walk.pop() {
+            for arg in command.get_arguments() {
+                let hidden =
+                    arg.is_hide_set() || ["help", "version"].contains(&arg.get_id().as_str());
+                if !hidden && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk.push((format!("{path} {}", sub.get_name()), sub.clone()));
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "flags without a description: {missing:?}"
+        );
+        let cli = Cli::command();
+        for verb in [
+            "register", "push", "promote", "resolve", "builds", "rollback", "apply", "serve",
+        ] {
+            let sub = cli.find_subcommand(verb).unwrap();
+            assert!(
+                sub.get_after_help()
+                    .is_some_and(|h| h.to_string().contains("wharf ")),
+                "{verb} has no example"
+            );
+        }
+    }
 }

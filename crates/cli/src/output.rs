@@ -202,7 +202,7 @@ pub fn registered(output: Output, outcome: &Outcome, pushed: Option<&Pushed>) {
     out!("  image      {}", outcome.artifact_uri);
     out!(
         "  by         {} {}",
-        outcome.registered_by.as_str(),
+        outcome.registered_by.in_words(),
         outcome.registered_value
     );
     let said_as_id = outcome
@@ -249,7 +249,7 @@ pub fn preview(output: Output, preview: &Preview) {
     );
     out!(
         "  by             {} {}",
-        request.artifact_register_type.as_str(),
+        request.artifact_register_type.in_words(),
         request.artifact_register_value
     );
     let predicted = match preview.predicted_by {

@@ -25,7 +25,7 @@ pub fn registered(outcome: &Outcome, pushed: Option<&Pushed>, links: &Links) -> 
             "Registered by",
             format!(
                 "{} {}",
-                outcome.registered_by.as_str(),
+                outcome.registered_by.in_words(),
                 code(&outcome.registered_value)
             ),
         ),
@@ -96,7 +96,7 @@ pub fn preview(preview: &Preview) -> String {
             "Registered by",
             format!(
                 "{} {}",
-                request.artifact_register_type.as_str(),
+                request.artifact_register_type.in_words(),
                 code(&request.artifact_register_value)
             ),
         ),
