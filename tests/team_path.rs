@@ -338,3 +338,19 @@ fn a_web_server_that_is_no_control_plane_is_named_once_not_dumped_or_retried() {
         "not retried"
     );
 }
+
+#[test]
+fn a_mistyped_project_gets_did_you_mean_and_the_known_ones() {
+    let server = TestServer::shop();
+    let typo = cli(
+        &server,
+        &["builds", "--project", "shopp", "--service", "api"],
+    );
+    assert_eq!(typo.code, 4, "{}", typo.stderr);
+    assert!(
+        typo.stderr
+            .contains("project 'shopp' not found; did you mean 'shop'? (known: shop)"),
+        "{}",
+        typo.stderr
+    );
+}

@@ -241,9 +241,13 @@ impl Lookups {
             matches.retain(|ci| ci.project == stack);
         }
         match matches.len() {
-            0 => Err(Error::not_found(format!(
-                "CI integration '{name}' not found"
-            ))),
+            0 => match stack {
+                // In a named project: its name checked first, then the CI with suggestions.
+                Some(stack) => self.ci(stack, name).await,
+                None => Err(Error::not_found(format!(
+                    "CI integration '{name}' not found"
+                ))),
+            },
             1 => Ok(matches.remove(0)),
             _ => Err(Error::bad_request(format!(
                 "CI integration '{name}' exists in several projects ({}); add ?stackName=",
@@ -258,12 +262,17 @@ impl Lookups {
 }
 
 impl Lookups {
+    /// The project `name`; not found names the nearest one and the known ones, and how to
+    /// create it.
     pub async fn project(&self, name: &str) -> Result<ProjectRow> {
-        self.store.project(name).await?.ok_or_else(|| {
-            Error::not_found(format!(
-                "project '{name}' not found; create it with `wharf apply wharf.toml`"
-            ))
-        })
+        if let Some(project) = self.store.project(name).await? {
+            return Ok(project);
+        }
+        let known = self.store.project_names().await?;
+        Err(Error::not_found(format!(
+            "project '{name}' not found{}; a new project is created with `wharf apply wharf.toml`",
+            crate::validate::suggestions(name, &known)
+        )))
     }
 }
 
