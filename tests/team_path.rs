@@ -354,3 +354,40 @@ fn a_mistyped_project_gets_did_you_mean_and_the_known_ones() {
         typo.stderr
     );
 }
+
+#[test]
+fn a_tag_whose_path_leads_into_a_protected_stage_is_warned_of_at_registration() {
+    let server = TestServer::shop();
+    let applied = apply(
+        &server,
+        &shop_protected(1, &[("rm2", "release-manager")]),
+        &[],
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let by_tag = support::register(
+        &server.url(),
+        dir.path(),
+        "registry.example.com/shop/api:1.4.2",
+        &["--git-ref", "main"],
+    );
+    assert_eq!(by_tag.code, 0, "{}", by_tag.stderr);
+    let warning = "leads into the protected stage 'prod', which takes images only by digest";
+    assert!(by_tag.stderr.contains(warning), "{}", by_tag.stderr);
+    assert!(
+        by_tag.stderr.contains("copy it with `wharf push`"),
+        "{}",
+        by_tag.stderr
+    );
+    assert!(by_tag.json()["warnings"].to_string().contains(warning));
+
+    let digest = "sha256:754bf3b38cf81ebd93434a33c28e3ca3c0457bdae8fa48ca46ca42ae6c68e5f4";
+    let by_digest = support::register(
+        &server.url(),
+        dir.path(),
+        &format!("registry.example.com/shop/api@{digest}"),
+        &["--git-ref", "main", "--external-id", "by-digest"],
+    );
+    assert_eq!(by_digest.code, 0, "{}", by_digest.stderr);
+    assert!(!by_digest.stderr.contains(warning), "{}", by_digest.stderr);
+}

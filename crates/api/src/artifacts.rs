@@ -191,6 +191,10 @@ pub struct Artifact {
     /// *extension*: the environment's name when the bucket is an environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_name: Option<String>,
+    /// *extension*: what the control plane saw that the registrant should know now (a path
+    /// into a protected stage that a tag cannot take, …), one sentence each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Artifact {

@@ -91,6 +91,8 @@ pub async fn register(
     if artifact.is_none() && warnings.is_empty() {
         warnings.push("the build was registered, but it is not in the CI's builds yet".into());
     }
+    // What the control plane itself warns of (a path into a protected stage a tag cannot take).
+    warnings.extend(artifact.iter().flat_map(|a| a.warnings.iter().cloned()));
     let placement = match &artifact {
         Some(a) => {
             client

@@ -384,6 +384,22 @@ impl Door {
 
     /// The digest a stored build deploys, when it can be known without asking another
     /// registry: the one its URI carries, or its tag's in this server's registry.
+    /// Whether a protected stage could pin `uri` to a digest: it names one, this server's
+    /// registry knows its tag, or it is in a registry a server admin added (read when pinned).
+    pub async fn digest_readable(&self, uri: &str) -> Result<bool> {
+        if self.known_digest(uri).await?.is_some() {
+            return Ok(true);
+        }
+        let Ok(reference) = uri.parse::<ImageReference>() else {
+            return Ok(false);
+        };
+        Ok(self
+            .artifactories
+            .artifactory_covering(&reference)
+            .await?
+            .is_some())
+    }
+
     pub async fn known_digest(&self, uri: &str) -> Result<Option<(ImageReference, String)>> {
         let Ok(reference) = uri.parse::<ImageReference>() else {
             return Ok(None);

@@ -171,7 +171,52 @@ impl Delivery {
             Some(pinned) => pinned.name(row),
             None => row,
         };
-        self.store_once(row, &ci).await
+        let dead_end = self.dead_end_ahead(&row, &ci).await?;
+        let mut stored = self.store_once(row, &ci).await?;
+        stored.artifact.warnings.extend(dead_end);
+        Ok(stored)
+    }
+
+    /// A build registered by a tag this server cannot read a digest for, whose workflow leads
+    /// into a protected stage: that stage will refuse it (it takes images by digest), so say so
+    /// now, with the fix, not three steps later at the promotion.
+    async fn dead_end_ahead(&self, row: &ArtifactRow, ci: &CiRow) -> Result<Option<String>> {
+        let Some(at) = row.bucket.routed_to() else {
+            return Ok(None);
+        };
+        if self.door.digest_readable(&row.artifact_uri).await? {
+            return Ok(None);
+        }
+        let Some(workflow) = self.lookups.workflow_of(ci).await? else {
+            return Ok(None);
+        };
+        let stages: Vec<&str> = workflow
+            .hierarchies
+            .0
+            .iter()
+            .map(|h| h.registration_value.as_str())
+            .collect();
+        let Some(here) = stages.iter().position(|s| *s == at) else {
+            return Ok(None);
+        };
+        let protected: Vec<String> = self
+            .store
+            .protections(&row.project)
+            .await?
+            .into_iter()
+            .map(|p| p.stage)
+            .collect();
+        let ahead = stages[here + 1..]
+            .iter()
+            .find(|stage| protected.iter().any(|p| p == *stage));
+        Ok(ahead.map(|stage| {
+            format!(
+                "registered by tag, and its workflow ({}) leads into the protected stage '{stage}', \
+                 which takes images only by digest: promoting it there will be refused. Register \
+                 the image by digest (…@sha256:…), or copy it with `wharf push`",
+                stages.join(" → ")
+            )
+        }))
     }
 
     /// Inserts the build unless this CI already registered its external id: the same image is

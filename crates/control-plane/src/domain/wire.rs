@@ -44,6 +44,7 @@ pub fn artifact_view(row: &ArtifactRow, ci_name: &str) -> Artifact {
         ci_name: Some(ci_name.to_string()),
         stack_name: Some(row.project.clone()),
         cluster_name: bucket.cluster_name.clone(),
+        warnings: Vec::new(),
     }
 }
 
