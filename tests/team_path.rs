@@ -391,3 +391,83 @@ fn a_tag_whose_path_leads_into_a_protected_stage_is_warned_of_at_registration() 
     assert_eq!(by_digest.code, 0, "{}", by_digest.stderr);
     assert!(!by_digest.stderr.contains(warning), "{}", by_digest.stderr);
 }
+
+#[test]
+fn status_shows_each_stage_and_approvals_show_names_the_image_and_who_may_approve() {
+    let server = TestServer::shop();
+    let applied = apply(
+        &server,
+        &shop_protected(1, &[("rm2", "release-manager")]),
+        &[],
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let digest = "sha256:754bf3b38cf81ebd93434a33c28e3ca3c0457bdae8fa48ca46ca42ae6c68e5f4";
+    let image = format!("registry.example.com/shop/api@{digest}");
+    let registered = support::register(
+        &server.url(),
+        dir.path(),
+        &image,
+        &["--git-ref", "release/1"],
+    );
+    assert_eq!(registered.code, 0, "{}", registered.stderr);
+    let build = registered.json()["artifactId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let status = cli(
+        &server,
+        &["status", "--project", "shop", "--output", "json"],
+    )
+    .json();
+    assert_eq!(
+        status["stages"],
+        serde_json::json!(["dev", "staging", "prod"])
+    );
+    let api = &status["services"][0];
+    assert_eq!(api["service"], "api");
+    assert_eq!(api["stages"][0]["stage"], "staging");
+    assert_eq!(api["stages"][0]["image"], image);
+    assert_eq!(api["stages"][0]["how"], "routed by rule shop-branches");
+
+    let asked = cli(
+        &server,
+        &[
+            "promote",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--artifact-id",
+            &build,
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(asked.code, 0, "{}", asked.stderr);
+    let id = asked.json()["requestId"].as_str().unwrap().to_string();
+
+    let human = cli(&server, &["status", "--project", "shop"]);
+    assert!(
+        human.stdout.contains("waiting for approvals:")
+            && human.stdout.contains(&format!("wharf approve {id}")),
+        "{}",
+        human.stdout
+    );
+    let shown = cli(&server, &["approvals", "show", &id]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(
+        shown.stdout.contains(&format!("image     {image}"))
+            && shown.stdout.contains(&format!("digest    {digest}"))
+            && shown
+                .stdout
+                .contains("may approve (role release-manager or a server admin): ")
+            && shown.stdout.contains("release-lead")
+            && shown.stdout.contains("rm2"),
+        "{}",
+        shown.stdout
+    );
+    let unknown = cli(&server, &["approvals", "show", "nope"]);
+    assert_eq!(unknown.code, 4, "{}", unknown.stderr);
+}

@@ -114,3 +114,41 @@ pub struct Approval {
 /// Header of a promotion answered 202: the id of the request it made (Facets' clients see the
 /// source build, unchanged, in the body).
 pub const PROMOTION_REQUEST_HEADER: &str = "wharf-promotion-request";
+
+/// *extension*: what each stage of a project deploys now, per service, and the requests that
+/// wait for approvals (`GET /wharf/v1/projects/{project}/status`, `wharf status`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectStatus {
+    pub project: String,
+    /// The default workflow's stages in order, then the project's other buckets.
+    pub stages: Vec<String>,
+    pub services: Vec<ServiceStatus>,
+    pub pending: Vec<PromotionRequest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceStatus {
+    pub service: String,
+    /// Only the stages that deploy a build of it.
+    pub stages: Vec<StageStatus>,
+}
+
+/// The build one stage deploys for one service, and how it got there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageStatus {
+    pub stage: String,
+    pub artifact_id: String,
+    pub image: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// When it got there.
+    pub since: String,
+    pub by: String,
+    /// "routed by rule shop-branches", "promoted", "rolled back", "attached by hand", …
+    pub how: String,
+    /// The bucket it comes from: the environment itself or its release stream.
+    pub via: String,
+}

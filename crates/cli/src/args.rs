@@ -92,7 +92,10 @@ pub enum Command {
     )]
     Resolve(ResolveArgs),
     /// List promotions (and rollbacks) into protected stages that wait for approvals.
-    #[command(after_help = "Example:\n  wharf approvals --project shop")]
+    #[command(
+        after_help = "Examples:\n  wharf approvals --project shop\n  wharf approvals show 7c1e…",
+        args_conflicts_with_subcommands = true
+    )]
     Approvals(ApprovalsArgs),
     /// Approve a pending promotion request; the last approval needed completes it.
     #[command(after_help = "Example:\n  wharf approve 7c1e…   (the id `wharf approvals` lists)")]
@@ -123,6 +126,14 @@ pub enum Command {
     /// Server users: list and create them (server admins).
     #[command(subcommand)]
     Users(UsersCommand),
+    /// What each stage of a project deploys now, per service (image, digest, age, who, how),
+    /// and the promotions waiting for approvals.
+    #[command(after_help = "Example:\n  wharf status --project shop")]
+    Status {
+        /// The project [required, or WHARF_PROJECT].
+        #[arg(long)]
+        project: Option<String>,
+    },
     /// List the projects of the control plane.
     Projects,
     /// Print the shell completion script for SHELL (bash, zsh, fish, elvish, powershell), e.g.
@@ -162,12 +173,10 @@ pub struct GcArgs {
 #[derive(Debug, Args)]
 pub struct RegisterArgs {
     /// Project (blueprint) [env: WHARF_PROJECT].
-    /// The project (Facets: blueprint) [required, or WHARF_PROJECT].
     #[arg(long)]
     pub project: Option<String>,
     /// Service (application); also the CI integration's name unless --ci-name is given
     /// [env: WHARF_SERVICE].
-    /// The service, that is its CI integration [required, or WHARF_SERVICE].
     #[arg(long)]
     pub service: Option<String>,
     /// CI integration name [env: WHARF_CI_NAME].
@@ -307,9 +316,20 @@ pub struct PromoteArgs {
 #[derive(Debug, Args)]
 pub struct ApprovalsArgs {
     /// Only this project's requests [env: WHARF_PROJECT].
-    /// The project (Facets: blueprint) [required, or WHARF_PROJECT].
     #[arg(long)]
     pub project: Option<String>,
+    #[command(subcommand)]
+    pub show: Option<ApprovalsCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApprovalsCommand {
+    /// One request, open or closed: the image and digest it would place, who approved, who may
+    /// still approve.
+    Show {
+        /// The request's id.
+        id: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -366,7 +386,6 @@ pub struct ResolveArgs {
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// Only entries of this project.
-    /// The project (Facets: blueprint) [required, or WHARF_PROJECT].
     #[arg(long)]
     pub project: Option<String>,
     /// From this time: ISO-8601 (2026-11-23T10:00:00Z), a date (2026-11-23, UTC) or epoch

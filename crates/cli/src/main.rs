@@ -292,6 +292,11 @@ async fn run(mut cli: Cli) -> CliResult {
             let ci = detect(&env, RefFromArg::Source)?;
             let project = args.project.or_else(|| env.get("WHARF_PROJECT").cloned());
             with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                if let Some(args::ApprovalsCommand::Show { id }) = args.show {
+                    let request = client.approval(&id).await?;
+                    output::approval(cli.global.output, &request);
+                    return Ok(());
+                }
                 let pending = client.pending_approvals(project.as_deref()).await?;
                 output::approvals(cli.global.output, &pending);
                 Ok(())
@@ -392,6 +397,15 @@ async fn run(mut cli: Cli) -> CliResult {
             output::raw(&String::from_utf8_lossy(&page));
             Ok(())
         }
+        Command::Status { project } => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            let project = project_from(&env, project)?;
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                output::status(cli.global.output, &client.status(&project).await?);
+                Ok(())
+            })
+            .await
+        }
         Command::Projects => {
             let ci = detect(&env, RefFromArg::Source)?;
             with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
@@ -425,15 +439,7 @@ async fn members(
     env: &EnvMap,
     output: Output,
 ) -> CliResult {
-    let project = |flag: Option<String>| {
-        flag.or_else(|| env.get("WHARF_PROJECT").cloned())
-            .filter(|p| !p.trim().is_empty())
-            .ok_or_else(|| {
-                registration::Error::Usage(
-                    "missing project: pass --project or set WHARF_PROJECT".into(),
-                )
-            })
-    };
+    let project = |flag: Option<String>| project_from(env, flag);
     match command {
         args::MembersCommand::List { project: flag } => {
             let members = client.members(&project(flag)?).await?;
@@ -485,6 +491,18 @@ async fn token(client: &Client, command: args::TokenCommand, output: Output) -> 
         }
     }
     Ok(())
+}
+
+/// `--project`, else `WHARF_PROJECT`; neither is a usage error naming both.
+fn project_from(env: &EnvMap, flag: Option<String>) -> CliResult<String> {
+    flag.or_else(|| env.get("WHARF_PROJECT").cloned())
+        .filter(|p| !p.trim().is_empty())
+        .ok_or_else(|| {
+            registration::Error::Usage(
+                "missing project: pass --project or set WHARF_PROJECT".into(),
+            )
+            .into()
+        })
 }
 
 fn project_and_service(

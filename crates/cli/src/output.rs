@@ -465,6 +465,34 @@ pub fn approvals(output: Output, requests: &[PromotionRequest]) {
     }
 }
 
+/// One request in full (`wharf approvals show ID`).
+pub fn approval(output: Output, request: &PromotionRequest) {
+    if output == Output::Json {
+        return json(request);
+    }
+    out!(
+        "{} {} of {} into {} ({})",
+        request.request_id,
+        request.kind.to_lowercase(),
+        request.ci_name,
+        request.stage,
+        request.status.to_lowercase()
+    );
+    out!("  image     {}", request.artifact_uri);
+    out!("  digest    {}", request.digest);
+    out!(
+        "  asked by  {} at {}",
+        request.requested_by,
+        request.requested_at
+    );
+    if let Some(reason) = &request.reason {
+        out!("  reason    {reason}");
+    }
+    if request.status == "PENDING" {
+        request_approvers(request);
+    }
+}
+
 /// A request after `wharf approve` or `wharf reject`.
 pub fn decided(output: Output, verb: &str, request: &PromotionRequest) {
     if output == Output::Json {
@@ -654,6 +682,65 @@ pub fn users(output: Output, users: &serde_json::Value) {
             },
             user["createdAt"].as_str().unwrap_or("-")
         );
+    }
+}
+
+pub fn status(output: Output, status: &wharf_api::ProjectStatus) {
+    if output == Output::Json {
+        return json(status);
+    }
+    out!(
+        "project {} (stages: {})",
+        status.project,
+        status.stages.join(" → ")
+    );
+    for service in &status.services {
+        out!("");
+        out!("{}", service.service);
+        if service.stages.is_empty() {
+            out!("  deploys nothing yet");
+        }
+        for at in &service.stages {
+            let digest = at
+                .digest
+                .as_deref()
+                .map(|d| {
+                    d.trim_start_matches("sha256:")
+                        .chars()
+                        .take(12)
+                        .collect::<String>()
+                })
+                .unwrap_or_else(|| "-".into());
+            out!(
+                "  {:<12} {}  {digest}  {} by {}, {}{}",
+                at.stage,
+                at.image,
+                at.since,
+                at.by,
+                at.how,
+                if at.via.starts_with("release stream") {
+                    format!(" (from {})", at.via)
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    if !status.pending.is_empty() {
+        out!("");
+        out!("waiting for approvals:");
+        for request in &status.pending {
+            out!(
+                "  {} {} into {} ({} of {}) asked by {}: wharf approve {}",
+                request.ci_name,
+                request.artifact_uri,
+                request.stage,
+                request.approvals.len(),
+                request.required,
+                request.requested_by,
+                request.request_id
+            );
+        }
     }
 }
 

@@ -310,6 +310,12 @@ impl Client {
         self.get_json(&path).await
     }
 
+    /// One request, open or closed.
+    pub async fn approval(&self, id: &str) -> Result<PromotionRequest> {
+        self.get_json(&format!("/wharf/v1/approvals/{}", encode(id)))
+            .await
+    }
+
     /// Approves a request (approving twice counts once, so a retry is safe).
     pub async fn approve(&self, id: &str) -> Result<PromotionRequest> {
         let path = format!("/wharf/v1/approvals/{}/approve", encode(id));
@@ -473,6 +479,12 @@ impl Client {
         self.send(Method::POST, "/wharf/v1/users", Some(&body), Resend::Safe)
             .await?;
         Ok(())
+    }
+
+    /// What each stage of `project` deploys now, per service, and the pending requests.
+    pub async fn status(&self, project: &str) -> Result<wharf_api::ProjectStatus> {
+        self.get_json(&format!("/wharf/v1/projects/{}/status", encode(project)))
+            .await
     }
 
     /// Every project's name.

@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use wharf_api::BUILT_IN_ARTIFACTORY;
 use wharf_api::project_file::Protection;
-use wharf_api::{BRANCH_NAME, PromotionRequest, RegistrationType};
+use wharf_api::{
+    BRANCH_NAME, ProjectStatus, PromotionRequest, RegistrationType, ServiceStatus, StageStatus,
+};
+use wharf_store::Origin;
 use wharf_store::{ArtifactRow, AuditFilter, AuditRow, BuildFilter, CiRow, TagRow};
 
 /// How long the attach dialog waits for another registry's listing.
@@ -100,7 +103,56 @@ pub fn branches(builds: &[ArtifactRow]) -> Vec<String> {
     names
 }
 
+/// How a build came to sit where it sits, in words: one wording for the UI and `wharf status`.
+pub fn how_it_got_there(build: &ArtifactRow) -> String {
+    match build.origin {
+        Origin::Promote => "promoted".into(),
+        Origin::Attach => "attached by hand".into(),
+        Origin::Rollback => "rolled back".into(),
+        Origin::Register => match &build.bucket.applied_rule_name {
+            Some(rule) => format!("routed by rule {rule}"),
+            None if build.bucket.classified => "registered straight to it".into(),
+            None => "matched no rule".into(),
+        },
+    }
+}
+
 impl Overview {
+    /// What each stage deploys now, per service, and the pending requests.
+    pub async fn status(&self, project: &str) -> Result<ProjectStatus> {
+        let flow = self.flow(project).await?;
+        let stages: Vec<String> = flow.stages.iter().chain(&flow.others).cloned().collect();
+        let services = flow
+            .services
+            .iter()
+            .map(|service| ServiceStatus {
+                service: service.ci.name.clone(),
+                stages: stages
+                    .iter()
+                    .filter_map(|stage| {
+                        let cell = service.cells.get(stage)?;
+                        Some(StageStatus {
+                            stage: stage.clone(),
+                            artifact_id: cell.build.id.clone(),
+                            image: cell.build.artifact_uri.clone(),
+                            digest: cell.digest.clone(),
+                            since: cell.build.created_at.clone(),
+                            by: cell.build.created_by.clone(),
+                            how: how_it_got_there(&cell.build),
+                            via: cell.via.clone(),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(ProjectStatus {
+            project: flow.project,
+            stages,
+            services,
+            pending: flow.pending,
+        })
+    }
+
     /// `None` when `user` holds `permission` on `project`; else the refusal's message.
     pub async fn refusal(
         &self,

@@ -135,6 +135,7 @@ pub fn router(state: AppState) -> Router {
             get(access::list_roles).post(access::save_role),
         )
         .route("/wharf/v1/projects", get(projects::list_projects))
+        .route("/wharf/v1/projects/{project}/status", get(projects::status))
         .route(
             "/wharf/v1/projects/{project}/members",
             get(access::list_members),

@@ -7,6 +7,14 @@ use axum::extract::State;
 use axum::{Extension, Json};
 use wharf_api::project_file::{ApplySummary, ProjectFile};
 
+/// `GET /wharf/v1/projects/{project}/status`: what each stage deploys now.
+pub async fn status(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+) -> Result<Json<wharf_api::ProjectStatus>> {
+    Ok(Json(state.cp.overview.status(&project).await?))
+}
+
 /// `GET /wharf/v1/projects`: every project's name.
 pub async fn list_projects(State(state): State<AppState>) -> Result<Json<Vec<String>>> {
     Ok(Json(state.cp.overview.project_names().await?))

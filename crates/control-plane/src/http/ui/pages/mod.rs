@@ -3,7 +3,7 @@
 //! pieces every page uses. Nothing in `pages` reads the store or decides a permission.
 
 use crate::domain::sessions::Session;
-use crate::domain::wire::{ArtifactRow, Origin};
+use crate::domain::wire::ArtifactRow;
 use crate::http::ui::CSRF_FIELD;
 use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
@@ -59,16 +59,7 @@ pub(super) fn when(at: &str) -> Markup {
 
 /// How a build came to sit where it sits.
 pub(super) fn how(build: &ArtifactRow) -> String {
-    match build.origin {
-        Origin::Promote => "promoted".into(),
-        Origin::Attach => "attached by hand".into(),
-        Origin::Rollback => "rolled back".into(),
-        Origin::Register => match &build.bucket.applied_rule_name {
-            Some(rule) => format!("routed by rule {rule}"),
-            None if build.bucket.classified => "registered straight to it".into(),
-            None => "matched no rule".into(),
-        },
-    }
+    crate::domain::ui_reads::how_it_got_there(build)
 }
 
 pub(super) fn csrf(session: &Session) -> Markup {
