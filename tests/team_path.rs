@@ -471,3 +471,54 @@ fn status_shows_each_stage_and_approvals_show_names_the_image_and_who_may_approv
     let unknown = cli(&server, &["approvals", "show", "nope"]);
     assert_eq!(unknown.code, 4, "{}", unknown.stderr);
 }
+
+#[test]
+fn init_writes_a_file_that_applies_and_never_overwrites_one() {
+    let server = TestServer::with_file(None);
+    let dir = tempfile::tempdir().unwrap();
+    let github = |command: &mut std::process::Command| {
+        command
+            .env("GITHUB_ACTIONS", "true")
+            .env("CI", "true")
+            .env("GITHUB_REPOSITORY", "acme/Shop_API")
+            .env("GITHUB_REF", "refs/heads/main");
+    };
+    let mut command = wharf(&server.url(), dir.path());
+    github(&mut command);
+    let wrote = run(command.arg("init"));
+    assert_eq!(wrote.code, 0, "{}", wrote.stderr);
+    let file = std::fs::read_to_string(dir.path().join("wharf.toml")).unwrap();
+    assert!(
+        file.contains("name = \"shop-api\"") && file.contains("[[trust]]"),
+        "{file}"
+    );
+    assert!(file.contains("repository = \"acme/Shop_API\""), "{file}");
+
+    let mut command = wharf(&server.url(), dir.path());
+    github(&mut command);
+    let applied = run(command.args(["apply", "wharf.toml", "--output", "json"]));
+    assert_eq!(
+        applied.code, 0,
+        "the file init writes applies: {}",
+        applied.stderr
+    );
+    assert!(
+        applied.json()["created"]
+            .to_string()
+            .contains("project shop-api")
+    );
+
+    let mut command = wharf(&server.url(), dir.path());
+    github(&mut command);
+    let again = run(command.arg("init"));
+    assert_eq!(again.code, 2);
+    assert!(
+        again.stderr.contains("wharf.toml already exists"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("wharf.toml")).unwrap(),
+        file
+    );
+}

@@ -134,6 +134,13 @@ pub enum Command {
         #[arg(long)]
         project: Option<String>,
     },
+    /// Write a commented wharf.toml for this repository and CI, to edit and apply.
+    #[command(after_help = "Example:\n  wharf init && wharf apply wharf.toml --dry-run")]
+    Init {
+        /// Where to write it; an existing file is never overwritten.
+        #[arg(default_value = "wharf.toml")]
+        file: PathBuf,
+    },
     /// List the projects of the control plane.
     Projects,
     /// Print the shell completion script for SHELL (bash, zsh, fish, elvish, powershell), e.g.

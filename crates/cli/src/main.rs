@@ -4,6 +4,7 @@
 mod args;
 mod embedded;
 mod gc;
+mod init;
 mod output;
 mod progress;
 mod serve;
@@ -405,6 +406,19 @@ async fn run(mut cli: Cli) -> CliResult {
                 Ok(())
             })
             .await
+        }
+        Command::Init { file } => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            init::init(&file, &ci)?;
+            output::done(
+                cli.global.output,
+                &format!(
+                    "wrote {}: edit it, then `wharf apply {}` (`--dry-run` first)",
+                    file.display(),
+                    file.display()
+                ),
+            );
+            Ok(())
         }
         Command::Projects => {
             let ci = detect(&env, RefFromArg::Source)?;
