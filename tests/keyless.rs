@@ -881,3 +881,72 @@ fn a_failing_issuer_is_fetched_once_and_every_failure_reads_the_same() {
         "html once; broken not again yet"
     );
 }
+
+#[test]
+fn trust_test_names_the_policy_a_token_would_match_or_why_none_and_uses_nothing_up() {
+    let issuer_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let issuer = Issuer::start(&issuer_runtime);
+    let files = tempfile::tempdir().unwrap();
+    let server = TestServer::with_file(Some(shop_with_trust(&issuer, files.path())));
+    let dir = tempfile::tempdir().unwrap();
+    let gh = issuer.url("github");
+    let token = issuer.sign_rsa(&github_claims(&gh, "wharf", "acme/shop", "refs/heads/main"));
+    std::fs::write(dir.path().join("good.jwt"), &token).unwrap();
+    let other = issuer.sign_rsa(&github_claims(
+        &gh,
+        "wharf",
+        "acme/other",
+        "refs/heads/main",
+    ));
+    std::fs::write(dir.path().join("other.jwt"), &other).unwrap();
+    let test = |file: &str| {
+        run(support::wharf(&server.url(), dir.path()).args([
+            "trust",
+            "test",
+            "--project",
+            "shop",
+            "--token",
+            file,
+        ]))
+    };
+
+    let good = test("good.jwt");
+    assert_eq!(good.code, 0, "{}", good.stderr);
+    assert_eq!(
+        good.stdout.trim(),
+        "matches policy 'github': a login by it acts as oidc+shop+github with role ci"
+    );
+    assert!(!good.stdout.contains(&token) && !good.stderr.contains(&token));
+    let (status, _) = exchange(&server, "shop", &token);
+    assert_eq!(
+        status, 200,
+        "a test uses nothing up: the token still logs in"
+    );
+
+    let bad = test("other.jwt");
+    assert_eq!(bad.code, 0, "{}", bad.stderr);
+    assert!(
+        bad.stdout
+            .starts_with("matches no policy: claims: no trust policy of project 'shop'")
+            && bad.stdout.contains("repository"),
+        "{}",
+        bad.stdout
+    );
+
+    let viewer = server.member("watcher", "shop", "viewer");
+    let mut command = support::wharf(&server.url(), dir.path());
+    command
+        .env("WHARF_USERNAME", "watcher")
+        .env("WHARF_TOKEN", &viewer)
+        .args(["trust", "test", "--project", "shop", "--token", "good.jwt"]);
+    let refused = run(&mut command);
+    assert_eq!(
+        refused.code, 3,
+        "a project admin's check: {}",
+        refused.stderr
+    );
+}

@@ -141,6 +141,9 @@ pub enum Command {
         #[arg(default_value = "wharf.toml")]
         file: PathBuf,
     },
+    /// Keyless login's trust policies: test which one a CI's identity token would match.
+    #[command(subcommand)]
+    Trust(TrustCommand),
     /// List the projects of the control plane.
     Projects,
     /// Print the shell completion script for SHELL (bash, zsh, fish, elvish, powershell), e.g.
@@ -609,6 +612,22 @@ pub enum MembersCommand {
         project: Option<String>,
         /// The member to remove.
         user: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Which [[trust]] policy of the project the identity token in FILE would log in by, and
+    /// why not when none would (project admins). Nothing is issued and the token is not used
+    /// up.
+    #[command(after_help = "Example:\n  wharf trust test --project shop --token ./id-token.jwt")]
+    Test {
+        /// The project [required, or WHARF_PROJECT].
+        #[arg(long)]
+        project: Option<String>,
+        /// A file holding the identity token (never the token itself on the command line).
+        #[arg(long, value_name = "FILE")]
+        token: PathBuf,
     },
 }
 

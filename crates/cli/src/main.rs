@@ -420,6 +420,22 @@ async fn run(mut cli: Cli) -> CliResult {
             );
             Ok(())
         }
+        Command::Trust(args::TrustCommand::Test { project, token }) => {
+            let project = project_from(&env, project)?;
+            let identity = std::fs::read_to_string(&token).map_err(|e| {
+                registration::Error::Usage(format!(
+                    "--token {}: cannot read the identity token: {e}",
+                    token.display()
+                ))
+            })?;
+            let ci = detect(&env, RefFromArg::Source)?;
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                let verdict = client.trust_test(&project, identity.trim()).await?;
+                output::trust_test(cli.global.output, &verdict);
+                Ok(())
+            })
+            .await
+        }
         Command::Projects => {
             let ci = detect(&env, RefFromArg::Source)?;
             with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {

@@ -744,6 +744,24 @@ pub fn status(output: Output, status: &wharf_api::ProjectStatus) {
     }
 }
 
+pub fn trust_test(output: Output, verdict: &serde_json::Value) {
+    if output == Output::Json {
+        return json(verdict);
+    }
+    match verdict["matches"].as_bool() {
+        Some(true) => out!(
+            "matches policy '{}': a login by it acts as {} with role {}",
+            verdict["policy"].as_str().unwrap_or("?"),
+            verdict["user"].as_str().unwrap_or("?"),
+            verdict["role"].as_str().unwrap_or("?")
+        ),
+        _ => out!(
+            "matches no policy: {}",
+            verdict["reason"].as_str().unwrap_or("no reason given")
+        ),
+    }
+}
+
 pub fn projects(output: Output, names: &[String]) {
     if output == Output::Json {
         return json(&names);

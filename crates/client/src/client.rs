@@ -487,6 +487,16 @@ impl Client {
             .await
     }
 
+    /// Which trust policy of `project` an identity token would log in by (`wharf trust test`).
+    pub async fn trust_test(&self, project: &str, token: &str) -> Result<serde_json::Value> {
+        let path = format!("/wharf/v1/projects/{}/trust/test", encode(project));
+        let body = serde_json::json!({"token": token});
+        let response = self
+            .send(Method::POST, &path, Some(&body), Resend::Safe)
+            .await?;
+        decode(response).await
+    }
+
     /// Every project's name.
     pub async fn projects(&self) -> Result<Vec<String>> {
         self.get_json("/wharf/v1/projects").await

@@ -15,6 +15,7 @@
 //! was given away. The audit entry names the policy and the claims that matched, never a
 //! token. A refusal names the check that failed, never the token.
 
+use super::auth::AuthUser;
 use super::auth::hash_token;
 use super::trust::{self, check_issuer_url, matched_claims, policy_user, unmatched_claim};
 use super::{Identity, commit};
@@ -73,6 +74,29 @@ impl From<wharf_store::Error> for ExchangeError {
     fn from(error: wharf_store::Error) -> Self {
         Self::Failed(error.into())
     }
+}
+
+/// A verified token and the policy it matched.
+struct Matched {
+    name: String,
+    policy: TrustPolicy,
+    claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What `wharf trust test` answers: the policy a token would log in by, or why none.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustTest {
+    pub matches: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The user a login by it acts as.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 fn refused(message: impl Into<String>) -> ExchangeError {
@@ -533,6 +557,61 @@ impl Identity {
         project: &str,
         token: &str,
     ) -> Result<OidcTokenResponse, ExchangeError> {
+        let matched = self.match_policy(project, token).await?;
+        let expires = claim_seconds(&matched.claims, "exp").unwrap_or_default();
+        let jti = match matched.claims.get("jti").and_then(|v| v.as_str()) {
+            Some(jti) if !jti.is_empty() => jti.to_string(),
+            _ => format!(
+                "sha256:{}",
+                claims_fingerprint(token.trim(), &matched.claims)
+            ),
+        };
+        self.issue_keyless_token(
+            project.trim(),
+            &matched.name,
+            &matched.policy,
+            &matched.claims,
+            &jti,
+            expires,
+        )
+        .await
+    }
+
+    /// Which policy of `project` a verified identity token would log in by, issuing nothing and
+    /// using up nothing (`wharf trust test`): a project admin's check of a policy against a
+    /// real token, with the reason when none matches.
+    pub async fn test_identity_token(
+        &self,
+        user: &AuthUser,
+        project: &str,
+        token: &str,
+    ) -> Result<TrustTest> {
+        self.lookups.project(project.trim()).await?;
+        self.require(user, project.trim(), super::permissions::PROJECT_ADMIN)
+            .await?;
+        match self.match_policy(project, token).await {
+            Ok(matched) => Ok(TrustTest {
+                matches: true,
+                user: Some(policy_user(project.trim(), &matched.name)),
+                role: Some(matched.policy.role.clone()),
+                policy: Some(matched.name),
+                reason: None,
+            }),
+            Err(ExchangeError::Refused(reason)) => Ok(TrustTest {
+                matches: false,
+                policy: None,
+                user: None,
+                role: None,
+                reason: Some(reason),
+            }),
+            Err(ExchangeError::Failed(error)) => Err(error),
+        }
+    }
+
+    /// The policy a verified identity token matches: the token checked against the project's
+    /// policies in turn (issuer, signature, audience, claims), or the refusal saying where it
+    /// failed.
+    async fn match_policy(&self, project: &str, token: &str) -> Result<Matched, ExchangeError> {
         let project = project.trim();
         let token = token.trim();
         if project.is_empty() {
@@ -622,13 +701,11 @@ impl Identity {
                 reasons.join("; ")
             )));
         };
-        let expires = claim_seconds(&claims, "exp").unwrap_or_default();
-        let jti = match claims.get("jti").and_then(|v| v.as_str()) {
-            Some(jti) if !jti.is_empty() => jti.to_string(),
-            _ => format!("sha256:{}", claims_fingerprint(token, &claims)),
-        };
-        self.issue_keyless_token(project, &name, &policy, &claims, &jti, expires)
-            .await
+        Ok(Matched {
+            name,
+            policy,
+            claims,
+        })
     }
 
     /// Records the token as used, and issues the wharf token, in one transaction.

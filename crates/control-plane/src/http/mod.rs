@@ -161,6 +161,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/wharf/v1/projects/{project}/trust", get(oidc::policies))
         .route(
+            "/wharf/v1/projects/{project}/trust/test",
+            post(oidc::test_token),
+        )
+        .route(
             "/wharf/v1/push-credentials",
             get(push::list).delete(push::revoke_all),
         )

@@ -3,13 +3,14 @@
 //! gets a token). `GET /wharf/v1/projects/{project}/trust` lists a project's trust policies.
 
 use super::{AppState, Body, Path};
-use crate::domain::oidc::ExchangeError;
+use crate::domain::auth::AuthUser;
+use crate::domain::oidc::{ExchangeError, TrustTest};
 use crate::domain::trust::TrustView;
 use crate::error::Result;
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use wharf_api::ErrorDetails;
 use wharf_api::oidc::{OidcTokenRequest, OidcTokenResponse};
 
@@ -47,6 +48,29 @@ pub async fn exchange(
         }
         Err(other) => Err(other),
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenToTest {
+    token: String,
+}
+
+/// `POST /wharf/v1/projects/{project}/trust/test` with `{"token"}`: which policy the identity
+/// token would log in by, or why none (project admins; nothing issued, nothing used up).
+pub async fn test_token(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path(project): Path<String>,
+    Body(body): Body<TokenToTest>,
+) -> Result<Json<TrustTest>> {
+    Ok(Json(
+        state
+            .cp
+            .identity
+            .test_identity_token(&user, &project, &body.token)
+            .await?,
+    ))
 }
 
 /// `GET /wharf/v1/projects/{project}/trust`.
