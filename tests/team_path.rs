@@ -522,3 +522,32 @@ fn init_writes_a_file_that_applies_and_never_overwrites_one() {
         file
     );
 }
+
+#[test]
+fn an_image_reference_is_checked_once_by_the_cli_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on port 9: a request sent would be exit 7, not 2.
+    for bad in [
+        "registry.example.com/Shop/API:1",
+        "registry.example.com/shop/api:tag with space",
+        "registry.example.com/shop/api@sha256:123",
+    ] {
+        let refused = run(wharf("http://127.0.0.1:9", dir.path()).args([
+            "register",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--git-ref",
+            "main",
+            "--image",
+            bad,
+        ]));
+        assert_eq!(refused.code, 2, "{bad}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains("is not an image reference"),
+            "{bad}: {}",
+            refused.stderr
+        );
+    }
+}

@@ -285,7 +285,7 @@ pub fn resolve(
         ],
     )
     .ok_or_else(|| missing("image", "--image IMAGE", "WHARF_IMAGE"))?;
-    validate_image(&image)?;
+    validate_image(&image, flags.push)?;
     let env_git_ref = env_map.get("WHARF_GIT_REF").map(String::as_str);
     let (register_type, register_value) = resolve_target(s, flags, env, env_git_ref, ci)?;
     let external_id = pick(
@@ -430,15 +430,37 @@ fn refuse_push_options_without_push(flags: &RegisterFlags) -> Result<()> {
     }
 }
 
-/// Refuses what is plainly not an image reference; the registry checks the rest.
-fn validate_image(image: &str) -> Result<()> {
-    if image.chars().any(char::is_whitespace) || image.contains("://") || image.starts_with('/') {
-        return Err(Error::Usage(format!(
-            "--image '{image}' is not an image reference: use REGISTRY/REPOSITORY[:TAG][@DIGEST], \
-             e.g. ghcr.io/acme/api:1.4.2, without a scheme"
-        )));
+/// The longest image reference a control plane stores.
+const MAX_IMAGE_LEN: usize = 1024;
+
+/// Checks the image once, here, with the reference grammar the control plane applies, so a bad
+/// one is a usage error (exit 2) before anything is sent. A push's source may also be a local
+/// one (`oci:DIR`, `docker-archive:FILE`, `docker-daemon:NAME`), which the push reads.
+fn validate_image(image: &str, push: bool) -> Result<()> {
+    let local = ["oci:", "oci-archive:", "docker-archive:", "docker-daemon:"];
+    if push && local.iter().any(|scheme| image.starts_with(scheme)) {
+        return Ok(());
     }
-    Ok(())
+    let refused = |why: String| {
+        Error::Usage(format!(
+            "--image '{}' is not an image reference: {why}; use REGISTRY/REPOSITORY[:TAG][@DIGEST], \
+             e.g. ghcr.io/acme/api:1.4.2 or ghcr.io/acme/api@sha256:<64 hex>, without a scheme",
+            crate::printable(image)
+        ))
+    };
+    if image.len() > MAX_IMAGE_LEN {
+        return Err(refused(format!("it is longer than {MAX_IMAGE_LEN} bytes")));
+    }
+    if image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(refused("it holds whitespace or control characters".into()));
+    }
+    if image.contains("://") {
+        return Err(refused("it has a scheme".into()));
+    }
+    image
+        .parse::<wharf_oci::ImageReference>()
+        .map(|_| ())
+        .map_err(|e| refused(e.to_string()))
 }
 
 /// The tag of `host[:port]/repo:tag[@digest]`, if the image is a reference that has one.
