@@ -135,6 +135,12 @@ const test = (name, body) => tests.push({ name, body });
 
 let browser, context, page;
 const state = {};
+/** Every confirmation a page asked for, accepted; the scenarios check what each named. */
+const confirmations = [];
+const acceptDialogs = (p) => p.on("dialog", (dialog) => {
+  confirmations.push(dialog.message());
+  dialog.accept();
+});
 
 async function signIn(p, username, token) {
   await p.goto(BASE + "/ui/login");
@@ -228,6 +234,7 @@ test("a promotion into a protected stage waits on its arrow until an approver ap
   const token = (await (await api("POST", "/wharf/v1/tokens", { username: "release-lead", name: "browser" })).json()).token;
   secrets.push(token);
   const lead = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  lead.on("page", acceptDialogs);
   const p = await lead.newPage();
   try {
     await signIn(p, "release-lead", token);
@@ -279,6 +286,85 @@ test("a forged form post without the CSRF token is refused", async () => {
     return r.status;
   }, state.built);
   assert(fromPage === 403, `a script's post without the token: HTTP ${fromPage}`);
+});
+
+test("every disabled action says why, in the UI's words, and the approval box names the image", async () => {
+  await visit(page, "/ui/projects/shop", "flow: reasons");
+  const disabled = page.locator("button.action:disabled");
+  const count = await disabled.count();
+  assert(count > 0, "some action cannot be taken now");
+  for (let i = 0; i < count; i++) {
+    const button = disabled.nth(i);
+    const describedBy = await button.getAttribute("aria-describedby");
+    assert(describedBy, `disabled "${await button.textContent()}" names its reason`);
+    const reason = (await page.locator(`[id="${describedBy}"]`).textContent()).trim();
+    assert(reason.startsWith("Not now: ") && reason.length > 12, `a reason in words: ${reason}`);
+    assert(!/--[a-z]/.test(reason), `no CLI flags in the UI's reasons: ${reason}`);
+  }
+  // dev's build was never preceded by another image of web: nothing to roll back to.
+  const webDev = cellOf(page, "web", "dev");
+  if (await webDev.getByRole("button", { name: "Roll back" }).count()) {
+    assert(await webDev.getByRole("button", { name: "Roll back" }).isDisabled(), "no earlier image: no roll back");
+  }
+  // One primary action per cell, the others secondary.
+  const cells = page.locator("td.cell");
+  for (let i = 0; i < await cells.count(); i++) {
+    assert(await cells.nth(i).locator("button.primary").count() <= 1, "at most one primary action per cell");
+  }
+});
+
+test("protect, request, approve and roll back, without reaching an error page", async () => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "wharf-ui-project-")), "wharf.toml");
+  writeFileSync(file, readFileSync(path.join(root, "examples/shop/wharf.toml"), "utf8") +
+    '\n[protection.prod]\napprovals = 1\napprovers = ["release-manager"]\ndirect = ["admin"]\n');
+  await wharf(["apply", file]);
+  const first = "sha256:" + createHash("sha256").update("api 3.0.0").digest("hex");
+  const second = "sha256:" + createHash("sha256").update("api 3.0.1").digest("hex");
+  for (const [digest, run] of [[first, "walk-1"], [second, "walk-2"]]) {
+    await wharf(["register", "--project", "shop", "--service", "api", "--image", `registry.example.com/shop/api@${digest}`, "--environment", "prod", "--external-id", run]);
+  }
+  const noError = async (p, what) => {
+    assert(!(await p.locator("p.error[role=alert]").count()), `${what}: no error page`);
+  };
+  await page.goto(BASE + "/ui/projects/shop");
+  const prod = cellOf(page, "api", "prod");
+  await prod.getByText(second.slice(7, 19)).waitFor();
+  const before = confirmations.length;
+  await Promise.all([page.waitForURL(/done=requested/), prod.getByRole("button", { name: "Roll back" }).click()]);
+  await noError(page, "roll back requested");
+  const asked = confirmations.slice(before).join(" ");
+  assert(asked.includes(`registry.example.com/shop/api@${first}`) && asked.includes("Roll back api in prod"),
+    `the confirmation names the image it would deploy again: ${asked}`);
+  const row = page.locator("table.flow tbody tr").filter({ has: page.locator('th a:text-is("api")') });
+  const box = row.locator("td.arrowcol .pending").last();
+  assert((await box.textContent()).includes(first.slice(7, 19)), "the approval box names the digest");
+  const token = (await (await api("POST", "/wharf/v1/tokens", { username: "release-lead", name: "walk" })).json()).token;
+  secrets.push(token);
+  const lead = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  lead.on("page", acceptDialogs);
+  const p = await lead.newPage();
+  try {
+    await signIn(p, "release-lead", token);
+    await p.goto(BASE + "/ui/projects/shop");
+    const leadRow = p.locator("table.flow tbody tr").filter({ has: p.locator('th a:text-is("api")') });
+    await Promise.all([p.waitForURL(/done=approved-completed/), leadRow.locator("td.arrowcol .pending").last().getByRole("button", { name: "Approve" }).click()]);
+    await noError(p, "approved");
+    await cellOf(p, "api", "prod").getByText(first.slice(7, 19)).waitFor();
+  } finally {
+    await lead.close();
+  }
+});
+
+test("an action's error page leads back to where the user was", async () => {
+  await page.goto(BASE + "/ui/projects/shop");
+  // A rejection without a reason (the browser would require one; sent by hand).
+  const response = await page.request.post(BASE + "/ui/approvals/no-such-request/reject", {
+    headers: { referer: BASE + "/ui/projects/shop", origin: BASE },
+    form: { csrf: await page.locator("input[name=csrf]").first().inputValue(), reason: "x" },
+  });
+  assert(response.status() === 404, `a missing request: ${response.status()}`);
+  const html = await response.text();
+  assert(html.includes('href="/ui/projects/shop"') && html.includes("Back to where you were"), "the error page links back");
 });
 
 test("a viewer sees no enabled action buttons", async () => {
@@ -333,6 +419,7 @@ try {
   });
   context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
   context.setDefaultTimeout(15000);
+  context.on("page", acceptDialogs);
   page = await context.newPage();
   console.log(`1..${tests.length}`);
   for (const [i, { name, body }] of tests.entries()) {

@@ -12,9 +12,10 @@ use super::promotion::Attach;
 use super::ui_reads::{BuildStory, DeliveryFlow, Listing, RegistryChoice};
 use crate::error::{Error, Result};
 use crate::validate::require;
+use std::collections::BTreeMap;
 use wharf_api::BUILT_IN_ARTIFACTORY;
 use wharf_api::RegistrationType;
-use wharf_store::{ArtifactRow, AuditFilter, CiRow, TagRow};
+use wharf_store::{ArtifactRow, AuditFilter, BuildFilter, CiRow, TagRow};
 
 /// Whether the viewer may approve and reject one pending request.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +32,21 @@ pub struct FlowPage {
     pub write: Option<String>,
     /// For each pending request, in `flow.pending`'s order.
     pub decisions: Vec<Decision>,
+    /// For each (service, stage): whether each action of its cell can succeed now, and why not.
+    pub cells: BTreeMap<(String, String), CellActions>,
+}
+
+/// What one cell of the flow offers: `None` when the action can succeed now, else why not, in
+/// the UI's words.
+#[derive(Debug, Clone, Default)]
+pub struct CellActions {
+    pub promote: Option<String>,
+    pub rollback: Option<String>,
+    pub attach: Option<String>,
+    /// The image a roll back would deploy again, for its confirmation.
+    pub rollback_to: Option<String>,
+    /// The stage is protected: every write into it asks for confirmation.
+    pub protected: bool,
 }
 
 /// A service's builds, filtered by stage and branch.
@@ -110,11 +126,114 @@ impl Overview {
                 reject: self.rejection_refusal(user, request).await?,
             });
         }
+        let cells = self.cell_actions(user, &flow, write.as_deref()).await?;
         Ok(FlowPage {
             flow,
             write,
             decisions,
+            cells,
         })
+    }
+
+    /// Each cell's actions: refused as the viewer's permission refuses them, or when they could
+    /// only fail (nothing earlier to roll back to, already promoted, a request already waiting,
+    /// a protected stage the viewer may not write straight into).
+    async fn cell_actions(
+        &self,
+        user: &AuthUser,
+        flow: &DeliveryFlow,
+        write: Option<&str>,
+    ) -> Result<BTreeMap<(String, String), CellActions>> {
+        let held = self
+            .identity
+            .role_names(&user.username, &flow.project)
+            .await?;
+        let mut cells = BTreeMap::new();
+        for service in &flow.services {
+            let name = &service.ci.name;
+            for stage in flow.stages.iter().chain(&flow.others) {
+                let protection = flow.protections.get(stage);
+                let waiting = |into: &str| {
+                    flow.pending_into(name, into)
+                        .map(|_| format!("a request into {into} already waits for approval"))
+                };
+                let cell = service.cells.get(stage);
+                let promote = match (cell, flow.next(stage)) {
+                    (Some(cell), Some(next)) => {
+                        let there = service.cells.get(next).map(|c| &c.build);
+                        let promoted = there.is_some_and(|b| {
+                            b.promoted_from.as_deref() == Some(cell.build.id.as_str())
+                                || b.artifact_uri == cell.build.artifact_uri
+                        });
+                        write
+                            .map(str::to_string)
+                            .or_else(|| waiting(next))
+                            .or_else(|| {
+                                promoted.then(|| format!("this image is already in {next}"))
+                            })
+                    }
+                    _ => Some("there is no next stage".into()),
+                };
+                let earlier = match cell {
+                    Some(cell) => self.earlier_image(&service.ci, stage, &cell.build).await?,
+                    None => None,
+                };
+                let rollback = write
+                    .map(str::to_string)
+                    .or_else(|| waiting(stage))
+                    .or_else(|| {
+                        earlier.is_none().then(|| {
+                            format!("{stage} has deployed no earlier image of {name} to go back to")
+                        })
+                    });
+                let may_write_straight = user.admin
+                    || protection.is_none_or(|p| p.direct.iter().any(|r| held.contains(r)));
+                let attach = write.map(str::to_string).or_else(|| {
+                    (!may_write_straight).then(|| {
+                        format!(
+                            "{stage} is protected: attaching into it needs role {}; promote a \
+                             build into it instead",
+                            protection
+                                .map(|p| p.direct.join(" or "))
+                                .unwrap_or_default()
+                        )
+                    })
+                });
+                cells.insert(
+                    (name.clone(), stage.clone()),
+                    CellActions {
+                        promote,
+                        rollback,
+                        attach,
+                        rollback_to: earlier,
+                        protected: protection.is_some(),
+                    },
+                );
+            }
+        }
+        Ok(cells)
+    }
+
+    /// The newest image `stage` deployed for `ci` before `now`, other than `now`'s.
+    async fn earlier_image(
+        &self,
+        ci: &CiRow,
+        stage: &str,
+        now: &ArtifactRow,
+    ) -> Result<Option<String>> {
+        let filter = BuildFilter {
+            routed_to: Some(stage.to_string()),
+            limit: 50,
+            ..BuildFilter::default()
+        };
+        Ok(self
+            .store
+            .artifacts_of(&ci.id, &filter)
+            .await?
+            .into_iter()
+            .filter(|b| b.created_at < now.created_at && b.artifact_uri != now.artifact_uri)
+            .map(|b| b.artifact_uri)
+            .next())
     }
 
     pub async fn service_page(

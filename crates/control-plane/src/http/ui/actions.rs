@@ -7,7 +7,7 @@ use crate::domain::sessions::Session;
 use crate::domain::ui_pages::AttachChoice;
 use crate::error::Result;
 use crate::http::ui::session::{Form, action};
-use crate::http::ui::{enc, error_page, logged};
+use crate::http::ui::{enc, error_page_back, logged, plain_ui_path, referring_ui_page};
 use crate::http::{AppState, host};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -22,15 +22,27 @@ macro_rules! act {
             Err(response) => return response,
         };
         let outcome: Result<String> = async { $run }.await;
-        after(&$session, outcome)
+        let came_from = came_from(&$form, &$headers);
+        after(&$session, outcome, came_from)
     }};
 }
 
 /// The page at `path`, or an error page naming why the action was refused.
-fn after(session: &Session, outcome: Result<String>) -> Response {
+/// Where the action's error page leads back: the form's own page, else the page that sent it.
+fn came_from(form: &Form, headers: &HeaderMap) -> Option<String> {
+    form.get("back")
+        .filter(|path| plain_ui_path(path))
+        .map(str::to_string)
+        .or_else(|| referring_ui_page(headers))
+}
+
+fn after(session: &Session, outcome: Result<String>, came_from: Option<String>) -> Response {
     match outcome {
         Ok(location) => logged(Redirect::to(&location).into_response(), &session.user),
-        Err(error) => logged(error_page(Some(session), &error), &session.user),
+        Err(error) => logged(
+            error_page_back(Some(session), &error, came_from.as_deref()),
+            &session.user,
+        ),
     }
 }
 
@@ -41,14 +53,8 @@ fn flow_url(project: &str, done: &str) -> String {
 /// Where to go after an action: the page named in the form (a `/ui/` path of plain URL
 /// characters, so it always makes a valid `Location`), else the flow.
 fn back(form: &Form, project: &str, done: &str) -> String {
-    let plain = |path: &str| {
-        path.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~'))
-    };
     match form.get("back") {
-        Some(path) if path.starts_with("/ui/") && !path.starts_with("//") && plain(path) => {
-            format!("{path}?done={done}")
-        }
+        Some(path) if plain_ui_path(path) => format!("{path}?done={done}"),
         _ => flow_url(project, done),
     }
 }

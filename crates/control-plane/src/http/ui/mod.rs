@@ -40,7 +40,7 @@ use crate::domain::sessions::Session;
 use crate::error::Error;
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -142,7 +142,37 @@ fn status_of(error: &Error) -> StatusCode {
 }
 
 /// An error as a page (the API answers JSON; the UI answers HTML with the same status).
+/// A `/ui/` path of plain URL characters only, so it always makes a valid `Location` or link.
+pub(super) fn plain_ui_path(path: &str) -> bool {
+    path.starts_with("/ui/")
+        && !path.starts_with("//")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~'))
+}
+
+/// The UI page of this server that sent the request (its `Referer`), if it was one.
+pub(super) fn referring_ui_page(headers: &HeaderMap) -> Option<String> {
+    let referer = headers.get(header::REFERER)?.to_str().ok()?;
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let rest = referer
+        .strip_prefix("https://")
+        .or_else(|| referer.strip_prefix("http://"))?;
+    let path = rest.strip_prefix(host)?;
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    plain_ui_path(path).then(|| path.to_string())
+}
+
 pub(super) fn error_page(session: Option<&Session>, error: &Error) -> Response {
+    error_page_back(session, error, None)
+}
+
+/// An error page that leads back to `back`, the page the user was on, when known.
+pub(super) fn error_page_back(
+    session: Option<&Session>,
+    error: &Error,
+    back: Option<&str>,
+) -> Response {
     if let Error::Internal(detail) = error {
         tracing::error!(%detail, "UI request failed");
     }
@@ -153,7 +183,7 @@ pub(super) fn error_page(session: Option<&Session>, error: &Error) -> Response {
     };
     html(
         status_of(error),
-        pages::error(session, status_of(error), &message),
+        pages::error(session, status_of(error), &message, back),
     )
 }
 

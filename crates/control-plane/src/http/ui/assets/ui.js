@@ -10,9 +10,15 @@ document.addEventListener("change", function (event) {
     }
   }
 });
-// A form is sent once: its buttons are disabled while the next page loads.
+// A form marked data-confirm (a roll back, a write into a protected stage) asks first, naming
+// the image; a form is sent once: its buttons are disabled while the next page loads.
 document.addEventListener("submit", function (event) {
   var form = event.target;
+  if (form instanceof HTMLFormElement && form.hasAttribute("data-confirm") &&
+      !window.confirm(form.getAttribute("data-confirm"))) {
+    event.preventDefault();
+    return;
+  }
   if (form instanceof HTMLFormElement && form.method.toLowerCase() === "post") {
     setTimeout(function () {
       form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });

@@ -1,6 +1,6 @@
 //! The audit trail, filtered and paged.
 
-use super::{Page, layout, shown};
+use super::{Page, details, layout};
 use crate::domain::sessions::Session;
 use crate::domain::ui_pages::AuditTrailPage;
 use crate::domain::wire::AuditFilter;
@@ -137,7 +137,7 @@ fn render(session: &Session, filter: &AuditQuery, trail: &AuditTrailPage) -> Pag
                                     td { code { (entry.entity_action) } }
                                     td { @if let Some(target) = &entry.target { code { (target) } } }
                                     td { (entry.stack_name.as_deref().unwrap_or("")) }
-                                    td.meta { (shown(&entry.metadata.to_string())) }
+                                    td.meta { (details(&entry.metadata)) }
                                 }
                             }
                         }

@@ -1,6 +1,6 @@
 //! One build: its provenance, where it came from and went, its requests and audit entries.
 
-use super::{Page, button, csrf, how, layout, notice, shown, tag_of, when};
+use super::{Page, button, csrf, details, how, layout, notice, shown, tag_of, when};
 use crate::domain::sessions::Session;
 use crate::domain::ui_pages::BuildPage;
 use crate::domain::wire::{ArtifactRow, AuditRow};
@@ -60,7 +60,7 @@ fn audit_rows(rows: &[AuditRow]) -> Markup {
                             td { (when(&row.performed_at)) }
                             td { (row.performed_by) }
                             td { code { (row.entity_action) } }
-                            td.meta { (shown(&row.metadata.0.to_string())) }
+                            td.meta { (details(&row.metadata.0)) }
                         }
                     }
                 }

@@ -1,9 +1,11 @@
 //! A project's delivery flow: services × stages, what each deploys, pending requests, and the
 //! actions the viewer may take on each.
 
-use super::{Page, button, csrf, how, layout, notice, short_digest, shown, tag_of, when};
+use super::{
+    Page, button, csrf, how, layout, notice, secondary, short_digest, shown, tag_of, when,
+};
 use crate::domain::sessions::Session;
-use crate::domain::ui_pages::{Decision, FlowPage};
+use crate::domain::ui_pages::{CellActions, Decision, FlowPage};
 use crate::domain::ui_reads::{Cell, DeliveryFlow};
 use crate::http::AppState;
 use crate::http::ui::{enc, query_get, query_pairs};
@@ -36,7 +38,11 @@ fn cell(
 ) -> Markup {
     let project = &flow.project;
     let next = flow.next(stage);
-    let write = gates.write.as_deref();
+    let none = CellActions::default();
+    let actions = gates
+        .cells
+        .get(&(service.to_string(), stage.to_string()))
+        .unwrap_or(&none);
     let id = |what: &str| format!("why-{what}-{service}-{stage}");
     html! {
         @if let Some(cell) = cell {
@@ -60,28 +66,33 @@ fn cell(
             }
             @if let Some(next) = next {
                 @if build.bucket.routed_to() == Some(stage) {
-                    form method="post" action={ "/ui/projects/" (enc(project)) "/promote" } {
+                    @let protected = flow.protections.get(next).is_some_and(|p| p.approvals > 0);
+                    @let confirm = flow.protections.contains_key(next).then(|| format!(
+                        "Ask to deploy {} to the protected stage {next}?", build.artifact_uri));
+                    form method="post" action={ "/ui/projects/" (enc(project)) "/promote" } data-confirm=[confirm] {
                         (csrf(session))
                         input type="hidden" name="service" value=(service);
                         input type="hidden" name="build" value=(build.id);
-                        @let protected = flow.protections.get(next).is_some_and(|p| p.approvals > 0);
                         @let label = if protected { format!("Request promotion to {next}") } else { format!("Promote to {next}") };
-                        (button(&label, write, &id("promote")))
+                        (button(&label, actions.promote.as_deref(), &id("promote")))
                     }
                 }
             }
-            form method="post" action={ "/ui/projects/" (enc(project)) "/rollback" } {
+            @let confirm = format!(
+                "Roll back {service} in {stage}? {stage} would deploy {} again, instead of {}.",
+                actions.rollback_to.as_deref().unwrap_or("its earlier image"), build.artifact_uri);
+            form method="post" action={ "/ui/projects/" (enc(project)) "/rollback" } data-confirm=(confirm) {
                 (csrf(session))
                 input type="hidden" name="service" value=(service);
                 input type="hidden" name="stage" value=(stage);
-                (button("Roll back", write, &id("rollback")))
+                (secondary("Roll back", actions.rollback.as_deref(), &id("rollback")))
             }
         } @else {
             p.empty { "Nothing deployed" }
         }
-        @match write {
-            None => a.action.attach href={ "/ui/projects/" (enc(project)) "/attach?service=" (enc(service)) "&stage=" (enc(stage)) } { "Attach image…" },
-            Some(why) => (button("Attach image…", Some(why), &id("attach"))),
+        @match actions.attach.as_deref() {
+            None => a.action.secondary.attach href={ "/ui/projects/" (enc(project)) "/attach?service=" (enc(service)) "&stage=" (enc(stage)) } { "Attach image…" },
+            Some(why) => (secondary("Attach image…", Some(why), &id("attach"))),
         }
     }
 }
@@ -120,6 +131,10 @@ fn pending_box(
                 strong { "Waiting for approval" } br;
                 (request.approvals.len()) " of " (request.required) " approvals · asked by "
                 (request.requested_by) " " (when(&request.requested_at))
+            }
+            p.small {
+                "Image " span.uri { (shown(&request.artifact_uri)) } br;
+                "Digest " code.digest title=(request.digest) { (short_digest(&request.digest)) }
             }
             @if !request.eligible_approvers.is_empty() {
                 p.small { "May approve: " (request.eligible_approvers.join(", ")) }

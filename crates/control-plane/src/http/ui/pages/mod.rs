@@ -62,6 +62,32 @@ pub(super) fn how(build: &ArtifactRow) -> String {
     crate::domain::ui_reads::how_it_got_there(build)
 }
 
+/// An audit entry's details as a small table of names and values, never raw JSON: nested
+/// values are shown compactly, every value escaped as the CLI shows it.
+pub(super) fn details(metadata: &serde_json::Value) -> Markup {
+    let Some(fields) = metadata.as_object().filter(|f| !f.is_empty()) else {
+        return html! {};
+    };
+    html! {
+        dl.details {
+            @for (name, value) in fields {
+                @if !value.is_null() {
+                    dt { (name) }
+                    dd {
+                        @match value {
+                            serde_json::Value::String(text) => (shown(text)),
+                            serde_json::Value::Array(items) => {
+                                (shown(&items.iter().map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string())).collect::<Vec<_>>().join(", ")))
+                            }
+                            other => (shown(&other.to_string())),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 pub(super) fn csrf(session: &Session) -> Markup {
     html! { input type="hidden" name=(CSRF_FIELD) value=(session.csrf); }
 }
@@ -69,12 +95,21 @@ pub(super) fn csrf(session: &Session) -> Markup {
 /// An action's submit button: enabled, or disabled with the reason beside it (read by screen
 /// readers through `aria-describedby`, shown on hover and in the page).
 pub(super) fn button(label: &str, refused: Option<&str>, id: &str) -> Markup {
+    button_of(label, refused, id, true)
+}
+
+/// A secondary action's button: the same, drawn quieter than the cell's one primary action.
+pub(super) fn secondary(label: &str, refused: Option<&str>, id: &str) -> Markup {
+    button_of(label, refused, id, false)
+}
+
+fn button_of(label: &str, refused: Option<&str>, id: &str, primary: bool) -> Markup {
     html! {
         @match refused {
-            None => button.action type="submit" { (label) },
+            None => button.action.primary[primary].secondary[!primary] type="submit" { (label) },
             Some(why) => {
-                button.action type="submit" disabled aria-describedby=(id) title=(why) { (label) }
-                span.reason id=(id) { "Not allowed: " (why) }
+                button.action.primary[primary].secondary[!primary] type="submit" disabled aria-describedby=(id) title=(why) { (label) }
+                span.reason id=(id) { "Not now: " (why) }
             }
         }
     }
@@ -134,7 +169,12 @@ pub(super) fn shown(text: &str) -> String {
     wharf_api::printable::printable(text).into_owned()
 }
 
-pub(crate) fn error(session: Option<&Session>, status: StatusCode, message: &str) -> Page {
+pub(crate) fn error(
+    session: Option<&Session>,
+    status: StatusCode,
+    message: &str,
+    back: Option<&str>,
+) -> Page {
     let title = status.canonical_reason().unwrap_or("Error");
     layout(
         session,
@@ -143,7 +183,11 @@ pub(crate) fn error(session: Option<&Session>, status: StatusCode, message: &str
             h1 { (title) }
             p.error role="alert" { (message) }
             p {
-                @if session.is_some() {
+                @if let (Some(_), Some(back)) = (session, back) {
+                    a href=(back) { "Back to where you were" }
+                    " · "
+                    a href="/ui/projects" { "the projects" }
+                } @else if session.is_some() {
                     a href="/ui/projects" { "Back to the projects" }
                 } @else {
                     a href="/ui/login" { "Sign in" }
