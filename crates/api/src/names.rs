@@ -2,7 +2,7 @@
 //! text: one spelling each, and an error naming the field and the values allowed for anything
 //! else. Nothing here guesses: an unknown value is an error, never a default.
 
-use crate::{ArtifactRegisterType, CiMode, CiSystem, RegistrationType};
+use crate::{ArtifactRegisterType, ArtifactType, CiMode, CiSystem, RegistrationType, Strategy};
 use std::fmt;
 
 /// A value outside a closed set.
@@ -107,6 +107,17 @@ closed_set!(CiSystem, "ciSystem", [
     Advanced => "ADVANCED",
 ]);
 
+closed_set!(Strategy, "strategy", [
+    Project => "project",
+    Service => "service",
+    Manual => "manual",
+]);
+
+closed_set!(ArtifactType, "artifactType", [
+    DockerImage => "docker_image",
+    Freestyle => "freestyle",
+]);
+
 /// Stores a [`ClosedSet`] as its name in a TEXT column of SQLite and PostgreSQL; reading any
 /// other text is an error naming the field. Expands in the calling crate, which must depend on
 /// `sqlx` with both databases (the `sqlx` feature of this crate does it for its own sets).
@@ -152,8 +163,9 @@ macro_rules! stored_as_text {
 
 #[cfg(feature = "sqlx")]
 mod stored {
-    use crate::{ArtifactRegisterType, CiMode, CiSystem, RegistrationType};
+    use crate::{ArtifactRegisterType, ArtifactType, CiMode, CiSystem, RegistrationType};
 
+    stored_as_text!(ArtifactType);
     stored_as_text!(RegistrationType);
     stored_as_text!(ArtifactRegisterType);
     stored_as_text!(CiMode);

@@ -5,7 +5,7 @@
 //! Unlike the Facets types, unknown keys are refused here: a typo in a hand-written file must
 //! fail loudly, not be ignored.
 
-use crate::{CiSystem, Operator, RegistrationType};
+use crate::{CiSystem, Operator, RegistrationType, Strategy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -217,6 +217,43 @@ pub struct CiEntry {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `project` (a new service's default), `service` (its own rules and order below) or
+    /// `manual`; left out, an existing service keeps the strategy it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
+    /// `service` only: the service's own registration type (default: the project's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_type: Option<RegistrationType>,
+    /// `service` only: `SIMPLE` or `ADVANCED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_system: Option<CiSystem>,
+    /// `service` only: `[[ci.routing.criteria]]`, as `[[routing.criteria]]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<CiRouting>,
+    /// `service` only: `[ci.promotion] order = [...]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<PromotionSection>,
+}
+
+/// `[ci.routing]`: a service's own criteria.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiRouting {
+    #[serde(default)]
+    pub criteria: Vec<CriterionEntry>,
+}
+
+impl CriterionEntry {
+    /// The wire criterion; a missing priority is the position (1, 2, …).
+    pub fn criterion(&self, position: usize) -> crate::Criterion {
+        crate::Criterion {
+            metadata_key: self.metadata_key.clone(),
+            operator: self.operator,
+            value: self.value.clone(),
+            route_to: self.route_to.clone(),
+            priority: self.priority.unwrap_or(position as i64 + 1),
+        }
+    }
 }
 
 /// What applying a project file changed.
@@ -234,6 +271,10 @@ pub struct ApplySummary {
     /// give, …), one sentence each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// What the changes mean, one sentence each (a service's strategy switched, and that
+    /// its builds stay where they are).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
     /// A dry run: what the file would change; nothing was changed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,

@@ -219,4 +219,10 @@ pub struct RoutePreview {
     /// What the CI follows: `INHERITED` (the project's default rule), `CUSTOM` (its own) or
     /// `NONE`.
     pub ci_mode: CiMode,
+    /// *extension*: the service's strategy (`manual` routes every CI registration nowhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<crate::Strategy>,
+    /// *extension*: what the registration would be warned of.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }

@@ -134,6 +134,14 @@ pub enum Command {
         #[arg(long)]
         project: Option<String>,
     },
+    /// A service's image strategy: show it, or switch it. `project` follows the project's
+    /// branch rules and promotion order, `service` its own, `manual` takes images attached to
+    /// each environment by hand.
+    #[command(after_help = "Examples:\n  wharf strategy --project shop --service web\n  \
+        wharf strategy --project shop --service web --set service \\\n    \
+        --route STARTS_WITH:release/=staging --order staging,prod --dry-run\n  \
+        wharf strategy --project shop --service docs --set manual")]
+    Strategy(StrategyArgs),
     /// Write a commented wharf.toml for this repository and CI, to edit and apply.
     #[command(after_help = "Example:\n  wharf init && wharf apply wharf.toml --dry-run")]
     Init {
@@ -371,6 +379,36 @@ pub struct RollbackArgs {
     /// The build to point it at; none: the newest earlier build with another image.
     #[arg(long, value_name = "ARTIFACT_ID")]
     pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StrategyArgs {
+    /// The project (Facets: blueprint) [required, or WHARF_PROJECT].
+    #[arg(long)]
+    pub project: Option<String>,
+    /// The service, that is its CI integration [required, or WHARF_SERVICE].
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Switch to this strategy; without it, show the current one.
+    #[arg(long, value_name = "STRATEGY", value_parser = ["project", "service", "manual"])]
+    pub set: Option<String>,
+    /// With --set service: the registration type it keeps (default: the one it has).
+    #[arg(long, value_name = "TYPE", requires = "set", value_parser = ["ENVIRONMENT", "RELEASE_STREAM"])]
+    pub registration_type: Option<String>,
+    /// With --set service: a branch rule, OPERATOR:VALUE=STAGE (OPERATOR is EQUALS,
+    /// STARTS_WITH, ENDS_WITH or CONTAINS); repeat for several, lower first wins.
+    #[arg(long, value_name = "RULE", requires = "set")]
+    pub route: Vec<String>,
+    /// With --set service: the promotion order, stages separated by commas.
+    #[arg(long, value_name = "STAGES", requires = "set", value_delimiter = ',')]
+    pub order: Option<Vec<String>>,
+    /// Allow the registration type to change: its own rule and workflow are deleted first
+    /// (builds stay where they are).
+    #[arg(long, requires = "set")]
+    pub reset: bool,
+    /// Say what would change; change nothing.
+    #[arg(long, requires = "set")]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -407,6 +407,26 @@ async fn run(mut cli: Cli) -> CliResult {
             })
             .await
         }
+        Command::Strategy(args) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            let (project, service) =
+                project_and_service(&env, args.project.clone(), args.service.clone())?;
+            let change = strategy_change(&args)?;
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                match change {
+                    None => output::strategy(
+                        cli.global.output,
+                        &client.strategy(&project, &service).await?,
+                    ),
+                    Some(change) => output::strategy_changed(
+                        cli.global.output,
+                        &client.set_strategy(&project, &service, &change).await?,
+                    ),
+                }
+                Ok(())
+            })
+            .await
+        }
         Command::Init { file } => {
             let ci = detect(&env, RefFromArg::Source)?;
             init::init(&file, &ci)?;
@@ -615,6 +635,72 @@ fn env_flag(env: &EnvMap, name: &str) -> CliResult<bool> {
     }
 }
 
+/// The change `wharf strategy --set …` asks for; none: show the strategy.
+fn strategy_change(args: &args::StrategyArgs) -> CliResult<Option<wharf_api::StrategyChange>> {
+    let Some(set) = &args.set else {
+        return Ok(None);
+    };
+    let strategy: wharf_api::Strategy = set
+        .parse()
+        .map_err(|e: wharf_api::UnknownValue| registration::Error::Usage(format!("--set: {e}")))?;
+    let service_only = !args.route.is_empty() || args.order.is_some() || args.registration_type.is_some();
+    if service_only && strategy != wharf_api::Strategy::Service {
+        return Err(registration::Error::Usage(format!(
+            "--route, --order and --registration-type describe a service's own CI/CD: use them \
+             with --set service, not --set {set}"
+        ))
+        .into());
+    }
+    let routes = args
+        .route
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| route_rule(rule, i))
+        .collect::<CliResult<Vec<_>>>()?;
+    let registration_type = match &args.registration_type {
+        Some(kind) => Some(kind.parse().map_err(|e: wharf_api::UnknownValue| {
+            registration::Error::Usage(format!("--registration-type: {e}"))
+        })?),
+        None => None,
+    };
+    Ok(Some(wharf_api::StrategyChange {
+        strategy,
+        registration_type,
+        ci_system: None,
+        routing_rules: (!routes.is_empty()).then_some(routes),
+        promotion_order: args.order.clone(),
+        reset: args.reset,
+        dry_run: args.dry_run,
+    }))
+}
+
+/// `--route OPERATOR:VALUE=STAGE` as a branch criterion at `position` (0-based).
+fn route_rule(text: &str, position: usize) -> CliResult<wharf_api::Criterion> {
+    let usage = || {
+        registration::Error::Usage(format!(
+            "--route {:?}: write OPERATOR:VALUE=STAGE, e.g. STARTS_WITH:release/=staging \
+             (OPERATOR is EQUALS, STARTS_WITH, ENDS_WITH or CONTAINS)",
+            registration::printable(text)
+        ))
+    };
+    let (operator, rest) = text.split_once(':').ok_or_else(usage)?;
+    let (value, stage) = rest.rsplit_once('=').ok_or_else(usage)?;
+    let operator = wharf_api::Operator::ALL
+        .into_iter()
+        .find(|o| o.as_str() == operator)
+        .ok_or_else(usage)?;
+    if value.is_empty() || stage.is_empty() {
+        return Err(usage().into());
+    }
+    Ok(wharf_api::Criterion {
+        metadata_key: wharf_api::BRANCH_NAME.to_string(),
+        operator,
+        value: value.to_string(),
+        route_to: stage.to_string(),
+        priority: position as i64 + 1,
+    })
+}
+
 /// The project a keyless login logs in to: the command's `--project`, else `WHARF_PROJECT`.
 fn keyless_project(command: &Command, env: &EnvMap) -> Option<String> {
     let flag = match command {
@@ -624,6 +710,7 @@ fn keyless_project(command: &Command, env: &EnvMap) -> Option<String> {
         Command::Resolve(args) => args.project.clone(),
         Command::Approvals(args) => args.project.clone(),
         Command::Rollback(args) => args.project.clone(),
+        Command::Strategy(args) => args.project.clone(),
         _ => None,
     };
     flag.or_else(|| env.get("WHARF_PROJECT").cloned())

@@ -324,6 +324,9 @@ pub fn applied(output: Output, summary: &ApplySummary, control_plane: &str) {
     for item in &summary.removed {
         out!("  removed  {item}");
     }
+    for change in &summary.changes {
+        out!("  - {change}");
+    }
     for warning in &summary.warnings {
         warning_line(warning);
     }
@@ -834,5 +837,82 @@ mod tests {
         assert!(!json.chars().any(char::is_control), "{json}");
         let back: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(back["artifactUri"], uri);
+    }
+}
+
+/// `wharf strategy`: the strategy, what it follows, and the project's beside a service's own.
+pub fn strategy(output: Output, view: &wharf_api::ServiceStrategy) {
+    if output == Output::Json {
+        return json(view);
+    }
+    for line in strategy_lines(view) {
+        out!("{line}");
+    }
+}
+
+fn strategy_lines(view: &wharf_api::ServiceStrategy) -> Vec<String> {
+    use wharf_api::{ClosedSet, Strategy};
+    let mut lines = vec![format!(
+        "service {} of project {}: strategy {}",
+        view.service,
+        view.project,
+        view.strategy.name()
+    )];
+    lines.push(format!("  {}", view.strategy.meaning()));
+    if view.strategy == Strategy::Manual {
+        return lines;
+    }
+    let whose = match view.strategy {
+        Strategy::Service => "its own",
+        _ => "the project's",
+    };
+    if let Some(kind) = view.registration_type {
+        lines.push(format!("  registration type {}", kind.as_str()));
+    }
+    lines.push(format!("  branch rules ({whose}): {}", criteria_text(&view.routing_rules)));
+    lines.push(format!("  promotion order ({whose}): {}", order_text(&view.promotion_order)));
+    if let Some(criteria) = &view.project_routing_rules {
+        lines.push(format!("  the project's branch rules: {}", criteria_text(criteria)));
+    }
+    if let Some(order) = &view.project_promotion_order {
+        lines.push(format!("  the project's promotion order: {}", order_text(order)));
+    }
+    lines
+}
+
+fn criteria_text(criteria: &[wharf_api::Criterion]) -> String {
+    if criteria.is_empty() {
+        return "none".into();
+    }
+    criteria
+        .iter()
+        .map(|c| format!("{} {} '{}' → {}", c.metadata_key, c.operator.as_str(), c.value, c.route_to))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn order_text(order: &[String]) -> String {
+    if order.is_empty() {
+        return "none".into();
+    }
+    order.join(" → ")
+}
+
+/// `wharf strategy --set …`: what changed (or would), then the strategy now.
+pub fn strategy_changed(output: Output, changed: &wharf_api::StrategyChanged) {
+    if output == Output::Json {
+        return json(changed);
+    }
+    let heading = if changed.dry_run {
+        "dry run: nothing was changed; this is what --set would do:"
+    } else {
+        "changed:"
+    };
+    out!("{heading}");
+    for change in &changed.changes {
+        out!("  - {change}");
+    }
+    for line in strategy_lines(&changed.after) {
+        out!("{line}");
     }
 }

@@ -487,6 +487,30 @@ impl Client {
             .await
     }
 
+    /// A service's image strategy (`wharf strategy`).
+    pub async fn strategy(
+        &self,
+        project: &str,
+        service: &str,
+    ) -> Result<wharf_api::ServiceStrategy> {
+        self.get_json(&strategy_path(project, service)).await
+    }
+
+    /// Switches a service's strategy (a dry run changes nothing); setting the same strategy
+    /// again changes nothing, so it is safe to resend.
+    pub async fn set_strategy(
+        &self,
+        project: &str,
+        service: &str,
+        change: &wharf_api::StrategyChange,
+    ) -> Result<wharf_api::StrategyChanged> {
+        let path = strategy_path(project, service);
+        let response = self
+            .send(Method::PUT, &path, Some(change), Resend::Safe)
+            .await?;
+        decode(response).await
+    }
+
     /// Which trust policy of `project` an identity token would log in by (`wharf trust test`).
     pub async fn trust_test(&self, project: &str, token: &str) -> Result<serde_json::Value> {
         let path = format!("/wharf/v1/projects/{}/trust/test", encode(project));
@@ -710,6 +734,14 @@ impl Client {
 }
 
 /// Whether a request may be sent again when its answer is lost.
+fn strategy_path(project: &str, service: &str) -> String {
+    format!(
+        "/wharf/v1/projects/{}/services/{}/strategy",
+        encode(project),
+        encode(service)
+    )
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Resend {
     /// A read, or a write the control plane deduplicates.

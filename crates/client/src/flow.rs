@@ -179,6 +179,7 @@ async fn predict(client: &Client, plan: &Plan, control_plane: &str) -> Result<Pr
         preview.ci_registration_type = Some(routed.registration_type);
         preview.predicted_route = routed.routed_to;
         preview.predicted_rule = routed.rule_name;
+        preview.warnings.extend(routed.warnings);
         return Ok(preview);
     }
     let ci = client.ci(&request.blueprint_name, plan.ci_name()).await?;

@@ -79,28 +79,30 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn ci_exists(&mut self, project: &str, name: &str) -> Result<bool> {
-        let found: i64 = in_tx!(self, |e| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM ci_integrations WHERE project = $1 AND name = $2"
-        )
+    /// The CI `name` of `project`, read inside the transaction.
+    pub async fn ci_in_tx(&mut self, project: &str, name: &str) -> Result<Option<CiRow>> {
+        Ok(in_tx!(self, |e| sqlx::query_as(select_cis!(
+            "WHERE project = $1 AND name = $2"
+        ))
         .bind(project)
         .bind(name)
-        .fetch_one(e)
-        .await)?;
-        Ok(found > 0)
+        .fetch_optional(e)
+        .await)?)
     }
 
-    /// Writes the CI's description, artifactory, mode, rule and workflow.
+    /// Writes the CI's description, artifactory, mode, rule, workflow and registration type
+    /// (the domain allows the last to change only with a reset).
     pub async fn update_ci(&mut self, ci: &CiRow) -> Result<()> {
         execute!(
             self,
             "UPDATE ci_integrations SET description = $1, artifactory = $2, mode = $3,
-             routing_rule_id = $4, workflow_id = $5 WHERE id = $6",
+             routing_rule_id = $4, workflow_id = $5, registration_type = $6 WHERE id = $7",
             &ci.description,
             &ci.artifactory,
             ci.mode,
             &ci.routing_rule_id,
             &ci.workflow_id,
+            ci.registration_type,
             &ci.id,
         )?;
         Ok(())

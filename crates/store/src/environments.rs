@@ -204,6 +204,33 @@ impl Tx {
     }
 
     /// The stream an environment belongs to, `None` when there is no such environment.
+    /// Whether `name` is a bucket of `project` for buckets of type `kind` (a release stream,
+    /// or an environment).
+    pub async fn bucket_exists(
+        &mut self,
+        project: &str,
+        kind: RegistrationType,
+        name: &str,
+    ) -> Result<bool> {
+        let found: i64 = match kind {
+            RegistrationType::ReleaseStream => in_tx!(self, |e| sqlx::query_scalar(
+                "SELECT COUNT(*) FROM release_streams WHERE project = $1 AND name = $2"
+            )
+            .bind(project)
+            .bind(name)
+            .fetch_one(e)
+            .await)?,
+            _ => in_tx!(self, |e| sqlx::query_scalar(
+                "SELECT COUNT(*) FROM environments WHERE project = $1 AND name = $2"
+            )
+            .bind(project)
+            .bind(name)
+            .fetch_one(e)
+            .await)?,
+        };
+        Ok(found > 0)
+    }
+
     pub async fn environment_stream(
         &mut self,
         project: &str,

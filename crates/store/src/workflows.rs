@@ -56,6 +56,15 @@ impl Store {
 }
 
 impl Tx {
+    pub async fn workflow(&mut self, id: &str) -> Result<Option<WorkflowRow>> {
+        Ok(in_tx!(self, |e| sqlx::query_as(select_workflows!(
+            "WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(e)
+        .await)?)
+    }
+
     /// The default workflow, read inside the transaction that will replace it.
     pub async fn default_workflow(
         &mut self,

@@ -199,8 +199,8 @@ impl Routing {
         Ok(())
     }
 
-    /// Deletes a CI integration that has no builds (checked inside the transaction); answers
-    /// what was deleted, as Facets does.
+    /// Deletes a CI integration that has no builds (checked inside the transaction), with the
+    /// rule and workflow it owned as a service; answers what was deleted, as Facets does.
     pub async fn delete_ci(&self, user: &AuthUser, id: &str) -> Result<ArtifactCI> {
         let ci = self.lookups.ci_by_id(id).await?;
         self.identity
@@ -213,6 +213,7 @@ impl Routing {
                 "Cannot delete: artifacts still registered ({builds} builds in this CI integration)"
             )));
         }
+        super::strategy::delete_own_rows(&mut tx, &ci).await?;
         tx.delete_ci(&ci.id).await?;
         let audit = Audit::new(&user.username, "CI_INTEGRATION", "CI_INTEGRATION_DELETE")
             .target(&ci.name)

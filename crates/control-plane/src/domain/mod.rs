@@ -41,6 +41,7 @@ pub mod requests;
 pub mod rules;
 pub mod secrets;
 pub mod sessions;
+pub mod strategy;
 pub mod trust;
 pub mod ui_pages;
 pub mod ui_reads;

@@ -11,13 +11,14 @@ use super::cis::new_ci;
 use super::lookups::{BUILT_IN_STREAMS, kind_name};
 use super::permissions::{self, require_admin};
 use super::rules::{DefaultRule, replace_default_rule};
+use super::strategy::{Wanted, change_strategy, strategy_in};
 use super::workflows::{replace_default_workflow, stages_named};
 use crate::error::{Error, Result};
 use crate::validate::{valid_component, valid_name, valid_username};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use wharf_api::project_file::{ApplySummary, ProjectFile};
-use wharf_api::{Criterion, RegistrationType};
+use wharf_api::{ClosedSet, Criterion, RegistrationType, Strategy};
 use wharf_store::{Audit, Change, NewStream, Tx};
 
 /// Reads and validates a TOML project file; errors name the file, the key and the fix.
@@ -130,6 +131,7 @@ pub fn validate(file: &ProjectFile) -> Result<(), String> {
     }
     for (i, ci) in file.ci.iter().enumerate() {
         check_with(valid_component, &format!("ci[{i}].name"), &ci.name)?;
+        check_ci_strategy(file, i, ci)?;
     }
     check_unique("CI integration", file.ci.iter().map(|c| c.name.as_str()))?;
     for (i, member) in file.members.iter().enumerate() {
@@ -146,6 +148,82 @@ pub fn validate(file: &ProjectFile) -> Result<(), String> {
         check_protection(stage, rules, &stages, &file.project.name)?;
     }
     super::trust::check_policies(file)?;
+    Ok(())
+}
+
+/// A `[[ci]]` entry's strategy: its own rules, order and registration type only under
+/// `service`, naming buckets of the registration type it keeps.
+fn check_ci_strategy(
+    file: &ProjectFile,
+    i: usize,
+    ci: &wharf_api::project_file::CiEntry,
+) -> Result<(), String> {
+    let own = [
+        ("registration_type", ci.registration_type.is_some()),
+        ("ci_system", ci.ci_system.is_some()),
+        ("routing", ci.routing.is_some()),
+        ("promotion", ci.promotion.is_some()),
+    ];
+    if ci.strategy != Some(Strategy::Service) {
+        if let Some((key, _)) = own.iter().find(|(_, given)| *given) {
+            return Err(format!(
+                "ci[{i}].{key}: only a service with strategy = \"service\" has its own; '{}' \
+                 has strategy = \"{}\" (set strategy = \"service\", or remove {key})",
+                ci.name,
+                ci.strategy.unwrap_or_default().name()
+            ));
+        }
+        return Ok(());
+    }
+    let kind = ci
+        .registration_type
+        .unwrap_or(file.project.registration_type);
+    if kind == RegistrationType::Hybrid {
+        return Err(format!(
+            "ci[{i}].registration_type HYBRID is not supported; use ENVIRONMENT or RELEASE_STREAM"
+        ));
+    }
+    let buckets: BTreeSet<&str> = match kind {
+        RegistrationType::ReleaseStream => stream_names(file),
+        _ => file.environments.iter().map(|e| e.name.as_str()).collect(),
+    };
+    let criteria = ci.routing.iter().flat_map(|r| r.criteria.iter());
+    for (j, c) in criteria.enumerate() {
+        if c.metadata_key.trim().is_empty() || c.value.is_empty() {
+            return Err(format!(
+                "ci[{i}].routing.criteria[{j}]: metadata_key and value must not be empty"
+            ));
+        }
+        if !buckets.contains(c.route_to.as_str()) {
+            return Err(format!(
+                "ci[{i}].routing.criteria[{j}].route_to '{}' is not {} of project '{}' (service \
+                 '{}' keeps {} buckets); use one of: {}",
+                c.route_to,
+                bucket_kind(kind),
+                file.project.name,
+                ci.name,
+                kind.as_str(),
+                join(&buckets)
+            ));
+        }
+    }
+    if let Some(promotion) = &ci.promotion {
+        for (j, stage) in promotion.order.iter().enumerate() {
+            if !buckets.contains(stage.as_str()) {
+                return Err(format!(
+                    "ci[{i}].promotion.order[{j}] '{stage}' is not {} of project '{}'; use one \
+                     of: {}",
+                    bucket_kind(kind),
+                    file.project.name,
+                    join(&buckets)
+                ));
+            }
+        }
+        check_unique(
+            &format!("ci[{i}].promotion stage"),
+            promotion.order.iter().map(String::as_str),
+        )?;
+    }
     Ok(())
 }
 
@@ -454,22 +532,60 @@ async fn apply_cis(
     user: &str,
     summary: &mut ApplySummary,
 ) -> Result<()> {
-    for ci in &file.ci {
-        if tx.ci_exists(&file.project.name, &ci.name).await? {
-            summary.unchanged += 1;
-            continue;
-        }
-        let row = wharf_store::CiRow {
-            description: ci.description.clone(),
-            ..new_ci(
-                &file.project.name,
-                &ci.name,
-                file.project.registration_type,
-                user,
-            )
+    for entry in &file.ci {
+        let (ci, created) = match tx.ci_in_tx(&file.project.name, &entry.name).await? {
+            Some(ci) => (ci, false),
+            None => {
+                let kind = entry
+                    .registration_type
+                    .unwrap_or(file.project.registration_type);
+                let row = wharf_store::CiRow {
+                    description: entry.description.clone(),
+                    ..new_ci(&file.project.name, &entry.name, kind, user)
+                };
+                tx.insert_ci(&row).await?;
+                summary.created.push(format!("CI integration {}", entry.name));
+                (row, true)
+            }
         };
-        tx.insert_ci(&row).await?;
-        summary.created.push(format!("CI integration {}", ci.name));
+        let Some(strategy) = entry.strategy else {
+            if !created {
+                summary.unchanged += 1;
+            }
+            continue;
+        };
+        let wanted = Wanted {
+            strategy,
+            registration_type: Some(
+                entry
+                    .registration_type
+                    .unwrap_or(file.project.registration_type),
+            )
+            .filter(|_| strategy == Strategy::Service),
+            ci_system: entry.ci_system,
+            criteria: entry.routing.as_ref().map(|r| {
+                r.criteria
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| c.criterion(i))
+                    .collect()
+            }),
+            order: entry.promotion.as_ref().map(|p| p.order.clone()),
+            reset: false,
+        };
+        let before = strategy_in(tx, &ci).await?;
+        let (after_ci, changes) = change_strategy(tx, &ci, &wanted, user).await?;
+        let after = strategy_in(tx, &after_ci).await?;
+        if created {
+            summary.changes.extend(changes);
+        } else if before != after {
+            summary
+                .updated
+                .push(format!("CI integration {} strategy", entry.name));
+            summary.changes.extend(changes);
+        } else {
+            summary.unchanged += 1;
+        }
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::validate::valid_image_uri;
 use std::collections::BTreeMap;
 use wharf_api::{
-    Artifact, ArtifactRegisterType, PromotionRequest, RegistrationType, WorkflowHierarchy,
+    Artifact, ArtifactRegisterType, CiMode, PromotionRequest, RegistrationType, WorkflowHierarchy,
 };
 use wharf_store::{ArtifactRow, Audit, Bucket, JsonText, Origin, new_id, now};
 
@@ -133,6 +133,14 @@ impl Delivery {
             })?;
         if let Some(done) = self.store.promotion_of(&source.id).await? {
             return Ok(Promoted::Done(StoredBuild::new(&done, &ci.name, true)));
+        }
+        if ci.mode == CiMode::None {
+            return Err(Error::bad_request(format!(
+                "service '{}' uses the manual strategy, so it has no promotion order: attach \
+                 the image to the next environment by hand (`wharf attach`, or the Images tab), \
+                 or give the service another strategy (`wharf strategy --set project|service`)",
+                ci.name
+            )));
         }
         let workflow = self.lookups.workflow_of(ci).await?.ok_or_else(|| {
             Error::bad_request(format!(

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::validate::{require, valid_image_uri, valid_text};
 use wharf_api::{
     Artifact, ArtifactRegisterType, BRANCH_NAME, CiMode, Metadata, RegistrationType, RoutePreview,
+    Strategy,
 };
 use wharf_store::{ArtifactRow, Audit, Bucket, CiRow, JsonText, Origin, RuleRow, new_id, now};
 
@@ -49,6 +50,8 @@ struct Routed {
     artifact_uri: String,
     ci: CiRow,
     bucket: Bucket,
+    /// Why the build goes nowhere though it named a place (a service attached by hand).
+    warning: Option<String>,
 }
 
 /// The stored build and whether it already existed (an idempotent replay).
@@ -92,6 +95,16 @@ impl Delivery {
                 .metadata
                 .insert(BRANCH_NAME.to_string(), git_ref.clone());
         }
+        if ci.mode == CiMode::None {
+            return Ok(Routed {
+                warning: Some(routed_nowhere(&ci)),
+                project,
+                ci_name,
+                artifact_uri,
+                ci,
+                bucket: Bucket::unclassified(),
+            });
+        }
         let rule = self.lookups.rule_of(&ci).await?;
         let bucket = self.choose_bucket(&ci, rule.as_ref(), request).await?;
         Ok(Routed {
@@ -100,6 +113,7 @@ impl Delivery {
             artifact_uri,
             ci,
             bucket,
+            warning: None,
         })
     }
 
@@ -116,6 +130,8 @@ impl Delivery {
             rule_name: routed.bucket.applied_rule_name.clone(),
             registration_type: routed.ci.registration_type,
             ci_mode: routed.ci.mode,
+            strategy: Some(Strategy::of_mode(routed.ci.mode)),
+            warnings: routed.warning.into_iter().collect(),
         })
     }
 
@@ -130,6 +146,7 @@ impl Delivery {
             artifact_uri,
             ci,
             bucket,
+            warning,
         } = self.route(user, &mut request).await?;
         if request.require_route && !bucket.classified {
             return Err(Error::NotRouted(not_routed(&request, &ci)));
@@ -173,6 +190,7 @@ impl Delivery {
         };
         let dead_end = self.dead_end_ahead(&row, &ci).await?;
         let mut stored = self.store_once(row, &ci).await?;
+        stored.artifact.warnings.extend(warning);
         stored.artifact.warnings.extend(dead_end);
         Ok(stored)
     }
@@ -294,8 +312,16 @@ impl Delivery {
 /// was, with the rule the CI follows).
 fn not_routed(request: &Registration, ci: &CiRow) -> String {
     let (kind, value) = describe_target(request);
+    if ci.mode == CiMode::None {
+        return format!(
+            "{}; --require-route was given, so nothing was registered. Attach the image to an \
+             environment instead (`wharf attach`, or the Images tab), or give the service \
+             another strategy (`wharf strategy --set project|service`)",
+            routed_nowhere(ci)
+        );
+    }
     let follows = match ci.mode {
-        CiMode::None => "follows no rule (mode NONE)",
+        CiMode::None => "follows no rule",
         CiMode::Custom => "follows its own rule",
         CiMode::Inherited => "follows the project's default rule",
     };
@@ -306,6 +332,15 @@ fn not_routed(request: &Registration, ci: &CiRow) -> String {
         kind.as_str(),
         ci.project,
         ci.name
+    )
+}
+
+/// What happens to a build registered by CI for a service attached by hand.
+fn routed_nowhere(ci: &CiRow) -> String {
+    format!(
+        "service '{}' of project '{}' uses the manual strategy: builds registered by CI are \
+         kept but routed nowhere, and each environment deploys what is attached to it by hand",
+        ci.name, ci.project
     )
 }
 

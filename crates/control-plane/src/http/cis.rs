@@ -10,7 +10,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
-use wharf_api::{ArtifactCI, BulkEditWorkflowRequest, CiArtifactResponse, CiAttachRequest, CiMode};
+use wharf_api::{
+    ArtifactCI, BulkEditWorkflowRequest, CiArtifactResponse, CiAttachRequest, CiCustomCiCdRequest,
+    CiCustomCiCdResponse, CiMode, ServiceStrategy, StrategyChange, StrategyChanged,
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -152,4 +155,72 @@ pub async fn bulk_edit(
     Ok(Json(
         state.cp.routing.bulk_edit_workflow(&user, &body).await?,
     ))
+}
+
+/// `GET /wharf/v1/projects/{project}/services/{service}/strategy`.
+pub async fn strategy(
+    State(state): State<AppState>,
+    Path((project, service)): Path<(String, String)>,
+) -> Result<Json<ServiceStrategy>> {
+    Ok(Json(state.cp.routing.strategy(&project, &service).await?))
+}
+
+/// `PUT /wharf/v1/projects/{project}/services/{service}/strategy`.
+pub async fn set_strategy(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path((project, service)): Path<(String, String)>,
+    Body(body): Body<StrategyChange>,
+) -> Result<Json<StrategyChanged>> {
+    let changed = state
+        .cp
+        .routing
+        .set_strategy(&user, &project, &service, &body)
+        .await?;
+    Ok(Json(changed))
+}
+
+/// Facets' `POST /cc-ui/v1/ci-cd/ci/{ciName}/custom`.
+pub async fn save_custom(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path(name): Path<String>,
+    Body(body): Body<CiCustomCiCdRequest>,
+) -> Result<Json<CiCustomCiCdResponse>> {
+    Ok(Json(
+        state.cp.routing.save_custom_ci_cd(&user, &name, &body).await?,
+    ))
+}
+
+/// Facets' `GET /cc-ui/v1/ci-cd/ci/{ciName}` (`?stackName=` when the name is in several
+/// projects).
+pub async fn custom(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<CiQuery>,
+) -> Result<Json<CiCustomCiCdResponse>> {
+    Ok(Json(
+        state
+            .cp
+            .routing
+            .custom_ci_cd(&name, query.stack_name.as_deref())
+            .await?,
+    ))
+}
+
+/// Facets' `DELETE /cc-ui/v1/ci-cd/ci/{ciName}`: deletes the CI integration (refused while it
+/// has builds) with the rule and workflow it owned; answers 200 with no body, as Facets does.
+pub async fn delete_by_name(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path(name): Path<String>,
+    Query(query): Query<CiQuery>,
+) -> Result<StatusCode> {
+    let ci = state
+        .cp
+        .lookups
+        .ci_named(&name, query.stack_name.as_deref())
+        .await?;
+    state.cp.routing.delete_ci(&user, &ci.id).await?;
+    Ok(StatusCode::OK)
 }

@@ -77,6 +77,8 @@ pub fn router(state: AppState) -> Router {
         .route("/artifacts-ci/bulk-edit-workflow", post(cis::bulk_edit))
         .route("/ci-cd/attach", put(cis::attach))
         .route("/ci-cd/detach", put(cis::detach))
+        .route("/ci-cd/ci/{ci_name}/custom", post(cis::save_custom))
+        .route("/ci-cd/ci/{ci_name}", get(cis::custom).delete(cis::delete_by_name))
         .route(
             "/artifact-routing-rule",
             get(rules::list).post(rules::create).put(rules::update),
@@ -136,6 +138,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/wharf/v1/projects", get(projects::list_projects))
         .route("/wharf/v1/projects/{project}/status", get(projects::status))
+        .route(
+            "/wharf/v1/projects/{project}/services/{service}/strategy",
+            get(cis::strategy).put(cis::set_strategy),
+        )
         .route(
             "/wharf/v1/projects/{project}/members",
             get(access::list_members),
