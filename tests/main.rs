@@ -29,5 +29,6 @@ mod secrets;
 mod serve;
 mod serving;
 mod skopeo;
+mod strategies;
 mod team_path;
 mod ui;

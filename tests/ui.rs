@@ -394,7 +394,10 @@ async fn each_role_sees_the_actions_it_may_take_and_the_domain_refuses_the_rest(
         "a release manager may act:\n{}",
         flow.body
     );
-    assert!(flow.body.contains(r#"<button class="action primary" type="submit">"#));
+    assert!(
+        flow.body
+            .contains(r#"<button class="action primary" type="submit">"#)
+    );
     let csrf = csrf_of(&flow.body).unwrap();
     let promoted = lead
         .post(

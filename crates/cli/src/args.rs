@@ -134,13 +134,23 @@ pub enum Command {
         #[arg(long)]
         project: Option<String>,
     },
+    /// Attach an image to one environment of a service by hand (the manual strategy's way
+    /// in; other environments do not change). A protected environment asks the same as a
+    /// registration into it.
+    #[command(
+        after_help = "Example:\n  wharf attach --project shop --service docs --environment dev \\\n    \
+        --image registry.example.com/shop/docs@sha256:…"
+    )]
+    Attach(AttachArgs),
     /// A service's image strategy: show it, or switch it. `project` follows the project's
     /// branch rules and promotion order, `service` its own, `manual` takes images attached to
     /// each environment by hand.
-    #[command(after_help = "Examples:\n  wharf strategy --project shop --service web\n  \
+    #[command(
+        after_help = "Examples:\n  wharf strategy --project shop --service web\n  \
         wharf strategy --project shop --service web --set service \\\n    \
         --route STARTS_WITH:release/=staging --order staging,prod --dry-run\n  \
-        wharf strategy --project shop --service docs --set manual")]
+        wharf strategy --project shop --service docs --set manual"
+    )]
     Strategy(StrategyArgs),
     /// Write a commented wharf.toml for this repository and CI, to edit and apply.
     #[command(after_help = "Example:\n  wharf init && wharf apply wharf.toml --dry-run")]
@@ -379,6 +389,22 @@ pub struct RollbackArgs {
     /// The build to point it at; none: the newest earlier build with another image.
     #[arg(long, value_name = "ARTIFACT_ID")]
     pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// The project (Facets: blueprint) [required, or WHARF_PROJECT].
+    #[arg(long)]
+    pub project: Option<String>,
+    /// The service, that is its CI integration [required, or WHARF_SERVICE].
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The environment that deploys the image from now on.
+    #[arg(long, value_name = "ENV")]
+    pub environment: String,
+    /// The image, by digest (registry/repository@sha256:…) or tag.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
 }
 
 #[derive(Debug, Args)]

@@ -407,6 +407,19 @@ async fn run(mut cli: Cli) -> CliResult {
             })
             .await
         }
+        Command::Attach(args) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            let (project, service) =
+                project_and_service(&env, args.project.clone(), args.service.clone())?;
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                let build = client
+                    .attach(&project, &service, &args.environment, &args.image)
+                    .await?;
+                output::attached(cli.global.output, &service, &args.environment, &build);
+                Ok(())
+            })
+            .await
+        }
         Command::Strategy(args) => {
             let ci = detect(&env, RefFromArg::Source)?;
             let (project, service) =
@@ -643,7 +656,8 @@ fn strategy_change(args: &args::StrategyArgs) -> CliResult<Option<wharf_api::Str
     let strategy: wharf_api::Strategy = set
         .parse()
         .map_err(|e: wharf_api::UnknownValue| registration::Error::Usage(format!("--set: {e}")))?;
-    let service_only = !args.route.is_empty() || args.order.is_some() || args.registration_type.is_some();
+    let service_only =
+        !args.route.is_empty() || args.order.is_some() || args.registration_type.is_some();
     if service_only && strategy != wharf_api::Strategy::Service {
         return Err(registration::Error::Usage(format!(
             "--route, --order and --registration-type describe a service's own CI/CD: use them \
@@ -711,6 +725,7 @@ fn keyless_project(command: &Command, env: &EnvMap) -> Option<String> {
         Command::Approvals(args) => args.project.clone(),
         Command::Rollback(args) => args.project.clone(),
         Command::Strategy(args) => args.project.clone(),
+        Command::Attach(args) => args.project.clone(),
         _ => None,
     };
     flag.or_else(|| env.get("WHARF_PROJECT").cloned())

@@ -869,13 +869,25 @@ fn strategy_lines(view: &wharf_api::ServiceStrategy) -> Vec<String> {
     if let Some(kind) = view.registration_type {
         lines.push(format!("  registration type {}", kind.as_str()));
     }
-    lines.push(format!("  branch rules ({whose}): {}", criteria_text(&view.routing_rules)));
-    lines.push(format!("  promotion order ({whose}): {}", order_text(&view.promotion_order)));
+    lines.push(format!(
+        "  branch rules ({whose}): {}",
+        criteria_text(&view.routing_rules)
+    ));
+    lines.push(format!(
+        "  promotion order ({whose}): {}",
+        order_text(&view.promotion_order)
+    ));
     if let Some(criteria) = &view.project_routing_rules {
-        lines.push(format!("  the project's branch rules: {}", criteria_text(criteria)));
+        lines.push(format!(
+            "  the project's branch rules: {}",
+            criteria_text(criteria)
+        ));
     }
     if let Some(order) = &view.project_promotion_order {
-        lines.push(format!("  the project's promotion order: {}", order_text(order)));
+        lines.push(format!(
+            "  the project's promotion order: {}",
+            order_text(order)
+        ));
     }
     lines
 }
@@ -886,7 +898,15 @@ fn criteria_text(criteria: &[wharf_api::Criterion]) -> String {
     }
     criteria
         .iter()
-        .map(|c| format!("{} {} '{}' → {}", c.metadata_key, c.operator.as_str(), c.value, c.route_to))
+        .map(|c| {
+            format!(
+                "{} {} '{}' → {}",
+                c.metadata_key,
+                c.operator.as_str(),
+                c.value,
+                c.route_to
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -915,4 +935,19 @@ pub fn strategy_changed(output: Output, changed: &wharf_api::StrategyChanged) {
     for line in strategy_lines(&changed.after) {
         out!("{line}");
     }
+}
+
+/// `wharf attach`: which environment now deploys what.
+pub fn attached(output: Output, service: &str, environment: &str, build: &wharf_api::Artifact) {
+    for warning in &build.warnings {
+        warning_line(warning);
+    }
+    if output == Output::Json {
+        return json(build);
+    }
+    out!(
+        "attached {} to {environment} for service {service} (build {})",
+        build.artifact_uri.as_deref().unwrap_or("-"),
+        build.id
+    );
 }

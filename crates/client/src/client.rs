@@ -487,6 +487,40 @@ impl Client {
             .await
     }
 
+    /// Attaches an image to one environment by hand (`wharf attach`; Facets'
+    /// `attach-image-via-register`): the environment deploys it, no other changes.
+    pub async fn attach(
+        &self,
+        project: &str,
+        service: &str,
+        environment: &str,
+        image: &str,
+    ) -> Result<Artifact> {
+        let body = wharf_api::ImageOverrideRequest {
+            resource_name: Some(service.to_string()),
+            resource_type: Some("service".to_string()),
+            artifact_uri: Some(image.to_string()),
+            artifact_type: Some("docker_image".to_string()),
+            registration_type: Some(wharf_api::ArtifactRegisterType::Environment),
+            registration_value: Some(environment.to_string()),
+            blueprint_name: Some(project.to_string()),
+            ci_name: Some(service.to_string()),
+            ..Default::default()
+        };
+        let response = self
+            .send(
+                Method::POST,
+                "/cc-ui/v1/artifacts/attach-image-via-register",
+                Some(&body),
+                Resend::Unsafe(
+                    "the attach may have been made: see with `wharf resolve` what the \
+                     environment deploys now before attaching again",
+                ),
+            )
+            .await?;
+        decode(response).await
+    }
+
     /// A service's image strategy (`wharf strategy`).
     pub async fn strategy(
         &self,

@@ -66,10 +66,12 @@ impl Store {
 
 impl Tx {
     pub async fn rule(&mut self, id: &str) -> Result<Option<RuleRow>> {
-        Ok(in_tx!(self, |e| sqlx::query_as(select_rules!("WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(e)
-            .await)?)
+        Ok(in_tx!(self, |e| sqlx::query_as(select_rules!(
+            "WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(e)
+        .await)?)
     }
 
     /// The default rule, read inside the transaction that will replace it.

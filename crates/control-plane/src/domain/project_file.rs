@@ -544,7 +544,9 @@ async fn apply_cis(
                     ..new_ci(&file.project.name, &entry.name, kind, user)
                 };
                 tx.insert_ci(&row).await?;
-                summary.created.push(format!("CI integration {}", entry.name));
+                summary
+                    .created
+                    .push(format!("CI integration {}", entry.name));
                 (row, true)
             }
         };

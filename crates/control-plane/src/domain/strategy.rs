@@ -228,14 +228,27 @@ pub async fn change_strategy(
     Ok((after, changes))
 }
 
-fn describe_own(changes: &mut Vec<String>, service: &str, criteria: &[Criterion], workflow: &WorkflowRow) {
+fn describe_own(
+    changes: &mut Vec<String>,
+    service: &str,
+    criteria: &[Criterion],
+    workflow: &WorkflowRow,
+) {
     let order = order_of(Some(workflow));
     let routes = if criteria.is_empty() {
         "no criteria (every build it registers stays unclassified until it has some)".to_string()
     } else {
         criteria
             .iter()
-            .map(|c| format!("{} {} '{}' → {}", c.metadata_key, c.operator.as_str(), c.value, c.route_to))
+            .map(|c| {
+                format!(
+                    "{} {} '{}' → {}",
+                    c.metadata_key,
+                    c.operator.as_str(),
+                    c.value,
+                    c.route_to
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ")
     };
@@ -256,8 +269,16 @@ async fn check_stages(
     kind: RegistrationType,
     wanted: &Wanted,
 ) -> Result<()> {
-    let route_tos = wanted.criteria.iter().flatten().map(|c| ("routing", &c.route_to));
-    let stages = wanted.order.iter().flatten().map(|s| ("promotion order", s));
+    let route_tos = wanted
+        .criteria
+        .iter()
+        .flatten()
+        .map(|c| ("routing", &c.route_to));
+    let stages = wanted
+        .order
+        .iter()
+        .flatten()
+        .map(|s| ("promotion order", s));
     for (field, name) in route_tos.chain(stages) {
         if !tx.bucket_exists(project, kind, name).await? {
             return Err(Error::bad_request(format!(
@@ -409,7 +430,10 @@ impl Routing {
             change_strategy(&mut tx, &ci, &Wanted::from(change), &user.username).await?;
         let after = strategy_in(&mut tx, &now_ci).await?;
         if changes.is_empty() {
-            changes.push(format!("service '{service}' already {}", change.strategy.meaning()));
+            changes.push(format!(
+                "service '{service}' already {}",
+                change.strategy.meaning()
+            ));
         }
         if change.dry_run {
             tx.rollback().await?;
@@ -447,7 +471,8 @@ impl Routing {
         let ci = match tx.ci_in_tx(&project, &name).await? {
             Some(ci) => ci,
             None => {
-                let ci = super::cis::new_ci(&project, &name, body.registration_type, &user.username);
+                let ci =
+                    super::cis::new_ci(&project, &name, body.registration_type, &user.username);
                 tx.insert_ci(&ci).await?;
                 let audit = Audit::new(&user.username, "CI_INTEGRATION", "CI_INTEGRATION_CREATE")
                     .target(&ci.name)

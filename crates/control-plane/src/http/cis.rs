@@ -188,7 +188,11 @@ pub async fn save_custom(
     Body(body): Body<CiCustomCiCdRequest>,
 ) -> Result<Json<CiCustomCiCdResponse>> {
     Ok(Json(
-        state.cp.routing.save_custom_ci_cd(&user, &name, &body).await?,
+        state
+            .cp
+            .routing
+            .save_custom_ci_cd(&user, &name, &body)
+            .await?,
     ))
 }
 
