@@ -586,3 +586,321 @@ fn the_project_file_refuses_own_rules_without_the_service_strategy_and_foreign_s
         dry.stdout
     );
 }
+
+/// The bytes of a small "WAR" file, written to `dir`.
+fn war(dir: &std::path::Path, bytes: &[u8]) -> std::path::PathBuf {
+    let path = dir.join("app.war");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    wharf_oci::Digest::sha256_of(bytes).to_string()
+}
+
+#[test]
+fn a_freestyle_file_is_uploaded_routed_promoted_into_protected_prod_by_digest_and_resolved() {
+    let (server, dir) = server();
+    let api = Api::new(server.url());
+    let bytes = b"PK\x03\x04 a web archive".repeat(1000);
+    let path = war(dir.path(), &bytes);
+    let uploaded = cli(
+        &server,
+        dir.path(),
+        &[
+            "upload",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--file",
+            path.to_str().unwrap(),
+            "--git-ref",
+            "main",
+            "--external-id",
+            "run-1",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(uploaded.code, 0, "{}", uploaded.stderr);
+    let build = uploaded.json();
+    assert_eq!(build["artifactType"], "freestyle");
+    assert_eq!(build["clusterName"], "dev", "{build}");
+    assert_eq!(build["file"]["digest"], sha256(&bytes));
+    assert_eq!(build["file"]["name"], "app.war");
+    assert_eq!(build["file"]["size"], bytes.len());
+    let uri = build["artifactUri"].as_str().unwrap();
+    assert!(uri.contains("/shop/api@sha256:"), "pinned by digest: {uri}");
+
+    // The same upload again is a replay (same external id, same stored manifest).
+    let again = cli(
+        &server,
+        dir.path(),
+        &[
+            "register",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--file",
+            path.to_str().unwrap(),
+            "--git-ref",
+            "main",
+            "--external-id",
+            "run-1",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["id"], build["id"]);
+
+    // The download is the registry's blob, for an authenticated caller only.
+    let download = build["file"]["uri"].as_str().unwrap().to_string();
+    let anonymous = server.runtime.block_on(async {
+        support::http()
+            .get(&download)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(anonymous, StatusCode::UNAUTHORIZED);
+    let body = server.runtime.block_on(async {
+        let response = support::http()
+            .get(&download)
+            .basic_auth(support::ADMIN, Some(support::TOKEN))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.bytes().await.unwrap()
+    });
+    assert_eq!(&body[..], &bytes[..]);
+
+    // Promoted dev → staging → prod; prod is protected: a request, approved, by digest.
+    let id = build["id"].as_str().unwrap().to_string();
+    let staged = server.runtime.block_on(api.promote("shop", "api", &id));
+    assert_eq!(staged.status, StatusCode::OK, "{:?}", staged.body);
+    let staging_id = staged.body["id"].as_str().unwrap().to_string();
+    let asked = server
+        .runtime
+        .block_on(api.promote("shop", "api", &staging_id));
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{:?}", asked.body);
+    let lead = server
+        .runtime
+        .block_on(api.member("shop", "lead", "release-manager"));
+    let approved = server
+        .runtime
+        .block_on(lead.approve(&asked.request_id.unwrap()));
+    assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
+
+    let resolved = cli(
+        &server,
+        dir.path(),
+        &[
+            "resolve",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--environment",
+            "prod",
+            "--output",
+            "override",
+        ],
+    );
+    assert_eq!(resolved.code, 0, "{}", resolved.stderr);
+    let entry = resolved.json();
+    assert_eq!(
+        entry["spec"]["release"]["artifact"]["digest"],
+        sha256(&bytes)
+    );
+    assert_eq!(
+        entry["spec"]["release"]["artifact"]["uri"],
+        download.as_str()
+    );
+    assert_eq!(entry["metadata"]["labels"]["artifactType"], "freestyle");
+    assert!(entry["spec"]["release"].get("image").is_none(), "{entry}");
+}
+
+#[test]
+fn the_override_of_every_service_names_image_registry_repository_tag_and_digest() {
+    let (server, dir) = server();
+    let api = Api::new(server.url());
+    register(&server, dir.path(), "api", 1, "main", &[]);
+    let tagged = cli(
+        &server,
+        dir.path(),
+        &[
+            "register",
+            "--project",
+            "shop",
+            "--service",
+            "web",
+            "--image",
+            "registry.example.com:5000/shop/web:2.0",
+            "--git-ref",
+            "release/2",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(tagged.code, 0, "{}", tagged.stderr);
+    let (status, dev) = server
+        .runtime
+        .block_on(api.get("/wharf/v1/projects/shop/environments/dev/overrides"));
+    assert_eq!(status, StatusCode::OK, "{dev}");
+    let labels = &dev["overrides"]["api"]["metadata"]["labels"];
+    assert_eq!(
+        dev["overrides"]["api"]["spec"]["release"]["image"],
+        image("api", 1)
+    );
+    assert_eq!(labels["registry"], "registry.example.com");
+    assert_eq!(labels["repository"], "shop/api");
+    assert_eq!(labels["digest"], digest(1));
+    assert_eq!(dev["deploysNothing"], json!(["docs", "web"]));
+    let (_, staging) = server
+        .runtime
+        .block_on(api.get("/wharf/v1/projects/shop/environments/staging/overrides"));
+    let labels = &staging["overrides"]["web"]["metadata"]["labels"];
+    assert_eq!(labels["registry"], "registry.example.com:5000");
+    assert_eq!(labels["tag"], "2.0");
+    let (status, missing) = server
+        .runtime
+        .block_on(api.get("/wharf/v1/projects/shop/environments/nowhere/overrides"));
+    assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+}
+
+/// The multipart body Facets' clients send (parts `artifactRequest` then `file`, as the SDK's
+/// `ArtifactsUploadBody` names them), and each way it can be wrong.
+#[test]
+fn facets_multipart_upload_is_taken_and_each_mistake_is_named() {
+    let (server, _dir) = server();
+    let url = format!("{}/cc-ui/v1/artifacts/upload", server.url());
+    let send = |parts: Vec<(&str, reqwest::multipart::Part)>, user: (&str, &str)| {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, part) in parts {
+            form = form.part(name.to_string(), part);
+        }
+        server.runtime.block_on(async {
+            let response = support::http()
+                .post(&url)
+                .basic_auth(user.0, Some(user.1))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, body)
+        })
+    };
+    let request = |json: Value| reqwest::multipart::Part::text(json.to_string());
+    let file = || reqwest::multipart::Part::bytes(b"zip bytes".to_vec()).file_name("site.zip");
+    let admin = (support::ADMIN, support::TOKEN);
+
+    let facetsctl_body = json!({
+        "stackName": "shop", "applicationName": "docs", "registrationType": "ENVIRONMENT",
+        "registrationValue": "dev", "externalId": "facetsctl-42"
+    });
+    let (status, taken) = send(
+        vec![
+            ("artifactRequest", request(facetsctl_body.clone())),
+            ("file", file()),
+        ],
+        admin,
+    );
+    assert_eq!(status, StatusCode::OK, "{taken}");
+    assert_eq!(taken["artifactType"], "freestyle");
+    assert_eq!(
+        taken["classified"], false,
+        "docs is attached by hand: {taken}"
+    );
+    assert!(
+        taken["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("manual strategy"),
+        "{taken}"
+    );
+
+    let (status, body) = send(
+        vec![
+            ("file", file()),
+            ("artifactRequest", request(facetsctl_body.clone())),
+        ],
+        admin,
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("before the `file` part"),
+        "{body}"
+    );
+
+    let (status, body) = send(
+        vec![
+            (
+                "artifactRequest",
+                request(json!({"applicationName": "docs"})),
+            ),
+            ("file", file()),
+        ],
+        admin,
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `stackName`"),
+        "{body}"
+    );
+
+    let (status, body) = send(
+        vec![
+            (
+                "artifactRequest",
+                request(json!({"stackName": "shop", "applicationName": "api"})),
+            ),
+            ("file", file()),
+        ],
+        admin,
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("say where the file goes"),
+        "{body}"
+    );
+
+    let (status, body) = send(
+        vec![("artifactRequest", request(facetsctl_body.clone()))],
+        admin,
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing part `file`"),
+        "{body}"
+    );
+
+    // A viewer may not upload: refused before a byte of the file is stored.
+    let viewer = server.member("reader", "shop", "viewer");
+    let (status, body) = send(
+        vec![
+            ("artifactRequest", request(facetsctl_body)),
+            ("file", file()),
+        ],
+        ("reader", &viewer),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+}

@@ -195,6 +195,13 @@ pub struct Artifact {
     /// into a protected stage that a tag cannot take, …), one sentence each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// *extension*: `docker_image` or `freestyle` (a file; see `file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<crate::ArtifactType>,
+    /// *extension*: a freestyle build's file: its download URI (the built-in registry's blob
+    /// URL, read with a wharf token), digest, name and size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<OverrideFile>,
 }
 
 impl Artifact {
@@ -296,4 +303,102 @@ pub struct Resolved {
     pub resolved_from: String,
     pub bucket: String,
     pub artifact: Artifact,
+    /// *extension*: the environment override for this build (`wharf resolve --output
+    /// override`).
+    #[serde(rename = "override", default, skip_serializing_if = "Option::is_none")]
+    pub service_override: Option<ServiceOverride>,
+}
+
+/// *extension*: one service's environment override, as the seed describes it: the image under
+/// `spec.release.image` (a file's URI and digest under `spec.release.artifact` for freestyle
+/// builds) and where it comes from under `metadata.labels`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceOverride {
+    pub spec: OverrideSpec,
+    pub metadata: OverrideMetadata,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OverrideSpec {
+    pub release: OverrideRelease,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OverrideRelease {
+    /// The image, by digest when known (`registry/repository@sha256:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// A freestyle build's file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<OverrideFile>,
+}
+
+/// A freestyle build's file: where to download it (authenticated) and its digest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OverrideFile {
+    pub uri: String,
+    pub digest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OverrideMetadata {
+    /// `registry`, `repository`, `tag`, `digest` (those known), `artifactType`, `buildId`.
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// *extension*: `GET /wharf/v1/projects/{p}/environments/{e}/overrides`: every service's
+/// override for one environment; services that deploy nothing there are listed apart.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentOverrides {
+    pub project: String,
+    pub environment: String,
+    pub overrides: std::collections::BTreeMap<String, ServiceOverride>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deploys_nothing: Vec<String>,
+}
+
+/// The `artifactRequest` part of `POST /cc-ui/v1/artifacts/upload` (multipart, before the
+/// `file` part): Facets' `ArtifactRequest` fields, and where the file goes named as in a
+/// registration (`artifactRegisterType`/`artifactRegisterValue`, or facetsctl's
+/// `registrationType`/`registrationValue`), by `clusterId` or `releaseStream`, or by
+/// `metadata.BRANCH_NAME`. Lenient, like every Facets body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blueprint_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_register_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_register_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_stream: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }

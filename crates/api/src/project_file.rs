@@ -211,7 +211,7 @@ pub struct PromotionSection {
     pub order: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CiEntry {
     pub name: String,

@@ -88,8 +88,11 @@ fn project_file() -> impl Strategy<Value = ProjectFile> {
         prop::collection::vec(text(), 0..4).prop_map(|order| PromotionSection { order }),
     );
     let ci = prop::collection::vec(
-        (text(), prop::option::of(text()))
-            .prop_map(|(name, description)| CiEntry { name, description }),
+        (text(), prop::option::of(text())).prop_map(|(name, description)| CiEntry {
+            name,
+            description,
+            ..Default::default()
+        }),
         0..3,
     );
     let members = prop::collection::vec(

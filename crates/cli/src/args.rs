@@ -40,8 +40,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub token_file: Option<PathBuf>,
     /// Print results as human text, as one JSON document, or (register and push) as wharf's
-    /// Markdown report, for a job summary or an annotation; other commands print Markdown as
-    /// human text.
+    /// Markdown report, for a job summary or an annotation; `override` (resolve): the
+    /// environment override a deployer reads. Other commands print these as human text.
     #[arg(long, global = true, value_enum, default_value_t = Output::Human, help_heading = GLOBAL)]
     pub output: Output,
     /// Allow plain http:// to a control plane that is not on loopback (the token then travels
@@ -59,6 +59,7 @@ pub enum Output {
     Human,
     Json,
     Markdown,
+    Override,
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +135,13 @@ pub enum Command {
         #[arg(long)]
         project: Option<String>,
     },
+    /// Upload a file (WAR, JAR, ZIP…) as a freestyle build: kept in the control plane's
+    /// registry by digest, routed, promoted, protected and resolved like an image.
+    /// `wharf register --file PATH` is the same.
+    #[command(
+        after_help = "Example:\n  wharf upload --project shop --service docs --file site.zip --git-ref main"
+    )]
+    Upload(RegisterArgs),
     /// Attach an image to one environment of a service by hand (the manual strategy's way
     /// in; other environments do not change). A protected environment asks the same as a
     /// registration into it.
@@ -213,6 +221,10 @@ pub struct RegisterArgs {
     /// Image reference, e.g. ghcr.io/acme/api:1.4.2 [env: WHARF_IMAGE, DOCKER_IMAGE_URL].
     #[arg(long)]
     pub image: Option<String>,
+    /// Instead of an image, upload this file (WAR, JAR, ZIP…) into the control plane's
+    /// registry and register it as a freestyle build (`wharf upload`) [env: WHARF_FILE].
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["image", "push"])]
+    pub file: Option<String>,
     /// Route by this branch or tag instead of the detected one [env: WHARF_GIT_REF, GIT_REF].
     #[arg(long, value_name = "REF")]
     pub git_ref: Option<String>,

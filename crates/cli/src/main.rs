@@ -170,6 +170,7 @@ async fn run(mut cli: Cli) -> CliResult {
     output::set_terms(registration::OptionNames::from_env(&env)?);
     cli.global.keyless_project = keyless_project(&cli.command, &env);
     let is_push = matches!(cli.command, Command::Push(_));
+    let is_upload = matches!(cli.command, Command::Upload(_));
     match cli.command {
         Command::Serve(args) => serve::serve(args).await,
         Command::CiContext(args) => {
@@ -177,7 +178,13 @@ async fn run(mut cli: Cli) -> CliResult {
             output::ci_context(cli.global.output, &context);
             Ok(())
         }
-        Command::Register(args) | Command::Push(args) => {
+        Command::Register(args) | Command::Push(args) | Command::Upload(args) => {
+            if is_upload && args.file.is_none() && env_path(&env, "WHARF_FILE").is_none() {
+                return Err(registration::Error::Usage(
+                    "wharf upload needs the file: --file PATH (or WHARF_FILE)".into(),
+                )
+                .into());
+            }
             let args = RegisterArgs {
                 push: args.push || is_push,
                 ..args
@@ -648,6 +655,23 @@ fn env_flag(env: &EnvMap, name: &str) -> CliResult<bool> {
     }
 }
 
+/// The `artifactRequest` part of an upload: the registration the plan resolved, less its
+/// image (the control plane names the stored file).
+fn upload_request(plan: &registration::Plan) -> wharf_api::UploadRequest {
+    let request = &plan.request;
+    wharf_api::UploadRequest {
+        stack_name: Some(request.blueprint_name.clone()),
+        application_name: request.application_name.clone(),
+        ci_name: request.ci_name.clone(),
+        artifact_register_type: Some(request.artifact_register_type.as_str().to_string()),
+        artifact_register_value: Some(request.artifact_register_value.clone()),
+        external_id: request.external_id.clone(),
+        description: request.description.clone(),
+        metadata: request.metadata.clone(),
+        ..Default::default()
+    }
+}
+
 /// The change `wharf strategy --set …` asks for; none: show the strategy.
 fn strategy_change(args: &args::StrategyArgs) -> CliResult<Option<wharf_api::StrategyChange>> {
     let Some(set) = &args.set else {
@@ -718,7 +742,9 @@ fn route_rule(text: &str, position: usize) -> CliResult<wharf_api::Criterion> {
 /// The project a keyless login logs in to: the command's `--project`, else `WHARF_PROJECT`.
 fn keyless_project(command: &Command, env: &EnvMap) -> Option<String> {
     let flag = match command {
-        Command::Register(args) | Command::Push(args) => args.project.clone(),
+        Command::Register(args) | Command::Push(args) | Command::Upload(args) => {
+            args.project.clone()
+        }
         Command::Builds(args) => args.project.clone(),
         Command::Promote(args) => args.project.clone(),
         Command::Resolve(args) => args.project.clone(),
@@ -803,6 +829,7 @@ async fn register(
         service: args.service.clone(),
         ci_name: args.ci_name.clone(),
         image: args.image.clone(),
+        file: args.file.clone(),
         git_ref: args.git_ref.clone(),
         environment: args.environment.clone(),
         release_stream: args.release_stream.clone(),
@@ -814,6 +841,11 @@ async fn register(
         platform: args.push_options.platform.clone(),
     };
     let plan = registration::resolve(&flags, env, &WharfEnv::from_map(env)?, ci)?;
+    if let (Some(file), false) = (&plan.file, args.dry_run) {
+        let build = client.upload(&upload_request(&plan), file).await?;
+        output::uploaded(output, &build);
+        return Ok(());
+    }
     if args.dry_run {
         let preview = registration::preview(client, &plan, label).await?;
         output::preview(output, &preview);

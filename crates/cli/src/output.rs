@@ -130,7 +130,7 @@ pub fn failure(output: Output, kind: &str, code: i32, message: &str) {
     let message = say(message);
     note!("error: {message}");
     match output {
-        Output::Json => failure_json(kind, code, &message),
+        Output::Json | Output::Override => failure_json(kind, code, &message),
         Output::Markdown => write_stdout(&markdown::failed(kind, code, &message)),
         Output::Human => {}
     }
@@ -153,7 +153,7 @@ pub fn skipped(output: Output, reason: &str) {
     match output {
         Output::Json => json(&report::skipped(&reason)),
         Output::Markdown => write_stdout(&markdown::skipped(&reason)),
-        Output::Human => out!("skipped: {reason}"),
+        Output::Human | Output::Override => out!("skipped: {reason}"),
     }
     summarise(&markdown::skipped(&reason));
 }
@@ -167,7 +167,7 @@ pub fn registered(output: Output, outcome: &Outcome, pushed: Option<&Pushed>) {
     match output {
         Output::Json => return json(&report::registered(outcome, pushed)),
         Output::Markdown => return write_stdout(&report),
-        Output::Human => {}
+        Output::Human | Output::Override => {}
     }
     if let Some(pushed) = pushed {
         let what = if pushed.up_to_date {
@@ -238,7 +238,7 @@ pub fn preview(output: Output, preview: &Preview) {
     match output {
         Output::Json => return json(preview),
         Output::Markdown => return write_stdout(&markdown::preview(preview)),
-        Output::Human => {}
+        Output::Human | Output::Override => {}
     }
     let request = &preview.request;
     out!("dry run: nothing was sent that writes");
@@ -545,8 +545,22 @@ pub fn resolved(output: Output, resolved: &Resolved) {
     if output == Output::Json {
         return json(resolved);
     }
+    if output == Output::Override {
+        match &resolved.service_override {
+            Some(entry) => return json(entry),
+            None => {
+                note!(
+                    "warning: this control plane answers no override; printing the resolved build"
+                );
+                return json(resolved);
+            }
+        }
+    }
     let artifact = &resolved.artifact;
-    out!("{}", artifact.artifact_uri.as_deref().unwrap_or("?"));
+    match &artifact.file {
+        Some(file) => out!("{}", file.uri),
+        None => out!("{}", artifact.artifact_uri.as_deref().unwrap_or("?")),
+    }
     note!(
         "{} in {} → build {} from the {} bucket '{}'",
         resolved.expression,
@@ -950,4 +964,28 @@ pub fn attached(output: Output, service: &str, environment: &str, build: &wharf_
         build.artifact_uri.as_deref().unwrap_or("-"),
         build.id
     );
+}
+
+/// `wharf upload`: the freestyle build, where it went and where to download the file.
+pub fn uploaded(output: Output, build: &wharf_api::Artifact) {
+    for warning in &build.warnings {
+        warning_line(warning);
+    }
+    if output == Output::Json {
+        return json(build);
+    }
+    let routed = build.routed_to().unwrap_or("unclassified");
+    match &build.file {
+        Some(file) => {
+            out!(
+                "uploaded {} ({} bytes, {}) as build {}, routed to {routed}",
+                file.name.as_deref().unwrap_or("the file"),
+                file.size.unwrap_or_default(),
+                file.digest,
+                build.id
+            );
+            out!("  download {}", file.uri);
+        }
+        None => out!("uploaded as build {}, routed to {routed}", build.id),
+    }
 }

@@ -521,6 +521,53 @@ impl Client {
         decode(response).await
     }
 
+    /// Uploads a file (WAR, JAR, ZIP…) as a freestyle build of `request`'s service, as Facets'
+    /// `POST /cc-ui/v1/artifacts/upload` takes it: the `artifactRequest` part, then the file,
+    /// streamed from disk.
+    pub async fn upload(
+        &self,
+        request: &wharf_api::UploadRequest,
+        path: &std::path::Path,
+    ) -> Result<Artifact> {
+        let json = serde_json::to_string(request)
+            .map_err(|e| Error::Usage(format!("the upload request: {e}")))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "file".into());
+        let form = || -> Result<reqwest::multipart::Form> {
+            let file = std::fs::File::open(path)
+                .map_err(|e| Error::Usage(format!("--file {}: {e}", path.display())))?;
+            let size = file
+                .metadata()
+                .map_err(|e| Error::Usage(format!("--file {}: {e}", path.display())))?
+                .len();
+            let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+            let body = reqwest::Body::wrap_stream(stream);
+            let part = reqwest::multipart::Part::stream_with_length(body, size)
+                .file_name(name.clone())
+                .mime_str("application/octet-stream")
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            let request_part = reqwest::multipart::Part::text(json.clone())
+                .mime_str("application/json")
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            Ok(reqwest::multipart::Form::new()
+                .part("artifactRequest", request_part)
+                .part("file", part))
+        };
+        let replay = match request.external_id {
+            Some(_) => Resend::Safe,
+            None => Resend::Unsafe(
+                "the upload may have been registered: list the service's builds (`wharf \
+                 builds`) before uploading again, or give --external-id so a retry is a replay",
+            ),
+        };
+        let response = self
+            .send_form("/cc-ui/v1/artifacts/upload", &form, replay)
+            .await?;
+        decode(response).await
+    }
+
     /// A service's image strategy (`wharf strategy`).
     pub async fn strategy(
         &self,
@@ -650,6 +697,7 @@ impl Client {
             resolved_from: resolved_from.into(),
             bucket,
             artifact,
+            service_override: None,
         })
     }
 
@@ -706,7 +754,20 @@ impl Client {
     ) -> Result<reqwest::Response> {
         let url = format!("{}{path}", self.base);
         self.retry
-            .run(|made| self.attempt(method.clone(), &url, body, replay, made))
+            .run(|made| self.attempt(method.clone(), &url, body, None, replay, made))
+            .await
+    }
+
+    /// Like `send`, with a multipart body made by `form` for each attempt.
+    async fn send_form(
+        &self,
+        path: &str,
+        form: FormMaker<'_>,
+        replay: Resend,
+    ) -> Result<reqwest::Response> {
+        let url = format!("{}{path}", self.base);
+        self.retry
+            .run(|made| self.attempt::<()>(Method::POST, &url, None, Some(form), replay, made))
             .await
     }
 
@@ -716,6 +777,7 @@ impl Client {
         method: Method,
         url: &str,
         body: Option<&B>,
+        form: Option<FormMaker<'_>>,
         replay: Resend,
         made: u32,
     ) -> Attempt<reqwest::Response, Error> {
@@ -734,6 +796,12 @@ impl Client {
             .header(header::ACCEPT, "application/json");
         if let Some(body) = body {
             request = request.json(body);
+        }
+        if let Some(form) = form {
+            match form() {
+                Ok(form) => request = request.multipart(form),
+                Err(error) => return Attempt::Done(Err(error)),
+            }
         }
         let response = match request.send().await {
             Ok(response) => response,
@@ -767,7 +835,6 @@ impl Client {
     }
 }
 
-/// Whether a request may be sent again when its answer is lost.
 fn strategy_path(project: &str, service: &str) -> String {
     format!(
         "/wharf/v1/projects/{}/services/{}/strategy",
@@ -776,6 +843,10 @@ fn strategy_path(project: &str, service: &str) -> String {
     )
 }
 
+/// Builds a multipart body afresh for each attempt (a file part is read from the start).
+type FormMaker<'a> = &'a (dyn Fn() -> Result<reqwest::multipart::Form> + Sync);
+
+/// Whether a request may be sent again when its answer is lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Resend {
     /// A read, or a write the control plane deduplicates.

@@ -21,6 +21,8 @@ pub struct WharfEnv {
     pub service: Option<String>,
     pub ci_name: Option<String>,
     pub image: Option<String>,
+    /// A file (WAR, JAR, ZIP…) to upload as a freestyle build instead of an image.
+    pub file: Option<String>,
     pub environment: Option<String>,
     pub release_stream: Option<String>,
     pub external_id: Option<String>,
@@ -49,6 +51,10 @@ impl WharfEnv {
     }
 }
 
+/// What an upload's request names as its image until the control plane stores the file and
+/// names it (`upload.invalid/<file>`: a reserved name no registry answers to).
+pub const UPLOAD_PREVIEW_HOST: &str = "upload.invalid";
+
 /// What the user asked for on the command line (every field optional).
 #[derive(Debug, Clone, Default)]
 pub struct RegisterFlags {
@@ -56,6 +62,8 @@ pub struct RegisterFlags {
     pub service: Option<String>,
     pub ci_name: Option<String>,
     pub image: Option<String>,
+    /// `--file`: upload this file as a freestyle build instead of registering an image.
+    pub file: Option<String>,
     pub git_ref: Option<String>,
     pub environment: Option<String>,
     pub release_stream: Option<String>,
@@ -81,6 +89,9 @@ pub enum Endpoint {
 pub struct Plan {
     pub request: SaasArtifactRequest,
     pub sources: BTreeMap<&'static str, String>,
+    /// A freestyle upload: the file to send (the request's `artifactUri` is then the control
+    /// plane's to set).
+    pub file: Option<PathBuf>,
 }
 
 impl Plan {
@@ -272,20 +283,43 @@ pub fn resolve(
             "WHARF_SERVICE",
         ));
     }
-    let image = pick(
+    let file = pick(
         s,
-        "image",
+        "file",
         &[
-            (flags.image.as_deref(), "--image"),
-            (env.image.as_deref(), "WHARF_IMAGE"),
-            (
-                env_map.get("DOCKER_IMAGE_URL").map(String::as_str),
-                "DOCKER_IMAGE_URL",
-            ),
+            (flags.file.as_deref(), "--file"),
+            (env.file.as_deref(), "WHARF_FILE"),
         ],
-    )
-    .ok_or_else(|| missing("image", "--image IMAGE", "WHARF_IMAGE"))?;
-    validate_image(&image, flags.push)?;
+    );
+    let image = match &file {
+        Some(file) => {
+            if flags.image.is_some() || flags.push {
+                return Err(Error::Usage(
+                    "--file uploads a file as the build; --image and --push name an image: \
+                     give one or the other"
+                        .into(),
+                ));
+            }
+            format!("{UPLOAD_PREVIEW_HOST}/{file}")
+        }
+        None => {
+            let image = pick(
+                s,
+                "image",
+                &[
+                    (flags.image.as_deref(), "--image"),
+                    (env.image.as_deref(), "WHARF_IMAGE"),
+                    (
+                        env_map.get("DOCKER_IMAGE_URL").map(String::as_str),
+                        "DOCKER_IMAGE_URL",
+                    ),
+                ],
+            )
+            .ok_or_else(|| missing("image", "--image IMAGE (or --file FILE)", "WHARF_IMAGE"))?;
+            validate_image(&image, flags.push)?;
+            image
+        }
+    };
     let env_git_ref = env_map.get("WHARF_GIT_REF").map(String::as_str);
     let (register_type, register_value) = resolve_target(s, flags, env, env_git_ref, ci)?;
     let external_id = pick(
@@ -333,11 +367,15 @@ pub fn resolve(
         ci_name,
         external_id,
         repository_name: None,
-        tag: image_tag(&image),
+        tag: file.is_none().then(|| image_tag(&image)).flatten(),
         description,
         metadata: Some(metadata),
     };
-    Ok(Plan { request, sources })
+    Ok(Plan {
+        request,
+        sources,
+        file: file.map(PathBuf::from),
+    })
 }
 
 /// At most one of git ref, environment, release stream; flags beat environment, which beats

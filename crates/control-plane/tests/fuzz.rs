@@ -141,7 +141,7 @@ fn valid_file() -> impl Strategy<Value = ProjectFile> {
                         .into_iter()
                         .map(|name| CiEntry {
                             name,
-                            description: None,
+                            ..Default::default()
                         })
                         .collect(),
                     members: members
@@ -203,7 +203,7 @@ fn spoil(file: &mut ProjectFile, slot: Slot, name: String) -> &'static str {
                 Some(first) => first.name = name,
                 None => file.ci.push(CiEntry {
                     name,
-                    description: None,
+                    ..Default::default()
                 }),
             }
             "ci[0].name"

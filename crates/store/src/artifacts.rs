@@ -12,8 +12,8 @@ macro_rules! select_artifacts {
             "SELECT id, ci_id, project, application_name, artifact_uri, artifactory, external_id,
              description, metadata, register_type, register_value, registration_type, cluster_id,
              cluster_name, release_stream, classified, applied_rule_id, applied_rule_name,
-             promoted, origin, repository_name, tag, created_by, created_at, promoted_from
-             FROM artifacts ",
+             promoted, origin, repository_name, tag, created_by, created_at, promoted_from,
+             artifact_type, file FROM artifacts ",
             $rest
         )
     };
@@ -170,9 +170,9 @@ impl Tx {
              artifactory, external_id, description, metadata, register_type, register_value,
              registration_type, cluster_id, cluster_name, release_stream, classified,
              applied_rule_id, applied_rule_name, promoted, origin, repository_name, tag,
-             created_by, created_at, promoted_from, routed_to)
+             created_by, created_at, promoted_from, routed_to, artifact_type, file)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                     $18, $19, $20, $21, $22, $23, $24, $25, $26)",
+                     $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
             &a.id,
             &a.ci_id,
             &a.project,
@@ -199,6 +199,8 @@ impl Tx {
             &a.created_at,
             &a.promoted_from,
             a.bucket.routed_to(),
+            a.artifact_type,
+            &a.file,
         )?;
         Ok(())
     }

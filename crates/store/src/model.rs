@@ -6,8 +6,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use wharf_api::{
-    ArtifactRegisterType, CiMode, CiSystem, ClosedSet, Criterion, Metadata, RegistrationType,
-    WorkflowHierarchy,
+    ArtifactRegisterType, ArtifactType, CiMode, CiSystem, ClosedSet, Criterion, Metadata,
+    RegistrationType, WorkflowHierarchy,
 };
 
 /// A JSON document kept in a TEXT column (the same on both databases); unreadable JSON is an
@@ -344,6 +344,21 @@ pub struct ArtifactRow {
     pub created_by: String,
     pub created_at: String,
     pub promoted_from: Option<String>,
+    pub artifact_type: ArtifactType,
+    /// A freestyle build's file.
+    pub file: Option<JsonText<FileInfo>>,
+}
+
+/// A freestyle build's file, as stored: its name, size and SHA-256 digest, and the OCI
+/// artifact that holds it in the built-in registry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileInfo {
+    pub name: String,
+    pub size: u64,
+    pub digest: String,
+    /// The registry repository (`project/service`) that holds it.
+    pub repository: String,
 }
 
 /// Which of a CI integration's builds to list.

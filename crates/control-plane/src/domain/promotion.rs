@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 use crate::validate::valid_image_uri;
 use std::collections::BTreeMap;
 use wharf_api::{
-    Artifact, ArtifactRegisterType, CiMode, PromotionRequest, RegistrationType, WorkflowHierarchy,
+    Artifact, ArtifactRegisterType, CiMode, EnvironmentOverrides, PromotionRequest,
+    RegistrationType, WorkflowHierarchy,
 };
 use wharf_store::{ArtifactRow, Audit, Bucket, JsonText, Origin, new_id, now};
 
@@ -350,6 +351,7 @@ impl Delivery {
                 bucket: deployed.bucket,
                 environment: env.name.clone(),
                 artifact: artifact_view(&deployed.build, &ci.name),
+                service_override: Some(super::wire::service_override(&deployed.build)),
             });
         }
         let buckets = self.store.buckets_of(&ci.id).await?;
@@ -367,6 +369,31 @@ impl Delivery {
              stream '{}' holds one; {listing}",
             env.name, env.release_stream
         )))
+    }
+
+    /// Every service's override for one environment (what each deploys there); services
+    /// that deploy nothing there are named apart.
+    pub async fn overrides(
+        &self,
+        project: &str,
+        environment: &str,
+    ) -> Result<EnvironmentOverrides> {
+        let env = self.lookups.environment_named(project, environment).await?;
+        let mut answer = EnvironmentOverrides {
+            project: project.to_string(),
+            environment: env.name.clone(),
+            ..Default::default()
+        };
+        for ci in self.store.cis(Some(project)).await? {
+            match self.lookups.deployed_in(&ci, &env).await? {
+                Some(deployed) => {
+                    let entry = super::wire::service_override(&deployed.build);
+                    answer.overrides.insert(ci.name.clone(), entry);
+                }
+                None => answer.deploys_nothing.push(ci.name.clone()),
+            }
+        }
+        Ok(answer)
     }
 
     /// Pins an image to one environment or stream by hand, audited; through the door, as a
@@ -413,6 +440,8 @@ impl Delivery {
             created_by: user.username.clone(),
             created_at: now(),
             promoted_from: None,
+            artifact_type: Default::default(),
+            file: None,
         };
         let row = pinned_row(row, pinned);
         let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_ATTACH")

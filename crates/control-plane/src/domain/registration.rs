@@ -8,10 +8,12 @@ use super::{Delivery, permissions};
 use crate::error::{Error, Result};
 use crate::validate::{require, valid_image_uri, valid_text};
 use wharf_api::{
-    Artifact, ArtifactRegisterType, BRANCH_NAME, CiMode, Metadata, RegistrationType, RoutePreview,
-    Strategy,
+    Artifact, ArtifactRegisterType, ArtifactType, BRANCH_NAME, CiMode, Metadata, RegistrationType,
+    RoutePreview, Strategy,
 };
-use wharf_store::{ArtifactRow, Audit, Bucket, CiRow, JsonText, Origin, RuleRow, new_id, now};
+use wharf_store::{
+    ArtifactRow, Audit, Bucket, CiRow, FileInfo, JsonText, Origin, RuleRow, new_id, now,
+};
 
 /// Where the caller asked the build to go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +42,8 @@ pub struct Registration {
     pub tag: Option<String>,
     /// Refuse (storing nothing) when the build would be unclassified.
     pub require_route: bool,
+    /// A freestyle build's file (stored in the built-in registry); none: an image.
+    pub file: Option<FileInfo>,
 }
 
 /// Where a registration goes, worked out by the checks and routing that registering and its
@@ -183,6 +187,11 @@ impl Delivery {
             created_by: user.username.clone(),
             created_at: now(),
             promoted_from: None,
+            artifact_type: match request.file {
+                Some(_) => ArtifactType::Freestyle,
+                None => ArtifactType::DockerImage,
+            },
+            file: request.file.clone().map(JsonText),
         };
         let row = match pinned {
             Some(pinned) => pinned.name(row),

@@ -45,6 +45,11 @@ pub fn artifact_view(row: &ArtifactRow, ci_name: &str) -> Artifact {
         stack_name: Some(row.project.clone()),
         cluster_name: bucket.cluster_name.clone(),
         warnings: Vec::new(),
+        artifact_type: Some(row.artifact_type),
+        file: row
+            .file
+            .as_ref()
+            .map(|f| file_view(&f.0, &row.artifact_uri)),
     }
 }
 
@@ -283,4 +288,74 @@ fn label(name: &str) -> String {
         .next()
         .map(|first| first.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
+}
+
+/// A freestyle build's file as the wire shows it: its download URI is the blob's URL in the
+/// built-in registry the build's URI names (`http://` only for a loopback host).
+pub fn file_view(file: &wharf_store::FileInfo, artifact_uri: &str) -> wharf_api::OverrideFile {
+    let host = super::artifactories::registry_host(artifact_uri);
+    let name = host
+        .rsplit_once(':')
+        .filter(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(name, _)| name);
+    let scheme = if wharf_http::is_loopback_host(name) {
+        "http"
+    } else {
+        "https"
+    };
+    wharf_api::OverrideFile {
+        uri: format!(
+            "{scheme}://{host}/v2/{}/blobs/{}",
+            file.repository, file.digest
+        ),
+        digest: file.digest.clone(),
+        name: Some(file.name.clone()),
+        size: Some(file.size),
+    }
+}
+
+/// The environment override of a deployed build, as the seed describes it: the image under
+/// `spec.release.image` (for a file, its URI and digest under `spec.release.artifact`), and
+/// its registry, repository, tag and digest under `metadata.labels`.
+pub fn service_override(row: &ArtifactRow) -> wharf_api::ServiceOverride {
+    use wharf_api::{ClosedSet, OverrideMetadata, OverrideRelease, OverrideSpec, ServiceOverride};
+    let mut labels = std::collections::BTreeMap::new();
+    labels.insert(
+        "artifactType".to_string(),
+        row.artifact_type.name().to_string(),
+    );
+    labels.insert("buildId".to_string(), row.id.clone());
+    if let Ok(reference) = row.artifact_uri.parse::<wharf_oci::ImageReference>() {
+        labels.insert("registry".into(), reference.registry.clone());
+        labels.insert("repository".into(), reference.repository.clone());
+        if let Some(digest) = &reference.digest {
+            labels.insert("digest".into(), digest.to_string());
+        }
+    }
+    if let Some(tag) = row.tag.clone().or_else(|| {
+        row.artifact_uri
+            .parse::<wharf_oci::ImageReference>()
+            .ok()
+            .and_then(|r| r.tag)
+    }) {
+        labels.insert("tag".into(), tag);
+    }
+    let file = row
+        .file
+        .as_ref()
+        .map(|f| file_view(&f.0, &row.artifact_uri));
+    let release = match file {
+        Some(file) => OverrideRelease {
+            image: None,
+            artifact: Some(file),
+        },
+        None => OverrideRelease {
+            image: Some(row.artifact_uri.clone()),
+            artifact: None,
+        },
+    };
+    ServiceOverride {
+        spec: OverrideSpec { release },
+        metadata: OverrideMetadata { labels },
+    }
 }

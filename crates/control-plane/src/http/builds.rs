@@ -198,3 +198,13 @@ pub async fn resolve(
             .await?,
     ))
 }
+
+/// `GET /wharf/v1/projects/{project}/environments/{environment}/overrides`.
+pub async fn overrides(
+    State(state): State<AppState>,
+    Path((project, environment)): Path<(String, String)>,
+) -> Result<Json<wharf_api::EnvironmentOverrides>> {
+    Ok(Json(
+        state.cp.delivery.overrides(&project, &environment).await?,
+    ))
+}

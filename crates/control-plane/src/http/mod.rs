@@ -9,6 +9,7 @@ mod artifactories;
 mod audit;
 mod builds;
 mod cis;
+mod files;
 #[cfg(test)]
 mod fuzz;
 mod oidc;
@@ -91,6 +92,10 @@ pub fn router(state: AppState) -> Router {
         .route("/artifacts/promote", post(builds::promote_by_name))
         .route("/artifacts/reclassify", put(builds::reclassify))
         .route("/artifacts/attach-image-via-register", post(builds::attach))
+        .route(
+            "/artifacts/upload",
+            post(files::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/artifacts/{id}", get(builds::of_cluster).delete(builds::delete))
         .route("/artifacts/{id}/promote/{artifact_id}", post(builds::promote_by_ci_id))
         .route(
@@ -138,6 +143,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/wharf/v1/projects", get(projects::list_projects))
         .route("/wharf/v1/projects/{project}/status", get(projects::status))
+        .route(
+            "/wharf/v1/projects/{project}/environments/{environment}/overrides",
+            get(builds::overrides),
+        )
         .route(
             "/wharf/v1/projects/{project}/services/{service}/strategy",
             get(cis::strategy).put(cis::set_strategy),

@@ -83,6 +83,7 @@ fn saas_registration(body: SaasArtifactRequest) -> Result<Registration> {
         repository_name: body.repository_name,
         tag: body.tag,
         require_route: false,
+        file: None,
     })
 }
 
@@ -107,6 +108,7 @@ fn legacy(
         repository_name: None,
         tag: None,
         require_route: false,
+        file: None,
     })
 }
 

@@ -11,6 +11,7 @@
 //! any valid credential (a scoped one: its own repository only).
 
 mod blobs;
+pub mod files;
 pub mod gc;
 mod manifests;
 pub mod object_store;
@@ -114,6 +115,26 @@ impl From<Error> for RegistryError {
             Error::Internal(_) => RegistryCode::Unknown,
         };
         Self::new(code, error.to_string())
+    }
+}
+
+/// A registry error met outside the registry's own routes (a file uploaded through the
+/// control plane): the control plane's error of the same kind.
+impl From<RegistryError> for Error {
+    fn from(error: RegistryError) -> Self {
+        let message = error.message;
+        match error.code {
+            RegistryCode::Unauthorized => Error::Unauthorized,
+            RegistryCode::Denied => Error::Forbidden(message),
+            RegistryCode::Held => Error::Conflict(message),
+            RegistryCode::NameUnknown
+            | RegistryCode::BlobUnknown
+            | RegistryCode::BlobUploadUnknown
+            | RegistryCode::ManifestUnknown => Error::NotFound(message),
+            RegistryCode::Timeout => Error::RequestTimeout(message),
+            RegistryCode::Unknown => Error::Internal(message),
+            _ => Error::BadRequest(message),
+        }
     }
 }
 

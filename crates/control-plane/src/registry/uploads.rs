@@ -248,6 +248,29 @@ impl BuiltInRegistry {
         Ok(digest)
     }
 
+    /// Stores a whole blob whose digest is learnt from its bytes (a file uploaded through the
+    /// control plane, not a registry client): one session, appended to, committed under the
+    /// digest it hashed to. Answers the digest and size.
+    pub(super) async fn put_blob_of_unknown_digest(
+        &self,
+        caller: &RegistryCaller,
+        name: &str,
+        body: impl BodyStream,
+    ) -> Answer<(Digest, u64)> {
+        self.may_push(caller, name).await?;
+        let id = new_id();
+        self.cp
+            .registry_index
+            .open_upload(&id, name, self.blobs.session_key(&id).as_deref())
+            .await?;
+        let session = self.session(name, &id).await?;
+        let upload = self.append(session, body).await?;
+        let digest = parse_digest(&upload.digest())?;
+        let size = upload.size();
+        self.commit_upload(name, upload, &digest).await?;
+        Ok((digest, size))
+    }
+
     /// Checks the bytes' running hash against `digest` (nothing is read back), then makes the
     /// object whole and names it in one transaction with the repository's blob row; a
     /// mismatch deletes the session and commits nothing. When the digest is stored already,
