@@ -146,8 +146,8 @@ async fn promotion_is_refused_with_a_reason() {
         body["message"]
             .as_str()
             .unwrap()
-            .contains("no promotion workflow"),
-        "{body}"
+            .contains("uses the manual strategy, so it has no promotion order"),
+        "detach leaves the service attached by hand: {body}"
     );
     let detached = register(&api, "main", "u3", "r/a:3").await;
     assert_eq!(

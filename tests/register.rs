@@ -655,9 +655,16 @@ fn the_server_predicts_each_ci_by_the_rule_it_follows_and_require_route_stores_n
             None => {
                 assert_eq!(run.code, 6, "{mode}: {}", run.stderr);
                 assert_eq!(run.json()["error"]["kind"], "not_routed");
+                // A CI that follows nothing (NONE) is a service attached by hand: the
+                // refusal names that strategy.
+                let named = match mode {
+                    "NONE" => {
+                        format!("service '{service}' of project 'shop' uses the manual strategy")
+                    }
+                    _ => format!("CI integration '{service}'"),
+                };
                 assert!(
-                    run.stderr.contains("nothing was registered")
-                        && run.stderr.contains(&format!("CI integration '{service}'")),
+                    run.stderr.contains("nothing was registered") && run.stderr.contains(&named),
                     "{}",
                     run.stderr
                 );

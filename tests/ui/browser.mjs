@@ -399,6 +399,31 @@ test("a narrow screen shows the flow without sideways scrolling", async () => {
   }
 });
 
+test("the Images tab switches a service to manual, then attaches an image from the picker", async () => {
+  const digest = await pushImage("shop/web", "3.0.0");
+  await visit(page, "/ui/projects/shop/services/web/images", "images tab");
+  assert((await page.locator("#strategy").textContent()) === "project", "web follows the project at first");
+  await page.getByLabel("Strategy", { exact: true }).selectOption("manual");
+  await Promise.all([page.waitForURL(/\/strategy$/), page.getByRole("button", { name: "Review the change" }).click()]);
+  const changes = await page.locator("#changes").textContent();
+  assert(changes.includes("strategy project → manual"), `the confirmation says what changes: ${changes}`);
+  assert(changes.includes("stay where they are"), "and that placed builds stay");
+  await clean(page, "strategy confirmation");
+  await accessible(page, "strategy confirmation");
+  await Promise.all([page.waitForURL(/done=strategy/), page.getByRole("button", { name: "Switch to manual" }).click()]);
+  assert((await page.locator("#strategy").textContent()) === "manual", "the tab shows the new strategy");
+  const dev = page.locator('#environments tr[data-environment="dev"]');
+  await Promise.all([page.waitForURL(/\/attach\?service=web&stage=dev/), dev.getByRole("link", { name: "Attach" }).click()]);
+  await Promise.all([page.waitForURL(/registry=default/), page.getByLabel("Registry", { exact: true }).selectOption("default")]);
+  await Promise.all([page.waitForURL(/repository=shop%2Fweb|repository=shop\/web/), page.getByLabel("Repository", { exact: true }).selectOption("shop/web")]);
+  await page.getByLabel("Tag", { exact: true }).selectOption("3.0.0");
+  await Promise.all([page.waitForURL(/done=attached/), page.getByRole("button", { name: "Attach", exact: true }).first().click()]);
+  await visit(page, "/ui/projects/shop/services/web/images", "images tab after attach");
+  const attached = await page.locator('#environments tr[data-environment="dev"]').textContent();
+  assert(attached.includes("shop/web:3.0.0"), `dev deploys the attached image: ${attached}`);
+  assert(attached.includes(digest.slice(7, 19)) || attached.includes("3.0.0"), "with its tag or digest");
+});
+
 test("sign out", async () => {
   await page.goto(BASE + "/ui/projects");
   await Promise.all([page.waitForURL(/\/ui\/login$/), page.getByRole("button", { name: "Sign out" }).click()]);

@@ -140,6 +140,39 @@ pub struct Criterion {
     pub priority: i64,
 }
 
+impl Criterion {
+    /// A branch criterion written `OPERATOR:VALUE=STAGE` (`STARTS_WITH:release/=staging`), as
+    /// `wharf strategy --route` and the UI's Images tab take it; `position` (0-based) is its
+    /// priority less one. The error says how to write it.
+    pub fn from_rule(text: &str, position: usize) -> Result<Self, String> {
+        let usage = || {
+            format!(
+                "{:?} is not a branch rule: write OPERATOR:VALUE=STAGE, e.g. \
+                 STARTS_WITH:release/=staging (OPERATOR is EQUALS, STARTS_WITH, ENDS_WITH or \
+                 CONTAINS)",
+                crate::printable::printable(text)
+            )
+        };
+        let (operator, rest) = text.trim().split_once(':').ok_or_else(usage)?;
+        let (value, stage) = rest.rsplit_once('=').ok_or_else(usage)?;
+        let operator = Operator::ALL
+            .into_iter()
+            .find(|o| o.as_str() == operator.trim())
+            .ok_or_else(usage)?;
+        let (value, stage) = (value, stage.trim());
+        if value.is_empty() || stage.is_empty() {
+            return Err(usage());
+        }
+        Ok(Self {
+            metadata_key: BRANCH_NAME.to_string(),
+            operator,
+            value: value.to_string(),
+            route_to: stage.to_string(),
+            priority: position as i64 + 1,
+        })
+    }
+}
+
 /// `POST`/`PUT /artifact-routing-rule`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -714,29 +714,8 @@ fn strategy_change(args: &args::StrategyArgs) -> CliResult<Option<wharf_api::Str
 
 /// `--route OPERATOR:VALUE=STAGE` as a branch criterion at `position` (0-based).
 fn route_rule(text: &str, position: usize) -> CliResult<wharf_api::Criterion> {
-    let usage = || {
-        registration::Error::Usage(format!(
-            "--route {:?}: write OPERATOR:VALUE=STAGE, e.g. STARTS_WITH:release/=staging \
-             (OPERATOR is EQUALS, STARTS_WITH, ENDS_WITH or CONTAINS)",
-            registration::printable(text)
-        ))
-    };
-    let (operator, rest) = text.split_once(':').ok_or_else(usage)?;
-    let (value, stage) = rest.rsplit_once('=').ok_or_else(usage)?;
-    let operator = wharf_api::Operator::ALL
-        .into_iter()
-        .find(|o| o.as_str() == operator)
-        .ok_or_else(usage)?;
-    if value.is_empty() || stage.is_empty() {
-        return Err(usage().into());
-    }
-    Ok(wharf_api::Criterion {
-        metadata_key: wharf_api::BRANCH_NAME.to_string(),
-        operator,
-        value: value.to_string(),
-        route_to: stage.to_string(),
-        priority: position as i64 + 1,
-    })
+    wharf_api::Criterion::from_rule(text, position)
+        .map_err(|e| registration::Error::Usage(format!("--route {e}")).into())
 }
 
 /// The project a keyless login logs in to: the command's `--project`, else `WHARF_PROJECT`.

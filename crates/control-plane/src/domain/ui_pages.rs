@@ -60,6 +60,29 @@ pub struct ServicePage {
     pub stages: Vec<String>,
 }
 
+/// A service's Images tab: its strategy with what it follows (and, for `service`, the
+/// project's beside it), and every environment with the image it deploys now.
+#[derive(Debug, Clone)]
+pub struct ImagesPage {
+    pub ci: CiRow,
+    pub strategy: wharf_api::ServiceStrategy,
+    pub environments: Vec<EnvironmentImage>,
+    /// Changing the strategy (`CI_CD_CONFIGURE`): `None` when the viewer may.
+    pub configure: Option<String>,
+}
+
+/// One environment of the Images tab.
+#[derive(Debug, Clone)]
+pub struct EnvironmentImage {
+    pub environment: String,
+    pub release_stream: String,
+    /// What it deploys now, and from which bucket (`environment` or its `release stream`).
+    pub deployed: Option<(ArtifactRow, &'static str)>,
+    /// Attaching an image to it: `None` when the viewer may.
+    pub attach: Option<String>,
+    pub protected: bool,
+}
+
 /// One build, its story, and what the viewer may do with it.
 #[derive(Debug, Clone)]
 pub struct BuildPage {
@@ -250,6 +273,70 @@ impl Overview {
             builds,
             branches,
             stages: flow.all_stages(),
+        })
+    }
+
+    pub async fn images_page(
+        &self,
+        user: &AuthUser,
+        project: &str,
+        service: &str,
+    ) -> Result<ImagesPage> {
+        let ci = self.lookups.ci(project, service).await?;
+        let strategy = {
+            let mut tx = self.store.begin().await?;
+            let view = super::strategy::strategy_in(&mut tx, &ci).await?;
+            tx.rollback().await?;
+            view
+        };
+        let write = self.refusal(user, project, ARTIFACTS_WRITE).await?;
+        let configure = self
+            .refusal(user, project, super::permissions::CI_CD_CONFIGURE)
+            .await?;
+        let held = self.identity.role_names(&user.username, project).await?;
+        let protections: BTreeMap<String, wharf_api::project_file::Protection> = self
+            .store
+            .protections(project)
+            .await?
+            .into_iter()
+            .map(|p| (p.stage, p.rules.0))
+            .collect();
+        let mut environments = Vec::new();
+        for env in self.store.environments(project).await? {
+            let deployed = self.lookups.deployed_in(&ci, &env).await?.map(|d| {
+                let from = match d.from {
+                    RegistrationType::ReleaseStream => "its release stream",
+                    _ => "attached or placed here",
+                };
+                (d.build, from)
+            });
+            let guard = protections
+                .get(&env.name)
+                .or_else(|| protections.get(&env.release_stream));
+            let may_write_straight =
+                user.admin || guard.is_none_or(|p| p.direct.iter().any(|r| held.contains(r)));
+            let attach = write.clone().or_else(|| {
+                (!may_write_straight).then(|| {
+                    format!(
+                        "{} is protected: attaching into it needs role {}",
+                        env.name,
+                        guard.map(|p| p.direct.join(" or ")).unwrap_or_default()
+                    )
+                })
+            });
+            environments.push(EnvironmentImage {
+                environment: env.name,
+                release_stream: env.release_stream,
+                deployed,
+                attach,
+                protected: guard.is_some(),
+            });
+        }
+        Ok(ImagesPage {
+            ci,
+            strategy,
+            environments,
+            configure,
         })
     }
 

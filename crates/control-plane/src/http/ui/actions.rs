@@ -195,3 +195,78 @@ mod tests {
         }
     }
 }
+
+/// The Images tab's strategy form: without `confirm`, a dry run shown for confirmation; with
+/// it, the change.
+pub(super) async fn strategy(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((project, service)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let (session, form) = match action(&state, &headers, &body).await {
+        Ok(done) => done,
+        Err(response) => return response,
+    };
+    let outcome: Result<Response> = async {
+        let strategy = form.required("strategy")?;
+        let mut change = wharf_api::StrategyChange {
+            strategy: strategy.parse().map_err(|e: wharf_api::UnknownValue| {
+                crate::error::Error::bad_request(e.to_string())
+            })?,
+            ..Default::default()
+        };
+        let routes = form.get("routes").unwrap_or_default().to_string();
+        let order = form.get("order").unwrap_or_default().to_string();
+        if change.strategy == wharf_api::Strategy::Service {
+            let rules = routes
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .enumerate()
+                .map(|(i, line)| wharf_api::Criterion::from_rule(line, i))
+                .collect::<std::result::Result<Vec<_>, String>>()
+                .map_err(crate::error::Error::bad_request)?;
+            change.routing_rules = Some(rules);
+            change.promotion_order = Some(
+                order
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            );
+        }
+        let confirmed = form.get("confirm") == Some("yes");
+        change.dry_run = !confirmed;
+        let changed = state
+            .cp
+            .routing
+            .set_strategy(&session.user, &project, &service, &change)
+            .await?;
+        if !confirmed {
+            let fields = [("strategy", strategy), ("routes", routes), ("order", order)];
+            let page =
+                super::pages::images::confirm(&session, &project, &service, &changed, &fields);
+            return Ok(crate::http::ui::html(axum::http::StatusCode::OK, page));
+        }
+        let to = format!(
+            "/ui/projects/{}/services/{}/images?done=strategy",
+            enc(&project),
+            enc(&service)
+        );
+        Ok(Redirect::to(&to).into_response())
+    }
+    .await;
+    match outcome {
+        Ok(response) => logged(response, &session.user),
+        Err(error) => logged(
+            error_page_back(
+                Some(&session),
+                &error,
+                came_from(&form, &headers).as_deref(),
+            ),
+            &session.user,
+        ),
+    }
+}

@@ -65,6 +65,14 @@ pub fn router() -> Router<AppState> {
             get(pages::service::show),
         )
         .route(
+            "/projects/{project}/services/{service}/images",
+            get(pages::images::show),
+        )
+        .route(
+            "/projects/{project}/services/{service}/strategy",
+            post(actions::strategy),
+        )
+        .route(
             "/projects/{project}/attach",
             get(pages::attach::show).post(actions::attach),
         )

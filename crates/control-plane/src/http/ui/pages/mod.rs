@@ -12,6 +12,7 @@ pub(super) mod attach;
 pub(super) mod audit;
 pub(super) mod build;
 pub(super) mod flow;
+pub(super) mod images;
 pub(super) mod projects;
 pub(super) mod service;
 

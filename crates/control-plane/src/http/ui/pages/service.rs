@@ -87,6 +87,7 @@ fn render(session: &Session, view: &ServiceView<'_>) -> Page {
                 span aria-current="page" { (name) }
             }
             h1 { "Builds of " (name) }
+            p { a href={ "/ui/projects/" (enc(project)) "/services/" (enc(name)) "/images" } { "Images: its strategy, and the image each environment deploys" } }
             @if let Some(description) = &view.page.ci.description { p { (shown(description)) } }
             form.filters method="get" {
                 p {
