@@ -626,12 +626,17 @@ fn a_freestyle_file_is_uploaded_routed_promoted_into_protected_prod_by_digest_an
     assert_eq!(uploaded.code, 0, "{}", uploaded.stderr);
     let build = uploaded.json();
     assert_eq!(build["artifactType"], "freestyle");
-    assert_eq!(build["clusterName"], "dev", "{build}");
+    assert_eq!(build["routedTo"], "dev", "{build}");
     assert_eq!(build["file"]["digest"], sha256(&bytes));
     assert_eq!(build["file"]["name"], "app.war");
     assert_eq!(build["file"]["size"], bytes.len());
+    assert_eq!(build["replayed"], false);
     let uri = build["artifactUri"].as_str().unwrap();
     assert!(uri.contains("/shop/api@sha256:"), "pinned by digest: {uri}");
+    assert!(
+        build["summary"].as_str().unwrap().contains("routed to dev"),
+        "the one report every front end prints: {build}"
+    );
 
     // The same upload again is a replay (same external id, same stored manifest).
     let again = cli(
@@ -654,7 +659,8 @@ fn a_freestyle_file_is_uploaded_routed_promoted_into_protected_prod_by_digest_an
         ],
     );
     assert_eq!(again.code, 0, "{}", again.stderr);
-    assert_eq!(again.json()["id"], build["id"]);
+    assert_eq!(again.json()["artifactId"], build["artifactId"]);
+    assert_eq!(again.json()["replayed"], true);
 
     // The download is the registry's blob, for an authenticated caller only.
     let download = build["file"]["uri"].as_str().unwrap().to_string();
@@ -680,7 +686,7 @@ fn a_freestyle_file_is_uploaded_routed_promoted_into_protected_prod_by_digest_an
     assert_eq!(&body[..], &bytes[..]);
 
     // Promoted dev → staging → prod; prod is protected: a request, approved, by digest.
-    let id = build["id"].as_str().unwrap().to_string();
+    let id = build["artifactId"].as_str().unwrap().to_string();
     let staged = server.runtime.block_on(api.promote("shop", "api", &id));
     assert_eq!(staged.status, StatusCode::OK, "{:?}", staged.body);
     let staging_id = staged.body["id"].as_str().unwrap().to_string();
@@ -825,6 +831,28 @@ fn facets_multipart_upload_is_taken_and_each_mistake_is_named() {
             .contains("manual strategy"),
         "{taken}"
     );
+
+    // wharf's client asks for a route: a manual service's upload is refused before the file
+    // is stored.
+    let stored = || server.stored_builds();
+    let before = stored();
+    let mut required = facetsctl_body.clone();
+    required["requireRoute"] = json!(true);
+    required["externalId"] = json!("facetsctl-43");
+    let (status, body) = send(
+        vec![("artifactRequest", request(required)), ("file", file())],
+        admin,
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], "NOT_ROUTED", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("manual strategy"),
+        "{body}"
+    );
+    assert_eq!(stored(), before, "nothing registered");
 
     let (status, body) = send(
         vec![

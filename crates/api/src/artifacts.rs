@@ -401,4 +401,7 @@ pub struct UploadRequest {
     pub external_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// *extension*: refuse (storing nothing) a file that would be unclassified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_route: Option<bool>,
 }

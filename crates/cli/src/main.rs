@@ -655,23 +655,6 @@ fn env_flag(env: &EnvMap, name: &str) -> CliResult<bool> {
     }
 }
 
-/// The `artifactRequest` part of an upload: the registration the plan resolved, less its
-/// image (the control plane names the stored file).
-fn upload_request(plan: &registration::Plan) -> wharf_api::UploadRequest {
-    let request = &plan.request;
-    wharf_api::UploadRequest {
-        stack_name: Some(request.blueprint_name.clone()),
-        application_name: request.application_name.clone(),
-        ci_name: request.ci_name.clone(),
-        artifact_register_type: Some(request.artifact_register_type.as_str().to_string()),
-        artifact_register_value: Some(request.artifact_register_value.clone()),
-        external_id: request.external_id.clone(),
-        description: request.description.clone(),
-        metadata: request.metadata.clone(),
-        ..Default::default()
-    }
-}
-
 /// The change `wharf strategy --set …` asks for; none: show the strategy.
 fn strategy_change(args: &args::StrategyArgs) -> CliResult<Option<wharf_api::StrategyChange>> {
     let Some(set) = &args.set else {
@@ -820,11 +803,6 @@ async fn register(
         platform: args.push_options.platform.clone(),
     };
     let plan = registration::resolve(&flags, env, &WharfEnv::from_map(env)?, ci)?;
-    if let (Some(file), false) = (&plan.file, args.dry_run) {
-        let build = client.upload(&upload_request(&plan), file).await?;
-        output::uploaded(output, &build);
-        return Ok(());
-    }
     if args.dry_run {
         let preview = registration::preview(client, &plan, label).await?;
         output::preview(output, &preview);

@@ -965,27 +965,3 @@ pub fn attached(output: Output, service: &str, environment: &str, build: &wharf_
         build.id
     );
 }
-
-/// `wharf upload`: the freestyle build, where it went and where to download the file.
-pub fn uploaded(output: Output, build: &wharf_api::Artifact) {
-    for warning in &build.warnings {
-        warning_line(warning);
-    }
-    if output == Output::Json {
-        return json(build);
-    }
-    let routed = build.routed_to().unwrap_or("unclassified");
-    match &build.file {
-        Some(file) => {
-            out!(
-                "uploaded {} ({} bytes, {}) as build {}, routed to {routed}",
-                file.name.as_deref().unwrap_or("the file"),
-                file.size.unwrap_or_default(),
-                file.digest,
-                build.id
-            );
-            out!("  download {}", file.uri);
-        }
-        None => out!("uploaded as build {}, routed to {routed}", build.id),
-    }
-}

@@ -130,29 +130,7 @@ impl Client {
             false => "/cc-ui/v1/ci-cd/register",
         };
         let response = self.send(Method::POST, path, Some(request), replay).await?;
-        let replayed = response
-            .headers()
-            .get(REPLAYED_HEADER)
-            .is_some_and(|v| v.as_bytes() == b"true");
-        let read = match response.bytes().await {
-            Err(e) => Err(format!("reading it failed: {e}")),
-            Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(None),
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| format!("its answer was unreadable: {e}")),
-        };
-        Ok(match read {
-            Ok(artifact) => RegisterAnswer {
-                artifact,
-                replayed,
-                unreadable: None,
-            },
-            Err(why) => RegisterAnswer {
-                artifact: None,
-                replayed,
-                unreadable: Some(why),
-            },
-        })
+        Ok(read_registered(response).await)
     }
 
     pub async fn builds(
@@ -528,7 +506,7 @@ impl Client {
         &self,
         request: &wharf_api::UploadRequest,
         path: &std::path::Path,
-    ) -> Result<Artifact> {
+    ) -> Result<RegisterAnswer> {
         let json = serde_json::to_string(request)
             .map_err(|e| Error::Usage(format!("the upload request: {e}")))?;
         let name = path
@@ -565,7 +543,7 @@ impl Client {
         let response = self
             .send_form("/cc-ui/v1/artifacts/upload", &form, replay)
             .await?;
-        decode(response).await
+        Ok(read_registered(response).await)
     }
 
     /// A service's image strategy (`wharf strategy`).
@@ -832,6 +810,34 @@ impl Client {
             return retry(format!("HTTP {status}: {}", message.0), after);
         }
         Attempt::Done(Err(classify(status, message)))
+    }
+}
+
+/// A registration's answer: the stored build (a Facets control plane may answer an empty 200),
+/// and whether it already existed.
+async fn read_registered(response: reqwest::Response) -> RegisterAnswer {
+    let replayed = response
+        .headers()
+        .get(REPLAYED_HEADER)
+        .is_some_and(|v| v.as_bytes() == b"true");
+    let read = match response.bytes().await {
+        Err(e) => Err(format!("reading it failed: {e}")),
+        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(None),
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| format!("its answer was unreadable: {e}")),
+    };
+    match read {
+        Ok(artifact) => RegisterAnswer {
+            artifact,
+            replayed,
+            unreadable: None,
+        },
+        Err(why) => RegisterAnswer {
+            artifact: None,
+            replayed,
+            unreadable: Some(why),
+        },
     }
 }
 

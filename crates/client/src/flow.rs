@@ -38,6 +38,12 @@ pub struct Outcome {
     /// What could not be learned after the registration was made: the step still succeeds.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// `docker_image` or `freestyle` (an uploaded file), as the control plane stored it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<wharf_api::ArtifactType>,
+    /// An uploaded file: its download URI, digest, name and size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<wharf_api::OverrideFile>,
 }
 
 /// What `--dry-run` prints: the request that would be sent and where it would probably land.
@@ -70,7 +76,14 @@ pub async fn register(
     require_route: bool,
 ) -> Result<Outcome> {
     let request = &plan.request;
-    let answer = client.register(request, require_route).await?;
+    let answer = match &plan.file {
+        Some(file) => {
+            client
+                .upload(&upload_request(plan, require_route), file)
+                .await?
+        }
+        None => client.register(request, require_route).await?,
+    };
     let mut warnings = Vec::new();
     if let Some(why) = answer.unreadable {
         warnings.push(format!("the build was registered, but {why}"));
@@ -111,7 +124,12 @@ pub async fn register(
         artifact_id: artifact.as_ref().map(|a| a.id.clone()),
         ci_name: plan.ci_name().to_string(),
         project: request.blueprint_name.clone(),
-        artifact_uri: request.artifact_uri.clone(),
+        artifact_uri: artifact
+            .as_ref()
+            .and_then(|a| a.artifact_uri.clone())
+            .unwrap_or_else(|| request.artifact_uri.clone()),
+        artifact_type: artifact.as_ref().and_then(|a| a.artifact_type),
+        file: artifact.as_ref().and_then(|a| a.file.clone()),
         external_id: request.external_id.clone(),
         registration_type: artifact.as_ref().and_then(|a| a.registration_type),
         classified: artifact.as_ref().map(|a| a.classified),
@@ -124,6 +142,24 @@ pub async fn register(
         replayed: answer.replayed,
         warnings,
     })
+}
+
+/// The `artifactRequest` part of an upload: the registration the plan resolved, less its
+/// image (the control plane names the stored file).
+fn upload_request(plan: &Plan, require_route: bool) -> wharf_api::UploadRequest {
+    let request = &plan.request;
+    wharf_api::UploadRequest {
+        stack_name: Some(request.blueprint_name.clone()),
+        application_name: request.application_name.clone(),
+        ci_name: request.ci_name.clone(),
+        artifact_register_type: Some(request.artifact_register_type.as_str().to_string()),
+        artifact_register_value: Some(request.artifact_register_value.clone()),
+        external_id: request.external_id.clone(),
+        description: request.description.clone(),
+        metadata: request.metadata.clone(),
+        require_route: require_route.then_some(true),
+        ..Default::default()
+    }
 }
 
 /// The registered build in the CI's list (what a Facets control plane offers after its empty

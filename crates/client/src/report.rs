@@ -96,6 +96,8 @@ mod tests {
             registered_value: "main".into(),
             replayed: false,
             warnings: Vec::new(),
+            artifact_type: None,
+            file: None,
         }
     }
 

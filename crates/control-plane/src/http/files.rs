@@ -2,15 +2,15 @@
 //! JSON part, then the `file` part, as facetsctl and Facets' SDK send them). The file is
 //! streamed into the built-in registry by digest, then registered like an image.
 
-use super::{AppState, host};
+use super::{AppState, host, registered};
 use crate::domain::auth::AuthUser;
 use crate::domain::push::RegistryCaller;
 use crate::domain::registration::{Registration, Target};
 use crate::error::{Error, Result};
+use axum::Extension;
 use axum::extract::{Multipart, State};
 use axum::http::HeaderMap;
-use axum::{Extension, Json};
-use wharf_api::{Artifact, BRANCH_NAME, UploadRequest};
+use wharf_api::{BRANCH_NAME, UploadRequest};
 use wharf_store::FileInfo;
 
 /// The most an `artifactRequest` part may hold.
@@ -21,7 +21,7 @@ pub async fn upload(
     Extension(user): Extension<AuthUser>,
     headers: HeaderMap,
     mut parts: Multipart,
-) -> Result<Json<Artifact>> {
+) -> Result<axum::response::Response> {
     let host = host(&headers)?;
     let first = next_part(&mut parts).await?.ok_or_else(|| {
         Error::bad_request("the body has no parts: send `artifactRequest` (JSON), then `file`")
@@ -51,11 +51,17 @@ pub async fn upload(
         "{host}/{}/{}:file",
         registration.project, registration.ci_name
     );
-    state
+    let preview = state
         .cp
         .delivery
         .preview_registration(&user, registration.clone())
         .await?;
+    if registration.require_route && !preview.classified {
+        // The registration itself would refuse it, with the reason; ask it before the
+        // file is read, so nothing is stored.
+        state.cp.delivery.register(&user, registration).await?;
+        return Err(Error::Internal("an unrouted upload was not refused".into()));
+    }
     let file = next_part(&mut parts).await?.ok_or_else(|| {
         Error::bad_request("missing part `file`: the file to upload (WAR, JAR, ZIP…)")
     })?;
@@ -82,7 +88,7 @@ pub async fn upload(
         repository,
     });
     let built = state.cp.delivery.register(&user, registration).await?;
-    Ok(Json(built.artifact))
+    Ok(registered(built))
 }
 
 async fn next_part(parts: &mut Multipart) -> Result<Option<axum::extract::multipart::Field<'_>>> {
@@ -180,7 +186,7 @@ async fn registration_of(state: &AppState, request: UploadRequest) -> Result<Reg
         metadata,
         repository_name: None,
         tag: None,
-        require_route: false,
+        require_route: request.require_route.unwrap_or(false),
         file: None,
     })
 }
