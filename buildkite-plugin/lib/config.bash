@@ -6,7 +6,7 @@
 # that token-env names a variable. Everything else is wharf's to check, in the plugin's names.
 
 WHARF_STRING_OPTIONS=(
-  control-plane-url username token-env project service ci-name image git-ref environment
+  control-plane-url username token-env project service ci-name image file git-ref environment
   release-stream registry external-id description platform tag wharf-path version oidc-audience
 )
 WHARF_BOOLEAN_OPTIONS=(push require-route dry-run skip-without-credentials keyless)

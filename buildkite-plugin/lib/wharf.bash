@@ -6,7 +6,7 @@ WHARF_PLUGIN_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Options whose name is also wharf's flag (`--<option>=VALUE`, or `--<option>` for the switches).
 WHARF_REGISTER_OPTIONS=(
-  project service ci-name image git-ref environment release-stream registry external-id
+  project service ci-name image file git-ref environment release-stream registry external-id
   description tag platform
 )
 WHARF_REGISTER_SWITCHES=(push require-route dry-run skip-without-credentials)

@@ -137,6 +137,30 @@ refute_token_leaked() {
   refute_token_leaked
 }
 
+@test "a file instead of an image is uploaded and registered as a freestyle build" {
+  export SHOP_WHARF_TOKEN=$CI_BOT_TOKEN
+  printf 'PK a web archive %s' "$BUILDKITE_BUILD_NUMBER" >app.war
+  plugin_configuration "{\"control-plane-url\": \"$WHARF_TEST_URL\", \"username\": \"ci-bot\",
+    \"token-env\": \"SHOP_WHARF_TOKEN\", \"project\": \"shop\", \"service\": \"api\",
+    \"file\": \"app.war\"}"
+  stub_agent "annotate --style success --context wharf-api" \
+    "meta-data set wharf-artifact-id-api *" \
+    "meta-data set wharf-image-api *" \
+    "meta-data set wharf-routed-to-api dev"
+
+  run "$HOOK"
+
+  assert_success
+  unstub buildkite-agent
+  run recorded_build
+  assert_success
+  local build=$output
+  assert_equal "$(jq -r .routedTo <<<"$build")" dev
+  assert_equal "$(jq -r .artifactUri <<<"$build")" "$(metadata wharf-image-api)"
+  [[ $(metadata wharf-image-api) == */shop/api@sha256:* ]]
+  refute_token_leaked
+}
+
 @test "a release branch pushes the image into the control plane's registry and records its digest" {
   export BUILDKITE_BRANCH=release/5.0 WHARF_TOKEN=$CI_BOT_TOKEN
   local digest

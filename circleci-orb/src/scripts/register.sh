@@ -84,6 +84,7 @@ build_args() {
   add_option --service "$(param PARAM_SERVICE)"
   add_option --ci-name "$(param PARAM_CI_NAME)"
   add_option --image "$(param PARAM_IMAGE)"
+  add_option --file "$(param PARAM_FILE)"
   add_option --git-ref "$(param PARAM_GIT_REF)"
   add_option --environment "$(param PARAM_ENVIRONMENT)"
   add_option --release-stream "$(param PARAM_RELEASE_STREAM)"
@@ -107,7 +108,7 @@ prepare_outcome_file() {
 
 # wharf's flags and variables as the orb's parameters, so wharf's messages name them.
 option_names() {
-  local names="project,service,ci-name,image,git-ref,environment,release-stream,registry"
+  local names="project,service,ci-name,image,file,git-ref,environment,release-stream,registry"
   names+=",external-id,description,require-route,dry-run,control-plane=control-plane-url,username"
   names+=",WHARF_TOKEN=$(token_said_as)"
   echo "$names"

@@ -15,6 +15,7 @@ pub const INPUT_VARIABLES: &[(&str, &str)] = &[
     ("WHARF_SERVICE", "service"),
     ("WHARF_CI_NAME", "ci-name"),
     ("WHARF_IMAGE", "image"),
+    ("WHARF_FILE", "file"),
     ("WHARF_GIT_REF", "git-ref"),
     ("WHARF_ENVIRONMENT", "environment"),
     ("WHARF_RELEASE_STREAM", "release-stream"),

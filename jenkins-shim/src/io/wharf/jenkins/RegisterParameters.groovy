@@ -28,6 +28,7 @@ class RegisterParameters {
         service: 'WHARF_SERVICE',
         ciName: 'WHARF_CI_NAME',
         image: 'WHARF_IMAGE',
+        file: 'WHARF_FILE',
         gitRef: 'WHARF_GIT_REF',
         environment: 'WHARF_ENVIRONMENT',
         releaseStream: 'WHARF_RELEASE_STREAM',
