@@ -392,6 +392,22 @@ fn switching_a_strategy_with_builds_in_place_is_shown_first_audited_and_moves_no
         image("api", 1),
         "the build stays where it is"
     );
+    let (_, ci) = server
+        .runtime
+        .block_on(api.get("/cc-ui/v1/artifacts-ci/name/api?stackName=shop"));
+    let path = format!(
+        "/cc-ui/v1/artifacts/reclassify?artifactCiId={}",
+        ci["id"].as_str().unwrap()
+    );
+    let (status, refused) = server.runtime.block_on(api.put(&path, json!({})));
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing to reclassify by"),
+        "reclassifying would unplace what stays: {refused}"
+    );
     let next = register(&server, dir.path(), "api", 2, "main", &[]);
     assert_eq!(
         next.json()["classified"],

@@ -53,10 +53,10 @@ example_page() {
 }
 
 @test "an example missing a required option fails" {
-  run "$CHECK" "$(example_page "project: shop" "service: api")"
+  run "$CHECK" "$(example_page "service: api" "image: i:1")"
 
   assert_failure
-  assert_output --partial "'image' is a required property"
+  assert_output --partial "'project' is a required property"
 }
 
 @test "an example with a switch written as text fails" {

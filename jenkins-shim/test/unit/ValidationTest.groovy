@@ -25,7 +25,7 @@ class ValidationTest {
         String message = failure(args(imageUrl: 'x'))
 
         assert message.startsWith("wharfRegister: unknown parameter 'imageUrl': the parameters are controlPlaneUrl, ")
-        assert message.contains('project, service, ciName, image, gitRef, environment, releaseStream')
+        assert message.contains('project, service, ciName, image, file, gitRef, environment, releaseStream')
         assert message.endsWith('push, requireRoute, dryRun')
     }
 

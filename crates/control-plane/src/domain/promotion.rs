@@ -246,6 +246,14 @@ impl Delivery {
         self.identity
             .require(user, &ci.project, permissions::ARTIFACTS_WRITE)
             .await?;
+        if ci.mode == CiMode::None {
+            return Err(Error::bad_request(format!(
+                "service '{}' uses the manual strategy: it routes by no rule, so there is \
+                 nothing to reclassify by (the builds already placed stay where they are); \
+                 give it another strategy first (`wharf strategy --set project|service`)",
+                ci.name
+            )));
+        }
         let rule = self.lookups.rule_of(&ci).await?;
         let builds = self.store.rule_routed_builds(&ci.id).await?;
         let mut moves = Vec::new();
