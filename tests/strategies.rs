@@ -308,6 +308,77 @@ fn a_manual_service_keeps_ci_builds_routed_nowhere_and_deploys_what_is_attached(
         "attaching to dev leaves staging alone: {staging}"
     );
 
+    // A file uploaded for the manual service, attached to staging by its URI: still a file.
+    let site = dir.path().join("site.zip");
+    std::fs::write(&site, b"PK docs site").unwrap();
+    let uploaded = cli(
+        &server,
+        dir.path(),
+        &[
+            "upload",
+            "--project",
+            "shop",
+            "--service",
+            "docs",
+            "--file",
+            site.to_str().unwrap(),
+            "--git-ref",
+            "main",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(uploaded.code, 0, "{}", uploaded.stderr);
+    assert_eq!(
+        uploaded.json()["classified"],
+        false,
+        "a manual service's upload goes nowhere"
+    );
+    let file_uri = uploaded.json()["artifactUri"].as_str().unwrap().to_string();
+    let attached = cli(
+        &server,
+        dir.path(),
+        &[
+            "attach",
+            "--project",
+            "shop",
+            "--service",
+            "docs",
+            "--environment",
+            "staging",
+            "--image",
+            &file_uri,
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(attached.code, 0, "{}", attached.stderr);
+    assert_eq!(
+        attached.json()["artifactType"],
+        "freestyle",
+        "{}",
+        attached.stdout
+    );
+    let override_of_staging = cli(
+        &server,
+        dir.path(),
+        &[
+            "resolve",
+            "--project",
+            "shop",
+            "--service",
+            "docs",
+            "--environment",
+            "staging",
+            "--output",
+            "override",
+        ],
+    );
+    assert_eq!(
+        override_of_staging.json()["spec"]["release"]["artifact"]["digest"],
+        sha256(b"PK docs site")
+    );
+
     // Protection still applies to attach: a ci member may not attach into protected prod.
     let pipeline = server
         .runtime

@@ -46,6 +46,28 @@ impl Store {
         .await)?)
     }
 
+    /// The newest freestyle build of this CI whose URI is `uri`, or whose repository and tag
+    /// are these: the file an attach by URI or by registry → repository → tag names.
+    pub async fn freestyle_build(
+        &self,
+        ci_id: &str,
+        uri: &str,
+        repository_and_tag: Option<(&str, &str)>,
+    ) -> Result<Option<ArtifactRow>> {
+        let (repository, tag) = repository_and_tag.unwrap_or_default();
+        Ok(on!(&self.reader, |e| sqlx::query_as(select_artifacts!(
+            "WHERE ci_id = $1 AND artifact_type = 'freestyle'
+             AND (artifact_uri = $2 OR (repository_name = $3 AND tag = $4))
+             ORDER BY created_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(ci_id)
+        .bind(uri)
+        .bind(repository)
+        .bind(tag)
+        .fetch_optional(e)
+        .await)?)
+    }
+
     pub async fn artifact(&self, id: &str) -> Result<Option<ArtifactRow>> {
         Ok(on!(&self.reader, |e| sqlx::query_as(select_artifacts!(
             "WHERE id = $1"

@@ -451,7 +451,17 @@ impl Delivery {
             artifact_type: Default::default(),
             file: None,
         };
-        let row = pinned_row(row, pinned);
+        let mut row = pinned_row(row, pinned);
+        let named = row.repository_name.as_deref().zip(row.tag.as_deref());
+        if let Some(file) = self
+            .store
+            .freestyle_build(&ci.id, &row.artifact_uri, named)
+            .await?
+        {
+            // An uploaded file attached to another environment stays a file.
+            row.artifact_type = file.artifact_type;
+            row.file = file.file;
+        }
         let audit = Audit::new(&user.username, "ARTIFACT", "ARTIFACT_ATTACH")
             .target(&row.id)
             .stack(&row.project)
