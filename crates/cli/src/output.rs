@@ -810,50 +810,6 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A sink that refuses every write with `kind`.
-    struct Refusing(ErrorKind);
-
-    impl Write for Refusing {
-        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-            Err(self.0.into())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn a_closed_pipe_is_no_failure_other_write_errors_are() {
-        let closed = write_line(&mut Refusing(ErrorKind::BrokenPipe), "x").unwrap_err();
-        assert_eq!(write_failure(&closed), None);
-        let full = write_line(&mut Refusing(ErrorKind::StorageFull), "x").unwrap_err();
-        let why = write_failure(&full).expect("a full disk fails the command");
-        assert!(
-            why.starts_with("cannot write the results to stdout: "),
-            "{why}"
-        );
-    }
-
-    #[test]
-    fn human_lines_show_control_characters_as_escapes_json_keeps_them_as_json() {
-        let uri = "ghcr.io/acme/api:1\u{1b}]0;owned\u{7}\n\u{1b}[2Jfake";
-        let mut human = Vec::new();
-        write_line(&mut human, &printable(&format!("  image      {uri}"))).unwrap();
-        assert_eq!(
-            String::from_utf8(human).unwrap(),
-            "  image      ghcr.io/acme/api:1\\x1b]0;owned\\x07\\n\\x1b[2Jfake\n"
-        );
-        let json = serde_json::to_string(&serde_json::json!({ "artifactUri": uri })).unwrap();
-        assert!(!json.chars().any(char::is_control), "{json}");
-        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(back["artifactUri"], uri);
-    }
-}
-
 /// `wharf strategy`: the strategy, what it follows, and the project's beside a service's own.
 pub fn strategy(output: Output, view: &wharf_api::ServiceStrategy) {
     if output == Output::Json {
@@ -964,4 +920,48 @@ pub fn attached(output: Output, service: &str, environment: &str, build: &wharf_
         build.artifact_uri.as_deref().unwrap_or("-"),
         build.id
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sink that refuses every write with `kind`.
+    struct Refusing(ErrorKind);
+
+    impl Write for Refusing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(self.0.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_no_failure_other_write_errors_are() {
+        let closed = write_line(&mut Refusing(ErrorKind::BrokenPipe), "x").unwrap_err();
+        assert_eq!(write_failure(&closed), None);
+        let full = write_line(&mut Refusing(ErrorKind::StorageFull), "x").unwrap_err();
+        let why = write_failure(&full).expect("a full disk fails the command");
+        assert!(
+            why.starts_with("cannot write the results to stdout: "),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn human_lines_show_control_characters_as_escapes_json_keeps_them_as_json() {
+        let uri = "ghcr.io/acme/api:1\u{1b}]0;owned\u{7}\n\u{1b}[2Jfake";
+        let mut human = Vec::new();
+        write_line(&mut human, &printable(&format!("  image      {uri}"))).unwrap();
+        assert_eq!(
+            String::from_utf8(human).unwrap(),
+            "  image      ghcr.io/acme/api:1\\x1b]0;owned\\x07\\n\\x1b[2Jfake\n"
+        );
+        let json = serde_json::to_string(&serde_json::json!({ "artifactUri": uri })).unwrap();
+        assert!(!json.chars().any(char::is_control), "{json}");
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back["artifactUri"], uri);
+    }
 }

@@ -2,6 +2,7 @@
 //! delete, find, and list their builds.
 
 use super::auth::AuthUser;
+use super::strategy::new_ci;
 use super::wire::{ci_artifact_view, ci_view};
 use super::{Routing, commit, permissions};
 use crate::error::{Error, Result};
@@ -10,24 +11,7 @@ use wharf_api::{
     ArtifactCI, BulkEditWorkflowRequest, CiArtifactResponse, CiAttachRequest, CiMode,
     RegistrationType,
 };
-use wharf_store::{Audit, BuildFilter, CiRow, Tx, new_id, now};
-
-/// A new CI integration following the project's defaults.
-pub fn new_ci(project: &str, name: &str, kind: RegistrationType, user: &str) -> CiRow {
-    CiRow {
-        id: new_id(),
-        project: project.to_string(),
-        name: name.to_string(),
-        registration_type: kind,
-        description: None,
-        artifactory: None,
-        created_by: Some(user.to_string()),
-        created_at: now(),
-        mode: CiMode::Inherited,
-        routing_rule_id: None,
-        workflow_id: None,
-    }
-}
+use wharf_store::{Audit, BuildFilter, CiRow, Tx};
 
 /// Inserts a CI integration with its audit entry, inside `tx`.
 async fn insert_ci(tx: &mut Tx, ci: &CiRow, user: &str) -> Result<()> {

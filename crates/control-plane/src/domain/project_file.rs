@@ -7,11 +7,10 @@
 use super::Catalog;
 use super::access::bind_known_role;
 use super::auth::AuthUser;
-use super::cis::new_ci;
 use super::lookups::{BUILT_IN_STREAMS, kind_name};
 use super::permissions::{self, require_admin};
 use super::rules::{DefaultRule, replace_default_rule};
-use super::strategy::{Wanted, change_strategy, strategy_in};
+use super::strategy::{Wanted, change_strategy, new_ci, strategy_in};
 use super::workflows::{replace_default_workflow, stages_named};
 use crate::error::{Error, Result};
 use crate::validate::{valid_component, valid_name, valid_username};

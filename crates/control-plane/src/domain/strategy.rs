@@ -18,6 +18,23 @@ use wharf_api::{
 };
 use wharf_store::{Audit, CiRow, JsonText, RuleChange, RuleRow, Tx, WorkflowRow, new_id, now};
 
+/// A new CI integration following the project's defaults.
+pub fn new_ci(project: &str, name: &str, kind: RegistrationType, user: &str) -> CiRow {
+    CiRow {
+        id: new_id(),
+        project: project.to_string(),
+        name: name.to_string(),
+        registration_type: kind,
+        description: None,
+        artifactory: None,
+        created_by: Some(user.to_string()),
+        created_at: now(),
+        mode: CiMode::Inherited,
+        routing_rule_id: None,
+        workflow_id: None,
+    }
+}
+
 /// The name of a service's own rule and workflow (created and deleted with its strategy).
 pub fn own_name(service: &str) -> String {
     format!("{service} (service)")
@@ -471,8 +488,7 @@ impl Routing {
         let ci = match tx.ci_in_tx(&project, &name).await? {
             Some(ci) => ci,
             None => {
-                let ci =
-                    super::cis::new_ci(&project, &name, body.registration_type, &user.username);
+                let ci = new_ci(&project, &name, body.registration_type, &user.username);
                 tx.insert_ci(&ci).await?;
                 let audit = Audit::new(&user.username, "CI_INTEGRATION", "CI_INTEGRATION_CREATE")
                     .target(&ci.name)

@@ -172,30 +172,6 @@ pub(super) async fn reject(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn back_goes_only_to_ui_paths() {
-        let form = Form(vec![("back".into(), "https://evil.example/".into())]);
-        assert_eq!(back(&form, "shop", "x"), "/ui/projects/shop?done=x");
-        let form = Form(vec![("back".into(), "//evil.example/ui/".into())]);
-        assert_eq!(back(&form, "shop", "x"), "/ui/projects/shop?done=x");
-        let form = Form(vec![("back".into(), "/ui/builds/1".into())]);
-        assert_eq!(back(&form, "shop", "x"), "/ui/builds/1?done=x");
-        // Issue 26, finding 6: a control character (from `%7F`) cannot make a Location.
-        for bad in ["/ui/x\u{7f}", "/ui/a b", "/ui/x?y=1", "/ui/é"] {
-            let form = Form(vec![("back".into(), bad.into())]);
-            assert_eq!(
-                back(&form, "shop", "x"),
-                "/ui/projects/shop?done=x",
-                "{bad:?}"
-            );
-        }
-    }
-}
-
 /// The Images tab's strategy form: without `confirm`, a dry run shown for confirmation; with
 /// it, the change.
 pub(super) async fn strategy(
@@ -268,5 +244,29 @@ pub(super) async fn strategy(
             ),
             &session.user,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_goes_only_to_ui_paths() {
+        let form = Form(vec![("back".into(), "https://evil.example/".into())]);
+        assert_eq!(back(&form, "shop", "x"), "/ui/projects/shop?done=x");
+        let form = Form(vec![("back".into(), "//evil.example/ui/".into())]);
+        assert_eq!(back(&form, "shop", "x"), "/ui/projects/shop?done=x");
+        let form = Form(vec![("back".into(), "/ui/builds/1".into())]);
+        assert_eq!(back(&form, "shop", "x"), "/ui/builds/1?done=x");
+        // Issue 26, finding 6: a control character (from `%7F`) cannot make a Location.
+        for bad in ["/ui/x\u{7f}", "/ui/a b", "/ui/x?y=1", "/ui/é"] {
+            let form = Form(vec![("back".into(), bad.into())]);
+            assert_eq!(
+                back(&form, "shop", "x"),
+                "/ui/projects/shop?done=x",
+                "{bad:?}"
+            );
+        }
     }
 }
