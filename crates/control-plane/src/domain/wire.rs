@@ -4,7 +4,8 @@
 /// them from here, never from the store (the UI's pages still render some rows whole; page
 /// models of their own are to replace them).
 pub use wharf_store::{
-    ArtifactRow, AuditFilter, AuditRow, BuildFilter, CiRow, Origin, TagRow, TokenInfo, format_time,
+    ArtifactRow, AuditFilter, AuditRow, BuildFilter, CiRow, FileInfo, Origin, TagRow, TokenInfo,
+    format_time,
 };
 
 use crate::domain::lookups::BUILT_IN_STREAMS;

@@ -6,12 +6,12 @@ use super::{AppState, host, registered};
 use crate::domain::auth::AuthUser;
 use crate::domain::push::RegistryCaller;
 use crate::domain::registration::{Registration, Target};
+use crate::domain::wire::FileInfo;
 use crate::error::{Error, Result};
 use axum::Extension;
 use axum::extract::{Multipart, State};
 use axum::http::HeaderMap;
 use wharf_api::{BRANCH_NAME, UploadRequest};
-use wharf_store::FileInfo;
 
 /// The most an `artifactRequest` part may hold.
 const MAX_REQUEST_PART: usize = 64 * 1024;
