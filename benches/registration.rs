@@ -102,6 +102,7 @@ fn main() {
                 ephemeral_admin: None,
                 listener: Default::default(),
                 secrets: None,
+                webhooks: Default::default(),
             };
             server_runtime
                 .block_on(wharf_control_plane::start(options))

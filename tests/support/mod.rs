@@ -203,7 +203,27 @@ pub fn serve_options(
         ephemeral_admin: None,
         listener: Default::default(),
         secrets: Some(test_secret_keys()),
+        webhooks: wharf_control_plane::WebhookOptions {
+            secrets: Some(webhook_secrets()),
+            worker: wharf_control_plane::webhooks::WorkerOptions {
+                second: std::time::Duration::from_millis(2),
+            },
+        },
     }
+}
+
+/// The webhook secrets the test servers read (`secret_env` → value): a table, so tests never
+/// touch the process's environment. The retry schedule runs in milliseconds (2 ms a second).
+pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const WEBHOOK_SECRET_ROTATED: &str = "whsec_dGhlIG5ldyBzZWNyZXQgb2YgdGhlIHdlYmhvb2sh";
+
+pub fn webhook_secrets() -> std::collections::BTreeMap<String, String> {
+    [
+        ("WHARF_WEBHOOK_SECRET".to_string(), WEBHOOK_SECRET.to_string()),
+        ("WHARF_WEBHOOK_SECRET_ROTATED".to_string(), WEBHOOK_SECRET_ROTATED.to_string()),
+    ]
+    .into_iter()
+    .collect()
 }
 
 /// The variable that points the store tests at a PostgreSQL server (`.ci/run` sets it for the

@@ -33,6 +33,10 @@ pub struct ProjectFile {
     /// token with a role on this project.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trust: Vec<TrustPolicy>,
+    /// `[[webhooks]]`: who is told of which changes (docs/events.md). The file's list is the
+    /// project's whole list: applying removes the subscriptions it no longer names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<crate::WebhookEntry>,
 }
 
 /// `[[trust]]`: an OIDC issuer whose identity tokens, when every listed claim matches, are

@@ -120,6 +120,7 @@ fn project_file() -> impl Strategy<Value = ProjectFile> {
                     members,
                     protection: Default::default(),
                     trust: Default::default(),
+                    webhooks: Default::default(),
                 }
             },
         )

@@ -34,6 +34,7 @@ pub async fn start(dir: &Path, project_file: Option<&Path>) -> Result<Embedded> 
         ephemeral_admin: Some((USERNAME.to_string(), token.expose().to_string())),
         listener: Default::default(),
         secrets: None,
+        webhooks: Default::default(),
     };
     let server = wharf_control_plane::start(options).await?;
     tracing::info!(url = %server.url(), "embedded control plane started over .wharf/");

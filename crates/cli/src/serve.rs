@@ -80,6 +80,10 @@ pub async fn serve(args: ServeArgs) -> CliResult {
             shutdown_timeout: args.shutdown_timeout,
             registry_hosts: args.registry_host,
         },
+        webhooks: wharf_control_plane::WebhookOptions {
+            secrets: None,
+            worker: webhook_worker()?,
+        },
     };
     // Everything this process creates (the store, its WAL, blobs, uploads) is the owner's alone.
     // SAFETY: umask has no preconditions; it only sets the process's file-creation mask.
@@ -220,4 +224,20 @@ mod tests {
         assert!(duration("s").is_err());
         assert!(duration("-1s").is_err());
     }
+}
+
+/// The webhook worker's schedule unit: one second, or `WHARF_WEBHOOK_RETRY_UNIT_MS`
+/// milliseconds (a drill or a test shortens the retry schedule with it).
+fn webhook_worker() -> CliResult<wharf_control_plane::webhooks::WorkerOptions> {
+    let mut options = wharf_control_plane::webhooks::WorkerOptions::default();
+    if let Ok(text) = std::env::var("WHARF_WEBHOOK_RETRY_UNIT_MS") {
+        let ms: u64 = text.trim().parse().map_err(|_| {
+            registration::Error::Usage(format!(
+                "WHARF_WEBHOOK_RETRY_UNIT_MS must be a whole number of milliseconds, got {:?}",
+                registration::printable(&text)
+            ))
+        })?;
+        options.second = std::time::Duration::from_millis(ms.max(1));
+    }
+    Ok(options)
 }

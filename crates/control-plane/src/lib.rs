@@ -14,6 +14,7 @@ mod http;
 mod listener;
 pub mod registry;
 pub mod validate;
+pub mod webhooks;
 
 pub use domain::access::MIN_TOKEN_LEN;
 pub use domain::{ControlPlane, auth, project_file, promotion};
@@ -50,6 +51,16 @@ pub struct ServeOptions {
     /// The keys registry passwords are sealed with (`WHARF_SECRET_KEY`, and
     /// `WHARF_SECRET_KEY_PREVIOUS` during a rotation); `None` refuses to store passwords.
     pub secrets: Option<domain::secrets::SecretKeys>,
+    /// Webhook delivery: where `secret_env` is read, and the retry schedule's unit.
+    pub webhooks: WebhookOptions,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookOptions {
+    /// Webhook secrets by variable name instead of the process's environment (tests).
+    pub secrets: Option<std::collections::BTreeMap<String, String>>,
+    pub worker: webhooks::WorkerOptions,
 }
 
 /// A control plane accepting requests until [`RunningServer::stop`].
@@ -61,6 +72,7 @@ pub struct RunningServer {
     tls: Option<Arc<listener::Tls>>,
     /// Removes abandoned upload sessions, on start and periodically.
     sweeper: JoinHandle<()>,
+    deliverer: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -96,6 +108,7 @@ impl RunningServer {
     pub async fn stop(self) -> Result<()> {
         let _ = self.shutdown.send(());
         self.sweeper.abort();
+        self.deliverer.abort();
         self.task
             .await
             .map_err(|e| Error::Internal(format!("server task: {e}")))?;
@@ -126,6 +139,9 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
         .map_err(|e| Error::Internal(format!("listener address: {e}")))?;
     let store = Store::open(&options.database).await?;
     let control_plane = ControlPlane::new(store, options.ephemeral_admin.clone());
+    if let Some(table) = options.webhooks.secrets.clone() {
+        control_plane.events.read_secrets_from(table);
+    }
     control_plane
         .door
         .set_registry_hosts(registry_hosts(addr, &options.listener.registry_hosts));
@@ -158,6 +174,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
         Err(error) => tracing::warn!(message = %error.message, "upload sweep failed"),
     }
     let sweeper = registry.clone().spawn_sweeper();
+    let deliverer = webhooks::spawn(control_plane.clone(), options.webhooks.worker.clone());
     let app = listener::app(http::router(http::AppState {
         registry,
         cp: control_plane.clone(),
@@ -178,6 +195,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
         task,
         tls,
         sweeper,
+        deliverer,
     })
 }
 

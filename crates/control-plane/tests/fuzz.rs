@@ -153,6 +153,7 @@ fn valid_file() -> impl Strategy<Value = ProjectFile> {
                         .collect(),
                     protection: Default::default(),
                     trust: Default::default(),
+                    webhooks: Default::default(),
                 }
             },
         )

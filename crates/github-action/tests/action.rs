@@ -60,6 +60,7 @@ impl ControlPlane {
             ephemeral_admin: None,
             listener: Default::default(),
             secrets: None,
+            webhooks: Default::default(),
         };
         let server = wharf_control_plane::start(options).await.unwrap();
         let created = admin_client(&server.url())

@@ -183,6 +183,24 @@ impl Store {
 }
 
 impl Tx {
+    /// The image that leads `bucket` for CI `ci_id` (its newest classified build), read inside
+    /// the transaction that is about to change it.
+    pub async fn leading_image(&mut self, ci_id: &str, bucket: &Bucket) -> Result<Option<String>> {
+        let Some(stage) = bucket.routed_to() else {
+            return Ok(None);
+        };
+        Ok(in_tx!(self, |e| sqlx::query_scalar(
+            "SELECT artifact_uri FROM artifacts WHERE ci_id = $1 AND routed_to = $2
+             AND classified = TRUE AND (($3 AND cluster_id IS NOT NULL) OR (NOT $3 AND cluster_id IS NULL))
+             ORDER BY created_at DESC, id DESC LIMIT 1"
+        )
+        .bind(ci_id)
+        .bind(stage)
+        .bind(bucket.cluster_id.is_some())
+        .fetch_optional(e)
+        .await)?)
+    }
+
     /// The one INSERT of a build; a second registration of one external id by one CI, or a
     /// second promotion of one build, is a duplicate.
     pub async fn insert_artifact(&mut self, a: &ArtifactRow) -> Result<()> {

@@ -61,6 +61,7 @@ mod artifacts;
 mod audit;
 mod cis;
 mod environments;
+mod events;
 pub mod model;
 mod protection;
 mod registry;
@@ -71,6 +72,7 @@ mod workflows;
 
 pub use audit::AuditFilter;
 pub use environments::NewStream;
+pub use events::{Attempted, DeliveryRow, EventRow, WebhookRow};
 pub use model::*;
 pub use rules::RuleChange;
 pub use trust::TrustRow;

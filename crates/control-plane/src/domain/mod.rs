@@ -10,13 +10,14 @@
 //! | [`Identity`] | `auth`, `permissions`, `sessions`, `access`, `oidc`, `trust`, `secrets` | Lookups |
 //! | [`Artifactories`] | registries a server admin added (`artifactories`) | Identity |
 //! | [`Door`] | the one door of every stage change, the registry's holds (`door`) | Artifactories |
-//! | [`Catalog`] | streams, environments, the project file (`environments`, `project_file`) | Door |
+//! | [`Catalog`] | streams, environments, the project file (`environments`, `project_file`) | Door, Events |
 //! | [`Routing`] | CIs, routing rules, workflows (`cis`, `rules`, `workflows`) | Identity |
 //! | [`Approvals`] | requests, approvals, rollbacks (`protection`) | Door |
 //! | [`Delivery`] | register, attach, promote, reclassify, delete, resolve (`registration`, `promotion`) | Approvals |
 //! | [`Overview`] | what the UI and audit pages read, one page model per page (`ui_reads`, `ui_pages`, `audit`) | Approvals |
 //! | [`RegistryIndex`] | the built-in registry's index (`registry_index`) | Door |
 //! | [`Push`] | push credentials (`push`) | Artifactories |
+//! | [`Events`] | events, subscriptions, deliveries (`events`) | Identity |
 //!
 //! `wire` (rows as wire types) and `requests` (what a request changes) are plain functions and
 //! types, used by all.
@@ -28,6 +29,7 @@ pub mod auth;
 pub mod cis;
 pub mod door;
 pub mod environments;
+pub mod events;
 pub mod lookups;
 pub mod oidc;
 pub mod permissions;
@@ -69,6 +71,7 @@ pub struct ControlPlane {
     pub overview: Overview,
     pub registry_index: RegistryIndex,
     pub push: Push,
+    pub events: Events,
 }
 
 impl ControlPlane {
@@ -97,6 +100,12 @@ impl ControlPlane {
             identity: identity.clone(),
             lookups: lookups.clone(),
         };
+        let events = Events {
+            store: store.clone(),
+            identity: identity.clone(),
+            lookups: lookups.clone(),
+            environment: Arc::default(),
+        };
         let approvals = Approvals {
             store: store.clone(),
             door: door.clone(),
@@ -109,6 +118,7 @@ impl ControlPlane {
                 door: door.clone(),
                 identity: identity.clone(),
                 lookups: lookups.clone(),
+                events: events.clone(),
             },
             routing: Routing {
                 store: store.clone(),
@@ -140,6 +150,7 @@ impl ControlPlane {
                 identity: identity.clone(),
                 lookups: lookups.clone(),
             },
+            events,
             approvals,
             door,
             artifactories,
@@ -151,6 +162,17 @@ impl ControlPlane {
     pub fn store(&self) -> &Store {
         &self.lookups.store
     }
+}
+
+/// Events, subscriptions and deliveries ([`events`]).
+#[derive(Clone)]
+pub struct Events {
+    store: Store,
+    identity: Identity,
+    lookups: Lookups,
+    /// Where webhook secrets are read from (`secret_env`): `wharf serve`'s environment unless
+    /// the server was given a table (tests). Set once on start.
+    environment: Arc<std::sync::OnceLock<std::collections::BTreeMap<String, String>>>,
 }
 
 /// Names to rows: projects, environments, streams, CIs and the rule and workflow a CI follows.
@@ -200,6 +222,7 @@ pub struct Catalog {
     door: Door,
     identity: Identity,
     lookups: Lookups,
+    events: Events,
 }
 
 /// How builds are routed and promoted: CIs, routing rules and workflows ([`cis`], [`rules`],

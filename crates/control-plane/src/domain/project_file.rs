@@ -147,6 +147,7 @@ pub fn validate(file: &ProjectFile) -> Result<(), String> {
         check_protection(stage, rules, &stages, &file.project.name)?;
     }
     super::trust::check_policies(file)?;
+    super::events::check_webhooks(file)?;
     Ok(())
 }
 
@@ -367,6 +368,9 @@ impl Catalog {
         apply_members(&mut tx, file, &how, &mut summary).await?;
         apply_protection(&mut tx, file, &mut summary).await?;
         super::trust::apply_trust(&mut tx, file, &mut summary).await?;
+        self.events
+            .apply_webhooks(&mut tx, file, &mut summary)
+            .await?;
         if how.dry_run {
             summary.dry_run = true;
             tx.rollback().await?;
@@ -745,7 +749,8 @@ async fn audit_changes(
     members: &[wharf_api::project_file::MemberEntry],
     user: &str,
 ) -> Result<()> {
-    const KINDS: [(&str, &str, &str, &str); 6] = [
+    const KINDS: [(&str, &str, &str, &str); 7] = [
+        ("webhook ", "WEBHOOK", "WEBHOOK_CREATE", "WEBHOOK_UPDATE"),
         ("user ", "USER", "USER_CREATE", "USER_UPDATE"),
         ("project ", "PROJECT", "PROJECT_CREATE", "PROJECT_UPDATE"),
         (
@@ -789,6 +794,13 @@ async fn audit_changes(
         tx.record(&audit).await?;
     }
     for label in &summary.removed {
+        if let Some(name) = label.strip_prefix("webhook ") {
+            let audit = Audit::new(user, "WEBHOOK", "WEBHOOK_DELETE")
+                .target(name)
+                .stack(&summary.project);
+            tx.record(&audit).await?;
+            continue;
+        }
         let Some(username) = label.strip_prefix("member ") else {
             continue;
         };

@@ -8,7 +8,7 @@ use super::registration::StoredBuild;
 pub use super::requests::Promoted;
 use super::requests::RequestKind;
 use super::wire::artifact_view;
-use super::{Delivery, commit, permissions};
+use super::{Delivery, commit, events, permissions};
 use crate::error::{Error, Result};
 use crate::validate::valid_image_uri;
 use std::collections::BTreeMap;
@@ -218,8 +218,11 @@ impl Delivery {
             .meta("to", &next.registration_value)
             .meta("artifactUri", &row.artifact_uri);
         let mut tx = self.store.begin().await?;
+        let before = events::leading(&mut tx, &ci.id, &row.bucket).await?;
         match tx.insert_artifact(&row).await {
             Ok(()) => {
+                let kind = "build.promoted";
+                events::placed(&mut tx, kind, &audit, &row, &ci.name, before.as_deref()).await?;
                 commit(tx, &audit).await?;
                 Ok(Promoted::Done(StoredBuild::new(&row, &ci.name, false)))
             }
@@ -301,6 +304,7 @@ impl Delivery {
         let mut tx = self.store.begin().await?;
         let mut moved = Vec::new();
         for (build, to, pinned) in moves {
+            let before = events::leading(&mut tx, &ci.id, &to).await?;
             tx.move_build(&build.id, &to).await?;
             if let Some(pinned) = &pinned {
                 tx.pin_build(&build.id, &pinned.uri, pinned.tag.as_deref())
@@ -317,8 +321,11 @@ impl Delivery {
                 .bucket(&to)
                 .meta("from", build.bucket.routed_to())
                 .meta("to", to.routed_to())
-                .meta("ruleName", &to.applied_rule_name);
+                .meta("ruleName", &to.applied_rule_name)
+                .meta("ciName", &ci.name);
             tx.record(&audit).await?;
+            let kind = "build.reclassified";
+            events::placed(&mut tx, kind, &audit, &after, &ci.name, before.as_deref()).await?;
             moved.push(artifact_view(&after, &ci.name));
         }
         tx.commit().await?;
@@ -470,7 +477,10 @@ impl Delivery {
             .meta("artifactUri", &row.artifact_uri)
             .meta("to", &request.value);
         let mut tx = self.store.begin().await?;
+        let before = events::leading(&mut tx, &ci.id, &row.bucket).await?;
         tx.insert_artifact(&row).await?;
+        let kind = "build.attached";
+        events::placed(&mut tx, kind, &audit, &row, &ci.name, before.as_deref()).await?;
         commit(tx, &audit).await?;
         Ok(artifact_view(&row, &ci.name))
     }

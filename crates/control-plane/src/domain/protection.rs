@@ -16,7 +16,7 @@ use super::promotion::{Promoted, placed};
 use super::registration::StoredBuild;
 use super::requests::{RequestKind, RequestStatus, origin_of};
 use super::wire::artifact_view;
-use super::{Approvals, permissions};
+use super::{Approvals, events, permissions};
 use crate::error::{Error, Result};
 use wharf_api::ClosedSet;
 use wharf_api::project_file::Protection;
@@ -121,6 +121,7 @@ impl Approvals {
             .meta("required", rules.approvals)
             .meta("approvers", &rules.approvers);
         tx.record(&entry).await?;
+        events::emit_audited(&mut tx, "promotion.requested", &entry).await?;
         tx.commit().await?;
         let view = self.request_view(&request).await?;
         Ok(Promoted::Pending(view, artifact_view(source, &ci.name)))
@@ -354,8 +355,10 @@ impl Approvals {
             approved_at: now(),
         };
         if tx.insert_approval(&approval).await? {
-            tx.record(&audit(&user.username, "PROMOTION_APPROVED", &request))
-                .await?;
+            let service = self.lookups.ci_by_id(&request.ci_id).await?.name;
+            let entry = audit(&user.username, "PROMOTION_APPROVED", &request).meta("ciName", &service);
+            tx.record(&entry).await?;
+            events::emit_audited(&mut tx, "promotion.approved", &entry).await?;
         }
         let counted = self.count_approvals(&mut tx, &request, &rules).await?;
         if counted >= required(&request, &rules) {
@@ -392,8 +395,12 @@ impl Approvals {
             drop(tx);
             return Err(self.closed(id).await);
         }
-        tx.record(&audit(&user.username, "PROMOTION_REJECTED", &request).meta("reason", &reason))
-            .await?;
+        let service = self.lookups.ci_by_id(&request.ci_id).await?.name;
+        let entry = audit(&user.username, "PROMOTION_REJECTED", &request)
+            .meta("reason", &reason)
+            .meta("ciName", &service);
+        tx.record(&entry).await?;
+        events::emit_audited(&mut tx, "promotion.rejected", &entry).await?;
         tx.commit().await?;
         self.promotion_request(id).await
     }
@@ -530,6 +537,8 @@ impl Approvals {
         last_approver: &AuthUser,
     ) -> Result<()> {
         let requester = &request.requested_by;
+        let service = self.lookups.ci_by_id(&request.ci_id).await?.name;
+        let mut placed_now: Option<(&'static str, ArtifactRow, Option<String>)> = None;
         let (result_id, entry) = match completion {
             Completion::Lapse(why) => {
                 tx.close_request(&request.id, RequestStatus::Lapsed, Some(&why), None)
@@ -540,20 +549,30 @@ impl Approvals {
                 return Ok(());
             }
             Completion::Place(row) => {
+                let before = events::leading(tx, &request.ci_id, &row.bucket).await?;
                 tx.insert_artifact(&row).await?;
-                let action = match row.origin {
-                    Origin::Rollback => "ARTIFACT_ROLLBACK",
-                    _ => "ARTIFACT_PROMOTE",
+                let (action, kind) = match row.origin {
+                    Origin::Rollback => ("ARTIFACT_ROLLBACK", "build.rolled_back"),
+                    _ => ("ARTIFACT_PROMOTE", "build.promoted"),
                 };
                 let entry = Audit::new(requester, "ARTIFACT", action)
                     .target(&row.id)
                     .bucket(&row.bucket)
                     .meta("from", &source.id)
                     .meta("to", &request.stage)
-                    .meta("artifactUri", &row.artifact_uri);
-                (row.id, entry)
+                    .meta("artifactUri", &row.artifact_uri)
+                    .meta("ciName", &service);
+                let id = row.id.clone();
+                placed_now = Some((kind, *row, before));
+                (id, entry)
             }
             Completion::Move { to, pinned } => {
+                let before = events::leading(tx, &request.ci_id, &to).await?;
+                let moved = ArtifactRow {
+                    bucket: to.clone(),
+                    ..source.clone()
+                };
+                placed_now = Some(("build.reclassified", moved, before));
                 tx.move_build(&source.id, &to).await?;
                 if let Some(pinned) = &pinned {
                     tx.pin_build(&source.id, &pinned.uri, pinned.tag.as_deref())
@@ -564,7 +583,8 @@ impl Approvals {
                     .bucket(&to)
                     .meta("from", source.bucket.routed_to())
                     .meta("to", to.routed_to())
-                    .meta("ruleName", &to.applied_rule_name);
+                    .meta("ruleName", &to.applied_rule_name)
+                    .meta("ciName", &service);
                 (source.id.clone(), entry)
             }
             Completion::Remove => {
@@ -585,11 +605,14 @@ impl Approvals {
         .await?;
         let entry = entry.stack(&request.project).meta("requestId", &request.id);
         tx.record(&entry).await?;
-        tx.record(
-            &audit(&last_approver.username, "PROMOTION_COMPLETED", request)
-                .meta("resultId", &result_id),
-        )
-        .await?;
+        if let Some((kind, row, before)) = &placed_now {
+            events::placed(tx, kind, &entry, row, &service, before.as_deref()).await?;
+        }
+        let completed = audit(&last_approver.username, "PROMOTION_COMPLETED", request)
+            .meta("resultId", &result_id)
+            .meta("ciName", &service);
+        tx.record(&completed).await?;
+        events::emit_audited(tx, "promotion.completed", &completed).await?;
         Ok(())
     }
 
@@ -760,7 +783,10 @@ impl Approvals {
             .meta("to", &target.id)
             .meta("artifactUri", &row.artifact_uri);
         let mut tx = self.store.begin().await?;
+        let before = events::leading(&mut tx, &ci.id, &row.bucket).await?;
         tx.insert_artifact(&row).await?;
+        let kind = "build.rolled_back";
+        events::placed(&mut tx, kind, &entry, &row, &ci.name, before.as_deref()).await?;
         super::commit(tx, &entry).await?;
         Ok(Promoted::Done(StoredBuild::new(&row, &ci.name, false)))
     }

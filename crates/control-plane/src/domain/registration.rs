@@ -4,7 +4,7 @@
 use super::auth::AuthUser;
 use super::lookups::environment_bucket;
 use super::wire::artifact_view;
-use super::{Delivery, permissions};
+use super::{Delivery, events, permissions};
 use crate::error::{Error, Result};
 use crate::validate::{require, valid_image_uri, valid_text};
 use wharf_api::{
@@ -259,8 +259,11 @@ impl Delivery {
             .meta("routedTo", row.bucket.routed_to())
             .meta("ruleName", &row.bucket.applied_rule_name);
         let mut tx = self.store.begin().await?;
+        let before = events::leading(&mut tx, &ci.id, &row.bucket).await?;
         match tx.insert_artifact(&row).await {
             Ok(()) => {
+                let kind = "build.registered";
+                events::placed(&mut tx, kind, &audit, &row, &ci.name, before.as_deref()).await?;
                 super::commit(tx, &audit).await?;
                 return Ok(StoredBuild::new(&row, &ci.name, false));
             }

@@ -250,6 +250,9 @@ impl RegistryIndex {
                 .meta("tag", tag)
                 .meta("previousDigest", previous.filter(|_| moved));
             tx.record(&audit).await?;
+            let service = name.split('/').nth(1).unwrap_or_default();
+            let event = audit.meta("repository", name).meta("service", service);
+            super::events::emit_audited(&mut tx, "registry.manifest_pushed", &event).await?;
         }
         tx.commit().await?;
         Ok(None)

@@ -441,6 +441,38 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// Seals a webhook's signing secret for storing; refused, naming the subscription and how
+    /// to make a key, when the server has none.
+    pub(super) fn seal_webhook_secret(&self, project: &str, name: &str, secret: &str) -> Result<String> {
+        let keys = self.secrets.get().ok_or_else(|| {
+            Error::bad_request(format!(
+                "webhooks '{name}': this server has no secret key to encrypt webhook secrets \
+                 with; {HOW_TO_MAKE_A_KEY}"
+            ))
+        })?;
+        Ok(keys.current.seal(&webhook_context(project, name), secret))
+    }
+
+    /// A webhook's signing secret, opened for signing; an error names the subscription,
+    /// never the value.
+    pub(super) fn webhook_secret(&self, project: &str, name: &str, sealed: &str) -> Result<String> {
+        let opened = match self.secrets.get() {
+            Some(keys) => keys.open(&webhook_context(project, name), sealed),
+            None => Err(SecretError::NoKey),
+        };
+        opened.map_err(|e| {
+            Error::Internal(format!(
+                "the secret of webhook '{name}' of project '{project}' cannot be read: {e}"
+            ))
+        })
+    }
+}
+
+fn webhook_context(project: &str, name: &str) -> String {
+    format!("webhooks/{project}/{name}/secret")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -239,8 +239,12 @@ pub async fn change_strategy(
             .meta("from", before.name())
             .meta("to", wanted.strategy.name())
             .meta("registrationType", after.registration_type)
-            .meta("changes", &changes);
+            .meta("changes", &changes)
+            .meta("ciName", &ci.name);
         tx.record(&audit).await?;
+        if before != wanted.strategy {
+            super::events::emit_audited(tx, "strategy.changed", &audit).await?;
+        }
     }
     Ok((after, changes))
 }
