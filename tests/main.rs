@@ -32,3 +32,4 @@ mod skopeo;
 mod strategies;
 mod team_path;
 mod ui;
+mod webhooks;

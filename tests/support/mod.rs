@@ -219,8 +219,14 @@ pub const WEBHOOK_SECRET_ROTATED: &str = "whsec_dGhlIG5ldyBzZWNyZXQgb2YgdGhlIHdl
 
 pub fn webhook_secrets() -> std::collections::BTreeMap<String, String> {
     [
-        ("WHARF_WEBHOOK_SECRET".to_string(), WEBHOOK_SECRET.to_string()),
-        ("WHARF_WEBHOOK_SECRET_ROTATED".to_string(), WEBHOOK_SECRET_ROTATED.to_string()),
+        (
+            "WHARF_WEBHOOK_SECRET".to_string(),
+            WEBHOOK_SECRET.to_string(),
+        ),
+        (
+            "WHARF_WEBHOOK_SECRET_ROTATED".to_string(),
+            WEBHOOK_SECRET_ROTATED.to_string(),
+        ),
     ]
     .into_iter()
     .collect()

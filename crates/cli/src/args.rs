@@ -160,6 +160,18 @@ pub enum Command {
         wharf strategy --project shop --service docs --set manual"
     )]
     Strategy(StrategyArgs),
+    /// The project's events: every change, as the webhooks are sent them.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  wharf events list --project shop --after 120"
+    )]
+    Events(EventsCommand),
+    /// The project's webhooks: subscriptions, deliveries, redelivery, a test event.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  wharf webhooks deliveries --project shop --webhook argo\n  wharf webhooks redeliver 01a2…\n  wharf webhooks test --project shop --webhook argo"
+    )]
+    Webhooks(WebhooksCommand),
     /// Write a commented wharf.toml for this repository and CI, to edit and apply.
     #[command(after_help = "Example:\n  wharf init && wharf apply wharf.toml --dry-run")]
     Init {
@@ -688,6 +700,58 @@ pub enum MembersCommand {
         project: Option<String>,
         /// The member to remove.
         user: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// A project's events, oldest first: what a webhook is sent, for a poller.
+    List {
+        /// The project [env: WHARF_PROJECT].
+        #[arg(long)]
+        project: Option<String>,
+        /// Only events after this one (its `wharfseq`).
+        #[arg(long, value_name = "SEQ", default_value_t = 0)]
+        after: i64,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// A project's subscriptions ([[webhooks]] in wharf.toml), never their secrets.
+    List {
+        /// The project [env: WHARF_PROJECT].
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Deliveries, newest first: status, attempts, the last answer.
+    Deliveries {
+        /// The project [env: WHARF_PROJECT].
+        #[arg(long)]
+        project: Option<String>,
+        /// Only this subscription's.
+        #[arg(long, value_name = "NAME")]
+        webhook: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Send a delivery again, with the same event id (project admins).
+    Redeliver {
+        /// The delivery's id (`wharf webhooks deliveries` lists them).
+        delivery: String,
+    },
+    /// Send a `webhook.test` event to one subscription (project admins).
+    Test {
+        /// The project [env: WHARF_PROJECT].
+        #[arg(long)]
+        project: Option<String>,
+        /// The subscription's name.
+        #[arg(long, value_name = "NAME")]
+        webhook: String,
     },
 }
 

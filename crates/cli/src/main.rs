@@ -364,6 +364,32 @@ async fn run(mut cli: Cli) -> CliResult {
             })
             .await
         }
+        Command::Events(command) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            let env_ref = &env;
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                let args::EventsCommand::List {
+                    project,
+                    after,
+                    limit,
+                } = command;
+                let project = project_from(env_ref, project)?;
+                output::events(
+                    cli.global.output,
+                    &client.events(&project, after, limit).await?,
+                );
+                Ok(())
+            })
+            .await
+        }
+        Command::Webhooks(command) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            let env_ref = &env;
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                webhooks(&client, command, env_ref, cli.global.output).await
+            })
+            .await
+        }
         Command::Members(command) => {
             let ci = detect(&env, RefFromArg::Source)?;
             let env_ref = &env;
@@ -501,6 +527,39 @@ async fn run(mut cli: Cli) -> CliResult {
             .await
         }
     }
+}
+
+async fn webhooks(
+    client: &Client,
+    command: args::WebhooksCommand,
+    env: &EnvMap,
+    output: Output,
+) -> CliResult {
+    match command {
+        args::WebhooksCommand::List { project } => {
+            let project = project_from(env, project)?;
+            output::webhooks(output, &client.webhooks(&project).await?);
+        }
+        args::WebhooksCommand::Deliveries {
+            project,
+            webhook,
+            limit,
+        } => {
+            let project = project_from(env, project)?;
+            let rows = client
+                .deliveries(&project, webhook.as_deref(), limit)
+                .await?;
+            output::deliveries(output, &rows);
+        }
+        args::WebhooksCommand::Redeliver { delivery } => {
+            output::deliveries(output, &[client.redeliver(&delivery).await?]);
+        }
+        args::WebhooksCommand::Test { project, webhook } => {
+            let project = project_from(env, project)?;
+            output::deliveries(output, &[client.test_webhook(&project, &webhook).await?]);
+        }
+    }
+    Ok(())
 }
 
 async fn members(

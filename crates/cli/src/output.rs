@@ -922,6 +922,72 @@ pub fn attached(output: Output, service: &str, environment: &str, build: &wharf_
     );
 }
 
+/// `wharf events list`: one line per event, oldest first.
+pub fn events(output: Output, events: &[wharf_api::CloudEvent]) {
+    if output == Output::Json {
+        return json(&events);
+    }
+    if events.is_empty() {
+        out!("no events");
+    }
+    for event in events {
+        out!(
+            "{:>6}  {}  {:<26} {}",
+            event.wharfseq.unwrap_or_default(),
+            event.time,
+            event.kind,
+            event.subject
+        );
+    }
+}
+
+/// `wharf webhooks list`.
+pub fn webhooks(output: Output, hooks: &[wharf_api::WebhookView]) {
+    if output == Output::Json {
+        return json(&hooks);
+    }
+    if hooks.is_empty() {
+        out!("no webhooks: declare them under [[webhooks]] in wharf.toml");
+    }
+    for hook in hooks {
+        let state = match &hook.disabled_reason {
+            Some(why) => format!("DISABLED ({why})"),
+            None => "enabled".to_string(),
+        };
+        out!(
+            "{}  {}  [{}]  {state}",
+            hook.name,
+            hook.url,
+            hook.events.join(", ")
+        );
+    }
+}
+
+/// `wharf webhooks deliveries` (and what redeliver and test queued).
+pub fn deliveries(output: Output, rows: &[wharf_api::DeliveryView]) {
+    if output == Output::Json {
+        return json(&rows);
+    }
+    if rows.is_empty() {
+        out!("no deliveries");
+    }
+    for row in rows {
+        let answer = match (row.last_status, &row.last_error) {
+            (Some(status), _) => format!("HTTP {status}"),
+            (None, Some(error)) => error.clone(),
+            (None, None) => "not sent yet".to_string(),
+        };
+        out!(
+            "{}  {:<9} {} attempt(s)  {:<24} {}  {answer}",
+            row.id,
+            row.status,
+            row.attempts,
+            row.event_type,
+            row.webhook
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -546,6 +546,66 @@ impl Client {
         Ok(read_registered(response).await)
     }
 
+    /// A project's events after `after` (`wharf events list`).
+    pub async fn events(
+        &self,
+        project: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<wharf_api::CloudEvent>> {
+        self.get_json(&format!(
+            "/wharf/v1/events?project={}&after={after}&limit={limit}",
+            encode(project)
+        ))
+        .await
+    }
+
+    pub async fn webhooks(&self, project: &str) -> Result<Vec<wharf_api::WebhookView>> {
+        self.get_json(&format!("/wharf/v1/projects/{}/webhooks", encode(project)))
+            .await
+    }
+
+    pub async fn deliveries(
+        &self,
+        project: &str,
+        webhook: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<wharf_api::DeliveryView>> {
+        let mut path = format!(
+            "/wharf/v1/projects/{}/deliveries?limit={limit}",
+            encode(project)
+        );
+        if let Some(webhook) = webhook {
+            path.push_str(&format!("&webhook={}", encode(webhook)));
+        }
+        self.get_json(&path).await
+    }
+
+    /// Sends a delivery again; a repeat only sends it once more, so it is safe to resend.
+    pub async fn redeliver(&self, delivery: &str) -> Result<wharf_api::DeliveryView> {
+        let path = format!("/wharf/v1/deliveries/{}/redeliver", encode(delivery));
+        let response = self
+            .send::<()>(Method::POST, &path, None, Resend::Safe)
+            .await?;
+        decode(response).await
+    }
+
+    pub async fn test_webhook(
+        &self,
+        project: &str,
+        webhook: &str,
+    ) -> Result<wharf_api::DeliveryView> {
+        let path = format!(
+            "/wharf/v1/projects/{}/webhooks/{}/test",
+            encode(project),
+            encode(webhook)
+        );
+        let response = self
+            .send::<()>(Method::POST, &path, None, Resend::Safe)
+            .await?;
+        decode(response).await
+    }
+
     /// A service's image strategy (`wharf strategy`).
     pub async fn strategy(
         &self,

@@ -55,7 +55,8 @@ pub fn spawn(cp: ControlPlane, options: WorkerOptions) -> tokio::task::JoinHandl
                 async move {
                     let outcome = send(&outgoing).await;
                     log(&outgoing, &outcome);
-                    if let Err(error) = cp.events.finish(&owner, &outgoing, &outcome, second).await {
+                    if let Err(error) = cp.events.finish(&owner, &outgoing, &outcome, second).await
+                    {
                         tracing::warn!(%error, "a webhook attempt could not be recorded");
                     }
                 }
@@ -72,7 +73,9 @@ fn log(outgoing: &Outgoing, outcome: &Outcome) {
         Outcome::Delivered(status) => {
             tracing::info!(%project, %webhook, event = %outgoing.event_id, status, "webhook delivered")
         }
-        Outcome::Gone => tracing::warn!(%project, %webhook, "webhook receiver gone (410): disabled"),
+        Outcome::Gone => {
+            tracing::warn!(%project, %webhook, "webhook receiver gone (410): disabled")
+        }
         Outcome::Failed { status, error, .. } => tracing::warn!(
             %project, %webhook, event = %outgoing.event_id, ?status, %error, "webhook attempt failed"
         ),
@@ -125,7 +128,12 @@ pub async fn send(outgoing: &Outgoing) -> Outcome {
         Err(e) => return failed(format!("no HTTP client: {e}")),
     };
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let signed = signature(&outgoing.secrets, &outgoing.event_id, timestamp, &outgoing.body);
+    let signed = signature(
+        &outgoing.secrets,
+        &outgoing.event_id,
+        timestamp,
+        &outgoing.body,
+    );
     let answer = client
         .post(url)
         .header("content-type", "application/cloudevents+json")
@@ -138,7 +146,9 @@ pub async fn send(outgoing: &Outgoing) -> Outcome {
         .await;
     let response = match answer {
         Ok(response) => response,
-        Err(e) if e.is_timeout() => return failed(format!("no answer within {}s", TIMEOUT.as_secs())),
+        Err(e) if e.is_timeout() => {
+            return failed(format!("no answer within {}s", TIMEOUT.as_secs()));
+        }
         Err(e) => return failed(format!("not reached: {}", without_url(&e))),
     };
     let status = response.status();
@@ -182,7 +192,10 @@ fn without_url(error: &reqwest::Error) -> String {
 
 /// The address `url` resolves to, refused when it is loopback, private, link-local or
 /// otherwise not public, unless the subscription allows a private network.
-pub async fn checked_address(url: &reqwest::Url, allow_private: bool) -> Result<SocketAddr, String> {
+pub async fn checked_address(
+    url: &reqwest::Url,
+    allow_private: bool,
+) -> Result<SocketAddr, String> {
     if url.scheme() != "https" && !(url.scheme() == "http" && allow_private) {
         return Err(format!(
             "{} is not https: events go over https only (plain http only with \
@@ -202,9 +215,7 @@ pub async fn checked_address(url: &reqwest::Url, allow_private: bool) -> Result<
     let first = *addresses
         .first()
         .ok_or_else(|| format!("{host} resolves to no address"))?;
-    if !allow_private
-        && let Some(private) = addresses.iter().find(|a| !is_public(a.ip()))
-    {
+    if !allow_private && let Some(private) = addresses.iter().find(|a| !is_public(a.ip())) {
         return Err(format!(
             "{host} resolves to {}, a private, loopback or link-local address: refused (set \
              allow_private_network = true for an in-cluster receiver)",
@@ -251,8 +262,18 @@ mod tests {
     #[test]
     fn private_loopback_and_link_local_addresses_are_not_public() {
         for private in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
-            "100.64.0.1", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
@@ -285,10 +306,18 @@ mod tests {
     async fn plain_http_and_private_addresses_are_refused_unless_allowed() {
         let loopback = reqwest::Url::parse("https://127.0.0.1:9/hook").unwrap();
         let refused = checked_address(&loopback, false).await.unwrap_err();
-        assert!(refused.contains("private, loopback or link-local"), "{refused}");
+        assert!(
+            refused.contains("private, loopback or link-local"),
+            "{refused}"
+        );
         assert!(checked_address(&loopback, true).await.is_ok());
         let plain = reqwest::Url::parse("http://127.0.0.1:9/hook").unwrap();
-        assert!(checked_address(&plain, false).await.unwrap_err().contains("not https"));
+        assert!(
+            checked_address(&plain, false)
+                .await
+                .unwrap_err()
+                .contains("not https")
+        );
         assert!(checked_address(&plain, true).await.is_ok());
     }
 }

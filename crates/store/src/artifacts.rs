@@ -189,7 +189,8 @@ impl Tx {
         let Some(stage) = bucket.routed_to() else {
             return Ok(None);
         };
-        Ok(in_tx!(self, |e| sqlx::query_scalar(
+        Ok(in_tx!(self, |e| {
+            sqlx::query_scalar(
             "SELECT artifact_uri FROM artifacts WHERE ci_id = $1 AND routed_to = $2
              AND classified = TRUE AND (($3 AND cluster_id IS NOT NULL) OR (NOT $3 AND cluster_id IS NULL))
              ORDER BY created_at DESC, id DESC LIMIT 1"
@@ -198,7 +199,8 @@ impl Tx {
         .bind(stage)
         .bind(bucket.cluster_id.is_some())
         .fetch_optional(e)
-        .await)?)
+        .await
+        })?)
     }
 
     /// The one INSERT of a build; a second registration of one external id by one CI, or a

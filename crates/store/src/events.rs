@@ -121,7 +121,12 @@ impl Store {
     }
 
     /// A project's events after `after` (its sequence number), oldest first.
-    pub async fn events_after(&self, project: &str, after: i64, limit: i64) -> Result<Vec<EventRow>> {
+    pub async fn events_after(
+        &self,
+        project: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRow>> {
         Ok(on!(&self.reader, |e| sqlx::query_as(
             "SELECT seq, id, project, type, subject, time, data FROM events
              WHERE project = $1 AND seq > $2 ORDER BY seq LIMIT $3"
@@ -161,10 +166,12 @@ impl Store {
     }
 
     pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryRow>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(select_deliveries!("WHERE d.id = $1"))
-            .bind(id)
-            .fetch_optional(e)
-            .await)?)
+        Ok(on!(&self.writer, |e| sqlx::query_as(select_deliveries!(
+            "WHERE d.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(e)
+        .await)?)
     }
 
     /// Subscriptions with a pending delivery due by `now`, enabled and not leased by another
@@ -182,7 +189,13 @@ impl Store {
 
     /// Takes the lease of subscription `id` until `until` for `owner`, unless another owner
     /// holds it past `now`; answers whether it was taken.
-    pub async fn lease_webhook(&self, id: &str, owner: &str, now: &str, until: &str) -> Result<bool> {
+    pub async fn lease_webhook(
+        &self,
+        id: &str,
+        owner: &str,
+        now: &str,
+        until: &str,
+    ) -> Result<bool> {
         let done = on!(&self.writer, |e| sqlx::query(
             "UPDATE webhooks SET lease_owner = $1, lease_until = $2
              WHERE id = $3 AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $1)"
@@ -303,7 +316,13 @@ impl Tx {
         .await)?)
     }
 
-    pub async fn insert_delivery(&mut self, id: &str, webhook_id: &str, seq: i64, at: &str) -> Result<()> {
+    pub async fn insert_delivery(
+        &mut self,
+        id: &str,
+        webhook_id: &str,
+        seq: i64,
+        at: &str,
+    ) -> Result<()> {
         execute!(
             self,
             "INSERT INTO deliveries (id, webhook_id, event_seq, status, attempts, next_attempt_at,
@@ -342,7 +361,11 @@ impl Tx {
                 since,
                 id,
             )?,
-            None => execute!(self, "UPDATE webhooks SET failing_since = NULL WHERE id = $1", id)?,
+            None => execute!(
+                self,
+                "UPDATE webhooks SET failing_since = NULL WHERE id = $1",
+                id
+            )?,
         };
         Ok(())
     }

@@ -9,10 +9,10 @@ use super::permissions;
 use crate::error::{Error, Result};
 use std::collections::BTreeSet;
 use wharf_api::project_file::{ApplySummary, ProjectFile};
-use wharf_api::{CloudEvent, DeliveryView, EVENT_TYPES, TEST_EVENT_TYPE, WebhookEntry, WebhookView};
-use wharf_store::{
-    ArtifactRow, Audit, Bucket, DeliveryRow, EventRow, Tx, WebhookRow, new_id, now,
+use wharf_api::{
+    CloudEvent, DeliveryView, EVENT_TYPES, TEST_EVENT_TYPE, WebhookEntry, WebhookView,
 };
+use wharf_store::{ArtifactRow, Audit, Bucket, DeliveryRow, EventRow, Tx, WebhookRow, new_id, now};
 
 /// How long a rotated secret still signs beside the new one.
 pub const ROTATION_GRACE_HOURS: i64 = 24;
@@ -69,7 +69,12 @@ pub async fn emit_audited(tx: &mut Tx, kind: &str, audit: &Audit) -> Result<()> 
 
 /// `stage.changed`, when `row` now leads the bucket it was placed in (what the stage deploys)
 /// and its image differs from `before`, the image that led it.
-pub async fn stage_changed(tx: &mut Tx, row: &ArtifactRow, service: &str, before: Option<&str>) -> Result<()> {
+pub async fn stage_changed(
+    tx: &mut Tx,
+    row: &ArtifactRow,
+    service: &str,
+    before: Option<&str>,
+) -> Result<()> {
     let Some(stage) = row.bucket.routed_to() else {
         return Ok(());
     };
@@ -85,7 +90,14 @@ pub async fn stage_changed(tx: &mut Tx, row: &ArtifactRow, service: &str, before
         "buildId": row.id,
         "performedBy": row.created_by,
     });
-    emit(tx, &row.project, "stage.changed", &format!("{service}/{stage}"), data).await
+    emit(
+        tx,
+        &row.project,
+        "stage.changed",
+        &format!("{service}/{stage}"),
+        data,
+    )
+    .await
 }
 
 /// The events of a build placed in its bucket: `kind` (from its audit entry) and, when it
@@ -195,9 +207,7 @@ fn check_url(i: usize, hook: &WebhookEntry) -> std::result::Result<(), String> {
             "webhooks[{i}].url is plain http://: events go over https:// only (plain http \
              only to a private or loopback receiver with allow_private_network = true)"
         )),
-        other => Err(format!(
-            "webhooks[{i}].url scheme '{other}' is not https"
-        )),
+        other => Err(format!("webhooks[{i}].url scheme '{other}' is not https")),
     }
 }
 
@@ -239,7 +249,9 @@ impl Events {
                     services: json(&hook.services),
                     stages: json(&hook.stages),
                     secret_env: hook.secret_env.clone(),
-                    secret: self.identity.seal_webhook_secret(project, &hook.name, &secret)?,
+                    secret: self
+                        .identity
+                        .seal_webhook_secret(project, &hook.name, &secret)?,
                     previous_secret: None,
                     previous_until: None,
                     allow_private_network: hook.allow_private_network,
@@ -249,9 +261,9 @@ impl Events {
                     created_at: now(),
                 },
                 Some(current) => {
-                    let stored = self
-                        .identity
-                        .webhook_secret(project, &hook.name, &current.secret)?;
+                    let stored =
+                        self.identity
+                            .webhook_secret(project, &hook.name, &current.secret)?;
                     let rotated = stored != secret;
                     let changed_target = current.url != hook.url || rotated;
                     WebhookRow {
@@ -261,7 +273,9 @@ impl Events {
                         stages: json(&hook.stages),
                         secret_env: hook.secret_env.clone(),
                         secret: match rotated {
-                            true => self.identity.seal_webhook_secret(project, &hook.name, &secret)?,
+                            true => self
+                                .identity
+                                .seal_webhook_secret(project, &hook.name, &secret)?,
                             false => current.secret.clone(),
                         },
                         previous_secret: match rotated {
@@ -277,7 +291,10 @@ impl Events {
                         },
                         allow_private_network: hook.allow_private_network,
                         disabled_at: current.disabled_at.clone().filter(|_| !changed_target),
-                        disabled_reason: current.disabled_reason.clone().filter(|_| !changed_target),
+                        disabled_reason: current
+                            .disabled_reason
+                            .clone()
+                            .filter(|_| !changed_target),
                         failing_since: current.failing_since.clone().filter(|_| !changed_target),
                         ..current.clone()
                     }
@@ -404,16 +421,19 @@ impl Events {
 
     /// The secrets that sign for `webhook` now: its own, and a rotated one still in grace.
     pub(crate) fn signing_secrets(&self, webhook: &WebhookRow) -> Result<Vec<String>> {
-        let mut secrets = vec![self
-            .identity
-            .webhook_secret(&webhook.project, &webhook.name, &webhook.secret)?];
+        let mut secrets =
+            vec![
+                self.identity
+                    .webhook_secret(&webhook.project, &webhook.name, &webhook.secret)?,
+            ];
         if let (Some(previous), Some(until)) = (&webhook.previous_secret, &webhook.previous_until)
             && until.as_str() > now().as_str()
         {
-            secrets.push(
-                self.identity
-                    .webhook_secret(&webhook.project, &webhook.name, previous)?,
-            );
+            secrets.push(self.identity.webhook_secret(
+                &webhook.project,
+                &webhook.name,
+                previous,
+            )?);
         }
         Ok(secrets)
     }
@@ -432,9 +452,23 @@ impl Events {
 }
 
 fn differs(a: &WebhookRow, b: &WebhookRow) -> bool {
-    (&a.url, &a.events, &a.services, &a.stages, &a.secret_env, &a.secret, a.allow_private_network)
-        != (&b.url, &b.events, &b.services, &b.stages, &b.secret_env, &b.secret, b.allow_private_network)
-        || a.disabled_at != b.disabled_at
+    (
+        &a.url,
+        &a.events,
+        &a.services,
+        &a.stages,
+        &a.secret_env,
+        &a.secret,
+        a.allow_private_network,
+    ) != (
+        &b.url,
+        &b.events,
+        &b.services,
+        &b.stages,
+        &b.secret_env,
+        &b.secret,
+        b.allow_private_network,
+    ) || a.disabled_at != b.disabled_at
 }
 
 /// A `whsec_` secret of 24 to 64 random bytes (base64), as Standard Webhooks has it.
@@ -615,7 +649,12 @@ impl Events {
         let webhook = &sent.webhook;
         let (status, next, last_status, error) = match outcome {
             Outcome::Delivered(code) => ("delivered", at.clone(), Some(i64::from(*code)), None),
-            Outcome::Gone => ("failed", at.clone(), Some(410), Some("410 Gone".to_string())),
+            Outcome::Gone => (
+                "failed",
+                at.clone(),
+                Some(410),
+                Some("410 Gone".to_string()),
+            ),
             Outcome::Failed {
                 status,
                 error,
@@ -626,8 +665,18 @@ impl Events {
                     retry_after.map_or(scheduled, |asked| asked.max(scheduled))
                 });
                 match wait {
-                    Some(wait) => ("pending", at_offset(now_at, wait), status.map(i64::from), Some(error.clone())),
-                    None => ("failed", at.clone(), status.map(i64::from), Some(error.clone())),
+                    Some(wait) => (
+                        "pending",
+                        at_offset(now_at, wait),
+                        status.map(i64::from),
+                        Some(error.clone()),
+                    ),
+                    None => (
+                        "failed",
+                        at.clone(),
+                        status.map(i64::from),
+                        Some(error.clone()),
+                    ),
                 }
             }
         };
@@ -643,12 +692,14 @@ impl Events {
         match outcome {
             Outcome::Delivered(_) => tx.set_failing(&webhook.id, None).await?,
             Outcome::Gone => {
-                self.disable(&mut tx, webhook, &at, "the receiver answered 410 Gone").await?
+                self.disable(&mut tx, webhook, &at, "the receiver answered 410 Gone")
+                    .await?
             }
             Outcome::Failed { .. } => {
                 tx.set_failing(&webhook.id, Some(&at)).await?;
                 let since = webhook.failing_since.as_deref().unwrap_or(&at);
-                let cutoff = wharf_store::format_time(now_at - time::Duration::days(DISABLE_AFTER_DAYS));
+                let cutoff =
+                    wharf_store::format_time(now_at - time::Duration::days(DISABLE_AFTER_DAYS));
                 if since < cutoff.as_str() {
                     let why = format!("every delivery failed for {DISABLE_AFTER_DAYS} days");
                     self.disable(&mut tx, webhook, &at, &why).await?;

@@ -356,7 +356,8 @@ impl Approvals {
         };
         if tx.insert_approval(&approval).await? {
             let service = self.lookups.ci_by_id(&request.ci_id).await?.name;
-            let entry = audit(&user.username, "PROMOTION_APPROVED", &request).meta("ciName", &service);
+            let entry =
+                audit(&user.username, "PROMOTION_APPROVED", &request).meta("ciName", &service);
             tx.record(&entry).await?;
             events::emit_audited(&mut tx, "promotion.approved", &entry).await?;
         }

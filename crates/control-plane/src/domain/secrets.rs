@@ -444,7 +444,12 @@ impl Identity {
 impl Identity {
     /// Seals a webhook's signing secret for storing; refused, naming the subscription and how
     /// to make a key, when the server has none.
-    pub(super) fn seal_webhook_secret(&self, project: &str, name: &str, secret: &str) -> Result<String> {
+    pub(super) fn seal_webhook_secret(
+        &self,
+        project: &str,
+        name: &str,
+        secret: &str,
+    ) -> Result<String> {
         let keys = self.secrets.get().ok_or_else(|| {
             Error::bad_request(format!(
                 "webhooks '{name}': this server has no secret key to encrypt webhook secrets \

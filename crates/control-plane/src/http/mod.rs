@@ -9,6 +9,7 @@ mod artifactories;
 mod audit;
 mod builds;
 mod cis;
+mod events;
 mod files;
 #[cfg(test)]
 mod fuzz;
@@ -143,6 +144,23 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/wharf/v1/projects", get(projects::list_projects))
         .route("/wharf/v1/projects/{project}/status", get(projects::status))
+        .route("/wharf/v1/events", get(events::events))
+        .route(
+            "/wharf/v1/projects/{project}/webhooks",
+            get(events::webhooks),
+        )
+        .route(
+            "/wharf/v1/projects/{project}/deliveries",
+            get(events::deliveries),
+        )
+        .route(
+            "/wharf/v1/projects/{project}/webhooks/{name}/test",
+            post(events::test),
+        )
+        .route(
+            "/wharf/v1/deliveries/{id}/redeliver",
+            post(events::redeliver),
+        )
         .route(
             "/wharf/v1/projects/{project}/environments/{environment}/overrides",
             get(builds::overrides),

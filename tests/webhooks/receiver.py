@@ -1,0 +1,69 @@
+"""A webhook receiver on loopback for wharf's tests: verifies every request with the published
+`standardwebhooks` package (PyPI, pinned in .ci/requirements.txt) and logs each as one JSON
+line. The secret comes from WHARF_RECEIVER_SECRET (never argv).
+
+    python receiver.py LOG_FILE [--fail-first N] [--fail-status 503]
+
+Prints `listening PORT` once it listens. Answers 401 to a request whose signature does not
+verify, the fail status to the first N verified attempts of each event id, 204 after.
+"""
+
+import argparse
+import json
+import os
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from standardwebhooks import Webhook, WebhookVerificationError
+
+parser = argparse.ArgumentParser()
+parser.add_argument("log")
+parser.add_argument("--fail-first", type=int, default=0)
+parser.add_argument("--fail-status", type=int, default=503)
+args = parser.parse_args()
+webhook = Webhook(os.environ["WHARF_RECEIVER_SECRET"])
+attempts = {}
+lock = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length", "0")))
+        entry = {
+            "id": self.headers.get("webhook-id"),
+            "contentType": self.headers.get("content-type"),
+            "signatures": len((self.headers.get("webhook-signature") or "").split(" ")),
+        }
+        try:
+            event = webhook.verify(body, dict(self.headers))
+            entry.update(verified=True, type=event.get("type"), event=event)
+        except WebhookVerificationError as error:
+            entry.update(verified=False, error=str(error))
+        with lock:
+            attempt = attempts.get(entry["id"], 0) + 1
+            attempts[entry["id"]] = attempt
+        entry["attempt"] = attempt
+        if not entry["verified"]:
+            status = 401
+        elif attempt <= args.fail_first:
+            status = args.fail_status
+        else:
+            status = 204
+        entry["answered"] = status
+        with lock, open(args.log, "a", encoding="utf-8") as log:
+            log.write(json.dumps(entry) + "\n")
+        self.send_response(status)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *_):
+        pass
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(f"listening {server.server_address[1]}", flush=True)
+try:
+    server.serve_forever()
+except KeyboardInterrupt:
+    sys.exit(0)
