@@ -9,6 +9,7 @@ use crate::support::registry::{Registry, manifest};
 use crate::support::{self, TestServer, run, wharf};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -23,6 +24,18 @@ struct Receiver {
 impl Receiver {
     /// Starts it; it answers `fail_status` to the first `fail_first` attempts of each event.
     fn start(dir: &Path, fail_first: u32, fail_status: u16) -> Self {
+        Self::start_with(
+            dir,
+            &[
+                "--fail-first",
+                &fail_first.to_string(),
+                "--fail-status",
+                &fail_status.to_string(),
+            ],
+        )
+    }
+
+    fn start_with(dir: &Path, options: &[&str]) -> Self {
         let python = support::repo_root().join(".ci/venv/bin/python");
         assert!(
             python.exists(),
@@ -34,8 +47,7 @@ impl Receiver {
         let mut child = std::process::Command::new(python)
             .arg(support::repo_root().join("tests/webhooks/receiver.py"))
             .arg(&log)
-            .args(["--fail-first", &fail_first.to_string()])
-            .args(["--fail-status", &fail_status.to_string()])
+            .args(options)
             .env("WHARF_RECEIVER_SECRET", support::WEBHOOK_SECRET)
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -56,7 +68,16 @@ impl Receiver {
         format!("http://127.0.0.1:{}/hook", self.port)
     }
 
+    /// The requests it answered, in the order it answered them.
     fn entries(&self) -> Vec<Value> {
+        self.lines()
+            .into_iter()
+            .filter(|l| l["phase"] == "answered")
+            .collect()
+    }
+
+    /// Every line: arrivals and answers.
+    fn lines(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
@@ -454,4 +475,153 @@ fn a_rotated_secret_signs_beside_the_new_one_during_the_grace_period() {
         entries[0]["verified"], true,
         "the receiver still holds the old secret"
     );
+}
+
+/// Two replicas on one PostgreSQL database: while builds are registered through both, each
+/// event reaches the receiver once, in order, never two deliveries of the subscription at
+/// once; a replica killed (SIGKILL) while a receiver holds its request loses nothing: the
+/// other one delivers it when the dead one's lease runs out.
+#[test]
+#[ignore = "needs WHARF_TEST_POSTGRES and .ci/venv (standardwebhooks); .ci/run runs it"]
+fn two_replicas_deliver_each_event_in_order_never_at_once_and_a_killed_one_loses_nothing() {
+    use std::ffi::OsStr;
+    let base = std::env::var(support::POSTGRES_VAR).expect("WHARF_TEST_POSTGRES is set");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = runtime.block_on(support::fresh_postgres_database(&base));
+    let dir = tempfile::tempdir().unwrap();
+    // Each request held 30 ms; an event's first attempt 1.5 s more (time to kill its sender).
+    let receiver =
+        Receiver::start_with(dir.path(), &["--hold-ms", "30", "--hold-first-ms", "1500"]);
+    let config = shop_file(dir.path(), &receiver.url(), r#"["build.registered"]"#);
+    let key = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+    };
+    let replica = |with_config: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wharf"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("WHARF_ADMIN_USERNAME", support::ADMIN)
+            .env("WHARF_ADMIN_TOKEN", support::TOKEN)
+            .env("WHARF_SECRET_KEY", &key)
+            .env("WHARF_WEBHOOK_SECRET", support::WEBHOOK_SECRET)
+            .env("WHARF_WEBHOOK_RETRY_UNIT_MS", "5")
+            .env("WHARF_WEBHOOK_TIMEOUT_MS", "2500")
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(dir.path())
+            .args([OsStr::new("--database"), OsStr::new(&url)]);
+        if with_config {
+            command.arg("--config").arg(&config);
+        }
+        support::Served::launch(command)
+    };
+    // Only the first replica runs at first, so it is the one sending when it is killed.
+    let mut first = replica(true);
+
+    // The first event's first attempt is held: kill whichever replica is sending it.
+    let api = Api::new(first.url.clone());
+    let body = crate::support::client::saas(
+        "main",
+        "GIT_REF",
+        "run-0",
+        &format!("r/shop/api@{}", digest(0)),
+    );
+    let (status, answer) = runtime.block_on(api.post("/cc-ui/v1/ci-cd/register", body));
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    receiver.wait_until("the first attempt to arrive", |_| {
+        receiver.lines().iter().any(|l| l["phase"] == "arrived")
+    });
+    first.signal(libc::SIGKILL);
+    let _ = first.child.wait();
+    let second = replica(false);
+
+    // Then builds through the survivor: every event arrives, the first one included.
+    let survivor = Api::new(second.url.clone());
+    const BUILDS: u8 = 12;
+    for n in 1..=BUILDS {
+        let body = crate::support::client::saas(
+            "main",
+            "GIT_REF",
+            &format!("run-{n}"),
+            &format!("r/shop/api@{}", digest(n)),
+        );
+        let (status, answer) = runtime.block_on(survivor.post("/cc-ui/v1/ci-cd/register", body));
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let (_, stream) = runtime.block_on(survivor.get("/wharf/v1/events?project=shop&limit=1000"));
+    let written: Vec<String> = stream
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "build.registered")
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(written.len(), usize::from(BUILDS) + 1);
+    let entries = receiver.wait_until("every event delivered", |entries| {
+        let delivered: BTreeSet<&str> = entries
+            .iter()
+            .filter(|e| e["answered"] == 204)
+            .map(|e| e["id"].as_str().unwrap())
+            .collect();
+        written.iter().all(|id| delivered.contains(id.as_str()))
+    });
+    for entry in &entries {
+        assert_eq!(entry["verified"], true, "{entry}");
+    }
+    let first_event: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["id"] == written[0].as_str())
+        .collect();
+    assert!(
+        first_event.len() >= 2,
+        "the killed replica's delivery was sent again by the survivor: {first_event:#?}"
+    );
+    let (_, deliveries) =
+        runtime.block_on(survivor.get("/wharf/v1/projects/shop/deliveries?limit=1000"));
+    let deliveries = deliveries.as_array().unwrap();
+    assert_eq!(
+        deliveries.len(),
+        written.len(),
+        "one delivery per event: {deliveries:#?}"
+    );
+    assert!(
+        deliveries.iter().all(|d| d["status"] == "delivered"),
+        "{deliveries:#?}"
+    );
+    // In order: each event's first successful answer follows the previous event's.
+    let first_success: Vec<&str> = {
+        let mut seen = BTreeSet::new();
+        entries
+            .iter()
+            .filter(|e| e["answered"] == 204)
+            .map(|e| e["id"].as_str().unwrap())
+            .filter(|id| seen.insert(*id))
+            .collect()
+    };
+    assert_eq!(
+        first_success,
+        written.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    // Never two at once: the answered requests' intervals do not overlap, except the one the
+    // killed replica left hanging (its answer went nowhere).
+    let mut spans: Vec<(f64, f64)> = entries
+        .iter()
+        .filter(|e| !(e["attempt"] == 1 && e["id"] == written[0].as_str()))
+        .map(|e| {
+            (
+                e["arrivedAt"].as_f64().unwrap(),
+                e["answeredAt"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for pair in spans.windows(2) {
+        assert!(pair[0].1 <= pair[1].0, "two deliveries at once: {pair:?}");
+    }
+    drop(second);
 }

@@ -207,6 +207,7 @@ pub fn serve_options(
             secrets: Some(webhook_secrets()),
             worker: wharf_control_plane::webhooks::WorkerOptions {
                 second: std::time::Duration::from_millis(2),
+                ..Default::default()
             },
         },
     }

@@ -2,10 +2,14 @@
 `standardwebhooks` package (PyPI, pinned in .ci/requirements.txt) and logs each as one JSON
 line. The secret comes from WHARF_RECEIVER_SECRET (never argv).
 
-    python receiver.py LOG_FILE [--fail-first N] [--fail-status 503]
+    python receiver.py LOG_FILE [--fail-first N] [--fail-status 503] [--hold-ms MS]
+                                [--hold-first-ms MS]
 
-Prints `listening PORT` once it listens. Answers 401 to a request whose signature does not
-verify, the fail status to the first N verified attempts of each event id, 204 after.
+Prints `listening PORT` once it listens. Logs `{"phase": "arrived"}` when a request arrives,
+then holds it (`--hold-ms`, and `--hold-first-ms` more for an event's first attempt), then
+answers: 401 to a request whose signature does not verify, the fail status to the first N
+verified attempts of each event id, 204 after; that line has `arrivedAt` and `answeredAt`
+(monotonic seconds), so overlapping deliveries show.
 """
 
 import argparse
@@ -13,6 +17,7 @@ import json
 import os
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -21,6 +26,8 @@ parser = argparse.ArgumentParser()
 parser.add_argument("log")
 parser.add_argument("--fail-first", type=int, default=0)
 parser.add_argument("--fail-status", type=int, default=503)
+parser.add_argument("--hold-ms", type=int, default=0)
+parser.add_argument("--hold-first-ms", type=int, default=0)
 args = parser.parse_args()
 webhook = Webhook(os.environ["WHARF_RECEIVER_SECRET"])
 attempts = {}
@@ -29,7 +36,10 @@ lock = threading.Lock()
 
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
+        arrived = time.monotonic()
         body = self.rfile.read(int(self.headers.get("content-length", "0")))
+        with lock, open(args.log, "a", encoding="utf-8") as log:
+            log.write(json.dumps({"phase": "arrived", "id": self.headers.get("webhook-id")}) + "\n")
         entry = {
             "id": self.headers.get("webhook-id"),
             "contentType": self.headers.get("content-type"),
@@ -44,13 +54,15 @@ class Handler(BaseHTTPRequestHandler):
             attempt = attempts.get(entry["id"], 0) + 1
             attempts[entry["id"]] = attempt
         entry["attempt"] = attempt
+        hold = args.hold_ms + (args.hold_first_ms if attempt == 1 else 0)
+        time.sleep(hold / 1000)
         if not entry["verified"]:
             status = 401
         elif attempt <= args.fail_first:
             status = args.fail_status
         else:
             status = 204
-        entry["answered"] = status
+        entry.update(phase="answered", answered=status, arrivedAt=arrived, answeredAt=time.monotonic())
         with lock, open(args.log, "a", encoding="utf-8") as log:
             log.write(json.dumps(entry) + "\n")
         self.send_response(status)

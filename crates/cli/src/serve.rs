@@ -226,18 +226,28 @@ mod tests {
     }
 }
 
-/// The webhook worker's schedule unit: one second, or `WHARF_WEBHOOK_RETRY_UNIT_MS`
-/// milliseconds (a drill or a test shortens the retry schedule with it).
+/// The webhook worker's schedule unit and receiver timeout: one second and 15 s, unless
+/// `WHARF_WEBHOOK_RETRY_UNIT_MS` and `WHARF_WEBHOOK_TIMEOUT_MS` shorten them (a drill, a test).
 fn webhook_worker() -> CliResult<wharf_control_plane::webhooks::WorkerOptions> {
     let mut options = wharf_control_plane::webhooks::WorkerOptions::default();
-    if let Ok(text) = std::env::var("WHARF_WEBHOOK_RETRY_UNIT_MS") {
-        let ms: u64 = text.trim().parse().map_err(|_| {
-            registration::Error::Usage(format!(
-                "WHARF_WEBHOOK_RETRY_UNIT_MS must be a whole number of milliseconds, got {:?}",
-                registration::printable(&text)
-            ))
-        })?;
-        options.second = std::time::Duration::from_millis(ms.max(1));
+    if let Some(ms) = millis("WHARF_WEBHOOK_RETRY_UNIT_MS")? {
+        options.second = ms;
+    }
+    if let Some(ms) = millis("WHARF_WEBHOOK_TIMEOUT_MS")? {
+        options.timeout = ms;
     }
     Ok(options)
+}
+
+fn millis(variable: &str) -> CliResult<Option<std::time::Duration>> {
+    let Ok(text) = std::env::var(variable) else {
+        return Ok(None);
+    };
+    let ms: u64 = text.trim().parse().map_err(|_| {
+        registration::Error::Usage(format!(
+            "{variable} must be a whole number of milliseconds, got {:?}",
+            registration::printable(&text)
+        ))
+    })?;
+    Ok(Some(std::time::Duration::from_millis(ms.max(1))))
 }

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 /// How long a receiver has to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(15);
+/// A replica holds a subscription for this many timeouts while it sends.
+const LEASE_TIMEOUTS: u32 = 4;
 /// The most of a receiver's answer that is read (and kept, in the delivery's error).
 const ANSWER_CAP: usize = 512;
 /// How often the worker looks for due deliveries.
@@ -23,12 +25,16 @@ const TICK: Duration = Duration::from_millis(200);
 pub struct WorkerOptions {
     /// One second of the retry schedule (tests shorten it).
     pub second: Duration,
+    /// How long a receiver has to answer (15 s; tests shorten it). A subscription is leased
+    /// for four of these.
+    pub timeout: Duration,
 }
 
 impl Default for WorkerOptions {
     fn default() -> Self {
         Self {
             second: Duration::from_secs(1),
+            timeout: TIMEOUT,
         }
     }
 }
@@ -41,7 +47,11 @@ pub fn spawn(cp: ControlPlane, options: WorkerOptions) -> tokio::task::JoinHandl
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let due = match cp.events.due(&owner).await {
+            let due = match cp
+                .events
+                .due(&owner, options.timeout * LEASE_TIMEOUTS)
+                .await
+            {
                 Ok(due) => due,
                 Err(error) => {
                     tracing::warn!(%error, "webhook deliveries could not be read");
@@ -51,9 +61,9 @@ pub fn spawn(cp: ControlPlane, options: WorkerOptions) -> tokio::task::JoinHandl
             let sends = due.into_iter().map(|outgoing| {
                 let cp = cp.clone();
                 let owner = owner.clone();
-                let second = options.second;
+                let (second, timeout) = (options.second, options.timeout);
                 async move {
-                    let outcome = send(&outgoing).await;
+                    let outcome = send(&outgoing, timeout).await;
                     log(&outgoing, &outcome);
                     if let Err(error) = cp.events.finish(&owner, &outgoing, &outcome, second).await
                     {
@@ -102,7 +112,7 @@ pub fn signature(secrets: &[String], id: &str, timestamp: i64, body: &str) -> St
 
 /// Sends one delivery: to an address checked first and then pinned (so a name that resolves
 /// elsewhere the second time reaches nothing new), without following redirects.
-pub async fn send(outgoing: &Outgoing) -> Outcome {
+pub async fn send(outgoing: &Outgoing, timeout: Duration) -> Outcome {
     let failed = |error: String| Outcome::Failed {
         status: None,
         error,
@@ -120,7 +130,7 @@ pub async fn send(outgoing: &Outgoing) -> Outcome {
     let host = url.host_str().unwrap_or_default().to_string();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(TIMEOUT)
+        .timeout(timeout)
         .resolve(&host, address)
         .build();
     let client = match client {
@@ -147,7 +157,7 @@ pub async fn send(outgoing: &Outgoing) -> Outcome {
     let response = match answer {
         Ok(response) => response,
         Err(e) if e.is_timeout() => {
-            return failed(format!("no answer within {}s", TIMEOUT.as_secs()));
+            return failed(format!("no answer within {} ms", timeout.as_millis()));
         }
         Err(e) => return failed(format!("not reached: {}", without_url(&e))),
     };
@@ -164,8 +174,8 @@ pub async fn send(outgoing: &Outgoing) -> Outcome {
     if status == reqwest::StatusCode::GONE {
         return Outcome::Gone;
     }
-    let body = response.bytes().await.unwrap_or_default();
-    let text: String = String::from_utf8_lossy(&body[..body.len().min(ANSWER_CAP)])
+    let body = capped_answer(response).await;
+    let text: String = String::from_utf8_lossy(&body)
         .chars()
         .filter(|c| !c.is_control())
         .collect();
@@ -177,6 +187,19 @@ pub async fn send(outgoing: &Outgoing) -> Outcome {
         },
         retry_after,
     }
+}
+
+/// At most [`ANSWER_CAP`] bytes of an answer: a receiver cannot make the worker read more.
+async fn capped_answer(mut response: reqwest::Response) -> Vec<u8> {
+    let mut body = Vec::new();
+    while body.len() < ANSWER_CAP {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    body.truncate(ANSWER_CAP);
+    body
 }
 
 /// A transport error's words without its URL (a URL may carry a token in its query).

@@ -575,8 +575,6 @@ pub enum Outcome {
 pub const RETRY_SCHEDULE_SECS: [u64; 7] = [5, 300, 1800, 7200, 18000, 36000, 36000];
 /// A subscription that has only failed for this long is disabled.
 pub const DISABLE_AFTER_DAYS: i64 = 5;
-/// How long a replica holds a subscription while it sends (the send itself times out at 15 s).
-const LEASE_SECS: i64 = 60;
 
 fn at_offset(from: time::OffsetDateTime, by: std::time::Duration) -> String {
     wharf_store::format_time(from + by)
@@ -585,10 +583,12 @@ fn at_offset(from: time::OffsetDateTime, by: std::time::Duration) -> String {
 impl Events {
     /// Leases each subscription with a delivery due now (one replica at a time) and answers
     /// its oldest pending delivery: in event order, never two at once.
-    pub async fn due(&self, owner: &str) -> Result<Vec<Outgoing>> {
+    /// `lease` must outlast a send (its timeout), so no other replica takes the subscription
+    /// while this one waits for an answer; a replica that dies holding it holds it no longer.
+    pub async fn due(&self, owner: &str, lease: std::time::Duration) -> Result<Vec<Outgoing>> {
         let now_at = time::OffsetDateTime::now_utc();
         let at = wharf_store::format_time(now_at);
-        let until = at_offset(now_at, std::time::Duration::from_secs(LEASE_SECS as u64));
+        let until = at_offset(now_at, lease);
         let mut out = Vec::new();
         for id in self.store.webhooks_due(&at).await? {
             if !self.store.lease_webhook(&id, owner, &at, &until).await? {

@@ -39,9 +39,9 @@ CREATE TABLE deliveries (
     webhook_id      TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
     event_seq       BIGINT NOT NULL REFERENCES events(seq),
     status          TEXT NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
+    attempts        BIGINT NOT NULL DEFAULT 0,
     next_attempt_at TEXT NOT NULL,
-    last_status     INTEGER,
+    last_status     BIGINT,
     last_error      TEXT,
     last_attempt_at TEXT,
     created_at      TEXT NOT NULL
