@@ -6,6 +6,7 @@
 import { createRequire } from "node:module";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
+import http from "node:http";
 import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -422,6 +423,44 @@ test("the Images tab switches a service to manual, then attaches an image from t
   const attached = await page.locator('#environments tr[data-environment="dev"]').textContent();
   assert(attached.includes("shop/web:3.0.0"), `dev deploys the attached image: ${attached}`);
   assert(attached.includes(digest.slice(7, 19)) || attached.includes("3.0.0"), "with its tag or digest");
+});
+
+test("the Deliveries page lists a webhook's deliveries and redelivers one", async () => {
+  const received = [];
+  const receiver = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      received.push(req.headers["webhook-id"]);
+      res.writeHead(204);
+      res.end();
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = receiver.address().port;
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "wharf-ui-hooks-")), "wharf.toml");
+    writeFileSync(file, readFileSync(path.join(root, "examples/shop/wharf.toml"), "utf8") +
+      `\n[[webhooks]]\nname = "argo"\nurl = "http://127.0.0.1:${port}/hook"\nevents = ["build.registered"]\nsecret_env = "WHARF_WEBHOOK_SECRET"\nallow_private_network = true\n`);
+    await wharf(["apply", file]);
+    await register("api", "registry.example.com/shop/api:9.0.0", "main");
+    const deadline = Date.now() + 15000;
+    while (received.length < 1) {
+      assert(Date.now() < deadline, "the receiver got the event within 15 s");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await visit(page, "/ui/projects/shop/deliveries", "deliveries");
+    const row = page.locator("#deliveries tbody tr").first();
+    assert((await row.locator("td.status").textContent()) === "delivered", "the delivery is delivered");
+    await Promise.all([page.waitForURL(/done=redelivered/), row.getByRole("button", { name: "Redeliver" }).click()]);
+    await page.getByRole("status").getByText("Queued to be sent again.").waitFor();
+    while (received.length < 2) {
+      assert(Date.now() < deadline, "the redelivery arrived within 15 s");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert(received[1] === received[0], "a redelivery carries the same webhook-id");
+  } finally {
+    receiver.close();
+  }
 });
 
 test("sign out", async () => {

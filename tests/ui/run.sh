@@ -14,6 +14,10 @@ cd "$(dirname "$0")/../.."
 
 tap_log=${1:-/dev/null}
 source tests/adapters/control-plane.bash
+# The server seals webhook secrets with a key, and reads the Deliveries scenario's secret.
+WHARF_SECRET_KEY=$(head -c 32 /dev/urandom | base64)
+WHARF_WEBHOOK_SECRET=whsec_$(head -c 32 /dev/urandom | base64)
+export WHARF_SECRET_KEY WHARF_WEBHOOK_SECRET
 start_control_plane
 trap 'stop_control_plane' EXIT
 

@@ -71,6 +71,15 @@ pub struct ImagesPage {
     pub configure: Option<String>,
 }
 
+/// A project's webhooks and their deliveries, newest first.
+#[derive(Debug, Clone)]
+pub struct DeliveriesPage {
+    pub webhooks: Vec<wharf_api::WebhookView>,
+    pub deliveries: Vec<wharf_api::DeliveryView>,
+    /// Redelivering (`PROJECT_ADMIN`): `None` when the viewer may.
+    pub redeliver: Option<String>,
+}
+
 /// One environment of the Images tab.
 #[derive(Debug, Clone)]
 pub struct EnvironmentImage {
@@ -337,6 +346,22 @@ impl Overview {
             strategy,
             environments,
             configure,
+        })
+    }
+
+    pub async fn deliveries_page(&self, user: &AuthUser, project: &str) -> Result<DeliveriesPage> {
+        self.lookups.project(project).await?;
+        let webhooks = self.store.webhooks(project).await?;
+        let deliveries = self.store.deliveries(project, None, 100).await?;
+        Ok(DeliveriesPage {
+            webhooks: webhooks.iter().map(super::events::webhook_view).collect(),
+            deliveries: deliveries
+                .iter()
+                .map(super::events::delivery_view)
+                .collect(),
+            redeliver: self
+                .refusal(user, project, super::permissions::PROJECT_ADMIN)
+                .await?,
         })
     }
 

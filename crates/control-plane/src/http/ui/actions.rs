@@ -172,6 +172,19 @@ pub(super) async fn reject(
     })
 }
 
+pub(super) async fn redeliver(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    act!(state, headers, body, |session, form| {
+        state.cp.events.redeliver(&session.user, &id).await?;
+        let project = form.required("project")?;
+        Ok(back(&form, &project, "redelivered"))
+    })
+}
+
 /// The Images tab's strategy form: without `confirm`, a dry run shown for confirmation; with
 /// it, the change.
 pub(super) async fn strategy(

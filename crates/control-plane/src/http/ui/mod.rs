@@ -79,6 +79,11 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{project}/promote", post(actions::promote))
         .route("/projects/{project}/reclassify", post(actions::reclassify))
         .route("/projects/{project}/rollback", post(actions::rollback))
+        .route(
+            "/projects/{project}/deliveries",
+            get(pages::deliveries::show),
+        )
+        .route("/deliveries/{id}/redeliver", post(actions::redeliver))
         .route("/approvals/{id}/approve", post(actions::approve))
         .route("/approvals/{id}/reject", post(actions::reject))
         .route("/builds/{id}", get(pages::build::show))

@@ -162,6 +162,7 @@ fn render(session: &Session, gates: &FlowPage, done: Option<&str>) -> Page {
         (layout(Some(session), project, html! {
             nav.crumbs aria-label="Breadcrumb" { a href="/ui/projects" { "Projects" } " / " span aria-current="page" { (project) } }
             h1 { "Delivery flow of " (project) }
+            p.small { a href={ "/ui/projects/" (enc(project)) "/deliveries" } { "Webhook deliveries" } }
             (notice(done))
             @if let Some(why) = write {
                 p.readonly { "You can look, not act here: " (why) }

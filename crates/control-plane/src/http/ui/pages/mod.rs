@@ -11,6 +11,7 @@ use maud::{DOCTYPE, Markup, html};
 pub(super) mod attach;
 pub(super) mod audit;
 pub(super) mod build;
+pub(super) mod deliveries;
 pub(super) mod flow;
 pub(super) mod images;
 pub(super) mod projects;
@@ -126,6 +127,7 @@ pub(super) fn notice(done: Option<&str>) -> Markup {
         Some("approved") => "Approved; more approvals are needed.",
         Some("approved-completed") => "Approved; the promotion is done.",
         Some("rejected") => "Rejected.",
+        Some("redelivered") => "Queued to be sent again.",
         _ => return html! {},
     };
     html! { p.notice role="status" { (text) } }
