@@ -623,5 +623,12 @@ fn two_replicas_deliver_each_event_in_order_never_at_once_and_a_killed_one_loses
     for pair in spans.windows(2) {
         assert!(pair[0].1 <= pair[1].0, "two deliveries at once: {pair:?}");
     }
-    drop(second);
+    let mut second = second;
+    second.signal(libc::SIGTERM);
+    let (_, log) = second.wait_with_log();
+    let secret = support::WEBHOOK_SECRET.trim_start_matches("whsec_");
+    assert!(
+        !log.iter().any(|line| line.contains(secret)),
+        "the webhook secret in the log"
+    );
 }

@@ -208,24 +208,6 @@ impl Signals {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::args::duration;
-    use std::time::Duration;
-
-    #[test]
-    fn durations_read_with_their_units() {
-        assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(duration("30"), Ok(Duration::from_secs(30)));
-        assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(duration("1h"), Ok(Duration::from_secs(3600)));
-        assert!(duration("0s").is_err());
-        assert!(duration("s").is_err());
-        assert!(duration("-1s").is_err());
-    }
-}
-
 /// The webhook worker's schedule unit and receiver timeout: one second and 15 s, unless
 /// `WHARF_WEBHOOK_RETRY_UNIT_MS` and `WHARF_WEBHOOK_TIMEOUT_MS` shorten them (a drill, a test).
 fn webhook_worker() -> CliResult<wharf_control_plane::webhooks::WorkerOptions> {
@@ -250,4 +232,22 @@ fn millis(variable: &str) -> CliResult<Option<std::time::Duration>> {
         ))
     })?;
     Ok(Some(std::time::Duration::from_millis(ms.max(1))))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::args::duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_with_their_units() {
+        assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(duration("0s").is_err());
+        assert!(duration("s").is_err());
+        assert!(duration("-1s").is_err());
+    }
 }

@@ -85,7 +85,7 @@ pub async fn stage_changed(
         "service": service,
         "stage": stage,
         "bucket": if row.bucket.release_stream.is_some() { "RELEASE_STREAM" } else { "ENVIRONMENT" },
-        "old": before.map(|uri| image_of(uri)),
+        "old": before.map(image_of),
         "new": image_of(&row.artifact_uri),
         "buildId": row.id,
         "performedBy": row.created_by,
