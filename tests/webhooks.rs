@@ -632,3 +632,28 @@ fn two_replicas_deliver_each_event_in_order_never_at_once_and_a_killed_one_loses
         "the webhook secret in the log"
     );
 }
+
+/// A redirect is not followed: it counts as a failed attempt, and the retry delivers.
+#[test]
+#[ignore = "needs .ci/venv (standardwebhooks); .ci/run runs it"]
+fn a_redirect_is_not_followed_and_counts_as_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start(dir.path(), 1, 302);
+    let server = TestServer::with_file(Some(shop_file(
+        dir.path(),
+        &receiver.url(),
+        r#"["build.registered"]"#,
+    )));
+    register(&server, "api", 1, "main");
+    let entries = receiver.wait_until("the retry", |e| e.iter().any(|x| x["answered"] == 204));
+    assert_eq!(entries.len(), 2, "{entries:#?}");
+    assert_eq!(entries[0]["answered"], 302);
+    let api = Api::new(server.url());
+    let delivery = &receiver_deliveries(&server, &api)[0];
+    assert_eq!(delivery["status"], "delivered");
+    assert_eq!(
+        delivery["attempts"], 2,
+        "the 302 (with a Location back to the receiver) ended the first attempt: {delivery}"
+    );
+    assert_eq!(delivery["lastStatus"], 204);
+}

@@ -66,6 +66,9 @@ class Handler(BaseHTTPRequestHandler):
         with lock, open(args.log, "a", encoding="utf-8") as log:
             log.write(json.dumps(entry) + "\n")
         self.send_response(status)
+        if 300 <= status < 400:
+            # A client that followed it would come straight back, within the same attempt.
+            self.send_header("location", self.path)
         self.send_header("content-length", "0")
         self.end_headers()
 
