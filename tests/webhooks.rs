@@ -657,3 +657,49 @@ fn a_redirect_is_not_followed_and_counts_as_a_failure() {
     );
     assert_eq!(delivery["lastStatus"], 204);
 }
+
+/// A new secret key seals the webhook secrets again on start, as it does registry passwords:
+/// after the old key is retired they still open.
+#[test]
+fn a_new_secret_key_seals_webhook_secrets_again_on_start() {
+    use wharf_control_plane::domain::secrets::{SecretKey, SecretKeys, sealed_with};
+    let dir = tempfile::tempdir().unwrap();
+    let file = shop_file(dir.path(), "https://receiver.example.com/hook", r#"["*"]"#);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let database = runtime.block_on(support::test_database(dir.path()));
+    let (old, new) = (
+        SecretKey::from_bytes([0x11; 32]),
+        SecretKey::from_bytes([0x22; 32]),
+    );
+    let start = |keys: SecretKeys| {
+        let options = wharf_control_plane::ServeOptions {
+            secrets: Some(keys),
+            ..support::serve_options(&database, dir.path(), Some(file.clone()))
+        };
+        runtime
+            .block_on(wharf_control_plane::start(options))
+            .unwrap()
+    };
+    let sealed_under = |server: &wharf_control_plane::RunningServer| {
+        let hooks = runtime.block_on(server.store().webhooks("shop")).unwrap();
+        sealed_with(&hooks[0].secret).map(str::to_string)
+    };
+    let first = start(SecretKeys::new(old.clone(), None));
+    assert_eq!(sealed_under(&first).as_deref(), Some(old.id()));
+    runtime.block_on(first.stop()).unwrap();
+    let rotating = start(SecretKeys::new(new.clone(), Some(old.clone())));
+    assert_eq!(
+        sealed_under(&rotating).as_deref(),
+        Some(new.id()),
+        "sealed again on start"
+    );
+    runtime.block_on(rotating.stop()).unwrap();
+    // The old key retired: applying the same file opens the secret under the new one.
+    let retired = start(SecretKeys::new(new.clone(), None));
+    assert_eq!(sealed_under(&retired).as_deref(), Some(new.id()));
+    runtime.block_on(retired.stop()).unwrap();
+}

@@ -245,6 +245,42 @@ impl Tx {
         .await)?)
     }
 
+    /// Every project's subscriptions (for sealing their secrets under a new key).
+    pub async fn all_webhooks_in_tx(&mut self) -> Result<Vec<WebhookRow>> {
+        Ok(in_tx!(self, |e| sqlx::query_as(select_webhooks!(
+            "ORDER BY project, name"
+        ))
+        .fetch_all(e)
+        .await)?)
+    }
+
+    /// Replaces a sealed secret (`secret` or `previous_secret`) if it is still `old`.
+    pub async fn replace_webhook_secret(
+        &mut self,
+        id: &str,
+        column: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<bool> {
+        let done = match column {
+            "secret" => execute!(
+                self,
+                "UPDATE webhooks SET secret = $1 WHERE id = $2 AND secret = $3",
+                new,
+                id,
+                old,
+            )?,
+            _ => execute!(
+                self,
+                "UPDATE webhooks SET previous_secret = $1 WHERE id = $2 AND previous_secret = $3",
+                new,
+                id,
+                old,
+            )?,
+        };
+        Ok(done == 1)
+    }
+
     pub async fn insert_webhook(&mut self, w: &WebhookRow) -> Result<()> {
         execute!(
             self,

@@ -368,6 +368,7 @@ impl Identity {
         let Some(keys) = keys else {
             return Ok(report);
         };
+        report.rotated += reseal_webhook_secrets(&mut tx, keys).await?;
         let mut audits = Vec::new();
         if report.rotated > 0 {
             audits.push(
@@ -472,6 +473,39 @@ impl Identity {
             ))
         })
     }
+}
+
+/// Brings every webhook secret (and a rotated one still in grace) under the current key;
+/// answers how many were sealed again. One that opens under no key given is left as it is
+/// (its deliveries then fail, naming the subscription).
+async fn reseal_webhook_secrets(tx: &mut wharf_store::Tx, keys: &SecretKeys) -> Result<usize> {
+    let mut resealed = 0;
+    for row in tx.all_webhooks_in_tx().await? {
+        let context = webhook_context(&row.project, &row.name);
+        let sealed = [
+            ("secret", Some(&row.secret)),
+            ("previous_secret", row.previous_secret.as_ref()),
+        ];
+        for (column, value) in sealed {
+            let Some(value) = value else { continue };
+            if sealed_with(value) == Some(keys.current.id()) {
+                continue;
+            }
+            let Ok(plain) = keys.open(&context, value) else {
+                tracing::warn!(webhook = %row.name, project = %row.project,
+                    "this webhook's secret does not open under the secret keys given");
+                continue;
+            };
+            let again = keys.current.seal(&context, &plain);
+            if tx
+                .replace_webhook_secret(&row.id, column, value, &again)
+                .await?
+            {
+                resealed += 1;
+            }
+        }
+    }
+    Ok(resealed)
 }
 
 fn webhook_context(project: &str, name: &str) -> String {
