@@ -22,6 +22,7 @@ mod promises;
 mod promote;
 mod protection;
 mod push;
+mod referrers;
 mod register;
 mod registry;
 mod replicas;

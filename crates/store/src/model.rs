@@ -421,6 +421,21 @@ pub struct NewManifest<'a> {
     pub size: i64,
     pub children: &'a [String],
     pub tag: Option<&'a str>,
+    /// The subjects it refers to (its own `subject`, or what a tag-scheme index lists).
+    pub referrers: &'a [Referrer],
+}
+
+/// One entry of a subject's referrers: a manifest that refers to it, as the referrers API
+/// lists it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Referrer {
+    pub subject: String,
+    pub digest: String,
+    pub media_type: String,
+    pub size: i64,
+    pub artifact_type: Option<String>,
+    /// A JSON object, when the manifest has annotations.
+    pub annotations: Option<String>,
 }
 
 /// One audit entry, before it is written: who did what, to what, where.

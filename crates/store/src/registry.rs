@@ -3,8 +3,8 @@
 //! just wrote.
 
 use crate::{
-    LiveCredential, LooseBlob, NewManifest, RegistryCredential, Result, Store, StoredObject, Tx,
-    UploadRow, UploadSession, now,
+    LiveCredential, LooseBlob, NewManifest, Referrer, RegistryCredential, Result, Store,
+    StoredObject, Tx, UploadRow, UploadSession, now,
 };
 
 impl Store {
@@ -107,6 +107,33 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The referrers of `subject` in `repository`, of one artifact type when given, ordered by
+    /// digest, after `after` (paging), at most `limit`.
+    pub async fn referrers_of(
+        &self,
+        repository: &str,
+        subject: &str,
+        artifact_type: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Referrer>> {
+        Ok(on!(&self.writer, |e| sqlx::query_as(
+            "SELECT subject, digest, media_type, size, artifact_type, annotations
+             FROM oci_referrers WHERE repository = $1 AND subject = $2
+             AND ($3 IS NULL OR artifact_type = $3) AND ($4 IS NULL OR digest > $4)
+             ORDER BY digest LIMIT $5"
+        )
+        .bind(repository)
+        .bind(subject)
+        .bind(artifact_type)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(e)
+        .await)?)
+    }
+}
+
 impl Tx {
     pub async fn add_registry_blob(
         &mut self,
@@ -148,6 +175,22 @@ impl Tx {
                 manifest.repository,
                 manifest.digest,
                 child,
+            )?;
+        }
+        for referrer in manifest.referrers {
+            execute!(
+                self,
+                "INSERT INTO oci_referrers (repository, subject, digest, media_type, size,
+                 artifact_type, annotations, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (repository, subject, digest) DO NOTHING",
+                manifest.repository,
+                &referrer.subject,
+                &referrer.digest,
+                &referrer.media_type,
+                referrer.size,
+                &referrer.artifact_type,
+                &referrer.annotations,
+                &at,
             )?;
         }
         if let Some(tag) = manifest.tag {
@@ -203,6 +246,14 @@ impl Tx {
         execute!(
             self,
             "DELETE FROM registry_references WHERE repository = $1 AND manifest = $2",
+            repository,
+            digest,
+        )?;
+        // A deleted referrer leaves its subjects' lists; a deleted subject keeps its
+        // referrers (the spec lets a registry keep them, and a re-pushed subject finds them).
+        execute!(
+            self,
+            "DELETE FROM oci_referrers WHERE repository = $1 AND digest = $2",
             repository,
             digest,
         )?;

@@ -14,7 +14,9 @@ use std::future::Future;
 use wharf_oci::MediaKind;
 use wharf_store::Audit;
 
-pub use wharf_store::{LooseBlob, NewManifest, StoredObject, UploadSession, format_time, new_id};
+pub use wharf_store::{
+    LooseBlob, NewManifest, Referrer, StoredObject, UploadSession, format_time, new_id,
+};
 
 /// What the index asks of the registry's blob store inside a transaction.
 pub trait ObjectStore: Sync {
@@ -89,6 +91,21 @@ impl RegistryIndex {
         digest: &str,
     ) -> Result<Option<(String, i64)>> {
         Ok(self.store.registry_manifest(name, digest).await?)
+    }
+
+    /// A subject's referrers in repository `name` (see `registry::referrers`).
+    pub async fn referrers_of(
+        &self,
+        name: &str,
+        subject: &str,
+        artifact_type: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Referrer>> {
+        Ok(self
+            .store
+            .referrers_of(name, subject, artifact_type, after, limit)
+            .await?)
     }
 
     pub async fn registry_tag(&self, name: &str, tag: &str) -> Result<Option<String>> {

@@ -18,6 +18,7 @@ enum Route {
     Manifest(String, String),
     Upload(String, Option<String>),
     Blob(String, String),
+    Referrers(String, String),
 }
 
 fn route(path: &str) -> Option<Route> {
@@ -27,6 +28,11 @@ fn route(path: &str) -> Option<Route> {
     }
     if let Some(name) = rest.strip_suffix("/tags/list") {
         return Some(Route::Tags(name.into()));
+    }
+    if let Some((name, digest)) = rest.rsplit_once("/referrers/")
+        && !digest.contains('/')
+    {
+        return Some(Route::Referrers(name.into(), digest.into()));
     }
     if let Some((name, reference)) = rest.rsplit_once("/manifests/") {
         return Some(Route::Manifest(name.into(), reference.into()));
@@ -116,6 +122,55 @@ async fn dispatch(state: &AppState, request: Request) -> Answer {
     let method = request.method().clone();
     match (route, method) {
         (Route::Ping, _) => Ok(axum::Json(serde_json::json!({})).into_response()),
+        (Route::Referrers(name, digest), Method::GET) => {
+            let query = request.uri().query().unwrap_or_default();
+            let pairs: Vec<(String, String)> = reqwest::Url::parse(&format!("http://q/?{query}"))
+                .map(|u| u.query_pairs().into_owned().collect())
+                .unwrap_or_default();
+            let get = |key: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.as_str())
+            };
+            let n = match get("n") {
+                None => None,
+                Some(text) => Some(text.parse::<i64>().map_err(|_| {
+                    RegistryError::new(RegistryCode::Unsupported, "n must be a number")
+                })?),
+            };
+            let page = registry
+                .referrers(&caller, &name, &digest, get("artifactType"), get("last"), n)
+                .await?;
+            let mut response = axum::Json(page.index).into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(wharf_oci::OCI_INDEX),
+            );
+            if page.filtered {
+                headers.insert(
+                    "oci-filters-applied",
+                    HeaderValue::from_static("artifactType"),
+                );
+            }
+            if let Some(after) = page.next_after {
+                let mut next = reqwest::Url::parse("http://q/").expect("a fixed URL");
+                next.query_pairs_mut().append_pair("last", &after);
+                if let Some(kind) = get("artifactType") {
+                    next.query_pairs_mut().append_pair("artifactType", kind);
+                }
+                if let Some(n) = n {
+                    next.query_pairs_mut().append_pair("n", &n.to_string());
+                }
+                let query = next.query().unwrap_or_default();
+                let link = format!("</v2/{name}/referrers/{digest}?{query}>; rel=\"next\"");
+                if let Ok(value) = HeaderValue::from_str(&link) {
+                    headers.insert(header::LINK, value);
+                }
+            }
+            Ok(response)
+        }
         (Route::Tags(name), _) => {
             let tags = registry.tags(&caller, &name).await?;
             Ok(axum::Json(serde_json::json!({"name": name, "tags": tags})).into_response())
@@ -213,17 +268,19 @@ async fn dispatch(state: &AppState, request: Request) -> Answer {
                 .map_err(|_| {
                     RegistryError::new(RegistryCode::SizeInvalid, "manifests are at most 4 MiB")
                 })?;
-            let digest = registry
+            let pushed = registry
                 .put_manifest(&caller, &name, &reference, &media_type, &bytes)
                 .await?;
-            Ok(with_headers(
-                StatusCode::CREATED,
-                &[
-                    ("location", format!("/v2/{name}/manifests/{digest}")),
-                    ("docker-content-digest", digest.to_string()),
-                    ("content-length", "0".into()),
-                ],
-            ))
+            let digest = pushed.digest;
+            let mut headers = vec![
+                ("location", format!("/v2/{name}/manifests/{digest}")),
+                ("docker-content-digest", digest.to_string()),
+                ("content-length", "0".into()),
+            ];
+            if let Some(subject) = pushed.subject {
+                headers.push(("oci-subject", subject));
+            }
+            Ok(with_headers(StatusCode::CREATED, &headers))
         }
         (Route::Manifest(name, reference), Method::DELETE) => {
             registry.delete_manifest(&caller, &name, &reference).await?;

@@ -67,7 +67,8 @@ impl BuiltInRegistry {
         let tag = file_tag(&digest);
         let manifest = self
             .put_manifest(caller, name, &tag, MANIFEST_TYPE, &bytes)
-            .await?;
+            .await?
+            .digest;
         Ok(StoredFile {
             manifest,
             digest,

@@ -25,6 +25,13 @@ pub struct Manifest {
     pub bytes: Option<Vec<u8>>,
 }
 
+/// A manifest stored: its digest, and the subject it names (answered as `OCI-Subject`).
+#[derive(Debug)]
+pub struct Pushed {
+    pub digest: Digest,
+    pub subject: Option<String>,
+}
+
 /// A reference is a digest when it has an algorithm, else a tag.
 fn is_digest(reference: &str) -> bool {
     reference.contains(':')
@@ -88,7 +95,7 @@ impl BuiltInRegistry {
         reference: &str,
         media_type: &str,
         bytes: &[u8],
-    ) -> Answer<Digest> {
+    ) -> Answer<Pushed> {
         self.may_push(caller, name).await?;
         let digest = Digest::sha256_of(bytes);
         if is_digest(reference) && parse_digest(reference)? != digest {
@@ -169,6 +176,7 @@ impl BuiltInRegistry {
         };
         let children: Vec<String> = children.iter().map(|c| c.digest.to_string()).collect();
         let key = digest.to_string();
+        let referrers = super::referrers::referrers_of(kind, media_type, bytes, &key, tag)?;
         let manifest = NewManifest {
             repository: name,
             digest: &key,
@@ -176,6 +184,7 @@ impl BuiltInRegistry {
             size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
             children: &children,
             tag,
+            referrers: &referrers,
         };
         let existed = self
             .cp
@@ -190,7 +199,11 @@ impl BuiltInRegistry {
             self.blobs.unstage(&staged).await;
         }
         committed?;
-        Ok(digest)
+        let subject = referrers
+            .iter()
+            .find(|r| r.digest == key)
+            .map(|r| r.subject.clone());
+        Ok(Pushed { digest, subject })
     }
 
     /// Names the manifest's object and records the manifest, in one transaction that also

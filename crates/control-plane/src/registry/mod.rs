@@ -15,6 +15,7 @@ pub mod files;
 pub mod gc;
 mod manifests;
 pub mod object_store;
+pub mod referrers;
 pub mod storage;
 mod uploads;
 
