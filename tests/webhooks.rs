@@ -703,3 +703,37 @@ fn a_new_secret_key_seals_webhook_secrets_again_on_start() {
     assert_eq!(sealed_under(&retired).as_deref(), Some(new.id()));
     runtime.block_on(retired.stop()).unwrap();
 }
+
+/// A receiver's `Retry-After` lengthens the wait before the next attempt: with the schedule
+/// shortened to milliseconds, the retry still waits the second the receiver asked for.
+#[test]
+#[ignore = "needs .ci/venv (standardwebhooks); .ci/run runs it"]
+fn retry_after_is_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start_with(
+        dir.path(),
+        &[
+            "--fail-first",
+            "1",
+            "--fail-status",
+            "503",
+            "--retry-after",
+            "1",
+        ],
+    );
+    let server = TestServer::with_file(Some(shop_file(
+        dir.path(),
+        &receiver.url(),
+        r#"["build.registered"]"#,
+    )));
+    register(&server, "api", 1, "main");
+    let entries = receiver.wait_until("the retry", |e| e.iter().any(|x| x["answered"] == 204));
+    assert_eq!(entries.len(), 2, "{entries:#?}");
+    let waited =
+        entries[1]["arrivedAt"].as_f64().unwrap() - entries[0]["answeredAt"].as_f64().unwrap();
+    // The schedule alone would wait 5 × 2 ms; Retry-After: 1 asked for a second.
+    assert!(
+        waited >= 1.0,
+        "the retry came {waited:.3} s after the 503 with Retry-After: 1"
+    );
+}

@@ -3,7 +3,7 @@
 line. The secret comes from WHARF_RECEIVER_SECRET (never argv).
 
     python receiver.py LOG_FILE [--fail-first N] [--fail-status 503] [--hold-ms MS]
-                                [--hold-first-ms MS]
+                                [--hold-first-ms MS] [--retry-after SECONDS]
 
 Prints `listening PORT` once it listens. Logs `{"phase": "arrived"}` when a request arrives,
 then holds it (`--hold-ms`, and `--hold-first-ms` more for an event's first attempt), then
@@ -28,6 +28,7 @@ parser.add_argument("--fail-first", type=int, default=0)
 parser.add_argument("--fail-status", type=int, default=503)
 parser.add_argument("--hold-ms", type=int, default=0)
 parser.add_argument("--hold-first-ms", type=int, default=0)
+parser.add_argument("--retry-after", type=int, default=None)
 args = parser.parse_args()
 webhook = Webhook(os.environ["WHARF_RECEIVER_SECRET"])
 attempts = {}
@@ -66,6 +67,8 @@ class Handler(BaseHTTPRequestHandler):
         with lock, open(args.log, "a", encoding="utf-8") as log:
             log.write(json.dumps(entry) + "\n")
         self.send_response(status)
+        if args.retry_after is not None and status not in (204, 401):
+            self.send_header("retry-after", str(args.retry_after))
         if 300 <= status < 400:
             # A client that followed it would come straight back, within the same attempt.
             self.send_header("location", self.path)

@@ -576,6 +576,12 @@ pub const RETRY_SCHEDULE_SECS: [u64; 7] = [5, 300, 1800, 7200, 18000, 36000, 360
 /// A subscription that has only failed for this long is disabled.
 pub const DISABLE_AFTER_DAYS: i64 = 5;
 
+/// Whether a subscription failing since `since` (and nothing but failing) is to be disabled.
+fn failing_too_long(since: &str, now: time::OffsetDateTime) -> bool {
+    let cutoff = wharf_store::format_time(now - time::Duration::days(DISABLE_AFTER_DAYS));
+    since < cutoff.as_str()
+}
+
 fn at_offset(from: time::OffsetDateTime, by: std::time::Duration) -> String {
     wharf_store::format_time(from + by)
 }
@@ -698,9 +704,7 @@ impl Events {
             Outcome::Failed { .. } => {
                 tx.set_failing(&webhook.id, Some(&at)).await?;
                 let since = webhook.failing_since.as_deref().unwrap_or(&at);
-                let cutoff =
-                    wharf_store::format_time(now_at - time::Duration::days(DISABLE_AFTER_DAYS));
-                if since < cutoff.as_str() {
+                if failing_too_long(since, now_at) {
                     let why = format!("every delivery failed for {DISABLE_AFTER_DAYS} days");
                     self.disable(&mut tx, webhook, &at, &why).await?;
                 }
@@ -719,5 +723,74 @@ impl Events {
             .meta("reason", why);
         tx.record(&audit).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_days_of_only_failures_disable_a_subscription_and_less_does_not() {
+        let now = time::OffsetDateTime::now_utc();
+        let ago = |hours: i64| wharf_store::format_time(now - time::Duration::hours(hours));
+        assert!(failing_too_long(&ago(5 * 24 + 1), now));
+        assert!(!failing_too_long(&ago(5 * 24 - 1), now));
+        assert!(!failing_too_long(&ago(0), now));
+    }
+
+    #[test]
+    fn a_subscription_wants_its_types_services_and_stages() {
+        let hook = |events: &str, services: &str, stages: &str| WebhookRow {
+            id: "w".into(),
+            project: "shop".into(),
+            name: "argo".into(),
+            url: "https://r.example.com".into(),
+            events: events.into(),
+            services: services.into(),
+            stages: stages.into(),
+            secret_env: "S".into(),
+            secret: String::new(),
+            previous_secret: None,
+            previous_until: None,
+            allow_private_network: false,
+            disabled_at: None,
+            disabled_reason: None,
+            failing_since: None,
+            created_at: String::new(),
+        };
+        let data = serde_json::json!({"service": "api", "stage": "prod"});
+        assert!(wants(&hook(r#"["*"]"#, "[]", "[]"), "stage.changed", &data));
+        assert!(wants(
+            &hook(r#"["stage.changed"]"#, "[]", "[]"),
+            "stage.changed",
+            &data
+        ));
+        assert!(!wants(
+            &hook(r#"["build.promoted"]"#, "[]", "[]"),
+            "stage.changed",
+            &data
+        ));
+        assert!(wants(
+            &hook(r#"["*"]"#, r#"["api"]"#, r#"["prod"]"#),
+            "stage.changed",
+            &data
+        ));
+        assert!(!wants(
+            &hook(r#"["*"]"#, r#"["web"]"#, "[]"),
+            "stage.changed",
+            &data
+        ));
+        assert!(!wants(
+            &hook(r#"["*"]"#, "[]", r#"["dev"]"#),
+            "stage.changed",
+            &data
+        ));
+        let registered = serde_json::json!({"ciName": "api", "routedTo": "dev"});
+        assert!(wants(
+            &hook(r#"["*"]"#, r#"["api"]"#, r#"["dev"]"#),
+            "build.registered",
+            &registered
+        ));
     }
 }
