@@ -431,3 +431,115 @@ async fn verified_tokens_and_held_roles_are_cached_for_a_few_seconds() {
         "a role read a moment ago is trusted from the cache"
     );
 }
+
+// Web UI sessions (`domain/sessions.rs`): what a mutation run of it leans on.
+
+#[tokio::test]
+async fn a_session_opens_for_a_stored_token_lasts_eight_hours_and_carries_its_csrf_token() {
+    let plane = plane().await;
+    let (_, token) = member(&plane, "dev-lead", "shop", "release-manager").await;
+    let before = time::OffsetDateTime::now_utc();
+    let opened = plane.cp.identity.sign_in("dev-lead", &token).await.unwrap();
+    assert_eq!(opened.id.len(), 64, "32 random bytes as hex");
+    assert_ne!(opened.id, opened.session.csrf);
+    let expires = time::OffsetDateTime::parse(
+        &opened.session.expires_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let hours = (expires - before).whole_minutes() as f64 / 60.0;
+    assert!(
+        (7.98..=8.02).contains(&hours),
+        "a session lasts 8 hours: {hours}"
+    );
+
+    let found = plane
+        .cp
+        .identity
+        .session(&opened.id)
+        .await
+        .unwrap()
+        .expect("the session");
+    assert_eq!(found.user.username, "dev-lead");
+    assert_eq!(found.csrf, opened.session.csrf);
+    assert!(found.csrf_matches(&opened.session.csrf));
+    assert!(!found.csrf_matches(""), "an empty token never matches");
+    assert!(!found.csrf_matches(&"0".repeat(64)));
+    assert!(
+        plane
+            .cp
+            .identity
+            .session(&"f".repeat(64))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(plane.cp.identity.session("").await.unwrap().is_none());
+    assert!(
+        plane
+            .cp
+            .identity
+            .session(&"a".repeat(129))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Wrong credentials are the bare 401; the in-memory admin cannot open a session.
+    let wrong = plane
+        .cp
+        .identity
+        .sign_in("dev-lead", "not-the-token-0123456789")
+        .await;
+    assert!(
+        matches!(wrong, Err(Error::Unauthorized)),
+        "{:?}",
+        wrong.err()
+    );
+    let ephemeral = plane
+        .cp
+        .identity
+        .sign_in("ephemeral", "ephemeral-token-0123456789")
+        .await;
+    assert!(
+        matches!(&ephemeral, Err(Error::BadRequest(m)) if m.contains("lives only in memory")),
+        "{:?}",
+        ephemeral.err()
+    );
+}
+
+#[tokio::test]
+async fn signing_out_or_revoking_the_token_ends_a_session() {
+    let plane = plane().await;
+    let (user, token) = member(&plane, "dev-lead", "shop", "release-manager").await;
+    let opened = plane.cp.identity.sign_in("dev-lead", &token).await.unwrap();
+    plane.cp.identity.sign_out(&opened.id, &user).await.unwrap();
+    assert!(
+        plane
+            .cp
+            .identity
+            .session(&opened.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let again = plane.cp.identity.sign_in("dev-lead", &token).await.unwrap();
+    let token_id = again.session.user.token_id.clone().unwrap();
+    plane
+        .cp
+        .identity
+        .revoke_token(&plane.admin, &token_id)
+        .await
+        .unwrap();
+    assert!(
+        plane
+            .cp
+            .identity
+            .session(&again.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "a revoked token's sessions end with it"
+    );
+}
