@@ -543,3 +543,82 @@ async fn signing_out_or_revoking_the_token_ends_a_session() {
         "a revoked token's sessions end with it"
     );
 }
+
+// Trust policies applied from the project file (`domain/trust.rs`).
+
+#[tokio::test]
+async fn trust_policies_are_applied_whole_listed_and_their_roles_checked() {
+    let plane = plane().await;
+    let base = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/shop/wharf.toml"),
+    )
+    .unwrap();
+    let policy = |name: &str, repository: &str, role: &str| {
+        format!(
+            "\n[[trust]]\nname = \"{name}\"\nissuer = \"https://token.actions.githubusercontent.com\"\nrole = \"{role}\"\n[trust.claims]\nrepository = \"{repository}\"\n"
+        )
+    };
+    let apply = |text: String| {
+        let file: wharf_api::project_file::ProjectFile = toml::from_str(&text).unwrap();
+        let cp = plane.cp.clone();
+        let admin = plane.admin.clone();
+        async move { cp.catalog.apply_project_file(&admin, &file, false).await }
+    };
+    let two = format!(
+        "{base}{}{}",
+        policy("github", "acme/shop", "ci"),
+        policy("deploy", "acme/ops", "release-manager")
+    );
+    let created = apply(two.clone()).await.unwrap();
+    assert!(
+        created.created.contains(&"trust policy github".to_string()),
+        "{created:?}"
+    );
+    assert!(
+        created.created.contains(&"trust policy deploy".to_string()),
+        "{created:?}"
+    );
+    let listed = plane.cp.identity.trust_policies("shop").await.unwrap();
+    assert_eq!(listed.len(), 2);
+    let github = listed.iter().find(|p| p.name == "github").unwrap();
+    assert_eq!(github.username, "oidc+shop+github");
+    assert_eq!(github.role, "ci");
+    assert_eq!(github.claims["repository"], "acme/shop");
+
+    let again = apply(two).await.unwrap();
+    assert!(
+        !again
+            .created
+            .iter()
+            .chain(&again.updated)
+            .any(|l| l.starts_with("trust")),
+        "{again:?}"
+    );
+
+    let changed = format!("{base}{}", policy("github", "acme/shop2", "ci"));
+    let summary = apply(changed).await.unwrap();
+    assert!(
+        summary.updated.contains(&"trust policy github".to_string()),
+        "{summary:?}"
+    );
+    assert!(
+        summary
+            .updated
+            .contains(&"trust policy deploy removed".to_string()),
+        "{summary:?}"
+    );
+    let listed = plane.cp.identity.trust_policies("shop").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].claims["repository"], "acme/shop2");
+
+    let unknown = apply(format!(
+        "{base}{}",
+        policy("github", "acme/shop", "no-such-role")
+    ))
+    .await;
+    assert!(
+        matches!(&unknown, Err(Error::BadRequest(m)) if m.contains("trust[0].role: role 'no-such-role' does not exist")),
+        "{:?}",
+        unknown.err()
+    );
+}

@@ -288,6 +288,9 @@ mod tests {
             "repo:acme/shop:ref:refs/heads/main"
         ));
         assert!(glob("*", ""));
+        assert!(glob("*a", "ba"), "a leading star");
+        assert!(glob("**x", "abx"));
+        assert!(!glob("*a", "ab"));
         assert!(glob("a*b*c", "aXXbYYc"));
         assert!(!glob("refs/heads/*", "refs/tags/v1"));
         assert!(!glob("acme/shop", "acme/shop2"));
@@ -363,6 +366,27 @@ mod tests {
                 .unwrap();
         file.trust = trust;
         file
+    }
+
+    #[test]
+    fn issuer_urls_are_https_or_loopback_http_and_name_only_a_host() {
+        assert!(check_issuer_url("https://token.actions.githubusercontent.com").is_ok());
+        assert!(check_issuer_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_issuer_url("http://localhost:9").is_ok());
+        assert!(check_issuer_url("http://[::1]:9").is_ok());
+        for refused in [
+            "http://issuer.example.com",
+            "ftp://issuer.example.com",
+            "not a url",
+            "https://user@issuer.example.com",
+            "https://:secret@issuer.example.com",
+            "http://localhost:80@wharf-issuer.example.com",
+            "file:///etc/passwd",
+        ] {
+            assert!(check_issuer_url(refused).is_err(), "{refused}");
+        }
+        let userinfo = check_issuer_url("https://:secret@issuer.example.com").unwrap_err();
+        assert!(userinfo.contains("user name or password"), "{userinfo}");
     }
 
     #[test]
