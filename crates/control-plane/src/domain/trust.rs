@@ -291,6 +291,10 @@ mod tests {
         assert!(glob("*a", "ba"), "a leading star");
         assert!(glob("**x", "abx"));
         assert!(!glob("*a", "ab"));
+        assert!(glob("a*bc", "abbc"), "a star that backtracks");
+        assert!(glob("a*bc", "abcbc"));
+        assert!(!glob("a*bc", "abbd"));
+        assert!(glob("*/main", "refs/heads/main"));
         assert!(glob("a*b*c", "aXXbYYc"));
         assert!(!glob("refs/heads/*", "refs/tags/v1"));
         assert!(!glob("acme/shop", "acme/shop2"));
@@ -387,6 +391,22 @@ mod tests {
         }
         let userinfo = check_issuer_url("https://:secret@issuer.example.com").unwrap_err();
         assert!(userinfo.contains("user name or password"), "{userinfo}");
+    }
+
+    #[test]
+    fn the_audit_records_the_claims_a_policy_names_with_the_tokens_values() {
+        let policy = policy(&[("repository", "acme/*"), ("ref", "refs/heads/main")]);
+        let claims = serde_json::json!({
+            "repository": "acme/shop", "ref": "refs/heads/main", "sub": "repo:acme/shop"
+        });
+        let matched = matched_claims(&policy, claims.as_object().unwrap());
+        assert_eq!(
+            matched.len(),
+            2,
+            "only the claims the policy names: {matched:?}"
+        );
+        assert_eq!(matched["repository"], "acme/shop");
+        assert_eq!(matched["ref"], "refs/heads/main");
     }
 
     #[test]
