@@ -586,6 +586,11 @@ async fn trust_policies_are_applied_whole_listed_and_their_roles_checked() {
     assert_eq!(github.claims["repository"], "acme/shop");
 
     let again = apply(two).await.unwrap();
+    assert_eq!(
+        again.unchanged,
+        created.unchanged + 2,
+        "both policies count as unchanged the second time"
+    );
     assert!(
         !again
             .created
