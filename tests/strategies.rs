@@ -1019,3 +1019,124 @@ fn facets_multipart_upload_is_taken_and_each_mistake_is_named() {
     );
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 }
+
+/// Who may change how a service gets its images: the refusals an attacker meets, pinned to
+/// their status and message, and nothing changed behind them.
+#[test]
+fn changing_a_strategy_needs_its_permission_and_the_cli_names_each_mistake() {
+    let (server, dir) = server();
+    let api = Api::new(server.url());
+    let pipeline = server
+        .runtime
+        .block_on(api.member("shop", "pipeline", "ci"));
+    let (status, refused) = server.runtime.block_on(pipeline.put(
+        "/wharf/v1/projects/shop/services/docs/strategy",
+        json!({"strategy": "project"}),
+    ));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("CI_CD_CONFIGURE"),
+        "{refused}"
+    );
+    let (_, docs) = server
+        .runtime
+        .block_on(api.get("/wharf/v1/projects/shop/services/docs/strategy"));
+    assert_eq!(docs["strategy"], "manual", "nothing changed");
+
+    let viewer = server
+        .runtime
+        .block_on(api.member("shop", "auditor", "viewer"));
+    let (status, refused) = server.runtime.block_on(viewer.post(
+        "/cc-ui/v1/ci-cd/ci/sneaky/custom",
+        json!({"stackName": "shop", "registrationType": "ENVIRONMENT",
+               "routingRules": [], "promotionHierarchies": []}),
+    ));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("ARTIFACT_CI_WRITE"),
+        "{refused}"
+    );
+    let (status, _) = server
+        .runtime
+        .block_on(api.get("/cc-ui/v1/ci-cd/ci/sneaky?stackName=shop"));
+    assert_eq!(status, StatusCode::NOT_FOUND, "no CI was created");
+
+    let mistakes: [(&[&str], &str); 5] = [
+        (
+            &[
+                "strategy",
+                "--project",
+                "shop",
+                "--service",
+                "web",
+                "--set",
+                "service",
+                "--route",
+                "release/=staging",
+            ],
+            "write OPERATOR:VALUE=STAGE",
+        ),
+        (
+            &[
+                "strategy",
+                "--project",
+                "shop",
+                "--service",
+                "web",
+                "--set",
+                "manual",
+                "--order",
+                "dev",
+            ],
+            "use them with --set service, not --set manual",
+        ),
+        (
+            &["upload", "--project", "shop", "--service", "api"],
+            "wharf upload needs the file",
+        ),
+        (
+            &[
+                "upload",
+                "--project",
+                "shop",
+                "--service",
+                "api",
+                "--file",
+                "missing.war",
+                "--git-ref",
+                "main",
+            ],
+            "--file missing.war",
+        ),
+        (
+            &[
+                "register",
+                "--project",
+                "shop",
+                "--service",
+                "api",
+                "--file",
+                "a.war",
+                "--image",
+                "r/a:1",
+            ],
+            "cannot be used with",
+        ),
+    ];
+    for (args, message) in mistakes {
+        let refused = cli(&server, dir.path(), args);
+        assert_eq!(refused.code, 2, "{args:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains(message),
+            "{args:?}: {}",
+            refused.stderr
+        );
+    }
+    assert_eq!(server.stored_builds(), 0, "no mistake registered anything");
+}

@@ -431,6 +431,36 @@ fn private_addresses_and_plain_http_are_refused() {
         "nothing was sent: {delivery}"
     );
 
+    // Replaying or testing a subscription is a project admin's: a ci member is refused.
+    let pipeline = server
+        .runtime
+        .block_on(api.member("shop", "pipeline", "ci"));
+    let path = format!(
+        "/wharf/v1/deliveries/{}/redeliver",
+        delivery["id"].as_str().unwrap()
+    );
+    let (status, refused) = server.runtime.block_on(pipeline.post(&path, json!({})));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("PROJECT_ADMIN"),
+        "{refused}"
+    );
+    let (status, refused) = server
+        .runtime
+        .block_on(pipeline.post("/wharf/v1/projects/shop/webhooks/argo/test", json!({})));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    let (status, missing) = server
+        .runtime
+        .block_on(api.get("/wharf/v1/events?project=nowhere"));
+    assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+    let (status, bad) = server
+        .runtime
+        .block_on(api.get("/wharf/v1/events?project=shop&limit=0"));
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+
     let plain = text.replace(
         "https://127.0.0.1:9/hook",
         "http://receiver.example.com/hook",

@@ -141,6 +141,27 @@ pub struct Criterion {
 }
 
 impl Criterion {
+    /// How messages and pages show it: `BRANCH_NAME STARTS_WITH 'release/' → staging`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {} '{}' → {}",
+            self.metadata_key,
+            self.operator.as_str(),
+            self.value,
+            self.route_to
+        )
+    }
+
+    /// As [`Self::from_rule`] reads it back: `STARTS_WITH:release/=staging`.
+    pub fn rule(&self) -> String {
+        format!(
+            "{}:{}={}",
+            self.operator.as_str(),
+            self.value,
+            self.route_to
+        )
+    }
+
     /// A branch criterion written `OPERATOR:VALUE=STAGE` (`STARTS_WITH:release/=staging`), as
     /// `wharf strategy --route` and the UI's Images tab take it; `position` (0-based) is its
     /// priority less one. The error says how to write it.

@@ -247,3 +247,28 @@ fn routed_to_is_the_environment_then_the_stream_and_nothing_unclassified() {
     };
     assert_eq!(unclassified.routed_to(), None);
 }
+
+#[test]
+fn a_criterion_reads_back_from_its_rule_and_bad_rules_say_how_to_write_one() {
+    let rule = "STARTS_WITH:release/=staging";
+    let criterion = crate::Criterion::from_rule(rule, 1).unwrap();
+    assert_eq!(criterion.rule(), rule);
+    assert_eq!(criterion.priority, 2);
+    assert_eq!(
+        criterion.describe(),
+        "BRANCH_NAME STARTS_WITH 'release/' → staging"
+    );
+    for bad in [
+        "release/=staging",
+        "STARTS_WITH:release/",
+        "MATCHES:x=y",
+        "EQUALS:=dev",
+        "EQUALS:x=",
+    ] {
+        let error = crate::Criterion::from_rule(bad, 0).unwrap_err();
+        assert!(
+            error.contains("write OPERATOR:VALUE=STAGE"),
+            "{bad}: {error}"
+        );
+    }
+}

@@ -868,15 +868,7 @@ fn criteria_text(criteria: &[wharf_api::Criterion]) -> String {
     }
     criteria
         .iter()
-        .map(|c| {
-            format!(
-                "{} {} '{}' → {}",
-                c.metadata_key,
-                c.operator.as_str(),
-                c.value,
-                c.route_to
-            )
-        })
+        .map(wharf_api::Criterion::describe)
         .collect::<Vec<_>>()
         .join("; ")
 }

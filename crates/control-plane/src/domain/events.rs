@@ -12,7 +12,7 @@ use wharf_api::project_file::{ApplySummary, ProjectFile};
 use wharf_api::{
     CloudEvent, DeliveryView, EVENT_TYPES, TEST_EVENT_TYPE, WebhookEntry, WebhookView,
 };
-use wharf_store::{ArtifactRow, Audit, Bucket, DeliveryRow, EventRow, Tx, WebhookRow, new_id, now};
+use wharf_store::{ArtifactRow, Audit, DeliveryRow, EventRow, Tx, WebhookRow, new_id, now};
 
 /// How long a rotated secret still signs beside the new one.
 pub const ROTATION_GRACE_HOURS: i64 = 24;
@@ -112,12 +112,6 @@ pub async fn placed(
 ) -> Result<()> {
     emit_audited(tx, kind, audit).await?;
     stage_changed(tx, row, service, before).await
-}
-
-/// What leads `bucket` for `ci_id` now (read inside the change's transaction), to tell the
-/// change apart from a replay of the same image.
-pub async fn leading(tx: &mut Tx, ci_id: &str, bucket: &Bucket) -> Result<Option<String>> {
-    Ok(tx.leading_image(ci_id, bucket).await?)
 }
 
 fn image_of(uri: &str) -> serde_json::Value {

@@ -218,7 +218,7 @@ impl Delivery {
             .meta("to", &next.registration_value)
             .meta("artifactUri", &row.artifact_uri);
         let mut tx = self.store.begin().await?;
-        let before = events::leading(&mut tx, &ci.id, &row.bucket).await?;
+        let before = tx.leading_image(&ci.id, &row.bucket).await?;
         match tx.insert_artifact(&row).await {
             Ok(()) => {
                 let kind = "build.promoted";
@@ -304,7 +304,7 @@ impl Delivery {
         let mut tx = self.store.begin().await?;
         let mut moved = Vec::new();
         for (build, to, pinned) in moves {
-            let before = events::leading(&mut tx, &ci.id, &to).await?;
+            let before = tx.leading_image(&ci.id, &to).await?;
             tx.move_build(&build.id, &to).await?;
             if let Some(pinned) = &pinned {
                 tx.pin_build(&build.id, &pinned.uri, pinned.tag.as_deref())
@@ -477,7 +477,7 @@ impl Delivery {
             .meta("artifactUri", &row.artifact_uri)
             .meta("to", &request.value);
         let mut tx = self.store.begin().await?;
-        let before = events::leading(&mut tx, &ci.id, &row.bucket).await?;
+        let before = tx.leading_image(&ci.id, &row.bucket).await?;
         tx.insert_artifact(&row).await?;
         let kind = "build.attached";
         events::placed(&mut tx, kind, &audit, &row, &ci.name, before.as_deref()).await?;

@@ -550,7 +550,7 @@ impl Approvals {
                 return Ok(());
             }
             Completion::Place(row) => {
-                let before = events::leading(tx, &request.ci_id, &row.bucket).await?;
+                let before = tx.leading_image(&request.ci_id, &row.bucket).await?;
                 tx.insert_artifact(&row).await?;
                 let (action, kind) = match row.origin {
                     Origin::Rollback => ("ARTIFACT_ROLLBACK", "build.rolled_back"),
@@ -568,7 +568,7 @@ impl Approvals {
                 (id, entry)
             }
             Completion::Move { to, pinned } => {
-                let before = events::leading(tx, &request.ci_id, &to).await?;
+                let before = tx.leading_image(&request.ci_id, &to).await?;
                 let moved = ArtifactRow {
                     bucket: to.clone(),
                     ..source.clone()
@@ -784,7 +784,7 @@ impl Approvals {
             .meta("to", &target.id)
             .meta("artifactUri", &row.artifact_uri);
         let mut tx = self.store.begin().await?;
-        let before = events::leading(&mut tx, &ci.id, &row.bucket).await?;
+        let before = tx.leading_image(&ci.id, &row.bucket).await?;
         tx.insert_artifact(&row).await?;
         let kind = "build.rolled_back";
         events::placed(&mut tx, kind, &entry, &row, &ci.name, before.as_deref()).await?;

@@ -26,6 +26,17 @@ pub enum Target {
     ReleaseStream(String),
 }
 
+impl Target {
+    /// The target a registration addressed as `kind` `value` names.
+    pub fn addressed(kind: ArtifactRegisterType, value: String) -> Self {
+        match kind {
+            ArtifactRegisterType::GitRef => Target::GitRef(value),
+            ArtifactRegisterType::Environment => Target::Environment(value),
+            ArtifactRegisterType::ReleaseStream => Target::ReleaseStream(value),
+        }
+    }
+}
+
 /// One registration, whichever endpoint it arrived on.
 #[derive(Debug, Clone)]
 pub struct Registration {
@@ -121,13 +132,17 @@ impl Delivery {
         })
     }
 
-    /// Where `request` would be registered, by the code that registers it, writing nothing.
+    /// Where `request` would be registered, by the code that registers it, writing nothing;
+    /// refused as the registration would be when it must be routed and would not be.
     pub async fn preview_registration(
         &self,
         user: &AuthUser,
         mut request: Registration,
     ) -> Result<RoutePreview> {
         let routed = self.route(user, &mut request).await?;
+        if request.require_route && !routed.bucket.classified {
+            return Err(Error::NotRouted(not_routed(&request, &routed.ci)));
+        }
         Ok(RoutePreview {
             classified: routed.bucket.classified,
             routed_to: routed.bucket.routed_to().map(str::to_string),
@@ -259,7 +274,7 @@ impl Delivery {
             .meta("routedTo", row.bucket.routed_to())
             .meta("ruleName", &row.bucket.applied_rule_name);
         let mut tx = self.store.begin().await?;
-        let before = events::leading(&mut tx, &ci.id, &row.bucket).await?;
+        let before = tx.leading_image(&ci.id, &row.bucket).await?;
         match tx.insert_artifact(&row).await {
             Ok(()) => {
                 let kind = "build.registered";

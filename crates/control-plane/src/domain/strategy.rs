@@ -261,15 +261,7 @@ fn describe_own(
     } else {
         criteria
             .iter()
-            .map(|c| {
-                format!(
-                    "{} {} '{}' → {}",
-                    c.metadata_key,
-                    c.operator.as_str(),
-                    c.value,
-                    c.route_to
-                )
-            })
+            .map(Criterion::describe)
             .collect::<Vec<_>>()
             .join("; ")
     };

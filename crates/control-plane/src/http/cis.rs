@@ -5,7 +5,7 @@ use super::{AppState, Body, Path, Query};
 use crate::domain::auth::AuthUser;
 use crate::domain::wire::BuildFilter;
 use crate::domain::wire::ci_view;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -95,15 +95,7 @@ pub async fn builds(
     Path(name): Path<String>,
     Query(query): Query<CiQuery>,
 ) -> Result<Json<Vec<CiArtifactResponse>>> {
-    let limit = match query.limit {
-        None => 100,
-        Some(n) if n >= 1 => n.min(1000),
-        Some(n) => {
-            return Err(Error::bad_request(format!(
-                "query `limit` is {n}: give how many builds to list, 1 to 1000"
-            )));
-        }
-    };
+    let limit = super::list_limit(query.limit, 100)?;
     let filter = BuildFilter {
         routed_to: query.routed_to,
         external_id: query.external_id,

@@ -2,7 +2,7 @@
 
 use super::{AppState, Path, Query};
 use crate::domain::auth::AuthUser;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::validate::require;
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -17,16 +17,6 @@ pub struct EventsQuery {
     limit: Option<i64>,
 }
 
-fn limit_of(limit: Option<i64>) -> Result<i64> {
-    match limit {
-        None => Ok(100),
-        Some(n) if (1..=1000).contains(&n) => Ok(n),
-        Some(n) => Err(Error::bad_request(format!(
-            "query `limit` is {n}: give how many to list, 1 to 1000"
-        ))),
-    }
-}
-
 /// `GET /wharf/v1/events?project=P[&after=SEQ][&limit=N]`: the project's events after `after`
 /// (`wharfseq`), oldest first; a poller reads the stream the webhooks are sent from.
 pub async fn events(
@@ -35,7 +25,7 @@ pub async fn events(
 ) -> Result<Json<Vec<CloudEvent>>> {
     let project = require("project", query.project.as_deref())?;
     let after = query.after.unwrap_or(0);
-    let limit = limit_of(query.limit)?;
+    let limit = super::list_limit(query.limit, 100)?;
     Ok(Json(state.cp.events.events(&project, after, limit).await?))
 }
 
@@ -60,7 +50,7 @@ pub async fn deliveries(
     Path(project): Path<String>,
     Query(query): Query<DeliveriesQuery>,
 ) -> Result<Json<Vec<DeliveryView>>> {
-    let limit = limit_of(query.limit)?;
+    let limit = super::list_limit(query.limit, 100)?;
     let rows = state
         .cp
         .events

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use axum::Extension;
 use axum::extract::{Multipart, State};
 use axum::http::HeaderMap;
-use wharf_api::{BRANCH_NAME, UploadRequest};
+use wharf_api::{ArtifactRegisterType, BRANCH_NAME, UploadRequest};
 
 /// The most an `artifactRequest` part may hold.
 const MAX_REQUEST_PART: usize = 64 * 1024;
@@ -51,17 +51,11 @@ pub async fn upload(
         "{host}/{}/{}:file",
         registration.project, registration.ci_name
     );
-    let preview = state
+    state
         .cp
         .delivery
         .preview_registration(&user, registration.clone())
         .await?;
-    if registration.require_route && !preview.classified {
-        // The registration itself would refuse it, with the reason; ask it before the
-        // file is read, so nothing is stored.
-        state.cp.delivery.register(&user, registration).await?;
-        return Err(Error::Internal("an unrouted upload was not refused".into()));
-    }
     let file = next_part(&mut parts).await?.ok_or_else(|| {
         Error::bad_request("missing part `file`: the file to upload (WAR, JAR, ZIP…)")
     })?;
@@ -135,25 +129,23 @@ async fn registration_of(state: &AppState, request: UploadRequest) -> Result<Reg
                 "part `artifactRequest`: missing field `applicationName` (the service)",
             )
         })?;
-    let kind = request.artifact_register_type.or(request.registration_type);
+    let kind = request
+        .artifact_register_type
+        .or(request.registration_type)
+        .map(|kind| kind.parse::<ArtifactRegisterType>())
+        .transpose()
+        .map_err(|e| Error::bad_request(format!("part `artifactRequest`: {e}")))?;
     let value = request
         .artifact_register_value
         .or(request.registration_value);
     let mut metadata = request.metadata.unwrap_or_default();
-    let target = match (kind.as_deref(), value) {
-        (Some("GIT_REF"), Some(v)) => Target::GitRef(v),
-        (Some("ENVIRONMENT"), Some(v)) => Target::Environment(v),
-        (Some("RELEASE_STREAM"), Some(v)) => Target::ReleaseStream(v),
-        (Some(other), _) if !["GIT_REF", "ENVIRONMENT", "RELEASE_STREAM"].contains(&other) => {
-            return Err(Error::bad_request(format!(
-                "part `artifactRequest`: `artifactRegisterType` '{other}' is not one of GIT_REF, \
-                 ENVIRONMENT, RELEASE_STREAM"
-            )));
-        }
+    let target = match (kind, value) {
+        (Some(kind), Some(value)) => Target::addressed(kind, value),
         (Some(kind), None) => {
             return Err(Error::bad_request(format!(
-                "part `artifactRequest`: `artifactRegisterType` {kind} needs \
-                 `artifactRegisterValue` (the branch, environment or stream)"
+                "part `artifactRequest`: `artifactRegisterType` {} needs \
+                 `artifactRegisterValue` (the branch, environment or stream)",
+                kind.as_str()
             )));
         }
         (None, _) => match (&request.cluster_id, &request.release_stream) {
@@ -171,7 +163,6 @@ async fn registration_of(state: &AppState, request: UploadRequest) -> Result<Reg
                 ));
             }
         },
-        (Some(_), Some(_)) => unreachable!("every known type is matched above"),
     };
     metadata.retain(|key, _| !key.trim().is_empty());
     Ok(Registration {

@@ -236,6 +236,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A list query's `limit`: `default` when none, more than 1,000 taken as 1,000, below 1
+/// refused naming the query.
+pub fn list_limit(limit: Option<i64>, default: i64) -> Result<i64, Error> {
+    match limit {
+        None => Ok(default),
+        Some(n) if n >= 1 => Ok(n.min(1000)),
+        Some(n) => Err(Error::bad_request(format!(
+            "query `limit` is {n}: give how many to list, 1 to 1000"
+        ))),
+    }
+}
+
 /// A query string whose errors are `{"message","code"}`, like every other error.
 pub struct Query<T>(pub T);
 

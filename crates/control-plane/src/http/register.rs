@@ -10,8 +10,8 @@ use axum::response::Response;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use wharf_api::{
-    ArtifactRegisterType, ArtifactRequest, RegisterByEnvRequest, RegisterByReleaseStreamRequest,
-    RoutePreview, SaasArtifactRequest,
+    ArtifactRequest, RegisterByEnvRequest, RegisterByReleaseStreamRequest, RoutePreview,
+    SaasArtifactRequest,
 };
 
 async fn respond(state: &AppState, request: Registration, user: &AuthUser) -> Result<Response> {
@@ -65,11 +65,7 @@ fn saas_registration(body: SaasArtifactRequest) -> Result<Registration> {
             Error::bad_request("missing field `applicationName`: set applicationName or ciName")
         })?;
     let value = require("artifactRegisterValue", Some(&body.artifact_register_value))?;
-    let target = match body.artifact_register_type {
-        ArtifactRegisterType::GitRef => Target::GitRef(value),
-        ArtifactRegisterType::Environment => Target::Environment(value),
-        ArtifactRegisterType::ReleaseStream => Target::ReleaseStream(value),
-    };
+    let target = Target::addressed(body.artifact_register_type, value);
     Ok(Registration {
         project: body.blueprint_name,
         ci_name,

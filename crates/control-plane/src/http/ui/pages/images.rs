@@ -40,7 +40,7 @@ fn criteria(criteria: &[Criterion]) -> Markup {
         @if criteria.is_empty() { p { "No branch rules: every build it registers stays unclassified." } }
         @else {
             ul { @for c in criteria {
-                li { code { (c.metadata_key) " " (c.operator.as_str()) " " (shown(&c.value)) } " → " (c.route_to) }
+                li { code { (shown(&c.describe())) } }
             } }
         }
     }
@@ -61,11 +61,7 @@ fn render(session: &Session, project: &str, page: &ImagesPage, done: Option<&str
         enc(project),
         enc(service)
     );
-    let routes: Vec<String> = view
-        .routing_rules
-        .iter()
-        .map(|c| format!("{}:{}={}", c.operator.as_str(), c.value, c.route_to))
-        .collect();
+    let routes: Vec<String> = view.routing_rules.iter().map(Criterion::rule).collect();
     layout(
         Some(session),
         &format!("Images of {service}"),
