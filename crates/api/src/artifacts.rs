@@ -30,6 +30,10 @@ pub struct SaasArtifactRequest {
     /// *extension*: build metadata (commit, tag, PR…) that rules may match besides the ref.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// *extension*: the build's in-toto statement with SLSA provenance v1
+    /// ([`crate::provenance`]), stored with the build and checked against a keyless login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<serde_json::Value>,
 }
 
 /// The older `ArtifactRequest` of `/artifacts/push` and `/artifacts/registerV2`.

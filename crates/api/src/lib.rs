@@ -39,6 +39,7 @@ pub mod duration;
 pub mod oidc;
 pub mod printable;
 pub mod project_file;
+pub mod provenance;
 
 mod names;
 pub use names::{ClosedSet, UnknownValue};

@@ -121,6 +121,55 @@ pub struct Protection {
     /// How long an approval counts.
     #[serde(default = "day")]
     pub approval_ttl_hours: u32,
+    /// What a build must carry to enter the stage: any of `signature`, `sbom`, `provenance`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require: Vec<Evidence>,
+    /// `enforce` refuses a build without what `require` names; `warn` records and shows it.
+    #[serde(default, skip_serializing_if = "GateMode::is_enforce")]
+    pub mode: GateMode,
+    /// Builder ids (globs, `*` any run of characters) whose verified provenance counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_builders: Vec<String>,
+    /// Cosign public keys (PEM, ECDSA P-256) a signature must verify with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signature_keys: Vec<String>,
+}
+
+/// What a protected stage may require a build to carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Evidence {
+    /// A cosign signature (a `.sig` tag or a sigstore bundle referrer) by one of the keys.
+    Signature,
+    /// An SBOM referrer (SPDX or CycloneDX).
+    Sbom,
+    /// SLSA provenance recorded at registration and verified by the CI's identity token.
+    Provenance,
+}
+
+impl Evidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Signature => "signature",
+            Evidence::Sbom => "sbom",
+            Evidence::Provenance => "provenance",
+        }
+    }
+}
+
+/// Whether a stage's `require` refuses or only warns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GateMode {
+    #[default]
+    Enforce,
+    Warn,
+}
+
+impl GateMode {
+    pub fn is_enforce(&self) -> bool {
+        *self == GateMode::Enforce
+    }
 }
 
 impl Default for Protection {
@@ -133,6 +182,10 @@ impl Default for Protection {
             requester_may_approve: false,
             registrant_may_approve: false,
             approval_ttl_hours: day(),
+            require: Vec::new(),
+            mode: GateMode::Enforce,
+            trusted_builders: Vec::new(),
+            signature_keys: Vec::new(),
         }
     }
 }

@@ -261,6 +261,10 @@ pub struct RegisterArgs {
     /// Fail (exit 6) when the build matches no routing rule instead of warning.
     #[arg(long)]
     pub require_route: bool,
+    /// Send no provenance statement with the registration (in CI, wharf sends one built from
+    /// the run's context whenever the image's digest is known).
+    #[arg(long)]
+    pub no_provenance: bool,
     /// Resolve and print what would be sent; send nothing that writes.
     #[arg(long)]
     pub dry_run: bool,
@@ -299,6 +303,11 @@ pub struct PushArgs {
     /// Blobs copied at once.
     #[arg(long, default_value_t = wharf_oci::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
+    /// What that refers to the image to copy with it: `all` (signatures, SBOMs,
+    /// attestations: referrers, `sha256-<hex>` tag indexes and cosign's `.sig`/`.att`/`.sbom`
+    /// tags), `none`, or one or more artifactType values.
+    #[arg(long, value_name = "all|none|TYPE", num_args = 1.., default_values_t = vec!["all".to_string()])]
+    pub referrers: Vec<String>,
     /// Trust this CA bundle (PEM) for the registries.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,

@@ -861,7 +861,10 @@ async fn register(
         tag: args.push_options.tag.clone(),
         platform: args.push_options.platform.clone(),
     };
-    let plan = registration::resolve(&flags, env, &WharfEnv::from_map(env)?, ci)?;
+    let mut plan = registration::resolve(&flags, env, &WharfEnv::from_map(env)?, ci)?;
+    if args.no_provenance {
+        plan.provenance = None;
+    }
     if args.dry_run {
         let preview = registration::preview(client, &plan, label).await?;
         output::preview(output, &preview);
@@ -871,12 +874,15 @@ async fn register(
         true => Some(progress::Reporter::start(progress::mode(env)?, env)),
         false => None,
     };
+    let referrers = wharf_oci::ReferrerFilter::parse(&args.push_options.referrers)
+        .map_err(registration::Error::Usage)?;
     let push = args.push.then(|| {
         let options = &args.push_options;
         let push_options = registration::PushOptions {
             tag: options.tag.clone(),
             platform: options.platform.clone(),
             concurrency: options.concurrency,
+            referrers,
             transport: wharf_oci::Transport {
                 ca_file: options.ca_file.clone(),
                 insecure_skip_tls_verify: options.insecure_skip_tls_verify,

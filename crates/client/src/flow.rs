@@ -249,6 +249,8 @@ pub struct PushOptions {
     pub tag: Option<String>,
     pub platform: Option<String>,
     pub concurrency: usize,
+    /// What that refers to the image is copied with it (`--referrers`).
+    pub referrers: wharf_oci::ReferrerFilter,
     pub transport: wharf_oci::Transport,
     pub progress: Option<wharf_oci::SharedProgress>,
     pub layer_compression: wharf_oci::LayerCompression,
@@ -280,6 +282,7 @@ pub async fn register_image(
         }
         None => None,
     };
+    plan.request.provenance = provenance_statement(&plan);
     // `wharf serve` refuses an unrouted build itself, storing nothing; against a Facets
     // control plane wharf can only predict the route before it registers.
     let server_checks = require_route && client.is_wharf_serve().await;
@@ -299,6 +302,16 @@ pub async fn register_image(
         pushed,
         unrouted_warning,
     })
+}
+
+/// The statement sent with the registration: the run's provenance about the image, when the
+/// image is named by digest (after a push it always is); none outside CI.
+fn provenance_statement(plan: &Plan) -> Option<serde_json::Value> {
+    let source = plan.provenance.as_ref()?;
+    let image: wharf_oci::ImageReference = plan.request.artifact_uri.parse().ok()?;
+    let digest = image.digest.as_ref()?.to_string();
+    let name = format!("{}/{}", image.registry, image.repository);
+    Some(source.statement(&name, &digest))
 }
 
 /// The push that copies the plan's image into the control plane's registry. Source credentials come from `WHARF_SOURCE_USERNAME`/`_PASSWORD`, else from the
@@ -322,6 +335,7 @@ pub fn push_request(plan: &Plan, options: PushOptions, env: &EnvMap) -> PushRequ
         artifactory: plan.request.artifactory.clone(),
         platform: options.platform,
         concurrency: options.concurrency,
+        referrers: options.referrers,
         transport: options.transport,
         progress: options.progress,
         layer_compression: options.layer_compression,

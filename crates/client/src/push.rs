@@ -24,6 +24,8 @@ pub struct PushRequest {
     pub artifactory: String,
     pub platform: Option<String>,
     pub concurrency: usize,
+    /// What that refers to the image is copied with it.
+    pub referrers: wharf_oci::ReferrerFilter,
     pub transport: Transport,
     /// For a source registry that needs them (from `WHARF_SOURCE_USERNAME`/`_PASSWORD`).
     pub source_credentials: Option<Credentials>,
@@ -56,6 +58,8 @@ pub struct Pushed {
     /// With `--gzip-layers`: each layer's `diff_id` and the digest it was pushed with.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub compressed_layers: Vec<wharf_oci::CompressedLayer>,
+    /// What refers to the image (signatures, SBOMs, attestations), copied with it.
+    pub referrers: Vec<wharf_oci::CopiedReferrer>,
 }
 
 /// A source ready to copy: where it is, its tag, the temporary directory it may live in (kept
@@ -217,16 +221,17 @@ pub async fn push(client: &Client, request: &PushRequest) -> Result<Pushed> {
     let (digest, stats) =
         wharf_oci::copy(source, &destination, &repository.repository, &tag, &options)
             .await
-            .map_err(|e| match e {
-                wharf_oci::CopyError::Registry(wharf_oci::RegistryError::Unauthorized {
-                    ..
-                }) => Error::Auth(e.to_string()),
-                wharf_oci::CopyError::Registry(wharf_oci::RegistryError::Transport { .. }) => {
-                    Error::Unavailable(e.to_string())
-                }
-                wharf_oci::CopyError::Source(_) => Error::Usage(e.to_string()),
-                other => Error::Rejected(other.to_string()),
-            })?;
+            .map_err(copy_error)?;
+    let referrers = wharf_oci::copy_referrers(
+        source,
+        &destination,
+        &repository.repository,
+        &digest,
+        &request.referrers,
+        &options,
+    )
+    .await
+    .map_err(copy_error)?;
     Ok(Pushed {
         pushed_uri: repository.with_digest(digest.clone()).to_string(),
         digest: digest.to_string(),
@@ -239,5 +244,19 @@ pub async fn push(client: &Client, request: &PushRequest) -> Result<Pushed> {
         duration_ms: started.elapsed().as_millis(),
         blobs: stats.blobs,
         compressed_layers: prepared.compressed,
+        referrers,
     })
+}
+
+fn copy_error(error: wharf_oci::CopyError) -> Error {
+    match error {
+        wharf_oci::CopyError::Registry(wharf_oci::RegistryError::Unauthorized { .. }) => {
+            Error::Auth(error.to_string())
+        }
+        wharf_oci::CopyError::Registry(wharf_oci::RegistryError::Transport { .. }) => {
+            Error::Unavailable(error.to_string())
+        }
+        wharf_oci::CopyError::Source(_) => Error::Usage(error.to_string()),
+        other => Error::Rejected(other.to_string()),
+    }
 }

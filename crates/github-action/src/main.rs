@@ -105,6 +105,7 @@ async fn run(env: &EnvMap, files: &Files, terms: &OptionNames) -> Result<()> {
             tag: inputs.tag.clone(),
             platform: inputs.platform.clone(),
             concurrency: wharf_oci::DEFAULT_CONCURRENCY,
+            referrers: Default::default(),
             transport: Default::default(),
             progress: None,
             layer_compression: Default::default(),

@@ -66,6 +66,19 @@ pub struct RegistryClient {
     retry: RetryPolicy,
 }
 
+/// Most pages of one subject's referrers a copy reads.
+const MAX_REFERRER_PAGES: usize = 64;
+
+/// The path of a `Link: <…>; rel="next"` header (same host only).
+fn next_link(value: &str) -> Option<String> {
+    let (target, params) = value.split_once(';')?;
+    if !params.replace(' ', "").contains("rel=\"next\"") {
+        return None;
+    }
+    let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+    target.starts_with('/').then(|| target.to_string())
+}
+
 /// The parameters of a `WWW-Authenticate: Bearer realm=…,service=…,scope=…` challenge.
 fn challenge_params(value: &str) -> HashMap<String, String> {
     let mut params = HashMap::new();
@@ -375,25 +388,133 @@ impl RegistryClient {
             .and_then(|v| v.parse().ok()))
     }
 
+    /// Stores a manifest under `reference`; answers the `OCI-Subject` the registry sent back
+    /// (a registry with the referrers API names the subject it indexed the manifest under).
     pub async fn put_manifest(
         &self,
         repository: &str,
         reference: &str,
         media_type: &str,
         bytes: &Bytes,
-    ) -> Result<(), RegistryError> {
+    ) -> Result<Option<String>, RegistryError> {
+        self.put_manifest_if(repository, reference, media_type, bytes, None)
+            .await
+            .map(|(subject, _)| subject)
+    }
+
+    /// [`Self::put_manifest`], sent only if the registry's current manifest under `reference`
+    /// still has `etag` (`If-Match`), or there is none (`If-None-Match: *`) when `etag` is
+    /// `Some("")`. The second value is `false` when the registry answered 412: another
+    /// writer changed it first.
+    pub async fn put_manifest_if(
+        &self,
+        repository: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &Bytes,
+        etag: Option<&str>,
+    ) -> Result<(Option<String>, bool), RegistryError> {
         let path = format!("/v2/{repository}/manifests/{reference}");
         let response = self
             .send(Method::PUT, &path, &Self::push_scope(repository), |r| {
+                let r = match etag {
+                    Some("") => r.header(header::IF_NONE_MATCH, "*"),
+                    Some(etag) => r.header(header::IF_MATCH, etag),
+                    None => r,
+                };
                 r.header(header::CONTENT_TYPE, media_type)
                     .body(bytes.clone())
             })
             .await?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(self.refused(response).await)
+        if response.status() == StatusCode::PRECONDITION_FAILED {
+            return Ok((None, false));
         }
+        if !response.status().is_success() {
+            return Err(self.refused(response).await);
+        }
+        let subject = response
+            .headers()
+            .get("oci-subject")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Ok((subject, true))
+    }
+
+    /// A manifest with its `ETag` (for a conditional update), or `None` when absent.
+    pub async fn manifest_with_etag(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Option<(String, Bytes, Option<String>)>, RegistryError> {
+        let path = format!("/v2/{repository}/manifests/{reference}");
+        let response = self
+            .send(Method::GET, &path, &Self::push_scope(repository), |r| {
+                r.header(header::ACCEPT, ACCEPTED.join(", "))
+            })
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !response.status().is_success() {
+            return Err(self.refused(response).await);
+        }
+        let header_text = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let media_type = header_text(header::CONTENT_TYPE).unwrap_or_default();
+        let etag = header_text(header::ETAG);
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        Ok(Some((media_type, bytes, etag)))
+    }
+
+    /// The pages of the referrers API's index of `digest`'s referrers (its `Link` followed),
+    /// or `None` when the registry does not serve the API (it answers 404, or something that
+    /// is not an image index).
+    pub async fn referrers(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Option<Vec<Bytes>>, RegistryError> {
+        let mut path = format!("/v2/{repository}/referrers/{digest}");
+        let mut pages = Vec::new();
+        for _ in 0..MAX_REFERRER_PAGES {
+            let response = self
+                .send(Method::GET, &path, &Self::pull_scope(repository), |r| {
+                    r.header(header::ACCEPT, crate::media::OCI_INDEX)
+                })
+                .await?;
+            let is_index = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with(crate::media::OCI_INDEX));
+            if !response.status().is_success() || !is_index {
+                return Ok((!pages.is_empty()).then_some(pages));
+            }
+            let next = response
+                .headers()
+                .get(header::LINK)
+                .and_then(|v| v.to_str().ok())
+                .and_then(next_link);
+            pages.push(
+                response
+                    .bytes()
+                    .await
+                    .map_err(|e| self.transport_error(e))?,
+            );
+            match next {
+                Some(next) => path = next,
+                None => break,
+            }
+        }
+        Ok(Some(pages))
     }
 
     /// The size of a blob in a repository, when it is there.

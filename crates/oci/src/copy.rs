@@ -132,7 +132,10 @@ impl Default for CopyOptions {
 type ByteStream = futures_util::stream::BoxStream<'static, Result<Bytes, std::io::Error>>;
 
 impl Source {
-    async fn manifest(&self, reference: Option<&Digest>) -> Result<(String, Bytes), CopyError> {
+    pub(crate) async fn manifest(
+        &self,
+        reference: Option<&Digest>,
+    ) -> Result<(String, Bytes), CopyError> {
         match self {
             Source::Registry {
                 registry,
@@ -392,7 +395,7 @@ pub async fn copy(
 /// Blobs under this size take the small-blob lane.
 const SMALL_BLOB: u64 = 1024 * 1024;
 
-async fn copy_blobs<'a>(
+pub(crate) async fn copy_blobs<'a>(
     source: &'a Source,
     destination: &'a RegistryClient,
     repository: &'a str,

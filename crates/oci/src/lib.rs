@@ -15,6 +15,7 @@ pub mod docker_config;
 mod listing;
 mod media;
 mod reference;
+mod referrers;
 
 pub use archive::{ArchiveLayout, CompressedLayer, LayerCompression, layout_from_docker_archive};
 pub use client::{Credentials, RegistryClient, RegistryError, Transport};
@@ -29,4 +30,8 @@ pub use media::{
 };
 pub use reference::{
     DEFAULT_REGISTRY, ImageReference, ReferenceError, is_valid_repository, is_valid_tag,
+};
+pub use referrers::{
+    COSIGN_ATTESTATION, COSIGN_SBOM, COSIGN_SIGNATURE, CopiedReferrer, Indexed, ReferrerFilter,
+    copy_referrers, tag_scheme_tag,
 };

@@ -73,6 +73,8 @@ impl Guard {
             requester_may_approve: merged.requester_may_approve && rules.requester_may_approve,
             registrant_may_approve: merged.registrant_may_approve && rules.registrant_may_approve,
             approval_ttl_hours: merged.approval_ttl_hours.min(rules.approval_ttl_hours),
+            // Gates are checked stage by stage (`Door::check_gates`), never merged.
+            ..merged
         }))
     }
 }
