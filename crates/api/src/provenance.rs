@@ -54,6 +54,28 @@ pub struct BuildProvenance {
     pub statement: Value,
 }
 
+/// `GET /wharf/v1/builds/{id}`: a build, the statement recorded about its image, and what
+/// refers to its image in the built-in registry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildDetails {
+    pub build: crate::Artifact,
+    /// The image's digest, when the control plane knows it.
+    pub digest: Option<String>,
+    pub provenance: Option<BuildProvenance>,
+    /// Signatures, SBOMs and attestations of the image in the built-in registry.
+    #[serde(default)]
+    pub referrers: Vec<ReferrerSummary>,
+}
+
+/// One referrer of a build's image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReferrerSummary {
+    pub digest: String,
+    pub artifact_type: Option<String>,
+}
+
 /// What the client knows of the run that built the image.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -81,6 +81,7 @@ pub enum Command {
     #[command(
         after_help = "Example:\n  wharf builds --project shop --service api --routed-to dev --limit 5"
     )]
+    #[command(args_conflicts_with_subcommands = true)]
     Builds(BuildsArgs),
     /// Promote a build to the next stage of its workflow, or up to --to.
     #[command(
@@ -348,6 +349,19 @@ pub struct BuildsArgs {
     /// At most this many builds, 1 to 1000.
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = value_parser!(u32).range(1..=1000))]
     pub limit: u32,
+    #[command(subcommand)]
+    pub command: Option<BuildsCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BuildsCommand {
+    /// One build, with the provenance recorded about its image (and whether an identity token
+    /// verified it) and its image's signatures, SBOMs and attestations.
+    #[command(after_help = "Example:\n  wharf builds show 1d5ae04f… --output json")]
+    Show {
+        /// The build's id (`wharf builds` lists them).
+        id: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -10,7 +10,9 @@ mod progress;
 mod serve;
 
 use anyhow::Context;
-use args::{Cli, Command, GlobalArgs, Output, RefFromArg, RegisterArgs};
+use args::{
+    BuildsArgs, BuildsCommand, Cli, Command, GlobalArgs, Output, RefFromArg, RegisterArgs,
+};
 use clap::Parser;
 use std::path::Path;
 use std::process::ExitCode;
@@ -218,6 +220,18 @@ async fn run(mut cli: Cli) -> CliResult {
             with_control_plane(&cli.global, &env, &ci, None, |client, label| async move {
                 let user = client.whoami().await?;
                 output::whoami(cli.global.output, &user, &label);
+                Ok(())
+            })
+            .await
+        }
+        Command::Builds(BuildsArgs {
+            command: Some(BuildsCommand::Show { id }),
+            ..
+        }) => {
+            let ci = detect(&env, RefFromArg::Source)?;
+            with_control_plane(&cli.global, &env, &ci, None, |client, _| async move {
+                let details = client.build_details(&id).await?;
+                output::build_details(cli.global.output, &details);
                 Ok(())
             })
             .await

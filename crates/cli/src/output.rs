@@ -304,6 +304,38 @@ pub fn builds(output: Output, builds: &[CiArtifactResponse]) {
     }
 }
 
+pub fn build_details(output: Output, details: &wharf_api::provenance::BuildDetails) {
+    if output == Output::Json {
+        return json(details);
+    }
+    let build = &details.build;
+    out!("build       {}", build.id);
+    out!("image       {}", build.artifact_uri.as_deref().unwrap_or("-"));
+    out!("digest      {}", details.digest.as_deref().unwrap_or("unknown"));
+    out!("routed to   {}", build.routed_to().unwrap_or("unclassified"));
+    match &details.provenance {
+        None => out!("provenance  none recorded"),
+        Some(p) => {
+            out!("provenance  {} ({})", p.predicate_type, p.verification.as_str());
+            out!("  builder   {}", p.builder_id.as_deref().unwrap_or("-"));
+            if !p.checked.is_empty() {
+                out!("  checked   {}", p.checked.join(", "));
+            }
+            out!("  recorded  {} by {}", p.recorded_at, p.recorded_by);
+        }
+    }
+    if details.referrers.is_empty() {
+        out!("referrers   none");
+    }
+    for referrer in &details.referrers {
+        out!(
+            "referrer    {} {}",
+            referrer.artifact_type.as_deref().unwrap_or("-"),
+            referrer.digest
+        );
+    }
+}
+
 pub fn applied(output: Output, summary: &ApplySummary, control_plane: &str) {
     if output == Output::Json {
         return json(summary);

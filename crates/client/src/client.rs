@@ -673,6 +673,20 @@ impl Client {
         self.get_json(&path).await
     }
 
+    /// A build with its image's provenance and referrers (`GET /wharf/v1/builds/{id}`;
+    /// `wharf serve` only).
+    pub async fn build_details(&self, id: &str) -> Result<wharf_api::provenance::BuildDetails> {
+        if !self.is_wharf_serve().await {
+            return Err(Error::Usage(
+                "`wharf builds show` reads wharf serve's build details; this control plane is \
+                 Facets, whose builds `wharf builds --project P --service S` lists"
+                    .into(),
+            ));
+        }
+        self.get_json(&format!("/wharf/v1/builds/{}", encode(id)))
+            .await
+    }
+
     /// Where `wharf serve` would register `request`, by the code that registers, writing
     /// nothing (`POST /wharf/v1/register/preview`).
     pub async fn preview(&self, request: &SaasArtifactRequest) -> Result<RoutePreview> {

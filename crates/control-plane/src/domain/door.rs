@@ -17,6 +17,7 @@
 
 use super::Door;
 use super::auth::AuthUser;
+use super::provenance::CheckedProvenance;
 use super::push::project_and_ci;
 use super::requests::{Promoted, RequestStatus};
 use crate::error::{Error, Result};
@@ -128,6 +129,8 @@ pub struct Pinned {
     pub digest: String,
     /// The tag it was registered by, kept for display.
     pub tag: Option<String>,
+    /// What the stages' gates in `warn` mode found missing.
+    pub warnings: Vec<String>,
 }
 
 impl Pinned {
@@ -157,6 +160,7 @@ pub fn pinned_uri(uri: &str, digest: &str) -> Result<Pinned> {
         uri: pinned.to_string(),
         digest: digest.to_string(),
         tag,
+        warnings: Vec::new(),
     })
 }
 
@@ -225,6 +229,8 @@ impl Door {
     /// A build written straight into `bucket` (register, attach, a rollback to a build the
     /// stage never had): refused without a `direct` role of every guarding stage; answers the
     /// image pinned by digest when the bucket is guarded.
+    /// The stages' gates are checked on the pinned digest, with the statement a registration
+    /// brings (`incoming`).
     pub(super) async fn admit_direct(
         &self,
         user: &AuthUser,
@@ -232,11 +238,25 @@ impl Door {
         bucket: &Bucket,
         artifact_uri: &str,
         what: &str,
+        incoming: Option<&CheckedProvenance>,
     ) -> Result<Option<Pinned>> {
-        if !self.require_direct(user, project, bucket, what).await? {
+        let Some(guard) = self.require_direct(user, project, bucket, what).await? else {
             return Ok(None);
-        }
-        Ok(Some(self.pin(artifact_uri).await?))
+        };
+        let mut pinned = self.pin(artifact_uri).await?;
+        pinned.warnings = self.check_gates(project, &guard, &pinned, incoming).await?;
+        Ok(Some(pinned))
+    }
+
+    /// The stages' gates for a stored build placed into a bucket under `guard`, pinned.
+    pub(super) async fn admit_content(
+        &self,
+        project: &str,
+        guard: &Guard,
+        mut pinned: Pinned,
+    ) -> Result<Pinned> {
+        pinned.warnings = self.check_gates(project, guard, &pinned, None).await?;
+        Ok(pinned)
     }
 
     /// A change of configuration that changes what a guarded bucket's stage deploys (an
@@ -253,17 +273,17 @@ impl Door {
     }
 
     /// Refuses `user` without a `direct` role of every stage guarding `bucket` (server admins
-    /// always may); answers whether the bucket is guarded at all.
+    /// always may); answers the guard when the bucket is guarded at all.
     async fn require_direct(
         &self,
         user: &AuthUser,
         project: &str,
         bucket: &Bucket,
         what: &str,
-    ) -> Result<bool> {
+    ) -> Result<Option<Guard>> {
         let guard = self.guard(project, bucket).await?;
         let Some(rules) = guard.strictest() else {
-            return Ok(false);
+            return Ok(None);
         };
         if user.admin
             || holds_any(
@@ -271,7 +291,7 @@ impl Door {
                 &rules.direct,
             )
         {
-            return Ok(true);
+            return Ok(Some(guard));
         }
         let promote = match rules.approvals {
             0 => "promote into it instead".to_string(),

@@ -9,7 +9,7 @@
 //! | [`Lookups`] | names to rows (`lookups`) | the store |
 //! | [`Identity`] | `auth`, `permissions`, `sessions`, `access`, `oidc`, `trust`, `secrets` | Lookups |
 //! | [`Artifactories`] | registries a server admin added (`artifactories`) | Identity |
-//! | [`Door`] | the one door of every stage change, the registry's holds (`door`) | Artifactories |
+//! | [`Door`] | the one door of every stage change, its gates, the registry's holds (`door`, `supply_chain`) | Artifactories |
 //! | [`Catalog`] | streams, environments, the project file (`environments`, `project_file`) | Door, Events |
 //! | [`Routing`] | CIs, routing rules, workflows (`cis`, `rules`, `workflows`) | Identity |
 //! | [`Approvals`] | requests, approvals, rollbacks (`protection`) | Door |
@@ -36,6 +36,7 @@ pub mod permissions;
 pub mod project_file;
 pub mod promotion;
 pub mod protection;
+pub mod provenance;
 pub mod push;
 pub mod registration;
 pub mod registry_index;
@@ -44,6 +45,7 @@ pub mod rules;
 pub mod secrets;
 pub mod sessions;
 pub mod strategy;
+pub mod supply_chain;
 pub mod trust;
 pub mod ui_pages;
 pub mod ui_reads;
@@ -96,6 +98,7 @@ impl ControlPlane {
         let door = Door {
             store: store.clone(),
             registry_hosts: Arc::default(),
+            content: Arc::default(),
             artifactories: artifactories.clone(),
             identity: identity.clone(),
             lookups: lookups.clone(),
@@ -210,6 +213,8 @@ pub struct Door {
     store: Store,
     /// The `host[:port]` names this server's own registry is reached by.
     registry_hosts: Arc<std::sync::OnceLock<std::collections::BTreeSet<String>>>,
+    /// The registry's bytes, for the gates that read signatures ([`supply_chain`]).
+    content: Arc<std::sync::OnceLock<Arc<dyn supply_chain::ContentReader>>>,
     artifactories: Artifactories,
     identity: Identity,
     lookups: Lookups,

@@ -779,6 +779,10 @@ impl Identity {
             .insert_token(&new)
             .await?
             .ok_or_else(|| Error::Internal("the new token was not stored".into()))?;
+        // Kept with the token: a registration made with it is checked against them
+        // (its provenance, `super::provenance`).
+        let verified_claims = serde_json::Value::Object(claims.clone()).to_string();
+        tx.set_token_claims(&id, &verified_claims).await?;
         let audit = Audit::new(&username, "TOKEN", "OIDC_TOKEN_EXCHANGE")
             .target(&id)
             .stack(project)

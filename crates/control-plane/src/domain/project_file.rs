@@ -264,6 +264,41 @@ fn check_protection(
             rules.approval_ttl_hours
         ));
     }
+    check_gates(stage, rules)
+}
+
+/// `require`, `signature_keys` and `trusted_builders` of a stage: every key readable, and no
+/// list that could never count.
+fn check_gates(stage: &str, rules: &wharf_api::project_file::Protection) -> Result<(), String> {
+    use wharf_api::project_file::Evidence;
+    for (at, pem) in rules.signature_keys.iter().enumerate() {
+        if let Err(why) = super::supply_chain::public_key_point(pem) {
+            return Err(format!(
+                "protection.{stage}.signature_keys[{at}] {why}: paste the cosign public key                  (cosign.pub), PEM, inline"
+            ));
+        }
+    }
+    let requires = |evidence| rules.require.contains(&evidence);
+    if requires(Evidence::Signature) && rules.signature_keys.is_empty() {
+        return Err(format!(
+            "protection.{stage}.require names \"signature\" but signature_keys is empty: add              the cosign public key(s) signatures must verify with"
+        ));
+    }
+    if !rules.signature_keys.is_empty() && !requires(Evidence::Signature) {
+        return Err(format!(
+            "protection.{stage}.signature_keys is set but require does not name \"signature\":              add it to require (mode = \"warn\" to only record), or drop the keys"
+        ));
+    }
+    if !rules.trusted_builders.is_empty() && !requires(Evidence::Provenance) {
+        return Err(format!(
+            "protection.{stage}.trusted_builders is set but require does not name              \"provenance\": add it to require (mode = \"warn\" to only record), or drop the              list"
+        ));
+    }
+    if let Some(empty) = rules.trusted_builders.iter().find(|g| g.trim().is_empty()) {
+        return Err(format!(
+            "protection.{stage}.trusted_builders has an empty entry ('{empty}'): give builder              id globs, e.g. \"https://github.com/acme/*\""
+        ));
+    }
     Ok(())
 }
 

@@ -283,7 +283,10 @@ impl Delivery {
                 .await?;
             let pin = match entering.is_open() {
                 true => self.door.pin(&build.artifact_uri).await.ok(),
-                false => Some(self.door.pin(&build.artifact_uri).await?),
+                false => {
+                    let pinned = self.door.pin(&build.artifact_uri).await?;
+                    Some(self.door.admit_content(&ci.project, &entering, pinned).await?)
+                }
             };
             match admission {
                 Admission::Go(_) => {
@@ -431,6 +434,7 @@ impl Delivery {
                 &bucket,
                 &artifact_uri,
                 "attach an image",
+                None,
             )
             .await?;
         let register_type = addressed_as(request.kind);
@@ -458,6 +462,7 @@ impl Delivery {
             artifact_type: Default::default(),
             file: None,
         };
+        let gate_warnings = pinned.as_ref().map(|p| p.warnings.clone());
         let mut row = pinned_row(row, pinned);
         let named = row.repository_name.as_deref().zip(row.tag.as_deref());
         if let Some(file) = self
@@ -475,14 +480,17 @@ impl Delivery {
             .bucket(&row.bucket)
             .meta("ciName", &ci.name)
             .meta("artifactUri", &row.artifact_uri)
-            .meta("to", &request.value);
+            .meta("to", &request.value)
+            .meta("gateWarnings", &gate_warnings);
         let mut tx = self.store.begin().await?;
         let before = tx.leading_image(&ci.id, &row.bucket).await?;
         tx.insert_artifact(&row).await?;
         let kind = "build.attached";
         events::placed(&mut tx, kind, &audit, &row, &ci.name, before.as_deref()).await?;
         commit(tx, &audit).await?;
-        Ok(artifact_view(&row, &ci.name))
+        let mut view = artifact_view(&row, &ci.name);
+        view.warnings.extend(gate_warnings.into_iter().flatten());
+        Ok(view)
     }
 
     /// Deletes a build's record (the image stays in its registry), audited. Deleting what a

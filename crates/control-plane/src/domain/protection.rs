@@ -149,16 +149,19 @@ impl Approvals {
             .await?
         {
             Admission::Ask(rules) => {
-                let digest = self.door.pin(&source.artifact_uri).await?.digest;
+                let pinned = self.door.pin(&source.artifact_uri).await?;
+                let digest = self.door.admit_content(&ci.project, &guard, pinned).await?.digest;
                 let asked = self
                     .request_change(user, ci, source, stage, digest, kind, &rules)
                     .await?;
                 Ok(Placement::Asked(asked))
             }
             Admission::Go(None) => Ok(Placement::Go(None)),
-            Admission::Go(Some(_)) => Ok(Placement::Go(Some(
-                self.door.pin(&source.artifact_uri).await?,
-            ))),
+            Admission::Go(Some(_)) => {
+                let pinned = self.door.pin(&source.artifact_uri).await?;
+                let pinned = self.door.admit_content(&ci.project, &guard, pinned).await?;
+                Ok(Placement::Go(Some(pinned)))
+            }
         }
     }
 
@@ -495,6 +498,11 @@ impl Approvals {
                     .stage_bucket(&request.project, registration, &request.stage)
                     .await?;
                 let pinned = pinned_uri(&source.artifact_uri, &request.digest)?;
+                let guard = self.door.guard(&request.project, &bucket).await?;
+                let pinned = self
+                    .door
+                    .admit_content(&request.project, &guard, pinned)
+                    .await?;
                 let row = placed(
                     source,
                     bucket,
@@ -517,10 +525,14 @@ impl Approvals {
                         "the CI's rule no longer moves the build".into(),
                     ));
                 }
-                let pinned = if self.door.guard(&request.project, &to).await?.is_open() {
-                    None
-                } else {
-                    Some(pinned_uri(&source.artifact_uri, &request.digest)?)
+                let guard = self.door.guard(&request.project, &to).await?;
+                let pinned = match guard.is_open() {
+                    true => None,
+                    false => {
+                        let pinned = pinned_uri(&source.artifact_uri, &request.digest)?;
+                        let project = &request.project;
+                        Some(self.door.admit_content(project, &guard, pinned).await?)
+                    }
                 };
                 Ok(Completion::Move { to, pinned })
             }
@@ -760,6 +772,7 @@ impl Approvals {
                     &bucket,
                     &target.artifact_uri,
                     "roll back to a build it never deployed",
+                    None,
                 )
                 .await?
         };

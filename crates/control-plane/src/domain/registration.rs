@@ -3,6 +3,7 @@
 
 use super::auth::AuthUser;
 use super::lookups::environment_bucket;
+use super::provenance::CheckedProvenance;
 use super::wire::artifact_view;
 use super::{Delivery, events, permissions};
 use crate::error::{Error, Result};
@@ -55,6 +56,8 @@ pub struct Registration {
     pub require_route: bool,
     /// A freestyle build's file (stored in the built-in registry); none: an image.
     pub file: Option<FileInfo>,
+    /// The build's in-toto statement (SLSA provenance), checked and stored with it.
+    pub provenance: Option<serde_json::Value>,
 }
 
 /// Where a registration goes, worked out by the checks and routing that registering and its
@@ -170,10 +173,32 @@ impl Delivery {
         if request.require_route && !bucket.classified {
             return Err(Error::NotRouted(not_routed(&request, &ci)));
         }
+        let provenance = match &request.provenance {
+            Some(statement) => {
+                let digest = self.door.known_digest(&artifact_uri).await?.map(|(_, d)| d);
+                let checked = self
+                    .identity
+                    .check_provenance(user, statement, digest.as_deref())
+                    .await?;
+                Some(checked)
+            }
+            None => None,
+        };
         let pinned = self
             .door
-            .admit_direct(user, &project, &bucket, &artifact_uri, "register")
+            .admit_direct(
+                user,
+                &project,
+                &bucket,
+                &artifact_uri,
+                "register",
+                provenance.as_ref(),
+            )
             .await?;
+        let gate_warnings = pinned
+            .as_ref()
+            .map(|p| p.warnings.clone())
+            .unwrap_or_default();
         let (register_type, register_value) = describe_target(&request);
         let row = ArtifactRow {
             id: new_id(),
@@ -213,9 +238,12 @@ impl Delivery {
             None => row,
         };
         let dead_end = self.dead_end_ahead(&row, &ci).await?;
-        let mut stored = self.store_once(row, &ci).await?;
+        let mut stored = self
+            .store_once(row, &ci, provenance.as_ref(), &gate_warnings)
+            .await?;
         stored.artifact.warnings.extend(warning);
         stored.artifact.warnings.extend(dead_end);
+        stored.artifact.warnings.extend(gate_warnings);
         Ok(stored)
     }
 
@@ -263,7 +291,13 @@ impl Delivery {
 
     /// Inserts the build unless this CI already registered its external id: the same image is
     /// a replay, a different image a conflict.
-    async fn store_once(&self, row: ArtifactRow, ci: &CiRow) -> Result<StoredBuild> {
+    async fn store_once(
+        &self,
+        row: ArtifactRow,
+        ci: &CiRow,
+        provenance: Option<&CheckedProvenance>,
+        gate_warnings: &[String],
+    ) -> Result<StoredBuild> {
         let audit = Audit::new(&row.created_by, "ARTIFACT", "ARTIFACT_REGISTER")
             .target(&row.id)
             .stack(&row.project)
@@ -272,11 +306,27 @@ impl Delivery {
             .meta("artifactUri", &row.artifact_uri)
             .meta("externalId", &row.external_id)
             .meta("routedTo", row.bucket.routed_to())
-            .meta("ruleName", &row.bucket.applied_rule_name);
+            .meta("ruleName", &row.bucket.applied_rule_name)
+            .meta("gateWarnings", (!gate_warnings.is_empty()).then_some(gate_warnings))
+            .meta(
+                "provenance",
+                provenance.map(|p| {
+                    serde_json::json!({
+                        "digest": p.digest,
+                        "builderId": p.builder_id,
+                        "verification": p.verification.as_str(),
+                        "checked": p.checked,
+                    })
+                }),
+            );
         let mut tx = self.store.begin().await?;
         let before = tx.leading_image(&ci.id, &row.bucket).await?;
         match tx.insert_artifact(&row).await {
             Ok(()) => {
+                if let Some(provenance) = provenance {
+                    let kept = provenance.row(&row.project, &row.id, &row.created_by);
+                    tx.save_provenance(&kept).await?;
+                }
                 let kind = "build.registered";
                 events::placed(&mut tx, kind, &audit, &row, &ci.name, before.as_deref()).await?;
                 super::commit(tx, &audit).await?;

@@ -208,3 +208,11 @@ pub async fn overrides(
         state.cp.delivery.overrides(&project, &environment).await?,
     ))
 }
+
+/// `GET /wharf/v1/builds/{id}`: the build, its image's provenance and referrers.
+pub async fn details(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<wharf_api::provenance::BuildDetails>> {
+    Ok(Json(state.cp.delivery.build_details(&id).await?))
+}

@@ -179,5 +179,6 @@ async fn registration_of(state: &AppState, request: UploadRequest) -> Result<Reg
         tag: None,
         require_route: request.require_route.unwrap_or(false),
         file: None,
+        provenance: None,
     })
 }

@@ -132,6 +132,7 @@ pub fn router(state: AppState) -> Router {
             put(projects::apply_project_file),
         )
         .route("/wharf/v1/resolve", get(builds::resolve))
+        .route("/wharf/v1/builds/{id}", get(builds::details))
         .route("/wharf/v1/register/preview", post(register::saas_preview))
         .route("/wharf/v1/audit-logs", get(audit::wharf_audit_logs))
         .route(

@@ -35,7 +35,45 @@ pub async fn saas_register(
 ) -> Result<Response> {
     let mut request = saas_registration(body)?;
     request.require_route = query.require_route.unwrap_or(false);
-    respond(&state, request, &user).await
+    let statement = request.provenance.clone();
+    let mut stored = state.cp.delivery.register(&user, request).await?;
+    if let Some(statement) = statement
+        && !stored.replayed
+        && let Some(warning) = keep_statement(&state, &user, &stored, statement).await
+    {
+        stored.artifact.warnings.push(warning);
+    }
+    Ok(registered(stored))
+}
+
+/// Stores a registration's statement as an (unsigned) in-toto referrer of its image when the
+/// image is in the built-in registry; what went wrong, as a warning (the build is registered
+/// and its statement recorded with it either way).
+async fn keep_statement(
+    state: &AppState,
+    user: &AuthUser,
+    stored: &crate::domain::registration::StoredBuild,
+    statement: serde_json::Value,
+) -> Option<String> {
+    let uri = stored.artifact.artifact_uri.as_deref()?;
+    let reference: wharf_oci::ImageReference = uri.parse().ok()?;
+    let digest = reference.digest.clone()?;
+    if !state.cp.door.is_own_registry(&reference.registry) {
+        return None;
+    }
+    let caller = crate::domain::push::RegistryCaller::User(user.clone());
+    let kind = wharf_api::provenance::IN_TOTO_ARTIFACT_TYPE;
+    let bytes = statement.to_string().into_bytes();
+    let stored = state
+        .registry
+        .store_referrer(&caller, &reference.repository, &digest, kind, bytes)
+        .await;
+    stored.err().map(|e| {
+        format!(
+            "the provenance was recorded with the build, but not stored as a referrer of {uri}: {}",
+            e.message
+        )
+    })
 }
 
 /// `POST /wharf/v1/register/preview`: the body of `POST /cc-ui/v1/ci-cd/register`, answered
@@ -80,6 +118,7 @@ fn saas_registration(body: SaasArtifactRequest) -> Result<Registration> {
         tag: body.tag,
         require_route: false,
         file: None,
+        provenance: body.provenance,
     })
 }
 
@@ -105,6 +144,7 @@ fn legacy(
         tag: None,
         require_route: false,
         file: None,
+        provenance: None,
     })
 }
 

@@ -78,6 +78,53 @@ impl BuiltInRegistry {
     }
 }
 
+impl BuiltInRegistry {
+    /// Stores `bytes` as an artifact of type `artifact_type` that refers to manifest `subject`
+    /// of repository `name` (one layer, the empty config), so the referrers API lists it;
+    /// answers its digest. Storing the same bytes again answers the same manifest.
+    pub async fn store_referrer(
+        &self,
+        caller: &RegistryCaller,
+        name: &str,
+        subject: &Digest,
+        artifact_type: &str,
+        bytes: Vec<u8>,
+    ) -> Answer<Digest> {
+        let (subject_type, subject_size) = {
+            let manifest = self.manifest(caller, name, &subject.to_string(), false).await?;
+            (manifest.media_type, manifest.size)
+        };
+        let layer = Digest::sha256_of(&bytes);
+        let size = bytes.len();
+        for (digest, body) in [
+            (layer.clone(), bytes),
+            (Digest::sha256_of(EMPTY_CONFIG), EMPTY_CONFIG.to_vec()),
+        ] {
+            let start = super::uploads::Start {
+                mount: None,
+                from: None,
+                digest: Some(&digest.to_string()),
+            };
+            let body = futures_util::stream::iter([Ok::<_, std::io::Error>(body)]);
+            self.start_upload(caller, name, start, body).await?;
+        }
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPE,
+            "artifactType": artifact_type,
+            "config": {"mediaType": EMPTY_CONFIG_TYPE, "digest": Digest::sha256_of(EMPTY_CONFIG).to_string(), "size": EMPTY_CONFIG.len()},
+            "layers": [{"mediaType": artifact_type, "digest": layer.to_string(), "size": size}],
+            "subject": {"mediaType": subject_type, "digest": subject.to_string(), "size": subject_size},
+        });
+        let bytes = serde_json::to_vec(&manifest)
+            .map_err(|e| RegistryError::from(crate::error::Error::Internal(e.to_string())))?;
+        let digest = Digest::sha256_of(&bytes);
+        self.put_manifest(caller, name, &digest.to_string(), MANIFEST_TYPE, &bytes)
+            .await?;
+        Ok(digest)
+    }
+}
+
 /// The tag a stored file's manifest carries: `file-` and the first 16 hex digits of its digest.
 fn file_tag(digest: &Digest) -> String {
     let hex = digest.to_string();

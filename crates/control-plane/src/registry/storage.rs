@@ -340,6 +340,16 @@ impl ObjectStore for BlobStore {
     }
 }
 
+impl crate::domain::supply_chain::ContentReader for BlobStore {
+    fn read_all<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<Vec<u8>>> + Send + 'a>>
+    {
+        Box::pin(BlobStore::read_all(self, key))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
