@@ -31,6 +31,7 @@ mod serve;
 mod serving;
 mod skopeo;
 mod strategies;
+mod supply_chain;
 mod team_path;
 mod ui;
 mod webhooks;

@@ -10,9 +10,7 @@ mod progress;
 mod serve;
 
 use anyhow::Context;
-use args::{
-    BuildsArgs, BuildsCommand, Cli, Command, GlobalArgs, Output, RefFromArg, RegisterArgs,
-};
+use args::{BuildsArgs, BuildsCommand, Cli, Command, GlobalArgs, Output, RefFromArg, RegisterArgs};
 use clap::Parser;
 use std::path::Path;
 use std::process::ExitCode;

@@ -310,13 +310,26 @@ pub fn build_details(output: Output, details: &wharf_api::provenance::BuildDetai
     }
     let build = &details.build;
     out!("build       {}", build.id);
-    out!("image       {}", build.artifact_uri.as_deref().unwrap_or("-"));
-    out!("digest      {}", details.digest.as_deref().unwrap_or("unknown"));
-    out!("routed to   {}", build.routed_to().unwrap_or("unclassified"));
+    out!(
+        "image       {}",
+        build.artifact_uri.as_deref().unwrap_or("-")
+    );
+    out!(
+        "digest      {}",
+        details.digest.as_deref().unwrap_or("unknown")
+    );
+    out!(
+        "routed to   {}",
+        build.routed_to().unwrap_or("unclassified")
+    );
     match &details.provenance {
         None => out!("provenance  none recorded"),
         Some(p) => {
-            out!("provenance  {} ({})", p.predicate_type, p.verification.as_str());
+            out!(
+                "provenance  {} ({})",
+                p.predicate_type,
+                p.verification.as_str()
+            );
             out!("  builder   {}", p.builder_id.as_deref().unwrap_or("-"));
             if !p.checked.is_empty() {
                 out!("  checked   {}", p.checked.join(", "));

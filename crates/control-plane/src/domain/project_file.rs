@@ -281,22 +281,22 @@ fn check_gates(stage: &str, rules: &wharf_api::project_file::Protection) -> Resu
     let requires = |evidence| rules.require.contains(&evidence);
     if requires(Evidence::Signature) && rules.signature_keys.is_empty() {
         return Err(format!(
-            "protection.{stage}.require names \"signature\" but signature_keys is empty: add              the cosign public key(s) signatures must verify with"
+            "protection.{stage}.require names \"signature\" but signature_keys is empty: add the cosign public key(s) signatures must verify with"
         ));
     }
     if !rules.signature_keys.is_empty() && !requires(Evidence::Signature) {
         return Err(format!(
-            "protection.{stage}.signature_keys is set but require does not name \"signature\":              add it to require (mode = \"warn\" to only record), or drop the keys"
+            "protection.{stage}.signature_keys is set but require does not name \"signature\": add it to require (mode = \"warn\" to only record), or drop the keys"
         ));
     }
     if !rules.trusted_builders.is_empty() && !requires(Evidence::Provenance) {
         return Err(format!(
-            "protection.{stage}.trusted_builders is set but require does not name              \"provenance\": add it to require (mode = \"warn\" to only record), or drop the              list"
+            "protection.{stage}.trusted_builders is set but require does not name \"provenance\": add it to require (mode = \"warn\" to only record), or drop the list"
         ));
     }
     if let Some(empty) = rules.trusted_builders.iter().find(|g| g.trim().is_empty()) {
         return Err(format!(
-            "protection.{stage}.trusted_builders has an empty entry ('{empty}'): give builder              id globs, e.g. \"https://github.com/acme/*\""
+            "protection.{stage}.trusted_builders has an empty entry ('{empty}'): give builder id globs, e.g. \"https://github.com/acme/*\""
         ));
     }
     Ok(())

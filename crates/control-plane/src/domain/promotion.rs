@@ -285,7 +285,11 @@ impl Delivery {
                 true => self.door.pin(&build.artifact_uri).await.ok(),
                 false => {
                     let pinned = self.door.pin(&build.artifact_uri).await?;
-                    Some(self.door.admit_content(&ci.project, &entering, pinned).await?)
+                    Some(
+                        self.door
+                            .admit_content(&ci.project, &entering, pinned)
+                            .await?,
+                    )
                 }
             };
             match admission {

@@ -150,7 +150,11 @@ impl Approvals {
         {
             Admission::Ask(rules) => {
                 let pinned = self.door.pin(&source.artifact_uri).await?;
-                let digest = self.door.admit_content(&ci.project, &guard, pinned).await?.digest;
+                let digest = self
+                    .door
+                    .admit_content(&ci.project, &guard, pinned)
+                    .await?
+                    .digest;
                 let asked = self
                     .request_change(user, ci, source, stage, digest, kind, &rules)
                     .await?;

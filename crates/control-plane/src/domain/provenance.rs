@@ -14,7 +14,8 @@ use super::{Delivery, Identity};
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 use wharf_api::provenance::{
-    BuildDetails, BuildProvenance, ReferrerSummary, SLSA_PROVENANCE_V1, STATEMENT_TYPE, StatementFields, Verification,
+    BuildDetails, BuildProvenance, ReferrerSummary, SLSA_PROVENANCE_V1, STATEMENT_TYPE,
+    StatementFields, Verification,
 };
 use wharf_store::{ProvenanceRow, VERIFIED, now};
 
@@ -274,7 +275,11 @@ fn cross_check(fields: &StatementFields<'_>, claims: &Map<String, Value>) -> Res
             let matches = contains_segment(said, &run)
                 && attempt.as_deref().is_none_or(|a| contains_segment(said, a));
             if !matches {
-                return refuse("invocationId", said, &format!("{run}{}", attempt.unwrap_or_default()));
+                return refuse(
+                    "invocationId",
+                    said,
+                    &format!("{run}{}", attempt.unwrap_or_default()),
+                );
             }
             checked.push("run".into());
         }
@@ -284,7 +289,10 @@ fn cross_check(fields: &StatementFields<'_>, claims: &Map<String, Value>) -> Res
         .filter_map(|name| claim(name))
         .collect();
     if let (false, Some(builder)) = (workflows.is_empty(), fields.builder_id()) {
-        if !workflows.iter().any(|w| builder.ends_with(&format!("/{w}"))) {
+        if !workflows
+            .iter()
+            .any(|w| builder.ends_with(&format!("/{w}")))
+        {
             return refuse("builder.id", builder, &workflows.join("' or '"));
         }
         checked.push("builder".into());
@@ -365,12 +373,24 @@ mod tests {
     #[test]
     fn a_field_the_token_contradicts_is_refused_naming_both() {
         let cases = [
-            ("repository", json!("evil/shop"), "field `repository` says 'https://github.com/acme/shop'"),
+            (
+                "repository",
+                json!("evil/shop"),
+                "field `repository` says 'https://github.com/acme/shop'",
+            ),
             ("sha", json!("e".repeat(40)), "field `commit`"),
-            ("ref", json!("refs/heads/dev"), "field `ref` says 'refs/heads/main'"),
+            (
+                "ref",
+                json!("refs/heads/dev"),
+                "field `ref` says 'refs/heads/main'",
+            ),
             ("run_id", json!("71"), "field `invocationId`"),
             ("run_attempt", json!("1"), "field `invocationId`"),
-            ("workflow_ref", json!("evil/x/.github/workflows/b.yml@refs/heads/main"), "field `builder.id`"),
+            (
+                "workflow_ref",
+                json!("evil/x/.github/workflows/b.yml@refs/heads/main"),
+                "field `builder.id`",
+            ),
         ];
         for (claim, value, expected) in cases {
             let mut claims = claims();
@@ -410,9 +430,18 @@ mod tests {
 
     #[test]
     fn repositories_refs_and_runs_compare_by_whole_names() {
-        assert!(same_repository("https://github.com/Acme/Shop.git", "acme/shop"));
-        assert!(!same_repository("https://github.com/acme/shop-evil", "acme/shop"));
-        assert!(!same_repository("https://github.com/evil/acme/shop", "acme/shop"));
+        assert!(same_repository(
+            "https://github.com/Acme/Shop.git",
+            "acme/shop"
+        ));
+        assert!(!same_repository(
+            "https://github.com/acme/shop-evil",
+            "acme/shop"
+        ));
+        assert!(!same_repository(
+            "https://github.com/evil/acme/shop",
+            "acme/shop"
+        ));
         assert_eq!(short_ref("refs/heads/main"), short_ref("main"));
         assert!(contains_segment("https://x/runs/7/attempts/2", "/runs/7"));
         assert!(!contains_segment("https://x/runs/71/attempts/2", "/runs/7"));

@@ -307,7 +307,10 @@ impl Delivery {
             .meta("externalId", &row.external_id)
             .meta("routedTo", row.bucket.routed_to())
             .meta("ruleName", &row.bucket.applied_rule_name)
-            .meta("gateWarnings", (!gate_warnings.is_empty()).then_some(gate_warnings))
+            .meta(
+                "gateWarnings",
+                (!gate_warnings.is_empty()).then_some(gate_warnings),
+            )
             .meta(
                 "provenance",
                 provenance.map(|p| {

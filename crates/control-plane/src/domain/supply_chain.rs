@@ -28,7 +28,7 @@ use std::sync::Arc;
 use wharf_api::project_file::{Evidence, GateMode, Protection};
 use wharf_api::provenance::StatementFields;
 use wharf_oci::{COSIGN_SBOM, COSIGN_SIGNATURE, ImageReference};
-use wharf_store::VERIFIED;
+use wharf_store::{Audit, VERIFIED};
 
 /// Reads the bytes of an object of the built-in registry (a manifest or blob), by its key.
 pub trait ContentReader: Send + Sync {
@@ -157,10 +157,20 @@ impl Door {
                 enforced.join(". ")
             )));
         }
-        Ok(missing
+        let warnings: Vec<String> = missing
             .iter()
             .map(|m| format!("{} (mode \"warn\": recorded, not refused)", describe(m)))
-            .collect())
+            .collect();
+        if !warnings.is_empty() {
+            let entry = Audit::new("wharf", "ARTIFACT", "GATE_WARNING")
+                .target(&pinned.digest)
+                .stack(project)
+                .meta("artifactUri", &pinned.uri)
+                .meta("stages", guard.names())
+                .meta("warnings", &warnings);
+            super::commit(self.store.begin().await?, &entry).await?;
+        }
+        Ok(warnings)
     }
 
     /// What `rules` require that the build lacks, each said with where it was looked for.
@@ -249,7 +259,10 @@ impl Door {
             }
         }
         for manifest in &manifests {
-            if self.simple_signing_verifies(manifest, digest, &keys).await? {
+            if self
+                .simple_signing_verifies(manifest, digest, &keys)
+                .await?
+            {
                 return Ok(None);
             }
         }
@@ -311,7 +324,12 @@ impl Door {
     /// Whether a sigstore bundle referrer signs `digest` with one of `keys`: a message
     /// signature over the image's manifest, or a DSSE envelope of an in-toto statement whose
     /// subject is the digest.
-    async fn bundle_verifies(&self, manifest: &str, digest: &str, keys: &[Vec<u8>]) -> Result<bool> {
+    async fn bundle_verifies(
+        &self,
+        manifest: &str,
+        digest: &str,
+        keys: &[Vec<u8>],
+    ) -> Result<bool> {
         let Some(document) = self.read_json(manifest).await? else {
             return Ok(false);
         };
@@ -387,7 +405,8 @@ impl Door {
             ),
             None => match self.store.provenance(project, digest).await? {
                 Some(row) => {
-                    let checked: Vec<String> = serde_json::from_str(&row.checked).unwrap_or_default();
+                    let checked: Vec<String> =
+                        serde_json::from_str(&row.checked).unwrap_or_default();
                     (
                         row.verification == VERIFIED,
                         row.builder_id,
@@ -513,9 +532,15 @@ mod tests {
         assert!(dsse_verifies(&envelope, &digest, &key));
         assert!(!dsse_verifies(&envelope, &digest, &other), "another key");
         let elsewhere = format!("sha256:{}", "b".repeat(64));
-        assert!(!dsse_verifies(&envelope, &elsewhere, &key), "another subject");
+        assert!(
+            !dsse_verifies(&envelope, &elsewhere, &key),
+            "another subject"
+        );
         let mut tampered = envelope.clone();
         tampered["payloadType"] = json!("text/plain");
-        assert!(!dsse_verifies(&tampered, &digest, &key), "the type is signed too");
+        assert!(
+            !dsse_verifies(&tampered, &digest, &key),
+            "the type is signed too"
+        );
     }
 }

@@ -91,7 +91,9 @@ impl BuiltInRegistry {
         bytes: Vec<u8>,
     ) -> Answer<Digest> {
         let (subject_type, subject_size) = {
-            let manifest = self.manifest(caller, name, &subject.to_string(), false).await?;
+            let manifest = self
+                .manifest(caller, name, &subject.to_string(), false)
+                .await?;
             (manifest.media_type, manifest.size)
         };
         let layer = Digest::sha256_of(&bytes);

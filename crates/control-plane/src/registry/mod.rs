@@ -172,7 +172,8 @@ pub struct BuiltInRegistry {
 
 impl BuiltInRegistry {
     pub fn new(cp: ControlPlane, blobs: BlobStore) -> Self {
-        cp.door.set_content_reader(std::sync::Arc::new(blobs.clone()));
+        cp.door
+            .set_content_reader(std::sync::Arc::new(blobs.clone()));
         Self { cp, blobs }
     }
 
