@@ -7,6 +7,7 @@
 
 use crate::support;
 
+use crate::supply_chain::{Signer, dsse_bundle};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -23,14 +24,31 @@ struct DockerRegistry {
 
 impl DockerRegistry {
     fn start(user: &str, password: &str) -> Self {
+        Self::launch(Some((user, password)))
+    }
+
+    /// One without auth (the published referrer clients' tests push to it anonymously).
+    pub fn start_open() -> Self {
+        Self::launch(None)
+    }
+
+    fn launch(login: Option<(&str, &str)>) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let htpasswd = tool("htpasswd", &["-Bbn", user, password], dir.path());
-        std::fs::write(dir.path().join("htpasswd"), htpasswd).unwrap();
+        let auth = match login {
+            Some((user, password)) => {
+                let htpasswd = tool("htpasswd", &["-Bbn", user, password], dir.path());
+                std::fs::write(dir.path().join("htpasswd"), htpasswd).unwrap();
+                format!(
+                    "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+                    dir.path().join("htpasswd").display()
+                )
+            }
+            None => String::new(),
+        };
         let config = format!(
             "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
-             http:\n  addr: 127.0.0.1:0\n  secret: wharf-test\nauth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+             http:\n  addr: 127.0.0.1:0\n  secret: wharf-test\n{auth}",
             dir.path().join("data").display(),
-            dir.path().join("htpasswd").display()
         );
         std::fs::write(dir.path().join("config.yml"), config).unwrap();
         let mut child = Command::new("docker-registry")
@@ -314,5 +332,339 @@ fn a_protected_stage_pins_a_tag_to_the_digest_its_own_registry_holds() {
     assert_eq!(
         resolved["artifact"]["artifactUri"],
         format!("{}/src/app@{digest}", source.address)
+    );
+}
+
+/// Runs `future` to its end on a runtime of its own.
+fn block<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// Puts `bytes` as a blob of `repository` on an auth-less registry: a session, then one PUT.
+async fn put_blob(address: &str, repository: &str, bytes: &[u8]) -> wharf_oci::Digest {
+    let digest = wharf_oci::Digest::sha256_of(bytes);
+    let http = support::http();
+    let opened = http
+        .post(format!("http://{address}/v2/{repository}/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 202);
+    let location = opened.headers()["location"].to_str().unwrap().to_string();
+    let location = match location.starts_with("http") {
+        true => location,
+        false => format!("http://{address}{location}"),
+    };
+    let separator = if location.contains('?') { '&' } else { '?' };
+    let put = http
+        .put(format!("{location}{separator}digest={digest}"))
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 201);
+    digest
+}
+
+/// cosign's `.sig` of `digest` on an auth-less registry, signed by `signer` (skopeo 1.9.3 as
+/// Debian builds it cannot sign: TESTING.md).
+async fn cosign_sign(address: &str, repository: &str, digest: &str, signer: &Signer) {
+    let payload =
+        json!({"critical": {"identity": {"docker-reference": format!("{address}/{repository}")},
+        "image": {"docker-manifest-digest": digest}, "type": "cosign container image signature"},
+        "optional": null})
+        .to_string();
+    let blob = put_blob(address, repository, payload.as_bytes()).await;
+    let config =
+        br#"{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config_digest = put_blob(address, repository, config).await;
+    let manifest = json!({"schemaVersion": 2, "mediaType": wharf_oci::OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": config_digest.to_string(), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                    "digest": blob.to_string(), "size": payload.len(),
+                    "annotations": {"dev.cosignproject.cosign/signature": signer.sign_text(payload.as_bytes())}}]})
+    .to_string();
+    let tag = format!("{}.sig", digest.replacen(':', "-", 1));
+    let put = support::http()
+        .put(format!("http://{address}/v2/{repository}/manifests/{tag}"))
+        .header("content-type", wharf_oci::OCI_MANIFEST)
+        .body(manifest)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 201);
+}
+
+/// The manifests a registry's `sha256-<hex>` tag-scheme index lists, by artifact type.
+async fn tag_scheme_types(address: &str, repository: &str, digest: &str) -> Vec<String> {
+    let tag = digest.replacen(':', "-", 1);
+    let index: Value = support::http()
+        .get(format!("http://{address}/v2/{repository}/manifests/{tag}"))
+        .header("accept", wharf_oci::OCI_INDEX)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut types: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no index at {tag}: {index}"))
+        .iter()
+        .map(|m| m["artifactType"].as_str().unwrap_or("-").to_string())
+        .collect();
+    types.sort();
+    types
+}
+
+/// Issue 30's end-to-end: an image signed with cosign's `.sig`, with an SBOM pushed by PyPI's
+/// oras and a sigstore bundle attached by npm's @sigstore/oci, on a docker-registry without the
+/// referrers API (tag scheme); `wharf push` copies all three into `wharf serve` (referrers API),
+/// the registration adds the provenance statement, the signature passes staging's gate, and a
+/// second `wharf push` carries all four on into a second docker-registry (tag scheme again).
+#[test]
+#[ignore = "needs docker-registry, skopeo, umoci, .ci/venv (oras) and .ci/tools (@sigstore/oci)"]
+fn signatures_sboms_and_provenance_travel_with_wharf_push_at_each_hop() {
+    const SBOM: &str = "application/spdx+json";
+    const BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+    const IN_TOTO: &str = "application/vnd.in-toto+json";
+    let source = DockerRegistry::start_open();
+    let second = DockerRegistry::start_open();
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let digest = seed(&source, "anyone:anything", work);
+    let signer = Signer::new();
+    block(cosign_sign(&source.address, "src/app", &digest, &signer));
+    std::fs::write(
+        work.join("sbom.spdx.json"),
+        br#"{"spdxVersion":"SPDX-2.3","name":"app"}"#,
+    )
+    .unwrap();
+    let root = support::repo_root();
+    let oras = root.join("tests/supply_chain/oras_attach.py");
+    let python = root.join(".ci/venv/bin/python");
+    tool(
+        python.to_str().unwrap(),
+        &[
+            oras.to_str().unwrap(),
+            &source.address,
+            "src/app",
+            &digest,
+            "sbom.spdx.json",
+        ],
+        work,
+    );
+    let parsed: wharf_oci::Digest = digest.parse().unwrap();
+    std::fs::write(work.join("bundle.json"), dsse_bundle(&signer, &parsed)).unwrap();
+    let attach = root.join("tests/supply_chain/sigstore_attach.mjs");
+    tool(
+        "node",
+        &[
+            attach.to_str().unwrap(),
+            &source.address,
+            "src/app",
+            &digest,
+            "bundle.json",
+        ],
+        work,
+    );
+    assert_eq!(
+        block(tag_scheme_types(&source.address, "src/app", &digest)),
+        [SBOM, BUNDLE]
+    );
+
+    let shop = std::fs::read_to_string(support::shop_file()).unwrap();
+    let gate = format!(
+        "\n[protection.staging]\nrequire = [\"signature\"]\nsignature_keys = [\"\"\"\n{}\"\"\"]\n",
+        signer.pem
+    );
+    let file = work.join("wharf.toml");
+    std::fs::write(&file, shop + &gate).unwrap();
+    let server = TestServer::with_file(Some(file));
+    let github = |command: &mut std::process::Command| {
+        command
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_REPOSITORY", "acme/shop")
+            .env("GITHUB_SHA", "d6f1c4e0b6b5a7c1e9d2f3a4b5c6d7e8f9a0b1c2")
+            .env("GITHUB_REF", "refs/heads/main")
+            .env("GITHUB_RUN_ID", "7")
+            .env("GITHUB_RUN_ATTEMPT", "1");
+    };
+
+    // Hop 1: tag scheme → referrers API. Found by the tag-scheme index and cosign's tag.
+    let mut first = wharf(&server.url(), work);
+    github(&mut first);
+    first.args([
+        "push",
+        "--project",
+        "shop",
+        "--service",
+        "api",
+        "--image",
+        &format!("{}/src/app:1", source.address),
+        "--output",
+        "json",
+    ]);
+    let done = run(&mut first);
+    assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
+    let pushed = done.json();
+    let copied = pushed["push"]["referrers"]
+        .as_array()
+        .or(pushed["referrers"].as_array())
+        .cloned();
+    let copied = copied.unwrap_or_else(|| panic!("no referrers in {pushed:#}"));
+    let how: Vec<(String, String)> = copied
+        .iter()
+        .map(|r| {
+            (
+                r["artifactType"].as_str().unwrap_or("-").to_string(),
+                format!(
+                    "{}→{}",
+                    r["foundBy"].as_str().unwrap(),
+                    r["storedAs"].as_str().unwrap()
+                ),
+            )
+        })
+        .collect();
+    assert!(
+        how.contains(&(SBOM.into(), "tag-scheme→referrers-api".into())),
+        "{how:?}"
+    );
+    assert!(
+        how.contains(&(BUNDLE.into(), "tag-scheme→referrers-api".into())),
+        "{how:?}"
+    );
+    assert!(
+        how.contains(&(
+            wharf_oci::COSIGN_SIGNATURE.into(),
+            "cosign-tag→cosign-tag".into()
+        )),
+        "{how:?}"
+    );
+    let (login, repository) = built_in_login(&server);
+    let (user, password) = login.split_once(':').unwrap();
+    let host = server.url().trim_start_matches("http://").to_string();
+    let listed: Value = block(async {
+        support::http()
+            .get(format!("{}/v2/shop/api/referrers/{digest}", server.url()))
+            .basic_auth(user, Some(password))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let mut types: Vec<&str> = listed["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["artifactType"].as_str())
+        .collect();
+    types.sort();
+    assert_eq!(
+        types,
+        [SBOM, BUNDLE, IN_TOTO],
+        "the provenance joined them: {listed:#}"
+    );
+    assert!(repository.ends_with("shop/api"), "{repository}");
+
+    // The signature travelled: staging's gate takes the build.
+    let api = Api::new(server.url());
+    let build = pushed["artifactId"].as_str().unwrap().to_string();
+    let promoted = server.runtime.block_on(api.promote("shop", "api", &build));
+    assert_eq!(promoted.status, 200, "{}", promoted.body);
+
+    // Hop 2: referrers API → tag scheme, with cosign's tag; the provenance goes too.
+    let (status, added) = server.runtime.block_on(api.post(
+        "/cc-ui/v1/artifactories/others",
+        json!({"name": "second", "uri": second.address, "username": "anyone",
+               "password": "anything"}),
+    ));
+    assert_eq!(status, 201, "{added}");
+    let mut onward = wharf(&server.url(), work);
+    onward
+        .env("WHARF_SOURCE_USERNAME", support::ADMIN)
+        .env("WHARF_SOURCE_PASSWORD", support::TOKEN)
+        .args([
+            "push",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--image",
+            &format!("{host}/shop/api@{digest}"),
+            "--registry",
+            "second",
+            "--git-ref",
+            "main",
+            "--output",
+            "json",
+        ]);
+    let done = run(&mut onward);
+    assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
+    assert_eq!(
+        block(tag_scheme_types(&second.address, "shop/api", &digest)),
+        [SBOM, BUNDLE, IN_TOTO]
+    );
+    let signature = format!(
+        "docker://{}/shop/api:{}.sig",
+        second.address,
+        digest.replacen(':', "-", 1)
+    );
+    tool(
+        "skopeo",
+        &["inspect", "--tls-verify=false", "--raw", &signature],
+        work,
+    );
+
+    // --referrers none copies the image alone.
+    let third = DockerRegistry::start_open();
+    let (status, _) = server.runtime.block_on(api.post(
+        "/cc-ui/v1/artifactories/others",
+        json!({"name": "third", "uri": third.address, "username": "anyone", "password": "anything"}),
+    ));
+    assert_eq!(status, 201);
+    let mut bare = wharf(&server.url(), work);
+    bare.env("WHARF_SOURCE_USERNAME", support::ADMIN)
+        .env("WHARF_SOURCE_PASSWORD", support::TOKEN)
+        .args([
+            "push",
+            "--project",
+            "shop",
+            "--service",
+            "api",
+            "--image",
+            &format!("{host}/shop/api@{digest}"),
+            "--registry",
+            "third",
+            "--git-ref",
+            "main",
+            "--referrers",
+            "none",
+            "--output",
+            "json",
+        ]);
+    let done = run(&mut bare);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let index = block(
+        support::http()
+            .get(format!(
+                "http://{}/v2/shop/api/manifests/{}",
+                third.address,
+                digest.replacen(':', "-", 1)
+            ))
+            .send(),
+    )
+    .unwrap();
+    assert_eq!(
+        index.status(),
+        404,
+        "nothing that refers to the image was copied"
     );
 }

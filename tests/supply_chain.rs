@@ -53,6 +53,11 @@ impl Signer {
         Self { pair, pem }
     }
 
+    /// A signature of `message`, base64 (as cosign's annotation holds it).
+    pub fn sign_text(&self, message: &[u8]) -> String {
+        self.sign(message)
+    }
+
     fn sign(&self, message: &[u8]) -> String {
         let signature = self.pair.sign(&SystemRandom::new(), message).unwrap();
         STANDARD.encode(signature.as_ref())
