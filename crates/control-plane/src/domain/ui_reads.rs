@@ -79,6 +79,8 @@ pub struct BuildStory {
     pub audit: Vec<AuditRow>,
     pub requests: Vec<PromotionRequest>,
     pub digest: Option<String>,
+    /// The statement recorded about the image, and how far it is believed.
+    pub provenance: Option<wharf_api::provenance::BuildProvenance>,
 }
 
 /// A registry as the attach dialog offers it.
@@ -376,7 +378,12 @@ impl Overview {
             }
         }
         let digest = self.image_digest(&build.artifact_uri).await?;
+        let provenance = match &digest {
+            Some(digest) => self.store.provenance(&build.project, digest).await?,
+            None => None,
+        };
         Ok(BuildStory {
+            provenance: provenance.as_ref().map(super::provenance::provenance_view),
             digest,
             build,
             ci,

@@ -25,7 +25,26 @@ pub(in crate::http::ui) async fn show(
     })
 }
 
-fn provenance(build: &ArtifactRow, digest: Option<&str>) -> Markup {
+/// What was recorded about the image's build (SLSA provenance), and whether the job's identity
+/// token confirmed it.
+fn statement(recorded: Option<&wharf_api::provenance::BuildProvenance>) -> Markup {
+    html! {
+        @match recorded {
+            None => { dt { "Provenance" } dd { "none recorded" } }
+            Some(p) => {
+                dt { "Provenance" } dd { "SLSA v1, " strong { (p.verification.as_str()) }
+                    @if !p.checked.is_empty() { " (" (p.checked.join(", ")) ")" } }
+                @if let Some(builder) = &p.builder_id { dt { "Builder" } dd { code { (shown(builder)) } } }
+            }
+        }
+    }
+}
+
+fn provenance(
+    build: &ArtifactRow,
+    digest: Option<&str>,
+    recorded: Option<&wharf_api::provenance::BuildProvenance>,
+) -> Markup {
     let meta = &build.metadata.0;
     let url = meta
         .get("BUILD_URL")
@@ -45,6 +64,7 @@ fn provenance(build: &ArtifactRow, digest: Option<&str>) -> Markup {
             @if let Some(url) = url { dt { "Build" } dd { a href=(url) rel="noopener noreferrer" { (shown(url)) } } }
             @if let Some(provider) = meta.get("CI_PROVIDER") { dt { "CI" } dd { (shown(provider)) } }
             @if let Some(description) = &build.description { dt { "Description" } dd { (shown(description)) } }
+            (statement(recorded))
         }
     }
 }
@@ -89,7 +109,7 @@ fn render(session: &Session, page: &BuildPage, done: Option<&str>) -> Page {
             h1 { "Build of " (service) ": " (tag_of(build)) }
             (notice(done))
             h2 { "Provenance" }
-            (provenance(build, story.digest.as_deref()))
+            (provenance(build, story.digest.as_deref(), story.provenance.as_ref()))
             @if let Some(next) = next {
                 form method="post" action={ "/ui/projects/" (enc(project)) "/promote" } {
                     (csrf(session))
