@@ -277,11 +277,7 @@ async fn a_stage_that_requires_a_signature_takes_only_builds_signed_by_its_keys(
     // prod requires an SBOM in warn mode: the promotion goes through, and the audit records
     // what was missing.
     let into_prod = api
-        .promote(
-            "shop",
-            "api",
-            &promoted.body["id"].as_str().unwrap().to_string(),
-        )
+        .promote("shop", "api", promoted.body["id"].as_str().unwrap())
         .await;
     assert_eq!(into_prod.status, StatusCode::OK, "{}", into_prod.body);
     assert_eq!(routed(&into_prod.body), "prod", "{}", into_prod.body);

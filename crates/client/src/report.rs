@@ -124,6 +124,7 @@ mod tests {
             blobs_mounted: 0,
             up_to_date: false,
             duration_ms: 74,
+            referrers: Vec::new(),
             blobs: vec![
                 blob(
                     "sha256:22ebfc97f89f2eee37d4d13195bd45a53e58dff357f08e7d7f41d10588f84b49",

@@ -512,6 +512,74 @@ fn image_tag(image: &str) -> Option<String> {
     image.parse::<wharf_oci::ImageReference>().ok()?.tag
 }
 
+/// What the CI context says of the run, as provenance: `None` outside CI. The builder id is the
+/// workflow that ran on GitHub (`{server}/{owner}/{repo}/.github/workflows/…@ref`, what its
+/// identity token's `workflow_ref` confirms); elsewhere `WHARF_BUILDER_ID`, else the CI's URL
+/// for the repository.
+pub fn provenance_source(
+    ci: &CiContext,
+    env: &EnvMap,
+) -> Option<wharf_api::provenance::ProvenanceSource> {
+    use wharf_api::provenance::{GITHUB_BUILD_TYPE, ProvenanceSource, WHARF_BUILD_TYPE};
+    if !ci.in_ci {
+        return None;
+    }
+    let var = |name: &str| env.get(name).filter(|v| !v.trim().is_empty()).cloned();
+    let provider = ci.provider?;
+    let github = provider == wharf_ci::Provider::GithubActions;
+    let server = var("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
+    let repository = ci.repository.as_ref().map(|r| match r.contains("://") {
+        true => r.clone(),
+        false if github => format!("{}/{r}", server.trim_end_matches('/')),
+        false => r.clone(),
+    });
+    let workflow_ref = var("GITHUB_WORKFLOW_REF").filter(|_| github);
+    let builder_id = var("WHARF_BUILDER_ID")
+        .or_else(|| {
+            workflow_ref
+                .as_ref()
+                .map(|w| format!("{}/{w}", server.trim_end_matches('/')))
+        })
+        .or_else(|| repository.clone())?;
+    let invocation_id = ci.build_url.as_ref().map(|url| match &ci.attempt {
+        Some(attempt) if github => format!("{url}/attempts/{attempt}"),
+        _ => url.clone(),
+    });
+    let workflow_path = workflow_ref.as_ref().and_then(|w| {
+        let path = w.split_once('@').map_or(w.as_str(), |(p, _)| p);
+        path.find(".github/").map(|at| path[at..].to_string())
+    });
+    // On GitHub, the ref and commit the run was started for, as its identity token states them
+    // (a pull request's merge ref and merge commit), not the branch wharf routes by.
+    let git_ref = var("GITHUB_REF").filter(|_| github);
+    let commit = var("GITHUB_SHA")
+        .filter(|_| github)
+        .or_else(|| ci.head_sha.clone());
+    let git_ref = git_ref
+        .or_else(|| ci.git_ref.clone())
+        .map(|r| match r.starts_with("refs/") {
+            true => r,
+            false => match &ci.tag {
+                Some(tag) if *tag == r => format!("refs/tags/{r}"),
+                _ => format!("refs/heads/{r}"),
+            },
+        });
+    Some(ProvenanceSource {
+        ci: provider.as_str().to_string(),
+        builder_id,
+        build_type: match github {
+            true => GITHUB_BUILD_TYPE,
+            false => WHARF_BUILD_TYPE,
+        }
+        .to_string(),
+        repository,
+        commit,
+        git_ref,
+        invocation_id,
+        workflow_path,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -808,72 +876,4 @@ mod tests {
         );
         assert_eq!(image_tag("localhost:5000/a/b"), None);
     }
-}
-
-/// What the CI context says of the run, as provenance: `None` outside CI. The builder id is the
-/// workflow that ran on GitHub (`{server}/{owner}/{repo}/.github/workflows/…@ref`, what its
-/// identity token's `workflow_ref` confirms); elsewhere `WHARF_BUILDER_ID`, else the CI's URL
-/// for the repository.
-pub fn provenance_source(
-    ci: &CiContext,
-    env: &EnvMap,
-) -> Option<wharf_api::provenance::ProvenanceSource> {
-    use wharf_api::provenance::{GITHUB_BUILD_TYPE, ProvenanceSource, WHARF_BUILD_TYPE};
-    if !ci.in_ci {
-        return None;
-    }
-    let var = |name: &str| env.get(name).filter(|v| !v.trim().is_empty()).cloned();
-    let provider = ci.provider?;
-    let github = provider == wharf_ci::Provider::GithubActions;
-    let server = var("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
-    let repository = ci.repository.as_ref().map(|r| match r.contains("://") {
-        true => r.clone(),
-        false if github => format!("{}/{r}", server.trim_end_matches('/')),
-        false => r.clone(),
-    });
-    let workflow_ref = var("GITHUB_WORKFLOW_REF").filter(|_| github);
-    let builder_id = var("WHARF_BUILDER_ID")
-        .or_else(|| {
-            workflow_ref
-                .as_ref()
-                .map(|w| format!("{}/{w}", server.trim_end_matches('/')))
-        })
-        .or_else(|| repository.clone())?;
-    let invocation_id = ci.build_url.as_ref().map(|url| match &ci.attempt {
-        Some(attempt) if github => format!("{url}/attempts/{attempt}"),
-        _ => url.clone(),
-    });
-    let workflow_path = workflow_ref.as_ref().and_then(|w| {
-        let path = w.split_once('@').map_or(w.as_str(), |(p, _)| p);
-        path.find(".github/").map(|at| path[at..].to_string())
-    });
-    // On GitHub, the ref and commit the run was started for, as its identity token states them
-    // (a pull request's merge ref and merge commit), not the branch wharf routes by.
-    let git_ref = var("GITHUB_REF").filter(|_| github);
-    let commit = var("GITHUB_SHA")
-        .filter(|_| github)
-        .or_else(|| ci.head_sha.clone());
-    let git_ref = git_ref
-        .or_else(|| ci.git_ref.clone())
-        .map(|r| match r.starts_with("refs/") {
-            true => r,
-            false => match &ci.tag {
-                Some(tag) if *tag == r => format!("refs/tags/{r}"),
-                _ => format!("refs/heads/{r}"),
-            },
-        });
-    Some(ProvenanceSource {
-        ci: provider.as_str().to_string(),
-        builder_id,
-        build_type: match github {
-            true => GITHUB_BUILD_TYPE,
-            false => WHARF_BUILD_TYPE,
-        }
-        .to_string(),
-        repository,
-        commit,
-        git_ref,
-        invocation_id,
-        workflow_path,
-    })
 }
