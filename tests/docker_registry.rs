@@ -513,11 +513,9 @@ fn signatures_sboms_and_provenance_travel_with_wharf_push_at_each_hop() {
     let done = run(&mut first);
     assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
     let pushed = done.json();
-    let copied = pushed["push"]["referrers"]
+    let copied = pushed["referrers"]
         .as_array()
-        .or(pushed["referrers"].as_array())
-        .cloned();
-    let copied = copied.unwrap_or_else(|| panic!("no referrers in {pushed:#}"));
+        .unwrap_or_else(|| panic!("no referrers in {pushed:#}"));
     let how: Vec<(String, String)> = copied
         .iter()
         .map(|r| {
@@ -581,32 +579,24 @@ fn signatures_sboms_and_provenance_travel_with_wharf_push_at_each_hop() {
     assert_eq!(promoted.status, 200, "{}", promoted.body);
 
     // Hop 2: referrers API → tag scheme, with cosign's tag; the provenance goes too.
-    let (status, added) = server.runtime.block_on(api.post(
-        "/cc-ui/v1/artifactories/others",
-        json!({"name": "second", "uri": second.address, "username": "anyone",
-               "password": "anything"}),
-    ));
-    assert_eq!(status, 201, "{added}");
-    let mut onward = wharf(&server.url(), work);
-    onward
-        .env("WHARF_SOURCE_USERNAME", support::ADMIN)
-        .env("WHARF_SOURCE_PASSWORD", support::TOKEN)
-        .args([
-            "push",
-            "--project",
-            "shop",
-            "--service",
-            "api",
-            "--image",
-            &format!("{host}/shop/api@{digest}"),
-            "--registry",
-            "second",
-            "--git-ref",
-            "main",
-            "--output",
-            "json",
-        ]);
-    let done = run(&mut onward);
+    // Onward from wharf serve into a registry added as `name`, with the admin's credentials.
+    let onward = |name: &str, address: &str, extra: &[&str]| {
+        let (status, added) = server.runtime.block_on(api.post(
+            "/cc-ui/v1/artifactories/others",
+            json!({"name": name, "uri": address, "username": "anyone", "password": "anything"}),
+        ));
+        assert_eq!(status, 201, "{added}");
+        let mut command = wharf(&server.url(), work);
+        command
+            .env("WHARF_SOURCE_USERNAME", support::ADMIN)
+            .env("WHARF_SOURCE_PASSWORD", support::TOKEN)
+            .args(["push", "--project", "shop", "--service", "api", "--image"])
+            .arg(format!("{host}/shop/api@{digest}"))
+            .args(["--registry", name, "--git-ref", "main", "--output", "json"])
+            .args(extra);
+        run(&mut command)
+    };
+    let done = onward("second", &second.address, &[]);
     assert_eq!(done.code, 0, "{}\n{}", done.stdout, done.stderr);
     assert_eq!(
         block(tag_scheme_types(&second.address, "shop/api", &digest)),
@@ -623,35 +613,19 @@ fn signatures_sboms_and_provenance_travel_with_wharf_push_at_each_hop() {
         work,
     );
 
-    // --referrers none copies the image alone.
+    // --referrers none copies the image alone; a value that is no artifact type is refused.
     let third = DockerRegistry::start_open();
-    let (status, _) = server.runtime.block_on(api.post(
-        "/cc-ui/v1/artifactories/others",
-        json!({"name": "third", "uri": third.address, "username": "anyone", "password": "anything"}),
-    ));
-    assert_eq!(status, 201);
-    let mut bare = wharf(&server.url(), work);
-    bare.env("WHARF_SOURCE_USERNAME", support::ADMIN)
-        .env("WHARF_SOURCE_PASSWORD", support::TOKEN)
-        .args([
-            "push",
-            "--project",
-            "shop",
-            "--service",
-            "api",
-            "--image",
-            &format!("{host}/shop/api@{digest}"),
-            "--registry",
-            "third",
-            "--git-ref",
-            "main",
-            "--referrers",
-            "none",
-            "--output",
-            "json",
-        ]);
-    let done = run(&mut bare);
+    let done = onward("third", &third.address, &["--referrers", "none"]);
     assert_eq!(done.code, 0, "{}", done.stderr);
+    let wrong = onward("fourth", &third.address, &["--referrers", "sbom"]);
+    assert_eq!(wrong.code, 2, "{}", wrong.stderr);
+    assert!(
+        wrong
+            .stderr
+            .contains("--referrers: 'sbom' is not all, none or an artifactType"),
+        "{}",
+        wrong.stderr
+    );
     let index = block(
         support::http()
             .get(format!(
