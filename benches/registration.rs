@@ -103,6 +103,7 @@ fn main() {
                 listener: Default::default(),
                 secrets: None,
                 webhooks: Default::default(),
+                store: Default::default(),
             };
             server_runtime
                 .block_on(wharf_control_plane::start(options))

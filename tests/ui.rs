@@ -489,6 +489,7 @@ async fn over_tls_the_session_cookie_is_secure() {
         },
         secrets: Some(support::test_secret_keys()),
         webhooks: Default::default(),
+        store: Default::default(),
     };
     let server = wharf_control_plane::start(options).await.unwrap();
     assert!(server.url().starts_with("https://"));

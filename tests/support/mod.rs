@@ -210,6 +210,7 @@ pub fn serve_options(
                 ..Default::default()
             },
         },
+        store: Default::default(),
     }
 }
 

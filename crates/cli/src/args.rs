@@ -605,6 +605,12 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub database: Option<String>,
+    /// When a SQLite commit is acknowledged: `full` once it is on disk (survives a power cut),
+    /// `normal` once it is in the write-ahead log (survives the process being killed; a power
+    /// cut may lose the last commits). Writes are grouped into shared commits either way.
+    #[arg(long, value_name = "MODE", env = "WHARF_SQLITE_SYNCHRONOUS", default_value = "full",
+        value_parser = ["full", "normal"], conflicts_with = "database")]
+    pub sqlite_synchronous: String,
     /// A project file applied on start.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

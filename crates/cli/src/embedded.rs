@@ -35,6 +35,7 @@ pub async fn start(dir: &Path, project_file: Option<&Path>) -> Result<Embedded> 
         listener: Default::default(),
         secrets: None,
         webhooks: Default::default(),
+        store: Default::default(),
     };
     let server = wharf_control_plane::start(options).await?;
     tracing::info!(url = %server.url(), "embedded control plane started over .wharf/");

@@ -52,8 +52,13 @@ pub async fn serve(args: ServeArgs) -> CliResult {
         Some(url) => Database::parse_url(&url).map_err(wharf_control_plane::Error::from)?,
         None => Database::Sqlite(data.clone()),
     };
+    let synchronous = match args.sqlite_synchronous.as_str() {
+        "normal" => wharf_control_plane::store::Synchronous::Normal,
+        _ => wharf_control_plane::store::Synchronous::Full,
+    };
     let options = ServeOptions {
         listen: args.listen,
+        store: wharf_control_plane::store::StoreOptions { synchronous },
         database,
         blob_dir: data.join("registry"),
         blob_store: args

@@ -25,6 +25,9 @@ pub enum Error {
     NotRouted(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// The database cannot be reached or is restarting: nothing was done; try again.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -42,6 +45,7 @@ impl Error {
             Self::NotRouted(_) => "NOT_ROUTED",
             Self::RequestTimeout(_) => "REQUEST_TIMEOUT",
             Self::Internal(_) => "INTERNAL_ERROR",
+            Self::Unavailable(_) => "UNAVAILABLE",
         }
     }
 

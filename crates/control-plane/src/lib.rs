@@ -53,6 +53,8 @@ pub struct ServeOptions {
     pub secrets: Option<domain::secrets::SecretKeys>,
     /// Webhook delivery: where `secret_env` is read, and the retry schedule's unit.
     pub webhooks: WebhookOptions,
+    /// How the store commits (SQLite's `synchronous`).
+    pub store: wharf_store::StoreOptions,
 }
 
 /// How webhooks are delivered.
@@ -137,7 +139,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
     let addr = tcp
         .local_addr()
         .map_err(|e| Error::Internal(format!("listener address: {e}")))?;
-    let store = Store::open(&options.database).await?;
+    let store = Store::open_with(&options.database, options.store).await?;
     let control_plane = ControlPlane::new(store, options.ephemeral_admin.clone());
     if let Some(table) = options.webhooks.secrets.clone() {
         control_plane.events.read_secrets_from(table);

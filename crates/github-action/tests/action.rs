@@ -61,6 +61,7 @@ impl ControlPlane {
             listener: Default::default(),
             secrets: None,
             webhooks: Default::default(),
+            store: Default::default(),
         };
         let server = wharf_control_plane::start(options).await.unwrap();
         let created = admin_client(&server.url())

@@ -27,7 +27,7 @@ impl Store {
         ci_id: &str,
         external_id: &str,
     ) -> Result<Option<ArtifactRow>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(select_artifacts!(
+        Ok(on_writer!(self, |e| sqlx::query_as(select_artifacts!(
             "WHERE ci_id = $1 AND external_id = $2 AND origin = 'register'"
         ))
         .bind(ci_id)
@@ -38,7 +38,7 @@ impl Store {
 
     /// The promotion of build `source_id`, if any (on the writer, like `registration`).
     pub async fn promotion_of(&self, source_id: &str) -> Result<Option<ArtifactRow>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(select_artifacts!(
+        Ok(on_writer!(self, |e| sqlx::query_as(select_artifacts!(
             "WHERE promoted_from = $1"
         ))
         .bind(source_id)

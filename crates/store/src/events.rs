@@ -112,7 +112,7 @@ impl Store {
     }
 
     pub async fn webhook_by_id(&self, id: &str) -> Result<Option<WebhookRow>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(select_webhooks!(
+        Ok(on_writer!(self, |e| sqlx::query_as(select_webhooks!(
             "WHERE id = $1"
         ))
         .bind(id)
@@ -139,7 +139,7 @@ impl Store {
     }
 
     pub async fn event(&self, seq: i64) -> Result<Option<EventRow>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(
+        Ok(on_writer!(self, |e| sqlx::query_as(
             "SELECT seq, id, project, type, subject, time, data FROM events WHERE seq = $1"
         )
         .bind(seq)
@@ -166,7 +166,7 @@ impl Store {
     }
 
     pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryRow>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(select_deliveries!(
+        Ok(on_writer!(self, |e| sqlx::query_as(select_deliveries!(
             "WHERE d.id = $1"
         ))
         .bind(id)
@@ -177,7 +177,7 @@ impl Store {
     /// Subscriptions with a pending delivery due by `now`, enabled and not leased by another
     /// replica.
     pub async fn webhooks_due(&self, now: &str) -> Result<Vec<String>> {
-        Ok(on!(&self.writer, |e| sqlx::query_scalar(
+        Ok(on_writer!(self, |e| sqlx::query_scalar(
             "SELECT DISTINCT w.id FROM webhooks w JOIN deliveries d ON d.webhook_id = w.id
              WHERE w.disabled_at IS NULL AND d.status = 'pending' AND d.next_attempt_at <= $1
              AND (w.lease_until IS NULL OR w.lease_until < $1)"
@@ -196,7 +196,7 @@ impl Store {
         now: &str,
         until: &str,
     ) -> Result<bool> {
-        let done = on!(&self.writer, |e| sqlx::query(
+        let done = on_writer!(self, |e| sqlx::query(
             "UPDATE webhooks SET lease_owner = $1, lease_until = $2
              WHERE id = $3 AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $1)"
         )
@@ -211,7 +211,7 @@ impl Store {
     }
 
     pub async fn release_webhook(&self, id: &str, owner: &str) -> Result<()> {
-        on!(&self.writer, |e| sqlx::query(
+        on_writer!(self, |e| sqlx::query(
             "UPDATE webhooks SET lease_owner = NULL, lease_until = NULL
              WHERE id = $1 AND lease_owner = $2"
         )
@@ -225,7 +225,7 @@ impl Store {
 
     /// The oldest pending delivery of subscription `id`: the next one, in event order.
     pub async fn head_delivery(&self, id: &str) -> Result<Option<DeliveryRow>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(select_deliveries!(
+        Ok(on_writer!(self, |e| sqlx::query_as(select_deliveries!(
             "WHERE d.webhook_id = $1 AND d.status = 'pending'
              ORDER BY d.event_seq, d.created_at LIMIT 1"
         ))

@@ -32,7 +32,7 @@ macro_rules! in_tx {
     ($tx:expr, |$e:ident| $body:expr) => {
         match $tx {
             $crate::Tx::Sqlite(t) => {
-                let $e = &mut **t;
+                let $e: &mut sqlx::SqliteConnection = &mut *t;
                 $body
             }
             $crate::Tx::Postgres(t) => {
@@ -41,6 +41,17 @@ macro_rules! in_tx {
             }
         }
     };
+}
+
+/// Like `on!`, on the writer: a transaction of its own, so on SQLite the answer waits for the
+/// batch it read from to commit (it may have read writes of that batch).
+macro_rules! on_writer {
+    ($store:expr, |$e:ident| $body:expr) => {{
+        let mut tx = $store.begin().await?;
+        let value = in_tx!(&mut tx, |$e| $body)?;
+        tx.commit().await?;
+        Ok::<_, $crate::Error>(value)
+    }};
 }
 
 /// Runs one statement without results inside a transaction; answers the rows it touched.
@@ -62,6 +73,7 @@ mod audit;
 mod cis;
 mod environments;
 mod events;
+mod group_commit;
 pub mod model;
 mod protection;
 mod provenance;
@@ -73,6 +85,7 @@ mod workflows;
 
 pub use audit::AuditFilter;
 pub use environments::NewStream;
+pub use group_commit::{CommitHold, SqliteTx};
 pub use events::{Attempted, DeliveryRow, EventRow, WebhookRow};
 pub use model::*;
 pub use provenance::{ProvenanceRow, VERIFIED};
@@ -84,7 +97,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Postgres, Sqlite, Transaction};
+use group_commit::SqliteWriter;
+use sqlx::{Connection, Postgres, Transaction};
+use std::sync::Arc;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -104,12 +119,34 @@ pub enum Error {
     Connect(sqlx::Error),
     #[error("--database must be a postgres:// URL; for SQLite, pass --data DIR instead")]
     NotPostgres,
+    #[error("store: {0}")]
+    Batch(String),
 }
 
 impl Error {
     /// A unique index refused the write: the thing exists already.
     pub fn is_duplicate(&self) -> bool {
         matches!(self, Error::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
+    }
+
+    /// The database could not be reached, or is shutting down or starting: the write did not
+    /// happen, and the same request can be tried again.
+    pub fn is_unavailable(&self) -> bool {
+        let Error::Database(error) = self else {
+            return false;
+        };
+        match error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                // PostgreSQL: 08 connection exception, 57P01–57P03 shutting down or starting.
+                // SQLite: 5 SQLITE_BUSY, 6 SQLITE_LOCKED (another process holds the file).
+                code.starts_with("08") || code.starts_with("57P") || code == "5" || code == "6"
+            }),
+            _ => false,
+        }
     }
 }
 
@@ -132,8 +169,9 @@ impl Pool {
 }
 
 /// A write transaction of either database; dropped without [`Tx::commit`], it rolls back.
+/// On SQLite it joins a batch ([`group_commit`]) and `commit` answers once the batch did.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -144,6 +182,12 @@ impl Tx {
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
+    }
+
+    /// Runs one SQL statement as written: for tests and inspection, never request handling.
+    pub async fn raw_execute(&mut self, sql: &str) -> Result<u64> {
+        let sql = sql.to_string();
+        Ok(execute!(self, sqlx::AssertSqlSafe(sql))?)
     }
 
     /// Undoes everything the transaction did (a dry run).
@@ -175,9 +219,33 @@ impl Database {
     }
 }
 
+/// How SQLite makes a commit durable (`--sqlite-synchronous`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// Every commit is on disk before it is acknowledged: survives a power cut.
+    #[default]
+    Full,
+    /// The write-ahead log is synced at checkpoints only: survives the process being killed,
+    /// but a power cut may lose the last commits.
+    Normal,
+}
+
+/// How the store is opened.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreOptions {
+    pub synchronous: Synchronous,
+}
+
+/// Where writes go: SQLite's one writer connection (with group commit), or PostgreSQL's pool.
+#[derive(Clone)]
+enum Writer {
+    Sqlite(Arc<SqliteWriter>),
+    Postgres(PgPool),
+}
+
 #[derive(Clone)]
 pub struct Store {
-    writer: Pool,
+    writer: Writer,
     reader: Pool,
 }
 
@@ -204,13 +272,17 @@ pub fn new_id() -> String {
 impl Store {
     /// Opens the store (creating a SQLite file when missing) and runs the migrations.
     pub async fn open(database: &Database) -> Result<Self> {
+        Self::open_with(database, StoreOptions::default()).await
+    }
+
+    pub async fn open_with(database: &Database, options: StoreOptions) -> Result<Self> {
         match database {
-            Database::Sqlite(dir) => Self::open_sqlite(dir).await,
+            Database::Sqlite(dir) => Self::open_sqlite(dir, options.synchronous).await,
             Database::Postgres(url) => Self::open_postgres(url).await,
         }
     }
 
-    async fn open_sqlite(dir: &Path) -> Result<Self> {
+    async fn open_sqlite(dir: &Path, synchronous: Synchronous) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|source| Error::DataDirectory {
             path: dir.to_path_buf(),
             source,
@@ -219,20 +291,23 @@ impl Store {
             .filename(dir.join("wharf.db"))
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(match synchronous {
+                Synchronous::Full => SqliteSynchronous::Full,
+                Synchronous::Normal => SqliteSynchronous::Normal,
+            })
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
+        let mut writer = sqlx::SqliteConnection::connect_with(&options).await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&mut writer)
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let writer = SqliteWriter::start(writer);
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
         Ok(Self {
-            writer: Pool::Sqlite(writer),
+            writer: Writer::Sqlite(writer),
             reader: Pool::Sqlite(reader),
         })
     }
@@ -245,10 +320,9 @@ impl Store {
             .await
             .map_err(Error::Connect)?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        let pool = Pool::Postgres(pool);
         Ok(Self {
-            writer: pool.clone(),
-            reader: pool,
+            writer: Writer::Postgres(pool.clone()),
+            reader: Pool::Postgres(pool),
         })
     }
 
@@ -256,8 +330,7 @@ impl Store {
     /// inspecting a store, never for request handling.
     pub async fn raw_execute(&self, sql: &str) -> Result<u64> {
         let mut tx = self.begin().await?;
-        let sql = sql.to_string();
-        let done = execute!(&mut tx, sqlx::AssertSqlSafe(sql))?;
+        let done = tx.raw_execute(sql).await?;
         tx.commit().await?;
         Ok(done)
     }
@@ -272,22 +345,47 @@ impl Store {
         .await)?)
     }
 
+    /// One trivial query: whether the database answers (the health check).
+    pub async fn ping(&self) -> Result<()> {
+        on!(&self.reader, |e| sqlx::query("SELECT 1")
+            .execute(e)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
     /// A write transaction (on SQLite, on the single writer connection).
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match &self.writer {
-            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
-            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Writer::Sqlite(writer) => Tx::Sqlite(writer.begin().await?),
+            Writer::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
+    }
+
+    /// Keeps SQLite's open batch from committing while the answer lives, so a test can see a
+    /// batch form; `None` on PostgreSQL, which has no batches.
+    #[doc(hidden)]
+    pub fn hold_commits(&self) -> Option<CommitHold> {
+        match &self.writer {
+            Writer::Sqlite(writer) => Some(writer.hold()),
+            Writer::Postgres(_) => None,
+        }
+    }
+
+    /// Waits until `count` transactions wait in SQLite's open batch (see `hold_commits`).
+    #[doc(hidden)]
+    pub async fn batch_reaches(&self, count: usize) {
+        if let Writer::Sqlite(writer) = &self.writer {
+            writer.released_at_least(count).await;
+        }
     }
 
     /// Closes every connection, checkpointing SQLite's WAL first; used on shutdown.
     pub async fn close(&self) {
-        if let Pool::Sqlite(writer) = &self.writer {
-            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(writer)
-                .await;
-        }
         self.reader.close().await;
-        self.writer.close().await;
+        match &self.writer {
+            Writer::Sqlite(writer) => group_commit::close(writer).await,
+            Writer::Postgres(pool) => pool.close().await,
+        }
     }
 }

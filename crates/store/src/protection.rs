@@ -40,7 +40,7 @@ impl Store {
     }
 
     pub async fn promotion_request(&self, id: &str) -> Result<Option<RequestRow>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(select_requests!(
+        Ok(on_writer!(self, |e| sqlx::query_as(select_requests!(
             "WHERE id = $1"
         ))
         .bind(id)
@@ -65,7 +65,7 @@ impl Store {
     }
 
     pub async fn approvals_of(&self, request_id: &str) -> Result<Vec<ApprovalRow>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(
+        Ok(on_writer!(self, |e| sqlx::query_as(
             "SELECT request_id, username, digest, approved_at FROM approvals
              WHERE request_id = $1 ORDER BY approved_at, username"
         )

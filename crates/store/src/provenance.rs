@@ -37,7 +37,7 @@ impl Store {
 
     /// The verified claims of the keyless token `token_id` (JSON), when it is one.
     pub async fn token_claims(&self, token_id: &str) -> Result<Option<String>> {
-        let found: Option<Option<String>> = on!(&self.writer, |e| sqlx::query_scalar(
+        let found: Option<Option<String>> = on_writer!(self, |e| sqlx::query_scalar(
             "SELECT identity_claims FROM tokens WHERE id = $1"
         )
         .bind(token_id)

@@ -9,7 +9,7 @@ use crate::{
 
 impl Store {
     pub async fn registry_blob(&self, repository: &str, digest: &str) -> Result<Option<i64>> {
-        Ok(on!(&self.writer, |e| sqlx::query_scalar(
+        Ok(on_writer!(self, |e| sqlx::query_scalar(
             "SELECT size FROM registry_blobs WHERE repository = $1 AND digest = $2"
         )
         .bind(repository)
@@ -24,7 +24,7 @@ impl Store {
         repository: &str,
         digest: &str,
     ) -> Result<Option<(String, i64)>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(
+        Ok(on_writer!(self, |e| sqlx::query_as(
             "SELECT media_type, size FROM registry_manifests WHERE repository = $1 AND digest = $2"
         )
         .bind(repository)
@@ -34,7 +34,7 @@ impl Store {
     }
 
     pub async fn registry_tag(&self, repository: &str, tag: &str) -> Result<Option<String>> {
-        Ok(on!(&self.writer, |e| sqlx::query_scalar(
+        Ok(on_writer!(self, |e| sqlx::query_scalar(
             "SELECT digest FROM registry_tags WHERE repository = $1 AND tag = $2"
         )
         .bind(repository)
@@ -53,7 +53,7 @@ impl Store {
     }
 
     pub async fn upload(&self, id: &str) -> Result<Option<UploadRow>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(
+        Ok(on_writer!(self, |e| sqlx::query_as(
             "SELECT repository, created_at FROM registry_uploads WHERE id = $1"
         )
         .bind(id)
@@ -64,7 +64,7 @@ impl Store {
     /// The push credential `username`, unless it expired or the token that obtained it was
     /// revoked or expired.
     pub async fn live_registry_credential(&self, username: &str) -> Result<Option<LiveCredential>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(
+        Ok(on_writer!(self, |e| sqlx::query_as(
             "SELECT c.username, c.password_hash, c.repository, c.owner, c.expires_at, c.token_id,
                     CASE WHEN c.token_id IS NULL THEN TRUE ELSE u.admin END AS owner_admin
              FROM registry_credentials c
@@ -98,7 +98,7 @@ impl Store {
 
     /// Upload sessions started before `cutoff` (RFC 3339): abandoned.
     pub async fn uploads_started_before(&self, cutoff: &str) -> Result<Vec<String>> {
-        Ok(on!(&self.writer, |e| sqlx::query_scalar(
+        Ok(on_writer!(self, |e| sqlx::query_scalar(
             "SELECT id FROM registry_uploads WHERE created_at < $1 ORDER BY created_at"
         )
         .bind(cutoff)
@@ -118,7 +118,7 @@ impl Store {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Referrer>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(
+        Ok(on_writer!(self, |e| sqlx::query_as(
             "SELECT subject, digest, media_type, size, artifact_type, annotations
              FROM oci_referrers WHERE repository = $1 AND subject = $2
              AND ($3 IS NULL OR artifact_type = $3) AND ($4 IS NULL OR digest > $4)
@@ -357,7 +357,7 @@ const SESSION_COLUMNS: &str = "id, repository, created_at, size, hash_state, obj
 impl Store {
     pub async fn upload_session(&self, id: &str) -> Result<Option<UploadSession>> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM registry_uploads WHERE id = $1");
-        Ok(on!(&self.writer, |e| sqlx::query_as(sqlx::AssertSqlSafe(
+        Ok(on_writer!(self, |e| sqlx::query_as(sqlx::AssertSqlSafe(
             sql.clone()
         ))
         .bind(id)
@@ -371,7 +371,7 @@ impl Store {
             "SELECT {SESSION_COLUMNS} FROM registry_uploads
              WHERE COALESCE(updated_at, created_at) < $1 ORDER BY created_at"
         );
-        Ok(on!(&self.writer, |e| sqlx::query_as(sqlx::AssertSqlSafe(
+        Ok(on_writer!(self, |e| sqlx::query_as(sqlx::AssertSqlSafe(
             sql.clone()
         ))
         .bind(cutoff)
@@ -381,7 +381,7 @@ impl Store {
 
     /// Object keys live sessions write to: garbage collection leaves them alone.
     pub async fn upload_object_keys(&self) -> Result<Vec<String>> {
-        Ok(on!(&self.writer, |e| sqlx::query_scalar(
+        Ok(on_writer!(self, |e| sqlx::query_scalar(
             "SELECT object_key FROM registry_uploads WHERE object_key IS NOT NULL"
         )
         .fetch_all(e)
@@ -389,7 +389,7 @@ impl Store {
     }
 
     pub async fn registry_object(&self, digest: &str) -> Result<Option<StoredObject>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(
+        Ok(on_writer!(self, |e| sqlx::query_as(
             "SELECT digest, object_key, size FROM registry_objects WHERE digest = $1"
         )
         .bind(digest)
@@ -398,7 +398,7 @@ impl Store {
     }
 
     pub async fn registry_object_keys(&self) -> Result<Vec<String>> {
-        Ok(on!(&self.writer, |e| sqlx::query_scalar(
+        Ok(on_writer!(self, |e| sqlx::query_scalar(
             "SELECT object_key FROM registry_objects"
         )
         .fetch_all(e)
@@ -407,7 +407,7 @@ impl Store {
 
     /// Every object row: digest, object key and size.
     pub async fn registry_objects(&self) -> Result<Vec<StoredObject>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(
+        Ok(on_writer!(self, |e| sqlx::query_as(
             "SELECT digest, object_key, size FROM registry_objects ORDER BY digest"
         )
         .fetch_all(e)
@@ -416,7 +416,7 @@ impl Store {
 
     /// Blob rows no manifest of their repository references, last used before `cutoff`.
     pub async fn loose_registry_blobs(&self, cutoff: &str) -> Result<Vec<LooseBlob>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(
+        Ok(on_writer!(self, |e| sqlx::query_as(
             "SELECT b.repository, b.digest, b.size FROM registry_blobs b
              WHERE COALESCE(b.used_at, b.created_at) < $1
                AND NOT EXISTS (SELECT 1 FROM registry_references r

@@ -38,7 +38,7 @@ impl Store {
     /// The session whose id hashes to `id_hash`, when it has not expired at `now` and the
     /// token it was opened with still exists and has not expired either.
     pub async fn ui_session(&self, id_hash: &str, now: &str) -> Result<Option<SessionRow>> {
-        Ok(on!(&self.writer, |e| sqlx::query_as(
+        Ok(on_writer!(self, |e| sqlx::query_as(
             "SELECT s.username, u.id AS user_id, u.admin, s.token_id, s.csrf, s.expires_at
              FROM ui_sessions s
              JOIN tokens t ON t.id = s.token_id

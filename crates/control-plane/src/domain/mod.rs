@@ -52,7 +52,7 @@ pub mod ui_reads;
 pub mod wire;
 pub mod workflows;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use auth::Authenticator;
 use permissions::RoleCache;
 use std::sync::Arc;
@@ -164,6 +164,22 @@ impl ControlPlane {
 
     pub fn store(&self) -> &Store {
         &self.lookups.store
+    }
+
+    /// Whether this replica can serve: its database answers within two seconds. A load
+    /// balancer's health check reads it, and takes a replica that cannot out of rotation.
+    pub async fn health(&self) -> Result<()> {
+        let unavailable = |why: String| {
+            Error::Unavailable(format!(
+                "this replica cannot reach its database ({why}); it serves again once the \
+                 database answers"
+            ))
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(2), self.store().ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(unavailable(e.to_string())),
+            Err(_) => Err(unavailable("no answer within 2 s".into())),
+        }
     }
 }
 
@@ -311,6 +327,10 @@ impl From<wharf_store::Error> for crate::error::Error {
             wharf_store::Error::NotPostgres | wharf_store::Error::Connect(_) => {
                 Self::BadRequest(error.to_string())
             }
+            other if other.is_unavailable() => Self::Unavailable(format!(
+                "the control plane cannot reach its database just now ({other}); nothing was \
+                 changed: try again in a moment"
+            )),
             other => Self::Internal(other.to_string()),
         }
     }

@@ -213,7 +213,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), require_auth));
 
     Router::new()
-        .route("/wharf/v1/health", get(|| async { "ok" }))
+        .route("/wharf/v1/health", get(health))
         // Keyless CI login: how a job without a token gets one.
         .route(wharf_api::oidc::OIDC_TOKEN_PATH, post(oidc::exchange))
         .route("/v2", any(registry::handle))
@@ -360,6 +360,12 @@ async fn require_auth(State(state): State<AppState>, mut request: Request, next:
     }
 }
 
+/// 200 `ok` while the database answers; 503 naming why when it does not.
+async fn health(State(state): State<AppState>) -> Result<&'static str, Error> {
+    state.cp.health().await?;
+    Ok("ok")
+}
+
 async fn me(Extension(user): Extension<AuthUser>) -> Json<User> {
     Json(User {
         name: Some(user.username.clone()),
@@ -382,6 +388,7 @@ fn status(error: &Error) -> StatusCode {
         Error::NotRouted(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -409,6 +416,7 @@ pub fn registry_status(code: crate::registry::RegistryCode) -> (StatusCode, &'st
         C::Unsupported => (StatusCode::BAD_REQUEST, "UNSUPPORTED"),
         C::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED"),
         C::Unknown => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
+        C::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNKNOWN"),
     }
 }
 
@@ -427,6 +435,12 @@ impl IntoResponse for Error {
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if let Error::Unavailable(detail) = &self {
+            tracing::warn!(%detail, "request refused: the database is unavailable");
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if matches!(self, Error::Unauthorized) {
             response.headers_mut().insert(

@@ -62,6 +62,8 @@ pub enum RegistryCode {
     Unsupported,
     MethodNotAllowed,
     Unknown,
+    /// The database is unreachable: nothing was done, try again (503).
+    Unavailable,
 }
 
 /// A distribution-spec error: which one, and the message for the client.
@@ -114,6 +116,7 @@ impl From<Error> for RegistryError {
             Error::RequestTimeout(_) => RegistryCode::Timeout,
             Error::MethodNotAllowed(_) => RegistryCode::MethodNotAllowed,
             Error::Internal(_) => RegistryCode::Unknown,
+            Error::Unavailable(_) => RegistryCode::Unavailable,
         };
         Self::new(code, error.to_string())
     }

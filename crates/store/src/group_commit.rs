@@ -1,0 +1,255 @@
+//! Group commit on SQLite: many requests' write transactions share one database transaction
+//! and one `COMMIT` (one fsync at `synchronous = FULL`), and each request is acknowledged only
+//! once that commit is done.
+//!
+//! The one writer connection holds an open batch (`BEGIN IMMEDIATE`). A request's transaction
+//! ([`SqliteTx`]) is a savepoint inside it, run while the request holds the writer, as before;
+//! its `commit` releases the savepoint into the batch, lets the writer go, and waits for the
+//! batch's outcome. A committer task closes the batch: woken by the first write released into
+//! it, it queues for the writer (the queue is first come, first served), so every transaction
+//! that was waiting ahead of it joins the batch, and then commits. Under no load a batch is one
+//! transaction and costs one extra task hop; under load a batch is as large as the queue.
+//!
+//! A transaction that fails or is dropped rolls back to its savepoint: a write that violates a
+//! constraint fails alone, never its batch. A failed `COMMIT`, or a statement after which
+//! SQLite gave the whole transaction up (a full disk, an I/O error), fails every transaction of
+//! the batch, none of which was acknowledged.
+
+use crate::{Error, Result};
+use sqlx::SqliteConnection;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Weak};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard, watch};
+
+/// What a batch came to: `None` while open, then its commit's outcome.
+type Outcome = Option<Result<(), Arc<str>>>;
+
+/// The writer connection and the batch it holds open.
+struct WriterState {
+    connection: SqliteConnection,
+    /// A batch transaction is open (`BEGIN` ran).
+    open: bool,
+    /// A transaction was dropped inside its savepoint: roll it back before anything else.
+    abandoned: bool,
+    /// The open batch's outcome, which its transactions wait for.
+    outcome: Arc<watch::Sender<Outcome>>,
+}
+
+/// SQLite's one writer, shared by every write transaction of the store.
+pub(crate) struct SqliteWriter {
+    state: Arc<Mutex<WriterState>>,
+    /// Wakes the committer: a write was released into the batch, or a transaction abandoned.
+    dirty: Arc<Notify>,
+    /// Transactions released into the open batch (tests wait on it).
+    released: watch::Sender<usize>,
+    /// While true, the committer leaves the batch open (tests hold it to see a batch form).
+    held: watch::Sender<bool>,
+}
+
+impl SqliteWriter {
+    /// Takes over `connection` (migrated) and starts its committer on the current runtime.
+    pub(crate) fn start(connection: SqliteConnection) -> Arc<Self> {
+        let writer = Arc::new(Self {
+            state: Arc::new(Mutex::new(WriterState {
+                connection,
+                open: false,
+                abandoned: false,
+                outcome: Arc::new(watch::channel(None).0),
+            })),
+            dirty: Arc::new(Notify::new()),
+            released: watch::channel(0).0,
+            held: watch::channel(false).0,
+        });
+        tokio::spawn(commit_batches(Arc::downgrade(&writer), writer.dirty.clone()));
+        writer
+    }
+
+    /// A write transaction: a savepoint in the open batch, holding the writer until it ends.
+    pub(crate) async fn begin(self: &Arc<Self>) -> Result<SqliteTx> {
+        let mut state = self.state.clone().lock_owned().await;
+        state.settle(&self.released).await?;
+        if !state.open {
+            execute(&mut state.connection, "BEGIN IMMEDIATE").await?;
+            state.open = true;
+        }
+        if let Err(e) = execute(&mut state.connection, "SAVEPOINT request").await {
+            state.give_up(&e, &self.released).await;
+            return Err(e);
+        }
+        Ok(SqliteTx {
+            writer: self.clone(),
+            state: Some(state),
+        })
+    }
+
+    /// Keeps the open batch from committing until the answer is dropped.
+    pub(crate) fn hold(self: &Arc<Self>) -> CommitHold {
+        self.held.send_replace(true);
+        CommitHold {
+            writer: self.clone(),
+        }
+    }
+
+    /// Waits until at least `count` transactions are released into the open batch.
+    pub(crate) async fn released_at_least(&self, count: usize) {
+        let mut released = self.released.subscribe();
+        let _ = released.wait_for(|n| *n >= count).await;
+    }
+}
+
+impl Drop for SqliteWriter {
+    fn drop(&mut self) {
+        // The committer holds only a weak reference: wake it so it sees the writer gone.
+        self.dirty.notify_one();
+    }
+}
+
+/// Closes batches as they fill, until the writer is dropped.
+async fn commit_batches(writer: Weak<SqliteWriter>, dirty: Arc<Notify>) {
+    loop {
+        dirty.notified().await;
+        let Some(writer) = writer.upgrade() else {
+            return;
+        };
+        let mut held = writer.held.subscribe();
+        let _ = held.wait_for(|held| !held).await;
+        let mut state = writer.state.clone().lock_owned().await;
+        if state.settle(&writer.released).await.is_ok() {
+            state.close_batch(&writer.released).await;
+        }
+    }
+}
+
+impl WriterState {
+    /// Rolls an abandoned transaction back to its savepoint.
+    async fn settle(&mut self, released: &watch::Sender<usize>) -> Result<()> {
+        if !self.abandoned {
+            return Ok(());
+        }
+        self.abandoned = false;
+        let undone = match execute(&mut self.connection, "ROLLBACK TO request").await {
+            Ok(()) => execute(&mut self.connection, "RELEASE request").await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &undone {
+            self.give_up(e, released).await;
+        }
+        undone
+    }
+
+    /// Commits the open batch and tells its transactions.
+    async fn close_batch(&mut self, released: &watch::Sender<usize>) {
+        if !self.open {
+            return;
+        }
+        match execute(&mut self.connection, "COMMIT").await {
+            Ok(()) => self.finish(Ok(()), released),
+            Err(e) => self.give_up(&e, released).await,
+        }
+    }
+
+    /// The batch cannot commit: roll back what is left of it and fail its transactions.
+    async fn give_up(&mut self, error: &Error, released: &watch::Sender<usize>) {
+        let _ = execute(&mut self.connection, "ROLLBACK").await;
+        let reason: Arc<str> = format!("the batch this write joined was not committed: {error}").into();
+        self.finish(Err(reason), released);
+    }
+
+    fn finish(&mut self, outcome: Result<(), Arc<str>>, released: &watch::Sender<usize>) {
+        self.open = false;
+        self.abandoned = false;
+        let done = std::mem::replace(&mut self.outcome, Arc::new(watch::channel(None).0));
+        done.send_replace(Some(outcome));
+        released.send_replace(0);
+    }
+}
+
+async fn execute(connection: &mut SqliteConnection, sql: &'static str) -> Result<()> {
+    sqlx::raw_sql(sql).execute(&mut *connection).await?;
+    Ok(())
+}
+
+/// One request's write transaction on SQLite: a savepoint in the open batch. Dropped without
+/// [`SqliteTx::commit`], it rolls back (before the writer's next use).
+pub struct SqliteTx {
+    writer: Arc<SqliteWriter>,
+    state: Option<OwnedMutexGuard<WriterState>>,
+}
+
+impl SqliteTx {
+    /// Releases the savepoint into the batch and waits until the batch is committed.
+    pub(crate) async fn commit(mut self) -> Result<()> {
+        let mut state = self.state.take().expect("a transaction ends once");
+        if let Err(e) = execute(&mut state.connection, "RELEASE request").await {
+            state.give_up(&e, &self.writer.released).await;
+            return Err(e);
+        }
+        let outcome = state.outcome.clone();
+        let mut done = outcome.subscribe();
+        self.writer.released.send_modify(|n| *n += 1);
+        drop(state);
+        self.writer.dirty.notify_one();
+        let outcome = done
+            .wait_for(Option::is_some)
+            .await
+            .map(|o| o.clone())
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Err("the writer stopped before the batch committed".into()));
+        outcome.map_err(|reason| Error::Batch(reason.to_string()))
+    }
+
+    /// Undoes what this transaction did; the rest of the batch stands.
+    pub(crate) async fn rollback(mut self) -> Result<()> {
+        let mut state = self.state.take().expect("a transaction ends once");
+        state.abandoned = true;
+        state.settle(&self.writer.released).await
+    }
+
+    fn state(&self) -> &WriterState {
+        self.state.as_ref().expect("an open transaction")
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if let Some(mut state) = self.state.take() {
+            state.abandoned = true;
+            drop(state);
+            self.writer.dirty.notify_one();
+        }
+    }
+}
+
+impl Deref for SqliteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.state().connection
+    }
+}
+
+impl DerefMut for SqliteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.state.as_mut().expect("an open transaction").connection
+    }
+}
+
+/// While alive, the open batch stays open (see [`crate::Store::hold_commits`]).
+pub struct CommitHold {
+    writer: Arc<SqliteWriter>,
+}
+
+impl Drop for CommitHold {
+    fn drop(&mut self) {
+        self.writer.held.send_replace(false);
+        self.writer.dirty.notify_one();
+    }
+}
+
+/// Closes the writer's connection (used on shutdown, after the last batch).
+pub(crate) async fn close(writer: &SqliteWriter) {
+    let mut state = writer.state.clone().lock_owned().await;
+    let _ = state.settle(&writer.released).await;
+    state.close_batch(&writer.released).await;
+    let _ = execute(&mut state.connection, "PRAGMA wal_checkpoint(TRUNCATE)").await;
+}
