@@ -268,6 +268,9 @@ def oci_layout(directory, seed):
         json.dump({"imageLayoutVersion": "1.0.0"}, f)
 
 
+PROD = threading.Lock()
+
+
 class Ledger:
     """Every operation's timing and outcome, and every acknowledged write."""
 
@@ -285,10 +288,10 @@ class Ledger:
             self.ops.append((started, ended, kind, ok, detail))
 
 
-def wharf(args, token, timeout=OP_TIMEOUT):
+def wharf(args, user, token, timeout=OP_TIMEOUT):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CI", "GITHUB_", "BUILDKITE"))}
-    env.update(WHARF_CONTROL_PLANE_URL=os.environ["DRILL_URL"], WHARF_TOKEN=token,
-               WHARF_RETRY_BASE_MS="100")
+    env.update(WHARF_CONTROL_PLANE_URL=os.environ["DRILL_URL"], WHARF_USERNAME=user,
+               WHARF_TOKEN=token)
     return subprocess.run([WHARF, "--output", "json", *args], env=env, capture_output=True,
                           text=True, timeout=timeout)
 
@@ -324,10 +327,10 @@ class Client(threading.Thread):
             else:
                 self.ui_page()
 
-    def timed(self, kind, args, token):
+    def timed(self, kind, args, user):
         started = time.monotonic()
         try:
-            done = wharf(args, token)
+            done = wharf(args, user, self.tokens[user])
         except subprocess.TimeoutExpired:
             ended = time.monotonic()
             self.ledger.pending.append((kind, args))
@@ -346,7 +349,7 @@ class Client(threading.Thread):
         answer = self.timed("register", [
             "register", "--project", "drill", "--service", "api", "--git-ref", "main",
             "--image", f"registry.example/drill/api:{self.number}-{self.count}",
-            "--external-id", external], self.tokens["ci-bot"])
+            "--external-id", external], "ci-bot")
         if answer:
             with self.ledger.lock:
                 self.ledger.registered[answer["artifactId"]] = external
@@ -358,7 +361,8 @@ class Client(threading.Thread):
         external = f"drill-push-{self.number}-{self.count}"
         answer = self.timed("push", [
             "push", "--project", "drill", "--service", "api", "--git-ref", "main",
-            "--image", f"oci:{layout}:latest", "--external-id", external], self.tokens["ci-bot"])
+            "--image", f"oci:{layout}:latest", "--tag", f"{self.number}-{self.count}",
+            "--external-id", external], "ci-bot")
         shutil.rmtree(layout, ignore_errors=True)
         if answer:
             uri = answer["pushedUri"]
@@ -372,27 +376,33 @@ class Client(threading.Thread):
         build = self.own_builds.pop(self.random.randrange(len(self.own_builds)))
         answer = self.timed("promote", [
             "promote", "--project", "drill", "--service", "api", "--artifact-id", build,
-            "--to", "staging"], self.tokens["ci-bot"])
+            "--to", "staging"], "ci-bot")
         if answer:
             with self.ledger.lock:
                 self.ledger.promoted[answer["artifactId"]] = build
 
     def to_prod(self):
+        # One request into prod at a time: a newer request for the stage supersedes a pending
+        # one (by design), which would turn the drill's approvals into refusals.
+        with PROD:
+            self.promote_to_prod()
+
+    def promote_to_prod(self):
         build = self.own_pushes.pop()
         answer = self.timed("promote", [
             "promote", "--project", "drill", "--service", "api", "--artifact-id", build,
-            "--to", "prod"], self.tokens["ci-bot"])
+            "--to", "prod"], "ci-bot")
         request = answer and answer.get("requestId")
         if not request:
             return
-        approved = self.timed("approve", ["approve", request], self.tokens["lead"])
+        approved = self.timed("approve", ["approve", request], "lead")
         if approved:
             with self.ledger.lock:
                 self.ledger.approved[request] = build
 
     def resolve(self):
         self.timed("resolve", ["resolve", "--project", "drill", "--service", "api",
-                               "--environment", "dev"], self.tokens["ci-bot"])
+                               "--environment", "dev"], "ci-bot")
 
     def ui_page(self):
         started = time.monotonic()
@@ -432,10 +442,11 @@ def sign_in(user, token):
     login = next(v.split(";")[0] for k, v in headers if k.lower() == "set-cookie")
     csrf = re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
     form = urllib.parse.urlencode({"csrf": csrf, "username": user, "token": token})
-    status, headers, _ = http_request("POST", "/ui/login", {
+    status, headers, page = http_request("POST", "/ui/login", {
         "Cookie": login, "Content-Type": "application/x-www-form-urlencoded"}, form)
     if status not in (302, 303):
-        raise OSError(f"sign-in answered {status}")
+        said = re.findall(rb'role="alert"[^>]*>([^<]*)<', page)
+        raise OSError(f"sign-in answered {status}: {said[:1]}")
     return next(v.split(";")[0] for k, v in headers
                 if k.lower() == "set-cookie" and v.startswith("wharf_session="))
 
@@ -528,15 +539,15 @@ def main():
 def set_up_users():
     tokens = {}
     for user in ("ci-bot", "lead"):
-        created = wharf(["users", "create", user], ADMIN_TOKEN, timeout=60)
+        created = wharf(["users", "create", user], ADMIN, ADMIN_TOKEN, timeout=60)
         if created.returncode != 0:
             raise SystemExit(f"drill: creating {user}: {created.stderr}")
-        made = wharf(["token", "create", "--user", user, "--name", "drill"], ADMIN_TOKEN, 60)
+        made = wharf(["token", "create", "--user", user, "--name", "drill"], ADMIN, ADMIN_TOKEN, 60)
         if made.returncode != 0:
             raise SystemExit(f"drill: a token for {user}: {made.stderr}")
         answer = json.loads(made.stdout)
         tokens[user] = answer.get("token") or answer.get("value")
-    applied = wharf(["apply", os.path.join(ROOT, "benches/drill/wharf.toml")], ADMIN_TOKEN, 60)
+    applied = wharf(["apply", os.path.join(ROOT, "benches/drill/wharf.toml")], ADMIN, ADMIN_TOKEN, 60)
     if applied.returncode != 0:
         raise SystemExit(f"drill: wharf apply: {applied.stderr}")
     return tokens
@@ -704,10 +715,12 @@ def summarize(ledger, windows, samples, elapsed, proofs):
     failures = {}
     for op in ledger.ops:
         if not op[3]:
-            failures[op[4]] = failures.get(op[4], 0) + 1
+            message = re.sub(r"[0-9a-f]{32,64}", "…", f"{op[2]}: {op[4]}")
+            message = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:…", message)
+            failures[message] = failures.get(message, 0) + 1
     if failures:
         lines += ["", "Failures (after wharf's own retries), by message:"]
-        for message, count in sorted(failures.items(), key=lambda kv: -kv[1])[:10]:
+        for message, count in sorted(failures.items(), key=lambda kv: -kv[1])[:20]:
             lines.append(f"- {count} × {message}")
     lines += ["", "Proofs:"]
     for name, ok, detail in proofs:

@@ -868,6 +868,19 @@ impl Client {
             }
         };
         let status = response.status();
+        if is_html(&response) && matches!(status.as_u16(), 502..=504) {
+            // A load balancer's or proxy's own page: the control plane behind it did not
+            // answer (it died mid-request, restarts, or none is healthy).
+            let why = format!("a proxy in front of the control plane answered HTTP {status}");
+            if is_retryable(status, replay.replay()) {
+                return retry(why, retry_after(response.headers()));
+            }
+            return Attempt::Done(Err(Error::Unavailable(format!(
+                "{}: {why}, with its own page: the control plane behind it did not answer, and \
+                 the request may have been applied; check before repeating it",
+                self.base
+            ))));
+        }
         if is_html(&response) {
             return Attempt::Done(Err(Error::Unavailable(format!(
                 "{} answered with a web page (HTTP {status}), not a control plane's API: check \

@@ -46,6 +46,19 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+impl RegistryError {
+    /// Another attempt may succeed: the registry was unreachable or answered a 5xx (a 503
+    /// says it did nothing). A blob upload is content-addressed, so it is safe to repeat.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Refused { status, .. } => StatusCode::from_u16(*status)
+                .is_ok_and(|status| is_retryable(status, Replay::Safe)),
+            _ => false,
+        }
+    }
+}
+
 /// How to reach a registry: three separate, explicit choices, never implied by one another.
 #[derive(Debug, Clone, Default)]
 pub struct Transport {
@@ -153,6 +166,11 @@ impl RegistryClient {
 
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// How hard this client tries.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
     }
 
     fn url(&self, path: &str) -> String {

@@ -4,6 +4,7 @@
 //! the index, the tag last.
 
 use crate::client::{RegistryClient, RegistryError, wants_chunks};
+use wharf_http::Attempt;
 use crate::digest::{Digest, Verifier};
 use crate::media::{Descriptor, MediaKind, declared_media_type, referenced_descriptors};
 use bytes::Bytes;
@@ -497,6 +498,33 @@ async fn copy_blob(
     {
         return Ok(stat(BlobAction::Mounted));
     }
+    // The upload streams its body, so a request cannot be resent by itself: a transient
+    // failure (a 5xx such as a registry whose storage paused, a lost connection) starts the
+    // blob's upload again, from a new session, by the destination's retry policy.
+    destination
+        .retry_policy()
+        .run(|_made| async move {
+            match upload_blob(source, destination, repository, blob, options).await {
+                Err(CopyError::Registry(error)) if error.is_transient() => Attempt::Retry {
+                    why: error.to_string(),
+                    after: None,
+                    last: Err(CopyError::Registry(error)),
+                },
+                other => Attempt::Done(other),
+            }
+        })
+        .await?;
+    Ok(stat(BlobAction::Uploaded))
+}
+
+/// One attempt at uploading `blob`: whole, then in chunks if the registry wants them.
+async fn upload_blob(
+    source: &Source,
+    destination: &RegistryClient,
+    repository: &str,
+    blob: &Descriptor,
+    options: &CopyOptions,
+) -> Result<(), CopyError> {
     let (stream, verifier) = verified_blob(source, blob, options).await?;
     let mut uploaded = destination
         .upload(repository, &blob.digest, blob.size, stream)
@@ -517,8 +545,14 @@ async fn copy_blob(
     let verifier = Arc::try_unwrap(verifier)
         .ok()
         .and_then(|m| m.into_inner().ok());
+    let transient = uploaded.as_ref().is_err_and(RegistryError::is_transient);
+    if transient
+        && let (Some(SharedProgress(progress)), Some(verifier)) = (&options.progress, &verifier)
+    {
+        progress.restarted(verifier.size());
+    }
     if let Some(verifier) = verifier
-        && (verifier.size() == blob.size || uploaded.is_err())
+        && (verifier.size() == blob.size || (uploaded.is_err() && !transient))
         && let Err(e) = verifier.finish()
     {
         return Err(CopyError::Corrupt {
@@ -526,8 +560,7 @@ async fn copy_blob(
             reason: e.to_string(),
         });
     }
-    uploaded?;
-    Ok(stat(BlobAction::Uploaded))
+    Ok(uploaded?)
 }
 
 #[cfg(test)]

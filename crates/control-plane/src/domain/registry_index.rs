@@ -415,7 +415,37 @@ async fn claim<O: ObjectStore>(
     Ok(())
 }
 
+/// A blob store's failure that another attempt may not meet (a timeout, a lost connection, an
+/// object store's 5xx): carried inside an `std::io::Error`, answered 503 so the client retries.
+#[derive(Debug)]
+pub struct StorageUnavailable(pub String);
+
+impl StorageUnavailable {
+    pub const MESSAGE: &str =
+        "the registry's storage did not answer just now; nothing was stored: try again";
+
+    pub fn error(detail: String) -> std::io::Error {
+        std::io::Error::other(Self(detail))
+    }
+
+    pub fn is(error: &std::io::Error) -> bool {
+        error.get_ref().is_some_and(|inner| inner.is::<Self>())
+    }
+}
+
+impl std::fmt::Display for StorageUnavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StorageUnavailable {}
+
 fn io(error: std::io::Error) -> Error {
+    if StorageUnavailable::is(&error) {
+        tracing::warn!(%error, "registry storage unavailable");
+        return Error::Unavailable(StorageUnavailable::MESSAGE.into());
+    }
     tracing::error!(%error, "registry storage");
     Error::Internal("registry storage failed".into())
 }

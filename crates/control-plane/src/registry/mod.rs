@@ -137,6 +137,7 @@ impl From<RegistryError> for Error {
             | RegistryCode::ManifestUnknown => Error::NotFound(message),
             RegistryCode::Timeout => Error::RequestTimeout(message),
             RegistryCode::Unknown => Error::Internal(message),
+            RegistryCode::Unavailable => Error::Unavailable(message),
             _ => Error::BadRequest(message),
         }
     }
@@ -144,6 +145,10 @@ impl From<RegistryError> for Error {
 
 impl From<std::io::Error> for RegistryError {
     fn from(error: std::io::Error) -> Self {
+        if crate::domain::registry_index::StorageUnavailable::is(&error) {
+            tracing::warn!(%error, "registry storage unavailable");
+            return Self::new(RegistryCode::Unavailable, crate::domain::registry_index::StorageUnavailable::MESSAGE);
+        }
         tracing::error!(%error, "registry storage");
         Self::new(RegistryCode::Unknown, "registry storage failed")
     }

@@ -52,8 +52,17 @@ pub struct ObjectBlobStore {
     prefix: String,
 }
 
+/// An object store's failure as an I/O error. A request that failed on its way (a timeout, a
+/// lost connection, a 5xx such as S3's 503 SlowDown, after the client's own retries) marks the
+/// storage unavailable for now, so the request is answered 503 and its client tries again;
+/// what the store refused for good (permissions, a missing object) stays an error.
 fn io(error: ::object_store::Error) -> std::io::Error {
-    std::io::Error::other(error.to_string())
+    match error {
+        ::object_store::Error::Generic { .. } | ::object_store::Error::JoinError { .. } => {
+            crate::domain::registry_index::StorageUnavailable::error(error.to_string())
+        }
+        other => std::io::Error::other(other.to_string()),
+    }
 }
 
 /// `s3://bucket/some/prefix` → (`bucket`, `some/prefix`).
