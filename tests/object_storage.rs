@@ -719,3 +719,70 @@ async fn a_delete_applied_but_unanswered_loses_no_acknowledged_blob() {
     assert_pulls(&registry, &digest, &bytes).await;
     drop(served);
 }
+
+/// Issue 29, found by the fault drill (benches/drill.sh): S3 answering 503 (SlowDown) made
+/// the registry answer 500 UNKNOWN, which no client retries, and `wharf push` failed. Now the
+/// registry answers 503 with the reason (nothing was stored), and `wharf push` uploads the
+/// blob again until the store answers.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs WHARF_TEST_S3 (.ci/run)"]
+async fn an_object_store_answering_503_is_a_503_and_wharf_push_rides_it_out() {
+    let (endpoint, bucket) = fresh_bucket().await;
+    let proxy = support::proxy::Proxy::serve(&endpoint, Vec::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let served = served_through(dir.path(), &proxy.url(), &bucket);
+    let api = Api::new(served.url.clone());
+    let registry = registry_for(&api, &served.url).await;
+
+    // Every PUT to S3 answers 503: the blob's upload is refused 503, naming why, and kept
+    // nowhere.
+    proxy.fail_every("PUT", Some(support::proxy::Fault::Status(503, None)));
+    let bytes = random_bytes(4096, 29);
+    let digest = Digest::sha256_of(&bytes);
+    let location = start_session(&registry, "shop/api").await;
+    let put = registry
+        .request(Method::PUT, &format!("{location}?digest={digest}"))
+        .header("content-type", "application/octet-stream")
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let refusal: Value = put.json().await.unwrap();
+    assert_eq!(
+        refusal["errors"][0]["message"],
+        "the registry's storage did not answer just now; nothing was stored: try again",
+        "{refusal}"
+    );
+    assert_eq!(
+        get_blob(&registry, "shop/api", &digest).await.0,
+        StatusCode::NOT_FOUND
+    );
+    proxy.fail_every("PUT", None);
+
+    // The store fails the next dozen requests (more than the server's own retries take):
+    // `wharf push` starts the blob's upload again and lands the image.
+    proxy.fail_next(vec![support::proxy::Fault::Status(503, None); 12]);
+    let layout = dir.path().join("layout");
+    let (image, descriptor, _) = support::oci_layout::image(&layout, "slow-down", "");
+    support::oci_layout::index_json(&layout, &descriptor, "v1");
+    let pushed = support::run(
+        support::wharf(&served.url, dir.path())
+            .args(["push", "--project", "shop", "--service", "api", "--git-ref", "main"])
+            .arg("--image")
+            .arg(format!("oci:{}:v1", layout.display()))
+            .args(["--output", "json"]),
+    );
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+    assert_eq!(proxy.faults_left(), 0, "the store failed the push's requests first");
+    let outcome: Value = serde_json::from_str(&pushed.stdout).unwrap();
+    assert_eq!(outcome["digest"], image.to_string(), "{outcome}");
+    let manifest = registry
+        .request(Method::GET, &format!("/v2/shop/api/manifests/{image}"))
+        .header("accept", wharf_oci::OCI_MANIFEST)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(manifest.status(), StatusCode::OK);
+    drop(served);
+}

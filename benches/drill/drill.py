@@ -650,6 +650,11 @@ def prove(ledger, pg, clients):
     proof("every stored build has exactly one audit entry", stored_writes == audit_writes,
           f"{stored_writes} builds, {audit_writes} entries")
 
+    internal = sorted({op[4] for op in ledger.ops if not op[3] and any(
+        sign in op[4] for sign in ("internal error", "HTTP 500", "storage failed"))})
+    proof("no request met an internal error (every failure is one a client can act on)",
+          not internal, "; ".join(internal[:3]))
+
     broken = []
     for build, (repository, digest) in ledger.pushed.items():
         problem = pull_whole(repository, digest)

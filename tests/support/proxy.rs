@@ -84,6 +84,16 @@ impl Proxy {
         }
     }
 
+    /// Applies `faults` to the next requests, one each, whatever their method.
+    pub fn fail_next(&self, faults: Vec<Fault>) {
+        self.shared.lock().unwrap().faults.extend(faults);
+    }
+
+    /// Faults queued by [`Proxy::fail_next`] not applied yet.
+    pub fn faults_left(&self) -> usize {
+        self.shared.lock().unwrap().faults.len()
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

@@ -86,7 +86,17 @@ impl ObjectBlobStore {
     pub fn open(options: &ObjectStoreOptions) -> Result<Self, String> {
         let (bucket, prefix) = parse_url(&options.url)?;
         wharf_http::install_tls_provider();
-        let mut builder = AmazonS3Builder::from_env().with_bucket_name(&bucket);
+        // A few quick retries here (about 0.7 s in all); a store still failing then is
+        // answered 503, and the client's own backoff (wharf's: 6 to 12 s) takes over, instead
+        // of a request hanging through object_store's default three minutes.
+        let retry = ::object_store::RetryConfig {
+            backoff: ::object_store::BackoffConfig::default(),
+            max_retries: 3,
+            retry_timeout: std::time::Duration::from_secs(10),
+        };
+        let mut builder = AmazonS3Builder::from_env()
+            .with_bucket_name(&bucket)
+            .with_retry(retry);
         if let Some(endpoint) = &options.endpoint {
             builder = builder
                 .with_endpoint(endpoint)
