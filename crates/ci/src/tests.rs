@@ -181,6 +181,62 @@ fn system_git_reads_a_real_checkout() {
     assert_eq!(probe.head_sha(), Some(sha));
 }
 
+/// What the `git` binary says of `dir`: (branch, commit).
+fn git_says(dir: &std::path::Path) -> (Option<String>, Option<String>) {
+    let ask = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        (out.status.success() && !text.is_empty()).then_some(text)
+    };
+    (
+        ask(&["symbolic-ref", "--short", "-q", "HEAD"]),
+        ask(&["rev-parse", "--verify", "-q", "HEAD"]),
+    )
+}
+
+#[test]
+fn system_git_reads_the_checkouts_files_as_git_does() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = root.path().join("repo");
+    std::fs::create_dir_all(repo.join("sub/dir")).unwrap();
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    let same = |dir: &std::path::Path, state: &str| {
+        let probe = SystemGit::new(dir);
+        assert_eq!((probe.branch(), probe.head_sha()), git_says(dir), "{state}");
+        let head = probe.head();
+        assert_ne!(head, crate::git::Head::AskGit, "{state}: read from the files");
+    };
+    same(root.path(), "outside a repository");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    same(&repo, "an unborn branch");
+    git(&repo, &["commit", "-q", "--allow-empty", "-m", "one"]);
+    same(&repo, "a loose ref");
+    same(&repo.join("sub/dir"), "a subdirectory");
+    git(&repo, &["pack-refs", "--all"]);
+    same(&repo, "a packed ref");
+    git(&repo, &["checkout", "-q", "-b", "feature/x"]);
+    git(&repo, &["commit", "-q", "--allow-empty", "-m", "two"]);
+    same(&repo, "a branch with a slash, loose beside packed");
+    git(&repo, &["checkout", "-q", "--detach"]);
+    same(&repo, "a detached HEAD");
+    let worktree = root.path().join("worktree");
+    git(&repo, &["worktree", "add", "-q", "-b", "side", worktree.to_str().unwrap()]);
+    same(&worktree, "a linked worktree");
+    assert_eq!(SystemGit::new(&worktree).branch().as_deref(), Some("side"));
+}
+
 /// Variables detection reads, so arbitrary maps reach every provider's code.
 const MARKERS: [&str; 52] = [
     "CI",
