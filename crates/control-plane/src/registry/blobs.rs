@@ -12,14 +12,14 @@ use std::path::PathBuf;
 
 /// A request body as the registry reads it: chunks of bytes, or the client's failure.
 pub trait BodyStream: Stream<Item = Result<Self::Chunk, Self::Failure>> + Unpin + Send {
-    type Chunk: AsRef<[u8]> + Send;
+    type Chunk: AsRef<[u8]> + Into<Bytes> + Send;
     type Failure: std::fmt::Display;
 }
 
 impl<S, B, E> BodyStream for S
 where
     S: Stream<Item = Result<B, E>> + Unpin + Send,
-    B: AsRef<[u8]> + Send,
+    B: AsRef<[u8]> + Into<Bytes> + Send,
     E: std::fmt::Display,
 {
     type Chunk = B;

@@ -43,7 +43,9 @@ impl BuiltInRegistry {
             ));
         }
         let config = Digest::sha256_of(EMPTY_CONFIG);
-        let config_body = futures_util::stream::iter([Ok::<_, std::io::Error>(EMPTY_CONFIG)]);
+        let config_body = futures_util::stream::iter([Ok::<_, std::io::Error>(
+            bytes::Bytes::from_static(EMPTY_CONFIG),
+        )]);
         let start = super::uploads::Start {
             mount: None,
             from: None,

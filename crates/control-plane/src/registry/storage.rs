@@ -16,7 +16,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use sha2::Digest as _;
 use std::path::{Path, PathBuf};
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncSeekExt;
 use wharf_oci::Digest;
 
 #[derive(Debug, Clone)]
@@ -232,35 +232,65 @@ impl LocalStore {
         self.root.join("uploads").join(id)
     }
 
+    /// Appends a request's body to the session's file. The request's task only reads the
+    /// network; a thread of its own hashes each chunk and writes it (gathered 1 MiB per write,
+    /// the one copy a chunk makes), so reading the next bytes overlaps hashing and writing the
+    /// last ones.
     async fn append(
         &self,
         upload: &mut Upload,
         mut body: impl BodyStream,
     ) -> Result<(), AppendError> {
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(false)
-            .open(self.upload_path(&upload.row.id))
-            .await?;
-        // Bytes past the saved size are a failed request's: they never counted.
+        let path = self.upload_path(&upload.row.id);
         let start = upload.size();
-        file.set_len(start).await?;
-        file.seek(std::io::SeekFrom::Start(start)).await?;
-        let mut size = start;
-        // Network chunks are small and each tokio file write is a trip to the blocking pool:
-        // gather 1 MiB per write.
-        let mut file = tokio::io::BufWriter::with_capacity(1024 * 1024, file);
+        let mut hasher = std::mem::take(&mut upload.hasher);
+        let (chunks, mut received) = tokio::sync::mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
+        let writer = tokio::task::spawn_blocking(move || {
+            let written = (|| {
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .write(true)
+                    .truncate(false)
+                    .open(&path)?;
+                // Bytes past the saved size are a failed request's: they never counted.
+                file.set_len(start)?;
+                std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(start))?;
+                let mut file = std::io::BufWriter::with_capacity(1024 * 1024, file);
+                let mut size = start;
+                while let Some(chunk) = received.blocking_recv() {
+                    hasher.update(&chunk);
+                    std::io::Write::write_all(&mut file, &chunk)?;
+                    size += chunk.len() as u64;
+                }
+                std::io::Write::flush(&mut file)?;
+                file.get_ref().sync_all()?;
+                Ok::<_, std::io::Error>(size)
+            })();
+            (hasher, written)
+        });
+        let mut failed = None;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| AppendError::Body(e.to_string()))?;
-            let chunk = chunk.as_ref();
-            upload.hasher.update(chunk);
-            file.write_all(chunk).await?;
-            size += chunk.len() as u64;
+            match chunk {
+                Ok(chunk) => {
+                    if chunks.send(chunk.into()).await.is_err() {
+                        break; // the writer stopped: its error says why
+                    }
+                }
+                Err(e) => {
+                    failed = Some(AppendError::Body(e.to_string()));
+                    break;
+                }
+            }
         }
-        file.flush().await?;
-        file.get_ref().sync_all().await?;
-        upload.row.size = i64::try_from(size).unwrap_or(i64::MAX);
+        drop(chunks);
+        let (hasher, written) = writer
+            .await
+            .map_err(|e| AppendError::Disk(std::io::Error::other(e)))?;
+        upload.hasher = hasher;
+        if let Some(failure) = failed {
+            return Err(failure);
+        }
+        upload.row.size = i64::try_from(written?).unwrap_or(i64::MAX);
         Ok(())
     }
 
@@ -311,6 +341,9 @@ impl LocalStore {
 
 /// Deletes of one object tried before the object is checked for.
 const DELETE_ATTEMPTS: u32 = 3;
+/// Chunks of a request on their way to the writer thread at once (network chunks are 16 to
+/// 64 KiB, so at most a few MiB in memory per upload).
+const CHUNKS_IN_FLIGHT: usize = 64;
 
 impl ObjectStore for BlobStore {
     type Staged = Staged;
