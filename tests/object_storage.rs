@@ -768,13 +768,25 @@ async fn an_object_store_answering_503_is_a_503_and_wharf_push_rides_it_out() {
     support::oci_layout::index_json(&layout, &descriptor, "v1");
     let pushed = support::run(
         support::wharf(&served.url, dir.path())
-            .args(["push", "--project", "shop", "--service", "api", "--git-ref", "main"])
+            .args([
+                "push",
+                "--project",
+                "shop",
+                "--service",
+                "api",
+                "--git-ref",
+                "main",
+            ])
             .arg("--image")
             .arg(format!("oci:{}:v1", layout.display()))
             .args(["--output", "json"]),
     );
     assert_eq!(pushed.code, 0, "{}", pushed.stderr);
-    assert_eq!(proxy.faults_left(), 0, "the store failed the push's requests first");
+    assert_eq!(
+        proxy.faults_left(),
+        0,
+        "the store failed the push's requests first"
+    );
     let outcome: Value = serde_json::from_str(&pushed.stdout).unwrap();
     assert_eq!(outcome["digest"], image.to_string(), "{outcome}");
     let manifest = registry

@@ -26,7 +26,10 @@ pub(crate) enum Head {
     /// No repository here or above.
     Outside,
     /// On a branch (its commit, `None` before the first).
-    Branch { name: String, sha: Option<String> },
+    Branch {
+        name: String,
+        sha: Option<String>,
+    },
     Detached(String),
     /// Something only `git` itself should interpret.
     AskGit,

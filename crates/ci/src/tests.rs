@@ -216,7 +216,11 @@ fn system_git_reads_the_checkouts_files_as_git_does() {
         let probe = SystemGit::new(dir);
         assert_eq!((probe.branch(), probe.head_sha()), git_says(dir), "{state}");
         let head = probe.head();
-        assert_ne!(head, crate::git::Head::AskGit, "{state}: read from the files");
+        assert_ne!(
+            head,
+            crate::git::Head::AskGit,
+            "{state}: read from the files"
+        );
     };
     same(root.path(), "outside a repository");
     git(&repo, &["init", "-q", "-b", "main"]);
@@ -232,7 +236,17 @@ fn system_git_reads_the_checkouts_files_as_git_does() {
     git(&repo, &["checkout", "-q", "--detach"]);
     same(&repo, "a detached HEAD");
     let worktree = root.path().join("worktree");
-    git(&repo, &["worktree", "add", "-q", "-b", "side", worktree.to_str().unwrap()]);
+    git(
+        &repo,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "side",
+            worktree.to_str().unwrap(),
+        ],
+    );
     same(&worktree, "a linked worktree");
     assert_eq!(SystemGit::new(&worktree).branch().as_deref(), Some("side"));
 }

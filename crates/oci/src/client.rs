@@ -52,8 +52,9 @@ impl RegistryError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Transport { .. } => true,
-            Self::Refused { status, .. } => StatusCode::from_u16(*status)
-                .is_ok_and(|status| is_retryable(status, Replay::Safe)),
+            Self::Refused { status, .. } => {
+                StatusCode::from_u16(*status).is_ok_and(|status| is_retryable(status, Replay::Safe))
+            }
             _ => false,
         }
     }

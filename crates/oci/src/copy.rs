@@ -4,7 +4,6 @@
 //! the index, the tag last.
 
 use crate::client::{RegistryClient, RegistryError, wants_chunks};
-use wharf_http::Attempt;
 use crate::digest::{Digest, Verifier};
 use crate::media::{Descriptor, MediaKind, declared_media_type, referenced_descriptors};
 use bytes::Bytes;
@@ -14,6 +13,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use wharf_http::Attempt;
 
 /// Where an image comes from.
 pub enum Source {

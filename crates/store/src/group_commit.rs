@@ -60,7 +60,10 @@ impl SqliteWriter {
             released: watch::channel(0).0,
             held: watch::channel(false).0,
         });
-        tokio::spawn(commit_batches(Arc::downgrade(&writer), writer.dirty.clone()));
+        tokio::spawn(commit_batches(
+            Arc::downgrade(&writer),
+            writer.dirty.clone(),
+        ));
         writer
     }
 
@@ -151,7 +154,8 @@ impl WriterState {
     /// The batch cannot commit: roll back what is left of it and fail its transactions.
     async fn give_up(&mut self, error: &Error, released: &watch::Sender<usize>) {
         let _ = execute(&mut self.connection, "ROLLBACK").await;
-        let reason: Arc<str> = format!("the batch this write joined was not committed: {error}").into();
+        let reason: Arc<str> =
+            format!("the batch this write joined was not committed: {error}").into();
         self.finish(Err(reason), released);
     }
 

@@ -85,22 +85,22 @@ mod workflows;
 
 pub use audit::AuditFilter;
 pub use environments::NewStream;
-pub use group_commit::{CommitHold, SqliteTx};
 pub use events::{Attempted, DeliveryRow, EventRow, WebhookRow};
+pub use group_commit::{CommitHold, SqliteTx};
 pub use model::*;
 pub use provenance::{ProvenanceRow, VERIFIED};
 pub use rules::RuleChange;
 pub use trust::TrustRow;
 pub use ui::{NewSession, SessionRow, TagRow};
 
+use group_commit::SqliteWriter;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use group_commit::SqliteWriter;
 use sqlx::{Connection, Postgres, Transaction};
-use std::sync::Arc;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What can go wrong below the domain.

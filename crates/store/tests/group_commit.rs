@@ -36,7 +36,13 @@ async fn writes_share_a_batch_are_acknowledged_after_its_commit_and_a_duplicate_
     // Ten writers, the fourth a duplicate of the first: whichever of the two comes second
     // meets the unique index and fails at its INSERT, never joining the batch.
     let names: Vec<String> = (0..10)
-        .map(|i| if i == 3 { "user-0".into() } else { format!("user-{i}") })
+        .map(|i| {
+            if i == 3 {
+                "user-0".into()
+            } else {
+                format!("user-{i}")
+            }
+        })
         .collect();
     let tasks: Vec<_> = names
         .iter()
@@ -47,7 +53,10 @@ async fn writes_share_a_batch_are_acknowledged_after_its_commit_and_a_duplicate_
 
     // Nine writes are in the open batch: none is acknowledged, and readers see none of them.
     let answered: Vec<usize> = (0..10).filter(|i| tasks[*i].is_finished()).collect();
-    assert!(answered.len() <= 1 && answered.iter().all(|i| *i == 0 || *i == 3), "{answered:?}");
+    assert!(
+        answered.len() <= 1 && answered.iter().all(|i| *i == 0 || *i == 3),
+        "{answered:?}"
+    );
     assert_eq!(stored_users(&store).await, Vec::<String>::new());
 
     drop(hold);
@@ -59,7 +68,10 @@ async fn writes_share_a_batch_are_acknowledged_after_its_commit_and_a_duplicate_
     for (i, outcome) in outcomes.iter().enumerate() {
         if i == duplicate {
             let error = outcome.as_ref().unwrap_err();
-            assert!(error.contains("UNIQUE constraint failed: users.username"), "{error}");
+            assert!(
+                error.contains("UNIQUE constraint failed: users.username"),
+                "{error}"
+            );
         } else {
             assert_eq!(outcome, &Ok(()), "writer {i}");
         }
@@ -71,7 +83,10 @@ async fn writes_share_a_batch_are_acknowledged_after_its_commit_and_a_duplicate_
     expected.sort();
     let mut stored = stored_users(&store).await;
     stored.sort();
-    assert_eq!(stored, expected, "every acknowledged write, once; the duplicate not at all");
+    assert_eq!(
+        stored, expected,
+        "every acknowledged write, once; the duplicate not at all"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

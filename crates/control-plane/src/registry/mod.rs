@@ -147,7 +147,10 @@ impl From<std::io::Error> for RegistryError {
     fn from(error: std::io::Error) -> Self {
         if crate::domain::registry_index::StorageUnavailable::is(&error) {
             tracing::warn!(%error, "registry storage unavailable");
-            return Self::new(RegistryCode::Unavailable, crate::domain::registry_index::StorageUnavailable::MESSAGE);
+            return Self::new(
+                RegistryCode::Unavailable,
+                crate::domain::registry_index::StorageUnavailable::MESSAGE,
+            );
         }
         tracing::error!(%error, "registry storage");
         Self::new(RegistryCode::Unknown, "registry storage failed")
