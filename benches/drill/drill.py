@@ -505,6 +505,7 @@ def main():
         for client in clients:
             client.join(OP_TIMEOUT + 30)
         elapsed = time.monotonic() - started
+        log(f"load done: {len(ledger.ops)} operations; proving ({len(ledger.pushed)} pushes to pull)")
         proofs = prove(ledger, pg, clients)
         report = summarize(ledger, windows, samples, elapsed, proofs)
         print(report)
@@ -629,9 +630,18 @@ def prove(ledger, pg, clients):
     twice = pg.sql("SELECT promoted_from, count(*) FROM artifacts WHERE project = 'drill' AND "
                    "promoted_from IS NOT NULL GROUP BY promoted_from HAVING count(*) > 1")
     proof("each promotion is stored once", not twice, f"twice: {twice[:5]}")
-    prod = {source for (source,) in pg.sql(
-        "SELECT promoted_from FROM artifacts WHERE project = 'drill' AND routed_to = 'prod'")}
-    missing = [r for r, build in ledger.approved.items() if not prod_has(pg, build, prod)]
+    children, in_prod = {}, set()
+    for build, source, stage in pg.sql(
+            "SELECT id, coalesce(promoted_from, ''), coalesce(routed_to, '') FROM artifacts "
+            "WHERE project = 'drill'"):
+        children.setdefault(source, []).append(build)
+        if stage == "prod":
+            in_prod.add(build)
+
+    def reached_prod(build):
+        return build in in_prod or any(reached_prod(c) for c in children.get(build, []))
+
+    missing = [r for r, build in ledger.approved.items() if not reached_prod(build)]
     proof("every acknowledged approval completed its promotion into prod", not missing,
           f"missing: {missing[:5]}")
 
@@ -655,22 +665,14 @@ def prove(ledger, pg, clients):
     proof("no request met an internal error (every failure is one a client can act on)",
           not internal, "; ".join(internal[:3]))
 
-    broken = []
-    for build, (repository, digest) in ledger.pushed.items():
-        problem = pull_whole(repository, digest)
-        if problem:
-            broken.append(f"{repository}@{digest}: {problem}")
+    import concurrent.futures
+    pushed = list(ledger.pushed.values())
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        problems = list(pool.map(lambda pair: pull_whole(*pair), pushed))
+    broken = [f"{repository}@{digest}: {problem}"
+              for (repository, digest), problem in zip(pushed, problems) if problem]
     proof("every acknowledged push pulls with all its blobs", not broken, "; ".join(broken[:3]))
     return proofs
-
-
-def prod_has(pg, build, prod):
-    """Whether `build`, or the staging build promoted from it, reached prod."""
-    if build in prod:
-        return True
-    staged = [b for (b,) in pg.sql(
-        f"SELECT id FROM artifacts WHERE promoted_from = '{build}'")]
-    return any(prod_has(pg, b, prod) for b in staged)
 
 
 def pull_whole(repository, digest):

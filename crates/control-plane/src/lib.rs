@@ -177,11 +177,11 @@ pub async fn start(options: ServeOptions) -> Result<RunningServer> {
     }
     let sweeper = registry.clone().spawn_sweeper();
     let deliverer = webhooks::spawn(control_plane.clone(), options.webhooks.worker.clone());
-    let app = listener::app(http::router(http::AppState {
+    let app = listener::app(http::router(http::AppState::new(
+        control_plane.clone(),
         registry,
-        cp: control_plane.clone(),
-        tls: tls.is_some(),
-    }));
+        tls.is_some(),
+    )));
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(listener::serve(
         tcp,
