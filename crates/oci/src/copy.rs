@@ -176,20 +176,32 @@ impl Source {
         }
     }
 
-    async fn blob(&self, digest: &Digest) -> Result<ByteStream, CopyError> {
+    /// The bytes of blob `digest`, each chunk fed to `verifier` on its way. A layout's file
+    /// is read and hashed on a thread of its own, so hashing overlaps sending.
+    async fn blob(
+        &self,
+        digest: &Digest,
+        verifier: Arc<Mutex<Verifier>>,
+    ) -> Result<ByteStream, CopyError> {
         match self {
             Source::Registry {
                 registry,
                 repository,
                 ..
-            } => Ok(coalesce(registry.blob(repository, digest).await?, SEND_CHUNK).boxed()),
+            } => Ok(
+                coalesce(registry.blob(repository, digest).await?, SEND_CHUNK)
+                    .inspect_ok(move |chunk| {
+                        if let Ok(mut v) = verifier.lock() {
+                            v.update(chunk);
+                        }
+                    })
+                    .boxed(),
+            ),
             Source::Layout { dir, .. } => {
-                let file = tokio::fs::File::open(layout_blob(dir, digest))
-                    .await
-                    .map_err(|e| {
-                        CopyError::Source(format!("blob {digest} in {}: {e}", dir.display()))
-                    })?;
-                Ok(file_chunks(file).boxed())
+                let file = std::fs::File::open(layout_blob(dir, digest)).map_err(|e| {
+                    CopyError::Source(format!("blob {digest} in {}: {e}", dir.display()))
+                })?;
+                Ok(file_chunks(file, verifier).boxed())
             }
         }
     }
@@ -240,19 +252,43 @@ where
 }
 
 /// A file as a stream of 256 KiB chunks.
-fn file_chunks(file: tokio::fs::File) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
-    use tokio::io::AsyncReadExt;
-    stream::unfold(file, |mut file| async move {
-        let mut buffer = vec![0u8; 256 * 1024];
-        match file.read(&mut buffer).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buffer.truncate(n);
-                Some((Ok(Bytes::from(buffer)), file))
+/// A file's bytes in 1 MiB chunks, read and hashed into `verifier` on a blocking thread
+/// while the previous chunks are sent.
+fn file_chunks(
+    file: std::fs::File,
+    verifier: Arc<Mutex<Verifier>>,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    const CHUNK: usize = 1024 * 1024;
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        let mut file = file;
+        loop {
+            let mut buffer = vec![0u8; CHUNK];
+            let read = match std::io::Read::read(&mut file, &mut buffer) {
+                Ok(0) => return,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let _ = sender.blocking_send(Err(e));
+                    return;
+                }
+            };
+            buffer.truncate(read);
+            if let Ok(mut v) = verifier.lock() {
+                v.update(&buffer);
             }
-            Err(e) => Some((Err(e), file)),
+            if sender.blocking_send(Ok(Bytes::from(buffer))).is_err() {
+                return; // the upload stopped reading
+            }
         }
-    })
+    });
+    tokio_stream_of(receiver)
+}
+
+fn tokio_stream_of<T: Send + 'static>(
+    mut receiver: tokio::sync::mpsc::Receiver<T>,
+) -> impl Stream<Item = T> + Send {
+    stream::poll_fn(move |context| receiver.poll_recv(context))
 }
 
 fn layout_blob(dir: &std::path::Path, digest: &Digest) -> PathBuf {
@@ -459,14 +495,14 @@ async fn verified_blob(
     let checked = {
         let verifier = verifier.clone();
         let progress = options.progress.clone();
-        source.blob(&blob.digest).await?.inspect_ok(move |chunk| {
-            if let Ok(mut v) = verifier.lock() {
-                v.update(chunk);
-            }
-            if let Some(SharedProgress(progress)) = &progress {
-                progress.transferred(chunk.len() as u64);
-            }
-        })
+        source
+            .blob(&blob.digest, verifier)
+            .await?
+            .inspect_ok(move |chunk| {
+                if let Some(SharedProgress(progress)) = &progress {
+                    progress.transferred(chunk.len() as u64);
+                }
+            })
     };
     Ok((checked.boxed(), verifier))
 }
@@ -542,9 +578,9 @@ async fn upload_blob(
             .upload_chunked(repository, &blob.digest, stream, UPLOAD_CHUNK)
             .await;
     }
-    let verifier = Arc::try_unwrap(verifier)
-        .ok()
-        .and_then(|m| m.into_inner().ok());
+    // Every chunk was hashed before it was handed on, so what the verifier holds now is the
+    // whole of what was sent (a layout's reader thread may still be letting go of it).
+    let verifier = verifier.lock().ok().map(|v| v.clone());
     let transient = uploaded.as_ref().is_err_and(RegistryError::is_transient);
     if transient
         && let (Some(SharedProgress(progress)), Some(verifier)) = (&options.progress, &verifier)

@@ -100,6 +100,7 @@ impl<'de> serde::Deserialize<'de> for Digest {
 }
 
 /// Hashes bytes as they pass and checks them against the expected digest at the end.
+#[derive(Clone)]
 pub struct Verifier {
     expected: Digest,
     hasher: Sha256,
