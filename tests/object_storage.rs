@@ -586,6 +586,37 @@ async fn gc_on_the_local_store_frees_what_no_manifest_references() {
     server.stop().await.unwrap();
 }
 
+/// A `wharf serve` on SQLite whose blobs are in a fresh bucket reached through a fault proxy.
+struct Faulty {
+    endpoint: String,
+    bucket: String,
+    proxy: support::proxy::Proxy,
+    dir: tempfile::TempDir,
+    served: Served,
+    api: Api,
+    registry: Registry,
+}
+
+impl Faulty {
+    async fn new() -> Self {
+        let (endpoint, bucket) = fresh_bucket().await;
+        let proxy = support::proxy::Proxy::serve(&endpoint, Vec::new()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let served = served_through(dir.path(), &proxy.url(), &bucket);
+        let api = Api::new(served.url.clone());
+        let registry = registry_for(&api, &served.url).await;
+        Self {
+            endpoint,
+            bucket,
+            proxy,
+            dir,
+            served,
+            api,
+            registry,
+        }
+    }
+}
+
 /// A `wharf serve` on SQLite in `dir` whose blobs are in `bucket`, reached through `endpoint`.
 fn served_through(dir: &std::path::Path, endpoint: &str, bucket: &str) -> Served {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wharf"));
@@ -657,12 +688,15 @@ async fn collect(api: &Api) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs WHARF_TEST_S3 (.ci/run)"]
 async fn a_delete_applied_but_unanswered_loses_no_acknowledged_blob() {
-    let (endpoint, bucket) = fresh_bucket().await;
-    let proxy = support::proxy::Proxy::serve(&endpoint, Vec::new()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let served = served_through(dir.path(), &proxy.url(), &bucket);
-    let api = Api::new(served.url.clone());
-    let registry = registry_for(&api, &served.url).await;
+    let Faulty {
+        endpoint,
+        bucket,
+        proxy,
+        dir: _dir,
+        served,
+        api,
+        registry,
+    } = Faulty::new().await;
     let bytes = random_bytes(4096, 24);
     let digest = registry.push_blob("shop/api", &bytes).await;
 
@@ -727,12 +761,15 @@ async fn a_delete_applied_but_unanswered_loses_no_acknowledged_blob() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs WHARF_TEST_S3 (.ci/run)"]
 async fn an_object_store_answering_503_is_a_503_and_wharf_push_rides_it_out() {
-    let (endpoint, bucket) = fresh_bucket().await;
-    let proxy = support::proxy::Proxy::serve(&endpoint, Vec::new()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let served = served_through(dir.path(), &proxy.url(), &bucket);
-    let api = Api::new(served.url.clone());
-    let registry = registry_for(&api, &served.url).await;
+    let Faulty {
+        endpoint: _,
+        bucket: _,
+        proxy,
+        dir,
+        served,
+        api: _,
+        registry,
+    } = Faulty::new().await;
 
     // Every PUT to S3 answers 503: the blob's upload is refused 503, naming why, and kept
     // nowhere.
@@ -766,21 +803,8 @@ async fn an_object_store_answering_503_is_a_503_and_wharf_push_rides_it_out() {
     let layout = dir.path().join("layout");
     let (image, descriptor, _) = support::oci_layout::image(&layout, "slow-down", "");
     support::oci_layout::index_json(&layout, &descriptor, "v1");
-    let pushed = support::run(
-        support::wharf(&served.url, dir.path())
-            .args([
-                "push",
-                "--project",
-                "shop",
-                "--service",
-                "api",
-                "--git-ref",
-                "main",
-            ])
-            .arg("--image")
-            .arg(format!("oci:{}:v1", layout.display()))
-            .args(["--output", "json"]),
-    );
+    let source = format!("oci:{}:v1", layout.display());
+    let pushed = support::push(&served.url, dir.path(), &source, &["--git-ref", "main"]);
     assert_eq!(pushed.code, 0, "{}", pushed.stderr);
     assert_eq!(
         proxy.faults_left(),

@@ -170,6 +170,22 @@ pub fn register(control_plane: &str, dir: &Path, image: &str, extra: &[&str]) ->
     run(&mut command)
 }
 
+/// `wharf push` of `image` into the shop's `api`, with JSON output and `extra` flags.
+pub fn push(control_plane: &str, dir: &Path, image: &str, extra: &[&str]) -> Run {
+    let mut command = wharf(control_plane, dir);
+    command.args([
+        "push",
+        "--project",
+        "shop",
+        "--service",
+        "api",
+        "--image",
+        image,
+    ]);
+    command.args(["--output", "json"]).args(extra);
+    run(&mut command)
+}
+
 /// The secret key of the in-process test servers (registry passwords are sealed with it).
 pub fn test_secret_keys() -> wharf_control_plane::domain::secrets::SecretKeys {
     use wharf_control_plane::domain::secrets::{SecretKey, SecretKeys};
