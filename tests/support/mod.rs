@@ -156,25 +156,18 @@ pub fn run(command: &mut Command) -> Run {
 
 /// `wharf register --project shop --service api --image IMAGE --output json` plus `extra`.
 pub fn register(control_plane: &str, dir: &Path, image: &str, extra: &[&str]) -> Run {
-    let mut command = wharf(control_plane, dir);
-    command.args([
-        "register",
-        "--project",
-        "shop",
-        "--service",
-        "api",
-        "--image",
-        image,
-    ]);
-    command.args(["--output", "json"]).args(extra);
-    run(&mut command)
+    shop_api("register", control_plane, dir, image, extra)
 }
 
 /// `wharf push` of `image` into the shop's `api`, with JSON output and `extra` flags.
 pub fn push(control_plane: &str, dir: &Path, image: &str, extra: &[&str]) -> Run {
+    shop_api("push", control_plane, dir, image, extra)
+}
+
+fn shop_api(verb: &str, control_plane: &str, dir: &Path, image: &str, extra: &[&str]) -> Run {
     let mut command = wharf(control_plane, dir);
     command.args([
-        "push",
+        verb,
         "--project",
         "shop",
         "--service",
