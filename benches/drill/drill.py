@@ -610,7 +610,8 @@ def prove(ledger, pg, clients):
           f"{len(ledger.pending)} without an answer")
     alive = [c for c in clients if c.is_alive()]
     proof("every client finished", not alive, f"{len(alive)} still running")
-    open_tx = pg.sql("SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'")
+    open_tx = pg.sql("SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' "
+                     "AND state_change < now() - interval '5 seconds'")
     proof("no transaction left open in PostgreSQL", open_tx[0][0] == "0", f"{open_tx[0][0]} open")
 
     rows = pg.sql("SELECT id, external_id, promoted_from FROM artifacts WHERE project = 'drill'")
