@@ -191,6 +191,64 @@ fn the_health_check_answers_without_credentials() {
     assert_eq!(answer, (StatusCode::OK, "ok".to_string()));
 }
 
+/// Issue 29: a replica whose database is gone says so, to the load balancer's health check
+/// and to every request, as 503 `UNAVAILABLE` with the reason (and `Retry-After` on the API),
+/// never as 500: clients and balancers then know to try again or elsewhere.
+#[test]
+fn a_database_that_cannot_be_reached_answers_503_naming_why() {
+    let server = TestServer::shop();
+    let store = server.server.as_ref().unwrap().store().clone();
+    let (health, registration) = server.runtime.block_on(async {
+        store.close().await;
+        let health = support::http()
+            .get(format!("{}/wharf/v1/health", server.url()))
+            .send()
+            .await
+            .unwrap();
+        let health = (
+            health.status(),
+            health.json::<serde_json::Value>().await.unwrap(),
+        );
+        let registration = support::http()
+            .post(format!("{}/cc-ui/v1/ci-cd/register", server.url()))
+            .basic_auth(ADMIN, Some(TOKEN))
+            .json(&support::client::saas(
+                "main",
+                "GIT_REF",
+                "down-1",
+                "r.example/shop/api:1",
+            ))
+            .send()
+            .await
+            .unwrap();
+        let retry_after = registration.headers().get("retry-after").cloned();
+        let registration = (
+            registration.status(),
+            retry_after,
+            registration.json::<serde_json::Value>().await.unwrap(),
+        );
+        (health, registration)
+    });
+    assert_eq!(health.0, StatusCode::SERVICE_UNAVAILABLE, "{}", health.1);
+    assert_eq!(health.1["code"], "UNAVAILABLE");
+    let message = health.1["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("this replica cannot reach its database ("),
+        "{message}"
+    );
+    let (status, retry_after, body) = registration;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["code"], "UNAVAILABLE");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach its database just now"),
+        "{body}"
+    );
+    assert_eq!(retry_after.unwrap(), "1");
+}
+
 #[test]
 fn an_abandoned_upload_session_expires() {
     let server = TestServer::shop();

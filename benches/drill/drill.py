@@ -23,6 +23,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -86,7 +87,7 @@ class Postgres:
 
     def run(self, command):
         if self.as_postgres:
-            command = f"su postgres -c {shlex_quote(command)}"
+            command = f"su postgres -c {shlex.quote(command)}"
         subprocess.run(command, shell=True, check=True, cwd="/tmp")
 
     def ctl(self, action):
@@ -103,10 +104,6 @@ class Postgres:
             check=True, capture_output=True, text=True,
         )
         return [line.split("|") for line in out.stdout.splitlines() if line]
-
-
-def shlex_quote(text):
-    return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
 class FaultProxy(http.server.ThreadingHTTPServer):
@@ -712,11 +709,11 @@ def summarize(ledger, windows, samples, elapsed, proofs):
     lines += ["", "| fault | window s | ops overlapping | failed | error rate | p99 ms | "
               "recovered s after its end |", "|---|---|---:|---:|---:|---:|---:|"]
     for name, begin, end in windows:
-        overlapping = [op for op in ledger.ops if op[0] - ledger_start(ledger) <= end and
-                       op[1] - ledger_start(ledger) >= begin]
+        overlapping = [op for op in ledger.ops if op[0] - ledger.started <= end and
+                       op[1] - ledger.started >= begin]
         failed = [op for op in overlapping if not op[3]]
         took = [(op[1] - op[0]) * 1000 for op in overlapping]
-        last_end = max((op[1] - ledger_start(ledger) for op in overlapping), default=end)
+        last_end = max((op[1] - ledger.started for op in overlapping), default=end)
         rate = 100.0 * len(failed) / len(overlapping) if overlapping else 0.0
         lines.append(f"| {name} | {begin:.1f}–{end:.1f} | {len(overlapping)} | {len(failed)} | "
                      f"{rate:.1f} % | {percentile(took, 0.99):.0f} | {max(0.0, last_end - end):.1f} |")
@@ -743,10 +740,6 @@ def summarize(ledger, windows, samples, elapsed, proofs):
             at, rss1, fds1, rss2, fds2 = samples[i]
             lines.append(f"| {at:.0f} | {rss1 / 1024:.1f} | {fds1} | {rss2 / 1024:.1f} | {fds2} |")
     return "\n".join(lines)
-
-
-def ledger_start(ledger):
-    return ledger.started
 
 
 if __name__ == "__main__":

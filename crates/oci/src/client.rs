@@ -360,9 +360,21 @@ impl RegistryClient {
         repository: &str,
         reference: &str,
     ) -> Result<Option<(String, Bytes)>, RegistryError> {
+        let scope = Self::pull_scope(repository);
+        let found = self.fetch_manifest(repository, reference, &scope).await?;
+        Ok(found.map(|(media_type, bytes, _)| (media_type, bytes)))
+    }
+
+    /// A manifest's media type, bytes and `ETag`, read with `scope`; `None` when absent.
+    async fn fetch_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+        scope: &str,
+    ) -> Result<Option<(String, Bytes, Option<String>)>, RegistryError> {
         let path = format!("/v2/{repository}/manifests/{reference}");
         let response = self
-            .send(Method::GET, &path, &Self::pull_scope(repository), |r| {
+            .send(Method::GET, &path, scope, |r| {
                 r.header(header::ACCEPT, ACCEPTED.join(", "))
             })
             .await?;
@@ -372,17 +384,20 @@ impl RegistryClient {
         if !response.status().is_success() {
             return Err(self.refused(response).await);
         }
-        let media_type = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let header_text = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let media_type = header_text(header::CONTENT_TYPE).unwrap_or_default();
+        let etag = header_text(header::ETAG);
         let bytes = response
             .bytes()
             .await
             .map_err(|e| self.transport_error(e))?;
-        Ok(Some((media_type, bytes)))
+        Ok(Some((media_type, bytes, etag)))
     }
 
     /// The digest a destination holds under `reference`, when it has one.
@@ -459,38 +474,15 @@ impl RegistryClient {
         Ok((subject, true))
     }
 
-    /// A manifest with its `ETag` (for a conditional update), or `None` when absent.
+    /// A manifest with its `ETag` (for a conditional update, so read with push rights), or
+    /// `None` when absent.
     pub async fn manifest_with_etag(
         &self,
         repository: &str,
         reference: &str,
     ) -> Result<Option<(String, Bytes, Option<String>)>, RegistryError> {
-        let path = format!("/v2/{repository}/manifests/{reference}");
-        let response = self
-            .send(Method::GET, &path, &Self::push_scope(repository), |r| {
-                r.header(header::ACCEPT, ACCEPTED.join(", "))
-            })
-            .await?;
-        if response.status() == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !response.status().is_success() {
-            return Err(self.refused(response).await);
-        }
-        let header_text = |name| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let media_type = header_text(header::CONTENT_TYPE).unwrap_or_default();
-        let etag = header_text(header::ETAG);
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(e))?;
-        Ok(Some((media_type, bytes, etag)))
+        let scope = Self::push_scope(repository);
+        self.fetch_manifest(repository, reference, &scope).await
     }
 
     /// The pages of the referrers API's index of `digest`'s referrers (its `Link` followed),
