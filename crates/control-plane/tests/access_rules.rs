@@ -627,3 +627,145 @@ async fn trust_policies_are_applied_whole_listed_and_their_roles_checked() {
         unknown.err()
     );
 }
+
+#[tokio::test]
+async fn push_credentials_are_listed_and_revoked_by_name_by_owner_or_all() {
+    let plane = plane().await;
+    let cp = &plane.cp;
+    let (builder, _) = member(&plane, "builder", "shop", "ci").await;
+    let (other, _) = member(&plane, "other-bot", "shop", "ci").await;
+    let request = |app: &str| PushCredentialsRequest {
+        blueprint_name: "shop".into(),
+        artifactory: "default".into(),
+        application_name: app.into(),
+    };
+    let host = "cp.example:8080";
+    let (api, web) = (request("api"), request("web"));
+    let first = cp
+        .push
+        .push_credentials(&builder, &api, host)
+        .await
+        .unwrap();
+    let second = cp
+        .push
+        .push_credentials(&builder, &web, host)
+        .await
+        .unwrap();
+    let third = cp.push.push_credentials(&other, &api, host).await.unwrap();
+
+    forbidden(cp.push.push_credentials_list(&builder, None).await);
+    forbidden(cp.push.revoke_push_credentials(&builder, None, None).await);
+    let names = |list: Vec<wharf_control_plane::domain::push::PushCredentialInfo>| {
+        let mut names: Vec<(String, String, String)> = list
+            .into_iter()
+            .map(|c| (c.username, c.repository, c.owner))
+            .collect();
+        names.sort();
+        names
+    };
+    let mine = names(
+        cp.push
+            .push_credentials_list(&plane.admin, Some("builder"))
+            .await
+            .unwrap(),
+    );
+    let mut expected = vec![
+        (first.username.clone(), "shop/api".into(), "builder".into()),
+        (second.username.clone(), "shop/web".into(), "builder".into()),
+    ];
+    expected.sort();
+    assert_eq!(mine, expected);
+    let all = cp.push.push_credentials_list(&plane.admin, None).await;
+    assert_eq!(all.unwrap().len(), 3);
+
+    let scoped = cp
+        .push
+        .registry_caller(&third.username, &third.password)
+        .await
+        .unwrap();
+    assert_eq!(
+        scoped.actor(),
+        "other-bot",
+        "the audit names who obtained it"
+    );
+    assert_eq!(scoped.credential(), Some(third.username.as_str()));
+    let as_user = cp.push.registry_caller("admin", ADMIN_TOKEN).await.unwrap();
+    assert_eq!(as_user.actor(), "admin");
+    assert_eq!(as_user.credential(), None);
+
+    let unknown = cp
+        .push
+        .revoke_push_credentials(&plane.admin, Some("wharf-push-unknown"), None)
+        .await;
+    match unknown {
+        Err(Error::NotFound(message)) => {
+            assert!(
+                message.contains("'wharf-push-unknown' is not known"),
+                "{message}"
+            )
+        }
+        other => panic!("expected 404, got {other:?}"),
+    }
+    let by_name = cp
+        .push
+        .revoke_push_credentials(&plane.admin, Some(&first.username), None)
+        .await;
+    assert_eq!(by_name.unwrap(), 1);
+    assert!(matches!(
+        cp.push
+            .registry_caller(&first.username, &first.password)
+            .await,
+        Err(Error::Unauthorized)
+    ));
+    let by_owner = cp
+        .push
+        .revoke_push_credentials(&plane.admin, None, Some("builder"))
+        .await;
+    assert_eq!(by_owner.unwrap(), 1, "only the builder's other credential");
+    let left = cp.push.push_credentials_list(&plane.admin, None).await;
+    assert_eq!(
+        names(left.unwrap()),
+        vec![(
+            third.username.clone(),
+            "shop/api".into(),
+            "other-bot".into()
+        )]
+    );
+    let everything = cp
+        .push
+        .revoke_push_credentials(&plane.admin, None, None)
+        .await;
+    assert_eq!(everything.unwrap(), 1);
+    let none_left = cp
+        .push
+        .revoke_push_credentials(&plane.admin, None, None)
+        .await;
+    assert_eq!(
+        none_left.unwrap(),
+        0,
+        "revoking all of nothing is not an error"
+    );
+}
+
+#[tokio::test]
+async fn a_repository_is_exactly_project_slash_ci() {
+    let plane = plane().await;
+    let cp = &plane.cp;
+    let (_, token) = member(&plane, "builder", "shop", "ci").await;
+    let caller = cp.push.registry_caller("builder", &token).await.unwrap();
+    assert!(
+        cp.push
+            .require_registry_push(&caller, "shop/api")
+            .await
+            .is_ok()
+    );
+    for malformed in ["shop/", "/api", "shop", "shop/api/extra"] {
+        assert!(
+            matches!(
+                cp.push.require_registry_push(&caller, malformed).await,
+                Err(Error::NotFound(_))
+            ),
+            "{malformed} is not a repository of the built-in registry"
+        );
+    }
+}

@@ -339,3 +339,16 @@ pub fn require_registry_pull(caller: &RegistryCaller, repository: &str) -> Resul
 pub fn project_of(repository: &str) -> &str {
     repository.split('/').next().unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::project_and_ci;
+
+    #[test]
+    fn a_repository_is_one_project_and_one_ci_name() {
+        assert_eq!(project_and_ci("shop/api"), Some(("shop", "api")));
+        for malformed in ["shop/", "/api", "/", "shop", "shop/api/extra", "shop//api"] {
+            assert_eq!(project_and_ci(malformed), None, "{malformed}");
+        }
+    }
+}
