@@ -233,6 +233,10 @@ fn system_git_reads_the_checkouts_files_as_git_does() {
     git(&repo, &["checkout", "-q", "-b", "feature/x"]);
     git(&repo, &["commit", "-q", "--allow-empty", "-m", "two"]);
     same(&repo, "a branch with a slash, loose beside packed");
+    git(&repo, &["pack-refs", "--all"]);
+    git(&repo, &["checkout", "-q", "main"]);
+    same(&repo, "two packed refs, HEAD on the one listed second");
+    git(&repo, &["checkout", "-q", "feature/x"]);
     git(&repo, &["checkout", "-q", "--detach"]);
     same(&repo, "a detached HEAD");
     let worktree = root.path().join("worktree");
@@ -249,6 +253,59 @@ fn system_git_reads_the_checkouts_files_as_git_does() {
     );
     same(&worktree, "a linked worktree");
     assert_eq!(SystemGit::new(&worktree).branch().as_deref(), Some("side"));
+}
+
+#[test]
+fn system_git_asks_git_where_the_files_do_not_settle_it() {
+    use crate::git::Head;
+    let root = tempfile::tempdir().unwrap();
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    let remote = root.path().join("remote-head");
+    std::fs::create_dir_all(&remote).unwrap();
+    git(&remote, &["init", "-q", "-b", "main"]);
+    git(&remote, &["commit", "-q", "--allow-empty", "-m", "one"]);
+    git(&remote, &["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    git(
+        &remote,
+        &["symbolic-ref", "HEAD", "refs/remotes/origin/main"],
+    );
+    let probe = SystemGit::new(&remote);
+    assert_eq!(probe.head(), Head::AskGit, "HEAD outside refs/heads/");
+    let (branch, sha) = (probe.branch(), probe.head_sha());
+    assert_eq!((branch.clone(), sha.clone()), git_says(&remote));
+    assert_eq!(branch.as_deref(), Some("origin/main"));
+    assert!(
+        sha.is_some_and(|sha| sha.len() == 40),
+        "the commit, from git"
+    );
+
+    let garbled = root.path().join("garbled-head");
+    std::fs::create_dir_all(&garbled).unwrap();
+    git(&garbled, &["init", "-q", "-b", "main"]);
+    std::fs::write(garbled.join(".git/HEAD"), "not-an-object-id\n").unwrap();
+    assert_eq!(
+        SystemGit::new(&garbled).head(),
+        Head::AskGit,
+        "a HEAD that is no id"
+    );
+
+    let unreadable = root.path().join("unreadable-packed-refs");
+    std::fs::create_dir_all(&unreadable).unwrap();
+    git(&unreadable, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir(unreadable.join(".git/packed-refs")).unwrap();
+    assert_eq!(
+        SystemGit::new(&unreadable).head(),
+        Head::AskGit,
+        "packed-refs that cannot be read is not an unborn branch"
+    );
 }
 
 /// Variables detection reads, so arbitrary maps reach every provider's code.
