@@ -290,11 +290,11 @@ fn system_git_asks_git_where_the_files_do_not_settle_it() {
     let garbled = root.path().join("garbled-head");
     std::fs::create_dir_all(&garbled).unwrap();
     git(&garbled, &["init", "-q", "-b", "main"]);
-    std::fs::write(garbled.join(".git/HEAD"), "not-an-object-id\n").unwrap();
+    std::fs::write(garbled.join(".git/HEAD"), "0123456789abcdef\n").unwrap();
     assert_eq!(
         SystemGit::new(&garbled).head(),
         Head::AskGit,
-        "a HEAD that is no id"
+        "a HEAD of hex digits that is no object id"
     );
 
     let unreadable = root.path().join("unreadable-packed-refs");
