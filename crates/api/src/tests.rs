@@ -272,3 +272,68 @@ fn a_criterion_reads_back_from_its_rule_and_bad_rules_say_how_to_write_one() {
         );
     }
 }
+
+#[test]
+fn closed_sets_name_themselves_as_the_wire_does_and_in_words() {
+    for (kind, wire) in [
+        (RegistrationType::Environment, "ENVIRONMENT"),
+        (RegistrationType::ReleaseStream, "RELEASE_STREAM"),
+        (RegistrationType::Hybrid, "HYBRID"),
+    ] {
+        assert_eq!(kind.as_str(), wire);
+        assert_eq!(serde_json::to_value(kind).unwrap(), json!(wire));
+    }
+    assert_eq!(ArtifactRegisterType::GitRef.in_words(), "branch");
+    assert_eq!(ArtifactRegisterType::Environment.in_words(), "environment");
+    assert_eq!(
+        ArtifactRegisterType::ReleaseStream.in_words(),
+        "release stream"
+    );
+}
+
+#[test]
+fn a_rule_is_the_default_by_either_key_and_only_when_true() {
+    let rule = |extra: Value| -> RoutingRuleRequest {
+        let mut body = json!({
+            "ruleName": "main to dev",
+            "registrationType": "ENVIRONMENT",
+            "criteria": [],
+            "stackName": "shop",
+        });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(body).unwrap()
+    };
+    assert!(!rule(json!({})).wants_default());
+    assert!(!rule(json!({"isDefault": false, "default": false})).wants_default());
+    assert!(rule(json!({"isDefault": true})).wants_default());
+    assert!(rule(json!({"default": true})).wants_default());
+}
+
+#[test]
+fn a_required_time_reads_text_or_epoch_milliseconds() {
+    #[derive(serde::Deserialize)]
+    struct Stamped {
+        #[serde(deserialize_with = "crate::lenient::required_time")]
+        at: String,
+    }
+    let read = |json: &str| serde_json::from_str::<Stamped>(json).map(|s| s.at);
+    assert_eq!(
+        read(r#"{"at": 1764495330123}"#).unwrap(),
+        "2025-11-30T09:35:30.123Z"
+    );
+    assert_eq!(
+        read(r#"{"at": "2026-11-23T10:00:00Z"}"#).unwrap(),
+        "2026-11-23T10:00:00Z"
+    );
+    assert!(read(r#"{"at": null}"#).is_err(), "required");
+}
+
+#[test]
+fn the_first_c1_control_is_a_unicode_escape_not_a_byte() {
+    use crate::printable::printable;
+    assert_eq!(printable("a\u{7f}b"), "a\\x7fb");
+    assert_eq!(printable("a\u{80}b"), "a\\u{80}b");
+    assert_eq!(printable("a\u{9b}b"), "a\\u{9b}b");
+}
