@@ -1330,6 +1330,18 @@ async fn promoters_withdrawal_self_approval_switches_and_validation() {
         "{}",
         refused.message()
     );
+    let body = json!({"project": "shop", "service": "api", "environment": "prod"});
+    let refused = door
+        .as_user(Role::Ci, Method::POST, "/wharf/v1/rollback", Some(body))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
+    assert!(
+        refused
+            .message()
+            .contains("roll it back needs role 'release-manager'"),
+        "{}",
+        refused.message()
+    );
     let asked = door
         .promote(Role::ReleaseManager, &door.staging_ids[0])
         .await;

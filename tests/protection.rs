@@ -766,3 +766,40 @@ async fn build_in(who: &Api, stage: &str, n: u8) -> Answer {
     ))
     .await
 }
+
+/// A request answers again for the same build, and lapses for another build, even one of the
+/// same image: approvals are given to a build, not only to its digest.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_build_of_the_same_image_supersedes_the_first_builds_request() {
+    let shop = shop().await;
+    let api = &shop.api;
+    let pipeline = api.member("shop", "pipeline", "ci").await;
+    let first = staging_build(api, 9).await;
+    let twin = api
+        .register(saas("staging", "ENVIRONMENT", "staging-9-twin", &image(9)))
+        .await;
+    assert_eq!(twin.status, StatusCode::OK, "{:?}", twin.body);
+    let twin = twin.body["id"].as_str().unwrap().to_string();
+    assert_ne!(first, twin);
+
+    let id = pipeline.promote("shop", "api", &first).await.request_id;
+    let id = id.unwrap();
+    let again = pipeline.promote("shop", "api", &first).await.request_id;
+    assert_eq!(
+        again.unwrap(),
+        id,
+        "the same build again answers its open request"
+    );
+    let other = pipeline.promote("shop", "api", &twin).await.request_id;
+    let other = other.unwrap();
+    assert_ne!(
+        other, id,
+        "another build of the same image is another request"
+    );
+    let (_, old) = api.get(&format!("/wharf/v1/approvals/{id}")).await;
+    assert_eq!(old["status"], "LAPSED", "{old}");
+    let (_, new) = api.get(&format!("/wharf/v1/approvals/{other}")).await;
+    assert_eq!(new["status"], "PENDING", "{new}");
+    assert_eq!(new["digest"], digest(9));
+    shop.server.stop().await.unwrap();
+}
