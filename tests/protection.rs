@@ -7,6 +7,7 @@ use crate::support;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::client::{Answer, Api, saas};
+use support::ui::Ui;
 use wharf_control_plane::RunningServer;
 
 /// `prod` needs two approvals from release managers; only admins write straight into it.
@@ -552,6 +553,37 @@ async fn rollback_points_an_environment_back_audited_and_protected_like_a_promot
         resolve_prod(api).await.1["artifact"]["artifactUri"],
         image(32)
     );
+    let (_, page) = api
+        .get("/wharf/v1/audit-logs?start=2000-01-01&entityAction=ARTIFACT_ROLLBACK")
+        .await;
+    let entry = &page["content"][0];
+    assert_eq!(
+        entry["metadata"]["artifactUri"],
+        image(32),
+        "an approved rollback is audited as one: {page}"
+    );
+    assert_eq!(entry["performedBy"], "pipeline");
+
+    let mut web = saas("dev", "ENVIRONMENT", "web-1", "r.example/shop/web:1");
+    web["applicationName"] = "web".into();
+    let web = admin.register(web).await;
+    assert_eq!(web.status, StatusCode::OK, "{:?}", web.body);
+    let web = web.body["id"].as_str().unwrap().to_string();
+    let foreign = admin
+        .answer(
+            Method::POST,
+            "/wharf/v1/rollback",
+            Some(json!({"project": "shop", "service": "api", "environment": "dev", "to": web})),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{:?}", foreign.body);
+    assert!(
+        foreign
+            .message()
+            .contains(&format!("build '{web}' of 'api' not found")),
+        "{}",
+        foreign.message()
+    );
     shop.server.stop().await.unwrap();
 }
 
@@ -801,5 +833,63 @@ async fn a_second_build_of_the_same_image_supersedes_the_first_builds_request() 
     let (_, new) = api.get(&format!("/wharf/v1/approvals/{other}")).await;
     assert_eq!(new["status"], "PENDING", "{new}");
     assert_eq!(new["digest"], digest(9));
+    shop.server.stop().await.unwrap();
+}
+
+/// The flow page's Approve button, per viewer: enabled for an approver who has not approved
+/// yet; disabled, with the reason, once they have, and for the requester.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_flow_page_offers_approval_only_to_who_may_give_it_now() {
+    let shop = shop().await;
+    let api = &shop.api;
+    let lead = api.member("shop", "lead", "release-manager").await;
+    let pipeline = api.member("shop", "pipeline", "ci").await;
+    let build = staging_build(api, 11).await;
+    let id = pipeline.promote("shop", "api", &build).await.request_id;
+    let id = id.unwrap();
+    let secrets = [support::TOKEN, &lead.user.token, &pipeline.user.token];
+    let approve_refusal = |user: Api| {
+        let (url, id) = (shop.server.url(), id.clone());
+        let secrets = secrets.map(str::to_string);
+        async move {
+            let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+            let mut ui = Ui::new(url, &secrets);
+            let signed_in = ui.sign_in(&user.user.username, &user.user.token).await;
+            assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+            let flow = ui.get("/ui/projects/shop").await;
+            assert!(
+                flow.body.contains(&format!("/ui/approvals/{id}/approve")),
+                "{}",
+                flow.body
+            );
+            let reason = flow
+                .body
+                .split(&format!(r#"id="why-approve-{id}">"#))
+                .nth(1);
+            reason.map(|rest| rest[..rest.find("</span>").unwrap()].to_string())
+        }
+    };
+    assert_eq!(
+        approve_refusal(lead.clone()).await,
+        None,
+        "an approver may approve"
+    );
+    let (_, asked) = api.get(&format!("/wharf/v1/approvals/{id}")).await;
+    assert_eq!(
+        asked["eligibleApprovers"],
+        json!(["lead", "release-lead"]),
+        "{asked}"
+    );
+    let refusal = approve_refusal(pipeline.clone()).await.unwrap();
+    assert!(refusal.contains("needs role"), "{refusal}");
+    assert_eq!(lead.approve(&id).await.status, StatusCode::OK);
+    let refusal = approve_refusal(lead.clone()).await.unwrap();
+    assert!(refusal.contains("approved already"), "{refusal}");
+    let (_, asked) = api.get(&format!("/wharf/v1/approvals/{id}")).await;
+    assert_eq!(
+        asked["eligibleApprovers"],
+        json!(["release-lead"]),
+        "{asked}"
+    );
     shop.server.stop().await.unwrap();
 }
