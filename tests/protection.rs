@@ -893,3 +893,47 @@ async fn the_flow_page_offers_approval_only_to_who_may_give_it_now() {
     );
     shop.server.stop().await.unwrap();
 }
+
+/// In a release-stream project an environment's builds live in its stream: a rollback of the
+/// environment moves its stream back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollback_in_a_release_stream_project_moves_the_environments_stream_back() {
+    let data = tempfile::tempdir().unwrap();
+    let database = support::test_database(data.path()).await;
+    let file = data.path().join("wharf.toml");
+    std::fs::write(
+        &file,
+        r#"
+[project]
+name = "streams"
+registration_type = "RELEASE_STREAM"
+
+[[environments]]
+name = "dev"
+release_stream = "QA"
+
+[[ci]]
+name = "api"
+"#,
+    )
+    .unwrap();
+    let options = support::serve_options(&database, data.path(), Some(file));
+    let server = wharf_control_plane::start(options).await.unwrap();
+    let api = Api::new(server.url());
+    for n in [40, 41] {
+        let mut body = saas("QA", "RELEASE_STREAM", &format!("qa-{n}"), &image(n));
+        body["blueprintName"] = "streams".into();
+        let answer = api.register(body).await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    }
+    let back = api
+        .answer(
+            Method::POST,
+            "/wharf/v1/rollback",
+            Some(json!({"project": "streams", "service": "api", "environment": "dev"})),
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{:?}", back.body);
+    assert_eq!(back.body["artifactUri"], image(40));
+    server.stop().await.unwrap();
+}
