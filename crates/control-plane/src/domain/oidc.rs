@@ -881,6 +881,121 @@ mod tests {
     }
 
     #[test]
+    fn the_key_cache_and_size_limits_keep_their_values() {
+        assert_eq!(KEYS_TTL, Duration::from_secs(600));
+        assert_eq!(MAX_DOCUMENT_BYTES, 262_144);
+        assert_eq!(MAX_TOKEN_BYTES, 16_384);
+    }
+
+    #[test]
+    fn a_token_may_be_16_kib_and_no_longer() {
+        let claims = serde_json::json!({"iss": "https://x", "pad": ""});
+        let short = token(serde_json::json!({"alg": "RS256"}), claims.clone());
+        let padded = |length: usize| {
+            let mut claims = claims.clone();
+            // base64url: 4 characters per 3 bytes of padding.
+            let pad = (length - short.len()) * 3 / 4;
+            claims["pad"] = "x".repeat(pad).into();
+            let mut text = token(serde_json::json!({"alg": "RS256"}), claims);
+            while text.len() < length {
+                text.push('A');
+            }
+            text
+        };
+        let at_limit = padded(MAX_TOKEN_BYTES);
+        assert_eq!(at_limit.len(), MAX_TOKEN_BYTES);
+        assert!(read_unverified(&at_limit).is_ok(), "16 KiB is allowed");
+        let over = padded(MAX_TOKEN_BYTES + 1);
+        assert_eq!(over.len(), MAX_TOKEN_BYTES + 1);
+        assert_eq!(
+            refusal(read_unverified(&over)),
+            "malformed token: longer than 16384 bytes"
+        );
+    }
+
+    #[test]
+    fn a_key_fits_only_its_own_algorithm_and_curve() {
+        let jwk = |json: serde_json::Value| serde_json::from_value::<Jwk>(json).unwrap();
+        let rsa = jwk(serde_json::json!({"kty": "RSA", "n": "sXch", "e": "AQAB"}));
+        let p256 = jwk(serde_json::json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}));
+        let p384 = jwk(serde_json::json!({"kty": "EC", "crv": "P-384", "x": "AA", "y": "AA"}));
+        assert!(key_fits(&rsa, Algorithm::RS256));
+        assert!(!key_fits(&rsa, Algorithm::ES256));
+        assert!(key_fits(&p256, Algorithm::ES256));
+        assert!(!key_fits(&p256, Algorithm::RS256));
+        assert!(!key_fits(&p384, Algorithm::ES256));
+        assert_eq!(alg_name(Algorithm::ES256), "ES256");
+        assert_eq!(alg_name(Algorithm::RS256), "RS256");
+    }
+
+    /// Serves one answer on loopback, `head` then `body`, and holds the connection open.
+    async fn answer_once(head: String, body: Vec<u8>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let (mut seen, mut buffer) = (Vec::new(), [0u8; 1024]);
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = socket.read(&mut buffer).await.unwrap();
+                if n == 0 {
+                    return;
+                }
+                seen.extend_from_slice(&buffer[..n]);
+            }
+            socket.write_all(head.as_bytes()).await.unwrap();
+            socket.write_all(&body).await.unwrap();
+            std::future::pending::<()>().await;
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn documents_over_256_kib_are_not_read() {
+        let json_string = |length: usize| {
+            let mut text = vec![b'"'; length];
+            text[1..length - 1].fill(b'x');
+            text
+        };
+        let with_length = |length: usize| {
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {length}\r\n\r\n"
+            )
+        };
+        let chunked = |body: Vec<u8>| {
+            let mut framed = format!("{:x}\r\n", body.len()).into_bytes();
+            framed.extend(body);
+            framed.extend(b"\r\n0\r\n\r\n");
+            framed
+        };
+        let chunked_head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_string();
+        let too_large = |result: Result<serde_json::Value, ExchangeError>| match result {
+            Err(ExchangeError::Refused(message)) => message.ends_with("it is too large"),
+            _ => false,
+        };
+        let keys = IssuerKeys::default();
+
+        let exact = json_string(MAX_DOCUMENT_BYTES);
+        let url = answer_once(with_length(exact.len()), exact.clone()).await;
+        assert!(keys.get_json(&url).await.is_ok(), "256 KiB with its length");
+        let url = answer_once(chunked_head.clone(), chunked(exact)).await;
+        assert!(keys.get_json(&url).await.is_ok(), "256 KiB, chunked");
+
+        // Refused on the length alone: the body is never sent.
+        let url = answer_once(with_length(MAX_DOCUMENT_BYTES + 1), Vec::new()).await;
+        assert!(
+            too_large(keys.get_json(&url).await),
+            "a length over the limit"
+        );
+        let over = json_string(MAX_DOCUMENT_BYTES + 1);
+        let url = answer_once(chunked_head, chunked(over)).await;
+        assert!(
+            too_large(keys.get_json(&url).await),
+            "a chunked body over the limit"
+        );
+    }
+
+    #[test]
     fn forced_refreshes_are_limited_per_issuer() {
         let keys = IssuerKeys::default();
         keys.store("https://a", Vec::new());
