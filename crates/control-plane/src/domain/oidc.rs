@@ -996,6 +996,12 @@ mod tests {
     }
 
     #[test]
+    fn claimed_times_are_shown_as_utc_or_as_given_when_out_of_range() {
+        assert_eq!(time_of(1_764_495_330), "2025-11-30T09:35:30.000Z");
+        assert_eq!(time_of(u64::MAX), u64::MAX.to_string());
+    }
+
+    #[test]
     fn forced_refreshes_are_limited_per_issuer() {
         let keys = IssuerKeys::default();
         keys.store("https://a", Vec::new());
