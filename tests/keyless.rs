@@ -505,6 +505,30 @@ fn every_refusal_names_its_check() {
     let message = refused(&server, "shop", &flipped, "jti");
     assert!(message.contains("exchanged already"), "{message}");
 
+    // A jti is single use whatever else the token says; an empty jti is no jti.
+    let mut first = good();
+    first["jti"] = "shared-jti".into();
+    first["run_id"] = "first-run".into();
+    let mut second = first.clone();
+    second["run_id"] = "second-run".into();
+    assert_eq!(exchange(&server, "shop", &issuer.sign_rsa(&first)).0, 200);
+    refused(&server, "shop", &issuer.sign_rsa(&second), "jti");
+    for run in ["blank-jti-1", "blank-jti-2"] {
+        let mut blank = good();
+        blank["jti"] = "".into();
+        blank["run_id"] = run.into();
+        let (status, answer) = exchange(&server, "shop", &issuer.sign_rsa(&blank));
+        assert_eq!(status, 200, "{run}: {answer}");
+    }
+
+    // A token past its exp but within the clock skew is accepted once, and remembered until
+    // it could no longer pass.
+    let mut late = good();
+    late["exp"] = (now() - 10).into();
+    let token = issuer.sign_rsa(&late);
+    assert_eq!(exchange(&server, "shop", &token).0, 200);
+    refused(&server, "shop", &token, "jti");
+
     let mut wrong_audience = good();
     wrong_audience["aud"] = "https://github.com/acme".into();
     let message = refused(
@@ -614,8 +638,9 @@ fn every_refusal_names_its_check() {
     let (_, page) = server.runtime.block_on(api.get(
         "/wharf/v1/audit-logs?start=2000-01-01T00:00:00.000Z&entityAction=OIDC_TOKEN_EXCHANGE&size=50",
     ));
-    // Four exchanges went through: with jti, without, ES256 without, and this one.
-    assert_eq!(page["content"].as_array().unwrap().len(), 4, "{page}");
+    // Eight exchanges went through: with jti, without, ES256 without, the shared jti's
+    // first, two with an empty jti, the late one, and this one.
+    assert_eq!(page["content"].as_array().unwrap().len(), 8, "{page}");
 }
 
 #[test]
