@@ -458,6 +458,18 @@ fn audiences(claims: &serde_json::Map<String, serde_json::Value>) -> Vec<String>
     }
 }
 
+/// Until when a used identity token is remembered: until it could no longer pass `exp`, skew
+/// included. An `exp` past what a time can say (year 9999) is remembered for good, not for the
+/// skew alone, which would let the token be replayed a minute later.
+fn remembered_until(identity_expires: u64) -> time::OffsetDateTime {
+    let skew = time::Duration::seconds(SKEW.as_secs() as i64);
+    i64::try_from(identity_expires)
+        .ok()
+        .and_then(|exp| time::OffsetDateTime::from_unix_timestamp(exp).ok())
+        .and_then(|exp| exp.checked_add(skew))
+        .unwrap_or(time::macros::datetime!(9999-12-31 23:59:59.999 UTC))
+}
+
 fn time_of(seconds: u64) -> String {
     time::OffsetDateTime::from_unix_timestamp(i64::try_from(seconds).unwrap_or(i64::MAX))
         .map(format_time)
@@ -723,14 +735,7 @@ impl Identity {
         let mut tx = self.store.begin().await?;
         // Tokens that expired (beyond the skew) can never be presented again.
         tx.sweep_identity_tokens(&format_time(now - SKEW)).await?;
-        // Kept until the token could no longer pass `exp`, skew included.
-        let remember_until = format_time(
-            time::OffsetDateTime::from_unix_timestamp(
-                i64::try_from(identity_expires).unwrap_or(i64::MAX / 2),
-            )
-            .unwrap_or(now)
-                + SKEW,
-        );
+        let remember_until = format_time(remembered_until(identity_expires));
         if !tx
             .remember_identity_token(&policy.issuer, jti, &remember_until)
             .await?
@@ -993,6 +998,15 @@ mod tests {
             too_large(keys.get_json(&url).await),
             "a chunked body over the limit"
         );
+    }
+
+    #[test]
+    fn a_used_token_is_remembered_until_its_exp_and_the_skew_or_for_good() {
+        let shown = |exp| format_time(remembered_until(exp));
+        assert_eq!(shown(1_764_495_330), "2025-11-30T09:36:30.000Z");
+        for beyond in [253_402_300_800, i64::MAX as u64, u64::MAX] {
+            assert_eq!(shown(beyond), "9999-12-31T23:59:59.999Z", "{beyond}");
+        }
     }
 
     #[test]
