@@ -1010,6 +1010,18 @@ mod tests {
     }
 
     #[test]
+    fn claimed_seconds_are_whole_or_fractional_and_never_negative() {
+        let claims =
+            serde_json::json!({"a": 1_764_495_330, "b": 1_764_495_330.7, "c": -5.0, "d": "1"});
+        let claims = claims.as_object().unwrap();
+        assert_eq!(claim_seconds(claims, "a"), Some(1_764_495_330));
+        assert_eq!(claim_seconds(claims, "b"), Some(1_764_495_330));
+        assert_eq!(claim_seconds(claims, "c"), None);
+        assert_eq!(claim_seconds(claims, "d"), None);
+        assert_eq!(claim_seconds(claims, "missing"), None);
+    }
+
+    #[test]
     fn claimed_times_are_shown_as_utc_or_as_given_when_out_of_range() {
         assert_eq!(time_of(1_764_495_330), "2025-11-30T09:35:30.000Z");
         assert_eq!(time_of(u64::MAX), u64::MAX.to_string());
