@@ -1021,6 +1021,24 @@ async fn finding_4_reclassifying_out_of_prod_waits_for_approvals() {
         door.pinned(3),
         "the stream's build again"
     );
+    let (status, events) = door
+        .admin
+        .get("/wharf/v1/events?project=shop&limit=100")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{events}");
+    assert!(
+        events.as_array().unwrap().len() < 100,
+        "every event, not a page"
+    );
+    let moved = events.as_array().unwrap().iter().rev();
+    let moved = moved
+        .filter(|e| e["type"] == "stage.changed")
+        .next()
+        .unwrap();
+    assert_eq!(
+        moved["data"]["stage"], "dev",
+        "the stage it moved into: {moved}"
+    );
     door.server.stop().await.unwrap();
 }
 
