@@ -241,3 +241,14 @@ impl BuiltInRegistry {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collection_runs_every_six_hours_with_an_hours_grace_as_documented() {
+        assert_eq!(GC_EVERY, std::time::Duration::from_secs(21_600));
+        assert_eq!(DEFAULT_GRACE_SECS, 3_600);
+    }
+}
