@@ -605,8 +605,9 @@ async fn gc_on_the_local_store_frees_what_no_manifest_references() {
     assert_eq!(freed["bytes"], 9, "{freed}");
     assert_eq!(freed["graceSeconds"], 0, "{freed}");
     assert!(!old.exists() && young.exists(), "only the old stray goes");
-    let again = gc(&url, &["--grace", "0"]);
+    let again = gc(&url, &["--grace", "2h"]);
     assert_eq!(again["orphanObjects"], 0, "{again}");
+    assert_eq!(again["graceSeconds"], 7200, "{again}");
     server.stop().await.unwrap();
 }
 
