@@ -441,6 +441,14 @@ async fn an_upload_on_a_replica_killed_mid_request_is_finished_on_the_other() {
     assert!(read == bytes, "the blob is whole");
 }
 
+/// How many collections the audit trail records.
+async fn gc_audits(api: &Api) -> usize {
+    let path = "/wharf/v1/audit-logs?start=2000-01-01&entityAction=REGISTRY_GC&size=100";
+    let (status, page) = api.get(path).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["content"].as_array().unwrap().len()
+}
+
 /// `wharf gc --output json` (plus `extra`) against `url`.
 fn gc(url: &str, extra: &[&str]) -> Value {
     tokio::task::block_in_place(|| {
@@ -594,6 +602,8 @@ async fn gc_on_the_local_store_frees_what_no_manifest_references() {
     let file = std::fs::File::options().write(true).open(&old).unwrap();
     file.set_modified(two_hours_ago).unwrap();
     drop(file);
+    let api = Api::new(server.url());
+    let audited = gc_audits(&api).await;
     let would = gc(&url, &["--dry-run", "--grace", "0"]);
     assert_eq!(would["orphanObjects"], 1, "{would}");
     assert_eq!(would["orphanBytes"], 9, "{would}");
@@ -605,9 +615,19 @@ async fn gc_on_the_local_store_frees_what_no_manifest_references() {
     assert_eq!(freed["bytes"], 9, "{freed}");
     assert_eq!(freed["graceSeconds"], 0, "{freed}");
     assert!(!old.exists() && young.exists(), "only the old stray goes");
+    assert_eq!(
+        gc_audits(&api).await,
+        audited + 1,
+        "a collection that freed something is audited; a dry run is not"
+    );
     let again = gc(&url, &["--grace", "2h"]);
     assert_eq!(again["orphanObjects"], 0, "{again}");
     assert_eq!(again["graceSeconds"], 7200, "{again}");
+    assert_eq!(
+        gc_audits(&api).await,
+        audited + 1,
+        "a collection that freed nothing is not"
+    );
     server.stop().await.unwrap();
 }
 
