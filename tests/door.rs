@@ -1030,11 +1030,8 @@ async fn finding_4_reclassifying_out_of_prod_waits_for_approvals() {
         events.as_array().unwrap().len() < 100,
         "every event, not a page"
     );
-    let moved = events.as_array().unwrap().iter().rev();
-    let moved = moved
-        .filter(|e| e["type"] == "stage.changed")
-        .next()
-        .unwrap();
+    let mut newest_first = events.as_array().unwrap().iter().rev();
+    let moved = newest_first.find(|e| e["type"] == "stage.changed").unwrap();
     assert_eq!(
         moved["data"]["stage"], "dev",
         "the stage it moved into: {moved}"
