@@ -628,6 +628,14 @@ async fn gc_on_the_local_store_frees_what_no_manifest_references() {
         audited + 1,
         "a collection that freed nothing is not"
     );
+
+    // A row whose object went missing behind the server's back is repaired: the row goes.
+    let mut files = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path());
+    let indexed = files.find(|p| p != &young).unwrap();
+    std::fs::remove_file(&indexed).unwrap();
+    assert_eq!(gc(&url, &["--dry-run"])["repaired"], 1);
+    assert_eq!(gc(&url, &[])["repaired"], 1);
+    assert_eq!(gc(&url, &[])["repaired"], 0, "repaired once");
     server.stop().await.unwrap();
 }
 
