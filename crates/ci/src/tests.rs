@@ -181,6 +181,17 @@ fn system_git_reads_a_real_checkout() {
     assert_eq!(probe.head_sha(), Some(sha));
 }
 
+/// Runs `git args` in `dir`, as a test's set-up: it must succeed.
+fn run_git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+}
+
 /// What the `git` binary says of `dir`: (branch, commit).
 fn git_says(dir: &std::path::Path) -> (Option<String>, Option<String>) {
     let ask = |args: &[&str]| {
@@ -203,15 +214,7 @@ fn system_git_reads_the_checkouts_files_as_git_does() {
     let root = tempfile::tempdir().unwrap();
     let repo = root.path().join("repo");
     std::fs::create_dir_all(repo.join("sub/dir")).unwrap();
-    let git = |dir: &std::path::Path, args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-    };
+    let git = run_git;
     let same = |dir: &std::path::Path, state: &str| {
         let probe = SystemGit::new(dir);
         assert_eq!((probe.branch(), probe.head_sha()), git_says(dir), "{state}");
@@ -259,15 +262,7 @@ fn system_git_reads_the_checkouts_files_as_git_does() {
 fn system_git_asks_git_where_the_files_do_not_settle_it() {
     use crate::git::Head;
     let root = tempfile::tempdir().unwrap();
-    let git = |dir: &std::path::Path, args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-    };
+    let git = run_git;
     let remote = root.path().join("remote-head");
     std::fs::create_dir_all(&remote).unwrap();
     git(&remote, &["init", "-q", "-b", "main"]);
