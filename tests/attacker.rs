@@ -788,33 +788,6 @@ async fn a_restart_never_makes_an_admin_of_a_user_or_of_another_users_token() {
     server.stop().await.unwrap();
 }
 
-/// Ages every upload session of the store by two hours, as if the server had been away.
-async fn age_upload_sessions(database: &wharf_control_plane::Database) {
-    let two_hours_ago = "2000-01-01T00:00:00.000Z";
-    let sql = "UPDATE registry_uploads SET created_at = $1, updated_at = $1";
-    match database {
-        wharf_control_plane::Database::Sqlite(dir) => {
-            let url = format!("sqlite://{}", dir.join("wharf.db").display());
-            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-            sqlx::query(sql)
-                .bind(two_hours_ago)
-                .execute(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-        }
-        wharf_control_plane::Database::Postgres(url) => {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            sqlx::query(sql)
-                .bind(two_hours_ago)
-                .execute(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn abandoned_upload_sessions_are_swept_on_start() {
     let data = tempfile::tempdir().unwrap();
@@ -843,7 +816,7 @@ async fn abandoned_upload_sessions_are_swept_on_start() {
     assert!(upload_file.exists());
     server.stop().await.unwrap();
 
-    age_upload_sessions(&database).await;
+    support::age_upload_sessions(&database).await;
     let server = wharf_control_plane::start(shop_options(&database, data.path(), admin))
         .await
         .unwrap();

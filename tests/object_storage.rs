@@ -115,7 +115,12 @@ impl Cluster {
 }
 
 async fn registry_for(api: &Api, base: &str) -> Registry {
-    let creds = credentials(api, "api").await;
+    registry_of_ci(api, base, "api").await
+}
+
+/// A login to `base` with push credentials for the shop's CI `ci`.
+async fn registry_of_ci(api: &Api, base: &str, ci: &str) -> Registry {
+    let creds = credentials(api, ci).await;
     Registry {
         http: support::http(),
         base: base.to_string(),
@@ -632,8 +637,107 @@ async fn gc_on_the_local_store_frees_what_no_manifest_references() {
     let indexed = files.find(|p| p != &young).unwrap();
     std::fs::remove_file(&indexed).unwrap();
     assert_eq!(gc(&url, &["--dry-run"])["repaired"], 1);
-    assert_eq!(gc(&url, &[])["repaired"], 1);
+    let repaired = gc(&url, &[]);
+    assert_eq!(repaired["repaired"], 1, "{repaired}");
+    assert_eq!(
+        repaired["objects"], 0,
+        "only a row was repaired: {repaired}"
+    );
+    assert_eq!(
+        gc_audits(&api).await,
+        audited + 2,
+        "a collection that only repaired rows is audited"
+    );
     assert_eq!(gc(&url, &[])["repaired"], 0, "repaired once");
+    server.stop().await.unwrap();
+}
+
+/// A collection that only dropped a repository's link to a blob another repository's
+/// manifest still uses frees no object, and is audited all the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn gc_audits_a_run_that_only_swept_repository_links() {
+    let (server, _data) = support::start_shop().await;
+    let (url, api) = (server.url(), Api::new(server.url()));
+    let (api_repo, web_repo) = (
+        registry_for(&api, &url).await,
+        registry_of_ci(&api, &url, "web").await,
+    );
+    let config = br#"{"architecture":"arm64","os":"linux"}"#.to_vec();
+    let layer = random_bytes(3000, 45);
+    let (c, l) = (
+        api_repo.push_blob("shop/api", &config).await,
+        api_repo.push_blob("shop/api", &layer).await,
+    );
+    let body = manifest(&c, &l, (config.len(), layer.len()));
+    let put = api_repo
+        .put_manifest("shop/api", "v1", wharf_oci::OCI_MANIFEST, &body)
+        .await;
+    assert_eq!(put.status(), StatusCode::CREATED);
+    assert_eq!(web_repo.push_blob("shop/web", &layer).await, l);
+    let audited = gc_audits(&api).await;
+
+    let swept = gc(&url, &["--grace", "0"]);
+    assert_eq!(swept["repositoryBlobs"], 1, "shop/web's link: {swept}");
+    assert_eq!(
+        swept["objects"], 0,
+        "shop/api still uses the layer: {swept}"
+    );
+    assert_eq!(swept["repaired"], 0, "{swept}");
+    assert_eq!(gc_audits(&api).await, audited + 1, "the run is audited");
+    assert_eq!(
+        get_blob(&web_repo, "shop/web", &l).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(get_blob(&api_repo, "shop/api", &l).await.0, StatusCode::OK);
+    server.stop().await.unwrap();
+}
+
+/// An upload session idle for longer than an upload may live, and an upload file no session
+/// owns as old (a crash's leftover), are freed by gc and counted in its totals.
+#[tokio::test(flavor = "multi_thread")]
+async fn gc_frees_expired_upload_sessions_and_counts_them_in_its_totals() {
+    let data = tempfile::tempdir().unwrap();
+    let database = support::test_database(data.path()).await;
+    let options = support::serve_options(&database, data.path(), Some(shop_file()));
+    let server = wharf_control_plane::start(options).await.unwrap();
+    let (url, api) = (server.url(), Api::new(server.url()));
+    let registry = registry_for(&api, &url).await;
+    let session = start_session(&registry, "shop/api").await;
+    assert_eq!(
+        patch(&registry, &session, 0, &[7u8; 1000]).await,
+        StatusCode::ACCEPTED
+    );
+    let kept = gc(&url, &["--grace", "0"]);
+    assert_eq!(kept["uploadSessions"], 0, "the session is young: {kept}");
+    let stray = data.path().join("registry/uploads/crash-leftover");
+    std::fs::write(&stray, [1u8; 500]).unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    let file = std::fs::File::options().write(true).open(&stray).unwrap();
+    file.set_modified(two_hours_ago).unwrap();
+    drop(file);
+    support::age_upload_sessions(&database).await;
+    let audited = gc_audits(&api).await;
+
+    let would = gc(&url, &["--dry-run"]);
+    let freed = gc(&url, &[]);
+    for report in [&would, &freed] {
+        assert_eq!(report["uploadSessions"], 1, "{report}");
+        assert_eq!(
+            report["uploadBytes"], 1500,
+            "the session's and the leftover's: {report}"
+        );
+        assert_eq!(report["objects"], 1, "{report}");
+        assert_eq!(report["bytes"], 1500, "{report}");
+    }
+    assert!(!stray.exists(), "the leftover is gone");
+    let status = registry
+        .request(Method::GET, &session)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::NOT_FOUND, "the session is gone");
+    assert_eq!(gc_audits(&api).await, audited + 1, "the run is audited");
     server.stop().await.unwrap();
 }
 
@@ -794,6 +898,11 @@ async fn a_delete_applied_but_unanswered_loses_no_acknowledged_blob() {
     }
     let layer_key = layer_key.expect("the layer's object");
     remove_behind_the_servers_back(&endpoint, &bucket, &layer_key).await;
+    // While the store fails HEADs, the object cannot be confirmed missing: the row stays.
+    proxy.fail_every("HEAD", Some(support::proxy::Fault::Status(503, None)));
+    let report = collect(&api).await;
+    assert_eq!(report["repaired"], 0, "{report}");
+    proxy.fail_every("HEAD", None);
     let report = collect(&api).await;
     assert_eq!(report["repaired"], 1, "{report}");
     assert_eq!(

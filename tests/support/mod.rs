@@ -259,6 +259,33 @@ pub async fn test_database(dir: &Path) -> wharf_control_plane::Database {
     }
 }
 
+/// Ages every upload session of the store by two hours, as if the server had been away.
+pub async fn age_upload_sessions(database: &wharf_control_plane::Database) {
+    let two_hours_ago = "2000-01-01T00:00:00.000Z";
+    let sql = "UPDATE registry_uploads SET created_at = $1, updated_at = $1";
+    match database {
+        wharf_control_plane::Database::Sqlite(dir) => {
+            let url = format!("sqlite://{}", dir.join("wharf.db").display());
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query(sql)
+                .bind(two_hours_ago)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        wharf_control_plane::Database::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query(sql)
+                .bind(two_hours_ago)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+    }
+}
+
 /// Appends the running test's name (libtest names its thread after it) to `WHARF_TEST_PG_LOG`.
 fn note_postgres_test() {
     use std::io::Write;
