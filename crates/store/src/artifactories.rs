@@ -1,29 +1,37 @@
 //! Registries other than the built-in one ("others" in Facets' words). A password is stored as
 //! the domain hands it over: sealed (`v1:…`), tagged `plain:` (from before 0009), or empty.
 
-use crate::{ArtifactoryRow, Result, Store, Tx};
+use crate::{ArtifactoryRow, Result, Store, Table, Tx};
 
 const SELECT_ARTIFACTORIES: &str =
     "SELECT name, uri, username, password, created_by, created_at FROM artifactories";
 
 impl Store {
     pub async fn artifactories(&self) -> Result<Vec<ArtifactoryRow>> {
-        let sql = format!("{SELECT_ARTIFACTORIES} ORDER BY name");
-        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
-            sql
-        ))
-        .fetch_all(e)
-        .await)?)
+        let key = format!("artifactories");
+        self.cached(key, &[Table::Artifactories], async {
+            let sql = format!("{SELECT_ARTIFACTORIES} ORDER BY name");
+            Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
+                sql
+            ))
+            .fetch_all(e)
+            .await)?)
+        })
+        .await
     }
 
     pub async fn artifactory(&self, name: &str) -> Result<Option<ArtifactoryRow>> {
-        let sql = format!("{SELECT_ARTIFACTORIES} WHERE name = $1");
-        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
-            sql
-        ))
-        .bind(name)
-        .fetch_optional(e)
-        .await)?)
+        let key = format!("artifactory\0{name}");
+        self.cached(key, &[Table::Artifactories], async {
+            let sql = format!("{SELECT_ARTIFACTORIES} WHERE name = $1");
+            Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
+                sql
+            ))
+            .bind(name)
+            .fetch_optional(e)
+            .await)?)
+        })
+        .await
     }
 }
 

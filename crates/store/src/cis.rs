@@ -1,7 +1,7 @@
 //! CI integrations. Which rule and workflow a CI follows is the domain's to decide
 //! (`ControlPlane::rule_of`, `workflow_of`), from the CI's mode and its own ids read here.
 
-use crate::{CiRow, Result, Store, Tx};
+use crate::{CiRow, Result, Store, Table, Tx};
 
 /// `SELECT <every CI integration column> FROM ci_integrations <rest>`, as one literal.
 macro_rules! select_cis {
@@ -16,13 +16,17 @@ macro_rules! select_cis {
 
 impl Store {
     pub async fn ci(&self, project: &str, name: &str) -> Result<Option<CiRow>> {
-        Ok(on!(&self.reader, |e| {
-            sqlx::query_as(select_cis!("WHERE project = $1 AND name = $2"))
-                .bind(project)
-                .bind(name)
-                .fetch_optional(e)
-                .await
-        })?)
+        let key = format!("ci\0{project}\0{name}");
+        self.cached(key, &[Table::CiIntegrations], async {
+            Ok(on!(&self.reader, |e| {
+                sqlx::query_as(select_cis!("WHERE project = $1 AND name = $2"))
+                    .bind(project)
+                    .bind(name)
+                    .fetch_optional(e)
+                    .await
+            })?)
+        })
+        .await
     }
 
     pub async fn ci_by_id(&self, id: &str) -> Result<Option<CiRow>> {

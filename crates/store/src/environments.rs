@@ -1,6 +1,6 @@
 //! Projects, release streams and environments.
 
-use crate::{EnvironmentRow, ProjectRow, Result, Store, StreamRow, Tx, new_id, now};
+use crate::{EnvironmentRow, ProjectRow, Result, Store, StreamRow, Table, Tx, new_id, now};
 use wharf_api::{CiSystem, RegistrationType};
 
 const SELECT_ENVIRONMENTS: &str = "SELECT id, project, name, release_stream FROM environments";
@@ -27,14 +27,18 @@ impl Store {
     }
 
     pub async fn environment(&self, project: &str, name: &str) -> Result<Option<EnvironmentRow>> {
-        let sql = format!("{SELECT_ENVIRONMENTS} WHERE project = $1 AND name = $2");
-        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
-            sql
-        ))
-        .bind(project)
-        .bind(name)
-        .fetch_optional(e)
-        .await)?)
+        let key = format!("environment\0{project}\0{name}");
+        self.cached(key, &[Table::Environments], async {
+            let sql = format!("{SELECT_ENVIRONMENTS} WHERE project = $1 AND name = $2");
+            Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
+                sql
+            ))
+            .bind(project)
+            .bind(name)
+            .fetch_optional(e)
+            .await)?)
+        })
+        .await
     }
 
     pub async fn environment_by_id(&self, id: &str) -> Result<Option<EnvironmentRow>> {
@@ -48,13 +52,17 @@ impl Store {
     }
 
     pub async fn environments(&self, project: &str) -> Result<Vec<EnvironmentRow>> {
-        let sql = format!("{SELECT_ENVIRONMENTS} WHERE project = $1 ORDER BY name");
-        Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
-            sql
-        ))
-        .bind(project)
-        .fetch_all(e)
-        .await)?)
+        let key = format!("environments\0{project}");
+        self.cached(key, &[Table::Environments], async {
+            let sql = format!("{SELECT_ENVIRONMENTS} WHERE project = $1 ORDER BY name");
+            Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
+                sql
+            ))
+            .bind(project)
+            .fetch_all(e)
+            .await)?)
+        })
+        .await
     }
 
     /// Every project's name, in order.

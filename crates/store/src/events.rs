@@ -2,7 +2,7 @@
 //! the transaction of the change; a worker leases one subscription at a time and works through
 //! its pending deliveries in event order.
 
-use crate::{Result, Store, Tx};
+use crate::{Result, Store, Table, Tx};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
@@ -237,12 +237,25 @@ impl Store {
 
 impl Tx {
     pub async fn webhooks_in_tx(&mut self, project: &str) -> Result<Vec<WebhookRow>> {
-        Ok(in_tx!(self, |e| sqlx::query_as(select_webhooks!(
+        let tables = [Table::Webhooks];
+        let key = format!("webhooks\0{project}");
+        let cached = self.cache_for(&tables).map(|c| {
+            let stamp = c.stamp(&tables);
+            (c.get::<Vec<WebhookRow>>(&key, stamp), stamp, c)
+        });
+        if let Some((Some(webhooks), _, _)) = cached {
+            return Ok(webhooks);
+        }
+        let webhooks: Vec<WebhookRow> = in_tx!(self, |e| sqlx::query_as(select_webhooks!(
             "WHERE project = $1 ORDER BY name"
         ))
         .bind(project)
         .fetch_all(e)
-        .await)?)
+        .await)?;
+        if let Some((None, stamp, cache)) = cached {
+            cache.put(key, stamp, webhooks.clone());
+        }
+        Ok(webhooks)
     }
 
     /// Every project's subscriptions (for sealing their secrets under a new key).

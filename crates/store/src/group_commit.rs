@@ -15,6 +15,7 @@
 //! SQLite gave the whole transaction up (a full disk, an I/O error), fails every transaction of
 //! the batch, none of which was acknowledged.
 
+use crate::config_cache::ConfigCache;
 use crate::{Error, Result};
 use sqlx::SqliteConnection;
 use std::ops::{Deref, DerefMut};
@@ -33,6 +34,8 @@ struct WriterState {
     abandoned: bool,
     /// The open batch's outcome, which its transactions wait for.
     outcome: Arc<watch::Sender<Outcome>>,
+    /// Told when a batch ends, before its transactions are.
+    cache: Arc<ConfigCache>,
 }
 
 /// SQLite's one writer, shared by every write transaction of the store.
@@ -48,13 +51,15 @@ pub(crate) struct SqliteWriter {
 
 impl SqliteWriter {
     /// Takes over `connection` (migrated) and starts its committer on the current runtime.
-    pub(crate) fn start(connection: SqliteConnection) -> Arc<Self> {
+    /// `cache` must be the one the connection's update hook notes changes in.
+    pub(crate) fn start(connection: SqliteConnection, cache: Arc<ConfigCache>) -> Arc<Self> {
         let writer = Arc::new(Self {
             state: Arc::new(Mutex::new(WriterState {
                 connection,
                 open: false,
                 abandoned: false,
                 outcome: Arc::new(watch::channel(None).0),
+                cache,
             })),
             dirty: Arc::new(Notify::new()),
             released: watch::channel(0).0,
@@ -162,6 +167,7 @@ impl WriterState {
     fn finish(&mut self, outcome: Result<(), Arc<str>>, released: &watch::Sender<usize>) {
         self.open = false;
         self.abandoned = false;
+        self.cache.batch_ended();
         let done = std::mem::replace(&mut self.outcome, Arc::new(watch::channel(None).0));
         done.send_replace(Some(outcome));
         released.send_replace(0);
@@ -212,6 +218,10 @@ impl SqliteTx {
 
     fn state(&self) -> &WriterState {
         self.state.as_ref().expect("an open transaction")
+    }
+
+    pub(crate) fn cache(&self) -> Arc<ConfigCache> {
+        self.state().cache.clone()
     }
 }
 

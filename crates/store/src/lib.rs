@@ -71,6 +71,7 @@ mod artifactories;
 mod artifacts;
 mod audit;
 mod cis;
+mod config_cache;
 mod environments;
 mod events;
 mod group_commit;
@@ -93,6 +94,7 @@ pub use rules::RuleChange;
 pub use trust::TrustRow;
 pub use ui::{NewSession, SessionRow, TagRow};
 
+use config_cache::{ConfigCache, Table};
 use group_commit::SqliteWriter;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -176,6 +178,15 @@ pub enum Tx {
 }
 
 impl Tx {
+    /// The cache this transaction may answer `tables` from: SQLite's, while the open batch
+    /// has not changed them ([`config_cache`]).
+    fn cache_for(&self, tables: &[Table]) -> Option<Arc<ConfigCache>> {
+        match self {
+            Tx::Sqlite(tx) => Some(tx.cache()).filter(|c| !c.batch_changed(tables)),
+            Tx::Postgres(_) => None,
+        }
+    }
+
     pub async fn commit(self) -> Result<()> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await?,
@@ -247,6 +258,8 @@ enum Writer {
 pub struct Store {
     writer: Writer,
     reader: Pool,
+    /// SQLite only ([`config_cache`]).
+    cache: Option<Arc<ConfigCache>>,
 }
 
 /// Current time as the ISO-8601 UTC string Facets uses, millisecond precision.
@@ -301,7 +314,13 @@ impl Store {
         sqlx::migrate!("./migrations/sqlite")
             .run(&mut writer)
             .await?;
-        let writer = SqliteWriter::start(writer);
+        let cache = Arc::new(ConfigCache::default());
+        let noted = cache.clone();
+        writer
+            .lock_handle()
+            .await?
+            .set_update_hook(move |change| noted.note_change(change.table));
+        let writer = SqliteWriter::start(writer, cache.clone());
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -309,6 +328,7 @@ impl Store {
         Ok(Self {
             writer: Writer::Sqlite(writer),
             reader: Pool::Sqlite(reader),
+            cache: Some(cache),
         })
     }
 
@@ -323,6 +343,7 @@ impl Store {
         Ok(Self {
             writer: Writer::Postgres(pool.clone()),
             reader: Pool::Postgres(pool),
+            cache: None,
         })
     }
 
@@ -378,6 +399,25 @@ impl Store {
         if let Writer::Sqlite(writer) = &self.writer {
             writer.released_at_least(count).await;
         }
+    }
+
+    /// `load`'s answer, from memory while `tables` are unchanged since it was read under `key`
+    /// ([`config_cache`]; SQLite only).
+    async fn cached<T, F>(&self, key: String, tables: &[Table], load: F) -> Result<T>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: std::future::Future<Output = Result<T>>,
+    {
+        let Some(cache) = &self.cache else {
+            return load.await;
+        };
+        let stamp = cache.stamp(tables);
+        if let Some(value) = cache.get(&key, stamp) {
+            return Ok(value);
+        }
+        let value = load.await?;
+        cache.put(key, stamp, value.clone());
+        Ok(value)
     }
 
     /// Closes every connection, checkpointing SQLite's WAL first; used on shutdown.

@@ -2,7 +2,7 @@
 
 use crate::{
     ApprovalRow, ArtifactRow, JsonText, ProtectionRow, RequestRow, RequestStatus, Result, Store,
-    Tx, now,
+    Table, Tx, now,
 };
 use wharf_api::project_file::Protection;
 
@@ -20,23 +20,31 @@ macro_rules! select_requests {
 impl Store {
     /// The rules of one stage of a project, when it is protected.
     pub async fn protection(&self, project: &str, stage: &str) -> Result<Option<ProtectionRow>> {
-        Ok(on!(&self.reader, |e| sqlx::query_as(
-            "SELECT project, stage, rules FROM protections WHERE project = $1 AND stage = $2"
-        )
-        .bind(project)
-        .bind(stage)
-        .fetch_optional(e)
-        .await)?)
+        let key = format!("protection\0{project}\0{stage}");
+        self.cached(key, &[Table::Protections], async {
+            Ok(on!(&self.reader, |e| sqlx::query_as(
+                "SELECT project, stage, rules FROM protections WHERE project = $1 AND stage = $2"
+            )
+            .bind(project)
+            .bind(stage)
+            .fetch_optional(e)
+            .await)?)
+        })
+        .await
     }
 
     /// Every protected stage of a project.
     pub async fn protections(&self, project: &str) -> Result<Vec<ProtectionRow>> {
-        Ok(on!(&self.reader, |e| sqlx::query_as(
-            "SELECT project, stage, rules FROM protections WHERE project = $1 ORDER BY stage"
-        )
-        .bind(project)
-        .fetch_all(e)
-        .await)?)
+        let key = format!("protections\0{project}");
+        self.cached(key, &[Table::Protections], async {
+            Ok(on!(&self.reader, |e| sqlx::query_as(
+                "SELECT project, stage, rules FROM protections WHERE project = $1 ORDER BY stage"
+            )
+            .bind(project)
+            .fetch_all(e)
+            .await)?)
+        })
+        .await
     }
 
     pub async fn promotion_request(&self, id: &str) -> Result<Option<RequestRow>> {

@@ -1,6 +1,6 @@
 //! Routing rules.
 
-use crate::{JsonText, Result, RuleRow, Store, Tx};
+use crate::{JsonText, Result, RuleRow, Store, Table, Tx};
 use wharf_api::{CiSystem, Criterion, RegistrationType};
 
 /// `SELECT <every routing rule column> FROM routing_rules <rest>`, as one literal.
@@ -29,22 +29,30 @@ impl Store {
         project: &str,
         registration_type: RegistrationType,
     ) -> Result<Option<RuleRow>> {
-        Ok(on!(&self.reader, |e| sqlx::query_as(select_rules!(
-            "WHERE project = $1 AND registration_type = $2 AND is_default = TRUE"
-        ))
-        .bind(project)
-        .bind(registration_type)
-        .fetch_optional(e)
-        .await)?)
+        let key = format!("default-rule\0{project}\0{registration_type:?}");
+        self.cached(key, &[Table::RoutingRules], async {
+            Ok(on!(&self.reader, |e| sqlx::query_as(select_rules!(
+                "WHERE project = $1 AND registration_type = $2 AND is_default = TRUE"
+            ))
+            .bind(project)
+            .bind(registration_type)
+            .fetch_optional(e)
+            .await)?)
+        })
+        .await
     }
 
     pub async fn rule(&self, id: &str) -> Result<Option<RuleRow>> {
-        Ok(on!(&self.reader, |e| sqlx::query_as(select_rules!(
-            "WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(e)
-        .await)?)
+        let key = format!("rule\0{id}");
+        self.cached(key, &[Table::RoutingRules], async {
+            Ok(on!(&self.reader, |e| sqlx::query_as(select_rules!(
+                "WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(e)
+            .await)?)
+        })
+        .await
     }
 
     /// A project's rules, of one registration type when given; the default first.

@@ -1,6 +1,6 @@
 //! Promotion workflows: ordered stages (environments or release streams).
 
-use crate::{JsonText, Result, Store, Tx, WorkflowRow};
+use crate::{JsonText, Result, Store, Table, Tx, WorkflowRow};
 use wharf_api::{RegistrationType, WorkflowHierarchy};
 
 /// `SELECT <every workflow column> FROM workflows <rest>`, as one literal.
@@ -16,12 +16,16 @@ macro_rules! select_workflows {
 
 impl Store {
     pub async fn workflow(&self, id: &str) -> Result<Option<WorkflowRow>> {
-        Ok(on!(&self.reader, |e| sqlx::query_as(select_workflows!(
-            "WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(e)
-        .await)?)
+        let key = format!("workflow\0{id}");
+        self.cached(key, &[Table::Workflows], async {
+            Ok(on!(&self.reader, |e| sqlx::query_as(select_workflows!(
+                "WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(e)
+            .await)?)
+        })
+        .await
     }
 
     /// Workflows, of one project and one registration type when given.
@@ -45,13 +49,17 @@ impl Store {
         project: &str,
         kind: RegistrationType,
     ) -> Result<Option<WorkflowRow>> {
-        Ok(on!(&self.reader, |e| sqlx::query_as(select_workflows!(
-            "WHERE project = $1 AND registration_type = $2 AND is_default = TRUE"
-        ))
-        .bind(project)
-        .bind(kind)
-        .fetch_optional(e)
-        .await)?)
+        let key = format!("default-workflow\0{project}\0{kind:?}");
+        self.cached(key, &[Table::Workflows], async {
+            Ok(on!(&self.reader, |e| sqlx::query_as(select_workflows!(
+                "WHERE project = $1 AND registration_type = $2 AND is_default = TRUE"
+            ))
+            .bind(project)
+            .bind(kind)
+            .fetch_optional(e)
+            .await)?)
+        })
+        .await
     }
 }
 
