@@ -87,7 +87,7 @@ impl Tx {
     /// Appends one entry.
     pub async fn record(&mut self, audit: &Audit) -> Result<()> {
         let (cluster_id, cluster_name) = audit.cluster.clone().unzip();
-        execute!(
+        execute_deferred!(
             self,
             "INSERT INTO audit_log (id, performed_by, performed_at, entity, entity_action, target,
              metadata, cluster_id, cluster_name, stack_name)

@@ -349,36 +349,39 @@ impl Tx {
         Ok(())
     }
 
-    /// Inserts an event; answers its sequence number.
-    pub async fn insert_event(&mut self, e: &EventRow) -> Result<i64> {
-        Ok(in_tx!(self, |x| sqlx::query_scalar(
+    /// Inserts an event (its sequence number is the database's to give).
+    pub async fn insert_event(&mut self, e: &EventRow) -> Result<()> {
+        execute_deferred!(
+            self,
             "INSERT INTO events (id, project, type, subject, time, data)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq"
-        )
-        .bind(&e.id)
-        .bind(&e.project)
-        .bind(&e.kind)
-        .bind(&e.subject)
-        .bind(&e.time)
-        .bind(&e.data)
-        .fetch_one(x)
-        .await)?)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &e.id,
+            &e.project,
+            &e.kind,
+            &e.subject,
+            &e.time,
+            &e.data,
+        )?;
+        Ok(())
     }
 
+    /// A pending delivery of the event whose id is `event_id` (inserted before, in this
+    /// transaction or earlier).
     pub async fn insert_delivery(
         &mut self,
         id: &str,
         webhook_id: &str,
-        seq: i64,
+        event_id: &str,
         at: &str,
     ) -> Result<()> {
-        execute!(
+        execute_deferred!(
             self,
             "INSERT INTO deliveries (id, webhook_id, event_seq, status, attempts, next_attempt_at,
-             created_at) VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
+             created_at) VALUES ($1, $2, (SELECT seq FROM events WHERE id = $3), 'pending', 0,
+             $4, $4)",
             id,
             webhook_id,
-            seq,
+            event_id,
             at,
         )?;
         Ok(())

@@ -17,7 +17,8 @@
 
 use crate::config_cache::ConfigCache;
 use crate::{Error, Result};
-use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{Arguments, SqliteConnection};
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Weak};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, watch};
@@ -87,6 +88,7 @@ impl SqliteWriter {
         Ok(SqliteTx {
             writer: self.clone(),
             state: Some(state),
+            deferred: Deferred::default(),
         })
     }
 
@@ -184,16 +186,73 @@ async fn execute(connection: &mut SqliteConnection, sql: &'static str) -> Result
 pub struct SqliteTx {
     writer: Arc<SqliteWriter>,
     state: Option<OwnedMutexGuard<WriterState>>,
+    /// Statements whose answer nobody reads (events, deliveries, the audit entry), run with
+    /// the next statement of the transaction, or with its `RELEASE`: one round trip to the
+    /// connection's thread for all of them ([`SqliteTx::defer`]).
+    deferred: Deferred,
+}
+
+#[derive(Default)]
+struct Deferred {
+    sql: String,
+    args: SqliteArguments,
+    /// A bind could not be encoded: the transaction cannot go on.
+    broken: bool,
 }
 
 impl SqliteTx {
+    /// Queues `sql` (one statement, binds numbered from `$1`) with `binds`, to run before
+    /// anything else the transaction does. A statement that fails then fails the transaction
+    /// there, and it rolls back as a whole.
+    pub(crate) fn defer(
+        &mut self,
+        sql: &str,
+        binds: impl FnOnce(&mut SqliteArguments) -> Result<(), sqlx::error::BoxDynError>,
+    ) {
+        let deferred = &mut self.deferred;
+        let offset = deferred.args.len();
+        if binds(&mut deferred.args).is_err() {
+            deferred.broken = true;
+            return;
+        }
+        deferred.sql.push_str(&renumbered(sql, offset));
+        deferred.sql.push_str(";\n");
+    }
+
+    /// Runs what was deferred.
+    pub(crate) async fn flush(&mut self) -> Result<(), sqlx::Error> {
+        self.run_deferred("").await
+    }
+
+    /// Runs what was deferred, then `last` (which takes no binds) in the same round trip.
+    async fn run_deferred(&mut self, last: &str) -> Result<(), sqlx::Error> {
+        let Deferred { sql, args, broken } = std::mem::take(&mut self.deferred);
+        if broken {
+            return Err(sqlx::Error::Protocol(
+                "a statement's value could not be encoded".into(),
+            ));
+        }
+        if sql.is_empty() && last.is_empty() {
+            return Ok(());
+        }
+        let connection = &mut self.state.as_mut().expect("an open transaction").connection;
+        sqlx::query_with(sqlx::AssertSqlSafe(sql + last), args)
+            .execute(connection)
+            .await?;
+        Ok(())
+    }
+
     /// Releases the savepoint into the batch and waits until the batch is committed.
     pub(crate) async fn commit(mut self) -> Result<()> {
-        let mut state = self.state.take().expect("a transaction ends once");
-        if let Err(e) = execute(&mut state.connection, "RELEASE request").await {
-            state.give_up(&e, &self.writer.released).await;
-            return Err(e);
+        if let Err(e) = self.run_deferred("RELEASE request").await {
+            // A deferred statement failed: this transaction alone rolls back (or, if SQLite
+            // gave the whole batch up, the batch fails).
+            let mut state = self.state.take().expect("a transaction ends once");
+            state.abandoned = true;
+            state.settle(&self.writer.released).await?;
+            return Err(e.into());
         }
+        let state = self.state.take().expect("a transaction ends once");
         let outcome = state.outcome.clone();
         let mut done = outcome.subscribe();
         self.writer.released.send_modify(|n| *n += 1);
@@ -211,6 +270,7 @@ impl SqliteTx {
 
     /// Undoes what this transaction did; the rest of the batch stands.
     pub(crate) async fn rollback(mut self) -> Result<()> {
+        self.deferred = Deferred::default();
         let mut state = self.state.take().expect("a transaction ends once");
         state.abandoned = true;
         state.settle(&self.writer.released).await
@@ -248,6 +308,28 @@ impl DerefMut for SqliteTx {
     }
 }
 
+/// `sql` with each bind `$N` numbered `$(N + offset)`. The statements deferred are wharf's
+/// own text: a `$` stands only for a bind.
+fn renumbered(sql: &str, offset: usize) -> String {
+    if offset == 0 {
+        return sql.to_string();
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest[..digits].parse::<usize>() {
+            Ok(n) => out.push_str(&(n + offset).to_string()),
+            Err(_) => out.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// While alive, the open batch stays open (see [`crate::Store::hold_commits`]).
 pub struct CommitHold {
     writer: Arc<SqliteWriter>,
@@ -266,4 +348,20 @@ pub(crate) async fn close(writer: &SqliteWriter) {
     let _ = state.settle(&writer.released).await;
     state.close_batch(&writer.released).await;
     let _ = execute(&mut state.connection, "PRAGMA wal_checkpoint(TRUNCATE)").await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::renumbered;
+
+    #[test]
+    fn binds_are_numbered_after_those_already_deferred() {
+        let sql = "INSERT INTO t (a, b) VALUES ($1, $2), ($10, $2)";
+        assert_eq!(renumbered(sql, 0), sql);
+        assert_eq!(
+            renumbered(sql, 6),
+            "INSERT INTO t (a, b) VALUES ($7, $8), ($16, $8)"
+        );
+        assert_eq!(renumbered("SELECT $ FROM t", 3), "SELECT $ FROM t");
+    }
 }

@@ -27,14 +27,18 @@ macro_rules! on {
     };
 }
 
-/// Like `on!`, inside a transaction (`$tx` is a `&mut Tx`): `$e` is its connection.
+/// Like `on!`, inside a transaction (`$tx` is a `&mut Tx`): `$e` is its connection. On SQLite,
+/// what the transaction deferred runs first.
 macro_rules! in_tx {
     ($tx:expr, |$e:ident| $body:expr) => {
         match $tx {
-            $crate::Tx::Sqlite(t) => {
-                let $e: &mut sqlx::SqliteConnection = &mut *t;
-                $body
-            }
+            $crate::Tx::Sqlite(t) => match t.flush().await {
+                Err(error) => Err(error),
+                Ok(()) => {
+                    let $e: &mut sqlx::SqliteConnection = &mut *t;
+                    $body
+                }
+            },
             $crate::Tx::Postgres(t) => {
                 let $e = &mut **t;
                 $body
@@ -52,6 +56,29 @@ macro_rules! on_writer {
         tx.commit().await?;
         Ok::<_, $crate::Error>(value)
     }};
+}
+
+/// Runs one statement whose answer nobody reads inside a transaction: now on PostgreSQL; on
+/// SQLite with the transaction's next statement or its commit, in one round trip
+/// ([`SqliteTx::defer`]). Use it only where a failure may surface at that later point (the
+/// transaction then fails as a whole).
+macro_rules! execute_deferred {
+    ($tx:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        match $tx {
+            $crate::Tx::Sqlite(t) => {
+                t.defer($sql, |args| {
+                    $( sqlx::Arguments::add(args, $bind)?; )*
+                    Ok(())
+                });
+                Ok::<(), sqlx::Error>(())
+            }
+            $crate::Tx::Postgres(t) => sqlx::query($sql)
+                $(.bind($bind))*
+                .execute(&mut **t)
+                .await
+                .map(|_| ()),
+        }
+    };
 }
 
 /// Runs one statement without results inside a transaction; answers the rows it touched.

@@ -1,7 +1,7 @@
 //! Group commit on SQLite, against a real database file: writes share a batch, none is
 //! acknowledged before the batch commits, and one that breaks a constraint fails alone.
 
-use wharf_store::{Database, Store, StoreOptions, Synchronous};
+use wharf_store::{Database, EventRow, Store, StoreOptions, Synchronous};
 
 async fn open(dir: &tempfile::TempDir, synchronous: Synchronous) -> Store {
     let database = Database::Sqlite(dir.path().to_path_buf());
@@ -131,4 +131,69 @@ async fn many_concurrent_writers_all_land_once_and_survive_a_reopen() {
     assert_eq!(stored.len(), 200);
     let unique: std::collections::BTreeSet<_> = stored.iter().collect();
     assert_eq!(unique.len(), 200);
+}
+
+fn event(id: &str) -> EventRow {
+    EventRow {
+        seq: 0,
+        id: id.into(),
+        project: "shop".into(),
+        kind: "build.registered".into(),
+        subject: "b1".into(),
+        time: "2026-12-05T10:00:00.000Z".into(),
+        data: "{}".into(),
+    }
+}
+
+/// Events, deliveries and audit entries run with the transaction's commit (one round trip
+/// on SQLite): one that breaks a constraint there still fails its transaction alone, whole,
+/// and the batch's other writes stand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deferred_statement_that_fails_at_commit_fails_its_transaction_alone_and_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, Synchronous::Normal).await;
+    let hold = store.hold_commits().unwrap();
+    let first = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_event(&event("e1")).await.unwrap();
+            tx.commit().await
+        })
+    };
+    store.batch_reaches(1).await;
+
+    let mut second = store.begin().await.unwrap();
+    second
+        .raw_execute("INSERT INTO users (id, username, admin, created_at) VALUES ('u', 'lost', FALSE, 'now')")
+        .await
+        .unwrap();
+    second.insert_event(&event("e2")).await.unwrap();
+    second.insert_event(&event("e1")).await.unwrap();
+    let error = second.commit().await.unwrap_err().to_string();
+    assert!(
+        error.contains("UNIQUE constraint failed: events.id"),
+        "{error}"
+    );
+
+    // Read inside a transaction: what was deferred runs first, and is seen.
+    let mut third = store.begin().await.unwrap();
+    third.insert_event(&event("e3")).await.unwrap();
+    let seen = third
+        .raw_execute("UPDATE events SET subject = 'seen' WHERE id = 'e3'")
+        .await
+        .unwrap();
+    assert_eq!(seen, 1, "the deferred insert ran before the update");
+    drop(third);
+
+    drop(hold);
+    first.await.unwrap().unwrap();
+    assert_eq!(
+        store
+            .raw_strings("SELECT id FROM events ORDER BY seq")
+            .await
+            .unwrap(),
+        ["e1"]
+    );
+    assert_eq!(stored_users(&store).await, Vec::<String>::new());
 }

@@ -41,10 +41,11 @@ pub async fn emit(
         time: at.clone(),
         data: data.to_string(),
     };
-    let seq = tx.insert_event(&row).await?;
+    tx.insert_event(&row).await?;
     for webhook in tx.webhooks_in_tx(project).await? {
         if webhook.disabled_at.is_none() && wants(&webhook, kind, &data) {
-            tx.insert_delivery(&new_id(), &webhook.id, seq, &at).await?;
+            tx.insert_delivery(&new_id(), &webhook.id, &row.id, &at)
+                .await?;
         }
     }
     Ok(())
@@ -389,9 +390,10 @@ impl Events {
             time: at.clone(),
             data: serde_json::json!({"webhook": name, "performedBy": user.username}).to_string(),
         };
-        let seq = tx.insert_event(&event).await?;
+        tx.insert_event(&event).await?;
         let delivery = new_id();
-        tx.insert_delivery(&delivery, &webhook.id, seq, &at).await?;
+        tx.insert_delivery(&delivery, &webhook.id, &event.id, &at)
+            .await?;
         let audit = Audit::new(&user.username, "WEBHOOK", "WEBHOOK_TEST")
             .target(name)
             .stack(project);
