@@ -8,7 +8,7 @@ const SELECT_ARTIFACTORIES: &str =
 
 impl Store {
     pub async fn artifactories(&self) -> Result<Vec<ArtifactoryRow>> {
-        let key = format!("artifactories");
+        let key = "artifactories".to_string();
         self.cached(key, &[Table::Artifactories], async {
             let sql = format!("{SELECT_ARTIFACTORIES} ORDER BY name");
             Ok(on!(&self.reader, |e| sqlx::query_as(sqlx::AssertSqlSafe(
