@@ -715,10 +715,14 @@ async fn gc_frees_expired_upload_sessions_and_counts_them_in_its_totals() {
     let file = std::fs::File::options().write(true).open(&stray).unwrap();
     file.set_modified(two_hours_ago).unwrap();
     drop(file);
+    // A young file no session owns (yet): an upload whose session is being written.
+    let young = data.path().join("registry/uploads/in-flight");
+    std::fs::write(&young, [2u8; 300]).unwrap();
     support::age_upload_sessions(&database).await;
     let audited = gc_audits(&api).await;
 
     let would = gc(&url, &["--dry-run"]);
+    assert!(stray.exists(), "a dry run removes nothing");
     let freed = gc(&url, &[]);
     for report in [&would, &freed] {
         assert_eq!(report["uploadSessions"], 1, "{report}");
@@ -730,6 +734,7 @@ async fn gc_frees_expired_upload_sessions_and_counts_them_in_its_totals() {
         assert_eq!(report["bytes"], 1500, "{report}");
     }
     assert!(!stray.exists(), "the leftover is gone");
+    assert!(young.exists(), "a young file is kept");
     let status = registry
         .request(Method::GET, &session)
         .send()
