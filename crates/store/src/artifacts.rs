@@ -36,6 +36,18 @@ impl Store {
         .await)?)
     }
 
+    /// The promotion of build `source_id` committed so far (on a reader): every promotion
+    /// acknowledged before the caller asked. One still in the writer's open batch is not
+    /// seen; its unique index refuses a second insert, and `promotion_of` then finds it.
+    pub async fn committed_promotion_of(&self, source_id: &str) -> Result<Option<ArtifactRow>> {
+        Ok(on!(&self.reader, |e| sqlx::query_as(select_artifacts!(
+            "WHERE promoted_from = $1"
+        ))
+        .bind(source_id)
+        .fetch_optional(e)
+        .await)?)
+    }
+
     /// The promotion of build `source_id`, if any (on the writer, like `registration`).
     pub async fn promotion_of(&self, source_id: &str) -> Result<Option<ArtifactRow>> {
         Ok(on_writer!(self, |e| sqlx::query_as(select_artifacts!(

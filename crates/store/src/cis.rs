@@ -30,22 +30,30 @@ impl Store {
     }
 
     pub async fn ci_by_id(&self, id: &str) -> Result<Option<CiRow>> {
-        Ok(on!(&self.reader, |e| sqlx::query_as(select_cis!(
-            "WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(e)
-        .await)?)
+        let key = format!("ci-by-id\0{id}");
+        self.cached(key, &[Table::CiIntegrations], async {
+            Ok(on!(&self.reader, |e| sqlx::query_as(select_cis!(
+                "WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(e)
+            .await)?)
+        })
+        .await
     }
 
     /// CI integrations named `name` in any project (names are unique per project only).
     pub async fn cis_named(&self, name: &str) -> Result<Vec<CiRow>> {
-        Ok(on!(&self.reader, |e| {
-            sqlx::query_as(select_cis!("WHERE name = $1 ORDER BY project"))
-                .bind(name)
-                .fetch_all(e)
-                .await
-        })?)
+        let key = format!("cis-named\0{name}");
+        self.cached(key, &[Table::CiIntegrations], async {
+            Ok(on!(&self.reader, |e| {
+                sqlx::query_as(select_cis!("WHERE name = $1 ORDER BY project"))
+                    .bind(name)
+                    .fetch_all(e)
+                    .await
+            })?)
+        })
+        .await
     }
 
     /// Every CI integration, of one project when given.

@@ -81,14 +81,15 @@ impl SqliteWriter {
             execute(&mut state.connection, "BEGIN IMMEDIATE").await?;
             state.open = true;
         }
-        if let Err(e) = execute(&mut state.connection, "SAVEPOINT request").await {
-            state.give_up(&e, &self.released).await;
-            return Err(e);
-        }
+        // The savepoint is opened with the transaction's first statement (one round trip).
         Ok(SqliteTx {
             writer: self.clone(),
             state: Some(state),
-            deferred: Deferred::default(),
+            deferred: Deferred {
+                sql: "SAVEPOINT request;\n".into(),
+                savepoint_unsent: true,
+                ..Deferred::default()
+            },
         })
     }
 
@@ -139,6 +140,9 @@ impl WriterState {
         self.abandoned = false;
         let undone = match execute(&mut self.connection, "ROLLBACK TO request").await {
             Ok(()) => execute(&mut self.connection, "RELEASE request").await,
+            // The savepoint, sent first with the transaction's first statements, failed: none
+            // of them ran.
+            Err(e) if no_such_savepoint(&e) => Ok(()),
             Err(e) => Err(e),
         };
         if let Err(e) = &undone {
@@ -176,6 +180,11 @@ impl WriterState {
     }
 }
 
+fn no_such_savepoint(error: &Error) -> bool {
+    matches!(error, Error::Database(sqlx::Error::Database(db))
+        if db.message().starts_with("no such savepoint"))
+}
+
 async fn execute(connection: &mut SqliteConnection, sql: &'static str) -> Result<()> {
     sqlx::raw_sql(sql).execute(&mut *connection).await?;
     Ok(())
@@ -198,6 +207,8 @@ struct Deferred {
     args: SqliteArguments,
     /// A bind could not be encoded: the transaction cannot go on.
     broken: bool,
+    /// `sql` begins with the transaction's `SAVEPOINT`: nothing of it has run yet.
+    savepoint_unsent: bool,
 }
 
 impl SqliteTx {
@@ -226,7 +237,9 @@ impl SqliteTx {
 
     /// Runs what was deferred, then `last` (which takes no binds) in the same round trip.
     async fn run_deferred(&mut self, last: &str) -> Result<(), sqlx::Error> {
-        let Deferred { sql, args, broken } = std::mem::take(&mut self.deferred);
+        let Deferred {
+            sql, args, broken, ..
+        } = std::mem::take(&mut self.deferred);
         if broken {
             return Err(sqlx::Error::Protocol(
                 "a statement's value could not be encoded".into(),
@@ -270,8 +283,11 @@ impl SqliteTx {
 
     /// Undoes what this transaction did; the rest of the batch stands.
     pub(crate) async fn rollback(mut self) -> Result<()> {
-        self.deferred = Deferred::default();
+        let unsent = std::mem::take(&mut self.deferred).savepoint_unsent;
         let mut state = self.state.take().expect("a transaction ends once");
+        if unsent {
+            return Ok(()); // nothing of it ran
+        }
         state.abandoned = true;
         state.settle(&self.writer.released).await
     }
@@ -288,6 +304,9 @@ impl SqliteTx {
 impl Drop for SqliteTx {
     fn drop(&mut self) {
         if let Some(mut state) = self.state.take() {
+            if self.deferred.savepoint_unsent {
+                return; // nothing of it ran
+            }
             state.abandoned = true;
             drop(state);
             self.writer.dirty.notify_one();

@@ -197,3 +197,34 @@ async fn a_deferred_statement_that_fails_at_commit_fails_its_transaction_alone_a
     );
     assert_eq!(stored_users(&store).await, Vec::<String>::new());
 }
+
+/// A transaction's savepoint opens with its first statement: one that ends before any, or
+/// whose very first statement fails, leaves the batch as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_ended_before_its_first_statement_or_failing_at_it_leaves_the_batch_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, Synchronous::Normal).await;
+    let hold = store.hold_commits().unwrap();
+    let kept = tokio::spawn(add_user(store.clone(), 1, "kept".into()));
+    store.batch_reaches(1).await;
+
+    drop(store.begin().await.unwrap());
+    store.begin().await.unwrap().rollback().await.unwrap();
+    for sql in [
+        "INSERT INTO users (id, username, admin, created_at) VALUES ('u2', 'kept', FALSE, 'now')",
+        "INSERT INTO no_such_table VALUES (1)",
+    ] {
+        let mut failing = store.begin().await.unwrap();
+        let error = failing.raw_execute(sql).await.unwrap_err().to_string();
+        assert!(
+            error.contains("UNIQUE constraint failed") || error.contains("no such table"),
+            "{error}"
+        );
+        drop(failing);
+    }
+
+    drop(hold);
+    kept.await.unwrap().unwrap();
+    add_user(store.clone(), 3, "after".into()).await.unwrap();
+    assert_eq!(stored_users(&store).await, ["kept", "after"]);
+}

@@ -132,7 +132,7 @@ impl Delivery {
                     ci.name
                 ))
             })?;
-        if let Some(done) = self.store.promotion_of(&source.id).await? {
+        if let Some(done) = self.store.committed_promotion_of(&source.id).await? {
             return Ok(Promoted::Done(StoredBuild::new(&done, &ci.name, true)));
         }
         if ci.mode == CiMode::None {
