@@ -13,6 +13,9 @@
 //!
 //! SQLite: one writer connection (SQLite takes one writer at a time anyway, and a single
 //! connection never meets `SQLITE_BUSY`) and a pool of read-only readers beside it (WAL).
+//! Writes share batches ([`group_commit`]), a transaction's inserts that nobody reads back run
+//! in one round trip with its release, and configuration reads come from memory between
+//! changes ([`config_cache`]).
 //! PostgreSQL: one pool for both, so several `wharf serve` processes can share a database;
 //! unique indexes, not in-process locks, keep registrations and promotions single.
 
