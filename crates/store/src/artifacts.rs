@@ -19,6 +19,51 @@ macro_rules! select_artifacts {
     };
 }
 
+/// The one INSERT of a build, run by `$run` (`execute` or `execute_deferred`).
+macro_rules! insert_artifact {
+    ($run:ident, $tx:expr, $a:expr) => {{
+        let a = $a;
+        $run!(
+            $tx,
+            "INSERT INTO artifacts (id, ci_id, project, application_name, artifact_uri,
+             artifactory, external_id, description, metadata, register_type, register_value,
+             registration_type, cluster_id, cluster_name, release_stream, classified,
+             applied_rule_id, applied_rule_name, promoted, origin, repository_name, tag,
+             created_by, created_at, promoted_from, routed_to, artifact_type, file)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                     $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
+            &a.id,
+            &a.ci_id,
+            &a.project,
+            &a.application_name,
+            &a.artifact_uri,
+            &a.artifactory,
+            &a.external_id,
+            &a.description,
+            &a.metadata,
+            a.register_type,
+            &a.register_value,
+            a.registration_type,
+            &a.bucket.cluster_id,
+            &a.bucket.cluster_name,
+            &a.bucket.release_stream,
+            a.bucket.classified,
+            &a.bucket.applied_rule_id,
+            &a.bucket.applied_rule_name,
+            a.promoted,
+            a.origin,
+            &a.repository_name,
+            &a.tag,
+            &a.created_by,
+            &a.created_at,
+            &a.promoted_from,
+            a.bucket.routed_to(),
+            a.artifact_type,
+            &a.file,
+        )
+    }};
+}
+
 impl Store {
     /// The registration of `external_id` by this CI integration (read on the writer, so it
     /// sees what the writer just committed).
@@ -218,44 +263,15 @@ impl Tx {
     /// The one INSERT of a build; a second registration of one external id by one CI, or a
     /// second promotion of one build, is a duplicate.
     pub async fn insert_artifact(&mut self, a: &ArtifactRow) -> Result<()> {
-        execute!(
-            self,
-            "INSERT INTO artifacts (id, ci_id, project, application_name, artifact_uri,
-             artifactory, external_id, description, metadata, register_type, register_value,
-             registration_type, cluster_id, cluster_name, release_stream, classified,
-             applied_rule_id, applied_rule_name, promoted, origin, repository_name, tag,
-             created_by, created_at, promoted_from, routed_to, artifact_type, file)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                     $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
-            &a.id,
-            &a.ci_id,
-            &a.project,
-            &a.application_name,
-            &a.artifact_uri,
-            &a.artifactory,
-            &a.external_id,
-            &a.description,
-            &a.metadata,
-            a.register_type,
-            &a.register_value,
-            a.registration_type,
-            &a.bucket.cluster_id,
-            &a.bucket.cluster_name,
-            &a.bucket.release_stream,
-            a.bucket.classified,
-            &a.bucket.applied_rule_id,
-            &a.bucket.applied_rule_name,
-            a.promoted,
-            a.origin,
-            &a.repository_name,
-            &a.tag,
-            &a.created_by,
-            &a.created_at,
-            &a.promoted_from,
-            a.bucket.routed_to(),
-            a.artifact_type,
-            &a.file,
-        )?;
+        insert_artifact!(execute, self, a)?;
+        Ok(())
+    }
+
+    /// Like `insert_artifact`, last before the commit: on SQLite it runs with the commit,
+    /// in one round trip, and a duplicate is then the commit's error (the transaction rolls
+    /// back whole). Nothing in the transaction may read the build after this.
+    pub async fn insert_artifact_at_commit(&mut self, a: &ArtifactRow) -> Result<()> {
+        insert_artifact!(execute_deferred, self, a)?;
         Ok(())
     }
 

@@ -84,6 +84,12 @@ impl Store {
 }
 
 impl Tx {
+    /// Appends `audit` and commits: the audit entry of the transaction's change.
+    pub async fn commit_audited(mut self, audit: &Audit) -> Result<()> {
+        self.record(audit).await?;
+        self.commit().await
+    }
+
     /// Appends one entry.
     pub async fn record(&mut self, audit: &Audit) -> Result<()> {
         let (cluster_id, cluster_name) = audit.cluster.clone().unzip();

@@ -312,10 +312,8 @@ impl Identity {
 }
 
 /// Writes `audit` and commits: the last step of every audited change.
-async fn commit(mut tx: Tx, audit: &Audit) -> Result<()> {
-    tx.record(audit).await?;
-    tx.commit().await?;
-    Ok(())
+async fn commit(tx: Tx, audit: &Audit) -> Result<()> {
+    Ok(tx.commit_audited(audit).await?)
 }
 
 /// A store failure as the domain reports it: a database that cannot be reached or is not

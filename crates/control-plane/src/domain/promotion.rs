@@ -219,15 +219,17 @@ impl Delivery {
             .meta("artifactUri", &row.artifact_uri);
         let mut tx = self.store.begin().await?;
         let before = tx.leading_image(&ci.id, &row.bucket).await?;
-        match tx.insert_artifact(&row).await {
-            Ok(()) => {
-                let kind = "build.promoted";
-                events::placed(&mut tx, kind, &audit, &row, &ci.name, before.as_deref()).await?;
-                commit(tx, &audit).await?;
-                Ok(Promoted::Done(StoredBuild::new(&row, &ci.name, false)))
-            }
+        let kind = "build.promoted";
+        events::placed(&mut tx, kind, &audit, &row, &ci.name, before.as_deref()).await?;
+        // The build goes in last, with the commit (one round trip on SQLite): a second
+        // promotion of the build is then the commit's error, and its events roll back with it.
+        let written = match tx.insert_artifact_at_commit(&row).await {
+            Ok(()) => tx.commit_audited(&audit).await,
+            Err(e) => Err(e),
+        };
+        match written {
+            Ok(()) => Ok(Promoted::Done(StoredBuild::new(&row, &ci.name, false))),
             Err(e) if e.is_duplicate() => {
-                drop(tx);
                 let first = self
                     .store
                     .promotion_of(&source.id)

@@ -324,18 +324,32 @@ impl Delivery {
             );
         let mut tx = self.store.begin().await?;
         let before = tx.leading_image(&ci.id, &row.bucket).await?;
-        match tx.insert_artifact(&row).await {
-            Ok(()) => {
-                if let Some(provenance) = provenance {
+        let kind = "build.registered";
+        let written = match provenance {
+            // The provenance row names the build, so the build goes in first.
+            Some(provenance) => match tx.insert_artifact(&row).await {
+                Ok(()) => {
                     let kept = provenance.row(&row.project, &row.id, &row.created_by);
                     tx.save_provenance(&kept).await?;
+                    events::placed(&mut tx, kind, &audit, &row, &ci.name, before.as_deref())
+                        .await?;
+                    tx.commit_audited(&audit).await
                 }
-                let kind = "build.registered";
+                Err(e) => Err(e),
+            },
+            // The build goes in last, with the commit (one round trip on SQLite): a
+            // duplicate is then the commit's error, and the events roll back with it.
+            None => {
                 events::placed(&mut tx, kind, &audit, &row, &ci.name, before.as_deref()).await?;
-                super::commit(tx, &audit).await?;
-                return Ok(StoredBuild::new(&row, &ci.name, false));
+                match tx.insert_artifact_at_commit(&row).await {
+                    Ok(()) => tx.commit_audited(&audit).await,
+                    Err(e) => Err(e),
+                }
             }
-            Err(e) if e.is_duplicate() => drop(tx),
+        };
+        match written {
+            Ok(()) => return Ok(StoredBuild::new(&row, &ci.name, false)),
+            Err(e) if e.is_duplicate() => {}
             Err(e) => return Err(e.into()),
         }
         let external_id = row.external_id.as_deref().unwrap_or_default();
