@@ -673,3 +673,84 @@ fn the_server_predicts_each_ci_by_the_rule_it_follows_and_require_route_stores_n
         }
     }
 }
+
+/// Many copies of one registration, then of one promotion, at once: on SQLite they share
+/// batches, where the build goes in with the commit and a duplicate is the commit's error.
+/// Each copy is answered with the one build stored, once, with one audit entry; a different
+/// image under the same external id is a conflict that stores nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_registration_or_promotion_sent_at_once_is_stored_once() {
+    use support::client::{Api, saas};
+    let (server, _data) = support::start_shop().await;
+    let api = Api::new(server.url());
+    let body = saas("main", "GIT_REF", "run-77", "r.example/shop/api:77");
+    let answers = all_at_once(24, |_| {
+        let (api, body) = (api.clone(), body.clone());
+        async move { api.register(body).await }
+    })
+    .await;
+    let ids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|a| {
+            assert_eq!(a.status, reqwest::StatusCode::OK, "{:?}", a.body);
+            a.body["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let build = ids.into_iter().next().unwrap();
+
+    let conflict = api
+        .register(saas("main", "GIT_REF", "run-77", "r.example/shop/api:78"))
+        .await;
+    assert_eq!(conflict.status, reqwest::StatusCode::CONFLICT);
+    assert!(
+        conflict.message().contains("already registered"),
+        "{}",
+        conflict.message()
+    );
+
+    let answers = all_at_once(24, |_| {
+        let (api, build) = (api.clone(), build.clone());
+        async move { api.promote("shop", "api", &build).await }
+    })
+    .await;
+    let promoted: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|a| {
+            assert_eq!(a.status, reqwest::StatusCode::OK, "{:?}", a.body);
+            a.body["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(promoted.len(), 1, "{promoted:?}");
+
+    let actions = api.audit_actions("ARTIFACT").await;
+    let count = |action: &str| actions.iter().filter(|a| *a == action).count();
+    assert_eq!(count("ARTIFACT_REGISTER"), 1, "{actions:?}");
+    assert_eq!(count("ARTIFACT_PROMOTE"), 1, "{actions:?}");
+    let (status, events) = api.get("/wharf/v1/events?project=shop").await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{events}");
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    let count = |kind: &str| kinds.iter().filter(|k| **k == kind).count();
+    assert_eq!(count("build.registered"), 1, "{kinds:?}");
+    assert_eq!(count("build.promoted"), 1, "{kinds:?}");
+    server.stop().await.unwrap();
+}
+
+/// Runs `count` calls of `call` at once; answers their answers.
+async fn all_at_once<F, Fut>(count: usize, call: F) -> Vec<support::client::Answer>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = support::client::Answer> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..count).map(|i| tokio::spawn(call(i))).collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
