@@ -267,9 +267,11 @@ impl Tx {
         Ok(())
     }
 
-    /// Like `insert_artifact`, last before the commit: on SQLite it runs with the commit,
-    /// in one round trip, and a duplicate is then the commit's error (the transaction rolls
-    /// back whole). Nothing in the transaction may read the build after this.
+    /// Like `insert_artifact`, run on SQLite with the commit, in one round trip: a duplicate
+    /// is then the commit's error (the transaction rolls back whole). Until the commit, the
+    /// transaction may only add deferred statements (events, deliveries, the audit entry) and
+    /// read what they do not write (its webhooks): any other statement would run the insert
+    /// first and meet the duplicate there.
     pub async fn insert_artifact_at_commit(&mut self, a: &ArtifactRow) -> Result<()> {
         insert_artifact!(execute_deferred, self, a)?;
         Ok(())

@@ -246,9 +246,9 @@ impl Tx {
         if let Some((Some(webhooks), _, _)) = cached {
             return Ok(webhooks);
         }
-        let webhooks: Vec<WebhookRow> = in_tx!(self, |e| sqlx::query_as(select_webhooks!(
-            "WHERE project = $1 ORDER BY name"
-        ))
+        let webhooks: Vec<WebhookRow> = in_tx_unflushed!(self, |e| sqlx::query_as(
+            select_webhooks!("WHERE project = $1 ORDER BY name")
+        )
         .bind(project)
         .fetch_all(e)
         .await)?;

@@ -50,6 +50,23 @@ macro_rules! in_tx {
     };
 }
 
+/// Like `in_tx!`, for a read of tables that no deferred statement writes (events, deliveries,
+/// audit entries, builds): it need not run them first.
+macro_rules! in_tx_unflushed {
+    ($tx:expr, |$e:ident| $body:expr) => {
+        match $tx {
+            $crate::Tx::Sqlite(t) => {
+                let $e: &mut sqlx::SqliteConnection = &mut *t;
+                $body
+            }
+            $crate::Tx::Postgres(t) => {
+                let $e = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
 /// Like `on!`, on the writer: a transaction of its own, so on SQLite the answer waits for the
 /// batch it read from to commit (it may have read writes of that batch).
 macro_rules! on_writer {

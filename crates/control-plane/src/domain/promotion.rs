@@ -219,12 +219,14 @@ impl Delivery {
             .meta("artifactUri", &row.artifact_uri);
         let mut tx = self.store.begin().await?;
         let before = tx.leading_image(&ci.id, &row.bucket).await?;
-        let kind = "build.promoted";
-        events::placed(&mut tx, kind, &audit, &row, &ci.name, before.as_deref()).await?;
-        // The build goes in last, with the commit (one round trip on SQLite): a second
-        // promotion of the build is then the commit's error, and its events roll back with it.
+        // The build goes in with the commit (one round trip on SQLite): a second promotion of
+        // the build is then the commit's error, and its events roll back with it.
         let written = match tx.insert_artifact_at_commit(&row).await {
-            Ok(()) => tx.commit_audited(&audit).await,
+            Ok(()) => {
+                let kind = "build.promoted";
+                events::placed(&mut tx, kind, &audit, &row, &ci.name, before.as_deref()).await?;
+                tx.commit_audited(&audit).await
+            }
             Err(e) => Err(e),
         };
         match written {

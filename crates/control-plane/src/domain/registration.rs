@@ -325,27 +325,23 @@ impl Delivery {
         let mut tx = self.store.begin().await?;
         let before = tx.leading_image(&ci.id, &row.bucket).await?;
         let kind = "build.registered";
-        let written = match provenance {
-            // The provenance row names the build, so the build goes in first.
-            Some(provenance) => match tx.insert_artifact(&row).await {
-                Ok(()) => {
+        // Without provenance, the build goes in with the commit (one round trip on SQLite): a
+        // duplicate is then the commit's error, and the events roll back with it. The
+        // provenance row names the build, so then the build goes in at once.
+        let inserted = match provenance {
+            Some(_) => tx.insert_artifact(&row).await,
+            None => tx.insert_artifact_at_commit(&row).await,
+        };
+        let written = match inserted {
+            Ok(()) => {
+                if let Some(provenance) = provenance {
                     let kept = provenance.row(&row.project, &row.id, &row.created_by);
                     tx.save_provenance(&kept).await?;
-                    events::placed(&mut tx, kind, &audit, &row, &ci.name, before.as_deref())
-                        .await?;
-                    tx.commit_audited(&audit).await
                 }
-                Err(e) => Err(e),
-            },
-            // The build goes in last, with the commit (one round trip on SQLite): a
-            // duplicate is then the commit's error, and the events roll back with it.
-            None => {
                 events::placed(&mut tx, kind, &audit, &row, &ci.name, before.as_deref()).await?;
-                match tx.insert_artifact_at_commit(&row).await {
-                    Ok(()) => tx.commit_audited(&audit).await,
-                    Err(e) => Err(e),
-                }
+                tx.commit_audited(&audit).await
             }
+            Err(e) => Err(e),
         };
         match written {
             Ok(()) => return Ok(StoredBuild::new(&row, &ci.name, false)),
