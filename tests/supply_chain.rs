@@ -520,6 +520,10 @@ fn keyless_provenance_is_verified_a_forged_field_refused_and_trusted_builders_ga
     let done = run(&mut reported);
     assert_eq!(done.code, 0, "{}", done.stderr);
     let reported_build = done.json()["artifactId"].as_str().unwrap().to_string();
+    // Run again, it is the same build: a registration with provenance is replayed too.
+    let again = run(&mut reported);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["artifactId"], reported_build.as_str());
     let mut show = wharf(&url, dir.path());
     show.args(["builds", "show", &reported_build, "--output", "json"]);
     let details = run(&mut show).json();

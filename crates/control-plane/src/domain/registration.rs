@@ -341,7 +341,12 @@ impl Delivery {
                 events::placed(&mut tx, kind, &audit, &row, &ci.name, before.as_deref()).await?;
                 tx.commit_audited(&audit).await
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                // Let the writer (SQLite) or the connection (PostgreSQL) go before the
+                // replay is read.
+                drop(tx);
+                Err(e)
+            }
         };
         match written {
             Ok(()) => return Ok(StoredBuild::new(&row, &ci.name, false)),
