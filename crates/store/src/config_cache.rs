@@ -128,6 +128,30 @@ impl ConfigCache {
     }
 }
 
+/// `load`'s answer, from `cache` while `tables` are unchanged since it was read under `key`;
+/// without a cache, `load`'s answer.
+pub(crate) async fn read_through<T, F>(
+    cache: Option<&ConfigCache>,
+    key: String,
+    tables: &[Table],
+    load: F,
+) -> crate::Result<T>
+where
+    T: Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = crate::Result<T>>,
+{
+    let Some(cache) = cache else {
+        return load.await;
+    };
+    let stamp = cache.stamp(tables);
+    if let Some(value) = cache.get(&key, stamp) {
+        return Ok(value);
+    }
+    let value = load.await?;
+    cache.put(key, stamp, value.clone());
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -238,24 +238,17 @@ impl Store {
 impl Tx {
     pub async fn webhooks_in_tx(&mut self, project: &str) -> Result<Vec<WebhookRow>> {
         let tables = [Table::Webhooks];
+        let cache = self.cache_for(&tables);
         let key = format!("webhooks\0{project}");
-        let cached = self.cache_for(&tables).map(|c| {
-            let stamp = c.stamp(&tables);
-            (c.get::<Vec<WebhookRow>>(&key, stamp), stamp, c)
-        });
-        if let Some((Some(webhooks), _, _)) = cached {
-            return Ok(webhooks);
-        }
-        let webhooks: Vec<WebhookRow> = in_tx_unflushed!(self, |e| sqlx::query_as(
-            select_webhooks!("WHERE project = $1 ORDER BY name")
-        )
-        .bind(project)
-        .fetch_all(e)
-        .await)?;
-        if let Some((None, stamp, cache)) = cached {
-            cache.put(key, stamp, webhooks.clone());
-        }
-        Ok(webhooks)
+        crate::config_cache::read_through(cache.as_deref(), key, &tables, async {
+            Ok(in_tx_unflushed!(self, |e| sqlx::query_as(
+                select_webhooks!("WHERE project = $1 ORDER BY name")
+            )
+            .bind(project)
+            .fetch_all(e)
+            .await)?)
+        })
+        .await
     }
 
     /// Every project's subscriptions (for sealing their secrets under a new key).

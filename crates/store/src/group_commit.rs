@@ -195,9 +195,9 @@ async fn execute(connection: &mut SqliteConnection, sql: &'static str) -> Result
 pub struct SqliteTx {
     writer: Arc<SqliteWriter>,
     state: Option<OwnedMutexGuard<WriterState>>,
-    /// Statements whose answer nobody reads (events, deliveries, the audit entry), run with
-    /// the next statement of the transaction, or with its `RELEASE`: one round trip to the
-    /// connection's thread for all of them ([`SqliteTx::defer`]).
+    /// Statements whose answer nobody reads (a build, events, deliveries, the audit entry),
+    /// run with the next statement of the transaction, or with its `RELEASE`: one round trip
+    /// to the connection's thread for all of them ([`SqliteTx::defer`]).
     deferred: Deferred,
 }
 

@@ -34,18 +34,9 @@ macro_rules! on {
 /// what the transaction deferred runs first.
 macro_rules! in_tx {
     ($tx:expr, |$e:ident| $body:expr) => {
-        match $tx {
-            $crate::Tx::Sqlite(t) => match t.flush().await {
-                Err(error) => Err(error),
-                Ok(()) => {
-                    let $e: &mut sqlx::SqliteConnection = &mut *t;
-                    $body
-                }
-            },
-            $crate::Tx::Postgres(t) => {
-                let $e = &mut **t;
-                $body
-            }
+        match $tx.flush().await {
+            Err(error) => Err(error),
+            Ok(()) => in_tx_unflushed!($tx, |$e| $body),
         }
     };
 }
@@ -231,6 +222,14 @@ impl Tx {
         match self {
             Tx::Sqlite(tx) => Some(tx.cache()).filter(|c| !c.batch_changed(tables)),
             Tx::Postgres(_) => None,
+        }
+    }
+
+    /// Runs what the transaction deferred (SQLite; PostgreSQL defers nothing).
+    async fn flush(&mut self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.flush().await,
+            Tx::Postgres(_) => Ok(()),
         }
     }
 
@@ -455,16 +454,7 @@ impl Store {
         T: Clone + Send + Sync + 'static,
         F: std::future::Future<Output = Result<T>>,
     {
-        let Some(cache) = &self.cache else {
-            return load.await;
-        };
-        let stamp = cache.stamp(tables);
-        if let Some(value) = cache.get(&key, stamp) {
-            return Ok(value);
-        }
-        let value = load.await?;
-        cache.put(key, stamp, value.clone());
-        Ok(value)
+        config_cache::read_through(self.cache.as_deref(), key, tables, load).await
     }
 
     /// Closes every connection, checkpointing SQLite's WAL first; used on shutdown.
